@@ -1,0 +1,41 @@
+"""The ``drugwatch`` command line.
+
+One module per command group; each parses arguments and calls one typed
+library function, so no logic lives here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="drugwatch",
+    help="Find and characterize illicit drug trafficking on social media.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+# Each module registers its commands on ``app`` when imported.
+_COMMAND_MODULES = (
+    "drugwatch.cli.demo_cmd",
+    "drugwatch.cli.import_cmd",
+    "drugwatch.cli.export_cmd",
+    "drugwatch.cli.db_cmd",
+    "drugwatch.cli.inspect_cmd",
+    "drugwatch.cli.train_cmd",
+    "drugwatch.cli.evaluate_cmd",
+)
+
+for _name in _COMMAND_MODULES:
+    try:
+        importlib.import_module(_name)
+    except ModuleNotFoundError as exc:  # a command module not written yet
+        if exc.name != _name:
+            raise
+
+
+def main() -> None:
+    app()

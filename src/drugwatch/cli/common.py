@@ -1,0 +1,58 @@
+"""Pieces every command shares: the --db option, exit codes, progress, errors."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes (documented in ``drugwatch --help``)."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    PARTIAL = 3  # finished, but some records were quarantined
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL (sqlite:///path, postgresql://user@host/db) or a SQLite file path. "
+        "Default: $DRUGWATCH_DB, else ~/.local/share/drugwatch/drugwatch.sqlite ($DRUGWATCH_HOME).",
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str, code: ExitCode = ExitCode.ERROR) -> typer.Exit:
+    """Print ``message`` as an error and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(int(code))
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None = None) -> Iterator[tuple[Progress, int]]:
+    """A rich progress bar on stderr (hidden when stderr is not a terminal)."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+        yield progress, task

@@ -1,0 +1,1 @@
+"""Import and export at the edges: other formats in, drugwatch records out."""

@@ -1,0 +1,62 @@
+"""What every reader yields: a parsed record or a problem, each with its location.
+
+Readers never raise on a bad record and never drop one silently: each raw
+record becomes exactly one :class:`Parsed` or one :class:`Problem`, so the
+importer can prove ``read = imported + merged + unchanged + near-duplicate +
+quarantined``. A reader may still raise :class:`ReaderError` when the whole
+input cannot be read at all (missing file, unknown format).
+
+Readers yield :class:`drugwatch.records.Event` and
+:class:`drugwatch.records.Account` objects. An account's timeline, when a
+format nests it, is yielded as separate events (the store keeps the
+timeline as the account's events), so each event counts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from drugwatch.records import Account, Event, RecordError
+
+
+class ReaderError(Exception):
+    """The input as a whole cannot be read (missing, unreadable, wrong format)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One record read successfully."""
+
+    record: Event | Account
+    source: str
+    locator: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One raw record that could not be turned into a record.
+
+    ``raw`` is the offending payload as text (truncated by the quarantine
+    writer), so nothing is lost: the quarantine file can be fixed by hand and
+    imported again.
+    """
+
+    source: str
+    locator: str
+    reason: str
+    raw: str | None = None
+
+    @classmethod
+    def from_error(cls, error: RecordError, raw: str | None = None) -> Problem:
+        return cls(source=error.source or "?", locator=error.locator or "?", reason=error.reason, raw=raw)
+
+
+ReadItem = Parsed | Problem
+
+
+class Reader(Protocol):
+    """A format reader: ``reader(path) -> Iterator[Parsed | Problem]``."""
+
+    def __call__(self, path: str) -> Iterator[ReadItem]: ...

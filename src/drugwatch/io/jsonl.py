@@ -1,0 +1,178 @@
+"""Line-oriented JSON readers: drugwatch's generic JSONL and the bench kit's JSONL.
+
+Generic JSONL: one object per line, either an event (``"record_type":
+"event"``, the default when absent) or an account (``"record_type":
+"account"``), with the fields of :class:`drugwatch.records.Event` /
+:class:`drugwatch.records.Account`. Blank lines are not records and are
+skipped; every other line yields exactly one :class:`Parsed` or
+:class:`Problem`.
+
+Bench JSONL (``../shared/bench/dev/*.jsonl``, see its README): ``id``,
+``task``, ``source``, ``platform``, ``text``, ``author``, ``created_at``,
+``labels``, ``selling``, ``group``, ``meta``. ``group`` (the split key),
+``task``, ``source`` and ``meta`` go into the event's ``meta``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem
+from drugwatch.records import Account, Event, Provenance, RecordError, sha256_bytes
+
+#: Lines longer than this are quarantined unparsed (a runaway line is a broken file).
+MAX_LINE_BYTES = 4_000_000
+
+
+def iter_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes, Any | Problem]]:
+    """Yield ``(line_number, raw_bytes, parsed_object_or_Problem)`` for non-blank lines."""
+    source = str(path)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise ReaderError(f"cannot open {source}: {exc.strerror or exc}") from exc
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            locator = f"line {number}"
+            if len(stripped) > MAX_LINE_BYTES:
+                yield number, stripped, Problem(source, locator, f"line longer than {MAX_LINE_BYTES} bytes", _preview(stripped))
+                continue
+            try:
+                obj = json.loads(stripped)
+            except UnicodeDecodeError as exc:
+                yield number, stripped, Problem(source, locator, f"not UTF-8: {exc.reason} at byte {exc.start}", _preview(stripped))
+                continue
+            except json.JSONDecodeError as exc:
+                yield number, stripped, Problem(source, locator, f"invalid JSON: {exc.msg} at column {exc.colno}", _preview(stripped))
+                continue
+            yield number, stripped, obj
+
+
+def _preview(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def _file_time(path: str | os.PathLike[str]) -> datetime:
+    return datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
+
+
+def _read_lines(
+    path: str | os.PathLike[str],
+    build: Callable[[dict[str, Any], Provenance, str, str], Event | Account],
+    importer: str,
+) -> Iterator[ReadItem]:
+    source = str(path)
+    if not Path(path).is_file():
+        raise ReaderError(f"no such file: {source}")
+    fetched_at = _file_time(path)
+    for number, raw, obj in iter_json_lines(path):
+        locator = f"line {number}"
+        if isinstance(obj, Problem):
+            yield obj
+            continue
+        if not isinstance(obj, dict):
+            yield Problem(source, locator, f"expected a JSON object, got {type(obj).__name__}", _preview(raw))
+            continue
+        default_provenance = Provenance(
+            platform=str(obj.get("platform") or "instagram"),
+            source=source,
+            fetched_at=fetched_at,
+            raw_sha256=sha256_bytes(raw),
+            locator=locator,
+            importer=importer,
+        )
+        try:
+            record = build(obj, default_provenance, source, locator)
+        except RecordError as exc:
+            yield Problem(source, locator, exc.reason, _preview(raw))
+            continue
+        yield Parsed(record, source, locator)
+
+
+def _build_generic(obj: dict[str, Any], provenance: Provenance, source: str, locator: str) -> Event | Account:
+    data = dict(obj)
+    record_type = data.pop("record_type", "event")
+    if "provenance" not in data or data["provenance"] is None:
+        data["provenance"] = provenance.model_dump()
+    if record_type == "event" and isinstance(data.get("images"), list):
+        data["images"] = [_anchor_image(image, source) for image in data["images"]]
+    if record_type == "event":
+        return Event.parse(data, source=source, locator=locator)
+    if record_type == "account":
+        if data.get("timeline"):
+            raise RecordError(
+                "an account line must not nest its timeline; write its events as their own lines",
+                source=source,
+                locator=locator,
+            )
+        return Account.parse(data, source=source, locator=locator)
+    raise RecordError(
+        f"unknown record_type {record_type!r}; expected 'event' or 'account'", source=source, locator=locator
+    )
+
+
+def _anchor_image(image: Any, source: str) -> Any:
+    """Resolve a relative image path against the JSONL file's folder."""
+    if isinstance(image, dict) and isinstance(image.get("path"), str):
+        path = Path(image["path"])
+        if not path.is_absolute():
+            return {**image, "path": str((Path(source).parent / path).resolve())}
+    return image
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> Iterator[ReadItem]:
+    """Read drugwatch's generic JSONL (events and accounts)."""
+    return _read_lines(path, _build_generic, "jsonl")
+
+
+_BENCH_FIELDS = {"id", "task", "source", "platform", "text", "author", "created_at", "labels", "selling", "group", "meta"}
+
+
+def _build_bench(obj: dict[str, Any], provenance: Provenance, source: str, locator: str) -> Event:
+    missing = [name for name in ("id", "text") if name not in obj]
+    if missing:
+        raise RecordError(f"bench record lacks {', '.join(missing)}", source=source, locator=locator)
+    unknown = sorted(set(obj) - _BENCH_FIELDS)
+    if unknown:
+        raise RecordError(f"unknown bench field(s): {', '.join(unknown)}", source=source, locator=locator)
+    meta = dict(obj.get("meta") or {})
+    meta.update({"group": obj.get("group"), "task": obj.get("task"), "source": obj.get("source")})
+    data = {
+        "id": obj["id"],
+        "platform": obj.get("platform") or "unknown",
+        "text": obj.get("text"),
+        "author": obj.get("author"),
+        "created_at": obj.get("created_at"),
+        "labels": obj.get("labels"),
+        "selling": obj.get("selling"),
+        "meta": meta,
+        "provenance": provenance.model_copy(update={"platform": obj.get("platform") or "unknown", "importer": "bench"}),
+    }
+    return Event.parse(data, source=source, locator=locator)
+
+
+def read_bench(path: str | os.PathLike[str]) -> Iterator[ReadItem]:
+    """Read a bench-kit JSONL file (``drugtype.jsonl``, ``selling.jsonl``)."""
+    return _read_lines(path, _build_bench, "bench")
+
+
+def load_bench_events(path: str | os.PathLike[str]) -> list[Event]:
+    """All events of a bench file; raises :class:`ReaderError` on the first bad line.
+
+    For experiments, where a bad line means the data set is not what the
+    config names. Imports use :func:`read_bench` and quarantine instead.
+    """
+    events = []
+    for item in read_bench(path):
+        if isinstance(item, Problem):
+            raise ReaderError(f"{item.source}, {item.locator}: {item.reason}")
+        events.append(item.record)
+    return events

@@ -1,0 +1,109 @@
+"""Where the store lives, how to connect, and how its schema is migrated.
+
+The default store is a SQLite file, no server needed:
+``$DRUGWATCH_HOME/drugwatch.sqlite``, where ``DRUGWATCH_HOME`` defaults to
+``$XDG_DATA_HOME/drugwatch`` (``~/.local/share/drugwatch``). The
+environment variable ``DRUGWATCH_DB`` or the CLI option ``--db URL``
+overrides it with any SQLAlchemy URL, e.g.
+``postgresql+psycopg://user:pass@host/dbname`` for a team server, or a
+plain file path (taken as SQLite).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def data_home() -> Path:
+    """drugwatch's data directory (default store, demo corpus, runs)."""
+    explicit = os.environ.get("DRUGWATCH_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "drugwatch"
+
+
+def default_url() -> str:
+    """``DRUGWATCH_DB`` if set, else the SQLite file in :func:`data_home`."""
+    explicit = os.environ.get("DRUGWATCH_DB")
+    if explicit:
+        return resolve_url(explicit)
+    return f"sqlite:///{data_home() / 'drugwatch.sqlite'}"
+
+
+def resolve_url(url_or_path: str | None) -> str:
+    """Turn ``--db`` input into a SQLAlchemy URL (a bare path means SQLite)."""
+    if not url_or_path:
+        return default_url()
+    if "://" in url_or_path:
+        url = make_url(url_or_path)
+        if url.drivername in ("postgresql", "postgres"):
+            # psycopg 3 is the driver we ship; psycopg2 may not be installed.
+            url = url.set(drivername="postgresql+psycopg")
+        return url.render_as_string(hide_password=False)
+    return f"sqlite:///{Path(url_or_path).expanduser().resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the annotation app, a report) work during an import.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: :func:`default_url`); creates the SQLite folder."""
+    url = resolve_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind ``engine`` to ``revision`` (default: latest)."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

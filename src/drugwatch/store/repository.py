@@ -1,0 +1,502 @@
+"""The store: events and accounts in SQLite (default) or PostgreSQL.
+
+>>> store = Store("sqlite:///:memory:")          # doctest: +SKIP
+>>> result = store.upsert([event1, event2])     # doctest: +SKIP
+>>> result.counts                               # doctest: +SKIP
+{'imported': 2, 'near_duplicate': 0, 'merged': 0, 'unchanged': 0}
+
+``upsert`` is idempotent: writing the same records again changes nothing
+and counts them as ``unchanged``. A record whose key is already stored is
+merged (:mod:`drugwatch.store.merge`). Every new event's text is clustered
+with the stored texts by MinHash/LSH (:mod:`drugwatch.dedup`); its
+``cluster_id`` is the ``seq`` of the cluster's first event, and a new event
+that joins an existing cluster is counted as ``near_duplicate``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+
+from drugwatch import dedup
+from drugwatch.records import Account, Event
+from drugwatch.store import db
+from drugwatch.store.merge import content_digest, merge_records
+from drugwatch.store.schema import AccountRow, EventRow, ImportRunRow, LshBandRow, TextSignatureRow
+
+#: Keys per ``IN (...)`` query: under SQLite's default 32,766 variables and
+#: PostgreSQL's 65,535 parameters with room to spare.
+_IN_CHUNK = 900
+
+STATUSES = ("imported", "near_duplicate", "merged", "unchanged")
+
+
+@dataclass
+class UpsertResult:
+    """What became of each record given to :meth:`Store.upsert`, in input order."""
+
+    statuses: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = Counter(self.statuses)
+        return {status: tally.get(status, 0) for status in STATUSES}
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes for timezone=True columns; they were written as UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def event_to_row(event: Event) -> dict[str, Any]:
+    data = event.model_dump(mode="json")
+    return {
+        "key": event.key,
+        "platform": event.platform,
+        "id": event.id,
+        "kind": event.kind,
+        "parent_key": event.parent_key,
+        "post_key": event.post_key,
+        "text": event.text,
+        "hashtags": data["hashtags"],
+        "images": data["images"],
+        "author": event.author,
+        "created_at": event.created_at,
+        "labels": data["labels"],
+        "selling": event.selling,
+        "meta": data["meta"],
+        "provenance": data["provenance"],
+        "content_sha256": content_digest(event),
+    }
+
+
+def row_to_event(row: Any) -> Event:
+    parent_id = row.parent_key.split(":", 1)[1] if row.parent_key else None
+    post_id = row.post_key.split(":", 1)[1] if row.post_key and row.kind == "comment" else None
+    return Event.model_validate(
+        {
+            "id": row.id,
+            "platform": row.platform,
+            "kind": row.kind,
+            "parent_id": parent_id,
+            "post_id": post_id,
+            "text": row.text,
+            "hashtags": row.hashtags,
+            "images": row.images,
+            "author": row.author,
+            "created_at": _aware(row.created_at),
+            "labels": row.labels,
+            "selling": row.selling,
+            "meta": row.meta,
+            "provenance": row.provenance,
+        }
+    )
+
+
+def account_to_row(account: Account) -> dict[str, Any]:
+    data = account.model_dump(mode="json", exclude={"timeline"})
+    return {
+        "key": account.key,
+        "platform": account.platform,
+        "username": account.username,
+        "user_id": account.user_id,
+        "full_name": account.full_name,
+        "bio": account.bio,
+        "followers": account.followers,
+        "following": account.following,
+        "posts_count": account.posts_count,
+        "is_private": account.is_private,
+        "dealer": account.dealer,
+        "meta": data["meta"],
+        "provenance": data["provenance"],
+        "content_sha256": content_digest(account),
+    }
+
+
+def row_to_account(row: Any, timeline: Sequence[Event] = ()) -> Account:
+    return Account.model_validate(
+        {
+            "username": row.username,
+            "platform": row.platform,
+            "user_id": row.user_id,
+            "full_name": row.full_name,
+            "bio": row.bio,
+            "followers": row.followers,
+            "following": row.following,
+            "posts_count": row.posts_count,
+            "is_private": row.is_private,
+            "dealer": row.dealer,
+            "meta": row.meta,
+            "provenance": row.provenance,
+            "timeline": tuple(timeline),
+        }
+    )
+
+
+class Store:
+    """Events and accounts behind one SQLAlchemy engine.
+
+    ``url`` is any SQLAlchemy URL or a file path (SQLite); ``None`` means the
+    default store (:func:`drugwatch.store.db.default_url`). The schema is
+    migrated to the latest revision on open unless ``migrate=False``.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True, near_duplicate_threshold: float = dedup.DEFAULT_THRESHOLD):
+        self.url = db.resolve_url(url)
+        self.engine: Engine = db.make_engine(self.url)
+        self.near_duplicate_threshold = near_duplicate_threshold
+        if migrate:
+            db.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    # -- writing -----------------------------------------------------------
+
+    def upsert(self, records: Iterable[Event | Account]) -> UpsertResult:
+        """Insert or merge ``records`` in one transaction; see the module docstring."""
+        records = list(records)
+        result = UpsertResult(statuses=[""] * len(records))
+        events = [(i, r) for i, r in enumerate(records) if isinstance(r, Event)]
+        accounts = [(i, r) for i, r in enumerate(records) if isinstance(r, Account)]
+        if len(events) + len(accounts) != len(records):
+            bad = next(r for r in records if not isinstance(r, (Event, Account)))
+            raise TypeError(f"Store.upsert takes Event and Account records, got {type(bad).__name__}")
+        with self.engine.begin() as conn:
+            if events:
+                self._upsert_events(conn, events, result)
+            if accounts:
+                self._upsert_accounts(conn, accounts, result)
+        return result
+
+    def _upsert_events(self, conn, items: list[tuple[int, Event]], result: UpsertResult) -> None:
+        now = _now()
+        # Within one batch the same key may appear twice: fold later copies in.
+        batch: dict[str, Event] = {}
+        first_index: dict[str, int] = {}
+        repeats: list[tuple[int, str]] = []
+        for index, event in items:
+            if event.key in batch:
+                merged = merge_records(batch[event.key], event)
+                repeats.append((index, "unchanged" if merged is batch[event.key] else "merged"))
+                batch[event.key] = merged
+            else:
+                batch[event.key] = event
+                first_index[event.key] = index
+
+        stored: dict[str, Any] = {}
+        for keys in _chunks(list(batch)):
+            for row in conn.execute(select(EventRow).where(EventRow.key.in_(keys))):
+                stored[row.key] = row
+
+        new_rows: list[dict[str, Any]] = []
+        changed_text: list[tuple[int, str]] = []
+        for key, event in batch.items():
+            index = first_index[key]
+            row = stored.get(key)
+            if row is None:
+                new_rows.append({**event_to_row(event), "updated_at": now})
+                continue
+            existing = row_to_event(row)
+            merged = merge_records(existing, event)
+            if merged is existing:
+                result.statuses[index] = "unchanged"
+                continue
+            values = {**event_to_row(merged), "updated_at": now}
+            conn.execute(update(EventRow).where(EventRow.seq == row.seq).values(**values))
+            result.statuses[index] = "merged"
+            if merged.text != existing.text:
+                changed_text.append((row.seq, merged.text))
+
+        near: set[str] = set()
+        if new_rows:
+            conn.execute(insert(EventRow), new_rows)
+            seqs = {}
+            for keys in _chunks([r["key"] for r in new_rows]):
+                seqs.update(dict(conn.execute(select(EventRow.key, EventRow.seq).where(EventRow.key.in_(keys))).all()))
+            clustered = self._assign_clusters(conn, [(seqs[r["key"]], r["text"]) for r in new_rows])
+            near = {r["key"] for r in new_rows if clustered.get(seqs[r["key"]], False)}
+            for r in new_rows:
+                result.statuses[first_index[r["key"]]] = "near_duplicate" if r["key"] in near else "imported"
+        if changed_text:
+            self._assign_clusters(conn, changed_text, replace=True)
+        for index, status in repeats:
+            result.statuses[index] = status
+
+    def _assign_clusters(self, conn, items: list[tuple[int, str]], *, replace: bool = False) -> dict[int, bool]:
+        """Cluster ``(seq, text)`` items with each other and the stored texts.
+
+        Returns, per seq, whether it joined a cluster that already had a member.
+        """
+        if replace:
+            seqs = [seq for seq, _ in items]
+            for chunk in _chunks(seqs):
+                conn.execute(delete(LshBandRow).where(LshBandRow.seq.in_(chunk)))
+                conn.execute(delete(TextSignatureRow).where(TextSignatureRow.seq.in_(chunk)))
+        threshold = self.near_duplicate_threshold
+        signatures = {seq: dedup.signature(text) for seq, text in items}
+        indexed = {seq: sig for seq, sig in signatures.items() if not sig.empty}
+
+        # Candidates among stored texts: same exact view, or a shared band key.
+        band_keys = {seq: sig.band_keys() for seq, sig in indexed.items()}
+        wanted_keys = sorted({key for keys in band_keys.values() for key in keys})
+        bucket_members: dict[tuple[int, int], list[int]] = {}
+        for chunk in _chunks(wanted_keys):
+            for seq, band, key in conn.execute(
+                select(LshBandRow.seq, LshBandRow.band, LshBandRow.key).where(LshBandRow.key.in_(chunk))
+            ):
+                bucket_members.setdefault((band, key), []).append(seq)
+        exact_members: dict[str, list[int]] = {}
+        for chunk in _chunks(sorted({sig.exact for sig in indexed.values()})):
+            for seq, exact in conn.execute(
+                select(TextSignatureRow.seq, TextSignatureRow.exact).where(TextSignatureRow.exact.in_(chunk))
+            ):
+                exact_members.setdefault(exact, []).append(seq)
+        candidate_seqs = {s for members in bucket_members.values() for s in members}
+        candidate_seqs |= {s for members in exact_members.values() for s in members}
+        candidate_seqs -= set(indexed)
+        stored_sigs: dict[int, dedup.Signature] = {}
+        stored_cluster: dict[int, int] = {}
+        for chunk in _chunks(sorted(candidate_seqs)):
+            rows = conn.execute(
+                select(TextSignatureRow.seq, TextSignatureRow.exact, TextSignatureRow.hashvalues, EventRow.cluster_id)
+                .join(EventRow, EventRow.seq == TextSignatureRow.seq)
+                .where(TextSignatureRow.seq.in_(chunk))
+            )
+            for seq, exact, values, cluster in rows:
+                stored_sigs[seq] = dedup.Signature.from_bytes(values, exact)
+                stored_cluster[seq] = cluster if cluster is not None else seq
+
+        # Union-find over new items and stored candidates, new items in seq order.
+        parent: dict[int, int] = {}
+
+        def find(x: int) -> int:
+            parent.setdefault(x, x)
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        def union(a: int, b: int) -> None:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+
+        all_sigs = {**stored_sigs, **indexed}
+        local_buckets: dict[tuple[int, int], list[int]] = {}
+        local_exact: dict[str, list[int]] = {}
+        joined: dict[int, bool] = {}
+        for seq in sorted(indexed):
+            sig = indexed[seq]
+            find(seq)
+            partners = [s for s in exact_members.get(sig.exact, []) if s in stored_sigs]
+            partners += local_exact.get(sig.exact, [])
+            for band, key in enumerate(band_keys[seq]):
+                for other in bucket_members.get((band, key), []):
+                    if other in stored_sigs and sig.jaccard(all_sigs[other]) >= threshold:
+                        partners.append(other)
+                for other in local_buckets.get((band, key), []):
+                    if sig.jaccard(all_sigs[other]) >= threshold:
+                        partners.append(other)
+            for other in partners:
+                union(seq, other)
+            joined[seq] = bool(partners)
+            local_exact.setdefault(sig.exact, []).append(seq)
+            for band, key in enumerate(band_keys[seq]):
+                local_buckets.setdefault((band, key), []).append(seq)
+
+        # Each component takes the smallest stored cluster id among its
+        # members, else its smallest new seq; other stored clusters in the
+        # component are renumbered into it (two clusters bridged by a new text).
+        components: dict[int, list[int]] = {}
+        for seq in list(indexed) + list(stored_sigs):
+            if seq in parent:
+                components.setdefault(find(seq), []).append(seq)
+        new_cluster: dict[int, int] = {}
+        for members in components.values():
+            old_ids = sorted({stored_cluster[s] for s in members if s in stored_cluster})
+            target = old_ids[0] if old_ids else min(members)
+            for s in members:
+                if s in indexed:
+                    new_cluster[s] = target
+            if len(old_ids) > 1:
+                conn.execute(update(EventRow).where(EventRow.cluster_id.in_(old_ids[1:])).values(cluster_id=target))
+        events = EventRow.__table__
+        conn.execute(
+            events.update().where(events.c.seq == bindparam("_seq")).values(cluster_id=bindparam("_cluster")),
+            [{"_seq": seq, "_cluster": new_cluster.get(seq, seq)} for seq in signatures],
+        )
+        if indexed:
+            conn.execute(
+                insert(TextSignatureRow),
+                [{"seq": seq, "exact": sig.exact, "hashvalues": sig.to_bytes()} for seq, sig in indexed.items()],
+            )
+            conn.execute(
+                insert(LshBandRow),
+                [
+                    {"seq": seq, "band": band, "key": key}
+                    for seq in indexed
+                    for band, key in enumerate(band_keys[seq])
+                ],
+            )
+        return joined
+
+    def _upsert_accounts(self, conn, items: list[tuple[int, Account]], result: UpsertResult) -> None:
+        now = _now()
+        for index, account in items:
+            row = conn.execute(select(AccountRow).where(AccountRow.key == account.key)).first()
+            if account.timeline:
+                raise ValueError(
+                    f"account {account.key!r} carries a timeline; upsert its events as records of their own"
+                )
+            if row is None:
+                conn.execute(insert(AccountRow).values(**account_to_row(account), updated_at=now))
+                result.statuses[index] = "imported"
+                continue
+            existing = row_to_account(row)
+            merged = merge_records(existing, account)
+            if merged is existing:
+                result.statuses[index] = "unchanged"
+                continue
+            conn.execute(
+                update(AccountRow).where(AccountRow.key == account.key).values(**account_to_row(merged), updated_at=now)
+            )
+            result.statuses[index] = "merged"
+
+    def record_import(self, *, source: str, format: str, started_at: datetime, counts: dict[str, int], quarantine_path: str | None) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(ImportRunRow)
+                .values(
+                    source=source,
+                    format=format,
+                    started_at=started_at,
+                    finished_at=_now(),
+                    counts=counts,
+                    quarantine_path=quarantine_path,
+                )
+                .returning(ImportRunRow.id)
+            ).scalar_one()
+
+    # -- reading -----------------------------------------------------------
+
+    def get_event(self, key: str) -> Event | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(EventRow).where(EventRow.key == key)).first()
+        return row_to_event(row) if row else None
+
+    def cluster_of(self, key: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(EventRow.cluster_id).where(EventRow.key == key)).scalar_one_or_none()
+
+    def iter_events(self, *, batch_size: int = 1000, platform: str | None = None, author: str | None = None) -> Iterator[Event]:
+        """All events in insertion order, read in batches (bounded memory)."""
+        last = 0
+        while True:
+            query = select(EventRow).where(EventRow.seq > last).order_by(EventRow.seq).limit(batch_size)
+            if platform is not None:
+                query = query.where(EventRow.platform == platform)
+            if author is not None:
+                query = query.where(EventRow.author == author)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield row_to_event(row)
+            last = rows[-1].seq
+
+    def iter_accounts(self) -> Iterator[Account]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(AccountRow).order_by(AccountRow.key)).all()
+        for row in rows:
+            yield row_to_account(row)
+
+    def get_account(self, username: str, *, platform: str = "instagram", with_timeline: bool = True) -> Account | None:
+        key = f"{platform}:{username}"
+        with self.engine.connect() as conn:
+            row = conn.execute(select(AccountRow).where(AccountRow.key == key)).first()
+        if row is None:
+            return None
+        timeline = list(self.iter_events(platform=platform, author=username)) if with_timeline else []
+        return row_to_account(row, timeline)
+
+    def thread(self, key: str) -> list[Event]:
+        """The event and its ancestors, root post first (for context and evidence)."""
+        chain: list[Event] = []
+        seen: set[str] = set()
+        current: str | None = key
+        while current and current not in seen:
+            seen.add(current)
+            event = self.get_event(current)
+            if event is None:
+                break
+            chain.append(event)
+            current = event.parent_key
+        return chain[::-1]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for ``drugwatch db stats``."""
+        with self.engine.connect() as conn:
+            events = conn.execute(select(func.count()).select_from(EventRow)).scalar_one()
+            by_kind = dict(conn.execute(select(EventRow.kind, func.count()).group_by(EventRow.kind)).all())
+            by_platform = dict(conn.execute(select(EventRow.platform, func.count()).group_by(EventRow.platform)).all())
+            clusters = conn.execute(select(func.count(func.distinct(EventRow.cluster_id)))).scalar_one()
+            in_repeated = conn.execute(
+                select(func.count()).select_from(
+                    select(EventRow.cluster_id)
+                    .where(EventRow.cluster_id.is_not(None))
+                    .group_by(EventRow.cluster_id)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            ).scalar_one()
+            labelled = conn.execute(select(func.count()).select_from(EventRow).where(EventRow.labels.is_not(None))).scalar_one()
+            selling = conn.execute(select(func.count()).select_from(EventRow).where(EventRow.selling.is_(True))).scalar_one()
+            accounts = conn.execute(select(func.count()).select_from(AccountRow)).scalar_one()
+            dealers = conn.execute(select(func.count()).select_from(AccountRow).where(AccountRow.dealer.is_(True))).scalar_one()
+            imports = conn.execute(select(func.count()).select_from(ImportRunRow)).scalar_one()
+        return {
+            "url": self.display_url,
+            "events": events,
+            "posts": by_kind.get("post", 0),
+            "comments": by_kind.get("comment", 0),
+            "platforms": by_platform,
+            "unique_texts": clusters,
+            "repeated_clusters": in_repeated,
+            "labelled_events": labelled,
+            "selling_events": selling,
+            "accounts": accounts,
+            "dealer_accounts": dealers,
+            "import_runs": imports,
+            "schema_revision": db.current_revision(self.engine),
+        }

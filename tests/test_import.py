@@ -1,0 +1,157 @@
+"""Importing files: quarantine, counts that add up, idempotence, round trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from drugwatch.io.base import ReaderError
+from drugwatch.io.export import export_store, write_jsonl
+from drugwatch.io.importer import detect_format, import_path
+from drugwatch.records import Account, Event
+from drugwatch.store import Store
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+GOOD = [
+    {"record_type": "account", "username": "demo_plug", "bio": "wickr demo_plug", "followers": 12, "following": 800, "dealer": True},
+    {"id": "p1", "text": "fresh #bars in stock dm", "author": "demo_plug", "labels": ["xanax"], "selling": True},
+    {"id": "c1", "kind": "comment", "parent_id": "p1", "post_id": "p1", "text": "how much?", "author": "demo_buyer"},
+    {"id": "p2", "text": "lunch with friends", "author": "demo_friend", "labels": ["non_drug"], "selling": False},
+]
+
+
+@pytest.fixture
+def mixed_file(tmp_path: Path) -> Path:
+    lines = [json.dumps(GOOD[0]), json.dumps(GOOD[1]), ""]  # a blank line is not a record
+    lines += [
+        '{"id": "broken", "text": ',  # invalid JSON
+        json.dumps({"id": "p9", "labels": ["weed"]}),  # unknown label
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"record_type": "tweet", "id": "t"}),
+        json.dumps(GOOD[2]),
+        json.dumps(GOOD[3]),
+        json.dumps({"id": "c9", "kind": "comment"}),  # comment without parent
+    ]
+    return _write(tmp_path / "mixed.jsonl", lines)
+
+
+def test_quarantine_counts_add_up(mixed_file: Path, tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "s.sqlite"))
+    qfile = tmp_path / "q.jsonl"
+    report = import_path(mixed_file, store, quarantine=qfile)
+    assert report.counts() == {"read": 9, "imported": 4, "near_duplicate": 0, "merged": 0, "unchanged": 0, "quarantined": 5}
+    problems = [json.loads(line) for line in qfile.read_text().splitlines()]
+    assert [(p["locator"], p["source"]) for p in problems] == [
+        ("line 4", str(mixed_file)),
+        ("line 5", str(mixed_file)),
+        ("line 6", str(mixed_file)),
+        ("line 7", str(mixed_file)),
+        ("line 10", str(mixed_file)),
+    ]
+    assert "invalid JSON" in problems[0]["reason"]
+    assert "unknown label 'weed'" in problems[1]["reason"]
+    assert "expected a JSON object, got list" in problems[2]["reason"]
+    assert "unknown record_type 'tweet'" in problems[3]["reason"]
+    assert "a comment needs 'parent_id'" in problems[4]["reason"]
+    # Nothing is lost: the raw payload is kept so it can be fixed and re-imported.
+    assert problems[1]["raw"] == json.dumps({"id": "p9", "labels": ["weed"]})
+    stats = store.stats()
+    assert (stats["events"], stats["accounts"], stats["import_runs"]) == (3, 1, 1)
+
+
+def test_import_is_idempotent(mixed_file: Path, tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "s.sqlite"))
+    import_path(mixed_file, store, quarantine=tmp_path / "q1.jsonl")
+    events = list(store.iter_events())
+    second = import_path(mixed_file, store, quarantine=tmp_path / "q2.jsonl")
+    assert second.counts() == {"read": 9, "imported": 0, "near_duplicate": 0, "merged": 0, "unchanged": 4, "quarantined": 5}
+    assert list(store.iter_events()) == events
+
+
+def test_jsonl_round_trip_loses_nothing(tmp_path: Path) -> None:
+    records = [Account.model_validate({k: v for k, v in GOOD[0].items() if k != "record_type"})]
+    records += [Event.model_validate(r) for r in GOOD[1:]]
+    source = tmp_path / "in.jsonl"
+    write_jsonl(records, source)
+    first = Store(str(tmp_path / "a.sqlite"))
+    import_path(source, first)
+    out = tmp_path / "out.jsonl"
+    assert export_store(first, out) == {"accounts": 1, "events": 3}
+    second = Store(str(tmp_path / "b.sqlite"))
+    report = import_path(out, second)
+    assert report.counts()["imported"] == 4
+    assert list(second.iter_events()) == list(first.iter_events())
+    assert list(second.iter_accounts()) == list(first.iter_accounts())
+    # Provenance travels: the re-imported events still point at the first file.
+    assert {e.provenance.source for e in second.iter_events()} == {str(source)}
+
+
+def test_parquet_export(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "a.sqlite"))
+    store.upsert([Event.model_validate(r) for r in GOOD[1:]])
+    out = tmp_path / "events.parquet"
+    assert export_store(store, out, fmt="parquet", what="events") == {"events": 3}
+    table = pq.read_table(out)
+    assert table.num_rows == 3
+    rows = table.to_pylist()
+    assert rows[0]["hashtags"] == ["bars"] and rows[0]["labels"] == ["xanax"] and rows[0]["selling"] is True
+    assert rows[1]["parent_id"] == "p1" and rows[1]["labels"] is None
+    with pytest.raises(ValueError, match="one record type per file"):
+        export_store(store, out, fmt="parquet", what="all")
+
+
+def test_csv_with_a_column_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "posts.csv"
+    path.write_text(
+        "post_id,caption,user,tags,drug,extra\n"
+        "1,fresh bars dm me,demo_plug,bars|xanax,xanax,a\n"
+        "2,lunch,demo_friend,,non_drug,\n"
+        "3,broken row\n"
+        "4,bad label,demo_x,,weed,\n",
+        encoding="utf-8",
+    )
+    store = Store(str(tmp_path / "a.sqlite"))
+    report = import_path(
+        path,
+        store,
+        csv_mapping={"id": "post_id", "text": "caption", "author": "user", "hashtags": "tags", "labels": "drug"},
+        quarantine=tmp_path / "q.jsonl",
+    )
+    assert report.counts() == {"read": 4, "imported": 2, "near_duplicate": 0, "merged": 0, "unchanged": 0, "quarantined": 2}
+    event = store.get_event("instagram:1")
+    assert (event.text, event.author, event.hashtags, event.labels, event.meta) == (
+        "fresh bars dm me", "demo_plug", ("bars", "xanax"), ("xanax",), {"extra": "a"}
+    )
+    reasons = [json.loads(line)["reason"] for line in (tmp_path / "q.jsonl").read_text().splitlines()]
+    assert "2 cells but the header has 6 columns" in reasons[0] and "unknown label 'weed'" in reasons[1]
+
+
+def test_bench_format_is_detected_and_keeps_groups(tmp_path: Path) -> None:
+    row = {
+        "id": "selling:x:1", "task": "selling", "source": "x", "platform": "twitter", "text": "hello",
+        "author": None, "created_at": None, "labels": None, "selling": False, "group": "g_1", "meta": {"subsource": "sms_ham"},
+    }
+    path = _write(tmp_path / "bench.jsonl", [json.dumps(row)])
+    assert detect_format(path) == "bench"
+    store = Store(str(tmp_path / "a.sqlite"))
+    assert import_path(path, store).imported == 1
+    event = store.get_event("twitter:selling:x:1")
+    assert event.meta["group"] == "g_1" and event.meta["subsource"] == "sms_ham" and event.selling is False
+
+
+def test_unreadable_inputs_fail_clearly(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "a.sqlite"))
+    with pytest.raises(ReaderError, match="no such file or folder"):
+        import_path(tmp_path / "missing.jsonl", store)
+    odd = tmp_path / "data.xml"
+    odd.write_text("<x/>")
+    with pytest.raises(ReaderError, match="cannot tell the format of data.xml"):
+        import_path(odd, store)
