@@ -155,3 +155,32 @@ def test_unreadable_inputs_fail_clearly(tmp_path: Path) -> None:
     odd.write_text("<x/>")
     with pytest.raises(ReaderError, match="cannot tell the format of data.xml"):
         import_path(odd, store)
+
+
+def test_instaloader_to_store_to_jsonl_loses_nothing(tmp_path: Path) -> None:
+    """instaloader JSON -> records -> store -> JSONL: every record and field survives."""
+    from test_io_instaloader import BASE, COMMENTS, save_comments, save_structure, sidecar_post
+
+    from drugwatch.io.instaloader import read_instaloader
+    from drugwatch.io.base import Parsed
+
+    folder = tmp_path / "download"
+    folder.mkdir()
+    save_structure(folder / f"{BASE}.json.xz", sidecar_post())
+    save_comments(folder, BASE, COMMENTS)
+    direct = [item.record for item in read_instaloader(str(folder)) if isinstance(item, Parsed)]
+    assert sum(e.kind == "post" for e in direct) == 1 and sum(e.kind == "comment" for e in direct) >= 3
+
+    store = Store(str(tmp_path / "a.sqlite"))
+    report = import_path(folder, store)
+    assert report.quarantined == 0 and report.read == len(direct)
+    stored = {e.key: e for e in store.iter_events()}
+    assert stored == {e.key: e for e in direct}
+
+    out = tmp_path / "out.jsonl"
+    export_store(store, out)
+    again = Store(str(tmp_path / "b.sqlite"))
+    import_path(out, again)
+    assert {e.key: e for e in again.iter_events()} == stored
+    comments = [e for e in stored.values() if e.kind == "comment"]
+    assert comments and all(e.post_key in stored and e.parent_key in stored for e in comments)

@@ -112,3 +112,8 @@ def test_records_are_immutable() -> None:
 def test_parse_rejects_non_objects() -> None:
     with pytest.raises(RecordError, match="expected a JSON object for Event, got list"):
         Event.parse([1, 2], source="f.jsonl", locator="line 1")
+
+
+def test_out_of_range_unix_time_is_a_record_error() -> None:
+    with pytest.raises(RecordError, match="out of range"):
+        Event.parse({"id": "1", "created_at": 10**20})

@@ -64,6 +64,13 @@ def sha256_json(payload: Any) -> str:
     return sha256_bytes(canonical.encode("utf-8"))
 
 
+def _from_unix(seconds: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"Unix time {seconds:g} is out of range") from None
+
+
 def _as_utc(value: Any) -> Any:
     """Accept datetimes, dates, ISO strings and Unix timestamps; return aware UTC.
 
@@ -74,11 +81,11 @@ def _as_utc(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a timestamp cannot be a boolean")
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return _from_unix(float(value))
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
-            return datetime.fromtimestamp(float(text), tz=timezone.utc)
+            return _from_unix(float(text))
         if text.endswith("Z"):
             text = text[:-1] + "+00:00"
         try:

@@ -100,7 +100,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if name.endswith((".jsonl", ".ndjson")):
         first = _peek_json(p)
         if first is not None:
-            if "source_platform" in first or ("item_id" in first and "data" in first):
+            if "source_platform" in first or "__import_meta" in first or ("item_id" in first and "data" in first):
                 return "zeeschuimer"
             if "task" in first and "group" in first:
                 return "bench"
