@@ -42,7 +42,7 @@ def run_demo_job(
     step = on_step or (lambda _message: None)
     out_dir = Path(out_dir) if out_dir else data_home() / "demo" / f"seed-{seed}"
     step(f"generating the demo corpus (seed {seed}, {n_accounts} accounts)")
-    corpus = generate_demo(seed=seed, n_accounts=n_accounts, images=images, image_dir=out_dir / "images")
+    corpus = generate_demo(seed=seed, n_accounts=n_accounts, images=images)
     corpus_file = write_demo(corpus, out_dir)
     store = Store(db)
     step(f"importing {corpus_file} into {store.display_url}")
