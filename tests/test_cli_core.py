@@ -68,3 +68,20 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, (command, result.output)
         assert "Usage" in result.output
+
+
+def test_demo_main_job(tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite"
+    out = tmp_path / "corpus"
+    result = runner.invoke(app, ["demo", "--db", str(db), "--out", str(out), "--accounts", "12", "--no-images"])
+    assert result.exit_code == 0, result.output
+    lines = (out / "demo.jsonl").read_text().splitlines()
+    stats = runner.invoke(app, ["db", "stats", "--db", str(db), "--json"])
+    data = json.loads(stats.output)
+    assert data["accounts"] == 12
+    assert data["accounts"] + data["events"] == len(lines)
+    assert data["unique_texts"] < data["events"]  # dealers repeat adverts
+    # The main job is idempotent: a second run changes nothing in the store.
+    again = runner.invoke(app, ["demo", "--db", str(db), "--out", str(out), "--accounts", "12", "--no-images"])
+    assert again.exit_code == 0
+    assert json.loads(runner.invoke(app, ["db", "stats", "--db", str(db), "--json"]).output)["events"] == data["events"]

@@ -1,0 +1,121 @@
+"""Throughput of the text layer and the lexicon's drug-label recall.
+
+    python benchmarks/bench_text.py [--bench-dir ../shared/bench/dev] [--runs 5]
+
+Speed: events/s of ``drugwatch.text.analyze.analyze`` (normalize + hashtags +
+contacts + lexicon) over the ``text`` field of ``drugtype.jsonl`` and
+``selling.jsonl``, one process, median of ``--runs`` runs (caches are warmed
+by one untimed pass first, as in a long-running scanner; ``--cold`` clears
+the per-tag caches before every run).
+
+Quality, lexicon alone (``find_terms``) on ``drugtype.jsonl`` (proxy data:
+darknet listing titles, not Instagram):
+  * recall: share of drug listings (``selling: true``) where at least one
+    found label is among the record's labels;
+  * fire rate on non-drug listings: share of ``non_drug`` records where the
+    matcher finds any drug label (a precision-ish figure; note that the kit
+    labels drug guides and cookbooks ``non_drug``);
+  * per-label recall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from drugwatch.lexicon.matcher import find_terms, hit_labels
+from drugwatch.text.analyze import analyze
+from drugwatch.text.normalize import normalize
+
+
+def _load(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default_dir = Path(__file__).resolve().parents[1] / ".." / "shared" / "bench" / "dev"
+    parser.add_argument("--bench-dir", type=Path, default=default_dir)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N texts")
+    parser.add_argument("--errors", type=int, default=0, help="print N missed drug listings")
+    args = parser.parse_args(argv)
+
+    bench = args.bench_dir.resolve()
+    files = [bench / "drugtype.jsonl", bench / "selling.jsonl"]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        print(f"bench data not found: {', '.join(missing)}\n"
+              f"pass --bench-dir pointing at the kit's dev/ folder", file=sys.stderr)
+        return 2
+
+    drugtype = _load(files[0])
+    selling = _load(files[1])
+    texts = [r["text"] for r in drugtype] + [r["text"] for r in selling]
+    if args.limit:
+        texts = texts[: args.limit]
+    chars = sum(len(t) for t in texts)
+    print(f"texts: {len(texts)} ({len(drugtype)} drugtype + {len(selling)} selling), "
+          f"mean {chars / len(texts):.0f} chars")
+
+    for t in texts:  # warm-up: lexicon, automata, tag caches
+        analyze(t)
+
+    def timed(fn) -> list[float]:
+        rates = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            for t in texts:
+                fn(t)
+            rates.append(len(texts) / (time.perf_counter() - t0))
+        return rates
+
+    for name, fn in (("normalize", normalize), ("normalize+lexicon", find_terms),
+                     ("analyze (normalize+hashtags+contacts+lexicon)", analyze)):
+        rates = timed(fn)
+        print(f"{name:48s} median {statistics.median(rates):>9,.0f} events/s "
+              f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})")
+
+    # lexicon quality on drugtype
+    drug = [r for r in drugtype if r.get("selling") is True and r.get("labels")]
+    nondrug = [r for r in drugtype if r.get("labels") == ["non_drug"]]
+    hit = 0
+    per_label: Counter[str] = Counter()
+    per_label_hit: Counter[str] = Counter()
+    misses = []
+    for r in drug:
+        found = set(hit_labels(find_terms(r["text"])))
+        gold = set(r["labels"])
+        ok = bool(found & gold)
+        hit += ok
+        for lab in gold:
+            per_label[lab] += 1
+            per_label_hit[lab] += lab in found
+        if not ok and len(misses) < args.errors:
+            misses.append((r["labels"], r["text"], sorted(found)))
+    fired = sum(1 for r in nondrug if hit_labels(find_terms(r["text"])))
+    print(f"lexicon recall on drug listings: {hit / len(drug):.3f} ({hit}/{len(drug)})")
+    print(f"lexicon fires on non_drug listings: {fired / len(nondrug):.3f} "
+          f"({fired}/{len(nondrug)})")
+    print("per-label recall (label found among the hits):")
+    for lab, n in sorted(per_label.items()):
+        print(f"  {lab:12s} {per_label_hit[lab] / n:.3f} ({per_label_hit[lab]}/{n})")
+    sell = [r for r in selling if r.get("selling") is True]
+    non_sell = [r for r in selling if r.get("selling") is False]
+    f_pos = sum(1 for r in sell if hit_labels(find_terms(r["text"])))
+    f_neg = sum(1 for r in non_sell if hit_labels(find_terms(r["text"])))
+    print(f"selling.jsonl: drug label found in {f_pos}/{len(sell)} selling posts, "
+          f"{f_neg}/{len(non_sell)} ({f_neg / max(1, len(non_sell)):.4f}) non-selling posts")
+    for labels, text, found in misses:
+        print(f"MISS {labels} {found} {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

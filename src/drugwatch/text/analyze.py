@@ -1,0 +1,97 @@
+"""One call that reads a text the way every detector needs it.
+
+``analyze(raw)`` normalizes the text, extracts and categorizes its hashtags,
+finds contacts and lexicon terms, and collects the drug labels the text
+names. The result is frozen; spans point into the raw text so evidence can be
+highlighted.
+
+>>> view = analyze("x4n4x 2mg bars 🔌 wickr: demo_plug7 #2mgxanax")
+>>> view.labels
+('xanax',)
+>>> [c.app for c in view.contacts]
+['wickr']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from drugwatch.labels import DRUG_LABELS
+from drugwatch.lexicon.matcher import LexiconHit, find_terms
+from drugwatch.text.contacts import Contact, find_contacts
+from drugwatch.text.hashtags import HashtagAnalysis, analyze_hashtag, hashtag_spans
+from drugwatch.text.normalize import NormalizedText, normalize
+
+__all__ = ["HashtagSpan", "TextView", "analyze", "analyze_many"]
+
+
+@dataclass(frozen=True, slots=True)
+class HashtagSpan:
+    """One hashtag occurrence: its analysis and where it sits in the raw text."""
+
+    analysis: HashtagAnalysis
+    raw_start: int
+    raw_end: int
+
+    @property
+    def tag(self) -> str:
+        return self.analysis.tag
+
+
+@dataclass(frozen=True, slots=True)
+class TextView:
+    """Everything the text layer knows about one raw text."""
+
+    raw: str
+    normalized: NormalizedText
+    hashtags: tuple[HashtagSpan, ...]
+    contacts: tuple[Contact, ...]
+    hits: tuple[LexiconHit, ...]
+    #: Drug labels named by lexicon hits or unambiguous drug hashtags, in the
+    #: fixed label order.
+    labels: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The normalized view."""
+        return self.normalized.text
+
+    @property
+    def drug_hits(self) -> tuple[LexiconHit, ...]:
+        return tuple(h for h in self.hits if h.label is not None)
+
+    @property
+    def sale_hits(self) -> tuple[LexiconHit, ...]:
+        return tuple(h for h in self.hits if h.label is None)
+
+    @property
+    def has_contact(self) -> bool:
+        return any(c.kind != "shipping" for c in self.contacts)
+
+
+def analyze(text: str) -> TextView:
+    """Normalize ``text`` and find its hashtags, contacts, lexicon hits and labels.
+
+    Raises ``TypeError`` for anything but ``str``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"analyze() expects str, got {type(text).__name__}")
+    nt = normalize(text)
+    hits = tuple(find_terms(nt))
+    found = {h.label for h in hits if h.label is not None}
+    tags: list[HashtagSpan] = []
+    if "#" in text or "＃" in text:
+        for tag, start, end in hashtag_spans(text):
+            analysis = analyze_hashtag(tag)
+            tags.append(HashtagSpan(analysis, start, end))
+            if not analysis.ambiguous and analysis.kind in ("drug_name", "codeword"):
+                found.update(analysis.labels)
+    contacts = tuple(find_contacts(text))
+    labels = tuple(lab for lab in DRUG_LABELS if lab in found)
+    return TextView(text, nt, tuple(tags), contacts, hits, labels)
+
+
+def analyze_many(texts: Iterable[str]) -> list[TextView]:
+    """``analyze`` over a batch, in order."""
+    return [analyze(t) for t in texts]

@@ -1,0 +1,897 @@
+"""Recover the words dealers disguise to beat filters.
+
+``normalize(raw)`` returns a :class:`NormalizedText`: the raw string, untouched,
+and a lower-cased *normalized view* in which look-alike letters, fancy
+alphabets, separators inside words, masked letters, leetspeak, stretched
+letters and drug emoji are turned back into plain words::
+
+    "s.H.r.ø.o.M.s"   -> "shrooms"      "CΘKE"      -> "coke"
+    "Md□ma"           -> "mdma"         "x a n a x" -> "xanax"
+    "x4n4x"           -> "xanax"        "weeeeed"   -> "weed"
+    "🍄 + ❄️ hmu"      -> "mushroom + snow hmu"
+
+Every character of the view maps back to a raw span (``raw_span``), so
+evidence can highlight what the author actually wrote.
+
+What is deliberately *not* changed: digits that are not written inside a word
+("3 pm", "5 stars", "$50", phone numbers), dosages and pill codes ("2mg",
+"30mg", "m30", "r039", "1p-lsd", "2c-b", "4-aco-dmt"), URLs, e-mail
+addresses and @handles (only lower-cased), and runs of single letters
+separated by spaces ("a b c") unless they spell a lexicon term.
+
+Stages, in order (each only shortens the text or keeps its length, except
+stage 1):
+
+1. per character: NFKC; zero-width, control and variation characters
+   dropped; combining accents stripped; fancy alphabets (mathematical,
+   fullwidth, circled, squared, parenthesized, small capitals) to ASCII; drug
+   emoji to words; whitespace collapsed; lower-cased. Then, word by word,
+   look-alike letters from other scripts to Latin when the word mixes
+   scripts or is made only of look-alikes ("СОКЕ").
+2. single characters joined across separators ("m-d-m-a", "s_h_r_o_o_m_s";
+   with plain spaces only when the result is a lexicon term).
+3. inside words: leetspeak, masked letters resolved against the lexicon,
+   stretched letters.
+4. word pieces split by one separator joined when they spell a drug name
+   ("co-caine", "xan ax").
+
+Guarantees (tested with hypothesis): never raises on any ``str``;
+idempotent (``normalize(normalize(t).text).text == normalize(t).text``);
+``len(text) <= MAX_EXPANSION * len(raw)``; every normalized span maps inside
+the raw string.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+__all__ = ["EMOJI_WORDS", "MAX_EXPANSION", "NormalizedText", "normalize", "normalize_many"]
+
+# ---------------------------------------------------------------------------
+# Tables (built at import; the look-alike table from confusable-homoglyphs is
+# built on first use because most texts never need it).
+# ---------------------------------------------------------------------------
+
+#: Emoji with a drug or trade meaning, mapped to the word the lexicon knows.
+#: Sources: DEA "Emoji drug code decoded" (2021) reference chart and the
+#: hashtag/emoji usage described in the seed papers.
+EMOJI_WORDS: Final[dict[str, str]] = {
+    "\U0001F343": "leaf",          # 🍃 leaf fluttering: weed
+    "\U0001F33F": "herb",          # 🌿 herb: weed
+    "\U0001F341": "maple leaf",    # 🍁 weed
+    "\U0001F332": "tree",          # 🌲 "trees": weed
+    "\U0001F333": "tree",          # 🌳
+    "\U0001F966": "broccoli",      # 🥦 weed
+    "\U0001F4A8": "smoke",         # 💨 dash: smoke / gas
+    "\u26FD": "gas",               # ⛽ fuel pump: strong weed
+    "\U0001F525": "fire",          # 🔥 quality
+    "\U0001F36A": "cookies",       # 🍪 edibles / strain
+    "\U0001F36B": "chocolate",     # 🍫 edibles, shroom chocolate
+    "\u2744": "snow",              # ❄️ cocaine
+    "\u2603": "snowman",           # ☃️ cocaine
+    "\u26C4": "snowman",           # ⛄ cocaine
+    "\U0001F3D4": "mountain",      # 🏔️ cocaine
+    "\U0001F3B1": "eight ball",    # 🎱 an eighth of cocaine
+    "\U0001F511": "key",           # 🔑 kilo
+    "\U0001F48A": "pill",          # 💊 pills
+    "\U0001F36C": "candy",         # 🍬 ecstasy / candy
+    "\U0001F36D": "lollipop",      # 🍭 candy: ecstasy
+    "\U0001F984": "unicorn",       # 🦄 ecstasy
+    "\U0001F308": "rainbow",       # 🌈 rainbow pills
+    "\U0001F48E": "crystal",       # 💎 crystal: meth
+    "\U0001F9CA": "ice",           # 🧊 ice: meth
+    "\U0001F52E": "crystal",       # 🔮 crystal ball: meth
+    "\U0001F40E": "horse",         # 🐎 heroin
+    "\U0001F409": "dragon",        # 🐉 chasing the dragon: heroin
+    "\U0001F344": "mushroom",      # 🍄 shrooms
+    "\U0001F9A0": "microbe",       # 🦠
+    "\U0001F441": "eye",           # 👁️ acid
+    "\U0001F9E0": "brain",         # 🧠
+    "\U0001F4A7": "drop",          # 💧 drops: liquid acid / lean
+    "\U0001F347": "grape",         # 🍇 purple drank flavour
+    "\U0001F49C": "purple",        # 💜 lean
+    "\U0001F964": "cup",           # 🥤 double cup: lean
+    "\U0001F37C": "bottle",        # 🍼
+    "\U0001F489": "syringe",       # 💉
+    "\U0001F9EA": "lab",           # 🧪 research chemicals
+    "\U0001F50C": "plug",          # 🔌 dealer
+    "\U0001F47B": "snapchat",      # 👻 contact channel
+    "\U0001F4E6": "package",       # 📦
+    "\U0001F69A": "delivery",      # 🚚
+    "\U0001F69B": "delivery",      # 🚛
+    "\U0001F4EC": "mail",          # 📬
+    "\U0001F4EB": "mail",          # 📫
+    "\U0001F4EE": "mail",          # 📮
+    "\U0001F4E9": "dm",            # 📩
+    "\U0001F4E8": "dm",            # 📨
+    "\U0001F4F2": "call",          # 📲
+    "\U0001F4DE": "call",          # 📞
+    "\u260E": "call",              # ☎️
+    "\U0001F4B0": "money",         # 💰
+    "\U0001F4B5": "cash",          # 💵
+    "\U0001F4B8": "money",         # 💸
+    "\U0001F911": "money",         # 🤑
+    "\U0001F6D2": "shop",          # 🛒
+    "\u2708": "shipping",          # ✈️
+    "\U0001F30D": "worldwide",     # 🌍
+    "\U0001F30E": "worldwide",     # 🌎
+    "\U0001F30F": "worldwide",     # 🌏
+}
+
+# The longest output of any one raw character (an emoji word with a space on
+# each side, or a capped compatibility decomposition).
+_MAX_PER_CHAR: Final[int] = 12
+#: ``len(normalize(t).text) <= MAX_EXPANSION * len(t)`` for every string ``t``.
+MAX_EXPANSION: Final[int] = _MAX_PER_CHAR
+
+# Characters that stand for a hidden letter ("Md□ma", "C*ke", "w□□d", "C∅KE").
+_BOX_MASKS: Final[str] = (
+    "□■▢▣▤▥▦▧▨▩▪▫◻◼◽◾☐☒⬛⬜▮▯█░▒▓●•◦○◯◌◍◎⊗⊘∅⌧\ufffd✱✲✳✴✵✶★☆⁎∗❋❖◆◇"
+)
+_ASCII_MASKS: Final[str] = "*?_"
+_MASKS: Final[frozenset[str]] = frozenset(_BOX_MASKS + _ASCII_MASKS)
+
+# Leetspeak. '1' is tried as both i and l.
+_LEET_DIGITS: Final[dict[str, str]] = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
+_LEET_SYMBOLS: Final[dict[str, str]] = {"@": "a", "$": "s", "!": "i"}
+_LEET: Final[dict[str, str]] = {**_LEET_DIGITS, **_LEET_SYMBOLS}
+
+# Latin letters written with letters of other (mostly Latin) blocks that NFKC
+# leaves alone: small capitals, negative circled/squared and parenthesized
+# letters, and look-alikes the confusables data misses or maps to non-ASCII.
+_OVERRIDES: dict[str, str] = {}
+_SMALL_CAPS = "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ"
+for _i, _c in enumerate(_SMALL_CAPS):
+    if _c != "x":
+        _OVERRIDES[_c] = chr(ord("a") + _i)
+for _base in (0x1F150, 0x1F170, 0x1F130):  # negative circled, negative squared, squared
+    for _i in range(26):
+        _OVERRIDES[chr(_base + _i)] = chr(ord("a") + _i)
+for _i in range(26):
+    _OVERRIDES[chr(0x249C + _i)] = chr(ord("a") + _i)  # ⒜ parenthesized
+    _OVERRIDES[chr(0x1F110 + _i)] = chr(ord("a") + _i)  # 🄐 parenthesized
+# Letters with strokes and ligatures that NFKD does not decompose.
+_OVERRIDES.update({
+    "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "ħ": "h", "Ħ": "h",
+    "ı": "i", "ĸ": "k", "ŧ": "t", "Ŧ": "t", "ƀ": "b", "ɨ": "i", "ʉ": "u", "ɇ": "e",
+    "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ð": "d", "Ð": "d", "ß": "ss",
+})
+
+# Look-alikes from other scripts, used word by word (see ``_fix_homoglyphs``).
+# Gaps of the confusables data (it maps к to "ĸ", Θ to "O̵", Σ to "Ʃ" ...).
+_SCRIPT_LOOKALIKES: Final[dict[str, str]] = {
+    # Cyrillic (lower case: the view is lower-cased before this table is used)
+    "а": "a", "в": "b", "с": "c", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i",
+    "ј": "j", "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q",
+    "г": "r", "ѕ": "s", "т": "t", "у": "y", "ү": "y", "х": "x", "ԝ": "w",
+    "ѡ": "w", "ь": "b", "п": "n",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "δ": "d", "ε": "e", "ζ": "z", "η": "n", "θ": "o",
+    "ι": "i", "κ": "k", "λ": "a", "μ": "u", "ν": "v", "ξ": "e", "ο": "o", "π": "n",
+    "ρ": "p", "σ": "o", "ς": "c", "τ": "t", "υ": "u", "φ": "o", "χ": "x", "ψ": "y",
+    "ω": "w", "ϲ": "c", "ϳ": "j", "ϑ": "o", "ϱ": "p", "ϕ": "o", "ϰ": "k",
+    # Armenian / Cherokee / others seen in spam
+    "օ": "o", "ս": "u", "ց": "g", "հ": "h", "ո": "n", "ա": "w", "ք": "p",
+}
+# Faux-Cyrillic letters: only mapped inside words that also hold Latin letters,
+# so that Russian words ("кокаин") are kept.
+_WEAK_LOOKALIKES: Final[dict[str, str]] = {
+    "ш": "w", "л": "n", "и": "u", "ц": "u", "д": "d", "я": "r", "ф": "o",
+    "λ": "a", "ξ": "e", "π": "n", "σ": "o", "ψ": "y",
+}
+
+_COMBINING_RANGES: Final[tuple[tuple[int, int], ...]] = (
+    (0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF),
+    (0xFE20, 0xFE2F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x1F3FB, 0x1F3FF),
+)
+
+
+def _is_dropped_mark(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _COMBINING_RANGES) or unicodedata.category(ch) == "Me"
+
+
+def _strip_marks(s: str) -> str:
+    decomposed = unicodedata.normalize("NFD", s)
+    out = "".join(c for c in decomposed if not _is_dropped_mark(c))
+    return unicodedata.normalize("NFC", out)
+
+
+def _map_char_once(ch: str) -> str:
+    if ch in EMOJI_WORDS:
+        return " " + EMOJI_WORDS[ch] + " "
+    if ch in _OVERRIDES:
+        return _OVERRIDES[ch]
+    if ch in _MASKS:
+        return ch
+    cat = unicodedata.category(ch)
+    if ch.isspace() or cat in ("Zs", "Zl", "Zp"):
+        return " "
+    if cat in ("Cc", "Cf", "Cs") or _is_dropped_mark(ch):
+        return ""
+    nfkc = unicodedata.normalize("NFKC", ch)
+    if len(nfkc) > _MAX_PER_CHAR:  # a few Arabic ligatures expand to 18 chars
+        nfkc = ch
+    out = []
+    for c in nfkc:
+        if c in _OVERRIDES:
+            out.append(_OVERRIDES[c])
+            continue
+        low = c.lower()
+        if low in _OVERRIDES:
+            out.append(_OVERRIDES[low])
+            continue
+        out.append(_strip_marks(low) if not low.isascii() else low)
+    return "".join(out)
+
+
+@lru_cache(maxsize=65536)
+def _map_char(ch: str) -> str:
+    """Stage-1 mapping of one character, iterated to a fixed point so that
+    mapping the output again changes nothing (this is what makes stage 1
+    idempotent)."""
+    out = _map_char_once(ch)
+    for _ in range(4):
+        nxt = "".join(_map_char_once(c) if c != " " else " " for c in out)
+        if nxt == out:
+            break
+        out = nxt
+    return out[:_MAX_PER_CHAR]
+
+
+@lru_cache(maxsize=1)
+def _lookalikes() -> dict[str, str]:
+    """Non-ASCII letter -> ASCII letter it imitates (lower case)."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    table: dict[str, str] = {}
+    for ch, glyphs in confusables_data.items():
+        if len(ch) != 1 or ch.isascii() or not ch.isalpha():
+            continue
+        low = ch.lower()
+        if len(low) != 1 or low.isascii():
+            continue
+        for glyph in glyphs:
+            base = "".join(c for c in unicodedata.normalize("NFD", glyph["c"])
+                           if not unicodedata.combining(c))
+            if len(base) == 1 and base.isascii() and base.isalpha():
+                table.setdefault(low, base.lower())
+                break
+    table.update(_SCRIPT_LOOKALIKES)
+    for ch in _WEAK_LOOKALIKES:
+        table.pop(ch, None)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _lookalikes_mixed() -> dict[str, str]:
+    return {**_lookalikes(), **_WEAK_LOOKALIKES}
+
+
+# ---------------------------------------------------------------------------
+# The result object
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NormalizedText:
+    """A raw string and its normalized, lower-cased view, with an offset map.
+
+    ``starts[i]``/``ends[i]`` give the raw span the i-th normalized character
+    came from (``None`` when the view is a plain lower-casing of ``raw``).
+    """
+
+    raw: str
+    text: str
+    starts: tuple[int, ...] | None = None
+    ends: tuple[int, ...] | None = None
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map the normalized span ``text[start:end]`` to a raw span.
+
+        Out-of-range positions are clamped; an empty span maps to an empty
+        raw span at the corresponding position.
+        """
+        n = len(self.text)
+        start = min(max(start, 0), n)
+        end = min(max(end, start), n)
+        if self.starts is None or self.ends is None:
+            return start, end
+        if start == end:
+            pos = self.starts[start] if start < n else len(self.raw)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+    def raw_slice(self, start: int, end: int) -> str:
+        """The raw text behind ``text[start:end]``."""
+        a, b = self.raw_span(start, end)
+        return self.raw[a:b]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NormalizedText):
+            return NotImplemented
+        return self.raw == other.raw and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash((self.raw, self.text))
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# ---------------------------------------------------------------------------
+# Vocabulary from the lexicon (masks, leet at word edges, spaced letters and
+# split words are only resolved when they produce a lexicon term).
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Vocab:
+    words: frozenset[str]            # single-token terms and their plurals
+    mask_pool: str                    # "\n"-joined candidates for masked words
+    preferred: dict[str, int]         # term -> rank (lower is better) for masks
+    labels: dict[str, frozenset[str | None]]
+    joinable: frozenset[str]          # unambiguous drug words for split joins
+
+
+_TOKEN_TERM = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@lru_cache(maxsize=1)
+def _vocab() -> _Vocab:
+    from drugwatch.lexicon import load_lexicon
+
+    lex = load_lexicon()
+    words: set[str] = set()
+    pool: set[str] = set()
+    preferred: dict[str, int] = {}
+    labels: dict[str, set[str | None]] = {}
+    joinable: set[str] = set()
+    kind_rank = {"name": 0, "brand": 0, "street": 1, "misspelling": 2, "form": 2,
+                 "hashtag": 3, "transaction": 4, "selling": 4, "shipping": 4}
+    for e in lex.entries:
+        term = e.term
+        if not _TOKEN_TERM.fullmatch(term) or len(term) < 3:
+            continue
+        words.add(term)
+        if term[-1] != "s":
+            words.add(term + "s")
+        labels.setdefault(term, set()).add(e.label)
+        rank = kind_rank.get(e.kind, 5) + (10 if e.ambiguous else 0)
+        if term not in preferred or rank < preferred[term]:
+            preferred[term] = rank
+        if term.isalpha() and len(term) >= 4:
+            pool.add(term)
+        if (e.label is not None and not e.ambiguous and term.isalpha() and len(term) >= 5
+                and e.kind in ("name", "brand", "street", "misspelling")):
+            joinable.add(term)
+    return _Vocab(
+        frozenset(words),
+        "\n".join(sorted(pool)),
+        preferred,
+        {k: frozenset(v) for k, v in labels.items()},
+        frozenset(joinable),
+    )
+
+
+def _in_vocab(word: str) -> bool:
+    return word in _vocab().words
+
+
+# ---------------------------------------------------------------------------
+# Edits with offset bookkeeping
+# ---------------------------------------------------------------------------
+
+# An edit replaces cur[a:b] with ``new``; ``src`` gives, for each new
+# character, the index in cur it comes from (None: positional when the length
+# is unchanged, else every new char maps to the whole replaced span).
+_Edit = tuple[int, int, str, "list[int] | None"]
+
+
+def _apply(cur: str, starts: list[int], ends: list[int],
+           edits: list[_Edit]) -> tuple[str, list[int], list[int]]:
+    out: list[str] = []
+    ns: list[int] = []
+    ne: list[int] = []
+    pos = 0
+    for a, b, new, src in edits:
+        out.append(cur[pos:a])
+        ns.extend(starts[pos:a])
+        ne.extend(ends[pos:a])
+        if src is not None:
+            ns.extend(starts[j] for j in src)
+            ne.extend(ends[j] for j in src)
+        elif len(new) == b - a:
+            ns.extend(starts[a:b])
+            ne.extend(ends[a:b])
+        else:
+            lo, hi = starts[a], ends[b - 1]
+            ns.extend([lo] * len(new))
+            ne.extend([hi] * len(new))
+        out.append(new)
+        pos = b
+    out.append(cur[pos:])
+    ns.extend(starts[pos:])
+    ne.extend(ends[pos:])
+    return "".join(out), ns, ne
+
+
+# ---------------------------------------------------------------------------
+# Protected spans: URLs, e-mail addresses, @handles are only lower-cased.
+# ---------------------------------------------------------------------------
+
+_PROTECTED = re.compile(
+    r"(?:https?://|www\.)\S+"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w@])@[\w.]+"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|me|co|ly|gg|app|to|link|info|biz|us|uk|ca"
+    r"|de|ru|onion|xyz|shop|store)\b(?:/\S*)?"
+)
+
+
+class _Protected:
+    """URL / e-mail / @handle spans of a string, computed on first use (most
+    texts never ask: edits are rare)."""
+
+    __slots__ = ("_s", "_spans")
+
+    def __init__(self, s: str) -> None:
+        self._s = s
+        self._spans: list[tuple[int, int]] | None = None
+
+    def overlaps(self, a: int, b: int) -> bool:
+        if self._spans is None:
+            s = self._s
+            if "@" not in s and "." not in s:
+                self._spans = []
+            else:
+                self._spans = [m.span() for m in _PROTECTED.finditer(s)]
+        return any(a < hi and lo < b for lo, hi in self._spans)
+
+
+def _is_protected(spans: _Protected | list[tuple[int, int]], a: int, b: int) -> bool:
+    if isinstance(spans, _Protected):
+        return spans.overlaps(a, b)
+    return any(a < hi and lo < b for lo, hi in spans)
+
+
+# ---------------------------------------------------------------------------
+# Stage 1
+# ---------------------------------------------------------------------------
+
+# Whitespace runs that are not a single inner space, and control characters.
+_ASCII_WS = re.compile(
+    r"[\s\x00-\x1f\x7f]*(?:[^\S ]|[\x00-\x1f\x7f]|  )[\s\x00-\x1f\x7f]*|^ +| +$"
+)
+_ODD_WS = re.compile(r"[^\S ]|[\x00-\x1f\x7f]")
+_RI_RUN = re.compile("[\U0001F1E6-\U0001F1FF]{3,}")
+
+
+def _whitespace_edits(cur: str) -> list[_Edit]:
+    """Collapse whitespace runs to one space, drop control characters and
+    leading/trailing whitespace."""
+    if not cur or (cur[0] != " " and cur[-1] != " " and "  " not in cur
+                   and _ODD_WS.search(cur) is None):
+        return []
+    edits: list[_Edit] = []
+    n = len(cur)
+    for m in _ASCII_WS.finditer(cur):
+        a, b = m.span()
+        chunk = m.group()
+        if chunk == " " and 0 < a and b < n:
+            continue
+        if a == 0 or b == n or not any(c.isspace() for c in chunk):
+            edits.append((a, b, "", None))
+        else:
+            edits.append((a, b, " ", [a]))
+    return edits
+
+
+def _stage1_ascii(raw: str) -> tuple[str, list[int] | None, list[int] | None]:
+    cur = raw.lower()
+    edits = _whitespace_edits(cur)
+    if not edits:
+        return cur, None, None
+    n = len(cur)
+    return _apply(cur, list(range(n)), list(range(1, n + 1)), edits)
+
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
+    """Stage 1 for text with non-ASCII characters: ASCII runs are lower-cased
+    in bulk, other characters mapped one by one; whitespace is collapsed
+    afterwards like on the ASCII path."""
+    ri_letters: set[int] = set()
+    if "\U0001F1E6" <= max(raw):
+        for m in _RI_RUN.finditer(raw):
+            ri_letters.update(range(*m.span()))
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in _NON_ASCII_RUN.finditer(raw):
+        a, b = m.span()
+        if pos < a:
+            out.append(raw[pos:a].lower())
+            starts.extend(range(pos, a))
+            ends.extend(range(pos + 1, a + 1))
+        for i in range(a, b):
+            ch = raw[i]
+            if i in ri_letters:
+                mapped = chr(ord("a") + ord(ch) - 0x1F1E6)
+            else:
+                mapped = _map_char(ch)
+            if not mapped:
+                if ends:  # zero-width and combining chars ride with the previous char
+                    ends[-1] = i + 1
+                continue
+            out.append(mapped)
+            starts.extend([i] * len(mapped))
+            ends.extend([i + 1] * len(mapped))
+        pos = b
+    if pos < len(raw):
+        out.append(raw[pos:].lower())
+        starts.extend(range(pos, len(raw)))
+        ends.extend(range(pos + 1, len(raw) + 1))
+    cur = "".join(out)
+    edits = _whitespace_edits(cur)
+    if edits:
+        cur, starts, ends = _apply(cur, starts, ends, edits)
+    return cur, starts, ends
+
+
+_NONASCII_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f][^\W\d_]*")
+
+
+def _fix_homoglyphs(cur: str) -> list[_Edit]:
+    """Map look-alike letters of other scripts to Latin, word by word: when a
+    word mixes scripts ("сoke", "CΘKE") or consists only of look-alikes
+    ("СОКЕ"). Words written in another script ("кокаин") are kept."""
+    strong = _lookalikes()
+    edits: list[_Edit] = []
+    for m in _NONASCII_WORD.finditer(cur):
+        word = m.group()
+        has_ascii = any(c.isascii() for c in word)
+        table = _lookalikes_mixed() if has_ascii else strong
+        if has_ascii:
+            new = "".join(c if c.isascii() else table.get(c, c) for c in word)
+        elif all(c in table for c in word):
+            new = "".join(table[c] for c in word)
+        else:
+            continue
+        if new != word and len(new) == len(word):
+            edits.append((m.start(), m.end(), new, None))
+        elif new != word:
+            # multi-letter look-alikes ("ю" -> "io"): map each output char to
+            # its source letter
+            src: list[int] = []
+            out: list[str] = []
+            for k, c in enumerate(word):
+                rep = c if c.isascii() else table.get(c, c)
+                out.append(rep)
+                src.extend([m.start() + k] * len(rep))
+            edits.append((m.start(), m.end(), "".join(out), src))
+    return edits
+
+
+# ---------------------------------------------------------------------------
+# Stage 2: single characters joined across separators
+# ---------------------------------------------------------------------------
+
+_X = r"[a-z0-9@$!]"
+_PUNCT_RUN = re.compile(
+    rf"(?<![\w@#$&]){_X}(?:[ ]?[.\-_*/|·•~+:][ ]?{_X}){{2,}}(?![\w])"
+)
+_SPACE_RUN = re.compile(rf"(?<![\w@#$&]){_X}(?: {_X}){{2,}}(?![\w])")
+
+
+def _count_letters(s: str) -> int:
+    return sum(1 for c in s if "a" <= c <= "z")
+
+
+def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
+    edits: list[_Edit] = []
+    for m in _PUNCT_RUN.finditer(cur):
+        a, b = m.span()
+        if _is_protected(prot, a, b):
+            continue
+        src = [j for j in range(a, b) if cur[j].isalnum() or cur[j] in "@$!"]
+        letters = "".join(cur[j] for j in src)
+        if _count_letters(letters) < 2:
+            continue
+        edits.append((a, b, letters, src))
+    taken = [(a, b) for a, b, _, _ in edits]
+    for m in _SPACE_RUN.finditer(cur):
+        a, b = m.span()
+        if _is_protected(prot, a, b) or _is_protected(taken, a, b):
+            continue
+        chars = list(range(a, b, 2))  # every other position is a letter
+        best: tuple[int, int] | None = None
+        # the longest sub-run that spells a lexicon term
+        for i in range(len(chars)):
+            for j in range(len(chars), i + 2, -1):
+                if best is not None and j - i <= best[1] - best[0]:
+                    break
+                word = "".join(cur[k] for k in chars[i:j])
+                if _count_letters(word) < 2:
+                    continue
+                decoded = _decode_word(word)
+                if _in_vocab(decoded if decoded is not None else word):
+                    best = (i, j)
+                    break
+        if best is not None:
+            i, j = best
+            src = chars[i:j]
+            edits.append((chars[i], chars[j - 1] + 1, "".join(cur[k] for k in src), src))
+    edits.sort()
+    return edits
+
+
+# ---------------------------------------------------------------------------
+# Stage 3: inside words (leet, masks, stretched letters)
+# ---------------------------------------------------------------------------
+
+_SPECIAL = "0-9@$!*?_" + re.escape(_BOX_MASKS)
+_CORE = re.compile(
+    rf"[a-z{_SPECIAL}]*(?:[a-z][{_SPECIAL}]|[{_SPECIAL}][a-z]|([a-z])\1\1)[a-z{_SPECIAL}]*"
+)
+_SEGMENTS = re.compile(r"[a-z]+|[^a-z]+")
+_TRIPLE = re.compile(r"([a-z])\1\1+")
+_EDGE_TRIM_LEAD = "!?*_@"
+_EDGE_TRIM_TAIL = "!?*_@"
+_LETTERS_OR_LEET = re.compile(r"[a-z]")
+# "4" read as "for" ("bars4sale", "4ever"), not as the letter a.
+_FOUR_WORDS: Final[tuple[str, ...]] = ("sale", "ever", "life", "real", "you", "free", "less")
+
+
+def _resolve_mask(pattern: str) -> str | None:
+    """Resolve a word with hidden letters against the lexicon, e.g. "md□ma".
+
+    A mask stands for one letter or none (an unsupported character rendered
+    as a box). Returns the best term when all matching terms agree on their
+    labels, else ``None``.
+    """
+    v = _vocab()
+    known = sum(1 for c in pattern if "a" <= c <= "z")
+    masked = sum(1 for c in pattern if c in _MASKS)
+    if known < 2 or masked > max(2, known // 2) or known + masked != len(pattern):
+        return None
+    rx = "".join(".?" if c in _MASKS else c for c in pattern)
+    found = re.findall(rf"^{rx}$", v.mask_pool, re.M)
+    if not found:
+        return None
+    labels = {lab for t in found for lab in v.labels.get(t, ())}
+    if len(labels) > 1:
+        return None
+    return min(found, key=lambda t: (v.preferred.get(t, 9), t))
+
+
+def _collapse_repeats(word: str) -> str:
+    if not _TRIPLE.search(word):
+        return word
+    two = _TRIPLE.sub(lambda m: m.group(1) * 2, word)
+    if _in_vocab(two):
+        return two
+    one = _TRIPLE.sub(lambda m: m.group(1), word)
+    if _in_vocab(one):
+        return one
+    return two
+
+
+@lru_cache(maxsize=65536)
+def _decode_word(core: str) -> str | None:
+    """Decode one word core; ``None`` when nothing changes. The result may be
+    shorter than ``core`` (stretched letters), never longer.
+
+    Leet digits between letters are decoded ("c0ke", "sh00ms"); leet at a
+    word's edge ("0xy", "cok3"), leet symbols ("b@rs", "p!lls") and masked
+    letters ("md□ma") only when the result is a lexicon term, so that "3pm",
+    "m30", "1p", "em@il" and "snake_case" survive.
+    """
+    if len(core) > 40 or not _LETTERS_OR_LEET.search(core):
+        return None
+    segs = _SEGMENTS.findall(core)
+    last = len(segs) - 1
+    safe: set[int] = set()
+    optional: set[int] = set()
+    masked: set[int] = set()
+    n_letters = sum(len(seg) for seg in segs if seg[0].isalpha())
+    for k, seg in enumerate(segs):
+        if seg[0].isalpha():
+            continue
+        if all(c in _LEET for c in seg):
+            # Digits between letters are leet ("c0ke", "sh00ms") unless the
+            # word looks like a code ("m30s", "t3s", "m30forsale").
+            if 0 < k < last and all(c in _LEET_DIGITS for c in seg) and (
+                (len(seg) == 1 and n_letters >= 3)
+                or (len(segs[k - 1]) >= 2 and len(segs[k + 1]) >= 2)
+            ) and not (seg == "4" and segs[k + 1].startswith(_FOUR_WORDS)):
+                safe.add(k)
+            else:
+                optional.add(k)
+        elif any(c in _MASKS for c in seg):
+            masked.add(k)
+
+    def build(one: str, confirmed: bool) -> str:
+        out = []
+        for k, seg in enumerate(segs):
+            if k in safe or (confirmed and (k in optional or k in masked)):
+                out.append("".join(
+                    (one if c == "1" else _LEET.get(c, c)) for c in seg))
+            else:
+                out.append(seg)
+        return "".join(out)
+
+    ones = ("i", "l") if "1" in core else ("i",)
+    if optional or masked or "1" in core:
+        for one in ones:
+            word = build(one, True)
+            for cand in (word, _collapse_repeats(word)):
+                if _in_vocab(cand):
+                    return None if cand == core else cand
+            if masked:
+                resolved = _resolve_mask(word)
+                if resolved is not None:
+                    return resolved
+    word = _collapse_repeats(build("i", False))
+    return None if word == core else word
+
+
+_CORE_CHARS: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!*?_" + _BOX_MASKS)
+
+
+def _decode_words(cur: str, prot: _Protected) -> list[_Edit]:
+    edits: list[_Edit] = []
+    done = -1
+    n = len(cur)
+    for hint in _SUSPECT.finditer(cur):
+        if hint.start() < done:
+            continue
+        a = hint.start()
+        while a > 0 and cur[a - 1] in _CORE_CHARS:
+            a -= 1
+        b = hint.end()
+        while b < n and cur[b] in _CORE_CHARS:
+            b += 1
+        done = b
+        while a < b and cur[a] in _EDGE_TRIM_LEAD:
+            a += 1
+        while b > a and cur[b - 1] in _EDGE_TRIM_TAIL:
+            b -= 1
+        if b - a < 2 or (a > 0 and cur[a - 1] == "@"):  # @handles are kept
+            continue
+        core = cur[a:b]
+        new = _decode_word(core)
+        if new is None or _is_protected(prot, a, b):
+            continue
+        if len(new) == len(core):
+            edits.append((a, b, new, None))
+        else:
+            edits.append((a, b, new, _align(core, new, a)))
+    return edits
+
+
+def _align(core: str, new: str, offset: int) -> list[int]:
+    """Source positions for a shortened word: greedy left-to-right alignment
+    (collapsed repeats keep their first letters)."""
+    src: list[int] = []
+    j = 0
+    for c in new:
+        while j < len(core) - 1 and core[j] != c and len(core) - j > len(new) - len(src):
+            j += 1
+        src.append(offset + min(j, len(core) - 1))
+        j += 1
+    return src
+
+
+# ---------------------------------------------------------------------------
+# Stage 4: word pieces split by one separator ("co-caine", "xan ax")
+# ---------------------------------------------------------------------------
+
+_PIECE_SEPS: Final[str] = " .-_*/|·•~+"
+_TO_SPACE: Final[dict[int, int]] = {ord(c): ord(" ") for c in _PIECE_SEPS}
+_TO_SPACE_BYTES: Final[bytes] = bytes.maketrans(
+    "".join(c for c in _PIECE_SEPS if c.isascii()).encode(),
+    b" " * sum(1 for c in _PIECE_SEPS if c.isascii()))
+_ANY_PIECE_SEP = re.compile("[" + re.escape(_PIECE_SEPS.replace(" ", "")) + "]")
+
+
+@lru_cache(maxsize=1)
+def _pieces_automaton():  # -> ahocorasick.Automaton
+    """Every joinable drug word split once or twice by a space."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for term in _vocab().joinable:
+        n = len(term)
+        for i in range(1, n):
+            automaton.add_word(term[:i] + " " + term[i:], (term, n + 1))
+            if n <= 12:
+                for j in range(i + 1, n):
+                    automaton.add_word(term[:i] + " " + term[i:j] + " " + term[j:], (term, n + 2))
+    automaton.make_automaton()
+    return automaton
+
+
+def _join_pieces(cur: str, prot: _Protected) -> list[_Edit]:
+    if _ANY_PIECE_SEP.search(cur) is None:
+        spaced = cur
+    elif cur.isascii():
+        spaced = cur.encode("ascii").translate(_TO_SPACE_BYTES).decode("ascii")
+    else:
+        spaced = cur.translate(_TO_SPACE)
+    found: list[tuple[int, int, str]] = []
+    n = len(cur)
+    for end, (term, length) in _pieces_automaton().iter(spaced):
+        b = end + 1
+        a = b - length
+        if a > 0 and (cur[a - 1].isalnum() or cur[a - 1] in "@#"):
+            continue
+        if b < n and cur[b].isalnum():
+            continue
+        found.append((a, b, term))
+    if not found:
+        return []
+    found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
+    edits: list[_Edit] = []
+    last_end = -1
+    for a, b, term in found:
+        if a < last_end or _is_protected(prot, a, b):
+            continue
+        src = [k for k in range(a, b) if spaced[k] != " "]
+        edits.append((a, b, term, src))
+        last_end = b
+    return edits
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+# Texts that need none of the stages 2-4 (the fast path's test).
+_SUSPECT = re.compile(rf"[a-z][{_SPECIAL}]|[{_SPECIAL}][a-z]|([a-z])\1\1")
+
+
+def normalize(text: str) -> NormalizedText:
+    """Normalize ``text``; see the module docstring for what is recovered.
+
+    Raises ``TypeError`` for anything but ``str``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"normalize() expects str, got {type(text).__name__}")
+    raw = text
+    if not raw:
+        return NormalizedText(raw, "")
+    if raw.isascii():
+        cur, starts, ends = _stage1_ascii(raw)
+    else:
+        cur, starts, ends = _stage1_unicode(raw)
+        if not cur.isascii():
+            edits = _fix_homoglyphs(cur)
+            if edits:
+                cur, starts, ends = _apply(cur, starts, ends, edits)
+
+    for stage in (_join_single_chars, _decode_words, _join_pieces):
+        if stage is _decode_words and not _SUSPECT.search(cur):
+            continue
+        edits = stage(cur, _Protected(cur))
+        if edits:
+            if starts is None or ends is None:
+                starts, ends = list(range(len(cur))), list(range(1, len(cur) + 1))
+            cur, starts, ends = _apply(cur, starts, ends, edits)
+
+    if starts is None or ends is None:
+        return NormalizedText(raw, cur)
+    return NormalizedText(raw, cur, tuple(starts), tuple(ends))
+
+
+def normalize_many(texts: Iterable[str]) -> list[NormalizedText]:
+    """``normalize`` over an iterable of strings."""
+    return [normalize(t) for t in texts]
