@@ -255,7 +255,12 @@ class Store:
     def _assign_clusters(self, conn, items: list[tuple[int, str]], *, replace: bool = False) -> dict[int, bool]:
         """Cluster ``(seq, text)`` items with each other and the stored texts.
 
-        Returns, per seq, whether it joined a cluster that already had a member.
+        Exact duplicates of a stored fingerprint view join its cluster
+        directly and are not indexed again (their bands would add nothing),
+        which keeps buckets small when an advert is reposted thousands of
+        times. Other texts are compared with the stored texts sharing an LSH
+        band key. Returns, per seq, whether it joined a cluster that already
+        had a member.
         """
         if replace:
             seqs = [seq for seq, _ in items]
@@ -264,39 +269,11 @@ class Store:
                 conn.execute(delete(TextSignatureRow).where(TextSignatureRow.seq.in_(chunk)))
         threshold = self.near_duplicate_threshold
         signatures = {seq: dedup.signature(text) for seq, text in items}
-        indexed = {seq: sig for seq, sig in signatures.items() if not sig.empty}
+        nonempty = {seq: sig for seq, sig in signatures.items() if not sig.empty}
 
-        # Candidates among stored texts: same exact view, or a shared band key.
-        band_keys = {seq: sig.band_keys() for seq, sig in indexed.items()}
-        wanted_keys = sorted({key for keys in band_keys.values() for key in keys})
-        bucket_members: dict[tuple[int, int], list[int]] = {}
-        for chunk in _chunks(wanted_keys):
-            for seq, band, key in conn.execute(
-                select(LshBandRow.seq, LshBandRow.band, LshBandRow.key).where(LshBandRow.key.in_(chunk))
-            ):
-                bucket_members.setdefault((band, key), []).append(seq)
-        exact_members: dict[str, list[int]] = {}
-        for chunk in _chunks(sorted({sig.exact for sig in indexed.values()})):
-            for seq, exact in conn.execute(
-                select(TextSignatureRow.seq, TextSignatureRow.exact).where(TextSignatureRow.exact.in_(chunk))
-            ):
-                exact_members.setdefault(exact, []).append(seq)
-        candidate_seqs = {s for members in bucket_members.values() for s in members}
-        candidate_seqs |= {s for members in exact_members.values() for s in members}
-        candidate_seqs -= set(indexed)
-        stored_sigs: dict[int, dedup.Signature] = {}
-        stored_cluster: dict[int, int] = {}
-        for chunk in _chunks(sorted(candidate_seqs)):
-            rows = conn.execute(
-                select(TextSignatureRow.seq, TextSignatureRow.exact, TextSignatureRow.hashvalues, EventRow.cluster_id)
-                .join(EventRow, EventRow.seq == TextSignatureRow.seq)
-                .where(TextSignatureRow.seq.in_(chunk))
-            )
-            for seq, exact, values, cluster in rows:
-                stored_sigs[seq] = dedup.Signature.from_bytes(values, exact)
-                stored_cluster[seq] = cluster if cluster is not None else seq
-
-        # Union-find over new items and stored candidates, new items in seq order.
+        # Union-find over ints: a stored cluster is its cluster id (the seq of
+        # a stored event, so smaller than every new seq), a new text its seq.
+        # The root is always the smallest member.
         parent: dict[int, int] = {}
 
         def find(x: int) -> int:
@@ -311,62 +288,93 @@ class Store:
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
 
-        all_sigs = {**stored_sigs, **indexed}
-        local_buckets: dict[tuple[int, int], list[int]] = {}
-        local_exact: dict[str, list[int]] = {}
+        stored_exact: dict[str, int] = {}
+        for chunk in _chunks(sorted({sig.exact for sig in nonempty.values()})):
+            rows = conn.execute(
+                select(TextSignatureRow.exact, TextSignatureRow.seq, EventRow.cluster_id)
+                .join(EventRow, EventRow.seq == TextSignatureRow.seq)
+                .where(TextSignatureRow.exact.in_(chunk))
+            )
+            for exact, seq, cluster in rows:
+                cluster = seq if cluster is None else cluster
+                stored_exact[exact] = min(cluster, stored_exact.get(exact, cluster))
+
         joined: dict[int, bool] = {}
-        for seq in sorted(indexed):
-            sig = indexed[seq]
-            find(seq)
-            partners = [s for s in exact_members.get(sig.exact, []) if s in stored_sigs]
-            partners += local_exact.get(sig.exact, [])
+        fresh: dict[int, dedup.Signature] = {}
+        local_exact: dict[str, int] = {}
+        for seq in sorted(nonempty):
+            sig = nonempty[seq]
+            twin = stored_exact.get(sig.exact, local_exact.get(sig.exact))
+            if twin is not None:
+                union(seq, twin)
+                joined[seq] = True
+            else:
+                local_exact[sig.exact] = seq
+                fresh[seq] = sig
+
+        band_keys = {seq: sig.band_keys() for seq, sig in fresh.items()}
+        bucket_members: dict[tuple[int, int], list[int]] = {}
+        for chunk in _chunks(sorted({key for keys in band_keys.values() for key in keys})):
+            for seq, band, key in conn.execute(
+                select(LshBandRow.seq, LshBandRow.band, LshBandRow.key).where(LshBandRow.key.in_(chunk))
+            ):
+                bucket_members.setdefault((band, key), []).append(seq)
+        stored_sigs: dict[int, dedup.Signature] = {}
+        stored_cluster: dict[int, int] = {}
+        candidates = sorted({m for members in bucket_members.values() for m in members} - set(fresh))
+        for chunk in _chunks(candidates):
+            rows = conn.execute(
+                select(TextSignatureRow.seq, TextSignatureRow.exact, TextSignatureRow.hashvalues, EventRow.cluster_id)
+                .join(EventRow, EventRow.seq == TextSignatureRow.seq)
+                .where(TextSignatureRow.seq.in_(chunk))
+            )
+            for seq, exact, values, cluster in rows:
+                stored_sigs[seq] = dedup.Signature.from_bytes(values, exact)
+                stored_cluster[seq] = seq if cluster is None else cluster
+
+        local_buckets: dict[tuple[int, int], list[int]] = {}
+        for seq in sorted(fresh):
+            sig = fresh[seq]
+            matched = False
             for band, key in enumerate(band_keys[seq]):
-                for other in bucket_members.get((band, key), []):
-                    if other in stored_sigs and sig.jaccard(all_sigs[other]) >= threshold:
-                        partners.append(other)
-                for other in local_buckets.get((band, key), []):
-                    if sig.jaccard(all_sigs[other]) >= threshold:
-                        partners.append(other)
-            for other in partners:
-                union(seq, other)
-            joined[seq] = bool(partners)
-            local_exact.setdefault(sig.exact, []).append(seq)
+                for other in bucket_members.get((band, key), ()):
+                    cluster = stored_cluster.get(other)
+                    if cluster is None or find(cluster) == find(seq):
+                        continue
+                    if sig.jaccard(stored_sigs[other]) >= threshold:
+                        union(seq, cluster)
+                        matched = True
+                for other in local_buckets.get((band, key), ()):
+                    if find(other) != find(seq) and sig.jaccard(fresh[other]) >= threshold:
+                        union(seq, other)
+                        matched = True
+            joined[seq] = matched
             for band, key in enumerate(band_keys[seq]):
                 local_buckets.setdefault((band, key), []).append(seq)
 
-        # Each component takes the smallest stored cluster id among its
-        # members, else its smallest new seq; other stored clusters in the
-        # component are renumbered into it (two clusters bridged by a new text).
-        components: dict[int, list[int]] = {}
-        for seq in list(indexed) + list(stored_sigs):
-            if seq in parent:
-                components.setdefault(find(seq), []).append(seq)
-        new_cluster: dict[int, int] = {}
-        for members in components.values():
-            old_ids = sorted({stored_cluster[s] for s in members if s in stored_cluster})
-            target = old_ids[0] if old_ids else min(members)
-            for s in members:
-                if s in indexed:
-                    new_cluster[s] = target
-            if len(old_ids) > 1:
-                conn.execute(update(EventRow).where(EventRow.cluster_id.in_(old_ids[1:])).values(cluster_id=target))
+        # Stored clusters bridged by a new text are renumbered into the smallest.
+        by_root: dict[int, set[int]] = {}
+        for cluster in set(stored_cluster.values()) | set(stored_exact.values()):
+            if cluster in parent:
+                by_root.setdefault(find(cluster), set()).add(cluster)
+        for root, clusters in by_root.items():
+            others = sorted(clusters - {root})
+            for chunk in _chunks(others):
+                conn.execute(update(EventRow).where(EventRow.cluster_id.in_(chunk)).values(cluster_id=root))
+
         events = EventRow.__table__
         conn.execute(
             events.update().where(events.c.seq == bindparam("_seq")).values(cluster_id=bindparam("_cluster")),
-            [{"_seq": seq, "_cluster": new_cluster.get(seq, seq)} for seq in signatures],
+            [{"_seq": seq, "_cluster": find(seq) if seq in nonempty else seq} for seq in signatures],
         )
-        if indexed:
+        if fresh:
             conn.execute(
                 insert(TextSignatureRow),
-                [{"seq": seq, "exact": sig.exact, "hashvalues": sig.to_bytes()} for seq, sig in indexed.items()],
+                [{"seq": seq, "exact": sig.exact, "hashvalues": sig.to_bytes()} for seq, sig in fresh.items()],
             )
             conn.execute(
                 insert(LshBandRow),
-                [
-                    {"seq": seq, "band": band, "key": key}
-                    for seq in indexed
-                    for band, key in enumerate(band_keys[seq])
-                ],
+                [{"seq": seq, "band": band, "key": key} for seq in fresh for band, key in enumerate(band_keys[seq])],
             )
         return joined
 
