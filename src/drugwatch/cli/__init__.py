@@ -27,6 +27,8 @@ _COMMAND_MODULES = (
     "drugwatch.cli.inspect_cmd",
     "drugwatch.cli.train_cmd",
     "drugwatch.cli.evaluate_cmd",
+    "drugwatch.cli.annotate_cmd",
+    "drugwatch.cli.collect_cmd",
 )
 
 for _name in _COMMAND_MODULES:
