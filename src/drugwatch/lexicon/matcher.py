@@ -465,8 +465,37 @@ _DOSE = re.compile(
     r"|(?<![a-z0-9])(?:x\s?\d+|\d+\s?x)(?![a-z0-9])"
 )
 _PHARMA_DOSE = re.compile(r"(?<![a-z0-9])\d+(?:[.,]\d+)?\s?(?:mg|mgs|mcg|ug|µg)(?![a-z0-9])")
-_PILL_WORDS = re.compile(r"(?<![a-z])(?:pills?|tablets?|capsules?|caps|tabs|dose|doses|high|stoned"
-                         r"|trip|tripping|rolling|faded|lit|smoke|smoking|sniff|snort|plug)(?![a-z])")
+_PILL_WORD_LIST: Final[tuple[str, ...]] = (
+    "pill", "pills", "tablet", "tablets", "capsule", "capsules", "caps", "tabs", "dose", "doses",
+    "high", "stoned", "trip", "tripping", "rolling", "faded", "lit", "smoke", "smoking", "sniff",
+    "snort", "plug",
+)
+_PILL_WORDS = re.compile(r"(?<![a-z])(?:" + "|".join(_PILL_WORD_LIST) + r")(?![a-z])")
+_ANY_DIGIT = re.compile(r"\d")  # every _DOSE alternative holds one
+
+
+def _build_pill_automaton() -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for word in _PILL_WORD_LIST:
+        automaton.add_word(word, len(word))
+    automaton.make_automaton()
+    return automaton
+
+
+_PILL_AUTOMATON: Final[ahocorasick.Automaton] = _build_pill_automaton()
+
+
+def _has_pill_word(s: str) -> bool:
+    """``_PILL_WORDS.search(s) is not None``, with one Aho–Corasick pass (the
+    pattern's leading look-behind makes the regex engine try every position)."""
+    n = len(s)
+    for end, length in _PILL_AUTOMATON.iter(s):
+        start = end - length + 1
+        if (start == 0 or not "a" <= s[start - 1] <= "z") and (
+            end + 1 == n or not "a" <= s[end + 1] <= "z"
+        ):
+            return True
+    return False
 _CURRENCY_BEFORE = frozenset("$£€¥₿")
 
 # Kinds preferred when one term has several entries with the same label.
@@ -476,6 +505,17 @@ _KIND_ORDER: Final[dict[str, int]] = {
 }
 
 _NON_WORD = re.compile(r"[^a-z0-9]")
+# _NON_WORD.sub(" ", ...) for ASCII text, as a bytes.translate table
+_NON_WORD_BYTES: Final[bytes] = bytes(
+    i if _NON_WORD.match(chr(i)) is None else ord(" ") for i in range(256)
+)
+
+
+def _words_view(text: str) -> str:
+    """``text`` with every character that is not ``a-z0-9`` turned into a space
+    (``_NON_WORD.sub(" ", text)``: a non-ASCII character is encoded as one '?',
+    which the table turns into a space like any other non-word character)."""
+    return text.encode("ascii", "replace").translate(_NON_WORD_BYTES).decode("ascii")
 _HASHTAG = re.compile(r"#([a-z0-9_]+)")
 
 
@@ -483,7 +523,7 @@ def _canon(term: str) -> str:
     return " ".join(_NON_WORD.sub(" ", term).split())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every term found, and never changed
 class _Candidate:
     start: int
     end: int
@@ -525,7 +565,7 @@ class Matcher:
     # -- candidates ----------------------------------------------------------
 
     def _word_candidates(self, text: str) -> list[_Candidate]:
-        padded = " " + _NON_WORD.sub(" ", text) + " "
+        padded = " " + _words_view(text) + " "
         out: list[_Candidate] = []
         for end, (key, entries) in self._words.iter(padded):
             # padded[end] is the trailing space; the term ends at text[end - 1]
@@ -626,10 +666,10 @@ class Matcher:
                 else:
                     dealer += 0.5
         if not strong:
-            dose = _DOSE.search(s)
+            dose = _DOSE.search(s) if _ANY_DIGIT.search(s) else None
             if dose is not None:
                 dealer += 2.0 if _PHARMA_DOSE.search(s) else 1.0
-        if not strong and _PILL_WORDS.search(s):
+        if not strong and _has_pill_word(s):
             dealer += 0.5
 
         hits: list[LexiconHit] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from drugwatch.labels import DRUG_LABELS
 from drugwatch.lexicon.matcher import LexiconHit, find_terms
@@ -77,6 +78,16 @@ def analyze(text: str) -> TextView:
     """
     if not isinstance(text, str):
         raise TypeError(f"analyze() expects str, got {type(text).__name__}")
+    return _analyze_cached(text)
+
+
+#: Texts remembered by :func:`analyze`: dealers repost the same advert, and a
+#: :class:`TextView` is immutable, so a repeated text is not read again.
+ANALYZE_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=ANALYZE_CACHE_SIZE)
+def _analyze_cached(text: str) -> TextView:
     nt = normalize(text)
     hits = tuple(find_terms(nt))
     found = {h.label for h in hits if h.label is not None}

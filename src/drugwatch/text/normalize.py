@@ -434,6 +434,23 @@ _PROTECTED = re.compile(
 )
 
 
+# Every _PROTECTED match holds '@', "://", "www." or a dot and a listed TLD.
+_PROTECTED_TLD_HINT = re.compile(
+    r"\.(?:com|net|org|io|me|co|ly|gg|app|to|link|info|biz|us|uk|ca"
+    r"|de|ru|onion|xyz|shop|store)\b"
+)
+
+
+def _protected_spans(s: str) -> list[tuple[int, int]]:
+    """``_PROTECTED`` spans of ``s``; the regex is slow, so texts that cannot
+    hold a match are answered without it."""
+    if "@" not in s and "://" not in s and "www." not in s and (
+        "." not in s or _PROTECTED_TLD_HINT.search(s) is None
+    ):
+        return []
+    return [m.span() for m in _PROTECTED.finditer(s)]
+
+
 class _Protected:
     """URL / e-mail / @handle spans of a string, computed on first use (most
     texts never ask: edits are rare)."""
@@ -446,11 +463,7 @@ class _Protected:
 
     def overlaps(self, a: int, b: int) -> bool:
         if self._spans is None:
-            s = self._s
-            if "@" not in s and "." not in s:
-                self._spans = []
-            else:
-                self._spans = [m.span() for m in _PROTECTED.finditer(s)]
+            self._spans = _protected_spans(self._s)
         return any(a < hi and lo < b for lo, hi in self._spans)
 
 
@@ -475,8 +488,10 @@ _RI_RUN = re.compile("[\U0001F1E6-\U0001F1FF]{3,}")
 def _whitespace_edits(cur: str) -> list[_Edit]:
     """Collapse whitespace runs to one space, drop control characters and
     leading/trailing whitespace."""
+    # every character _ODD_WS matches is unprintable, so a printable string
+    # (the usual case) needs no regex search
     if not cur or (cur[0] != " " and cur[-1] != " " and "  " not in cur
-                   and _ODD_WS.search(cur) is None):
+                   and (cur.isprintable() or _ODD_WS.search(cur) is None)):
         return []
     edits: list[_Edit] = []
     n = len(cur)
@@ -502,6 +517,9 @@ def _stage1_ascii(raw: str) -> tuple[str, list[int] | None, list[int] | None]:
 
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+# ``_map_char`` results by character: a dict look-up is cheaper than the
+# lru_cache call for every non-ASCII character.
+_MAPPED: dict[str, str] = {}
 
 
 def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
@@ -524,17 +542,25 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
             ends.extend(range(pos + 1, a + 1))
         for i in range(a, b):
             ch = raw[i]
-            if i in ri_letters:
+            if ri_letters and i in ri_letters:
                 mapped = chr(ord("a") + ord(ch) - 0x1F1E6)
             else:
-                mapped = _map_char(ch)
-            if not mapped:
-                if ends:  # zero-width and combining chars ride with the previous char
-                    ends[-1] = i + 1
-                continue
-            out.append(mapped)
-            starts.extend([i] * len(mapped))
-            ends.extend([i + 1] * len(mapped))
+                mapped = _MAPPED.get(ch)
+                if mapped is None:
+                    mapped = _map_char(ch)
+                    if len(_MAPPED) < 65536:
+                        _MAPPED[ch] = mapped
+            size = len(mapped)
+            if size == 1:
+                out.append(mapped)
+                starts.append(i)
+                ends.append(i + 1)
+            elif size:
+                out.append(mapped)
+                starts.extend([i] * size)
+                ends.extend([i + 1] * size)
+            elif ends:  # zero-width and combining chars ride with the previous char
+                ends[-1] = i + 1
         pos = b
     if pos < len(raw):
         out.append(raw[pos:].lower())
@@ -554,6 +580,12 @@ def _fix_homoglyphs(cur: str) -> list[_Edit]:
     """Map look-alike letters of other scripts to Latin, word by word: when a
     word mixes scripts ("сoke", "CΘKE") or consists only of look-alikes
     ("СОКЕ"). Words written in another script ("кокаин") are kept."""
+    if _lookalikes_mixed().keys().isdisjoint(cur):
+        return []  # no word can change (emoji, symbols, other scripts)
+    return _fix_homoglyphs_unfiltered(cur)
+
+
+def _fix_homoglyphs_unfiltered(cur: str) -> list[_Edit]:
     strong = _lookalikes()
     edits: list[_Edit] = []
     for m in _NONASCII_WORD.finditer(cur):
@@ -590,6 +622,22 @@ _PUNCT_RUN = re.compile(
     rf"(?<![\w@#$&]){_X}(?:[ ]?[.\-_*/|·•~+:][ ]?{_X}){{2,}}(?![\w])"
 )
 _SPACE_RUN = re.compile(rf"(?<![\w@#$&]){_X}(?: {_X}){{2,}}(?![\w])")
+# What every match of the two patterns above holds: "<sep> x <sep>" and
+# " x y" with no word character after y. Both start with a character the
+# regex engine can skip to, unlike the patterns (a look-behind comes first), so
+# searching them is cheap and most texts stop there.
+_PUNCT_HINT = re.compile(rf"[.\-_*/|·•~+:][ ]?{_X}[ ]?[.\-_*/|·•~+:]")
+_SPACE_HINT = re.compile(rf" {_X} {_X}(?![\w])")
+
+
+def _punct_runs(cur: str) -> list[re.Match[str]]:
+    """``_PUNCT_RUN.finditer(cur)``, skipped when ``_PUNCT_HINT`` is absent."""
+    return list(_PUNCT_RUN.finditer(cur)) if _PUNCT_HINT.search(cur) else []
+
+
+def _space_runs(cur: str) -> list[re.Match[str]]:
+    """``_SPACE_RUN.finditer(cur)``, skipped when ``_SPACE_HINT`` is absent."""
+    return list(_SPACE_RUN.finditer(cur)) if _SPACE_HINT.search(cur) else []
 
 
 def _count_letters(s: str) -> int:
@@ -598,7 +646,7 @@ def _count_letters(s: str) -> int:
 
 def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
     edits: list[_Edit] = []
-    for m in _PUNCT_RUN.finditer(cur):
+    for m in _punct_runs(cur):
         a, b = m.span()
         if _is_protected(prot, a, b):
             continue
@@ -608,7 +656,7 @@ def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
             continue
         edits.append((a, b, letters, src))
     taken = [(a, b) for a, b, _, _ in edits]
-    for m in _SPACE_RUN.finditer(cur):
+    for m in _space_runs(cur):
         a, b = m.span()
         if _is_protected(prot, a, b) or _is_protected(taken, a, b):
             continue
@@ -745,21 +793,25 @@ def _decode_word(core: str) -> str | None:
 
 
 _CORE_CHARS: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!*?_" + _BOX_MASKS)
+# A run of _CORE_CHARS (matched forwards, and backwards on the reversed text).
+_CORE_SPAN = re.compile("[" + re.escape("".join(sorted(_CORE_CHARS))) + "]*")
 
 
 def _decode_words(cur: str, prot: _Protected) -> list[_Edit]:
     edits: list[_Edit] = []
     done = -1
     n = len(cur)
-    for hint in _SUSPECT.finditer(cur):
-        if hint.start() < done:
+    rev: str | None = None
+    for hint in _suspect_starts(cur):
+        if hint < done:
             continue
-        a = hint.start()
-        while a > 0 and cur[a - 1] in _CORE_CHARS:
-            a -= 1
-        b = hint.end()
-        while b < n and cur[b] in _CORE_CHARS:
-            b += 1
+        # widen the hint to the run of core characters around it
+        a = hint
+        if a > 0 and cur[a - 1] in _CORE_CHARS:
+            if rev is None:
+                rev = cur[::-1]
+            a = n - _CORE_SPAN.match(rev, n - a).end()  # type: ignore[union-attr]
+        b = _CORE_SPAN.match(cur, hint).end()  # type: ignore[union-attr]
         done = b
         while a < b and cur[a] in _EDGE_TRIM_LEAD:
             a += 1
@@ -821,12 +873,10 @@ def _pieces_automaton():  # -> ahocorasick.Automaton
 
 
 def _join_pieces(cur: str, prot: _Protected) -> list[_Edit]:
-    if _ANY_PIECE_SEP.search(cur) is None:
-        spaced = cur
-    elif cur.isascii():
+    if cur.isascii():
         spaced = cur.encode("ascii").translate(_TO_SPACE_BYTES).decode("ascii")
-    else:
-        spaced = cur.translate(_TO_SPACE)
+    else:  # the same as cur.translate(_TO_SPACE): spaces map to themselves
+        spaced = _ANY_PIECE_SEP.sub(" ", cur)
     found: list[tuple[int, int, str]] = []
     n = len(cur)
     for end, (term, length) in _pieces_automaton().iter(spaced):
@@ -855,8 +905,26 @@ def _join_pieces(cur: str, prot: _Protected) -> list[_Edit]:
 # Entry point
 # ---------------------------------------------------------------------------
 
-# Texts that need none of the stages 2-4 (the fast path's test).
+# Where stage 3 has work: a letter next to a special character, or a letter
+# written three times.
 _SUSPECT = re.compile(rf"[a-z][{_SPECIAL}]|[{_SPECIAL}][a-z]|([a-z])\1\1")
+# The same hints found by two patterns the regex engine scans faster (each
+# starts with a character class it can skip to): a special character with a
+# letter before or after it, and a tripled letter.
+_SPECIAL_BY_LETTER = re.compile(rf"[{_SPECIAL}](?:(?<=[a-z].)|(?=[a-z]))")
+_TRIPLE_LETTER = re.compile(r"([a-z])\1\1")
+
+
+def _suspect_starts(cur: str) -> list[int]:
+    """Positions inside every run of core characters that holds a
+    ``_SUSPECT`` match (and in no other run), in order. Stage 3 widens each
+    to its run, so these stand in for ``_SUSPECT.finditer``."""
+    starts = [m.start() for m in _SPECIAL_BY_LETTER.finditer(cur)]
+    triple = _TRIPLE_LETTER.search(cur)
+    if triple is not None:
+        starts.extend(m.start() for m in _TRIPLE_LETTER.finditer(cur, triple.start()))
+        starts.sort()
+    return starts
 
 
 def normalize(text: str) -> NormalizedText:
@@ -878,14 +946,14 @@ def normalize(text: str) -> NormalizedText:
             if edits:
                 cur, starts, ends = _apply(cur, starts, ends, edits)
 
+    prot = _Protected(cur)
     for stage in (_join_single_chars, _decode_words, _join_pieces):
-        if stage is _decode_words and not _SUSPECT.search(cur):
-            continue
-        edits = stage(cur, _Protected(cur))
+        edits = stage(cur, prot)
         if edits:
             if starts is None or ends is None:
                 starts, ends = list(range(len(cur))), list(range(1, len(cur) + 1))
             cur, starts, ends = _apply(cur, starts, ends, edits)
+            prot = _Protected(cur)
 
     if starts is None or ends is None:
         return NormalizedText(raw, cur)

@@ -1,0 +1,284 @@
+"""The text layer's pre-filters and fast paths change nothing.
+
+Every shortcut taken for speed in ``normalize``, ``contacts`` and the lexicon
+matcher is checked here against the slow computation it stands in for:
+``stage(text) == stage_without_prefilter(text)`` on texts built from the
+pieces the stages look for, and on arbitrary text.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from drugwatch.lexicon import matcher
+from drugwatch.text import contacts, normalize
+
+# Pieces that wake up the stages: separators, leetspeak, masks, look-alikes,
+# contacts, shipping words, digits, spaced letters, hashtags.
+_PIECES = st.sampled_from([
+    "wickr", "w.i.c.k.r", "w1ckr", "wickr me", "telegram", "t e l e g r a m", "te1egram", "kik",
+    "snap", "snapchat", "sc", "signal", "line", "session", "venmo", "zelle", "paypal", "pay pal",
+    "cash app", "c@sh app", "$", "crypto", "btc", "whats app", "wa", "tg", "ig", "insta", "👻",
+    "stealth", "overnight", "next-day delivery", "next day", "discreet", "shipping", "meet ups",
+    "vac sealed", "usps", "at", "[at]", "(at)", "dot", "(dot)", "com", "org", "me/", "t.me/x",
+    "www.", "https://", "example", "name@mail.com", ".shop", ".co", "five", "one", "zero", "oh",
+    "o", "440", "555", "0142", "+1", "(", ")", "*", ".", "_", "-", "/", "|", "·", "•", "~", "+",
+    ":", " ", "  ", "\t", "\n", "\x00", "\u00a0", "\u2003", "\u2028", "!", "?", "@", "#", "&",
+    "x4n4x", "xanax", "x a n a x", "co-caine", "co caine", "xan ax", "m-d-m-a", "m.d.m.a",
+    "md□ma", "C*ke", "c0ke", "CΘKE", "сoke", "СОКЕ", "кокаин", "ᴄᴏᴋᴇ", "ｘａｎａｘ", "🍄", "❄️",
+    "2mg", "10 mg", "x2", "bars", "pills", "lit", "high", "tabs", "weeeeed", "aaa", "ooo",
+    "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "abcdefghijklmn", "é", "ø", "٣", "a", "b", "c",
+    "1", "3", "0", "9", "ab", "xyz", "#xanax", "#2mgxanax", "A", "Q", "shrooms", "\ud800",
+    "🇺🇸🇨🇦", "e\u0301", "\u200d", "İ", ".io", "plug.io/menu",
+])
+_TEXTS = st.one_of(
+    st.lists(_PIECES, max_size=24).map("".join),
+    st.lists(_PIECES, max_size=24).map(" ".join),
+    st.text(max_size=60),
+)
+_SETTINGS = settings(max_examples=400, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow])
+
+
+def _match_key(m: re.Match[str]) -> tuple[tuple[int, int], dict[str, str]]:
+    return m.span(), {k: v for k, v in m.groupdict().items() if v is not None}
+
+
+# ---------------------------------------------------------------------------
+# contacts
+# ---------------------------------------------------------------------------
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_fold_table_matches_per_character_fold(text):
+    assert contacts.fold(text) == "".join(contacts._fold_char(c) for c in text)
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_alias_matches_equal_the_full_alias_pattern(text):
+    low = contacts.fold(text)
+    expected = []
+    for m in contacts._ALIAS_RE.finditer(low):
+        alias = next(contacts._ALIAS_GROUPS[k] for k, v in m.groupdict().items()
+                     if v is not None and k in contacts._ALIAS_GROUPS)
+        expected.append((_match_key(m), alias))
+    assert [(_match_key(m), a) for m, a in contacts._alias_matches(low)] == expected
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_ascii_fast_paths_match_the_general_ones(text):
+    low = contacts.fold(text)
+    assert contacts._leet_i(low) == low.translate(contacts._LEET_I)
+    assert contacts._leet_l(low) == low.translate(contacts._LEET_L)
+    assert contacts._squeeze(low) == contacts._SEPARATORS.sub("", low)
+    assert contacts._count_digits(low) == sum(map(low.count, "0123456789"))
+    assert contacts._has_long_token(text) == bool(contacts._LONG_ALNUM.search(text))
+
+
+def _cues_reference(raw: str, low: str) -> contacts._Cues:
+    """The pre-filter as first written: every scan, no shortcut."""
+    keyword, digit_words = contacts._keyword_scan(low)
+    if not keyword and "👻" in low:
+        keyword = True
+    if not keyword and contacts._LEET_CHARS.search(low):
+        leet = low.translate(contacts._LEET_I)
+        keyword = (contacts._keyword_scan(leet)[0]
+                   or contacts._keyword_scan(low.translate(contacts._LEET_L))[0])
+    if not keyword and contacts._SPLIT_WORD_HINT.search(low):
+        squeezed = contacts._SEPARATORS.sub("", low.translate(contacts._LEET_I))
+        keyword = any(True for _ in contacts._SQUEEZED_AUTOMATON.iter(squeezed))
+    return contacts._Cues(
+        keyword=keyword,
+        digit_words=digit_words,
+        digits=sum(map(low.count, "0123456789")) if contacts._ANY_DIGIT.search(low) else 0,
+        at="@" in low,
+        dollar="$" in low,
+        long_token=bool(contacts._LONG_ALNUM.search(raw)),
+    )
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_cues_equal_the_reference_pre_filter(text):
+    low = contacts.fold(text)
+    assert contacts._cues(text, low) == _cues_reference(text, low)
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_email_url_and_shipping_pre_filters_drop_nothing(text):
+    low = contacts.fold(text)
+    assert contacts._emails(low) == contacts._emails_unfiltered(low)
+    assert contacts._urls(text, low, "US") == contacts._urls_unfiltered(text, low, "US")
+    assert ([_match_key(m) for m in contacts._shipping_matches(low)]
+            == [_match_key(m) for m in contacts._SHIPPING_RE.finditer(low)])
+
+
+@pytest.mark.parametrize("text", [
+    "name at protonmail dot com", "mail me: x (at) y [dot] org", "a@b.co", "www.plug.shop",
+    "t.me/demo_x", "paypal.me/x", "https://x.io/a", "next-day delivery, vac sealed", "meet ups only",
+])
+def test_pre_filters_let_real_contacts_through(text):
+    low = contacts.fold(text)
+    assert (contacts._emails(low) or contacts._urls(text, low, "US")
+            or contacts._shipping_matches(low))
+
+
+# ---------------------------------------------------------------------------
+# normalize
+# ---------------------------------------------------------------------------
+
+
+def test_printable_strings_have_no_odd_whitespace():
+    """``_whitespace_edits`` skips ``_ODD_WS`` for printable strings: every
+    character that pattern matches must be unprintable (all of Unicode)."""
+    odd = [chr(i) for i in range(sys.maxunicode + 1)
+           if chr(i).isprintable() and normalize._ODD_WS.match(chr(i))]
+    assert odd == []
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_single_char_run_hints_drop_nothing(text):
+    cur = normalize.normalize(text).text
+    for s in (cur, text.lower()):
+        assert ([m.span() for m in normalize._punct_runs(s)]
+                == [m.span() for m in normalize._PUNCT_RUN.finditer(s)])
+        assert ([m.span() for m in normalize._space_runs(s)]
+                == [m.span() for m in normalize._SPACE_RUN.finditer(s)])
+
+
+def _core_run(s: str, i: int) -> tuple[int, int]:
+    a = b = i
+    while a > 0 and s[a - 1] in normalize._CORE_CHARS:
+        a -= 1
+    while b < len(s) and s[b] in normalize._CORE_CHARS:
+        b += 1
+    return a, b
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_suspect_starts_mark_the_same_words(text):
+    for s in (text.lower(), normalize.normalize(text).text):
+        starts = normalize._suspect_starts(s)
+        assert starts == sorted(starts)
+        found = list(dict.fromkeys(_core_run(s, i) for i in starts))
+        expected = list(dict.fromkeys(_core_run(s, m.start())
+                                      for m in normalize._SUSPECT.finditer(s)))
+        assert found == expected
+
+
+def _decode_words_reference(cur: str) -> list:
+    """Stage 3 as first written: ``_SUSPECT`` hints widened char by char."""
+    prot = normalize._Protected(cur)
+    edits = []
+    done = -1
+    n = len(cur)
+    for hint in normalize._SUSPECT.finditer(cur):
+        if hint.start() < done:
+            continue
+        a = hint.start()
+        while a > 0 and cur[a - 1] in normalize._CORE_CHARS:
+            a -= 1
+        b = hint.end()
+        while b < n and cur[b] in normalize._CORE_CHARS:
+            b += 1
+        done = b
+        while a < b and cur[a] in normalize._EDGE_TRIM_LEAD:
+            a += 1
+        while b > a and cur[b - 1] in normalize._EDGE_TRIM_TAIL:
+            b -= 1
+        if b - a < 2 or (a > 0 and cur[a - 1] == "@"):
+            continue
+        core = cur[a:b]
+        new = normalize._decode_word(core)
+        if new is None or normalize._is_protected(prot, a, b):
+            continue
+        if len(new) == len(core):
+            edits.append((a, b, new, None))
+        else:
+            edits.append((a, b, new, normalize._align(core, new, a)))
+    return edits
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_decode_words_equals_the_reference(text):
+    for s in (text.lower(), normalize.normalize(text).text):
+        assert normalize._decode_words(s, normalize._Protected(s)) == _decode_words_reference(s)
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_homoglyph_pre_filter_drops_nothing(text):
+    cur = normalize._stage1_unicode(text)[0] if text else text
+    assert normalize._fix_homoglyphs(cur) == normalize._fix_homoglyphs_unfiltered(cur)
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_piece_separator_fast_paths_match_the_str_table(text):
+    cur = text.lower()
+    expected = cur.translate(normalize._TO_SPACE)
+    if cur.isascii():
+        assert (cur.encode("ascii").translate(normalize._TO_SPACE_BYTES).decode("ascii")
+                == expected)
+    assert normalize._ANY_PIECE_SEP.sub(" ", cur) == expected
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_protected_spans_pre_filter_drops_nothing(text):
+    for s in (text.lower(), normalize.normalize(text).text):
+        assert (normalize._protected_spans(s)
+                == [m.span() for m in normalize._PROTECTED.finditer(s)])
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_stage1_character_table_matches_map_char(text):
+    for ch in text:
+        if ch in normalize._MAPPED:
+            assert normalize._MAPPED[ch] == normalize._map_char(ch)
+
+
+# ---------------------------------------------------------------------------
+# lexicon matcher
+# ---------------------------------------------------------------------------
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_matcher_fast_paths_match_the_regexes(text):
+    for s in (text.lower(), normalize.normalize(text).text):
+        assert matcher._words_view(s) == matcher._NON_WORD.sub(" ", s)
+        assert matcher._has_pill_word(s) == bool(matcher._PILL_WORDS.search(s))
+        if not matcher._ANY_DIGIT.search(s):
+            assert matcher._DOSE.search(s) is None
+
+
+# ---------------------------------------------------------------------------
+# analyze: the per-text cache
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_TEXTS)
+def test_analyze_cache_returns_what_a_fresh_analysis_gives(text):
+    from drugwatch.text.analyze import _analyze_cached, analyze
+
+    first = analyze(text)
+    fresh = _analyze_cached.__wrapped__(text)
+    assert analyze(text) is first
+    assert repr(first) == repr(fresh)
+    assert (first.normalized.starts, first.normalized.ends) == (
+        fresh.normalized.starts, fresh.normalized.ends)
