@@ -1,0 +1,42 @@
+"""``drugwatch evaluate CONFIG``: cross-validate the detectors an experiment names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from drugwatch.cli import app
+
+_console = Console(stderr=True, soft_wrap=True)
+
+_EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def default_output(config_path: Path, name: str) -> Path:
+    return Path("runs") / name
+
+
+@app.command("evaluate", context_settings=_EXTRA)
+def evaluate(
+    ctx: typer.Context,
+    config: Path = typer.Argument(..., help="Experiment TOML (see experiments/).", exists=True, dir_okay=False),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Run directory (default: runs/<experiment name>)."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Dotted override, e.g. --set cv.n_splits=5 (repeatable). "
+        "Extra args like --train.seed 3 work too."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-fold progress."),
+) -> None:
+    """Cross-validate every detector of CONFIG; write metrics.json and table.md to the run directory."""
+    from drugwatch.evaluation.experiment import ConfigError, extra_args_to_overrides, load_config, run_evaluation
+
+    try:
+        cfg = load_config(config, [*overrides, *extra_args_to_overrides(ctx.args)])
+        out = output or default_output(config, cfg.experiment.name)
+        run_evaluation(cfg, out, progress=None if quiet else _console.print)
+    except ConfigError as exc:
+        _console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    typer.echo(str(out / "table.md"))

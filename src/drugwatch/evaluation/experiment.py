@@ -1,0 +1,614 @@
+"""Experiments as config files: load, override, cross-validate, train, tabulate.
+
+An experiment is a TOML file (see ``experiments/``)::
+
+    [experiment]
+    name = "jmir_table1"
+    title = "JMIR table 1 (proxy data)"
+
+    [data]
+    path = "../../shared/bench/dev/selling.jsonl"   # relative to this file
+    bench_file = "dev/selling.jsonl"   # used instead when DRUGWATCH_BENCH is set
+    dedup_threshold = 0.7              # 0 turns near-duplicate removal off
+
+    [cv]
+    n_splits = 10
+    seed = 0
+
+    [train]
+    seed = 0             # the seed of every detector that takes one
+    column = "ours"      # what `drugwatch train` fits
+    row = "with_hashtags"
+
+    [rows]               # table rows: one detector parameter swept
+    param = "variant"
+    values = ["with_hashtags", "hashtags_only", "without_hashtags"]
+
+    [columns.rf]         # table columns: registered detectors
+    detector = "drugwatch.jmir_rf.v1"
+    title = "Random forest"
+    params = { n_estimators = 100 }
+
+Dotted overrides (``train.seed=3``, ``columns.lstm.params.max_epochs=5``,
+``run.columns=["ours"]``) are applied to the parsed TOML before validation;
+values are read as TOML (``3``, ``0.5``, ``"text"``, ``[1, 2]``), and
+anything that is not valid TOML is taken as a string.
+
+Evaluation protocol (:func:`run_evaluation`): events without a ``selling``
+label are dropped; near-duplicates are removed (policy in
+:mod:`drugwatch.evaluation.splits`); stratified group k-fold on the group;
+every detector is fitted on the training folds only (vocabularies, feature
+selection, calibration and thresholds included) and predicts the test fold
+at the threshold it chose in ``fit``. Metrics are reported per fold and
+pooled over the out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from drugwatch.evaluation.metrics import best_f1_threshold, binary_metrics, fpr_by_source
+from drugwatch.evaluation.splits import deduplicate, group_of, grouped_folds
+from drugwatch.io.jsonl import load_bench_events
+from drugwatch.models.base import Detector, library_versions
+from drugwatch.models.registry import get_detector_class
+from drugwatch.records import Event
+
+log = logging.getLogger(__name__)
+
+BENCH_ENV = "DRUGWATCH_BENCH"
+METRICS_FILE = "metrics.json"
+TABLE_FILE = "table.md"
+
+
+class ConfigError(ValueError):
+    """An experiment config that cannot be used, with what to change."""
+
+
+# ---------------------------------------------------------------------------
+# Config schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExperimentSection(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    title: str = ""
+    note: str = ""
+
+
+class DataSection(_Strict):
+    path: str = Field(min_length=1)
+    bench_file: str | None = None
+    dedup_threshold: float = Field(default=0.7, ge=0, le=1)
+    # "drugtype" (multi-label) is run by drugwatch.evaluation.multilabel_metrics (DMML hook).
+    target: str = Field(default="selling", pattern="^(selling|drugtype)$")
+
+
+class CVSection(_Strict):
+    n_splits: int = Field(default=10, ge=2)
+    seed: int = Field(default=0, ge=0)
+    # DMML hook: run only these folds (0-based; empty = all), for expensive detectors.
+    folds: list[int] = Field(default_factory=list)
+
+
+class TrainSection(_Strict):
+    seed: int = Field(default=0, ge=0)
+    column: str | None = None
+    row: Any = None
+    cross_validate: bool = False
+
+
+class RowsSection(_Strict):
+    param: str | None = None
+    values: list[Any] = Field(default_factory=lambda: [None])
+    titles: list[str] | None = None
+
+
+class RunSection(_Strict):
+    columns: list[str] = Field(default_factory=list)
+    rows: list[Any] = Field(default_factory=list)
+
+
+class ColumnSection(_Strict):
+    detector: str
+    title: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    #: Rows this column does not take part in (e.g. a detector without that variant).
+    skip_rows: list[Any] = Field(default_factory=list)
+
+
+class ExperimentConfig(_Strict):
+    experiment: ExperimentSection
+    data: DataSection
+    cv: CVSection = CVSection()
+    train: TrainSection = TrainSection()
+    rows: RowsSection = RowsSection()
+    run: RunSection = RunSection()
+    columns: dict[str, ColumnSection]
+    #: Directory the config file lives in; relative data paths resolve against it.
+    base_dir: str = "."
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, ColumnSection]) -> dict[str, ColumnSection]:
+        if not value:
+            raise ValueError("an experiment needs at least one [columns.NAME] section")
+        for key, column in value.items():
+            try:
+                get_detector_class(column.detector)
+            except (KeyError, ValueError) as exc:  # the message lists the known names
+                raise ValueError(f"columns.{key}.detector: {exc}") from None
+            if not column.title:
+                object.__setattr__(column, "title", key)
+        return value
+
+    def data_path(self) -> Path:
+        """The data file: ``$DRUGWATCH_BENCH/<bench_file>`` if set, else ``path`` from the config's folder."""
+        bench = os.environ.get(BENCH_ENV)
+        if bench and self.data.bench_file:
+            return Path(bench) / self.data.bench_file
+        path = Path(os.path.expandvars(self.data.path)).expanduser()
+        return path if path.is_absolute() else (Path(self.base_dir) / path).resolve()
+
+    def row_values(self) -> list[Any]:
+        values = list(self.rows.values)
+        if self.run.rows:
+            unknown = [r for r in self.run.rows if r not in values]
+            if unknown:
+                raise ConfigError(f"run.rows names unknown rows {unknown}; rows are {values}")
+            values = [v for v in values if v in self.run.rows]
+        return values
+
+    def column_keys(self) -> list[str]:
+        keys = list(self.columns)
+        if self.run.columns:
+            unknown = [c for c in self.run.columns if c not in keys]
+            if unknown:
+                raise ConfigError(f"run.columns names unknown columns {unknown}; columns are {keys}")
+            keys = [k for k in keys if k in self.run.columns]
+        return keys
+
+    def row_title(self, value: Any) -> str:
+        if self.rows.titles and value in self.rows.values:
+            return self.rows.titles[self.rows.values.index(value)]
+        return "all" if value is None else str(value)
+
+    def build_detector(self, column_key: str, row_value: Any) -> Detector:
+        column = self.columns[column_key]
+        cls = get_detector_class(column.detector)
+        params = dict(column.params)
+        accepted = set(cls._param_names())
+        if self.rows.param is not None and row_value is not None and self.rows.param in accepted:
+            params[self.rows.param] = row_value
+        if "seed" in accepted and "seed" not in column.params:
+            params["seed"] = self.train.seed
+        unknown = sorted(set(params) - accepted)
+        if unknown:
+            raise ConfigError(
+                f"columns.{column_key}: {column.detector} has no parameter(s) {unknown}; "
+                f"valid: {sorted(accepted)}"
+            )
+        return cls(**params)
+
+
+# ---------------------------------------------------------------------------
+# Loading and overrides
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"train.seed=3"`` -> ``(["train", "seed"], 3)``; the value is read as TOML if it can be."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value (e.g. train.seed=3)")
+    key, raw = text.split("=", 1)
+    key = key.strip().lstrip("-")
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r} has an empty key")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply dotted overrides to a parsed TOML document (a copy is returned)."""
+    data = json.loads(json.dumps(data, default=str))
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {text!r}: {part!r} is a value, not a section")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def extra_args_to_overrides(args: Sequence[str]) -> list[str]:
+    """spaCy-style extra CLI args (``--train.seed 3`` or ``--train.seed=3``) -> ``["train.seed=3"]``."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--"):
+            raise ConfigError(f"unexpected argument {arg!r}; overrides look like --section.key value")
+        if "=" in arg:
+            out.append(arg[2:])
+            i += 1
+            continue
+        if i + 1 >= len(args) or args[i + 1].startswith("--"):
+            raise ConfigError(f"override {arg} has no value")
+        out.append(f"{arg[2:]}={args[i + 1]}")
+        i += 2
+    return out
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Read and validate an experiment TOML, after applying ``overrides``."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no such config file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    raw = apply_overrides(raw, overrides)
+    raw["base_dir"] = str(path.resolve().parent)
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+# ---------------------------------------------------------------------------
+# Data
+
+
+def load_dataset(config: ExperimentConfig) -> tuple[list[Event], np.ndarray, dict[str, Any]]:
+    """Events and 0/1 targets after dropping unlabelled events and near-duplicates."""
+    path = config.data_path()
+    if not path.is_file():
+        raise ConfigError(
+            f"data file {path} does not exist; fix data.path (relative to the config file) "
+            f"or set {BENCH_ENV} to the bench kit folder"
+        )
+    events = load_bench_events(path)
+    labelled = [e for e in events if e.selling is not None]
+    y = np.array([int(bool(e.selling)) for e in labelled], dtype=np.int64)
+    info: dict[str, Any] = {"path": str(path), "n_read": len(events), "n_unlabelled": len(events) - len(labelled)}
+    if config.data.dedup_threshold > 0:
+        keep, report = deduplicate(labelled, y, threshold=config.data.dedup_threshold)
+        labelled = [labelled[i] for i in keep]
+        y = y[keep]
+        info["dedup"] = {"threshold": config.data.dedup_threshold, **report.as_dict()}
+    info["n_events"] = len(labelled)
+    info["n_positive"] = int(y.sum())
+    info["n_groups"] = len({group_of(e) for e in labelled})
+    info["n_positive_groups"] = len({group_of(e) for e, t in zip(labelled, y) if t})
+    return labelled, y, info
+
+
+def source_of(event: Event) -> str:
+    return str(event.meta.get("subsource") or event.meta.get("source") or event.platform)
+
+
+# ---------------------------------------------------------------------------
+# Evaluation
+
+Progress = Callable[[str], None]
+
+
+def _pooled(y: np.ndarray, proba: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    metrics = binary_metrics(y, proba)
+    # Pooled hard predictions use each fold's own threshold.
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score
+
+    tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+    metrics.update({
+        "threshold": None,
+        "accuracy": float(accuracy_score(y, pred)),
+        "precision": float(precision_score(y, pred, zero_division=0)),
+        "recall": float(recall_score(y, pred, zero_division=0)),
+        "f1": float(f1_score(y, pred, zero_division=0)),
+        "fpr": float(fp / (fp + tn)) if (fp + tn) else None,
+        "tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn),
+    })
+    return metrics
+
+
+def evaluate_cell(
+    config: ExperimentConfig, column_key: str, row_value: Any, events: list[Event], y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]], progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Cross-validate one detector (one table cell)."""
+    proba = np.zeros(len(events))
+    pred = np.zeros(len(events), dtype=np.int64)
+    fold_of = np.zeros(len(events), dtype=np.int64)
+    per_fold = []
+    for k, (train_idx, test_idx) in enumerate(folds):
+        detector = config.build_detector(column_key, row_value)
+        started = time.perf_counter()
+        detector.fit([events[i] for i in train_idx], y[train_idx])
+        fit_s = time.perf_counter() - started
+        started = time.perf_counter()
+        p = detector.predict_proba([events[i] for i in test_idx])[:, 1]
+        predict_s = time.perf_counter() - started
+        proba[test_idx] = p
+        pred[test_idx] = (p >= detector.threshold_).astype(np.int64)
+        fold_of[test_idx] = k
+        fold = binary_metrics(y[test_idx], p, threshold=detector.threshold_)
+        fold.update({"fold": k, "fit_s": round(fit_s, 3), "predict_s": round(predict_s, 3),
+                     "n_test_groups": len({group_of(events[i]) for i in test_idx})})
+        per_fold.append(fold)
+        if progress:
+            progress(
+                f"{column_key} [{config.row_title(row_value)}] fold {k + 1}/{len(folds)}: "
+                f"F1 {fold['f1']:.3f} P {fold['precision']:.3f} R {fold['recall']:.3f} "
+                f"(threshold {detector.threshold_:.3f}, fit {fit_s:.1f}s)"
+            )
+    sources = [source_of(e) for e in events]
+    by_source = fpr_by_source(y, pred, sources)
+    oracle_threshold, oracle_f1 = best_f1_threshold(y, proba)
+    pooled = _pooled(y, proba, pred)
+    f1s = np.array([f["f1"] for f in per_fold])
+    return {
+        "column": column_key,
+        "detector": config.columns[column_key].detector,
+        "row": row_value,
+        "params": config.build_detector(column_key, row_value).get_params(),
+        "pooled": pooled,
+        "fold_f1_mean": float(f1s.mean()),
+        "fold_f1_std": float(f1s.std()),
+        "per_fold": per_fold,
+        "fpr_by_source": by_source,
+        "max_source_fpr": max((v["fpr"] for v in by_source.values()), default=0.0),
+        "oracle_best_threshold": {"threshold": oracle_threshold, "f1": oracle_f1,
+                                  "note": "chosen on pooled test predictions: a diagnostic, not a result"},
+        "fit_s_total": float(sum(f["fit_s"] for f in per_fold)),
+    }
+
+
+def run_evaluation(
+    config: ExperimentConfig, output_dir: str | Path, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Cross-validate every (row, column) cell; write ``metrics.json`` and ``table.md``.
+
+    Both files are rewritten after every finished cell, so an interrupted
+    run leaves its finished cells on disk.
+    """
+    if config.data.target == "drugtype":  # DMML hook: multi-label experiments
+        from drugwatch.evaluation.multilabel_metrics import run_multilabel_evaluation
+
+        return run_multilabel_evaluation(config, output_dir, progress)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    events, y, data_info = load_dataset(config)
+    folds = list(grouped_folds(events, y, config.cv.n_splits, config.cv.seed))
+    data_info["folds"] = [
+        {"fold": k, "n_test": int(len(test)), "n_test_positive": int(y[test].sum())}
+        for k, (_, test) in enumerate(folds)
+    ]
+    if progress:
+        progress(
+            f"{data_info['n_events']} events ({data_info['n_positive']} positive, "
+            f"{data_info['n_positive_groups']} positive groups) after dedup; {len(folds)} folds"
+        )
+    result: dict[str, Any] = {
+        "experiment": config.experiment.model_dump(),
+        "config": config.model_dump(exclude={"base_dir"}),
+        "data": data_info,
+        "libraries": library_versions(),
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cells": [],
+    }
+    for row_value in config.row_values():
+        for column_key in config.column_keys():
+            if row_value in config.columns[column_key].skip_rows:
+                continue
+            cell = evaluate_cell(config, column_key, row_value, events, y, folds, progress)
+            result["cells"].append(cell)
+            _write_outputs(config, result, output_dir)
+    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _write_outputs(config, result, output_dir)
+    return result
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _write_outputs(config: ExperimentConfig, result: dict[str, Any], output_dir: Path) -> None:
+    (output_dir / METRICS_FILE).write_text(json.dumps(_clean(result), indent=2) + "\n", encoding="utf-8")
+    (output_dir / TABLE_FILE).write_text(render_table(config, result), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------
+# Tables
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
+    """Paper-style markdown: the main table, per-fold F1, and FPR per source."""
+    cells = {(c["row"] if not isinstance(c["row"], list) else tuple(c["row"]), c["column"]): c for c in result["cells"]}
+    rows = [r for r in config.row_values() if any((r, k) in cells for k in config.column_keys())]
+    columns = [k for k in config.column_keys() if any((r, k) in cells for r in rows)]
+    data = result["data"]
+    lines = [f"# {config.experiment.title or config.experiment.name}", ""]
+    if config.experiment.note:
+        lines += [config.experiment.note, ""]
+    dedup = data.get("dedup")
+    lines += [
+        f"Data: `{Path(data['path']).name}`, {data['n_events']} events after near-duplicate removal "
+        + (f"({dedup['n_removed']} removed at Jaccard ≥ {dedup['threshold']}, {dedup['n_label_conflicts']} "
+           "clusters with disagreeing labels kept a positive)" if dedup else "(no dedup)")
+        + f"; {data['n_positive']} positives from {data['n_positive_groups']} groups; "
+        f"{config.cv.n_splits}-fold stratified group CV, seed {config.cv.seed}. "
+        "Thresholds are chosen inside the training folds (0.5 for detectors that do not tune one).",
+        "",
+        "Precision / recall / F1 / ROC-AUC / PR-AUC (%), pooled over out-of-fold predictions:",
+        "",
+        "| " + " | ".join([config.rows.param or "row"] + [config.columns[k].title for k in columns]) + " |",
+        "|" + "---|" * (len(columns) + 1),
+    ]
+    for r in rows:
+        parts = [config.row_title(r)]
+        for k in columns:
+            c = cells.get((r, k))
+            if c is None:
+                parts.append("")
+                continue
+            p = c["pooled"]
+            parts.append(
+                f"{_pct(p['precision'])} / {_pct(p['recall'])} / **{_pct(p['f1'])}** / "
+                f"{_pct(p['roc_auc'])} / {_pct(p['pr_auc'])}"
+            )
+        lines.append("| " + " | ".join(parts) + " |")
+
+    lines += ["", "Per-fold F1 (%) (mean ± sd over folds; folds without positives score 0):", ""]
+    n_folds = len(data.get("folds", []))
+    lines += ["| row | column | " + " | ".join(f"f{k}" for k in range(n_folds)) + " | mean ± sd |",
+              "|" + "---|" * (n_folds + 3)]
+    for r in rows:
+        for k in columns:
+            c = cells.get((r, k))
+            if c is None:
+                continue
+            f1s = " | ".join(_pct(f["f1"]) for f in c["per_fold"])
+            lines.append(
+                f"| {config.row_title(r)} | {config.columns[k].title} | {f1s} | "
+                f"{_pct(c['fold_f1_mean'])} ± {_pct(c['fold_f1_std'])} |"
+            )
+    lines += ["", "Positives per test fold: " + ", ".join(str(f["n_test_positive"]) for f in data.get("folds", [])), ""]
+
+    lines += ["Other pooled metrics (accuracy %, ECE, max FPR over negative sources %, oracle F1 % "
+              "at the best pooled threshold — a diagnostic only, fit time s):", ""]
+    lines += ["| row | column | accuracy | ECE | max source FPR | oracle F1 | fit s |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for k in columns:
+            c = cells.get((r, k))
+            if c is None:
+                continue
+            p = c["pooled"]
+            lines.append(
+                f"| {config.row_title(r)} | {config.columns[k].title} | {_pct(p['accuracy'])} | "
+                f"{p['ece']:.4f} | {_pct(c['max_source_fpr'])} | {_pct(c['oracle_best_threshold']['f1'])} | "
+                f"{c['fit_s_total']:.1f} |"
+            )
+
+    sources = sorted({s for c in cells.values() for s in c["fpr_by_source"]},
+                     key=lambda s: -max(c["fpr_by_source"].get(s, {}).get("negatives", 0) for c in cells.values()))
+    if len(sources) > 1:
+        lines += ["", "False-positive rate per negative source (%), pooled:", ""]
+        header = [f"{config.row_title(r)} · {config.columns[k].title}" for r in rows for k in columns if (r, k) in cells]
+        lines += ["| source | negatives | " + " | ".join(header) + " |", "|" + "---|" * (len(header) + 2)]
+        for s in sources:
+            negatives = next(c["fpr_by_source"][s]["negatives"] for c in cells.values() if s in c["fpr_by_source"])
+            vals = [
+                _pct(cells[(r, k)]["fpr_by_source"].get(s, {}).get("fpr")) for r in rows for k in columns if (r, k) in cells
+            ]
+            lines.append(f"| {s} | {negatives} | " + " | ".join(vals) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Training
+
+
+def run_training(config: ExperimentConfig, output_dir: str | Path, progress: Progress | None = None) -> Path:
+    """Fit the config's ``train.column`` detector on all (deduplicated) data; write ``model-best/``.
+
+    With ``train.cross_validate = true`` the card also records that
+    detector's cross-validated metrics (the config's ``[cv]``).
+    """
+    if config.data.target == "drugtype":  # DMML hook: multi-label experiments
+        from drugwatch.evaluation.multilabel_metrics import run_multilabel_training
+
+        return run_multilabel_training(config, output_dir, progress)
+    output_dir = Path(output_dir)
+    keys = config.column_keys()
+    column = config.train.column or (keys[0] if len(keys) == 1 else None)
+    if column is None:
+        raise ConfigError(f"the config has several columns {keys}; choose one with train.column=NAME")
+    if column not in config.columns:
+        raise ConfigError(f"train.column={column!r} is not a column; columns are {list(config.columns)}")
+    row = config.train.row if config.train.row is not None else config.row_values()[0]
+    events, y, data_info = load_dataset(config)
+    evaluation = None
+    if config.train.cross_validate:
+        folds = list(grouped_folds(events, y, config.cv.n_splits, config.cv.seed))
+        cell = evaluate_cell(config, column, row, events, y, folds, progress)
+        evaluation = {
+            "protocol": f"{config.cv.n_splits}-fold stratified group CV on {Path(data_info['path']).name}, "
+                        f"near-duplicates removed, thresholds chosen inside training folds",
+            **{k: v for k, v in cell["pooled"].items() if k != "threshold"},
+            "fold_f1_mean": cell["fold_f1_mean"],
+            "fold_f1_std": cell["fold_f1_std"],
+            "max_source_fpr": cell["max_source_fpr"],
+        }
+    detector = config.build_detector(column, row)
+    if progress:
+        progress(f"fitting {detector.name} on {len(events)} events")
+    started = time.perf_counter()
+    detector.fit(events, y)
+    fit_s = time.perf_counter() - started
+    model_dir = detector.save(output_dir / "model-best", evaluation=evaluation)
+    summary = {
+        "experiment": config.experiment.model_dump(),
+        "config": config.model_dump(exclude={"base_dir"}),
+        "data": data_info,
+        "column": column,
+        "row": row,
+        "detector": detector.name,
+        "fit_s": fit_s,
+        "evaluation": evaluation,
+        "model_dir": str(model_dir),
+    }
+    (output_dir / METRICS_FILE).write_text(json.dumps(_clean(summary), indent=2) + "\n", encoding="utf-8")
+    return model_dir
+
+
+__all__ = [
+    "BENCH_ENV",
+    "ConfigError",
+    "ExperimentConfig",
+    "apply_overrides",
+    "evaluate_cell",
+    "extra_args_to_overrides",
+    "load_config",
+    "load_dataset",
+    "parse_override",
+    "render_table",
+    "run_evaluation",
+    "run_training",
+]

@@ -1,0 +1,43 @@
+"""Detectors: the contract (:mod:`.base`), the registry, the paper baselines and ours.
+
+>>> from drugwatch.models import create_detector, Detector
+>>> detector = create_detector("drugwatch.selling.v1")          # doctest: +SKIP
+>>> detector.fit(train_events).predict_proba(events)[:, 1]      # doctest: +SKIP
+>>> detector.save("model-best"); Detector.load("model-best")    # doctest: +SKIP
+
+Registered names (``available_detectors()``):
+
+* ``drugwatch.jmir_dt.v1``, ``drugwatch.jmir_rf.v1``, ``drugwatch.jmir_svm.v1``:
+  JMIR 2019 tf-idf baselines (:mod:`.jmir`);
+* ``drugwatch.jmir_lstm.v1``: JMIR 2019 two-branch LSTM (:mod:`.jmir_lstm`);
+* ``drugwatch.yang_luo_text.v1``: Yang & Luo 2017 text classifier (:mod:`.yang_luo`);
+* ``drugwatch.tfidf_lr.v1``: plain word tf-idf + logistic regression, the
+  bench README's reference (:mod:`.selling`);
+* ``drugwatch.selling.v1``: our selling detector (:mod:`.selling`).
+"""
+
+from drugwatch.models.base import (
+    SELLING_COLUMNS,
+    Detector,
+    ModelLoadError,
+    NotFittedError,
+)
+from drugwatch.models.registry import (
+    UnknownDetectorError,
+    available_detectors,
+    create_detector,
+    get_detector_class,
+    register,
+)
+
+__all__ = [
+    "SELLING_COLUMNS",
+    "Detector",
+    "ModelLoadError",
+    "NotFittedError",
+    "UnknownDetectorError",
+    "available_detectors",
+    "create_detector",
+    "get_detector_class",
+    "register",
+]

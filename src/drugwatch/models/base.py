@@ -1,0 +1,618 @@
+"""The detector contract, model directories and model cards.
+
+Every detector follows the scikit-learn contract:
+
+* the constructor only stores its keyword arguments (``get_params`` reads
+  them back); all work happens in :meth:`Detector.fit`, which returns
+  ``self``; learned state ends in ``_`` (``vocabulary_``, ``threshold_``);
+* parameter constraints are declared as data (``_parameter_constraints``)
+  and checked when ``fit`` runs, with messages that say how to fix the call;
+* :meth:`Detector.predict_proba` returns an array of shape
+  ``(n_events, len(detector.columns))`` in a fixed, documented order:
+
+  - ``task == "selling"`` (binary): columns ``("not_selling", "selling")``;
+    column 1 is the probability that the event is a drug-selling post.
+  - ``task == "drugtype"`` (multi-label): the 10 columns of
+    :data:`drugwatch.labels.LABELS`, in that order; each is an independent
+    probability.
+
+* :meth:`Detector.predict` applies ``threshold_`` (learned in ``fit`` where
+  the detector tunes one, else 0.5) to the probabilities.
+
+A fitted detector is saved as a *model directory*::
+
+    model-best/
+      config.json   registry name + version, hyperparameters, columns,
+                    threshold, library versions, training-data fingerprint
+                    and statistics, evaluation results
+      weights.*     the learned state (``weights.pkl`` for scikit-learn
+                    models, ``weights.pt`` + ``vocab.json`` for PyTorch)
+      README.md     a generated model card
+
+:meth:`Detector.load` checks the registry name and version written in
+``config.json`` and fails with :class:`ModelLoadError` on a mismatch.
+``weights.pkl`` is a pickle: load model directories only from sources you
+trust, as with any pickled scikit-learn model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import numbers
+import pickle
+import platform
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from drugwatch.labels import LABELS
+from drugwatch.records import Event
+
+Task = Literal["selling", "drugtype"]
+
+#: Column order of a binary (``task="selling"``) detector's ``predict_proba``.
+SELLING_COLUMNS: tuple[str, str] = ("not_selling", "selling")
+
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+WEIGHTS_FILE = "weights.pkl"
+#: Bumped when the layout of a model directory changes.
+FORMAT_VERSION = 1
+
+
+class NotFittedError(RuntimeError):
+    """``predict_proba`` / ``save`` called before ``fit``."""
+
+
+class ModelLoadError(RuntimeError):
+    """A model directory that cannot be loaded as asked (missing, other name or version)."""
+
+
+# ---------------------------------------------------------------------------
+# Parameter constraints, declared as data
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A number in ``[low, high]`` (``None``: unbounded); ``kind`` is ``int`` or ``float``."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: Literal["both", "left", "right", "neither"] = "both"
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        if self.kind is int and not isinstance(value, numbers.Integral):
+            return False
+        if self.low is not None:
+            if value < self.low or (value == self.low and self.closed in ("right", "neither")):
+                return False
+        if self.high is not None:
+            if value > self.high or (value == self.high and self.closed in ("left", "neither")):
+                return False
+        return True
+
+    def describe(self) -> str:
+        name = "an integer" if self.kind is int else "a number"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        low = "-inf" if self.low is None else self.low
+        high = "inf" if self.high is None else self.high
+        return f"{name} in {left}{low}, {high}{right}"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values."""
+
+    values: tuple[Any, ...]
+
+    def accepts(self, value: Any) -> bool:
+        return value in self.values
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class InstanceOf:
+    """An instance of one of ``types`` (``None`` allowed when listed as ``type(None)``)."""
+
+    types: tuple[type, ...]
+
+    def accepts(self, value: Any) -> bool:
+        if bool not in self.types and isinstance(value, bool):
+            return False
+        return isinstance(value, self.types)
+
+    def describe(self) -> str:
+        return "of type " + " or ".join(t.__name__ for t in self.types)
+
+
+Constraint = Interval | Options | InstanceOf
+
+
+def check_parameters(owner: str, params: Mapping[str, Any], constraints: Mapping[str, Sequence[Constraint]]) -> None:
+    """Raise ``ValueError`` naming every parameter that meets none of its constraints."""
+    problems = []
+    for name, allowed in constraints.items():
+        value = params.get(name)
+        if not any(c.accepts(value) for c in allowed):
+            wanted = " or ".join(c.describe() for c in allowed)
+            problems.append(f"'{name}' must be {wanted}; got {value!r}")
+    if problems:
+        raise ValueError(f"{owner}: invalid parameter(s): " + "; ".join(problems))
+
+
+# ---------------------------------------------------------------------------
+# Inputs
+
+
+def as_events(events: Any, *, what: str = "events") -> list[Event]:
+    """Validate the ``events`` argument of ``fit`` / ``predict_proba``.
+
+    Accepts an iterable of :class:`~drugwatch.records.Event` or of raw text
+    strings (each becomes an event with that text). A bare string is refused:
+    iterating it would feed one character per event.
+    """
+    if isinstance(events, (str, bytes)):
+        raise TypeError(
+            f"Iterable over Event objects or raw text strings expected for {what}, "
+            f"{type(events).__name__} object received. Wrap a single text in a list: "
+            "detector.predict_proba([text])."
+        )
+    if isinstance(events, Event):
+        raise TypeError(
+            f"Iterable over Event objects expected for {what}, a single Event received. "
+            "Wrap it in a list: detector.predict_proba([event])."
+        )
+    if not isinstance(events, Iterable):
+        raise TypeError(f"Iterable over Event objects expected for {what}, {type(events).__name__} received.")
+    out: list[Event] = []
+    for i, item in enumerate(events):
+        if isinstance(item, Event):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(Event(id=f"text-{i}", text=item))
+        else:
+            raise TypeError(
+                f"{what}[{i}] is a {type(item).__name__}; expected an Event or a str"
+            )
+    return out
+
+
+def selling_targets(events: Sequence[Event], y: Any | None) -> np.ndarray:
+    """Binary targets as an int array of 0/1, from ``y`` or from ``event.selling``."""
+    if y is None:
+        missing = [e.id for e in events if e.selling is None]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} event(s) have selling=None (first: {missing[0]!r}); "
+                "pass y explicitly or drop unlabelled events"
+            )
+        return np.array([int(bool(e.selling)) for e in events], dtype=np.int64)
+    if isinstance(y, str):
+        raise TypeError("y must be a sequence of 0/1 or booleans, not a string")
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.shape[0] != len(events):
+        raise ValueError(f"y must be 1-D with one entry per event ({len(events)}); got shape {arr.shape}")
+    if not np.isin(arr, (0, 1)).all():
+        raise ValueError("y must hold only 0/1 (or False/True) for a selling detector")
+    return arr.astype(np.int64)
+
+
+def drugtype_targets(events: Sequence[Event], y: Any | None) -> np.ndarray:
+    """Multi-label targets ``(n, 10)`` in :data:`LABELS` order."""
+    if y is None:
+        missing = [e.id for e in events if e.labels is None]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} event(s) have labels=None (first: {missing[0]!r}); pass y explicitly"
+            )
+        out = np.zeros((len(events), len(LABELS)), dtype=np.int64)
+        index = {name: i for i, name in enumerate(LABELS)}
+        for row, event in enumerate(events):
+            for name in event.labels or ():
+                out[row, index[name]] = 1
+        return out
+    arr = np.asarray(y)
+    if arr.shape != (len(events), len(LABELS)):
+        raise ValueError(f"y must have shape ({len(events)}, {len(LABELS)}) in LABELS order; got {arr.shape}")
+    return arr.astype(np.int64)
+
+
+def data_fingerprint(events: Sequence[Event], y: np.ndarray) -> str:
+    """SHA-256 over the training events' ids, texts and targets, in order."""
+    digest = hashlib.sha256()
+    for event, target in zip(events, y):
+        digest.update(event.id.encode("utf-8"))
+        digest.update(b"\x1f")
+        digest.update(event.text.encode("utf-8"))
+        digest.update(b"\x1f")
+        digest.update(np.asarray(target, dtype=np.int64).tobytes())
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def data_statistics(events: Sequence[Event], y: np.ndarray) -> dict[str, Any]:
+    """Counts a model card reports about its training data."""
+    stats: dict[str, Any] = {"n_events": len(events)}
+    if y.ndim == 1:
+        stats["n_positive"] = int(y.sum())
+        stats["n_negative"] = int(len(y) - y.sum())
+    else:
+        stats["label_counts"] = {name: int(y[:, i].sum()) for i, name in enumerate(LABELS)}
+    groups = {e.meta.get("group") or e.author for e in events}
+    groups.discard(None)
+    if groups:
+        stats["n_groups"] = len(groups)
+    subsources = Counter(str(e.meta.get("subsource") or e.meta.get("source") or e.platform) for e in events)
+    stats["sources"] = dict(sorted(subsources.items(), key=lambda kv: (-kv[1], kv[0])))
+    lengths = np.array([len(e.text) for e in events]) if events else np.zeros(1)
+    stats["text_chars_median"] = float(np.median(lengths))
+    return stats
+
+
+def library_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for dist in ("drugwatch", "numpy", "scikit-learn", "torch"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------
+# The contract
+
+
+class Detector(ABC):
+    """Base class of every drugwatch detector (see the module docstring).
+
+    Subclasses set ``task``, declare ``_parameter_constraints``, define an
+    ``__init__`` with keyword-only arguments that it stores unchanged, and
+    implement :meth:`_fit` and :meth:`_predict_proba`. They are registered
+    with :func:`drugwatch.models.registry.register`, which sets ``name``,
+    ``base_name`` and ``version``.
+    """
+
+    name: ClassVar[str] = ""
+    base_name: ClassVar[str] = ""
+    version: ClassVar[int] = 0
+    task: ClassVar[Task] = "selling"
+    #: One line for the model card.
+    description: ClassVar[str] = ""
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {}
+
+    # -- parameters ----------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [
+            p.name for p in signature.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, as stored."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Detector:
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"{type(self).__name__} has no parameter {key!r}; valid: {', '.join(sorted(valid))}"
+                )
+            setattr(self, key, value)
+        return self
+
+    def clone(self) -> Detector:
+        """An unfitted copy with the same parameters."""
+        return type(self)(**self.get_params())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names of ``predict_proba``, in order."""
+        return SELLING_COLUMNS if self.task == "selling" else LABELS
+
+    @property
+    def classes_(self) -> tuple[str, ...]:
+        """Alias of :attr:`columns` (scikit-learn's name)."""
+        return self.columns
+
+    # -- fitting and predicting ---------------------------------------------
+
+    def fit(self, events: Iterable[Event] | Iterable[str], y: Any | None = None) -> Detector:
+        """Learn from ``events``; ``y`` defaults to the events' own labels.
+
+        For ``task="selling"`` ``y`` is 0/1 per event (default
+        ``event.selling``); for ``task="drugtype"`` an ``(n, 10)`` indicator
+        matrix in :data:`LABELS` order (default ``event.labels``).
+        """
+        check_parameters(type(self).__name__, self.get_params(), self._parameter_constraints)
+        events = as_events(events)
+        if not events:
+            raise ValueError(f"{type(self).__name__}.fit needs at least one event; got none")
+        targets = selling_targets(events, y) if self.task == "selling" else drugtype_targets(events, y)
+        if self.task == "selling" and len(np.unique(targets)) < 2:
+            raise ValueError(
+                f"{type(self).__name__}.fit needs both classes in y; got only class {int(targets[0])}"
+            )
+        self.threshold_ = 0.5
+        self._fit(events, targets)
+        self.training_data_ = {
+            "fingerprint": data_fingerprint(events, targets),
+            **data_statistics(events, targets),
+        }
+        self.n_features_in_ = len(events)  # kept for sklearn tooling; real count is model-specific
+        self.is_fitted_ = True
+        return self
+
+    def predict_proba(self, events: Iterable[Event] | Iterable[str]) -> np.ndarray:
+        """Probabilities of shape ``(n_events, len(self.columns))`` in :attr:`columns` order."""
+        self._check_fitted()
+        events = as_events(events)
+        if not events:
+            return np.zeros((0, len(self.columns)), dtype=np.float64)
+        proba = np.asarray(self._predict_proba(events), dtype=np.float64)
+        if self.task == "selling" and proba.ndim == 1:
+            proba = np.column_stack([1.0 - proba, proba])
+        return proba
+
+    def predict(self, events: Iterable[Event] | Iterable[str]) -> np.ndarray:
+        """0/1 per event (selling) or an ``(n, 10)`` indicator (drugtype), at ``threshold_``."""
+        proba = self.predict_proba(events)
+        if self.task == "selling":
+            return (proba[:, 1] >= self.threshold_).astype(np.int64)
+        return (proba >= self.threshold_).astype(np.int64)
+
+    @abstractmethod
+    def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        """Learn the state; may set ``self.threshold_``."""
+
+    @abstractmethod
+    def _predict_proba(self, events: list[Event]) -> np.ndarray:
+        """Column 1 probabilities (1-D) or the full matrix."""
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "is_fitted_", False):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(events) first "
+                "or Detector.load(model_dir)"
+            )
+
+    # -- persistence ----------------------------------------------------------
+
+    def _learned_state(self) -> dict[str, Any]:
+        """Everything learned (attributes ending in ``_``), for the weights file."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("__")}
+
+    def _save_weights(self, directory: Path) -> list[str]:
+        """Write the learned state; return the file names written."""
+        with open(directory / WEIGHTS_FILE, "wb") as handle:
+            pickle.dump(self._learned_state(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return [WEIGHTS_FILE]
+
+    def _load_weights(self, directory: Path) -> None:
+        with open(directory / WEIGHTS_FILE, "rb") as handle:
+            state = pickle.load(handle)  # noqa: S301 - model directories are trusted input
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def config(self) -> dict[str, Any]:
+        """The ``config.json`` content of this fitted detector."""
+        self._check_fitted()
+        return _jsonable({
+            "format_version": FORMAT_VERSION,
+            "registry_name": self.name,
+            "base_name": self.base_name,
+            "version": self.version,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "task": self.task,
+            "columns": list(self.columns),
+            "labels": list(LABELS),
+            "params": self.get_params(),
+            "threshold": float(self.threshold_),
+            "libraries": library_versions(),
+            "training_data": self.training_data_,
+            "evaluation": getattr(self, "evaluation_", None),
+            "extra": self._extra_config(),
+            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+
+    def _extra_config(self) -> dict[str, Any]:
+        """Model-specific facts for the config and card (vocabulary size, ...)."""
+        return {}
+
+    def save(self, directory: str | Path, *, evaluation: Mapping[str, Any] | None = None) -> Path:
+        """Write a model directory (config.json, weights, README.md model card).
+
+        ``evaluation`` (e.g. cross-validated metrics) is stored in the config
+        and shown on the card; it also becomes ``self.evaluation_``.
+        """
+        self._check_fitted()
+        if evaluation is not None:
+            self.evaluation_ = _jsonable(dict(evaluation))
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        files = self._save_weights(directory)
+        config = self.config()
+        config["files"] = files
+        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        (directory / CARD_FILE).write_text(render_model_card(config, self.description), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Detector:
+        """Load a model directory.
+
+        Called on :class:`Detector` it builds whatever registered detector
+        the directory names; called on a subclass it also checks that the
+        directory holds that detector (registry name and version).
+        """
+        from drugwatch.models.registry import UnknownDetectorError, get_detector_class
+
+        directory = Path(directory)
+        config_path = directory / CONFIG_FILE
+        if not config_path.is_file():
+            raise ModelLoadError(f"{directory} is not a model directory: no {CONFIG_FILE}")
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelLoadError(f"{config_path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+        saved = config.get("registry_name")
+        if not isinstance(saved, str):
+            raise ModelLoadError(f"{config_path} has no 'registry_name'")
+        if cls is not Detector and cls.name and saved != cls.name:
+            raise ModelLoadError(
+                f"{directory} holds {saved!r}, but {cls.__name__}.load expects {cls.name!r}; "
+                f"load it with Detector.load({str(directory)!r}) or retrain with {cls.name!r}"
+            )
+        try:
+            target = get_detector_class(saved)
+        except (UnknownDetectorError, ValueError) as exc:
+            raise ModelLoadError(f"cannot load {directory}: {exc}") from None
+        if config.get("version") != target.version or config.get("base_name") != target.base_name:
+            raise ModelLoadError(
+                f"{directory}: config says {config.get('base_name')!r} version {config.get('version')!r}, "
+                f"but {saved!r} is registered as {target.base_name!r} version {target.version}"
+            )
+        if config.get("format_version") != FORMAT_VERSION:
+            raise ModelLoadError(
+                f"{directory}: model directory format {config.get('format_version')!r}, "
+                f"this drugwatch reads format {FORMAT_VERSION}"
+            )
+        if tuple(config.get("labels") or ()) != LABELS:
+            raise ModelLoadError(f"{directory} was saved with another label order; retrain the model")
+        detector = target(**config.get("params", {}))
+        detector._load_weights(directory)
+        detector.threshold_ = float(config["threshold"])
+        detector.training_data_ = config.get("training_data") or {}
+        if config.get("evaluation") is not None:
+            detector.evaluation_ = config["evaluation"]
+        detector.is_fitted_ = True
+        return detector
+
+
+# ---------------------------------------------------------------------------
+# Model card
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def render_model_card(config: Mapping[str, Any], description: str = "") -> str:
+    """A markdown model card from a model directory's config."""
+    lines = [f"# {config['registry_name']}", ""]
+    if description:
+        lines += [description, ""]
+    lines += [
+        f"- task: `{config['task']}`; `predict_proba` columns: "
+        + ", ".join(f"`{c}`" for c in config["columns"]),
+        f"- decision threshold on the positive column: {config['threshold']:.4f}",
+        f"- saved: {config.get('saved_at', '?')}",
+        "",
+        "## Hyperparameters",
+        "",
+        "| parameter | value |",
+        "|---|---|",
+    ]
+    lines += [f"| `{k}` | `{v!r}` |" for k, v in config["params"].items()]
+    data = dict(config.get("training_data") or {})
+    sources = data.pop("sources", {})
+    lines += ["", "## Training data", "", "| statistic | value |", "|---|---|"]
+    lines += [f"| {k} | {_fmt(v)} |" for k, v in data.items() if not isinstance(v, Mapping)]
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            lines += [f"| {key} | " + ", ".join(f"{a}: {b}" for a, b in value.items()) + " |"]
+    if sources:
+        lines += ["", "| source | events |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in sources.items()]
+    lines += ["", "## Evaluation", ""]
+    evaluation = config.get("evaluation")
+    if evaluation:
+        scalar = {k: v for k, v in evaluation.items() if not isinstance(v, (Mapping, list))}
+        if scalar:
+            lines += ["| metric | value |", "|---|---|"]
+            lines += [f"| {k} | {_fmt(v)} |" for k, v in scalar.items()]
+        for key, value in evaluation.items():
+            if isinstance(value, Mapping):
+                lines += ["", f"**{key}**", "", "| key | value |", "|---|---|"]
+                lines += [f"| {a} | {_fmt(b)} |" for a, b in value.items()]
+    else:
+        lines += ["No evaluation was recorded with this model. Run `drugwatch evaluate CONFIG` for cross-validated numbers."]
+    extra = config.get("extra") or {}
+    if extra:
+        lines += ["", "## Model details", "", "| detail | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in extra.items()]
+    lines += [
+        "",
+        "## Libraries",
+        "",
+        ", ".join(f"{k} {v}" for k, v in (config.get("libraries") or {}).items()),
+        "",
+        "## Intended use and limits",
+        "",
+        "Screening social-media events for human review. Scores are evidence for an analyst, "
+        "not a verdict. Numbers measured on the drugwatch bench are proxy numbers (public "
+        "tweets, SMS and darknet listings), not Instagram results.",
+        "",
+        f"Training-data fingerprint (SHA-256 of ids, texts and targets): `{data.get('fingerprint', '?')}`"
+        if "fingerprint" in data else "",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "CARD_FILE",
+    "CONFIG_FILE",
+    "Detector",
+    "InstanceOf",
+    "Interval",
+    "ModelLoadError",
+    "NotFittedError",
+    "Options",
+    "SELLING_COLUMNS",
+    "Task",
+    "as_events",
+    "check_parameters",
+    "data_fingerprint",
+    "render_model_card",
+]

@@ -1,0 +1,132 @@
+"""`drugwatch train` and `drugwatch evaluate` on a tiny config and a tiny bench JSONL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from drugwatch.cli import app
+from drugwatch.models import Detector
+
+from test_models_contract import OTHERS, SELLERS
+
+runner = CliRunner()
+
+CONFIG = """
+[experiment]
+name = "tiny"
+title = "Tiny CLI test"
+
+[data]
+path = "data/tiny.jsonl"
+bench_file = "tiny.jsonl"
+dedup_threshold = 0.7
+
+[cv]
+n_splits = 3
+seed = 0
+
+[train]
+seed = 0
+column = "svm"
+
+[rows]
+param = "variant"
+values = ["with_hashtags", "hashtags_only"]
+
+[columns.svm]
+detector = "drugwatch.jmir_svm.v1"
+title = "SVM"
+params = { calibration_folds = 2 }
+
+[columns.ours]
+detector = "drugwatch.selling.v1"
+params = { inner_folds = 2 }
+skip_rows = ["hashtags_only"]
+"""
+
+
+@pytest.fixture()
+def experiment(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = []
+    for i, (text, group) in enumerate(SELLERS + OTHERS):
+        selling = i < len(SELLERS)
+        lines.append(json.dumps({
+            "id": f"selling:test:{i:012x}", "task": "selling", "source": "test", "platform": "twitter",
+            "text": text, "author": None, "created_at": None, "labels": None, "selling": selling,
+            "group": group, "meta": {"subsource": "pos" if selling else f"neg_{i % 2}"},
+        }))
+    (data / "tiny.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = tmp_path / "configs" / "tiny.toml"
+    config.parent.mkdir()
+    config.write_text(CONFIG.replace('path = "data/tiny.jsonl"', 'path = "../data/tiny.jsonl"'))
+    return config
+
+
+def test_evaluate_writes_metrics_and_table(experiment, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    cells = {(c["row"], c["column"]) for c in metrics["cells"]}
+    assert cells == {("with_hashtags", "svm"), ("with_hashtags", "ours"), ("hashtags_only", "svm")}
+    cell = metrics["cells"][0]
+    assert len(cell["per_fold"]) == 3
+    for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "ece"):
+        assert key in cell["pooled"]
+    assert set(cell["fpr_by_source"]) == {"neg_0", "neg_1"}
+    table = (out / "table.md").read_text()
+    assert "Tiny CLI test" in table and "| with_hashtags |" in table and "Per-fold F1" in table
+
+
+def test_evaluate_overrides_set_and_extra_args(experiment, tmp_path):
+    out = tmp_path / "run2"
+    result = runner.invoke(app, [
+        "evaluate", str(experiment), "--output", str(out), "--quiet",
+        "--set", 'run.columns=["svm"]', "--rows.values", '["without_hashtags"]', "--cv.n_splits", "2",
+    ])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [(c["row"], c["column"]) for c in metrics["cells"]] == [("without_hashtags", "svm")]
+    assert len(metrics["cells"][0]["per_fold"]) == 2
+
+
+def test_evaluate_reads_bench_dir_from_env(experiment, tmp_path, monkeypatch):
+    monkeypatch.setenv("DRUGWATCH_BENCH", str(tmp_path / "data"))
+    text = experiment.read_text().replace('path = "../data/tiny.jsonl"', 'path = "does/not/exist.jsonl"')
+    experiment.write_text(text)
+    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(tmp_path / "r"), "-q",
+                                 "--set", 'run.columns=["svm"]', "--set", 'run.rows=["with_hashtags"]'])
+    assert result.exit_code == 0, result.output
+
+
+def test_evaluate_bad_config_fails_with_a_message(experiment, tmp_path):
+    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(tmp_path / "r"),
+                                 "--set", "columns.svm.detector=drugwatch.nope.v1"])
+    assert result.exit_code == 2
+    assert "drugwatch.nope.v1" in result.output
+
+
+def test_train_writes_model_best(experiment, tmp_path):
+    out = tmp_path / "train"
+    result = runner.invoke(app, ["train", str(experiment), "--output", str(out), "-q", "--train.seed", "3"])
+    assert result.exit_code == 0, result.output
+    model = Detector.load(out / "model-best")
+    assert model.name == "drugwatch.jmir_svm.v1"
+    assert model.get_params()["seed"] == 3
+    assert model.predict_proba(["wickr me for xanax bars"]).shape == (1, 2)
+    assert (out / "model-best" / "README.md").is_file()
+    assert json.loads((out / "metrics.json").read_text())["detector"] == "drugwatch.jmir_svm.v1"
+
+
+def test_train_with_cross_validation_puts_metrics_on_the_card(experiment, tmp_path):
+    out = tmp_path / "train-cv"
+    result = runner.invoke(app, ["train", str(experiment), "--output", str(out), "-q",
+                                 "--set", "train.column=ours", "--set", "train.cross_validate=true"])
+    assert result.exit_code == 0, result.output
+    card = (out / "model-best" / "README.md").read_text()
+    assert "drugwatch.selling.v1" in card and "pr_auc" in card and "stratified group CV" in card
