@@ -263,3 +263,11 @@ def test_matcher_never_crashes(raw: str) -> None:
     for hit in find_terms(raw):
         assert 0 <= hit.raw_start <= hit.raw_end <= len(raw)
         assert 0 <= hit.start < hit.end <= len(normalize(raw).text)
+
+
+@pytest.mark.parametrize("raw", ["AA00A0A", "И■1?A", "и■1?a"])
+def test_idempotent_on_inputs_hypothesis_found(raw: str) -> None:
+    # One stage's output enabled another's on a second call; normalize now
+    # runs its word stages to a fixed point.
+    once = normalize(raw).text
+    assert normalize(once).text == once

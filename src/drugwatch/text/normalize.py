@@ -735,6 +735,25 @@ def _collapse_repeats(word: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _decode_word(core: str) -> str | None:
+    """Decode one word core to a fixed point; ``None`` when nothing changes.
+
+    One pass can enable another: decoding "AA00A0A"'s lone "0" makes "00"
+    sit between two-letter runs, which a second pass decodes. Iterating
+    until nothing changes keeps :func:`normalize` idempotent. Each pass only
+    turns leet into letters or shortens the word, so this terminates.
+    """
+    word = _decode_word_once(core)
+    if word is None:
+        return None
+    for _ in range(8):
+        again = _decode_word_once(word)
+        if again is None:
+            break
+        word = again
+    return word
+
+
+def _decode_word_once(core: str) -> str | None:
     """Decode one word core; ``None`` when nothing changes. The result may be
     shorter than ``core`` (stretched letters), never longer.
 
@@ -927,6 +946,9 @@ def _suspect_starts(cur: str) -> list[int]:
     return starts
 
 
+_MAX_ROUNDS: Final[int] = 4
+
+
 def normalize(text: str) -> NormalizedText:
     """Normalize ``text``; see the module docstring for what is recovered.
 
@@ -946,14 +968,30 @@ def normalize(text: str) -> NormalizedText:
             if edits:
                 cur, starts, ends = _apply(cur, starts, ends, edits)
 
-    prot = _Protected(cur)
-    for stage in (_join_single_chars, _decode_words, _join_pieces):
-        edits = stage(cur, prot)
-        if edits:
-            if starts is None or ends is None:
-                starts, ends = list(range(len(cur))), list(range(1, len(cur) + 1))
-            cur, starts, ends = _apply(cur, starts, ends, edits)
-            prot = _Protected(cur)
+    # The word stages can enable each other (a mask resolved next to a
+    # Cyrillic letter makes a mixed-script word; a decoded digit makes a
+    # neighbour decodable), so they run in rounds until one changes nothing:
+    # that is what makes normalize() idempotent. Most texts need one round.
+    for round_ in range(_MAX_ROUNDS):
+        changed = False
+        if round_ and not cur.isascii():
+            edits = _fix_homoglyphs(cur)
+            if edits:
+                if starts is None or ends is None:
+                    starts, ends = list(range(len(cur))), list(range(1, len(cur) + 1))
+                cur, starts, ends = _apply(cur, starts, ends, edits)
+                changed = True
+        prot = _Protected(cur)
+        for stage in (_join_single_chars, _decode_words, _join_pieces):
+            edits = stage(cur, prot)
+            if edits:
+                if starts is None or ends is None:
+                    starts, ends = list(range(len(cur))), list(range(1, len(cur) + 1))
+                cur, starts, ends = _apply(cur, starts, ends, edits)
+                prot = _Protected(cur)
+                changed = True
+        if not changed:
+            break
 
     if starts is None or ends is None:
         return NormalizedText(raw, cur)
