@@ -129,3 +129,8 @@ class ImportRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     counts: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     quarantine_path: Mapped[str | None] = mapped_column(Text)
+
+
+# Tables of other stages live beside their code but on the same Base, so one
+# Alembic history covers the whole database. Imported last: they use Base.
+from drugwatch.annotate import schema as _annotate_schema  # noqa: E402,F401

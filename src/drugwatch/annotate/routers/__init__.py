@@ -1,0 +1,1 @@
+"""One router per resource; every route depends on a role requirement (see auth.py)."""

@@ -1,0 +1,56 @@
+"""Settings of the annotation app, read from the environment (``DRUGWATCH_`` prefix).
+
+``DRUGWATCH_DB`` is the same store URL every drugwatch command uses.
+``DRUGWATCH_SECRET_KEY`` signs the login form's CSRF cookie; when unset a
+random key is made once and kept in ``$DRUGWATCH_HOME/annotate-secret`` so
+restarts and several workers agree on it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from drugwatch.store.db import data_home
+
+
+def _persistent_secret() -> str:
+    path = data_home() / "annotate-secret"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when two workers start together, one key wins and both read it.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+class Settings(BaseSettings):
+    """Everything the app needs to know; every field is an env var ``DRUGWATCH_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="DRUGWATCH_", extra="ignore")
+
+    db: str | None = Field(default=None, description="Store URL or SQLite path (default: the default store).")
+    secret_key: str | None = Field(default=None, min_length=16, description="Signs the login CSRF cookie.")
+    annotators_per_event: int = Field(default=2, ge=1, le=20, description="k: annotators assigned to each event.")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    cookie_secure: bool = Field(default=False, description="Send cookies over HTTPS only (set behind TLS).")
+    annotate_model: Path | None = Field(default=None, description="Saved detector directory for active learning.")
+    annotate_diversity: float = Field(default=0.5, ge=0, le=1, description="Weight of diversity against uncertainty.")
+    annotate_ocr: bool = Field(default=True, description="Read image text with OCR on the item page (cached).")
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    argon2_memory_kib: int = Field(default=65536, ge=1024, le=1 << 21)
+
+    def signing_key(self) -> str:
+        return self.secret_key or _persistent_secret()
