@@ -26,6 +26,14 @@ _BUILTIN_MODULES = (
     "drugwatch.models.jmir_lstm",
     "drugwatch.models.yang_luo",
     "drugwatch.models.selling",
+    # DMML multi-label (task "drugtype") detectors
+    "drugwatch.models.multilabel",
+    "drugwatch.models.neural_text",
+    "drugwatch.models.minilm",
+    # DMML multimodal detectors
+    "drugwatch.models.image_only",
+    "drugwatch.models.fusion",
+    "drugwatch.models.mmbt",
 )
 
 _REGISTRY: dict[str, type[Detector]] = {}

@@ -1,0 +1,532 @@
+"""Multi-label drug-type detectors (DMML's 10 labels) and the decoding they share.
+
+Detectors (``task = "drugtype"``; ``predict_proba`` has the 10 columns of
+:data:`drugwatch.labels.LABELS`, each an independent probability):
+
+* ``drugwatch.tfidf_ovr.v1``: word uni+bigram tf-idf of the raw text,
+  one-vs-rest logistic regression. ``tune_thresholds=False`` is the plain
+  "tf-idf + logistic regression at 0.5" reference.
+* ``drugwatch.drugtype.v1``: ours. It reads the text layer's *normalized*
+  view (look-alike letters, fancy alphabets, separators, leetspeak, masks
+  and stretched letters undone), so an attack that a reader sees through
+  is also seen through by the model:
+
+  - character 1-5-gram tf-idf (``char_wb``) of the normalized text: spelling
+    variants, dosages and codes ("2mg", "m30", "1p-lsd") and words glued
+    together;
+  - word uni+bigram tf-idf of the normalized text;
+  - lexicon evidence: per drug label, whether the lexicon
+    (:func:`drugwatch.lexicon.matcher.find_terms`) names it, plus the
+    number of labels named and "no drug term";
+  - one-vs-rest linear SVM per label, Platt-calibrated on out-of-fold
+    decision values of an inner grouped k-fold (the calibrated outputs are
+    what ``predict_proba`` returns).
+
+Decoding (:func:`decode`, used by every drug-type detector's ``predict``):
+per-label thresholds (``thresholds_``) learned inside the training data;
+``non_drug`` is exclusive: when any drug label fires it is dropped; when
+nothing fires the argmax label is predicted. Thresholds come from
+out-of-fold probabilities of an inner grouped k-fold on the training data
+(:func:`fit_thresholds`), so nothing about the test data is used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.svm import LinearSVC
+
+from drugwatch.labels import DRUG_LABELS, LABELS
+from drugwatch.models.base import Detector, InstanceOf, Interval, Options
+from drugwatch.models.registry import register
+from drugwatch.records import Event
+
+N_LABELS = len(LABELS)
+#: Threshold grid searched per label.
+THRESHOLD_GRID: np.ndarray = np.round(np.concatenate([np.arange(0.05, 0.951, 0.025), [0.97, 0.98, 0.99]]), 4)
+
+# ---------------------------------------------------------------------------
+# Decoding and thresholds (shared by every multi-label detector)
+
+
+def decode(proba: np.ndarray, thresholds: np.ndarray | float = 0.5) -> np.ndarray:
+    """Label indicator ``(n, 10)`` from probabilities.
+
+    A label fires when its probability reaches its threshold; ``non_drug``
+    (column 0) is dropped when any drug label fires; an event where nothing
+    fires gets its argmax label. Every row therefore has at least one label
+    and never ``non_drug`` together with a drug.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[1] != N_LABELS:
+        raise ValueError(f"proba must have shape (n, {N_LABELS}); got {proba.shape}")
+    thresholds = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (N_LABELS,))
+    pred = proba >= thresholds
+    drug = pred[:, 1:].any(axis=1)
+    pred[drug, 0] = False
+    empty = ~pred.any(axis=1)
+    if empty.any():
+        pred[np.flatnonzero(empty), proba[empty].argmax(axis=1)] = True
+    return pred.astype(np.int64)
+
+
+def fit_thresholds(y: np.ndarray, proba: np.ndarray, grid: np.ndarray = THRESHOLD_GRID) -> np.ndarray:
+    """Per-label thresholds maximizing each label's F1 on (out-of-fold) ``proba``.
+
+    The labels are tuned one at a time, each through :func:`decode` with the
+    others held at their current values (two sweeps), so the exclusivity of
+    ``non_drug`` and the argmax fallback are part of what is tuned. A label
+    with no positive in ``y`` keeps 0.5.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    thresholds = np.full(N_LABELS, 0.5)
+    for _ in range(2):
+        for j in range(N_LABELS):
+            if y[:, j].sum() == 0:
+                continue
+            best, best_f1 = thresholds[j], -1.0
+            for t in grid:
+                thresholds[j] = t
+                pred = decode(proba, thresholds)[:, j]
+                tp = int((pred & y[:, j]).sum())
+                denom = int(pred.sum() + y[:, j].sum())
+                f1 = 2 * tp / denom if denom else 0.0
+                if f1 > best_f1 + 1e-12:
+                    best, best_f1 = t, f1
+            thresholds[j] = best
+    return thresholds
+
+
+def group_of(event: Event) -> str:
+    """Split group: ``meta["group"]``, else the author, else the event."""
+    return str(event.meta.get("group") or event.author or f"event:{event.key}")
+
+
+def inner_folds(events: Sequence[Event], n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Grouped inner folds of training events (``[]`` when there are too few groups)."""
+    groups = np.array([group_of(e) for e in events])
+    n = min(n_splits, len(set(groups)))
+    if n < 2:
+        return []
+    return list(GroupKFold(n_splits=n).split(np.zeros(len(groups)), groups=groups))
+
+
+def validation_split(events: Sequence[Event], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_idx, val_idx)``: a seeded share of the *groups* held out for early stopping and thresholds."""
+    groups = np.array([group_of(e) for e in events])
+    unique = np.unique(groups)
+    if fraction <= 0 or len(unique) < 4:
+        return np.arange(len(events)), np.zeros(0, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    n_val = max(1, int(round(fraction * len(unique))))
+    held = set(rng.choice(unique, size=n_val, replace=False).tolist())
+    mask = np.array([g in held for g in groups])
+    return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+class MultiLabelDetector(Detector):
+    """Base of the drug-type detectors: 10 probability columns, per-label thresholds, :func:`decode`."""
+
+    task: ClassVar[str] = "drugtype"
+
+    def predict(self, events) -> np.ndarray:
+        """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_``."""
+        return decode(self.predict_proba(events), self.thresholds_)
+
+    def _set_thresholds(self, y: np.ndarray, proba: np.ndarray | None, source: str) -> None:
+        if proba is None:
+            self.thresholds_ = np.full(N_LABELS, 0.5)
+            self.threshold_source_ = source
+        else:
+            self.thresholds_ = fit_thresholds(y, proba)
+            self.threshold_source_ = source
+        self.threshold_ = 0.5  # nominal; the per-label thresholds_ decide
+
+    def label_thresholds(self) -> dict[str, float]:
+        return {name: float(t) for name, t in zip(LABELS, self.thresholds_)}
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {
+            "decoding": "per-label thresholds; non_drug exclusive; argmax when nothing fires",
+            "thresholds": ", ".join(f"{k} {v:.3f}" for k, v in self.label_thresholds().items()),
+            "threshold_source": getattr(self, "threshold_source_", "?"),
+        }
+
+
+# ---------------------------------------------------------------------------
+# Text views
+
+
+# Upper-case Greek and Cyrillic look-alikes of Latin capitals. Mapped before
+# normalize() in words that also hold ASCII letters: normalize() lower-cases
+# first, and a lower-cased Greek capital is no longer a look-alike ("ΜDMA" ->
+# "μdma" -> "udma").
+_UPPER_LOOKALIKES = str.maketrans({
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Θ": "O", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M",
+    "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J",
+})
+_MIXED_TOKEN = re.compile(r"\S*[A-Za-z]\S*")
+
+
+def _latin_capitals(text: str) -> str:
+    if text.isascii():
+        return text
+    return _MIXED_TOKEN.sub(lambda m: m.group(0).translate(_UPPER_LOOKALIKES), text)
+
+
+# Letters split by one repeated separator ("R-o-y-a-l", "p|i|l|l|s") are joined
+# before normalize(), which otherwise may glue a neighbouring word on
+# ("piguet - R-o-y-a-l" -> "piguetr oyal").
+_SPLIT_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z](?P<sep>[.\-_*·|~])[A-Za-z](?:(?P=sep)[A-Za-z])+(?![A-Za-z0-9])")
+
+
+def _join_split_letters(text: str) -> str:
+    return _SPLIT_WORD.sub(lambda m: m.group(0).replace(m.group("sep"), ""), text)
+
+
+def normalized_text(text: str) -> str:
+    """The text layer's normalized view (lower-cased, de-obfuscated), after two pre-passes of ours."""
+    from drugwatch.text.normalize import normalize
+
+    return normalize(_join_split_letters(_latin_capitals(text))).text
+
+
+# Repairs of the normalized view, for the disguises normalize() only undoes
+# for lexicon words (our detector reads the repaired view; training and
+# test texts go through the same functions):
+#
+# * runs of three or more single letters split by single spaces are joined
+#   ("g e n e r i c" -> "generic");
+# * a word with one masked letter ("mesca●ine", "hacki#g") is read back
+#   against the training vocabulary (the most frequent training word that
+#   fits), else the mask symbol is dropped;
+# * digits and symbols inside letter runs read as letters ("huckl383rry" ->
+#   "huckleberry"); doses and ordinals ("2mg", "113g", "3rd") are kept.
+#
+# The *skeleton* (character n-gram view) also collapses letter runs
+# ("pills" -> "pils", "weeeed" -> "wed").
+_LEET_FOLD = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s",
+                            "7": "t", "8": "b", "9": "g"})
+_LEET_TOKEN = re.compile(r"[\w@$!]*[a-z][\w@$!]*")
+_DOSE = re.compile(
+    r"\d+(?:[.,]\d+)?(?:mg|g|gr|grams?|ug|mcg|ml|oz|kg|lbs?|st|nd|rd|th|x|k|pcs?|p|c|d|h|ct|tabs?|pills?|mm|cm|"
+    r"gb|tb|mb|am|pm|s|m|ft|in|pack|hr|hrs|days?|weeks?|months?|years?|usd|eur|gbp)"
+)
+_CODE = re.compile(r"\d+[a-z]+")
+_MASK_CHARS = "□■●○▪◆*_#?"
+_MASKED = re.compile(f"(?<=[a-z])[{re.escape(_MASK_CHARS)}](?=[a-z])")
+_MASKED_WORD = re.compile(f"(?<![a-z0-9])([a-z]+)[{re.escape(_MASK_CHARS)}]([a-z]+)(?![a-z0-9])")
+_SPACED = re.compile(r"(?<!\S)(?:[a-z] ){2,}[a-z](?!\S)")
+_VOCAB_WORD = re.compile(r"(?<![a-z0-9])[a-z]{3,}(?![a-z0-9])")
+_RUNS = re.compile(r"([a-z])\1+")
+_WORD = r"(?u)\b\w\w+\b"
+
+
+def _fold_token(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if _DOSE.fullmatch(token) or _CODE.fullmatch(token):  # "2mg", "3rd", "3mmc", "4fa": not leetspeak
+        return token
+    core = token.rstrip("!")  # "usa!" is punctuation, not "usai"
+    return core.translate(_LEET_FOLD) + token[len(core):]
+
+
+def mask_index(texts: Sequence[str], min_count: int = 2) -> dict[str, str]:
+    """``{"mesca\x00ine": "mescaline", ...}``: each inner letter of each frequent word masked."""
+    from collections import Counter
+
+    counts = Counter(w for t in texts for w in _VOCAB_WORD.findall(t))
+    best: dict[str, tuple[int, str]] = {}
+    for word, count in counts.items():
+        if count < min_count:
+            continue
+        for i in range(1, len(word) - 1):
+            key = word[:i] + "\x00" + word[i + 1:]
+            if key not in best or count > best[key][0]:
+                best[key] = (count, word)
+    return {key: word for key, (_, word) in best.items()}
+
+
+def folded_text(normalized: str, masks: Mapping[str, str] | None = None) -> str:
+    """The repaired view of a normalized text (see the comment above)."""
+    text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), normalized)
+    if masks:
+        text = _MASKED_WORD.sub(lambda m: masks.get(m.group(1) + "\x00" + m.group(2), m.group(0)), text)
+    text = _MASKED.sub("", text)
+    return _LEET_TOKEN.sub(_fold_token, text)
+
+
+def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None) -> str:
+    """:func:`folded_text` with letter runs collapsed to one letter."""
+    return _RUNS.sub(r"\1", folded_text(normalized, masks))
+
+
+#: Columns of the lexicon evidence block, in order.
+LEXICON_FEATURES: tuple[str, ...] = (*(f"lex_{name}" for name in DRUG_LABELS), "lex_n_labels", "lex_none")
+
+
+def lexicon_features(normalized: Sequence[str], folded: Sequence[str] | None = None) -> np.ndarray:
+    """Per-label lexicon evidence of normalized texts (see :data:`LEXICON_FEATURES`).
+
+    With ``folded`` (:func:`folded_text` of each text), the labels found in
+    either view count.
+    """
+    from drugwatch.lexicon.matcher import find_terms, hit_labels
+
+    index = {name: i for i, name in enumerate(DRUG_LABELS)}
+    out = np.zeros((len(normalized), len(LEXICON_FEATURES)), dtype=np.float32)
+    for row, text in enumerate(normalized):
+        labels = hit_labels(find_terms(text))
+        if folded is not None and folded[row] != text:
+            labels = tuple(sorted(set(labels) | set(hit_labels(find_terms(folded[row]))),
+                                  key=DRUG_LABELS.index))
+        for name in labels:
+            out[row, index[name]] = 1.0
+        out[row, -2] = np.log1p(len(labels))
+        out[row, -1] = float(not labels)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Linear one-vs-rest machinery
+
+
+def _ovr_scores(models: list[Any], X) -> np.ndarray:
+    out = np.zeros((X.shape[0], N_LABELS))
+    for j, model in enumerate(models):
+        if isinstance(model, float):  # a label never or always seen in training
+            out[:, j] = model
+        else:
+            out[:, j] = model.decision_function(X)
+    return out
+
+
+def _fit_ovr(X, y: np.ndarray, make) -> list[Any]:
+    models: list[Any] = []
+    for j in range(N_LABELS):
+        col = y[:, j]
+        if col.min() == col.max():
+            models.append(20.0 if col[0] else -20.0)
+        else:
+            models.append(make().fit(X, col))
+    return models
+
+
+class _Platt:
+    """Per-label sigmoid calibration of decision values (fitted on out-of-fold scores)."""
+
+    def __init__(self, scores: np.ndarray, y: np.ndarray):
+        self.a_ = np.ones(N_LABELS)
+        self.b_ = np.zeros(N_LABELS)
+        for j in range(N_LABELS):
+            col = y[:, j]
+            if col.min() == col.max():
+                continue
+            lr = LogisticRegression(C=1e4, solver="lbfgs").fit(scores[:, [j]], col)
+            self.a_[j] = lr.coef_[0, 0]
+            self.b_[j] = lr.intercept_[0]
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(scores * self.a_ + self.b_)))
+
+
+# ---------------------------------------------------------------------------
+# tf-idf one-vs-rest (the plain reference)
+
+
+@register("drugwatch.tfidf_ovr.v1")
+class TfidfOvR(MultiLabelDetector):
+    """Word tf-idf (1-2 grams) of the raw text, one-vs-rest logistic regression."""
+
+    description = (
+        "Reference: word uni+bigram tf-idf of the raw text, one-vs-rest logistic regression over the "
+        "10 labels; per-label thresholds from inner grouped CV (or 0.5 with tune_thresholds=false)."
+    )
+    _parameter_constraints = {
+        "C": [Interval(float, 0, None, closed="neither")],
+        "min_df": [Interval(int, 1, None)],
+        "tune_thresholds": [InstanceOf((bool,))],
+        "inner_folds": [Interval(int, 2, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+
+    def __init__(self, *, C: float = 10.0, min_df: int = 1, tune_thresholds: bool = True,
+                 inner_folds: int = 3, seed: int = 0):
+        self.C = C
+        self.min_df = min_df
+        self.tune_thresholds = tune_thresholds
+        self.inner_folds = inner_folds
+        self.seed = seed
+
+    def _make(self):
+        return LogisticRegression(C=self.C, solver="liblinear", max_iter=1000, random_state=self.seed)
+
+    def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        texts = [e.text for e in events]
+        min_df = self.min_df if len(texts) >= 10 * self.min_df else 1
+        self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, sublinear_tf=True, dtype=np.float32)
+        X = self.vectorizer_.fit_transform(texts)
+        oof = None
+        if self.tune_thresholds:
+            folds = inner_folds(events, self.inner_folds)
+            if folds:
+                oof = np.zeros(y.shape)
+                for tr, te in folds:
+                    oof[te] = _sigmoid(_ovr_scores(_fit_ovr(X[tr], y[tr], self._make), X[te]))
+        self.models_ = _fit_ovr(X, y, self._make)
+        self._set_thresholds(y, oof, "inner grouped CV" if oof is not None else "fixed 0.5")
+
+    def _predict_proba(self, events: list[Event]) -> np.ndarray:
+        return _sigmoid(_ovr_scores(self.models_, self.vectorizer_.transform([e.text for e in events])))
+
+    @property
+    def vocabulary_(self) -> dict[str, int]:
+        return self.vectorizer_.vocabulary_
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---------------------------------------------------------------------------
+# Ours
+
+
+@register("drugwatch.drugtype.v1")
+class DrugTypeDetector(MultiLabelDetector):
+    """Ours: char + word tf-idf of the normalized text and lexicon evidence, calibrated OvR linear SVM."""
+
+    description = (
+        "drugwatch drug-type detector: character 1-5-gram and word 1-2-gram tf-idf of the text layer's "
+        "normalized (de-obfuscated) view plus per-label lexicon evidence; one-vs-rest linear SVM, "
+        "Platt-calibrated and per-label thresholds from out-of-fold scores of an inner grouped k-fold; "
+        "non_drug exclusive, argmax when nothing fires."
+    )
+    _parameter_constraints = {
+        "C": [Interval(float, 0, None, closed="neither")],
+        "char_view": [Options(("skeleton", "normalized"))],
+        "char_ngram_max": [Interval(int, 2, 8)],
+        "char_weight": [Interval(float, 0, None)],
+        "word_weight": [Interval(float, 0, None)],
+        "lexicon_weight": [Interval(float, 0, None)],
+        "min_df": [Interval(int, 1, None)],
+        "max_features": [Interval(int, 1000, None), InstanceOf((type(None),))],
+        "inner_folds": [Interval(int, 2, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+
+    def __init__(
+        self,
+        *,
+        C: float = 0.5,
+        char_view: str = "skeleton",
+        char_ngram_max: int = 5,
+        char_weight: float = 1.0,
+        word_weight: float = 1.0,
+        lexicon_weight: float = 1.0,
+        min_df: int = 2,
+        max_features: int | None = 300_000,
+        inner_folds: int = 3,
+        seed: int = 0,
+    ):
+        self.C = C
+        self.char_view = char_view
+        self.char_ngram_max = char_ngram_max
+        self.char_weight = char_weight
+        self.word_weight = word_weight
+        self.lexicon_weight = lexicon_weight
+        self.min_df = min_df
+        self.max_features = max_features
+        self.inner_folds = inner_folds
+        self.seed = seed
+
+    def _make(self):
+        return LinearSVC(C=self.C, loss="squared_hinge", dual=True, max_iter=5000, random_state=self.seed)
+
+    def _features(self, normalized: list[str], fit: bool):
+        if fit:
+            self.mask_index_ = mask_index([folded_text(t) for t in normalized])
+        folded = [folded_text(t, self.mask_index_) for t in normalized]
+        chars = [_RUNS.sub(r"\1", t) for t in folded] if self.char_view == "skeleton" else normalized
+        if fit:
+            min_df = self.min_df if len(normalized) >= 10 * self.min_df else 1
+            self.char_vectorizer_ = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(1, self.char_ngram_max), min_df=min_df, sublinear_tf=True,
+                lowercase=False, max_features=self.max_features, dtype=np.float32,
+            )
+            self.word_vectorizer_ = TfidfVectorizer(
+                ngram_range=(1, 2), min_df=min_df, sublinear_tf=True, lowercase=False, token_pattern=_WORD,
+                dtype=np.float32,
+            )
+            char = self.char_vectorizer_.fit_transform(chars)
+            word = self.word_vectorizer_.fit_transform(folded)
+        else:
+            char = self.char_vectorizer_.transform(chars)
+            word = self.word_vectorizer_.transform(folded)
+        lex = lexicon_features(normalized, folded)
+        return sp.hstack(
+            [char * self.char_weight, word * self.word_weight, sp.csr_matrix(lex * self.lexicon_weight)],
+            format="csr",
+        )
+
+    def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        normalized = [normalized_text(e.text) for e in events]
+        # Vocabularies and idf come from the training data only; the inner
+        # folds reuse them (unsupervised statistics of the same training set).
+        X = self._features(normalized, fit=True)
+        folds = inner_folds(events, self.inner_folds)
+        if folds:
+            oof = np.zeros(y.shape)
+            for tr, te in folds:
+                oof[te] = _ovr_scores(_fit_ovr(X[tr], y[tr], self._make), X[te])
+            self.calibrator_ = _Platt(oof, y)
+            self._set_thresholds(y, self.calibrator_(oof), "inner grouped CV (out-of-fold, calibrated)")
+        else:
+            self.calibrator_ = None
+            self._set_thresholds(y, None, "fixed 0.5 (too few groups for inner CV)")
+        self.models_ = _fit_ovr(X, y, self._make)
+        if self.calibrator_ is None:
+            self.calibrator_ = _Platt(_ovr_scores(self.models_, X), y)
+
+    def _predict_proba(self, events: list[Event]) -> np.ndarray:
+        X = self._features([normalized_text(e.text) for e in events], fit=False)
+        return self.calibrator_(_ovr_scores(self.models_, X))
+
+    @property
+    def vocabulary_(self) -> dict[str, int]:
+        vocab = {f"char:{k}": v for k, v in self.char_vectorizer_.vocabulary_.items()}
+        vocab.update({f"word:{k}": v for k, v in self.word_vectorizer_.vocabulary_.items()})
+        return vocab
+
+    def _extra_config(self) -> dict[str, Any]:
+        return {
+            **super()._extra_config(),
+            "char_vocabulary_size": len(self.char_vectorizer_.vocabulary_),
+            "word_vocabulary_size": len(self.word_vectorizer_.vocabulary_),
+            "text_view": "drugwatch.text.normalize.normalize(text).text",
+        }
+
+
+__all__ = [
+    "LEXICON_FEATURES",
+    "DrugTypeDetector",
+    "MultiLabelDetector",
+    "TfidfOvR",
+    "decode",
+    "fit_thresholds",
+    "folded_text",
+    "inner_folds",
+    "lexicon_features",
+    "mask_index",
+    "normalized_text",
+    "skeleton_text",
+    "validation_split",
+]

@@ -1,0 +1,282 @@
+"""Multi-label drug-type detectors: contract, overfit, decoding, metrics, experiment, ONNX."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from drugwatch.labels import LABELS
+from drugwatch.models import Detector, NotFittedError, available_detectors, create_detector, get_detector_class
+from drugwatch.models.multilabel import decode, fit_thresholds, folded_text, normalized_text, skeleton_text
+from drugwatch.records import Event
+
+CORPUS = [
+    ("OG Kush indoor weed 28g", ("marijuana",), "v1"),
+    ("Purple haze cannabis buds 7g", ("marijuana",), "v2"),
+    ("Lean promethazine codeine syrup 8oz", ("codeine",), "v3"),
+    ("Actavis codeine cough syrup pint", ("codeine",), "v4"),
+    ("MDMA crystals 84% pure 1g", ("mdma",), "v5"),
+    ("Ecstasy pills molly 200mg", ("mdma",), "v6"),
+    ("Xanax 2mg bars 100 pills", ("xanax",), "v7"),
+    ("Alprazolam 1mg xanax footballs", ("xanax",), "v8"),
+    ("Oxycodone 30mg M30 painkiller", ("painkiller",), "v9"),
+    ("Percocet 10mg oxy pills", ("painkiller",), "v10"),
+    ("Golden teacher magic mushrooms 3.5g", ("mushroom",), "v11"),
+    ("Psilocybin shrooms dried 14g", ("mushroom",), "v12"),
+    ("LSD tabs 250ug blotter", ("lsd",), "v13"),
+    ("Acid blotter 1P-LSD tabs", ("lsd",), "v14"),
+    ("Cocaine 1g pure flake", ("cocaine",), "v15"),
+    ("Colombian coke 90% 3.5g", ("cocaine",), "v16"),
+    ("Ketamine crystal 5g", ("other_drugs",), "v17"),
+    ("Speed amphetamine paste 10g", ("other_drugs",), "v18"),
+    ("Hacking guide ebook pdf", ("non_drug",), "v19"),
+    ("Fake ID card template", ("non_drug",), "v20"),
+    ("Netflix premium account lifetime", ("non_drug",), "v21"),
+    ("Counterfeit money 50 EUR notes", ("non_drug",), "v22"),
+    ("Weed and cocaine combo deal", ("marijuana", "cocaine"), "v23"),
+    ("Xanax bars plus oxycodone 30mg", ("xanax", "painkiller"), "v24"),
+]
+
+
+def corpus() -> list[Event]:
+    return [Event(id=f"e{i}", text=t, labels=labels, meta={"group": g}) for i, (t, labels, g) in enumerate(CORPUS)]
+
+
+def targets(events) -> np.ndarray:
+    y = np.zeros((len(events), len(LABELS)), dtype=np.int64)
+    for i, e in enumerate(events):
+        for name in e.labels:
+            y[i, LABELS.index(name)] = 1
+    return y
+
+
+#: Tiny, fast settings (the contract tests run each detector several times).
+TINY: dict[str, dict] = {
+    "drugwatch.tfidf_ovr.v1": dict(inner_folds=2),
+    "drugwatch.drugtype.v1": dict(inner_folds=2, min_df=1),
+    "drugwatch.fasttext.v1": dict(embedding_dim=8, buckets=64, epochs=2, num_threads=1),
+    "drugwatch.textcnn.v1": dict(embedding_dim=8, filters=4, epochs=2, num_threads=1),
+    "drugwatch.textrnn.v1": dict(embedding_dim=8, hidden=4, epochs=2, num_threads=1),
+    "drugwatch.minilm.v1": dict(max_len=16, epochs=1, batch_size=8, max_train=10, num_threads=1),
+}
+#: Settings with which each detector must learn the corpus perfectly.
+OVERFIT: dict[str, dict] = {
+    "drugwatch.tfidf_ovr.v1": dict(C=1000.0, tune_thresholds=False),
+    "drugwatch.drugtype.v1": dict(C=100.0, inner_folds=2, min_df=1),
+    "drugwatch.fasttext.v1": dict(embedding_dim=32, buckets=256, epochs=150, lr=5e-2, batch_size=8,
+                                  validation_fraction=0.0, num_threads=1),
+    "drugwatch.textcnn.v1": dict(embedding_dim=16, filters=16, epochs=60, lr=2e-2, dropout=0.0, batch_size=8,
+                                 validation_fraction=0.0, num_threads=1),
+    "drugwatch.textrnn.v1": dict(embedding_dim=16, hidden=16, epochs=80, lr=2e-2, dropout=0.0, batch_size=8,
+                                 validation_fraction=0.0, num_threads=1),
+}
+
+#: The text-only DMML detectors of this module's scope (other drug-type
+#: detectors, e.g. the multimodal ones, have their own tests).
+DRUGTYPE = ["drugwatch.tfidf_ovr.v1", "drugwatch.fasttext.v1", "drugwatch.textcnn.v1", "drugwatch.textrnn.v1",
+            "drugwatch.minilm.v1", "drugwatch.drugtype.v1"]
+FAST = [n for n in DRUGTYPE if n != "drugwatch.minilm.v1"]
+SLOW_MINILM = pytest.param("drugwatch.minilm.v1", marks=pytest.mark.slow)
+
+
+def build(name: str, **extra) -> Detector:
+    return create_detector(name, **{**TINY.get(name, {}), **extra})
+
+
+def test_registry_has_every_dmml_detector():
+    for name in DRUGTYPE:
+        assert name in available_detectors() and get_detector_class(name).task == "drugtype"
+
+
+# ---------------------------------------------------------------------------
+# Contract
+
+
+@pytest.mark.parametrize("name", [*FAST, SLOW_MINILM])
+def test_contract(name, tmp_path):
+    events = corpus()
+    detector = build(name)
+    assert detector.get_params() == type(detector)(**detector.get_params()).get_params()
+    assert not [k for k in vars(detector) if k.endswith("_")], "learned state before fit"
+    with pytest.raises(NotFittedError, match="not fitted"):
+        detector.predict_proba(["xanax"])
+    with pytest.raises(TypeError, match="Iterable over Event objects.*str object received"):
+        detector.fit("xanax bars")
+    assert detector.fit(events) is detector
+    proba = detector.predict_proba(events[:5])
+    assert proba.shape == (5, len(LABELS)) and detector.columns == LABELS
+    assert ((proba >= 0) & (proba <= 1)).all()
+    pred = detector.predict(events)
+    assert pred.shape == (len(events), len(LABELS))
+    assert (pred.sum(1) >= 1).all() and not (pred[:, 0] & pred[:, 1:].any(1)).any()
+    assert detector.thresholds_.shape == (len(LABELS),)
+    assert detector.predict_proba(["wickr me for xanax bars"]).shape == (1, len(LABELS))
+    with pytest.raises(TypeError, match="Wrap a single text in a list"):
+        detector.predict_proba("xanax bars")
+    # deterministic with a seed
+    again = build(name).fit(events).predict_proba(events)
+    np.testing.assert_allclose(again, detector.predict_proba(events), atol=1e-6)
+    # save / load round trip
+    directory = detector.save(tmp_path / "model", evaluation={"macro_f1": 0.5})
+    config = json.loads((directory / "config.json").read_text())
+    assert config["registry_name"] == name and config["columns"] == list(LABELS) and config["task"] == "drugtype"
+    assert "thresholds" in config["extra"] and "macro_f1" in (directory / "README.md").read_text()
+    for loader in (Detector, type(detector)):
+        loaded = loader.load(directory)
+        np.testing.assert_allclose(loaded.predict_proba(events), detector.predict_proba(events), atol=1e-6)
+        np.testing.assert_array_equal(loaded.thresholds_, detector.thresholds_)
+        np.testing.assert_array_equal(loaded.predict(events), detector.predict(events))
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_parameter_constraints_checked_in_fit(name):
+    detector = build(name, seed=-1)
+    with pytest.raises(ValueError, match="invalid parameter.*'seed'"):
+        detector.fit(corpus())
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_overfits_the_tiny_corpus(name):
+    events = corpus()
+    detector = create_detector(name, **OVERFIT[name]).fit(events)
+    np.testing.assert_array_equal(detector.predict(events), targets(events), err_msg=name)
+
+
+@pytest.mark.slow
+def test_minilm_one_epoch_on_ten_examples_learns_something():
+    events = corpus()[:10]
+    detector = create_detector("drugwatch.minilm.v1", max_len=16, epochs=4, batch_size=5, lr=1e-3,
+                               validation_fraction=0.0, num_threads=1).fit(events)
+    proba = detector.predict_proba(events)
+    y = targets(events)
+    assert detector.train_log_[-1]["train_loss"] < detector.train_log_[0]["train_loss"]
+    assert proba[y == 1].mean() > proba[y == 0].mean() + 0.1
+
+
+# ---------------------------------------------------------------------------
+# Decoding and thresholds
+
+
+def test_decode_non_drug_is_exclusive_and_argmax_fills_empty_rows():
+    proba = np.full((3, len(LABELS)), 0.1)
+    proba[0, [0, 4]] = 0.9  # non_drug and xanax fire: non_drug dropped
+    proba[1, 7] = 0.3  # nothing fires: argmax (lsd)
+    proba[2, 0] = 0.8
+    pred = decode(proba, 0.5)
+    assert pred[0].tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]
+    assert pred[1].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 0, 0]
+    assert pred[2].tolist() == [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    with pytest.raises(ValueError, match="shape"):
+        decode(np.zeros((2, 3)))
+
+
+def test_fit_thresholds_finds_the_separating_threshold():
+    rng = np.random.default_rng(0)
+    y = np.zeros((200, len(LABELS)), dtype=np.int64)
+    y[np.arange(200), rng.integers(0, len(LABELS), 200)] = 1
+    proba = np.where(y == 1, 0.3, 0.1) + rng.uniform(0, 0.05, y.shape)
+    thresholds = fit_thresholds(y, proba)
+    np.testing.assert_array_equal(decode(proba, thresholds), y)
+    assert (decode(proba, 0.5).sum(1) == 1).all()  # the argmax fallback alone also recovers this
+
+
+def test_text_views_undo_disguises():
+    assert normalized_text("ΜDMA") == "mdma"  # a Greek capital Mu
+    assert folded_text(normalized_text("h@ckin9 gu1d3 2mg 3-mmc")) == "hacking guide 2mg 3-mmc"
+    assert skeleton_text("pi■ls weeed") == "pils wed"
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+
+
+def test_multilabel_metrics_match_hand_counts():
+    from drugwatch.evaluation.multilabel_metrics import confusion_table, multilabel_metrics
+
+    y = np.zeros((4, len(LABELS)), dtype=np.int64)
+    y[0, 0] = y[1, 1] = y[2, 1] = y[2, 8] = y[3, 4] = 1
+    p = y.copy()
+    p[2, 8] = 0  # one missed label
+    p[3, 4], p[3, 5] = 0, 1  # one wrong label
+    m = multilabel_metrics(y, p)
+    assert m["subset_accuracy"] == 0.5
+    assert m["hamming_loss"] == pytest.approx(3 / 40)
+    assert m["micro_precision"] == pytest.approx(3 / 4) and m["micro_recall"] == pytest.approx(3 / 5)
+    assert m["per_label"]["marijuana"]["f1"] == 1.0 and m["per_label"]["cocaine"]["f1"] == 0.0
+    assert m["confusion"]["cocaine"] == [[3, 0], [1, 0]]
+    assert "| cocaine | 3 | 0 | 1 | 0 |" in confusion_table(m["confusion"])
+    with pytest.raises(ValueError, match="0/1 indicator"):
+        multilabel_metrics(y, p * 0.5)
+
+
+def test_drugtype_experiment_runs_end_to_end(tmp_path):
+    from drugwatch.evaluation.experiment import load_config, run_evaluation, run_training
+
+    data = tmp_path / "drugtype.jsonl"
+    rows = [dict(id=f"d{i}", task="drugtype", source="t", platform="darknet_market", text=t, author=g,
+                 labels=list(labels), selling=labels != ("non_drug",), group=g, meta={})
+            for i, (t, labels, g) in enumerate(CORPUS * 2)]
+    for i, row in enumerate(rows[len(CORPUS):]):  # second copy: other vendors, reworded
+        row["text"] = row["text"] + " stealth shipping"
+        row["group"] = row["author"] = f"w{i}"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    config_path = tmp_path / "exp.toml"
+    config_path.write_text(
+        '[experiment]\nname = "t"\n[data]\npath = "drugtype.jsonl"\ntarget = "drugtype"\ndedup_threshold = 0\n'
+        '[cv]\nn_splits = 2\n[train]\ncolumn = "ours"\n'
+        '[columns.ours]\ndetector = "drugwatch.drugtype.v1"\nparams = { inner_folds = 2, min_df = 1 }\n'
+        '[columns.plain]\ndetector = "drugwatch.tfidf_ovr.v1"\nparams = { tune_thresholds = false }\n'
+    )
+    config = load_config(config_path)
+    result = run_evaluation(config, tmp_path / "run")
+    assert [c["column"] for c in result["cells"]] == ["ours", "plain"]
+    assert 0 <= result["cells"][0]["mean"]["macro_f1"]["mean"] <= 1
+    table = (tmp_path / "run" / "table.md").read_text()
+    assert "macro F1" in table and "Confusion matrices of `ours`" in table
+    one_fold = run_evaluation(load_config(config_path, ["cv.folds=[1]", 'run.columns=["plain"]']), tmp_path / "r1")
+    assert one_fold["cells"][0]["folds_run"] == [1]
+    model_dir = run_training(config, tmp_path / "train")
+    assert Detector.load(model_dir).predict(["xanax 2mg bars"]).shape == (1, len(LABELS))
+
+
+# ---------------------------------------------------------------------------
+# ONNX export (separate process) and dynamic int8
+
+
+@pytest.mark.slow
+def test_onnx_export_matches_pytorch(tmp_path):
+    from drugwatch.models.onnx_text import OnnxTextDetector, export_onnx, quantize_int8
+
+    events = corpus()
+    detector = create_detector("drugwatch.minilm.v1", max_len=24, epochs=1, batch_size=5, max_train=10,
+                               num_threads=1).fit(events)
+    model_dir = detector.save(tmp_path / "model")
+    onnx_path = export_onnx(model_dir, tmp_path / "onnx")
+    texts = [e.text for e in events] + ["", "x" * 300, "Ⓧⓐⓝⓐⓧ 2mg b.a.r.s"]
+    reference = detector.predict_proba(texts)
+    fp32 = OnnxTextDetector(onnx_path, num_threads=1)
+    np.testing.assert_allclose(fp32.predict_proba(texts), reference, atol=1e-5)
+    np.testing.assert_array_equal(fp32.predict(texts), detector.predict(texts))
+    int8 = OnnxTextDetector(quantize_int8(onnx_path), num_threads=1)
+    assert int8.onnx_path.stat().st_size < 0.5 * onnx_path.stat().st_size
+    diff = np.abs(int8.predict_proba(texts) - reference)
+    # int8 weights and activations: probabilities move, by a bounded amount
+    assert diff.max() < 0.1 and diff.mean() < 0.02, (diff.max(), diff.mean())
+
+
+@pytest.mark.parametrize("name", ["drugwatch.tfidf_ovr.v1", "drugwatch.drugtype.v1"])
+def test_no_test_fold_token_in_fitted_vocabulary(name):
+    """Leakage test: a word present only in held-out events never reaches the model."""
+    events = corpus()
+    marker = "zqxjleakword"
+    held_out = {len(events) - 1, len(events) - 2}
+    train = [e for i, e in enumerate(events) if i not in held_out]
+    detector = build(name).fit(train + [])
+    assert not [t for t in detector.vocabulary_ if marker in t]
+    marked = [e.model_copy(update={"text": f"{e.text} {marker}"}) for i, e in enumerate(events) if i in held_out]
+    detector.predict(marked)  # predicting never adds to the vocabulary
+    assert not [t for t in detector.vocabulary_ if marker in t]
+    if name == "drugwatch.drugtype.v1":
+        assert not [k for k in detector.mask_index_.values() if marker in k]
