@@ -48,6 +48,7 @@ from drugwatch.models.image_only import (
     event_image_features,
     standardize_images,
 )
+from drugwatch.models.minilm import masked_mean
 from drugwatch.models.registry import register
 from drugwatch.records import Event
 
@@ -99,8 +100,7 @@ def text_embeddings(texts: list[str], *, max_len: int = 64, batch_size: int = 64
                 enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_len,
                                 return_tensors="pt")
                 hidden = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = masked_mean(hidden, enc["attention_mask"])
                 pooled = torch.nn.functional.normalize(pooled, dim=1).numpy()
                 for j, i in enumerate(idx):
                     out[i] = pooled[j]

@@ -58,6 +58,12 @@ def load_tokenizer():
     return AutoTokenizer.from_pretrained(checkpoint_path())
 
 
+
+def masked_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of token states over the positions ``attention_mask`` keeps (sentence-transformers pooling)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
 class MiniLMTagger(nn.Module):
     """MiniLM encoder, masked mean pooling, dropout, linear to ``n_out`` logits."""
 
@@ -74,9 +80,7 @@ class MiniLMTagger(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return self.head(self.dropout(pooled))
+        return self.head(self.dropout(masked_mean(hidden, attention_mask)))
 
 
 @register("drugwatch.minilm.v1")

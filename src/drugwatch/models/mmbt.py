@@ -52,6 +52,7 @@ from drugwatch.labels import LABELS
 from drugwatch.models.base import InstanceOf, Interval, Options, as_events
 from drugwatch.models.image_only import IMAGE_DIM, _Threads, event_image_features
 from drugwatch.models.multilabel import MultiLabelDetector, validation_split
+from drugwatch.models.minilm import masked_mean
 from drugwatch.models.registry import register
 from drugwatch.records import Event
 
@@ -107,8 +108,7 @@ class MMBTNet(nn.Module):
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
-            m = mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            pooled = masked_mean(hidden, mask)
         return self.head(self.dropout(pooled))
 
 
