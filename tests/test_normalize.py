@@ -271,3 +271,12 @@ def test_idempotent_on_inputs_hypothesis_found(raw: str) -> None:
     # runs its word stages to a fixed point.
     once = normalize(raw).text
     assert normalize(once).text == once
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("ΜDMA", "mdma"), ("ΗΥDRO", "hydro"), ("ΝΟ", "no"), ("Μdma", "mdma")],
+)
+def test_greek_capitals_map_to_the_letter_they_imitate(raw: str, expected: str) -> None:
+    # Lower-casing first turned Μ into μ, which imitates "u" ("ΜDMA" -> "udma").
+    assert normalize(raw).text == expected

@@ -576,22 +576,41 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
 _NONASCII_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f][^\W\d_]*")
 
 
-def _fix_homoglyphs(cur: str) -> list[_Edit]:
+#: Capitals that imitate another Latin letter than their lower case does:
+#: Greek Μ looks like M but μ like u, Ν like N but ν like v, Η like H but η
+#: like n, Υ like Y but υ like u. Stage 1 lower-cases, so these are looked up
+#: on the raw character ("ΜDMA" -> "mdma", not "udma").
+_CAPITAL_LOOKALIKES: Final[dict[str, str]] = {"Μ": "m", "Ν": "n", "Η": "h", "Υ": "y"}
+
+
+def _capital_positions(raw: str, cur: str, starts: list[int] | None) -> dict[int, str] | None:
+    """Positions of ``cur`` that came from a capital in ``_CAPITAL_LOOKALIKES``."""
+    if starts is None or _CAPITAL_LOOKALIKES.keys().isdisjoint(raw):
+        return None
+    return {p: _CAPITAL_LOOKALIKES[raw[r]] for p, r in enumerate(starts) if raw[r] in _CAPITAL_LOOKALIKES
+            and p < len(cur) and not cur[p].isascii()}
+
+
+def _fix_homoglyphs(cur: str, capitals: dict[int, str] | None = None) -> list[_Edit]:
     """Map look-alike letters of other scripts to Latin, word by word: when a
     word mixes scripts ("сoke", "CΘKE") or consists only of look-alikes
-    ("СОКЕ"). Words written in another script ("кокаин") are kept."""
+    ("СОКЕ"). Words written in another script ("кокаин") are kept.
+    ``capitals`` overrides the mapping at positions that were capitals."""
     if _lookalikes_mixed().keys().isdisjoint(cur):
         return []  # no word can change (emoji, symbols, other scripts)
-    return _fix_homoglyphs_unfiltered(cur)
+    return _fix_homoglyphs_unfiltered(cur, capitals)
 
 
-def _fix_homoglyphs_unfiltered(cur: str) -> list[_Edit]:
+def _fix_homoglyphs_unfiltered(cur: str, capitals: dict[int, str] | None = None) -> list[_Edit]:
     strong = _lookalikes()
     edits: list[_Edit] = []
     for m in _NONASCII_WORD.finditer(cur):
         word = m.group()
         has_ascii = any(c.isascii() for c in word)
         table = _lookalikes_mixed() if has_ascii else strong
+        if capitals:
+            base = m.start()
+            table = {**table, **{c: capitals[base + k] for k, c in enumerate(word) if base + k in capitals}}
         if has_ascii:
             new = "".join(c if c.isascii() else table.get(c, c) for c in word)
         elif all(c in table for c in word):
@@ -964,7 +983,7 @@ def normalize(text: str) -> NormalizedText:
     else:
         cur, starts, ends = _stage1_unicode(raw)
         if not cur.isascii():
-            edits = _fix_homoglyphs(cur)
+            edits = _fix_homoglyphs(cur, _capital_positions(raw, cur, starts))
             if edits:
                 cur, starts, ends = _apply(cur, starts, ends, edits)
 
