@@ -24,35 +24,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import hashlib
 import json
 import os
 import random
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
 
+from drugwatch.store.pgtemp import free_port
+
 PASSWORD = "bench-password-1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 LEVELS = re.compile(r'<fieldset data-level="(\w+)"')
 DRUGS = ("marijuana", "codeine", "mdma", "xanax", "painkiller", "mushroom", "lsd", "cocaine", "other_drugs")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------
@@ -64,61 +56,16 @@ def sqlite_db(root: Path) -> Iterator[str]:
     yield f"sqlite:///{root / 'bench.sqlite'}"
 
 
-def _pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-@contextmanager
-def _temp_pg_server() -> Iterator[str]:
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        raise RuntimeError("PostgreSQL is not installed (no initdb/pg_ctl); pass --pg-url")
-    root = Path(tempfile.mkdtemp(prefix="dw-bench-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root
-        shutil.chown(root, "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    data = root / "data"
-    subprocess.run(prefix + [initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], check=True, capture_output=True, timeout=120)
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(prefix + [pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"], check=True, capture_output=True, timeout=120)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(prefix + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @contextmanager
 def postgresql_db(server_url: str | None) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from drugwatch.store.db import resolve_url
-
-    def with_database(url: str) -> Iterator[str]:
-        admin_url = resolve_url(url)
-        name = f"dw_bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    from drugwatch.store.pgtemp import temporary_database, temporary_server
 
     if server_url:
-        yield from with_database(server_url)
+        with temporary_database(server_url, prefix="dw_bench") as url:
+            yield url
         return
-    with _temp_pg_server() as url:
-        yield from with_database(url)
+    with temporary_server(max_connections=200) as server, temporary_database(server, prefix="dw_bench") as url:
+        yield url
 
 
 # ---------------------------------------------------------------------------
@@ -254,7 +201,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, root: Path) -> di
     started = time.perf_counter()
     seed(url, n_events, args.sessions, args.k)
     seed_s = time.perf_counter() - started
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DRUGWATCH_DB": url,

@@ -46,7 +46,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import ahocorasick
 import phonenumbers
@@ -64,17 +64,7 @@ ContactKind = Literal[
     "shipping",
 ]
 
-CONTACT_KINDS: Final[tuple[str, ...]] = (
-    "app_handle",
-    "app_mention",
-    "phone",
-    "email",
-    "url",
-    "payment",
-    "crypto_address",
-    "instagram_handle",
-    "shipping",
-)
+CONTACT_KINDS: Final[tuple[str, ...]] = get_args(ContactKind)
 
 
 @dataclass(frozen=True, slots=True)
