@@ -280,3 +280,23 @@ def test_idempotent_on_inputs_hypothesis_found(raw: str) -> None:
 def test_greek_capitals_map_to_the_letter_they_imitate(raw: str, expected: str) -> None:
     # Lower-casing first turned Μ into μ, which imitates "u" ("ΜDMA" -> "udma").
     assert normalize(raw).text == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("a - c.o.k.e", "a - coke"),
+        ("get 1 - x.a.n.a.x", "get 1 - xanax"),
+        ("b - m-d-m-a", "b - mdma"),
+        ("c.o.k.e - x", "coke - x"),
+        ("x.a.n.a.x - a - b - c", "xanax - abc"),
+        ("m - d - m - a", "mdma"),
+        ("m.d-m.a", "mdma"),
+    ],
+)
+def test_spaced_and_tight_separators_are_different_words(raw: str, expected: str) -> None:
+    # "a - c.o.k.e" once became "acoke": a spaced " - " glued a neighbour
+    # onto a word split by tight separators.
+    nt = normalize(raw)
+    assert nt.text == expected
+    assert normalize(nt.text).text == nt.text

@@ -184,8 +184,9 @@ def _latin_capitals(text: str) -> str:
 
 
 # Letters split by one repeated separator ("R-o-y-a-l", "p|i|l|l|s") are joined
-# before normalize(), which otherwise may glue a neighbouring word on
-# ("piguet - R-o-y-a-l" -> "piguetr oyal").
+# before normalize(). normalize() once glued a neighbouring word on
+# ("piguet - R-o-y-a-l" -> "piguetr oyal"); it no longer does, and this
+# pre-pass stays so that saved models read texts the way they were trained.
 _SPLIT_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z](?P<sep>[.\-_*·|~])[A-Za-z](?:(?P=sep)[A-Za-z])+(?![A-Za-z0-9])")
 
 

@@ -84,17 +84,20 @@ def _alembic_config() -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The latest revision, written ``a+b`` when branches are not yet merged."""
+    heads = ScriptDirectory.from_config(_alembic_config()).get_heads()
+    assert heads
+    return "+".join(sorted(heads))
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's revision, in the same ``a+b`` form as :func:`head_revision`."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Migrate the database behind ``engine`` to ``revision`` (default: latest)."""
     config = _alembic_config()
     with engine.begin() as connection:

@@ -663,17 +663,45 @@ def _count_letters(s: str) -> int:
     return sum(1 for c in s if "a" <= c <= "z")
 
 
+def _consistent_runs(cur: str, src: list[int]) -> list[list[int]]:
+    """Split a run's character positions where the separator style changes.
+
+    A separator with a space ("m - d - m - a") and one without ("c.o.k.e")
+    do not belong to one word: "a - c.o.k.e" is the word "a" and the word
+    "coke", not "acoke". A character between the two styles goes with its
+    tight neighbours. Only pieces of three or more characters are kept (the
+    length ``_PUNCT_RUN`` asks for).
+    """
+    spaced = [" " in cur[p + 1:q] for p, q in zip(src, src[1:], strict=False)]
+    if all(spaced) or not any(spaced):
+        return [src]
+    pieces: list[list[int]] = []
+    i = 0
+    while i < len(spaced):
+        j = i
+        while j + 1 < len(spaced) and spaced[j + 1] == spaced[i]:
+            j += 1
+        chars = src[i:j + 2]  # separators i..j join characters i..j+1
+        if spaced[i]:
+            chars = chars[1 if i > 0 else 0:len(chars) - (1 if j + 1 < len(spaced) else 0)]
+        if len(chars) >= 3:
+            pieces.append(chars)
+        i = j + 1
+    return pieces
+
+
 def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
     edits: list[_Edit] = []
     for m in _punct_runs(cur):
         a, b = m.span()
         if _is_protected(prot, a, b):
             continue
-        src = [j for j in range(a, b) if cur[j].isalnum() or cur[j] in "@$!"]
-        letters = "".join(cur[j] for j in src)
-        if _count_letters(letters) < 2:
-            continue
-        edits.append((a, b, letters, src))
+        src_all = [j for j in range(a, b) if cur[j].isalnum() or cur[j] in "@$!"]
+        for src in _consistent_runs(cur, src_all):
+            letters = "".join(cur[j] for j in src)
+            if _count_letters(letters) < 2:
+                continue
+            edits.append((src[0], src[-1] + 1, letters, src))
     taken = [(a, b) for a, b, _, _ in edits]
     for m in _space_runs(cur):
         a, b = m.span()
