@@ -40,6 +40,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, ClassVar
 
 import numpy as np
@@ -362,14 +363,20 @@ class _FastTfidf:
             return sp.csr_matrix((len(docs), 0), dtype=np.float32)
         get = self.vocabulary_.get
         analyzer = self.analyzer
-        indices: list[int] = []
-        indptr = [0]
-        for doc in docs:
-            indices.extend(i for i in map(get, analyzer(doc)) if i is not None)
-            indptr.append(len(indices))
+        missing = repeat(-1)
+        looked_up: list[int] = []  # -1 for a term outside the vocabulary
+        lengths = np.empty(len(docs), dtype=np.int64)
+        for row, doc in enumerate(docs):
+            before = len(looked_up)
+            looked_up.extend(map(get, analyzer(doc), missing))
+            lengths[row] = len(looked_up) - before
+        ids = np.asarray(looked_up, dtype=np.int64)
+        known = ids >= 0
+        rows = np.repeat(np.arange(len(docs)), lengths)[known]
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(docs)), out=indptr[1:])
         X = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
-             np.asarray(indptr, dtype=np.int64)),
+            (np.ones(int(known.sum()), dtype=np.float32), ids[known].astype(np.int32), indptr),
             shape=(len(docs), n_features),
         )
         X.sum_duplicates()
@@ -384,8 +391,18 @@ class _FastTfidf:
 _CHAR_WB = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
 
 
+@lru_cache(maxsize=65536)
+def _word_char_ngrams(word: str) -> tuple[str, ...]:
+    return tuple(_CHAR_WB(word))
+
+
 def _tag_ngrams(doc: str) -> list[str]:
-    return _CHAR_WB(doc)
+    """scikit-learn's ``char_wb`` 2-5-grams of ``doc``: they are taken word by
+    word, so each hashtag's n-grams are computed once (tags repeat)."""
+    out: list[str] = []
+    for word in doc.split():
+        out.extend(_word_char_ngrams(word))
+    return out
 
 
 def _group(event: Event) -> str:
