@@ -46,6 +46,7 @@ from sklearn.svm import LinearSVC
 from drugwatch.labels import DRUG_LABELS, LABELS
 from drugwatch.models.base import Detector, InstanceOf, Interval, Options
 from drugwatch.models.registry import register
+from drugwatch.models.tfidf_fast import vectorizer_transform
 from drugwatch.records import Event
 
 N_LABELS = len(LABELS)
@@ -310,6 +311,44 @@ def _ovr_scores(models: list[Any], X) -> np.ndarray:
     return out
 
 
+class _StackedLinear:
+    """The decision values of one-vs-rest *linear* models as one product.
+
+    ``scores(X)`` equals :func:`_ovr_scores` (``X @ coef_.T + intercept_``
+    per label, constants for labels seen with one value only) but costs one
+    sparse-dense product instead of one scikit-learn call, with its input
+    checks, per label: what a single event scored by the API pays for.
+    """
+
+    def __init__(self, models: list[Any], n_features: int):
+        self.W = np.zeros((n_features, N_LABELS))
+        self.b = np.zeros(N_LABELS)
+        for j, model in enumerate(models):
+            if isinstance(model, float):
+                self.b[j] = model
+            else:
+                self.W[:, j] = np.asarray(model.coef_, dtype=np.float64).ravel()
+                self.b[j] = float(np.ravel(model.intercept_)[0])
+
+    @staticmethod
+    def supports(models: list[Any]) -> bool:
+        return all(isinstance(m, float) or (hasattr(m, "coef_") and np.shape(m.coef_)[0] == 1) for m in models)
+
+    def scores(self, X) -> np.ndarray:
+        return np.asarray(X @ self.W) + self.b
+
+
+def _fast_ovr_scores(owner: Any, models: list[Any], X) -> np.ndarray:
+    """:func:`_ovr_scores` through a :class:`_StackedLinear` cached on ``owner``
+    (not saved: attributes without a trailing ``_`` stay out of the weights)."""
+    stacked = owner.__dict__.get("_stacked")
+    if stacked is None or stacked[0] is not models:
+        if not _StackedLinear.supports(models):
+            return _ovr_scores(models, X)
+        stacked = owner.__dict__["_stacked"] = (models, _StackedLinear(models, X.shape[1]))
+    return stacked[1].scores(X)
+
+
 def _fit_ovr(X, y: np.ndarray, make) -> list[Any]:
     models: list[Any] = []
     for j in range(N_LABELS):
@@ -470,8 +509,8 @@ class DrugTypeDetector(MultiLabelDetector):
             char = self.char_vectorizer_.fit_transform(chars)
             word = self.word_vectorizer_.fit_transform(folded)
         else:
-            char = self.char_vectorizer_.transform(chars)
-            word = self.word_vectorizer_.transform(folded)
+            char = vectorizer_transform(self.char_vectorizer_, chars)
+            word = vectorizer_transform(self.word_vectorizer_, folded)
         lex = lexicon_features(normalized, folded)
         return sp.hstack(
             [char * self.char_weight, word * self.word_weight, sp.csr_matrix(lex * self.lexicon_weight)],
@@ -499,7 +538,7 @@ class DrugTypeDetector(MultiLabelDetector):
 
     def _predict_proba(self, events: list[Event]) -> np.ndarray:
         X = self._features([normalized_text(e.text) for e in events], fit=False)
-        return self.calibrator_(_ovr_scores(self.models_, X))
+        return self.calibrator_(_fast_ovr_scores(self, self.models_, X))
 
     @property
     def vocabulary_(self) -> dict[str, int]:

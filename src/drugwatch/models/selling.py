@@ -40,7 +40,6 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
-from itertools import repeat
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,6 +51,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from drugwatch.evaluation.metrics import best_f1_threshold
 from drugwatch.models.base import Detector, Interval, Options
 from drugwatch.models.registry import register
+from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
 from drugwatch.records import Event
 
 VIEWS: tuple[str, ...] = ("with_hashtags", "hashtags_only", "without_hashtags")
@@ -362,21 +362,6 @@ class _FastTfidf:
         state.pop("_word_ids", None)  # a cache, rebuilt on use
         return state
 
-    _WORD_CACHE_SIZE: ClassVar[int] = 200_000
-
-    def _ids_per_word(self, doc: str) -> list[int]:
-        cache: dict[str, tuple[int, ...]] | None = self.__dict__.get("_word_ids")
-        if cache is None or len(cache) > self._WORD_CACHE_SIZE:
-            cache = self.__dict__["_word_ids"] = {}
-        get = self.vocabulary_.get
-        out: list[int] = []
-        for word in doc.split():
-            ids = cache.get(word)
-            if ids is None:
-                ids = cache[word] = tuple(i for i in map(get, self.analyzer(word)) if i is not None)
-            out.extend(ids)
-        return out
-
     def fit_transform(self, docs: list[str]):
         vectorizer = TfidfVectorizer(analyzer=self.analyzer, min_df=self.min_df, sublinear_tf=True, dtype=np.float32)
         try:
@@ -390,38 +375,12 @@ class _FastTfidf:
         return X
 
     def transform(self, docs: list[str]):
-        n_features = len(self.vocabulary_)
-        if not n_features:
-            return sp.csr_matrix((len(docs), 0), dtype=np.float32)
-        get = self.vocabulary_.get
-        analyzer = self.analyzer
-        missing = repeat(-1)
-        looked_up: list[int] = []  # -1 for a term outside the vocabulary
-        lengths = np.empty(len(docs), dtype=np.int64)
-        per_word = getattr(self, "per_word", False)  # models saved before the option read per document
-        for row, doc in enumerate(docs):
-            before = len(looked_up)
-            if per_word:
-                looked_up.extend(self._ids_per_word(doc))
-            else:
-                looked_up.extend(map(get, analyzer(doc), missing))
-            lengths[row] = len(looked_up) - before
-        ids = np.asarray(looked_up, dtype=np.int64)
-        known = ids >= 0
-        rows = np.repeat(np.arange(len(docs)), lengths)[known]
-        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=len(docs)), out=indptr[1:])
-        X = sp.csr_matrix(
-            (np.ones(int(known.sum()), dtype=np.float32), ids[known].astype(np.int32), indptr),
-            shape=(len(docs), n_features),
-        )
-        X.sum_duplicates()
-        np.log(X.data, out=X.data)
-        X.data += 1.0
-        X = X.multiply(self.idf_).tocsr()
-        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.diags((1.0 / norms).astype(np.float32)) @ X
+        cache = None
+        if getattr(self, "per_word", False):  # models saved before the option read per document
+            cache = self.__dict__.get("_word_ids")
+            if cache is None:
+                cache = self.__dict__["_word_ids"] = WordIdCache(self.analyzer, self.vocabulary_)
+        return tfidf_transform(docs, self.analyzer, self.vocabulary_, self.idf_, word_cache=cache)
 
 
 _CHAR_WB = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
@@ -562,8 +521,13 @@ class SellingDetector(Detector):
 
     def _predict_proba(self, events: list[Event]) -> np.ndarray:
         words, tags, dense = self._views(events)
-        scores = self._scores(self.word_vectorizer_, self.tag_vectorizer_, self.model_, words, tags, dense)
-        return self.calibrator_.predict_proba(scores.reshape(-1, 1))[:, 1]
+        X = self._stack(self.word_vectorizer_.transform(words), self.tag_vectorizer_.transform(tags), dense)
+        # LogisticRegression.decision_function and the calibrator's
+        # predict_proba, written out: the same numbers without two rounds of
+        # scikit-learn input checks per call (most of the cost of one event).
+        scores = np.asarray(X @ self.model_.coef_.ravel()).ravel() + self.model_.intercept_[0]
+        z = scores * self.calibrator_.coef_[0, 0] + self.calibrator_.intercept_[0]
+        return 1.0 / (1.0 + np.exp(-z))
 
     @property
     def vocabulary_(self) -> dict[str, int]:

@@ -1,0 +1,115 @@
+"""A fast ``transform`` for fitted tf-idf vocabularies.
+
+scikit-learn's :meth:`~sklearn.feature_extraction.text.TfidfVectorizer.transform`
+validates its input and builds a count matrix through several generic steps;
+for a single event (the scoring API) that overhead is most of the cost, and
+for a batch its per-term dictionary handling of unknown n-grams is. The
+functions here compute the same matrix (sublinear tf, idf, l2 rows) from a
+fitted vocabulary with one dictionary lookup per term, optionally caching a
+word's vocabulary ids when the analyzer works word by word (``char_wb``).
+
+Fitting stays with scikit-learn; only the transform is replaced, and the
+tests check it against scikit-learn's output.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["WordIdCache", "tfidf_transform", "vectorizer_transform"]
+
+Analyzer = Callable[[str], list[str]]
+
+
+class WordIdCache:
+    """Vocabulary ids of each word's terms, for analyzers that work word by word.
+
+    Bounded: emptied when it holds more than ``max_size`` words.
+    """
+
+    def __init__(self, analyzer: Analyzer, vocabulary: Mapping[str, int], max_size: int = 200_000):
+        self.analyzer = analyzer
+        self.vocabulary = vocabulary
+        self.max_size = max_size
+        self._ids: dict[str, tuple[int, ...]] = {}
+
+    def ids(self, doc: str) -> list[int]:
+        cache = self._ids
+        if len(cache) > self.max_size:
+            cache.clear()
+        get = self.vocabulary.get
+        out: list[int] = []
+        for word in doc.split():
+            found = cache.get(word)
+            if found is None:
+                found = cache[word] = tuple(i for i in map(get, self.analyzer(word)) if i is not None)
+            out.extend(found)
+        return out
+
+
+def tfidf_transform(
+    docs: Sequence[str], analyzer: Analyzer, vocabulary: Mapping[str, int], idf: np.ndarray,
+    *, sublinear_tf: bool = True, word_cache: WordIdCache | None = None,
+) -> sp.csr_matrix:
+    """The l2-normalized tf-idf rows of ``docs`` (float32 CSR), as scikit-learn computes them."""
+    n_features = len(vocabulary)
+    if not n_features:
+        return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+    get = vocabulary.get
+    missing = repeat(-1)
+    looked_up: list[int] = []  # -1 for a term outside the vocabulary
+    lengths = np.empty(len(docs), dtype=np.int64)
+    for row, doc in enumerate(docs):
+        before = len(looked_up)
+        if word_cache is not None:
+            looked_up.extend(word_cache.ids(doc))
+        else:
+            looked_up.extend(map(get, analyzer(doc), missing))
+        lengths[row] = len(looked_up) - before
+    ids = np.asarray(looked_up, dtype=np.int64)
+    known = ids >= 0
+    rows = np.repeat(np.arange(len(docs)), lengths)[known]
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(docs)), out=indptr[1:])
+    X = sp.csr_matrix(
+        (np.ones(int(known.sum()), dtype=np.float32), ids[known].astype(np.int32), indptr),
+        shape=(len(docs), n_features),
+    )
+    X.sum_duplicates()
+    if sublinear_tf:
+        np.log(X.data, out=X.data)
+        X.data += 1.0
+    X.data *= np.asarray(idf, dtype=np.float32)[X.indices]
+    row_of = np.repeat(np.arange(len(docs)), np.diff(X.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=X.data.astype(np.float64) ** 2, minlength=len(docs)))
+    norms[norms == 0] = 1.0
+    X.data /= norms.astype(np.float32)[row_of]
+    return X
+
+
+_ANALYZERS: weakref.WeakKeyDictionary[Any, tuple[Analyzer, WordIdCache | None]] = weakref.WeakKeyDictionary()
+
+
+def vectorizer_transform(vectorizer: Any, docs: Sequence[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(docs)`` for a fitted :class:`TfidfVectorizer`
+    (``norm="l2"``, ``use_idf=True``), without scikit-learn's per-call overhead.
+
+    Falls back to ``vectorizer.transform`` for other settings.
+    """
+    if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
+        return vectorizer.transform(docs)
+    entry = _ANALYZERS.get(vectorizer)
+    if entry is None:
+        analyzer = vectorizer.build_analyzer()
+        per_word = vectorizer.analyzer == "char_wb"
+        entry = (analyzer, WordIdCache(analyzer, vectorizer.vocabulary_) if per_word else None)
+        _ANALYZERS[vectorizer] = entry
+    analyzer, cache = entry
+    return tfidf_transform(docs, analyzer, vectorizer.vocabulary_, vectorizer.idf_,
+                           sublinear_tf=vectorizer.sublinear_tf, word_cache=cache)
