@@ -29,6 +29,10 @@ _COMMAND_MODULES = (
     "drugwatch.cli.evaluate_cmd",
     "drugwatch.cli.annotate_cmd",
     "drugwatch.cli.collect_cmd",
+    "drugwatch.cli.scan_cmd",
+    "drugwatch.cli.report_cmd",
+    "drugwatch.cli.serve_cmd",
+    "drugwatch.cli.accounts_cmd",
 )
 
 for _name in _COMMAND_MODULES:

@@ -11,21 +11,26 @@ from rich.table import Table
 from drugwatch.cli import app
 from drugwatch.cli.common import DbOption, console
 from drugwatch.cli.import_cmd import print_report
+from drugwatch.cli.scan_cmd import print_scan_report
 from drugwatch.pipeline import run_demo_job
 
 
 @app.command("demo")
 def demo_command(
     db: DbOption = None,
-    out: Annotated[Path | None, typer.Option(help="Where to write the corpus. Default: $DRUGWATCH_HOME/demo/seed-N.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the corpus, models, results and report. Default: $DRUGWATCH_HOME/demo/seed-N.")] = None,
     seed: Annotated[int, typer.Option(help="Generator seed; the same seed gives the same corpus.")] = 0,
-    accounts: Annotated[int, typer.Option(min=4, help="Number of accounts to generate.")] = 120,
+    accounts: Annotated[int, typer.Option(min=6, help="Number of accounts to generate.")] = 120,
     images: Annotated[bool, typer.Option("--images/--no-images", help="Draw images (slower).")] = True,
+    scan: Annotated[bool, typer.Option("--scan/--no-scan", help="Train, scan and report after the import.")] = True,
+    engine: Annotated[str, typer.Option(help="Scan engine: local or ray.")] = "local",
 ) -> None:
-    """Run the main job on the demo corpus: generate it, import it, summarise.
+    """Run the main job on the demo corpus: generate, import, train, scan, report.
 
     The demo corpus is synthetic (a seeded generator with fake contacts), for
-    demos and tests only; it is never derived from real data.
+    demos and tests only; it is never derived from real data. The detectors
+    are trained on a second demo corpus (another seed), so the scan is out of
+    sample.
     """
     report = run_demo_job(
         db=db,
@@ -33,6 +38,8 @@ def demo_command(
         seed=seed,
         n_accounts=accounts,
         images=images,
+        scan=scan,
+        engine=engine,
         on_step=lambda message: console.print(f"[bold cyan]»[/] {message}"),
     )
     print_report(report.import_report)
@@ -50,3 +57,9 @@ def demo_command(
         f"{stats['unique_texts']} unique texts, {stats['accounts']} accounts"
     )
     console.print(f"corpus written to {report.corpus_dir}")
+    if report.scan is not None:
+        print_scan_report(report.scan)
+        quality = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.quality.items())
+        console.print(f"selling detector on this corpus (out of sample, generator truth): {quality}")
+        console.print(f"models: {report.corpus_dir / 'models'}")
+        console.print(f"[bold green]report:[/] {report.report_html}")

@@ -283,10 +283,16 @@ def lexicon_features(normalized: Sequence[str], folded: Sequence[str] | None = N
     """
     from drugwatch.lexicon.matcher import find_terms, hit_labels
 
+    from drugwatch.text.normalize import NormalizedText
+
     index = {name: i for i, name in enumerate(DRUG_LABELS)}
     out = np.zeros((len(normalized), len(LEXICON_FEATURES)), dtype=np.float32)
     for row, text in enumerate(normalized):
-        labels = hit_labels(find_terms(text))
+        # ``text`` is normalize()'s output and normalize() is idempotent, so
+        # the matcher reads it as already normalized instead of normalizing
+        # it a second time (same hits; the folded view below is not a fixed
+        # point and goes through normalize()).
+        labels = hit_labels(find_terms(NormalizedText(text, text)))
         if folded is not None and folded[row] != text:
             labels = tuple(sorted(set(labels) | set(hit_labels(find_terms(folded[row]))),
                                   key=DRUG_LABELS.index))

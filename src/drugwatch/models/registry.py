@@ -34,6 +34,10 @@ _BUILTIN_MODULES = (
     "drugwatch.models.image_only",
     "drugwatch.models.fusion",
     "drugwatch.models.mmbt",
+    # Yang & Luo multitask image net, its late fusion, and the dealer-account model (task "dealer")
+    "drugwatch.models.multitask_image",
+    "drugwatch.models.late_fusion",
+    "drugwatch.accounts.detector",
 )
 
 _REGISTRY: dict[str, type[Detector]] = {}

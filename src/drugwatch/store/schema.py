@@ -134,3 +134,6 @@ class ImportRunRow(Base):
 # Tables of other stages live beside their code but on the same Base, so one
 # Alembic history covers the whole database. Imported last: they use Base.
 from drugwatch.annotate import schema as _annotate_schema  # noqa: E402,F401
+from drugwatch.scan import schema as _scan_schema  # noqa: E402,F401
+from drugwatch.api import schema as _api_schema  # noqa: E402,F401
+from drugwatch.accounts import schema as _accounts_schema  # noqa: E402,F401

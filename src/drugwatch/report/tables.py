@@ -1,0 +1,326 @@
+"""The report's numbers, computed from scan results in two streaming passes.
+
+Pass 1 counts (memory: one small record per account, per thread and per
+drug-hashtag pair); pass 2 keeps the events of the accounts the detectors
+flagged, for the evidence and the contact-linked networks.
+
+Definitions (the report states them too):
+
+* a **dealer event** is an event the selling detector marks (``selling``),
+  JMIR's "offer to sell": a drug and a way to buy it;
+* an event's **drugs** are the drug-type detector's labels without
+  ``non_drug``; without a drug-type model, the lexicon's labels;
+  a **drug event** has at least one;
+* a **thread** is a post and every comment under it (``post_id``); it has an
+  offer to sell when any of its events is a dealer event, an offer to buy when
+  any text asks to buy (:func:`drugwatch.scoring.buy_intent`);
+* a **dealer account** is an account with at least one dealer event (the
+  account's annotated ``dealer`` flag is shown beside it when known);
+* **evidence of transaction**: a dealer event that shows a payment method, a
+  crypto address, or a sale/transaction/shipping term of the lexicon;
+* hours are UTC hours of ``created_at``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from drugwatch.labels import DRUG_LABELS, LABELS
+from drugwatch.records import Account, Event
+from drugwatch.scoring import EventResult
+
+__all__ = ["Table", "ReportTables", "compute_tables", "event_drugs", "is_transaction"]
+
+#: Contact kinds counted as a messaging app.
+APP_KINDS = ("app_handle", "app_mention")
+TRANSACTION_CONTACTS = ("payment", "crypto_address")
+TRANSACTION_TERMS = ("selling", "transaction", "shipping")
+
+
+@dataclass
+class Table:
+    """A named table: an id (HTML ``id``, CSV file name), a caption, columns and rows."""
+
+    id: str
+    caption: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+@dataclass
+class AccountStats:
+    events: int = 0
+    drug_events: int = 0
+    selling_events: int = 0
+    max_selling: float = 0.0
+    transaction: bool = False
+    hours: Counter[int] = field(default_factory=Counter)
+    drugs: Counter[str] = field(default_factory=Counter)
+    contacts: set[str] = field(default_factory=set)
+    platform: str = "instagram"
+
+
+@dataclass
+class ReportTables:
+    """Every table of the report plus what the HTML needs for plots and evidence."""
+
+    tables: dict[str, Table]
+    n_events: int
+    n_selling: int
+    accounts: dict[str, AccountStats]
+    account_records: dict[str, Account]
+    dealers: list[str]
+    top: list[str]
+    evidence: dict[str, list[EventResult]]
+    networks: list[Any]
+    models: list[dict[str, Any]]
+    hours: dict[str, list[int]]
+    drug_source: str
+
+
+def event_drugs(result: EventResult) -> tuple[str, ...]:
+    """The event's drugs: the drug-type labels without ``non_drug``, else the lexicon's labels."""
+    if result.drug_labels is not None:
+        return tuple(label for label in result.drug_labels if label in DRUG_LABELS)
+    return tuple(result.lexicon_labels)
+
+
+def is_transaction(result: EventResult) -> bool:
+    """A dealer event with a payment, crypto address or sale/transaction/shipping term."""
+    if not result.selling:
+        return False
+    return any(c.kind in TRANSACTION_CONTACTS for c in result.contacts) or any(
+        h.label is None and h.kind in TRANSACTION_TERMS for h in result.lexicon_hits)
+
+
+def _thread(result: EventResult) -> str:
+    if result.kind == "post" or not result.post_id:
+        return result.key if result.kind == "post" else f"{result.platform}:{result.parent_id}"
+    return f"{result.platform}:{result.post_id}"
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def compute_tables(
+    results: Callable[[], Iterable[EventResult]],
+    accounts: Iterable[Account] = (),
+    *,
+    top: int = 20,
+    evidence_per_account: int = 20,
+    hashtags_per_drug: int = 10,
+) -> ReportTables:
+    """All tables from ``results()`` (called twice: the passes) and the account records."""
+    account_records = {a.username: a for a in accounts}
+    n_events = n_selling = 0
+    drug_source = "lexicon"
+    label_pred: Counter[str] = Counter()
+    label_true: Counter[str] = Counter()
+    n_annotated = 0
+    selling_by_drug: Counter[str] = Counter()
+    tag_by_drug: dict[str, Counter[str]] = defaultdict(Counter)
+    tag_kind: dict[str, str] = {}
+    kind_occ: Counter[str] = Counter()
+    contact_counts: Counter[str] = Counter()
+    threads: dict[str, list[bool]] = {}
+    stats: dict[str, AccountStats] = defaultdict(AccountStats)
+    models: list[dict[str, Any]] = []
+
+    for r in results():
+        n_events += 1
+        if not models and r.models:
+            models = [m.model_dump() for m in r.models]
+        if r.drug_labels is not None:
+            drug_source = "drugtype model"
+            for label in r.drug_labels:
+                label_pred[label] += 1
+        if r.annotated_labels is not None:
+            n_annotated += 1
+            for label in r.annotated_labels:
+                label_true[label] += 1
+        drugs = event_drugs(r)
+        thread = threads.setdefault(_thread(r), [False, False])
+        thread[0] |= bool(r.selling)
+        thread[1] |= r.buy_intent
+        if r.author is not None:
+            s = stats[r.author]
+            s.platform = r.platform
+            s.events += 1
+            if drugs:
+                s.drug_events += 1
+                s.drugs.update(drugs)
+                if r.created_at is not None:
+                    s.hours[r.created_at.hour] += 1
+            if r.selling:
+                s.selling_events += 1
+                s.transaction |= is_transaction(r)
+                for c in r.contacts:
+                    if c.kind not in ("shipping", "app_mention"):
+                        s.contacts.add(f"{c.kind}:{c.value}")
+            if r.selling_probability is not None:
+                s.max_selling = max(s.max_selling, r.selling_probability)
+        if not r.selling:
+            continue
+        n_selling += 1
+        for drug in drugs:
+            selling_by_drug[drug] += 1
+        for tag in {t.tag: t for t in r.hashtags}.values():
+            tag_kind[tag.tag] = tag.kind
+            kind_occ[tag.kind] += 1
+            for drug in drugs:
+                tag_by_drug[drug][tag.tag] += 1
+        kinds = {c.kind for c in r.contacts}
+        apps = {c.app for c in r.contacts if c.kind in APP_KINDS and c.app}
+        if apps or kinds & set(APP_KINDS):
+            contact_counts["any messaging app"] += 1
+        for app in apps:
+            contact_counts[f"app: {app}"] += 1
+        for kind in ("email", "phone", "payment", "crypto_address", "url"):
+            if kind in kinds:
+                contact_counts[kind] += 1
+        if kinds - {"shipping"}:
+            contact_counts["any contact"] += 1
+
+    tables: dict[str, Table] = {}
+    t = Table("jmir-hashtags", "JMIR: hashtags of dealer events per drug (events carrying the tag; share of the "
+              "drug's dealer events)", ["drug", "hashtag", "kind", "events", "share"])
+    for drug in DRUG_LABELS:
+        if not selling_by_drug[drug]:
+            continue
+        ranked = sorted(tag_by_drug[drug].items(), key=lambda kv: (-kv[1], kv[0]))[:hashtags_per_drug]
+        for tag, count in ranked:
+            t.rows.append([drug, tag, tag_kind[tag], count, _share(count, selling_by_drug[drug])])
+    tables[t.id] = t
+
+    t = Table("jmir-drugs", "JMIR: dealer events per drug", ["drug", "dealer_events", "share"])
+    for drug in DRUG_LABELS:
+        if selling_by_drug[drug]:
+            t.rows.append([drug, selling_by_drug[drug], _share(selling_by_drug[drug], n_selling)])
+    tables[t.id] = t
+
+    t = Table("jmir-hashtag-kinds", "JMIR: hashtag kinds in dealer events (distinct tags; occurrences; share of "
+              "occurrences)", ["kind", "distinct_hashtags", "occurrences", "share"])
+    total_occ = sum(kind_occ.values())
+    distinct = Counter(tag_kind.values())
+    for kind in ("drug_name", "codeword", "sale", "other"):
+        t.rows.append([kind, distinct[kind], kind_occ[kind], _share(kind_occ[kind], total_occ)])
+    tables[t.id] = t
+
+    t = Table("jmir-contacts", "JMIR: contact information in dealer events (events; share of dealer events)",
+              ["contact", "events", "share"])
+    order = ["any contact", "any messaging app", *sorted(k for k in contact_counts if k.startswith("app: ")),
+             "email", "phone", "payment", "crypto_address", "url"]
+    for name in order:
+        t.rows.append([name, contact_counts[name], _share(contact_counts[name], n_selling)])
+    tables[t.id] = t
+
+    n_threads = len(threads)
+    sell = sum(1 for s, _ in threads.values() if s)
+    buy = sum(1 for _, b in threads.values() if b)
+    both = sum(1 for s, b in threads.values() if s and b)
+    t = Table("jmir-threads", "JMIR: threads (a post and its comments) with an offer to sell and to buy",
+              ["threads", "count", "share"])
+    for name, count in (("all threads", n_threads), ("offer to sell", sell), ("offer to buy", buy),
+                        ("offer to sell and offer to buy", both)):
+        t.rows.append([name, count, _share(count, n_threads)])
+    tables[t.id] = t
+
+    t = Table("dmml-labels", f"DMML: label distribution (predicted by the {drug_source}; annotated where the input "
+              "had labels)", ["label", "predicted", "predicted_share", "annotated", "annotated_share"])
+    for label in LABELS:
+        t.rows.append([label, label_pred[label], _share(label_pred[label], n_events),
+                       label_true[label], _share(label_true[label], n_annotated)])
+    tables[t.id] = t
+
+    dealers = sorted(u for u, s in stats.items() if s.selling_events)
+    others = sorted(u for u in stats if u not in set(dealers))
+
+    def ratio(username: str) -> float | None:
+        account = account_records.get(username)
+        return None if account is None else account.following_ratio
+
+    t = Table("yl-accounts", "Yang & Luo: account figures, dealer accounts vs others",
+              ["group", "accounts", "mean_drug_share", "median_following_ratio", "transaction_evidence_share",
+               "annotated_dealers"])
+    for name, group in (("dealer accounts", dealers), ("other accounts", others)):
+        shares = [stats[u].drug_events / stats[u].events for u in group if stats[u].events]
+        ratios = [r for r in (ratio(u) for u in group) if r is not None]
+        known = sum(1 for u in group if account_records.get(u) is not None and account_records[u].dealer)
+        t.rows.append([name, len(group), round(statistics.fmean(shares), 4) if shares else 0.0,
+                       round(statistics.median(ratios), 4) if ratios else None,
+                       _share(sum(1 for u in group if stats[u].transaction), len(group)), known])
+    tables[t.id] = t
+
+    hours = {"dealer accounts": [0] * 24, "other accounts": [0] * 24}
+    for name, group in (("dealer accounts", dealers), ("other accounts", others)):
+        for u in group:
+            for hour, count in stats[u].hours.items():
+                hours[name][hour] += count
+    t = Table("yl-hours", "Yang & Luo: hour of day (UTC) of drug events", ["hour", "dealer_accounts",
+                                                                         "other_accounts"])
+    for hour in range(24):
+        t.rows.append([hour, hours["dealer accounts"][hour], hours["other accounts"][hour]])
+    tables[t.id] = t
+
+    ranked = sorted(dealers, key=lambda u: (-stats[u].selling_events, -stats[u].max_selling, u))
+    top_users = ranked[:top]
+
+    # Dealer events first, then other drug events, up to evidence_per_account each account.
+    selling_evidence: dict[str, list[EventResult]] = {u: [] for u in top_users}
+    drug_evidence: dict[str, list[EventResult]] = {u: [] for u in top_users}
+    flagged = set(dealers)
+    flagged_events: list[Event] = []
+    drug_proba: dict[str, float] = {}
+    for r in results():
+        if r.author in selling_evidence:
+            bucket = selling_evidence if r.selling else drug_evidence if event_drugs(r) else None
+            if bucket is not None and len(bucket[r.author]) < evidence_per_account:
+                bucket[r.author].append(r)
+        if r.author in flagged:
+            flagged_events.append(Event(id=r.id, platform=r.platform, kind=r.kind, parent_id=r.parent_id,
+                                        post_id=r.post_id, text=r.text, author=r.author, created_at=r.created_at))
+            if r.drug_probabilities is not None:
+                drug_proba[r.key] = 1.0 - r.drug_probabilities["non_drug"]
+    evidence = {u: (selling_evidence[u] + drug_evidence[u])[:evidence_per_account] for u in top_users}
+    networks = _link(flagged, account_records, flagged_events, drug_proba or None)
+
+    t = Table("networks", "Contact-linked networks among dealer accounts (shared contacts or near-duplicate adverts)",
+              ["network", "accounts", "members", "shared_contacts", "links"])
+    for network in networks:
+        t.rows.append([network.id, network.size, list(network.accounts), list(network.contacts), network.n_edges])
+    tables[t.id] = t
+
+    t = Table("top-accounts", "Top accounts by dealer events", ["rank", "account", "events", "drug_events",
+                                                                 "dealer_events", "max_selling_probability",
+                                                                 "drugs", "transaction_evidence", "following_ratio",
+                                                                 "annotated_dealer"])
+    for rank, u in enumerate(top_users, 1):
+        s = stats[u]
+        account = account_records.get(u)
+        t.rows.append([rank, u, s.events, s.drug_events, s.selling_events, round(s.max_selling, 4),
+                       [d for d, _ in s.drugs.most_common()], s.transaction,
+                       None if ratio(u) is None else round(ratio(u), 4),
+                       None if account is None else account.dealer])
+    tables[t.id] = t
+
+    return ReportTables(tables=tables, n_events=n_events, n_selling=n_selling, accounts=dict(stats),
+                        account_records=account_records, dealers=dealers, top=top_users, evidence=evidence,
+                        networks=networks, models=models, hours=hours, drug_source=drug_source)
+
+
+def _link(flagged: set[str], accounts: dict[str, Account], events: list[Event],
+          drug_proba: dict[str, float] | None) -> list[Any]:
+    from drugwatch.accounts.linking import link_accounts
+
+    if not flagged:
+        return []
+    records = [a for u, a in accounts.items() if u in flagged]
+    platforms = {e.author: e.platform for e in events}
+    only = {f"{platforms.get(u, 'instagram')}:{u}" for u in flagged}
+    return list(link_accounts(records, events, drug_proba=drug_proba, only=only).networks)
+

@@ -1,0 +1,360 @@
+"""Inputs of a scan, read in resumable splits: JSONL, Parquet, a database query.
+
+Every source turns its input into :class:`SourceItem` objects, in a fixed
+order, each holding exactly one :class:`~drugwatch.io.base.Parsed` record or
+one :class:`~drugwatch.io.base.Problem` (the io readers' contract), plus a
+``resume`` token: where reading would start again after this item. A source
+cuts itself into :class:`Split` ranges; the in-process engine reads them one
+after the other, the Ray engine one read task per split, and both produce
+the same items in the same order.
+
+* JSONL (generic or the bench kit's): ``resume`` is ``{"offset", "line"}``,
+  the byte offset and line number after the item; splits are byte ranges cut
+  at line ends.
+* Parquet (``drugwatch export --what events`` layout): ``{"row"}``; splits
+  are row groups.
+* Database: the events table filtered by an SQL condition; ``{"seq"}``;
+  splits are ranges of the insertion sequence number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from drugwatch.io.base import Parsed, Problem, ReaderError
+from drugwatch.records import Event, RecordError
+
+__all__ = ["DbSource", "JsonlSource", "ParquetSource", "Source", "SourceItem", "Split", "open_source"]
+
+#: Bytes of JSONL per split (Ray read task).
+SPLIT_BYTES = 8 * 1024 * 1024
+#: Database rows (by sequence number) per split.
+SPLIT_SEQS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceItem:
+    """One input record read (or not) and where to resume after it."""
+
+    position: int  #: line number, row index or sequence number (ordering key)
+    item: Parsed | Problem
+    resume: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A contiguous part of a source: ``start`` is a resume token, ``end`` an exclusive bound."""
+
+    start: dict[str, int]
+    end: int | None
+
+
+class Source(Protocol):
+    """What the engines need from an input."""
+
+    kind: str
+
+    def identity(self) -> dict[str, Any]:
+        """What names this input (path, size, modification time, query) for checkpoints."""
+
+    def splits(self, start: dict[str, int] | None = None) -> list[Split]:
+        """The splits covering the input from ``start`` (a resume token) to the end."""
+
+    def read(self, split: Split) -> Iterator[SourceItem]:
+        """The items of ``split`` in order."""
+
+
+# ---------------------------------------------------------------------------
+# JSONL
+
+
+class JsonlSource:
+    """Generic drugwatch JSONL (events and accounts) or the bench kit's JSONL."""
+
+    kind = "jsonl"
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str = "jsonl", split_bytes: int | None = None):
+        from drugwatch.io.jsonl import _build_bench, _build_generic
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ReaderError(f"no such file: {self.path}")
+        if fmt not in ("jsonl", "bench"):
+            raise ReaderError(f"JSONL scan input must be 'jsonl' or 'bench', got {fmt!r}")
+        self.fmt = fmt
+        self.split_bytes = split_bytes or SPLIT_BYTES
+        self._build = _build_generic if fmt == "jsonl" else _build_bench
+
+    def identity(self) -> dict[str, Any]:
+        st = self.path.stat()
+        return {"kind": self.kind, "format": self.fmt, "path": str(self.path.resolve()), "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns}
+
+    def splits(self, start: dict[str, int] | None = None) -> list[Split]:
+        offset = int((start or {}).get("offset", 0))
+        line = int((start or {}).get("line", 0))
+        size = self.path.stat().st_size
+        out: list[Split] = []
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            while offset < size:
+                chunk = handle.read(self.split_bytes)
+                if not chunk:
+                    break
+                cut = chunk.rfind(b"\n") + 1
+                while cut == 0 and offset + len(chunk) < size:  # one line longer than a split
+                    more = handle.read(self.split_bytes)
+                    if not more:
+                        break
+                    chunk += more
+                    cut = chunk.rfind(b"\n") + 1
+                if cut == 0:
+                    cut = len(chunk)
+                handle.seek(offset + cut)
+                out.append(Split({"offset": offset, "line": line}, offset + cut))
+                line += chunk.count(b"\n", 0, cut)
+                offset += cut
+        return out
+
+    def read(self, split: Split) -> Iterator[SourceItem]:
+        from drugwatch.io.jsonl import MAX_LINE_BYTES, _file_time, _preview
+        from drugwatch.records import Provenance, sha256_bytes
+
+        source = str(self.path)
+        fetched_at = _file_time(self.path)
+        importer = self.fmt
+        offset = split.start["offset"]
+        number = split.start["line"]
+        end = split.end if split.end is not None else self.path.stat().st_size
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            while offset < end:
+                raw = handle.readline()
+                if not raw:
+                    break
+                offset += len(raw)
+                number += 1
+                stripped = raw.strip()
+                if not stripped:
+                    continue
+                resume = {"offset": offset, "line": number}
+                locator = f"line {number}"
+                if len(stripped) > MAX_LINE_BYTES:
+                    yield SourceItem(number, Problem(source, locator, f"line longer than {MAX_LINE_BYTES} bytes",
+                                                     _preview(stripped[:20_000])), resume)
+                    continue
+                try:
+                    obj = json.loads(stripped)
+                except UnicodeDecodeError as exc:
+                    yield SourceItem(number, Problem(source, locator, f"not UTF-8: {exc.reason} at byte {exc.start}",
+                                                     _preview(stripped)), resume)
+                    continue
+                except json.JSONDecodeError as exc:
+                    yield SourceItem(number, Problem(source, locator, f"invalid JSON: {exc.msg} at column {exc.colno}",
+                                                     _preview(stripped)), resume)
+                    continue
+                if not isinstance(obj, dict):
+                    yield SourceItem(number, Problem(source, locator, f"expected a JSON object, got {type(obj).__name__}",
+                                                     _preview(stripped)), resume)
+                    continue
+                provenance = Provenance(
+                    platform=str(obj.get("platform") or "instagram"), source=source, fetched_at=fetched_at,
+                    raw_sha256=sha256_bytes(stripped), locator=locator, importer=importer,
+                )
+                try:
+                    record = self._build(obj, provenance, source, locator)
+                except RecordError as exc:
+                    yield SourceItem(number, Problem(source, locator, exc.reason, _preview(stripped)), resume)
+                    continue
+                yield SourceItem(number, Parsed(record, source, locator), resume)
+
+
+# ---------------------------------------------------------------------------
+# Parquet
+
+
+def _parquet_event(row: dict[str, Any], source: str, locator: str) -> Event:
+    data: dict[str, Any] = {}
+    for name in ("id", "platform", "kind", "parent_id", "post_id", "text", "hashtags", "author", "created_at",
+                 "labels", "selling"):
+        if name in row:
+            data[name] = row[name]
+    for name in ("images", "meta", "provenance"):
+        value = row.get(name)
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise RecordError(f"column {name!r} is not valid JSON ({exc.msg})", source=source, locator=locator) from None
+        if value is not None:
+            data[name] = value
+    if "id" not in data and isinstance(row.get("key"), str) and ":" in row["key"]:
+        data["platform"], data["id"] = row["key"].split(":", 1)
+    return Event.parse(data, source=source, locator=locator)
+
+
+class ParquetSource:
+    """Events in Parquet with the columns of ``drugwatch export --what events`` (``id`` and ``text`` at least)."""
+
+    kind = "parquet"
+
+    def __init__(self, path: str | os.PathLike[str], batch_rows: int = 4096):
+        import pyarrow.parquet as pq
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ReaderError(f"no such file: {self.path}")
+        try:
+            self._meta = pq.ParquetFile(str(self.path)).metadata
+        except Exception as exc:  # pyarrow raises several types for a broken file
+            raise ReaderError(f"cannot read {self.path} as Parquet: {exc}") from None
+        self.batch_rows = batch_rows
+
+    def identity(self) -> dict[str, Any]:
+        st = self.path.stat()
+        return {"kind": self.kind, "path": str(self.path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+    def splits(self, start: dict[str, int] | None = None) -> list[Split]:
+        first = int((start or {}).get("row", 0))
+        out, row = [], 0
+        for index in range(self._meta.num_row_groups):
+            n = self._meta.row_group(index).num_rows
+            if row + n > first:
+                out.append(Split({"row": max(row, first), "group": index, "group_start": row}, row + n))
+            row += n
+        return out
+
+    def read(self, split: Split) -> Iterator[SourceItem]:
+        import pyarrow.parquet as pq
+
+        source = str(self.path)
+        handle = pq.ParquetFile(str(self.path))
+        row = split.start["group_start"]
+        for batch in handle.iter_batches(batch_size=self.batch_rows, row_groups=[split.start["group"]]):
+            for values in batch.to_pylist():
+                index = row
+                row += 1
+                if index < split.start["row"]:
+                    continue
+                locator = f"row {index}"
+                try:
+                    item: Parsed | Problem = Parsed(_parquet_event(values, source, locator), source, locator)
+                except RecordError as exc:
+                    item = Problem(source, locator, exc.reason, json.dumps(values, default=str, ensure_ascii=False)[:20_000])
+                yield SourceItem(index, item, {"row": index + 1})
+
+
+# ---------------------------------------------------------------------------
+# Database
+
+
+class DbSource:
+    """Events of a store, optionally filtered by an SQL condition on the ``events`` table.
+
+    ``where`` is trusted SQL (the operator's own query), e.g.
+    ``"platform = 'instagram' AND created_at >= '2024-01-01'"``.
+    """
+
+    kind = "db"
+
+    def __init__(self, db: str | None = None, where: str | None = None, split_seqs: int = SPLIT_SEQS,
+                 batch_rows: int = 1000):
+        from drugwatch.store.db import resolve_url
+
+        self.url = resolve_url(db)
+        self.where = where
+        self.split_seqs = split_seqs
+        self.batch_rows = batch_rows
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from drugwatch.store import Store
+
+            self._engine = Store(self.url).engine
+        return self._engine
+
+    def __getstate__(self) -> dict[str, Any]:  # engines do not travel to Ray workers
+        state = dict(self.__dict__)
+        state["_engine"] = None
+        return state
+
+    def identity(self) -> dict[str, Any]:
+        from sqlalchemy.engine import make_url
+
+        return {"kind": self.kind, "url": make_url(self.url).render_as_string(hide_password=True), "where": self.where}
+
+    def _condition(self):
+        from sqlalchemy import text
+
+        return text(f"({self.where})") if self.where else None
+
+    def splits(self, start: dict[str, int] | None = None) -> list[Split]:
+        from sqlalchemy import func, select
+
+        from drugwatch.store.schema import EventRow
+
+        first = int((start or {}).get("seq", 0))
+        query = select(func.max(EventRow.seq)).where(EventRow.seq >= first)
+        with self.engine.connect() as conn:
+            last = conn.execute(query).scalar_one_or_none()
+        if last is None:
+            return []
+        return [Split({"seq": s}, min(s + self.split_seqs, last + 1)) for s in range(first, last + 1, self.split_seqs)]
+
+    def read(self, split: Split) -> Iterator[SourceItem]:
+        from sqlalchemy import select
+
+        from drugwatch.store.repository import row_to_event
+        from drugwatch.store.schema import EventRow
+
+        source = self.identity()["url"]
+        last = split.start["seq"] - 1
+        condition = self._condition()
+        while True:
+            query = (select(EventRow).where(EventRow.seq > last, EventRow.seq < split.end)
+                     .order_by(EventRow.seq).limit(self.batch_rows))
+            if condition is not None:
+                query = query.where(condition)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                locator = f"seq {row.seq}"
+                try:
+                    item: Parsed | Problem = Parsed(row_to_event(row), source, locator)
+                except (RecordError, ValueError) as exc:
+                    item = Problem(source, locator, f"stored row cannot be read: {exc}", None)
+                yield SourceItem(int(row.seq), item, {"seq": int(row.seq) + 1})
+            last = rows[-1].seq
+
+
+def open_source(input: str, *, fmt: str = "auto", db: str | None = None, where: str | None = None) -> Source:
+    """The source for ``input``: a ``.jsonl``/``.ndjson`` or ``.parquet`` file, or ``db`` for the store."""
+    if input == "db" or fmt == "db":
+        return DbSource(db, where)
+    path = Path(input)
+    if fmt == "auto":
+        name = path.name.lower()
+        if name.endswith((".parquet", ".pq")):
+            fmt = "parquet"
+        elif name.endswith((".jsonl", ".ndjson")):
+            from drugwatch.io.importer import detect_format
+
+            fmt = detect_format(path)
+            if fmt not in ("jsonl", "bench"):
+                raise ReaderError(f"{path.name} looks like {fmt}; import it first (drugwatch import) and scan 'db'")
+        else:
+            raise ReaderError(f"cannot tell the format of {path.name}; pass --format jsonl, bench, parquet or db")
+    if fmt == "parquet":
+        return ParquetSource(path)
+    if fmt in ("jsonl", "bench"):
+        return JsonlSource(path, fmt)
+    raise ReaderError(f"unknown scan input format {fmt!r}; choose jsonl, bench, parquet or db")

@@ -1,0 +1,477 @@
+"""Score events with saved detectors: the one core behind ``drugwatch scan`` and the REST API.
+
+An :class:`EventScorer` loads detectors once (model directories written by
+:meth:`drugwatch.models.base.Detector.save`) and turns a batch of
+:class:`~drugwatch.records.Event` into :class:`EventResult` records: the
+selling probability and label, the 10 drug-type probabilities and labels,
+the contacts (caption and, with OCR, images), lexicon hits, hashtags and the
+normalized text, and which models (name, version, training fingerprint)
+produced the numbers.
+
+>>> scorer = EventScorer.from_directories(["runs/demo/models/selling"])  # doctest: +SKIP
+>>> [r.selling for r in scorer.score(events)]                            # doctest: +SKIP
+
+The default detectors live in ``$DRUGWATCH_HOME/models/`` (``selling/`` with
+``drugwatch.selling.v1`` and ``drugtype/`` with ``drugwatch.drugtype.v1``);
+:func:`train_default_detectors` writes them, :meth:`EventScorer.default`
+reads them.
+
+A result depends only on its own event and the models, never on the other
+events of the batch, so scoring in any batch size or on any worker gives the
+same numbers (the scan's Ray engine relies on it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from drugwatch.labels import LABELS
+from drugwatch.models.base import CONFIG_FILE, Detector, ModelLoadError
+from drugwatch.records import Event, ImageRef, Provenance
+from drugwatch.store.db import data_home
+from drugwatch.text.analyze import analyze
+from drugwatch.text.hashtags import analyze_hashtag
+
+if TYPE_CHECKING:
+    from drugwatch.vision.ocr import OcrEngine
+
+__all__ = [
+    "DEFAULT_DETECTORS",
+    "ContactHit",
+    "EventResult",
+    "EventScorer",
+    "HashtagHit",
+    "LexiconMatch",
+    "ModelInfo",
+    "buy_intent",
+    "default_models_dir",
+    "train_default_detectors",
+]
+
+#: The default fast detectors and the sub-directory each is saved in.
+DEFAULT_DETECTORS: dict[str, str] = {
+    "selling": "drugwatch.selling.v1",
+    "drugtype": "drugwatch.drugtype.v1",
+}
+
+#: Version of the :class:`EventResult` layout; bump when fields change meaning.
+RESULT_FORMAT = 1
+
+
+def default_models_dir() -> Path:
+    """``$DRUGWATCH_HOME/models`` (see :func:`drugwatch.store.db.data_home`)."""
+    return data_home() / "models"
+
+
+# ---------------------------------------------------------------------------
+# Result records
+
+
+def _ordered(value: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """``value`` with the record's field order first, then any other keys sorted (stable JSON bytes)."""
+    known = [name for name in fields if name in value]
+    return {**{name: value[name] for name in known}, **{k: value[k] for k in sorted(value) if k not in known}}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelInfo(_Frozen):
+    """Which saved model produced a score."""
+
+    name: str  #: registry name, e.g. ``drugwatch.selling.v1``
+    version: int
+    task: str
+    #: SHA-256 fingerprint of the training data (ids, texts, targets), from config.json.
+    fingerprint: str | None = None
+    saved_at: str | None = None
+    threshold: float | None = None
+
+
+class ContactHit(_Frozen):
+    """A contact found in the caption (``source="text"``) or in an image's OCR text."""
+
+    kind: str
+    app: str | None
+    value: str
+    source: Literal["text", "image"] = "text"
+    start: int  #: span in the raw caption, or in that image's OCR text
+    end: int
+    obfuscated: bool = False
+    image_index: int | None = None
+    image_sha256: str | None = None
+
+
+class LexiconMatch(_Frozen):
+    """A lexicon term in the text; ``label`` is ``None`` for sale/transaction/shipping terms."""
+
+    term: str
+    label: str | None
+    kind: str
+    start: int  #: span in the raw text (what an analyst sees highlighted)
+    end: int
+    in_hashtag: bool = False
+
+
+class HashtagHit(_Frozen):
+    """A hashtag with its JMIR category (``drug_name``, ``codeword``, ``sale``, ``other``)."""
+
+    tag: str
+    kind: str
+    labels: tuple[str, ...] = ()
+    start: int | None = None  #: span in the raw text; ``None`` for a tag listed only in ``event.hashtags``
+    end: int | None = None
+
+
+class EventResult(_Frozen):
+    """Everything the scan knows about one event. JSON-serializable (``model_dump(mode="json")``)."""
+
+    format: int = RESULT_FORMAT
+    key: str
+    id: str
+    platform: str
+    kind: str
+    parent_id: str | None = None
+    post_id: str | None = None
+    author: str | None = None
+    created_at: datetime | None = None
+    text: str
+    normalized_text: str
+    ocr_text: str | None = None
+    #: Probability that the event offers drugs for sale (JMIR's dealer post), if a selling model ran.
+    selling_probability: float | None = None
+    selling: bool | None = None
+    #: One probability per label of :data:`drugwatch.labels.LABELS`, if a drug-type model ran.
+    drug_probabilities: dict[str, float] | None = None
+    drug_labels: tuple[str, ...] | None = None
+    #: Drug labels named in the text by the lexicon or drug hashtags (no model needed).
+    lexicon_labels: tuple[str, ...] = ()
+    lexicon_hits: tuple[LexiconMatch, ...] = ()
+    hashtags: tuple[HashtagHit, ...] = ()
+    contacts: tuple[ContactHit, ...] = ()
+    #: The text asks to buy (JMIR's "offer to buy" in a thread).
+    buy_intent: bool = False
+    images: tuple[dict[str, Any], ...] = ()
+    provenance: dict[str, Any] | None = None
+    #: Labels the input already carried (annotation or generator truth), for comparison.
+    annotated_labels: tuple[str, ...] | None = None
+    annotated_selling: bool | None = None
+    models: tuple[ModelInfo, ...] = ()
+
+    @field_validator("drug_probabilities")
+    @classmethod
+    def _label_order(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        # Stores may hand JSON objects back in another key order (PostgreSQL JSONB does).
+        if value is None:
+            return None
+        if set(value) != set(LABELS):
+            raise ValueError(f"drug_probabilities must have exactly the labels {', '.join(LABELS)}")
+        return {label: float(value[label]) for label in LABELS}
+
+    @field_validator("provenance")
+    @classmethod
+    def _provenance_order(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else _ordered(value, Provenance.model_fields)
+
+    @field_validator("images")
+    @classmethod
+    def _image_order(cls, value: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        return tuple(_ordered(image, ImageRef.model_fields) for image in value)
+
+    def to_json(self) -> str:
+        """One compact JSON line (key order fixed, so equal results give equal bytes)."""
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str | bytes) -> EventResult:
+        return cls.model_validate_json(line)
+
+
+# ---------------------------------------------------------------------------
+# Buy intent (JMIR: a thread with an offer to sell and an offer to buy)
+
+_BUY = re.compile(
+    r"\b(?:wtb|want(?:ing)? to (?:buy|get|cop)|looking (?:for|to (?:buy|get|cop))|where (?:can|do) i "
+    r"(?:get|buy|find|cop)|(?:can|could) i (?:get|buy|order|cop)|how (?:can|do) i (?:order|buy|get)|"
+    r"how much (?:for|is|are)|price\s*\?|anyone (?:selling|got|have)|who(?:'s| is)? (?:selling|got)|"
+    r"need (?:some|a plug|a connect)|hook me up|do you (?:ship|deliver|have)|u (?:ship|deliver)|"
+    r"(?:still )?available\s*\?|in stock\s*\?|plug\s*\?|dm me (?:the )?price)",
+    re.IGNORECASE,
+)
+
+
+def buy_intent(text: str) -> bool:
+    """Whether ``text`` asks to buy ("where can I get", "wtb", "how much for", "do you ship?")."""
+    return bool(_BUY.search(text))
+
+
+# ---------------------------------------------------------------------------
+# Scorer
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    detector: Detector
+    info: ModelInfo
+    path: Path | None
+
+
+def _model_info(detector: Detector, config: dict[str, Any] | None) -> ModelInfo:
+    config = config or {}
+    training = config.get("training_data") or getattr(detector, "training_data_", None) or {}
+    return ModelInfo(
+        name=detector.name,
+        version=int(detector.version),
+        task=detector.task,
+        fingerprint=training.get("fingerprint"),
+        saved_at=config.get("saved_at"),
+        threshold=float(detector.threshold_) if hasattr(detector, "threshold_") else None,
+    )
+
+
+class EventScorer:
+    """Detectors loaded once, applied to batches of events.
+
+    At most one detector per task: ``selling`` (binary) and ``drugtype``
+    (10 labels). With an ``ocr`` engine the images' text is read too: its
+    contacts join the caption's (``source="image"``) and ``ocr_text`` is set.
+    Scoring is pure: the same event and models give the same result in any
+    batch.
+    """
+
+    def __init__(self, detectors: Sequence[Detector] = (), *, ocr: OcrEngine | None = None,
+                 _paths: Sequence[Path | None] | None = None, _configs: Sequence[dict[str, Any] | None] | None = None):
+        loaded: list[_Loaded] = []
+        tasks: set[str] = set()
+        paths = list(_paths) if _paths is not None else [None] * len(detectors)
+        configs = list(_configs) if _configs is not None else [None] * len(detectors)
+        for detector, path, config in zip(detectors, paths, configs):
+            if not isinstance(detector, Detector):
+                raise TypeError(f"EventScorer expects fitted Detector objects, got {type(detector).__name__}")
+            if detector.task in tasks:
+                raise ValueError(
+                    f"two {detector.task!r} detectors given ({detector.name}); a scan runs at most one "
+                    "selling and one drugtype detector"
+                )
+            tasks.add(detector.task)
+            loaded.append(_Loaded(detector, _model_info(detector, config), path))
+        self._loaded = loaded
+        self.ocr = ocr
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    def from_directories(cls, directories: Iterable[str | Path], *, ocr: OcrEngine | None = None) -> EventScorer:
+        """Load each model directory with :meth:`Detector.load`."""
+        detectors, paths, configs = [], [], []
+        for directory in directories:
+            path = Path(directory)
+            detectors.append(Detector.load(path))
+            paths.append(path)
+            configs.append(json.loads((path / CONFIG_FILE).read_text(encoding="utf-8")))
+        if not detectors:
+            raise ValueError("no model directory given")
+        return cls(detectors, ocr=ocr, _paths=paths, _configs=configs)
+
+    @classmethod
+    def default(cls, models_dir: str | Path | None = None, *, ocr: OcrEngine | None = None) -> EventScorer:
+        """The default fast detectors from ``models_dir`` (default ``$DRUGWATCH_HOME/models``)."""
+        root = Path(models_dir) if models_dir else default_models_dir()
+        found = [root / sub for sub in DEFAULT_DETECTORS if (root / sub / CONFIG_FILE).is_file()]
+        if not found:
+            raise ModelLoadError(
+                f"no default detectors in {root} (expected {', '.join(DEFAULT_DETECTORS)}/config.json); "
+                "run `drugwatch demo` to train them on the demo corpus, or pass --model DIR"
+            )
+        return cls.from_directories(found, ocr=ocr)
+
+    # -- facts ------------------------------------------------------------------
+
+    @property
+    def models(self) -> tuple[ModelInfo, ...]:
+        return tuple(item.info for item in self._loaded)
+
+    @property
+    def model_paths(self) -> tuple[Path | None, ...]:
+        return tuple(item.path for item in self._loaded)
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the numbers (for checkpoints): models and whether OCR runs."""
+        return {
+            "models": [m.model_dump() for m in self.models],
+            "ocr": None if self.ocr is None else self.ocr.ocr_id,
+        }
+
+    def _detector(self, task: str) -> _Loaded | None:
+        for item in self._loaded:
+            if item.detector.task == task:
+                return item
+        return None
+
+    # -- scoring ----------------------------------------------------------------
+
+    def score(self, events: Sequence[Event]) -> list[EventResult]:
+        """One :class:`EventResult` per event, in order."""
+        events = list(events)
+        if not events:
+            return []
+        for event in events:
+            if not isinstance(event, Event):
+                raise TypeError(f"EventScorer.score expects Event objects, got {type(event).__name__}")
+        selling = self._detector("selling")
+        drugtype = self._detector("drugtype")
+        sell_p = sell_y = None
+        if selling is not None:
+            sell_p = selling.detector.predict_proba(events)[:, 1]
+            sell_y = sell_p >= float(selling.detector.threshold_)
+        drug_p = drug_y = None
+        if drugtype is not None:
+            drug_p = drugtype.detector.predict_proba(events)
+            drug_y = _decode_drugtype(drugtype.detector, drug_p)
+        models = self.models
+        return [
+            self._result(
+                event,
+                models,
+                None if sell_p is None else float(sell_p[i]),
+                None if sell_y is None else bool(sell_y[i]),
+                None if drug_p is None else drug_p[i],
+                None if drug_y is None else drug_y[i],
+            )
+            for i, event in enumerate(events)
+        ]
+
+    def _result(self, event: Event, models: tuple[ModelInfo, ...], sell_p: float | None, sell_y: bool | None,
+                drug_p: np.ndarray | None, drug_y: np.ndarray | None) -> EventResult:
+        view = analyze(event.text)
+        # Results are built from the text layer's typed objects, so the models
+        # are constructed without validation (``model_construct``): validating
+        # ~20 nested models per event cost about a sixth of a scan. The field
+        # validators' orderings are applied here instead (see EventResult).
+        contacts = [
+            ContactHit.model_construct(kind=c.kind, app=c.app, value=c.value, start=c.raw_start, end=c.raw_end,
+                                       obfuscated=c.obfuscated)
+            for c in view.contacts
+        ]
+        ocr_text = None
+        if self.ocr is not None and event.images:
+            from drugwatch.text.contacts import find_contacts
+            from drugwatch.vision.ocr import event_ocr_results, join_ocr_texts
+
+            results = event_ocr_results(event, self.ocr)
+            ocr_text = join_ocr_texts(results)
+            for index, ocr in enumerate(results):
+                if ocr.text:
+                    contacts.extend(
+                        ContactHit(kind=c.kind, app=c.app, value=c.value, source="image", start=c.raw_start,
+                                   end=c.raw_end, obfuscated=c.obfuscated, image_index=index, image_sha256=ocr.sha256)
+                        for c in find_contacts(ocr.text)
+                    )
+        tags = [
+            HashtagHit.model_construct(tag=h.tag, kind=h.analysis.kind, labels=tuple(sorted(h.analysis.labels)),
+                                       start=h.raw_start, end=h.raw_end)
+            for h in view.hashtags
+        ]
+        seen = {t.tag for t in tags}
+        for tag in event.hashtags:
+            if tag not in seen:
+                analysis = analyze_hashtag(tag)
+                tags.append(HashtagHit.model_construct(tag=tag, kind=analysis.kind,
+                                                       labels=tuple(sorted(analysis.labels))))
+                seen.add(tag)
+        return EventResult.model_construct(
+            key=event.key,
+            id=event.id,
+            platform=event.platform,
+            kind=event.kind,
+            parent_id=event.parent_id,
+            post_id=event.post_id,
+            author=event.author,
+            created_at=event.created_at,
+            text=event.text,
+            normalized_text=view.text,
+            ocr_text=ocr_text,
+            selling_probability=sell_p,
+            selling=sell_y,
+            drug_probabilities=None if drug_p is None else {lab: float(p) for lab, p in zip(LABELS, drug_p)},
+            drug_labels=None if drug_y is None else tuple(lab for lab, on in zip(LABELS, drug_y) if on),
+            lexicon_labels=view.labels,
+            lexicon_hits=tuple(
+                LexiconMatch.model_construct(term=h.term, label=h.label, kind=h.kind, start=h.raw_start,
+                                             end=h.raw_end, in_hashtag=h.in_hashtag)
+                for h in view.hits
+            ),
+            hashtags=tuple(tags),
+            contacts=tuple(contacts),
+            buy_intent=buy_intent(event.text),
+            images=tuple(_ordered(image.model_dump(mode="json"), ImageRef.model_fields) for image in event.images),
+            provenance=None if event.provenance is None else _ordered(
+                event.provenance.model_dump(mode="json"), Provenance.model_fields),
+            annotated_labels=event.labels,
+            annotated_selling=event.selling,
+            models=models,
+        )
+
+
+def _decode_drugtype(detector: Detector, proba: np.ndarray) -> np.ndarray:
+    """The detector's own label decision from probabilities already computed (no second feature pass)."""
+    thresholds = getattr(detector, "thresholds_", None)
+    if thresholds is not None:
+        from drugwatch.models.multilabel import decode
+
+        return decode(proba, thresholds)
+    return (proba >= float(detector.threshold_)).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Training the defaults
+
+
+def train_default_detectors(
+    events: Iterable[Event],
+    out_dir: str | Path | None = None,
+    *,
+    seed: int = 0,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Fit ``drugwatch.selling.v1`` and ``drugwatch.drugtype.v1`` on labelled ``events``; save both.
+
+    The selling detector learns from events whose ``selling`` is known, the
+    drug-type detector from events whose ``labels`` are known; a task with
+    no labelled events (or a single class for selling) is skipped. Returns
+    ``{"selling": dir, "drugtype": dir}`` for the directories written under
+    ``out_dir`` (default ``$DRUGWATCH_HOME/models``).
+    """
+    from drugwatch.models.registry import create_detector
+
+    step = on_step or (lambda _message: None)
+    root = Path(out_dir) if out_dir else default_models_dir()
+    events = list(events)
+    written: dict[str, Path] = {}
+    for task, name in DEFAULT_DETECTORS.items():
+        if task == "selling":
+            subset = [e for e in events if e.selling is not None]
+            if len({e.selling for e in subset}) < 2:
+                step(f"skipping {name}: needs selling and non-selling events")
+                continue
+        else:
+            subset = [e for e in events if e.labels is not None]
+            if not subset:
+                step(f"skipping {name}: no events with drug labels")
+                continue
+        step(f"training {name} on {len(subset)} events")
+        detector = create_detector(name, seed=seed).fit(subset)
+        written[task] = detector.save(root / task)
+    if not written:
+        raise ValueError("no detector could be trained: the events carry no selling or drug labels")
+    return written
