@@ -13,7 +13,17 @@ Registered names (``available_detectors()``):
 * ``drugwatch.yang_luo_text.v1``: Yang & Luo 2017 text classifier (:mod:`.yang_luo`);
 * ``drugwatch.tfidf_lr.v1``: plain word tf-idf + logistic regression, the
   bench README's reference (:mod:`.selling`);
-* ``drugwatch.selling.v1``: our selling detector (:mod:`.selling`).
+* ``drugwatch.selling.v1``: our selling detector (:mod:`.selling`);
+* ``drugwatch.tfidf_ovr.v1``, ``drugwatch.drugtype.v1`` and the DMML text,
+  image and multimodal detectors (``fasttext``, ``textcnn``, ``textrnn``,
+  ``minilm``, ``image_only``, ``fusion_concat``, ``fusion_fbc``, ``mmbt``):
+  10-label drug types (:mod:`.multilabel` and neighbours; ``docs/dmml.md``);
+* ``drugwatch.yang_luo_image.v1``: Yang & Luo's multitask image net, task
+  ``drug_image``, columns drug / weed / pills / syrup (:mod:`.multitask_image`);
+* ``drugwatch.yang_luo_fusion.v1``: its 50/50 (tunable) late fusion with a
+  text detector, binary (:mod:`.late_fusion`);
+* ``drugwatch.accounts.v1``: the dealer-account model, task ``dealer``, fitted
+  on :class:`~drugwatch.records.Account` timelines (:mod:`drugwatch.accounts`).
 """
 
 from drugwatch.models.base import (
