@@ -37,7 +37,6 @@ tf-idf + logistic regression on the raw text, threshold 0.5.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -53,6 +52,7 @@ from drugwatch.models.base import Detector, Interval, Options
 from drugwatch.models.registry import register
 from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
 from drugwatch.records import Event
+from drugwatch.text.analyze import analyze
 
 VIEWS: tuple[str, ...] = ("with_hashtags", "hashtags_only", "without_hashtags")
 
@@ -246,22 +246,6 @@ def needs_text_layer(lowered: str) -> bool:
     )
 
 
-def _normalize(text: str) -> str:
-    try:
-        from drugwatch.text.normalize import normalize
-    except ImportError:  # pragma: no cover - text layer missing from the install
-        return unicodedata.normalize("NFKC", text).lower()
-    return normalize(text).text
-
-
-def _contacts(text: str) -> list[Any]:
-    try:
-        from drugwatch.text.contacts import find_contacts
-    except ImportError:  # pragma: no cover
-        return []
-    return find_contacts(text)
-
-
 def text_features(text: str, view: str = "with_hashtags") -> tuple[str, str, np.ndarray]:
     """``(word view, hashtag string, dense evidence vector)`` of one text."""
     raw = _view(text, view)
@@ -270,7 +254,10 @@ def text_features(text: str, view: str = "with_hashtags") -> tuple[str, str, np.
     matcher = _matcher()
     tags = [t[1:] for t in _HASHTAG.findall(lowered)] if "#" in lowered else []
     gated = needs_text_layer(lowered)
-    normalized = _normalize(raw) if gated else lowered
+    # A gated text is read through the text layer's cached view: the scorer
+    # (drugwatch.scoring) analyzes the same raw text next, and reuses it.
+    text_view = analyze(raw) if gated else None
+    normalized = text_view.text if text_view is not None else lowered
     if "http" in normalized or "www." in normalized:
         without_urls = _URL.sub(" ", normalized)
     else:
@@ -310,7 +297,7 @@ def text_features(text: str, view: str = "with_hashtags") -> tuple[str, str, np.
     price = _PRICE.search(normalized) is not None
     quantity = _QUANTITY.search(without_urls) is not None
     contact_any = app_or_phone = False
-    for contact in _contacts(raw):
+    for contact in text_view.contacts:  # type: ignore[union-attr]  # a drug cue implies gated
         name = _CONTACT_FEATURE.get(contact.kind)
         if name is None:
             continue
