@@ -1,5 +1,6 @@
 """drugwatch report: the tables carry the right numbers on a hand-made corpus (read back from the HTML),
-personal data masked by default, --unmask logged, evidence bundles hashed."""
+personal data masked by default, --unmask logged, evidence bundles hashed, and dealer accounts follow the
+dealer-account model's scores when given (else: accounts with a dealer event)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from drugwatch.accounts import AccountScore
 from drugwatch.cli import app
 from drugwatch.labels import LABELS
 from drugwatch.records import Account
-from drugwatch.report import build_report
+from drugwatch.report import build_report, read_account_scores, write_account_scores
 from drugwatch.scoring import ContactHit, EventResult, HashtagHit, LexiconMatch, ModelInfo
 
 runner = CliRunner()
@@ -258,3 +260,90 @@ def test_cli_report_reads_results_and_accounts_files(corpus, tmp_path: Path) -> 
     assert yl["dealer accounts"][2] == "4"  # following ratios came from the accounts file
     missing = runner.invoke(app, ["report", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "x")])
     assert missing.exit_code == 2 and "no scan results" in missing.output
+
+
+def _score(username: str, probability: float) -> AccountScore:
+    return AccountScore(key=f"instagram:{username}", username=username, platform="instagram",
+                        probability=probability, dealer=probability >= 0.5, threshold=0.5,
+                        model="drugwatch.accounts.v1", features={"P": 0.5}, evidence={})
+
+
+def test_without_account_scores_the_report_says_it_counts_dealer_events(corpus, tmp_path: Path) -> None:
+    results, accounts = corpus
+    out = build_report(lambda: iter(results), tmp_path / "r", accounts=accounts, unmask=True)
+    html = out.html.read_text(encoding="utf-8")
+    assert 'data-definition="dealer events"' in html
+    assert "A dealer account has at least one dealer event" in html
+    page = _parse(out.html)
+    assert "dealer-definitions" not in page.tables
+    assert "dealer_probability" not in page.tables["top-accounts"][0]
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["dealer_account_definition"] == "dealer events"
+
+
+def test_account_scores_define_the_dealer_accounts(corpus, tmp_path: Path) -> None:
+    results, accounts = corpus
+    # The model and the event rule disagree: plug2 has a dealer event but the model does not flag it;
+    # friend_a has none but the model flags it.
+    scores = {"plugmaster": _score("plugmaster", 0.9), "plug2": _score("plug2", 0.2),
+              "friend_a": _score("friend_a", 0.7), "buyer1": _score("buyer1", 0.1)}
+    out = build_report(lambda: iter(results), tmp_path / "scored", accounts=accounts, unmask=True,
+                       account_scores=scores)
+    assert out.dealer_definition == "account model" and out.n_dealer_accounts == 2
+    html = out.html.read_text(encoding="utf-8")
+    assert 'data-definition="account model"' in html and "drugwatch.accounts.v1" in html
+    page = _parse(out.html)
+
+    yl = _rows(page, "yl-accounts")
+    assert page.tables["yl-accounts"][0][-1] == "mean_dealer_probability"
+    # dealers: plugmaster (2/2 drug events, ratio 5, transaction, annotated, 0.9), friend_a (1/2, 0.5, -, -, 0.7)
+    assert yl["dealer accounts"] == ["2", "0.75", "2.75", "0.5", "1", "0.8"]
+    # others: plug2 (1/1, ratio 3, no transaction, annotated, 0.2), buyer1 (0/1, 0.5, -, -, 0.1)
+    assert yl["other accounts"] == ["2", "0.5", "1.75", "0", "1", "0.15"]
+    hours = _rows(page, "yl-hours")
+    assert hours["13"] == ["1", "1"] and hours["14"] == ["1", "0"] and hours["20"] == ["1", "0"]
+    definitions = _rows(page, "dealer-definitions")
+    assert definitions == {"flagged by the model and with a dealer event": ["1"], "flagged by the model only": ["1"],
+                           "with a dealer event only": ["1"], "neither": ["1"],
+                           "not scored (count as not flagged)": ["0"]}
+
+    top = page.tables["top-accounts"]
+    assert top[0][:4] == ["rank", "account", "dealer_probability", "events"]
+    assert [row[1:3] for row in top[1:]] == [["plugmaster", "0.9"], ["friend_a", "0.7"]]
+    assert top[2][5] == "0"  # friend_a: no dealer event, yet a dealer account by the model
+    # plug2 shares a phone with plugmaster but is not a dealer account here: no network.
+    assert page.tables["networks"][1:] == []
+    assert set(out.bundles) == {"plugmaster", "friend_a"}
+    summary = json.loads((tmp_path / "scored" / "report.json").read_text())
+    assert summary["dealer_account_definition"] == "account model"
+    assert summary["dealer_accounts"] == 2 and summary["accounts_with_dealer_events"] == 2
+    assert summary["account_model"]["models"] == ["drugwatch.accounts.v1"]
+
+    # Higher probability ranks first whatever the dealer events say; unscored accounts are not dealers.
+    scores = {"instagram:friend_a": _score("friend_a", 0.95), "instagram:plugmaster": _score("plugmaster", 0.6)}
+    out = build_report(lambda: iter(results), tmp_path / "partial", accounts=accounts, unmask=True,
+                       account_scores=scores)
+    page = _parse(out.html)
+    assert [row[1] for row in page.tables["top-accounts"][1:]] == ["friend_a", "plugmaster"]
+    assert _rows(page, "dealer-definitions")["not scored (count as not flagged)"] == ["2"]
+    assert "2 accounts with events had no score" in out.html.read_text(encoding="utf-8")
+
+
+def test_cli_report_reads_account_scores(corpus, tmp_path: Path) -> None:
+    results, accounts = corpus
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(r.to_json() + "\n" for r in results))
+    scores = write_account_scores([_score("plug2", 0.2), _score("friend_a", 0.7), _score("plugmaster", 0.9)],
+                                  tmp_path / "scores.jsonl")
+    assert [s.username for s in read_account_scores(scores)] == ["plug2", "friend_a", "plugmaster"]
+    result = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "rep"), "--unmask",
+                                 "--account-scores", str(scores)])
+    assert result.exit_code == 0, result.output
+    assert "2 dealer accounts (flagged by the dealer-account model)" in " ".join(result.output.split())
+    page = _parse(tmp_path / "rep" / "report.html")
+    assert [row[1:3] for row in page.tables["top-accounts"][1:]] == [["plugmaster", "0.9"], ["friend_a", "0.7"]]
+    both = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "x"), "--account-scores",
+                               str(scores), "--account-model", str(tmp_path)])
+    assert both.exit_code == 2 and "not both" in both.output
+    not_a_model = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "x"),
+                                      "--account-model", str(tmp_path)])
+    assert not_a_model.exit_code == 2 and "not a model directory" in " ".join(not_a_model.output.split())

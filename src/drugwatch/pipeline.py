@@ -6,12 +6,26 @@
 2. import it into the store;
 3. train the default fast detectors (``drugwatch.selling.v1``, ``drugwatch.drugtype.v1``) on a
    *second* demo corpus drawn with another seed, so the scan below is out of sample;
-4. scan the first corpus with them (in-process engine; resumable; bad records quarantined);
-5. write the report (HTML with plots, CSV tables, evidence bundles; personal data masked).
+4. train the dealer-account model (``drugwatch.accounts.v1``) on that second corpus' accounts
+   (truth: ``Account.dealer``, else ``meta["kind"] == "dealer"``) with
+   :func:`drugwatch.accounts.service.train_account_model`, the function behind
+   ``drugwatch accounts train`` and with its default configuration (our features, L1 + logistic
+   regression, ``drugwatch.yang_luo_text.v1`` event detector); the accounts go through a temporary
+   SQLite store, which that function reads;
+5. scan the first corpus with the event detectors (in-process engine; resumable; bad records
+   quarantined);
+6. score the scanned corpus' accounts (the scan's accounts file, timelines rebuilt from the results)
+   with the account model and write the scores;
+7. write the report with those scores: dealer accounts are the accounts the model flags (HTML with
+   plots, CSV tables, evidence bundles; personal data masked).
 
 Everything lands under ``out_dir`` (default ``$DRUGWATCH_HOME/demo/seed-N``):
-``demo.jsonl``, ``images/``, ``models/{selling,drugtype}/``, ``scan/results.jsonl``
-and ``report/report.html``.
+``demo.jsonl``, ``images/``, ``models/{selling,drugtype,account}/``, ``scan/results.jsonl``
+(plus ``scan/results.accounts.jsonl``), ``scan/accounts_scores.jsonl`` and ``report/report.html``.
+``DemoJobReport.quality`` holds, against the generator's truth on the scanned corpus (out of
+sample): the selling detector's event-level precision / recall / F1, the account model's
+account-level ones (``account_*``) and, for comparison, those of the report's fallback rule "an
+account with at least one dealer event" (``account_rule_*``).
 """
 
 from __future__ import annotations
@@ -28,6 +42,16 @@ from drugwatch.store import Store, data_home
 #: Offset of the training corpus' seed from the scanned corpus' seed.
 TRAIN_SEED_OFFSET = 1000
 
+#: The dealer-account model's configuration: ``drugwatch accounts train``'s defaults.
+ACCOUNT_MODEL_PARAMS: dict[str, Any] = {
+    "features": "ours",
+    "model": "logreg",
+    "event_detector": "drugwatch.yang_luo_text.v1",
+    "event_target": "is_drug",
+}
+#: Cross-validation folds of the account model on its training corpus (numbers on its model card).
+ACCOUNT_MODEL_FOLDS = 5
+
 
 @dataclass
 class DemoJobReport:
@@ -37,7 +61,13 @@ class DemoJobReport:
     import_report: ImportReport
     corpus: dict[str, Any] = field(default_factory=dict)
     store: dict[str, Any] = field(default_factory=dict)
+    #: The event detectors' model directories (``selling``, ``drugtype``).
     models: dict[str, Path] = field(default_factory=dict)
+    #: The dealer-account model directory (``models/account``) and its training report.
+    account_model: Path | None = None
+    account_training: Any = None  #: drugwatch.accounts.service.TrainReport
+    #: The scanned corpus' account scores (JSONL of ``AccountScore.as_dict()``).
+    account_scores: Path | None = None
     scan: Any = None  #: drugwatch.scan.ScanReport
     results_file: Path | None = None
     report_html: Path | None = None
@@ -98,26 +128,87 @@ def run_demo_job(
     if not scan:
         return job
 
-    from drugwatch.report import build_report
+    from drugwatch.report import build_report, load_accounts, score_scan_accounts, write_account_scores
     from drugwatch.scan import run_scan
+    from drugwatch.scan.sinks import accounts_path, read_results
     from drugwatch.scoring import EventScorer, train_default_detectors
 
     train_seed = seed + TRAIN_SEED_OFFSET
     step(f"training the default detectors on a separate demo corpus (seed {train_seed})")
     training = generate_demo(seed=train_seed, n_accounts=n_accounts, images=False)
     job.models = train_default_detectors(training.events, out_dir / "models", seed=seed, on_step=step)
+    step(f"training the dealer-account model on the accounts of the same corpus (seed {train_seed})")
+    job.account_training = _train_account_model(training, out_dir / "models" / "account", seed=seed)
+    job.account_model = job.account_training.model_dir
     scorer = EventScorer.from_directories(job.models.values())
     results = out_dir / "scan" / "results.jsonl"
     step(f"scanning {corpus_file.name} ({engine} engine)")
     job.scan = run_scan(corpus_file, results, scorer=scorer, engine=engine, resume=False, overwrite=True,
                         quarantine=out_dir / "scan" / "quarantine.jsonl")
     job.results_file = results
-    job.quality = _quality(results, corpus)
+    step("scoring the scanned accounts with the dealer-account model")
+    scores = score_scan_accounts(read_results(results), load_accounts(accounts_path(results)), job.account_model)
+    job.account_scores = write_account_scores(scores, out_dir / "scan" / "accounts_scores.jsonl")
+    job.quality = {**_quality(results, corpus), **_account_quality(scores, results, corpus)}
     step("writing the report")
-    out = build_report(results, out_dir / "report", title=f"drugwatch demo report (seed {seed})")
+    out = build_report(results, out_dir / "report", title=f"drugwatch demo report (seed {seed})",
+                       account_scores=scores)
     job.report_dir = out.directory
     job.report_html = out.html
     return job
+
+
+def _dealer_truth(account: Any) -> bool:
+    """The generator's account truth: ``Account.dealer``, else ``meta["kind"] == "dealer"``."""
+    if account.dealer is not None:
+        return bool(account.dealer)
+    return account.meta.get("kind") == "dealer"
+
+
+def _train_account_model(training: Any, output: Path, *, seed: int) -> Any:
+    """``drugwatch accounts train`` on the training corpus' accounts (via a temporary store)."""
+    import tempfile
+
+    from drugwatch.accounts.service import train_account_model
+
+    accounts = [a if a.dealer is not None else a.model_copy(update={"dealer": _dealer_truth(a)})
+                for a in training.accounts]
+    with tempfile.TemporaryDirectory(prefix="drugwatch-account-training-") as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'training.sqlite'}")
+        try:
+            store.upsert([*accounts, *training.events])
+            return train_account_model(store, output, params={**ACCOUNT_MODEL_PARAMS, "seed": seed},
+                                       n_splits=ACCOUNT_MODEL_FOLDS, seed=seed)
+        finally:
+            store.close()
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return round(precision, 3), round(recall, 3), round(f1, 3)
+
+
+def _account_quality(scores: list[Any], results: Path, corpus: Any) -> dict[str, Any]:
+    """Account-level precision / recall / F1 of the account model and of the "a dealer event" rule."""
+    from drugwatch.scan.sinks import read_results
+
+    truth = {a.key: _dealer_truth(a) for a in corpus.accounts}
+    flagged = {s.key: s.dealer for s in scores if s.key in truth}
+    with_dealer_event = {f"{r.platform}:{r.author}" for r in read_results(results) if r.selling and r.author}
+    out: dict[str, Any] = {}
+    for prefix, predicted in (("account", lambda k: flagged.get(k, False)),
+                              ("account_rule", lambda k: k in with_dealer_event)):
+        tp = sum(1 for k, t in truth.items() if t and predicted(k))
+        fp = sum(1 for k, t in truth.items() if not t and predicted(k))
+        fn = sum(1 for k, t in truth.items() if t and not predicted(k))
+        p, r, f = _prf(tp, fp, fn)
+        out.update({f"{prefix}_precision": p, f"{prefix}_recall": r, f"{prefix}_f1": f})
+    out["accounts_scored"] = len(flagged)
+    out["accounts_flagged"] = sum(1 for v in flagged.values() if v)
+    out["dealer_accounts_true"] = sum(1 for t in truth.values() if t)
+    return out
 
 
 def _quality(results: Path, corpus: Any) -> dict[str, Any]:
@@ -132,7 +223,5 @@ def _quality(results: Path, corpus: Any) -> dict[str, Any]:
         tp += r.selling and truth[r.key]
         fp += r.selling and not truth[r.key]
         fn += (not r.selling) and truth[r.key]
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"selling_precision": round(precision, 3), "selling_recall": round(recall, 3), "selling_f1": round(f1, 3)}
+    precision, recall, f1 = _prf(tp, fp, fn)
+    return {"selling_precision": precision, "selling_recall": recall, "selling_f1": f1}

@@ -29,8 +29,9 @@ def demo_command(
 
     The demo corpus is synthetic (a seeded generator with fake contacts), for
     demos and tests only; it is never derived from real data. The detectors
-    are trained on a second demo corpus (another seed), so the scan is out of
-    sample.
+    and the dealer-account model are trained on a second demo corpus (another
+    seed), so the scan and the account scores are out of sample; the report's
+    dealer accounts are the accounts the model flags.
     """
     report = run_demo_job(
         db=db,
@@ -59,7 +60,19 @@ def demo_command(
     console.print(f"corpus written to {report.corpus_dir}")
     if report.scan is not None:
         print_scan_report(report.scan)
-        quality = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.quality.items())
-        console.print(f"selling detector on this corpus (out of sample, generator truth): {quality}")
+        q = report.quality
+
+        def prf(prefix: str) -> str:
+            return (f"precision {q.get(prefix + '_precision')}, recall {q.get(prefix + '_recall')}, "
+                    f"F1 {q.get(prefix + '_f1')}")
+
+        console.print("on this corpus (out of sample, generator truth):")
+        console.print(f"  selling detector (events): {prf('selling')}")
+        if "account_f1" in q:
+            console.print(f"  dealer-account model (accounts; {q['accounts_flagged']} of {q['accounts_scored']} "
+                          f"flagged, {q['dealer_accounts_true']} true dealers): {prf('account')}")
+            console.print(f"  rule 'an account with a dealer event' (accounts): {prf('account_rule')}")
         console.print(f"models: {report.corpus_dir / 'models'}")
+        if report.account_scores is not None:
+            console.print(f"account scores: {report.account_scores}")
         console.print(f"[bold green]report:[/] {report.report_html}")

@@ -51,6 +51,11 @@ class ReportOutput:
     masked: bool = True
     n_events: int = 0
     n_selling: int = 0
+    #: ``"account model"`` (dealer accounts = what the account scores flag) or ``"dealer events"``.
+    dealer_definition: str = "dealer events"
+    n_dealer_accounts: int = 0
+    #: The scores computed with ``account_model`` (empty when they were given or not used).
+    account_scores: list[Any] = field(default_factory=list)
 
 
 def load_accounts(path: str | os.PathLike[str] | None = None, *, db: str | None = None) -> Iterator[Account]:
@@ -148,16 +153,29 @@ def build_report(
     top: int = 20,
     bundles: int | None = None,
     title: str = "drugwatch report",
+    account_scores: Any = None,
+    account_model: Any = None,
 ) -> ReportOutput:
     """Write ``output_dir/report.html``, ``output_dir/tables/*.csv`` and ``output_dir/evidence/<account>/``.
 
     ``results`` is a results file (JSONL or Parquet), ``"db"`` (the latest
     complete scan run in the store ``db``, or ``run_id``), or a function
-    returning an iterable of results (called twice). Accounts come from
-    ``accounts``, else ``accounts_path``, else the results file's
+    returning an iterable of results (called twice; three times with
+    ``account_model``). Accounts come from ``accounts``, else
+    ``accounts_path``, else the results file's
     ``.accounts.jsonl`` companion, else the store for ``"db"``. Personal data
     is masked unless ``unmask``, which is logged. ``bundles`` evidence bundles
     are written for the top accounts (default: all ``top``).
+
+    Dealer accounts are the accounts with at least one dealer event, unless
+    account scores of the dealer-account model (``drugwatch.accounts.v1``) are
+    given: ``account_scores`` (a mapping username or ``platform:username`` ->
+    :class:`~drugwatch.accounts.AccountScore`, an iterable of scores, or a
+    JSONL file of ``AccountScore.as_dict()`` lines), or ``account_model`` (a
+    model directory or fitted detector) to score the accounts here, their
+    timelines rebuilt from the results. Then the dealer accounts are those the
+    model flags, and the Yang & Luo tables and the top accounts use its
+    probability. The page says which definition it used.
     """
     from drugwatch.scan.sinks import accounts_path as companion
     from drugwatch.scan.sinks import read_results
@@ -181,10 +199,19 @@ def build_report(
                 accounts_path = companion(source)
     if accounts is None:
         accounts = list(load_accounts(accounts_path)) if accounts_path is not None else []
+    if account_scores is not None and account_model is not None:
+        raise ValueError("give account_scores or account_model, not both")
+    computed: list[Any] = []
+    if account_model is not None:
+        from drugwatch.report.account_scores import score_scan_accounts
+
+        accounts = list(accounts)
+        computed = score_scan_accounts(factory(), accounts, account_model)
+        account_scores = computed
     masker = Masker(unmask=unmask)
     if unmask:
         log_unmask(out, "report", {"results": source_name})
-    data = compute_tables(factory, accounts, top=top)
+    data = compute_tables(factory, accounts, top=top, account_scores=account_scores)
 
     csv_paths: dict[str, Path] = {}
     (out / "tables").mkdir(exist_ok=True)
@@ -212,6 +239,7 @@ def build_report(
         cards = "".join(event_card(r, masker) for r in data.evidence[username][:5])
         evidence_html.append(f'<section class="account" id="account-{rank}"><h3>{rank}. '
                              f'{escape(masker.user(username))}{link}</h3>{cards}</section>')
+    definition = _definition_html(data)
     privacy = ("Personal data is <b>shown</b> (--unmask); this was logged." if unmask else
                "Personal data is masked: usernames and contact values are replaced by keyed hashes valid in this "
                "report only; images are blurred. Use --unmask to show them (logged).")
@@ -223,6 +251,7 @@ def build_report(
 <p id="summary">{data.n_events} events scanned, <b>{data.n_selling}</b> dealer events (offers to sell),
 {len(data.dealers)} dealer accounts, {len(data.networks)} linked networks. Models: {escape(models)}.
 Generated {datetime.now(timezone.utc).isoformat(timespec="seconds")} from {escape(source_name)}.</p>
+<p id="dealer-definition" data-definition="{escape(data.dealer_definition)}">{definition}</p>
 <p class="note">{privacy}</p>
 <h2>JMIR characterization</h2>
 {plots.get("drugs", "")}{_html_table(t["jmir-drugs"], masker)}
@@ -234,6 +263,7 @@ Generated {datetime.now(timezone.utc).isoformat(timespec="seconds")} from {escap
 {plots["labels"]}{_html_table(t["dmml-labels"], masker)}
 <h2>Yang &amp; Luo account figures</h2>
 {plots["drug_share"]}{plots["ratio"]}{_html_table(t["yl-accounts"], masker)}
+{_html_table(t["dealer-definitions"], masker) if "dealer-definitions" in t else ""}
 {plots["hours"]}{_html_table(t["yl-hours"], masker)}
 <h2>Contact-linked networks</h2>
 {plots.get("networks", "<p>No networks among the dealer accounts.</p>")}{_html_table(t["networks"], masker)}
@@ -242,8 +272,8 @@ Generated {datetime.now(timezone.utc).isoformat(timespec="seconds")} from {escap
 {"".join(evidence_html)}
 <h2>Definitions</h2>
 <p>A dealer event is one the selling detector marks (a drug offered with a way to buy it). An event's drugs are the
-{escape(data.drug_source)}'s labels. A thread is a post and its comments. A dealer account has at least one dealer
-event. Evidence of transaction: a dealer event with a payment method, crypto address or sale, transaction or shipping
+{escape(data.drug_source)}'s labels. A thread is a post and its comments. {definition}
+Evidence of transaction: a dealer event with a payment method, crypto address or sale, transaction or shipping
 term. Hours are UTC. Highlights: <mark class="drug">drug term</mark> <mark class="sale">sale term</mark>
 <mark class="tag">hashtag</mark> <mark class="contact">contact</mark>.</p>
 </body></html>
@@ -252,9 +282,32 @@ term. Hours are UTC. Highlights: <mark class="drug">drug term</mark> <mark class
     html_path.write_text(html, encoding="utf-8")
     (out / "report.json").write_text(json.dumps({
         "results": source_name, "events": data.n_events, "dealer_events": data.n_selling,
-        "dealer_accounts": len(data.dealers), "networks": len(data.networks), "masked": not unmask,
+        "dealer_accounts": len(data.dealers), "dealer_account_definition": data.dealer_definition,
+        "account_model": data.account_model or None,
+        "accounts_with_dealer_events": len(data.event_dealers),
+        "networks": len(data.networks), "masked": not unmask,
         "models": data.models, "tables": {k: str(v.relative_to(out)) for k, v in csv_paths.items()},
         "bundles": {masker.user(u): str(p.relative_to(out)) for u, p in bundle_paths.items()},
     }, indent=1, default=str), encoding="utf-8")
     return ReportOutput(directory=out, html=html_path, csv=csv_paths, bundles=bundle_paths, masked=not unmask,
-                        n_events=data.n_events, n_selling=data.n_selling)
+                        n_events=data.n_events, n_selling=data.n_selling,
+                        dealer_definition=data.dealer_definition, n_dealer_accounts=len(data.dealers),
+                        account_scores=computed)
+
+
+def _definition_html(data: ReportTables) -> str:
+    """The sentence saying what a dealer account is in this report."""
+    n_event = len(data.event_dealers)
+    if data.dealer_definition != "account model":
+        return ("A dealer account has at least one dealer event (no dealer-account model scores were given; "
+                "give <code>--account-model</code> or <code>--account-scores</code> to use "
+                "<code>drugwatch.accounts.v1</code>). Top accounts are ranked by dealer events.")
+    info = data.account_model
+    models = ", ".join(escape(m) for m in info.get("models", ())) or "the dealer-account model"
+    cuts = ", ".join(f"{c:g}" for c in info.get("thresholds", ()))
+    unscored = (f" {len(data.unscored)} accounts with events had no score and count as not flagged."
+                if data.unscored else "")
+    return (f"A dealer account is one the dealer-account model ({models}) flags: dealer probability at or above "
+            f"{cuts or 'its threshold'} ({len(data.dealers)} accounts; {n_event} accounts have at least one dealer "
+            f"event, the definition used without scores). The Yang &amp; Luo tables group accounts by this flag and "
+            f"show the model's mean probability; top accounts are the flagged ones ranked by it.{unscored}")

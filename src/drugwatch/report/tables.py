@@ -14,8 +14,15 @@ Definitions (the report states them too):
 * a **thread** is a post and every comment under it (``post_id``); it has an
   offer to sell when any of its events is a dealer event, an offer to buy when
   any text asks to buy (:func:`drugwatch.scoring.buy_intent`);
-* a **dealer account** is an account with at least one dealer event (the
-  account's annotated ``dealer`` flag is shown beside it when known);
+* a **dealer account** is, given account scores (``account_scores``: the
+  dealer-account model ``drugwatch.accounts.v1``, see
+  :mod:`drugwatch.report.account_scores`), an account the model flags; the
+  Yang & Luo tables group accounts by that flag, show the model's mean
+  probability, and the top accounts are the flagged ones ranked by it.
+  Without scores it is an account with at least one dealer event, and the top
+  accounts are ranked by dealer events. Either way the account's annotated
+  ``dealer`` flag is shown beside it when known. Accounts with events but no
+  score count as not flagged (the report says how many);
 * **evidence of transaction**: a dealer event that shows a payment method, a
   crypto address, or a sale/transaction/shipping term of the lexicon;
 * hours are UTC hours of ``created_at``.
@@ -80,6 +87,16 @@ class ReportTables:
     models: list[dict[str, Any]]
     hours: dict[str, list[int]]
     drug_source: str
+    #: ``"account model"`` (dealer accounts = flagged by the scores) or ``"dealer events"`` (at least one).
+    dealer_definition: str = "dealer events"
+    #: username -> AccountScore, when scores were given.
+    scores: dict[str, Any] = field(default_factory=dict)
+    #: Accounts with at least one dealer event (the event-based definition, for comparison).
+    event_dealers: list[str] = field(default_factory=list)
+    #: Accounts with events in the results but no score (only with scores).
+    unscored: list[str] = field(default_factory=list)
+    #: The scoring model's name and thresholds (only with scores).
+    account_model: dict[str, Any] = field(default_factory=dict)
 
 
 def event_drugs(result: EventResult) -> tuple[str, ...]:
@@ -114,9 +131,20 @@ def compute_tables(
     top: int = 20,
     evidence_per_account: int = 20,
     hashtags_per_drug: int = 10,
+    account_scores: Any = None,
 ) -> ReportTables:
-    """All tables from ``results()`` (called twice: the passes) and the account records."""
+    """All tables from ``results()`` (called twice: the passes) and the account records.
+
+    ``account_scores`` (a mapping username or key -> ``AccountScore``, an
+    iterable of scores or a JSONL file of them) switches the dealer-account
+    definition to the model's flag (see the module docstring).
+    """
     account_records = {a.username: a for a in accounts}
+    scores: dict[str, Any] = {}
+    if account_scores is not None:
+        from drugwatch.report.account_scores import scores_by_username
+
+        scores = scores_by_username(account_scores)
     n_events = n_selling = 0
     drug_source = "lexicon"
     label_pred: Counter[str] = Counter()
@@ -237,43 +265,82 @@ def compute_tables(
                        label_true[label], _share(label_true[label], n_annotated)])
     tables[t.id] = t
 
-    dealers = sorted(u for u, s in stats.items() if s.selling_events)
-    others = sorted(u for u in stats if u not in set(dealers))
+    event_dealers = sorted(u for u, s in stats.items() if s.selling_events)
+    unscored: list[str] = []
+    model_info: dict[str, Any] = {}
+    if account_scores is not None:
+        dealer_definition = "account model"
+        dealers = sorted(u for u in stats if u in scores and scores[u].dealer)
+        unscored = sorted(u for u in stats if u not in scores)
+        model_info = {"models": sorted({s.model for s in scores.values()}),
+                      "thresholds": sorted({float(s.threshold) for s in scores.values()}),
+                      "scored": len(scores), "flagged": sum(1 for s in scores.values() if s.dealer)}
+    else:
+        dealer_definition = "dealer events"
+        dealers = event_dealers
+    dealer_set = set(dealers)
+    others = sorted(u for u in stats if u not in dealer_set)
 
     def ratio(username: str) -> float | None:
         account = account_records.get(username)
         return None if account is None else account.following_ratio
 
-    t = Table("yl-accounts", "Yang & Luo: account figures, dealer accounts vs others",
-              ["group", "accounts", "mean_drug_share", "median_following_ratio", "transaction_evidence_share",
-               "annotated_dealers"])
+    def probability(username: str) -> float | None:
+        score = scores.get(username)
+        return None if score is None else float(score.probability)
+
+    by = "flagged by the dealer-account model" if account_scores is not None else "with a dealer event"
+    columns = ["group", "accounts", "mean_drug_share", "median_following_ratio", "transaction_evidence_share",
+               "annotated_dealers"]
+    if account_scores is not None:
+        columns.append("mean_dealer_probability")
+    t = Table("yl-accounts", f"Yang & Luo: account figures, dealer accounts ({by}) vs others", columns)
     for name, group in (("dealer accounts", dealers), ("other accounts", others)):
         shares = [stats[u].drug_events / stats[u].events for u in group if stats[u].events]
         ratios = [r for r in (ratio(u) for u in group) if r is not None]
         known = sum(1 for u in group if account_records.get(u) is not None and account_records[u].dealer)
-        t.rows.append([name, len(group), round(statistics.fmean(shares), 4) if shares else 0.0,
-                       round(statistics.median(ratios), 4) if ratios else None,
-                       _share(sum(1 for u in group if stats[u].transaction), len(group)), known])
+        row = [name, len(group), round(statistics.fmean(shares), 4) if shares else 0.0,
+               round(statistics.median(ratios), 4) if ratios else None,
+               _share(sum(1 for u in group if stats[u].transaction), len(group)), known]
+        if account_scores is not None:
+            probs = [p for p in (probability(u) for u in group) if p is not None]
+            row.append(round(statistics.fmean(probs), 4) if probs else None)
+        t.rows.append(row)
     tables[t.id] = t
+
+    if account_scores is not None:
+        t = Table("dealer-definitions", "Dealer accounts: the dealer-account model's flag vs at least one dealer "
+                  "event (accounts with events)", ["definition", "accounts"])
+        selling = set(event_dealers)
+        t.rows.append(["flagged by the model and with a dealer event", len(dealer_set & selling)])
+        t.rows.append(["flagged by the model only", len(dealer_set - selling)])
+        t.rows.append(["with a dealer event only", len(selling - dealer_set)])
+        t.rows.append(["neither", sum(1 for u in stats if u not in dealer_set and u not in selling)])
+        t.rows.append(["not scored (count as not flagged)", len(unscored)])
+        tables[t.id] = t
 
     hours = {"dealer accounts": [0] * 24, "other accounts": [0] * 24}
     for name, group in (("dealer accounts", dealers), ("other accounts", others)):
         for u in group:
             for hour, count in stats[u].hours.items():
                 hours[name][hour] += count
-    t = Table("yl-hours", "Yang & Luo: hour of day (UTC) of drug events", ["hour", "dealer_accounts",
-                                                                         "other_accounts"])
+    t = Table("yl-hours", f"Yang & Luo: hour of day (UTC) of drug events, dealer accounts ({by}) vs others",
+              ["hour", "dealer_accounts", "other_accounts"])
     for hour in range(24):
         t.rows.append([hour, hours["dealer accounts"][hour], hours["other accounts"][hour]])
     tables[t.id] = t
 
-    ranked = sorted(dealers, key=lambda u: (-stats[u].selling_events, -stats[u].max_selling, u))
+    if account_scores is not None:
+        ranked = sorted(dealers, key=lambda u: (-(probability(u) or 0.0), -stats[u].selling_events,
+                                                -stats[u].max_selling, u))
+    else:
+        ranked = sorted(dealers, key=lambda u: (-stats[u].selling_events, -stats[u].max_selling, u))
     top_users = ranked[:top]
 
     # Dealer events first, then other drug events, up to evidence_per_account each account.
     selling_evidence: dict[str, list[EventResult]] = {u: [] for u in top_users}
     drug_evidence: dict[str, list[EventResult]] = {u: [] for u in top_users}
-    flagged = set(dealers)
+    flagged = dealer_set
     flagged_events: list[Event] = []
     drug_proba: dict[str, float] = {}
     for r in results():
@@ -295,22 +362,32 @@ def compute_tables(
         t.rows.append([network.id, network.size, list(network.accounts), list(network.contacts), network.n_edges])
     tables[t.id] = t
 
-    t = Table("top-accounts", "Top accounts by dealer events", ["rank", "account", "events", "drug_events",
-                                                                 "dealer_events", "max_selling_probability",
-                                                                 "drugs", "transaction_evidence", "following_ratio",
-                                                                 "annotated_dealer"])
+    columns = ["rank", "account", "events", "drug_events", "dealer_events", "max_selling_probability", "drugs",
+               "transaction_evidence", "following_ratio", "annotated_dealer"]
+    if account_scores is not None:
+        columns.insert(2, "dealer_probability")
+        caption = "Top accounts: flagged by the dealer-account model, by its probability"
+    else:
+        caption = "Top accounts by dealer events"
+    t = Table("top-accounts", caption, columns)
     for rank, u in enumerate(top_users, 1):
         s = stats[u]
         account = account_records.get(u)
-        t.rows.append([rank, u, s.events, s.drug_events, s.selling_events, round(s.max_selling, 4),
-                       [d for d, _ in s.drugs.most_common()], s.transaction,
-                       None if ratio(u) is None else round(ratio(u), 4),
-                       None if account is None else account.dealer])
+        row = [rank, u, s.events, s.drug_events, s.selling_events, round(s.max_selling, 4),
+               [d for d, _ in s.drugs.most_common()], s.transaction,
+               None if ratio(u) is None else round(ratio(u), 4),
+               None if account is None else account.dealer]
+        if account_scores is not None:
+            p = probability(u)
+            row.insert(2, None if p is None else round(p, 4))
+        t.rows.append(row)
     tables[t.id] = t
 
     return ReportTables(tables=tables, n_events=n_events, n_selling=n_selling, accounts=dict(stats),
                         account_records=account_records, dealers=dealers, top=top_users, evidence=evidence,
-                        networks=networks, models=models, hours=hours, drug_source=drug_source)
+                        networks=networks, models=models, hours=hours, drug_source=drug_source,
+                        dealer_definition=dealer_definition, scores=scores, event_dealers=event_dealers,
+                        unscored=unscored, account_model=model_info)
 
 
 def _link(flagged: set[str], accounts: dict[str, Account], events: list[Event],
