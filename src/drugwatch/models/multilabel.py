@@ -33,7 +33,7 @@ out-of-fold probabilities of an inner grouped k-fold on the training data
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -257,13 +257,19 @@ def mask_index(texts: Sequence[str], min_count: int = 2) -> dict[str, str]:
     return {key: word for key, (_, word) in best.items()}
 
 
-def folded_text(normalized: str, masks: Mapping[str, str] | None = None) -> str:
-    """The repaired view of a normalized text (see the comment above)."""
+def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
+                keep: Callable[[str], bool] | None = None) -> str:
+    """The repaired view of a normalized text (see the comment above).
+
+    ``keep(token)`` names tokens to leave as they are (besides doses and codes).
+    """
     text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), normalized)
     if masks:
         text = _MASKED_WORD.sub(lambda m: masks.get(m.group(1) + "\x00" + m.group(2), m.group(0)), text)
     text = _MASKED.sub("", text)
-    return _LEET_TOKEN.sub(_fold_token, text)
+    if keep is None:
+        return _LEET_TOKEN.sub(_fold_token, text)
+    return _LEET_TOKEN.sub(lambda m: m.group(0) if keep(m.group(0)) else _fold_token(m), text)
 
 
 def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None) -> str:

@@ -246,18 +246,74 @@ def needs_text_layer(lowered: str) -> bool:
     )
 
 
-def text_features(text: str, view: str = "with_hashtags") -> tuple[str, str, np.ndarray]:
-    """``(word view, hashtag string, dense evidence vector)`` of one text."""
+def _repair(text: str, masks: dict[str, str] | None) -> str:
+    """The repaired reading of a lower-cased or normalized text (``drugwatch.selling.v2``).
+
+    :func:`drugwatch.models.multilabel.folded_text`: leetspeak and symbols
+    inside letter runs read as letters ("73l39r@m" -> "telegram"; doses and
+    codes such as "2mg", "m30" kept), masked letters filled from the
+    training vocabulary ("gol#en" -> "golden"), runs of spaced single
+    letters joined; pill codes ("m30", "k2") and handles ("plug_7") are kept. ``normalize`` undoes these only for lexicon words; a
+    classifier's word features need every word read back.
+    """
+    from drugwatch.models.multilabel import folded_text
+
+    if _MAY_NEED_REPAIR.search(text) is None:  # no digit or symbol touching a letter, no spaced letters
+        return text
+    return folded_text(text, masks, keep=_keep_token)
+
+
+#: What every change of :func:`_repair` needs (a cheap superset test): a digit,
+#: leet symbol or mask next to a letter (any script), or three spaced single letters.
+_MAY_NEED_REPAIR = re.compile(
+    r"[^\W\d_][0-9@$!|□■●○▪◆*_#?]|[0-9@$!|□■●○▪◆*_#?][^\W\d_]|(?<!\S)[a-z] [a-z] [a-z](?!\S)"
+)
+
+
+#: Zero-width, joiner, soft-hyphen and combining characters.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u2064\ufeff\u0300-\u036f]")
+
+#: Pill and product codes ("m30", "k2", "a215") and handles ("plug_7") are not leetspeak.
+_SHORT_CODE = re.compile(r"[a-z]{1,3}\d{1,4}|.*_.*")
+
+
+def _keep_token(token: str) -> bool:
+    return _SHORT_CODE.fullmatch(token) is not None
+
+
+def text_features(
+    text: str, view: str = "with_hashtags", *, repair: bool = False, masks: dict[str, str] | None = None,
+) -> tuple[str, str, np.ndarray]:
+    """``(word view, hashtag string, dense evidence vector)`` of one text.
+
+    With ``repair`` (``drugwatch.selling.v2``) the words, hashtags and drug
+    cues are read from the repaired view (:func:`_repair`); contacts are
+    always read from the raw text.
+    """
     raw = _view(text, view)
     lowered = raw.lower()
     dense = np.zeros(len(DENSE_FEATURES), dtype=np.float32)
     matcher = _matcher()
     tags = [t[1:] for t in _HASHTAG.findall(lowered)] if "#" in lowered else []
+    if repair and tags:
+        tags = [_repair(t, masks) for t in tags]
     gated = needs_text_layer(lowered)
+    if repair and not gated:
+        # invisible characters split words ("we\u200bed"): only normalize() removes them
+        gated = not lowered.isascii() and _INVISIBLE.search(lowered) is not None
+        if not gated:
+            repaired = _repair(lowered, masks)
+            gated = repaired != lowered and matcher.has_cue(repaired)
     # A gated text is read through the text layer's cached view: the scorer
     # (drugwatch.scoring) analyzes the same raw text next, and reuses it.
     text_view = analyze(raw) if gated else None
     normalized = text_view.text if text_view is not None else lowered
+    if repair:
+        if text_view is not None and "#" in normalized:
+            # the hashtags as normalize() reads them (invisible characters cut raw tags short)
+            tags = [_repair(t[1:], masks) for t in _HASHTAG.findall(normalized)]
+        normalized = _repair(normalized, masks)
     if "http" in normalized or "www." in normalized:
         without_urls = _URL.sub(" ", normalized)
     else:
@@ -414,6 +470,7 @@ class SellingDetector(Detector):
         "tag_weight": [Interval(float, 0, None)],
         "min_df": [Interval(int, 1, None)],
         "inner_folds": [Interval(int, 2, None)],
+        "repair": [Options((False, True))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -427,6 +484,7 @@ class SellingDetector(Detector):
         tag_weight: float = 1.0,
         min_df: int = 2,
         inner_folds: int = 3,
+        repair: bool = False,
         seed: int = 0,
     ):
         self.variant = variant
@@ -436,14 +494,17 @@ class SellingDetector(Detector):
         self.tag_weight = tag_weight
         self.min_df = min_df
         self.inner_folds = inner_folds
+        self.repair = repair
         self.seed = seed
 
     # -- features ---------------------------------------------------------------
 
     def _views(self, events: Sequence[Event]) -> tuple[list[str], list[str], np.ndarray]:
         words, tags, dense = [], [], np.zeros((len(events), len(DENSE_FEATURES)), dtype=np.float32)
+        repair = getattr(self, "repair", False)  # models saved before the option did not repair
+        masks = getattr(self, "masks_", None) if repair else None
         for i, event in enumerate(events):
-            w, t, d = text_features(event.text, self.variant)
+            w, t, d = text_features(event.text, self.variant, repair=repair, masks=masks)
             words.append(w)
             tags.append(t)
             dense[i] = d
@@ -475,6 +536,11 @@ class SellingDetector(Detector):
     # -- fit / predict ------------------------------------------------------------
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        if self.repair:
+            # masked letters are filled from the training texts' own words
+            from drugwatch.models.multilabel import mask_index
+
+            self.masks_ = mask_index([_view(e.text, self.variant).lower() for e in events])
         words, tags, dense = self._views(events)
         groups = np.array([_group(e) for e in events])
         oof = np.full(len(events), np.nan)
@@ -538,6 +604,33 @@ class SellingDetector(Detector):
             "inner_cv_f1_at_threshold": self.inner_f1_,
             "top_evidence_weights": ", ".join(f"{k} {v:+.2f}" for k, v in top),
         }
+
+
+@register("drugwatch.selling.v2")
+class RobustSellingDetector(SellingDetector):
+    """``drugwatch.selling.v1`` reading words, hashtags and drug cues through the repaired view."""
+
+    description = SellingDetector.description + (
+        " Words, hashtags and drug cues are read through a repaired view (leetspeak and symbols inside "
+        "words read as letters, masked letters filled from the training vocabulary), so disguised "
+        "adverts keep their features."
+    )
+
+    def __init__(
+        self,
+        *,
+        variant: str = "with_hashtags",
+        C: float = 1.0,
+        dense_weight: float = 2.0,
+        word_weight: float = 1.0,
+        tag_weight: float = 1.0,
+        min_df: int = 2,
+        inner_folds: int = 3,
+        repair: bool = True,
+        seed: int = 0,
+    ):
+        super().__init__(variant=variant, C=C, dense_weight=dense_weight, word_weight=word_weight,
+                         tag_weight=tag_weight, min_df=min_df, inner_folds=inner_folds, repair=repair, seed=seed)
 
 
 @register("drugwatch.tfidf_lr.v1")
