@@ -267,9 +267,13 @@ def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
     if masks:
         text = _MASKED_WORD.sub(lambda m: masks.get(m.group(1) + "\x00" + m.group(2), m.group(0)), text)
     text = _MASKED.sub("", text)
-    if keep is None:
-        return _LEET_TOKEN.sub(_fold_token, text)
-    return _LEET_TOKEN.sub(lambda m: m.group(0) if keep(m.group(0)) else _fold_token(m), text)
+    def fold(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.isalpha() or (keep is not None and keep(token)):  # plain words fold to themselves
+            return token
+        return _fold_token(match)
+
+    return _LEET_TOKEN.sub(fold, text)
 
 
 def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None) -> str:

@@ -296,15 +296,14 @@ def text_features(
     dense = np.zeros(len(DENSE_FEATURES), dtype=np.float32)
     matcher = _matcher()
     tags = [t[1:] for t in _HASHTAG.findall(lowered)] if "#" in lowered else []
-    if repair and tags:
-        tags = [_repair(t, masks) for t in tags]
     gated = needs_text_layer(lowered)
+    repaired: str | None = None
     if repair and not gated:
         # invisible characters split words ("we\u200bed"): only normalize() removes them
         gated = not lowered.isascii() and _INVISIBLE.search(lowered) is not None
         if not gated:
             repaired = _repair(lowered, masks)
-            gated = repaired != lowered and matcher.has_cue(repaired)
+            gated = repaired is not lowered and repaired != lowered and matcher.has_cue(repaired)
     # A gated text is read through the text layer's cached view: the scorer
     # (drugwatch.scoring) analyzes the same raw text next, and reuses it.
     text_view = analyze(raw) if gated else None
@@ -312,8 +311,10 @@ def text_features(
     if repair:
         if text_view is not None and "#" in normalized:
             # the hashtags as normalize() reads them (invisible characters cut raw tags short)
-            tags = [_repair(t[1:], masks) for t in _HASHTAG.findall(normalized)]
-        normalized = _repair(normalized, masks)
+            tags = [t[1:] for t in _HASHTAG.findall(normalized)]
+        if tags:
+            tags = _repair(" ".join(tags), masks).split()
+        normalized = repaired if (repaired is not None and text_view is None) else _repair(normalized, masks)
     if "http" in normalized or "www." in normalized:
         without_urls = _URL.sub(" ", normalized)
     else:
