@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from drugwatch.cli import app
-from drugwatch.pipeline import TRAIN_SEED_OFFSET, run_demo_job
+from drugwatch.pipeline import TRAIN_SCALE, TRAIN_SEED_OFFSET, run_demo_job
 from drugwatch.scan.sinks import read_results
 from drugwatch.store import Store
 
@@ -43,7 +43,7 @@ def test_demo_job_runs_the_whole_flow(tmp_path: Path) -> None:
     assert job.account_model == tmp_path / "demo" / "models" / "account"
     config = json.loads((job.account_model / "config.json").read_text())
     assert config["registry_name"] == "drugwatch.accounts.v1"
-    assert job.account_training.n_accounts == 12 and job.account_training.n_dealers >= 2
+    assert job.account_training.n_accounts == TRAIN_SCALE * 12 and job.account_training.n_dealers >= 2
     scores = [json.loads(line) for line in job.account_scores.read_text().splitlines()]
     assert job.account_scores == tmp_path / "demo" / "scan" / "accounts_scores.jsonl"
     assert len(scores) == job.corpus["accounts"] and all(0.0 <= s["probability"] <= 1.0 for s in scores)
