@@ -59,3 +59,35 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite'}"
     return request.getfixturevalue("pg_url")
+
+
+# ---------------------------------------------------------------------------
+# Headless Chromium (Debian's package, driven by Playwright; no browser download)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+def chromium() -> tuple[str, list[str]]:
+    """``(executable, launch args)`` of Debian's Chromium for Playwright.
+
+    Skips the test without a browser, or fails it when CI requires one
+    (``DRUGWATCH_REQUIRE_BROWSER=1``).
+    """
+    reason = None
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright package is not installed"
+    if reason:
+        if os.environ.get("DRUGWATCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser required (DRUGWATCH_REQUIRE_BROWSER=1): {reason}")
+        pytest.skip(f"no browser: {reason}")
+    return CHROMIUM, list(CHROMIUM_ARGS)

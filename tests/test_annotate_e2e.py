@@ -23,11 +23,6 @@ from drugwatch.annotate import Settings, create_app, service
 from drugwatch.annotate.auth import create_user
 from drugwatch.records import Account, Event, ImageRef
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 PASSWORD = "e2e-password-123"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -37,20 +32,6 @@ PNG = bytes.fromhex(
 pytestmark = pytest.mark.slow
 
 
-def _need_browser() -> None:
-    reason = None
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason:
-        if os.environ.get("DRUGWATCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser required (DRUGWATCH_REQUIRE_BROWSER=1): {reason}")
-        pytest.skip(f"no browser for the end-to-end test: {reason}")
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -59,8 +40,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    _need_browser()
+def server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator[str]:
     import uvicorn
 
     image = tmp_path / "bars.png"
@@ -128,11 +108,12 @@ def _annotate(page, base: str, answers: dict[str, list[str]]) -> None:
     assert "2 of 2" in page.inner_text("#progress")
 
 
-def test_two_annotators_and_an_adjudicator(server: str, tmp_path: Path) -> None:
+def test_two_annotators_and_an_adjudicator(server: str, tmp_path: Path, chromium: tuple[str, list[str]]) -> None:
+    executable, args = chromium
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=executable, args=args, headless=True)
         try:
             ann1 = _login(browser, server, "ann1")
             assert ann1.url.endswith("/tasks")

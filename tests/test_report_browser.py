@@ -18,32 +18,13 @@ from drugwatch.report import build_report
 from drugwatch.scan import run_scan
 from drugwatch.scoring import train_default_detectors
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 pytestmark = pytest.mark.slow
 
 
-def _need_browser() -> None:
-    reason = None
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason:
-        if os.environ.get("DRUGWATCH_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser required (DRUGWATCH_REQUIRE_BROWSER=1): {reason}")
-        pytest.skip(f"no browser for the report screenshot: {reason}")
 
-
-def test_report_screenshot_in_headless_chromium(tmp_path: Path) -> None:
-    _need_browser()
+def test_report_screenshot_in_headless_chromium(tmp_path: Path, chromium: tuple[str, list[str]]) -> None:
+    executable, args = chromium
     from playwright.sync_api import sync_playwright
 
     models = train_default_detectors(generate_demo(seed=41, n_accounts=16, images=False).events, tmp_path / "m")
@@ -55,7 +36,7 @@ def test_report_screenshot_in_headless_chromium(tmp_path: Path) -> None:
     shot = artifacts / "report.png"
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=executable, args=args, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("pageerror", lambda exc: errors.append(str(exc)))
