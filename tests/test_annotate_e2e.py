@@ -9,7 +9,6 @@ exports the final labels. Skipped when /usr/bin/chromium is missing, unless
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
