@@ -253,8 +253,9 @@ def _repair(text: str, masks: dict[str, str] | None) -> str:
     inside letter runs read as letters ("73l39r@m" -> "telegram"; doses and
     codes such as "2mg", "m30" kept), masked letters filled from the
     training vocabulary ("gol#en" -> "golden"), runs of spaced single
-    letters joined; pill codes ("m30", "k2") and handles ("plug_7") are kept. ``normalize`` undoes these only for lexicon words; a
-    classifier's word features need every word read back.
+    letters joined; pill codes ("m30", "k2") and handles ("plug_7") are
+    kept. ``normalize`` undoes these only for lexicon words; a classifier's
+    word features need every word read back.
     """
     from drugwatch.models.multilabel import folded_text
 
@@ -303,7 +304,7 @@ def text_features(
         gated = not lowered.isascii() and _INVISIBLE.search(lowered) is not None
         if not gated:
             repaired = _repair(lowered, masks)
-            gated = repaired is not lowered and repaired != lowered and matcher.has_cue(repaired)
+            gated = repaired != lowered and matcher.has_cue(repaired)
     # A gated text is read through the text layer's cached view: the scorer
     # (drugwatch.scoring) analyzes the same raw text next, and reuses it.
     text_view = analyze(raw) if gated else None
