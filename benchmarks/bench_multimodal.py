@@ -5,7 +5,8 @@ Rows:
 * MMBT (``drugwatch.mmbt.v1``, 4 image tokens, max_len 64) on demo events
   that all carry an image, batch 32: with the image features already cached
   (the transformer alone) and cold (EfficientNet-Lite0 encoding included,
-  a fresh cache);
+  a fresh cache); and the same model exported to ONNX, fp32 and dynamic
+  int8 (:class:`drugwatch.models.onnx_text.OnnxMMBTDetector`), features cached;
 * the late-fusion and image-only heads on the same events (features cached);
 * the MiniLM text detector (``drugwatch.minilm.v1``) at batch 32: PyTorch vs
   ONNX fp32 vs ONNX dynamic int8 (:mod:`drugwatch.models.onnx_text`), with
@@ -85,6 +86,19 @@ def main(argv: list[str] | None = None) -> int:
         results["mmbt_cached_events_per_s"] = n / warm
         print(f"MMBT (4 tokens, max_len 64), {n} events with images: cold cache {n / cold:.1f} ev/s, "
               f"features cached {n / warm:.1f} ev/s", flush=True)
+
+        # The same MMBT exported to ONNX (fp32 and dynamic int8), features cached, batch 64 as PyTorch.
+        from drugwatch.models.onnx_text import OnnxMMBTDetector, export_onnx, quantize_int8
+
+        mmbt_fp32 = export_onnx(mmbt.save(tmp_path / "mmbt"), tmp_path / "mmbt-onnx")
+        mmbt_ref = mmbt.predict_proba(events)
+        for label, path in (("onnx_fp32", mmbt_fp32), ("onnx_int8", quantize_int8(mmbt_fp32))):
+            runner = OnnxMMBTDetector(path, num_threads=args.threads)
+            seconds = _timed(lambda r=runner: r.predict_proba(events))
+            results[f"mmbt_{label}_cached_events_per_s"] = n / seconds
+            results[f"mmbt_{label}_max_abs_diff"] = float(np.abs(runner.predict_proba(events) - mmbt_ref).max())
+            print(f"MMBT {label}, features cached: {n / seconds:.1f} ev/s "
+                  f"(max |p - PyTorch| {results[f'mmbt_{label}_max_abs_diff']:.2g})", flush=True)
 
         for name in ("drugwatch.image_only.v1", "drugwatch.fusion_concat.v1", "drugwatch.fusion_fbc.v1"):
             det = create_detector(name, epochs=1, validation_fraction=0.0, num_threads=args.threads).fit(train)

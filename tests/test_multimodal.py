@@ -217,3 +217,27 @@ def test_onnx_head_matches_pytorch(name: str, events: list[Event], tmp_path: Pat
     head = OnnxHead(path)
     onnx_proba = head.predict_proba_features(detector.feature_arrays(events))
     np.testing.assert_allclose(onnx_proba, detector.predict_proba(events), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_mmbt_onnx_export_matches_pytorch(events: list[Event], tmp_path: Path) -> None:
+    from drugwatch.models.onnx_text import OnnxMMBTDetector, OnnxTextDetector, export_onnx, quantize_int8
+
+    detector = create_detector(MMBT, **{**TINY[MMBT], "n_image_tokens": 4}).fit(events)
+    path = export_onnx(detector.save(tmp_path / "model"), tmp_path / "onnx")
+    reference = detector.predict_proba(events)  # images, drug-free scenes and one event without an image
+    runner = OnnxMMBTDetector(path, num_threads=1)
+    np.testing.assert_allclose(runner.predict_proba(events), reference, atol=1e-5)
+    np.testing.assert_array_equal(runner.predict(events), detector.predict(events))
+    # the image tokens matter: the same texts with the images masked out score differently
+    feats = np.random.default_rng(0).normal(size=(len(events), 4, 1280)).astype(np.float32)
+    shown = runner.predict_proba_arrays(events, feats * 5, np.ones(len(events), dtype=bool))
+    hidden = runner.predict_proba_arrays(events, feats * 5, np.zeros(len(events), dtype=bool))
+    np.testing.assert_allclose(hidden, detector.predict_proba_arrays(events, feats * 5, np.zeros(len(events), bool)),
+                               atol=1e-5)
+    assert np.abs(shown - hidden).max() > 1e-4
+    int8 = OnnxMMBTDetector(quantize_int8(path), num_threads=1)
+    diff = np.abs(int8.predict_proba(events) - reference)
+    assert diff.max() < 0.1, diff.max()
+    with pytest.raises(ValueError, match="OnnxMMBTDetector"):
+        OnnxTextDetector(path)
