@@ -35,6 +35,8 @@ _PIECES = st.sampled_from([
     "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "abcdefghijklmn", "é", "ø", "٣", "a", "b", "c",
     "1", "3", "0", "9", "ab", "xyz", "#xanax", "#2mgxanax", "A", "Q", "shrooms", "\ud800",
     "🇺🇸🇨🇦", "e\u0301", "\u200d", "İ", ".io", "plug.io/menu",
+    "0x52908400098527886E0F7030069857D2E4169EE7", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+    "@demo_plug", "$demo_cash", "a@", "$$", "w\u2003i", "t\u3000e", "...", "!!!", "zzz",
 ])
 _TEXTS = st.one_of(
     st.lists(_PIECES, max_size=24).map("".join),
@@ -81,6 +83,72 @@ def test_ascii_fast_paths_match_the_general_ones(text):
     assert contacts._squeeze(low) == contacts._SEPARATORS.sub("", low)
     assert contacts._count_digits(low) == sum(map(low.count, "0123456789"))
     assert contacts._has_long_token(text) == bool(contacts._LONG_ALNUM.search(text))
+
+
+def test_whitespace_table_is_what_backslash_s_matches():
+    """``_alias_prefixes`` spells ``\\s`` out as ``_WHITESPACE`` (all of Unicode)."""
+    spaces = "".join(chr(i) for i in range(sys.maxunicode + 1) if re.match(r"\s", chr(i)))
+    assert spaces == contacts._WHITESPACE
+
+
+# The patterns as first written, with the look-behind in front.
+_LOOKBEHIND_FIRST = {
+    "_BTC_LEGACY_RE": r"(?<![0-9A-Za-z])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])",
+    "_IG_HANDLE_RE": r"(?<![a-z0-9_.@/])@(?P<h>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?)"
+                     r"(?![a-z0-9_@])",
+    "_CASHTAG_RE": r"(?<![a-z0-9_$])\$(?P<h>[a-z][a-z0-9_]{1,19})(?![a-z0-9_])",
+}
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_look_behind_after_the_first_character_matches_the_same(text):
+    for s in (text, contacts.fold(text)):
+        for name, pattern in _LOOKBEHIND_FIRST.items():
+            assert ([_match_key(m) for m in getattr(contacts, name).finditer(s)]
+                    == [_match_key(m) for m in re.finditer(pattern, s)])
+
+
+def _crypto_reference(raw: str, low: str) -> list[contacts.Contact]:
+    out = []
+    for m in contacts._BTC_LEGACY_RE.finditer(raw):
+        if (contacts.btc_legacy_checksum_ok(m.group())
+                or contacts._CRYPTO_CUE.search(low, max(0, m.start() - 30), m.start())):
+            out.append(("bitcoin", m.group(), m.span()))
+    for m in contacts._BTC_BECH32_RE.finditer(raw):
+        if (contacts.btc_bech32_checksum_ok(m.group())
+                or contacts._CRYPTO_CUE.search(low, max(0, m.start() - 30), m.start())):
+            out.append(("bitcoin", m.group().lower(), m.span()))
+    out += [("ethereum", m.group().lower(), m.span()) for m in contacts._ETH_RE.finditer(raw)]
+    out += [("monero", m.group(), m.span()) for m in contacts._XMR_RE.finditer(raw)]
+    return out
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_crypto_and_handle_pre_filters_drop_nothing(text):
+    low = contacts.fold(text)
+    assert ([(c.app, c.value, (c.raw_start, c.raw_end)) for c in contacts._crypto(text, low)]
+            == _crypto_reference(text, low))
+    expected = [m.group("h") for m in contacts._IG_HANDLE_RE.finditer(low)
+                if re.search("[a-z]", m.group("h"))]
+    expected += [m.group("h") for m in contacts._CASHTAG_RE.finditer(low)
+                 if m.group("h") not in contacts._CURRENCY_CODES]
+    assert [c.value for c in contacts._handles(text, low)] == expected
+
+
+@_SETTINGS
+@given(st.lists(st.sampled_from([
+    contacts.Contact("phone", None, "+14405550142", 3, 17),
+    contacts.Contact("app_handle", "whatsapp", "+14405550142", 0, 17),
+    contacts.Contact("payment", "cashapp", "cashapp", 20, 27),
+    contacts.Contact("shipping", None, "stealth", 22, 29),
+]), max_size=3))
+def test_resolve_keeps_a_lone_candidate_as_the_full_resolution_does(candidates):
+    resolved = contacts._resolve(candidates)
+    if len(candidates) == 1:
+        assert resolved == candidates
+    assert resolved == sorted(resolved, key=lambda c: (c.raw_start, c.raw_end, c.kind))
 
 
 def _cues_reference(raw: str, low: str) -> contacts._Cues:
@@ -264,6 +332,10 @@ def test_matcher_fast_paths_match_the_regexes(text):
         assert matcher._has_pill_word(s) == bool(matcher._PILL_WORDS.search(s))
         if not matcher._ANY_DIGIT.search(s):
             assert matcher._DOSE.search(s) is None
+        words = matcher._words_view(s)
+        for start, end in ((0, 0), (len(s) // 3, len(s) // 2), (len(s), len(s)), (5, 60)):
+            assert (matcher.Matcher._neighbours(s, start, end, words)
+                    == matcher.Matcher._neighbours(s, start, end))
 
 
 # ---------------------------------------------------------------------------

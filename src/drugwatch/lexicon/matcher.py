@@ -564,8 +564,10 @@ class Matcher:
 
     # -- candidates ----------------------------------------------------------
 
-    def _word_candidates(self, text: str) -> list[_Candidate]:
-        padded = " " + _words_view(text) + " "
+    def _word_candidates(self, text: str, words: str | None = None) -> list[_Candidate]:
+        """Whole-word terms in ``text``; ``words`` is ``_words_view(text)``
+        when the caller has it."""
+        padded = " " + (_words_view(text) if words is None else words) + " "
         out: list[_Candidate] = []
         for end, (key, entries) in self._words.iter(padded):
             # padded[end] is the trailing space; the term ends at text[end - 1]
@@ -602,13 +604,24 @@ class Matcher:
     # -- context -------------------------------------------------------------
 
     @staticmethod
-    def _neighbours(text: str, start: int, end: int) -> tuple[list[str], list[str]]:
-        before = _NON_WORD.sub(" ", text[max(0, start - 40):start]).split()[-2:]
-        after = _NON_WORD.sub(" ", text[end:end + 40]).split()[:3]
+    def _neighbours(text: str, start: int, end: int,
+                    words: str | None = None) -> tuple[list[str], list[str]]:
+        """The two words before and three after ``text[start:end]``.
+
+        ``words`` is ``_words_view(text)`` when the caller has it: it maps
+        every character on its own, so its slices are the slices of ``text``
+        with ``_NON_WORD`` turned into spaces.
+        """
+        if words is None:
+            before = _NON_WORD.sub(" ", text[max(0, start - 40):start]).split()[-2:]
+            after = _NON_WORD.sub(" ", text[end:end + 40]).split()[:3]
+        else:
+            before = words[max(0, start - 40):start].split()[-2:]
+            after = words[end:end + 40].split()[:3]
         return before, after
 
     @classmethod
-    def _negated(cls, text: str, cand: _Candidate) -> bool:
+    def _negated(cls, text: str, cand: _Candidate, words: str | None = None) -> bool:
         term = cand.term
         nb = _NEG_BEFORE.get(term)
         na = _NEG_AFTER.get(term)
@@ -616,7 +629,7 @@ class Matcher:
             return True
         if nb is None and na is None:
             return False
-        before, after = cls._neighbours(text, cand.start, cand.end)
+        before, after = cls._neighbours(text, cand.start, cand.end, words)
         if nb is not None and before:
             if before[-1] in nb or " ".join(before[-2:]) in nb:
                 return True
@@ -631,22 +644,25 @@ class Matcher:
         """Lexicon hits in ``text`` (a raw string is normalized first)."""
         nt = text if isinstance(text, NormalizedText) else normalize(text)
         s = nt.text
-        cands = self._word_candidates(s)
+        words = _words_view(s)
+        cands = self._word_candidates(s, words)
         cands.extend(self._hashtag_candidates(s))
         if not cands:
             return []
         # longest match wins; ties go to the leftmost
-        cands.sort(key=lambda c: (-(c.end - c.start), c.start))
+        if len(cands) > 1:
+            cands.sort(key=lambda c: (c.start - c.end, c.start))
         kept: list[_Candidate] = []
-        taken: list[tuple[int, int]] = []
         for c in cands:
-            if any(c.start < b and a < c.end for a, b in taken):
-                continue
-            if self._negated(s, c):
-                continue
-            kept.append(c)
-            taken.append((c.start, c.end))
-        kept.sort(key=lambda c: c.start)
+            start, end = c.start, c.end
+            for k in kept:
+                if start < k.end and k.start < end:
+                    break
+            else:
+                if not self._negated(s, c, words):
+                    kept.append(c)
+        if len(kept) > 1:
+            kept.sort(key=lambda c: c.start)
 
         # context evidence
         strong = False

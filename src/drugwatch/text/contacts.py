@@ -46,7 +46,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Final, Literal, get_args
+from typing import Final, Literal, NamedTuple, get_args
 
 import ahocorasick
 import phonenumbers
@@ -306,14 +306,10 @@ def _alias_first_chars(alias: _Alias) -> str:
 
 
 # ``_ALIAS_RE`` tries ~70 alternatives at every position of a text. A match can
-# only start where a word starts with one of the alternatives' first
-# characters, so ``_alias_matches`` jumps to those positions and tries there
-# only the alternatives that can start with that character, in the same
-# order: the same matches as ``_ALIAS_RE.finditer``, many times faster.
-_ALIAS_FIRST: Final[str] = "".join(sorted({c for a in _ALIASES for c in _alias_first_chars(a)}))
-_ALIAS_START: Final[re.Pattern[str]] = re.compile(
-    r"(?<![a-z0-9_])[" + re.escape(_ALIAS_FIRST) + "]"
-)
+# only start where a word starts with the first two characters of one of the
+# alternatives (``_ALIAS_STARTS`` finds those places), so ``_alias_matches``
+# tries there only the alternatives that can start with that character, in
+# the same order: the same matches as ``_ALIAS_RE.finditer``, many times faster.
 _ALIAS_BY_FIRST: dict[str, tuple[re.Pattern[str], tuple[tuple[str, _Alias], ...]]] = {}
 
 
@@ -341,14 +337,50 @@ def _alias_regex(first: str) -> tuple[re.Pattern[str], tuple[tuple[str, _Alias],
     return entry
 
 
+_LETTER_SEP_CHARS: Final[str] = "._-*·•"  # ``_LETTER_SEP``'s characters but ``\s``
+#: Every character ``\s`` matches (``str.isspace``; none is above U+3000).
+_WHITESPACE: Final[str] = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
+
+
+def _alias_prefixes(alias: _Alias) -> set[str]:
+    """How an alias's pattern can begin: its first two characters, with the
+    separator ``_fuzzy`` allows between them in names of 5+ letters ("w.i",
+    "w i", "w1"), or the first character alone for a one-character alias."""
+    text = alias.text
+    firsts = _alias_first_chars(alias)
+    if len(text) < 2 or text[1] == " " or not text.isascii():
+        return set(firsts)
+    seconds = _LEET.get(text[1], text[1])
+    seps = ("", *_LETTER_SEP_CHARS, *_WHITESPACE) if sum(c != " " for c in text) >= 5 else ("",)
+    return {f + sep + c for f in firsts for sep in seps for c in seconds}
+
+
+def _build_alias_starts() -> ahocorasick.Automaton:
+    """Every alias's ``_alias_prefixes`` (value: the prefix length): each
+    ``_ALIAS_RE`` match starts with one of them."""
+    automaton = ahocorasick.Automaton()
+    for alias in _ALIASES:
+        for prefix in _alias_prefixes(alias):
+            automaton.add_word(prefix, len(prefix))
+    automaton.make_automaton()
+    return automaton
+
+
+#: Where an alias can start: one Aho-Corasick pass instead of a regex attempt
+#: at every word start ("the", "and" ... begin with an alias's first letter
+#: but not with its second).
+_ALIAS_STARTS: Final[ahocorasick.Automaton] = _build_alias_starts()
+#: What ``_ALIAS_RE``'s leading look-behind rejects before a match.
+_ALIAS_NOT_BEFORE: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
 def _alias_matches(low: str) -> list[tuple[re.Match[str], _Alias]]:
     """``(match, alias)`` for every match of ``_ALIAS_RE`` in ``low``, in order
     (the same matches as ``_ALIAS_RE.finditer(low)``)."""
     out: list[tuple[re.Match[str], _Alias]] = []
     done = 0
-    for start in _ALIAS_START.finditer(low):
-        pos = start.start()
-        if pos < done:
+    for pos in sorted({end - size + 1 for end, size in _ALIAS_STARTS.iter(low)}):
+        if pos < done or (pos and low[pos - 1] in _ALIAS_NOT_BEFORE):
             continue
         pattern, groups = _alias_regex(low[pos])
         m = pattern.match(low, pos)
@@ -444,8 +476,11 @@ _DATE_SHAPES: Final[frozenset[tuple[int, ...]]] = frozenset(
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX: Final[dict[str, int]] = {c: i for i, c in enumerate(_B58)}
+# Patterns whose first character is fixed or a small class put the
+# look-behind after it: "(?<![x])[13]" and "[13](?<![x].)" match the same
+# spans, but the regex engine can only skip ahead to a leading class.
 _BTC_LEGACY_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?<![0-9A-Za-z])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])"
+    r"[13](?<![0-9A-Za-z].)[1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])"
 )
 _BTC_BECH32_RE: Final[re.Pattern[str]] = re.compile(
     r"(?<![0-9A-Za-z])(?:bc1[02-9ac-hj-np-z]{11,71}|BC1[02-9AC-HJ-NP-Z]{11,71})(?![0-9A-Za-z])"
@@ -651,9 +686,12 @@ def _boundary_ok(text: str, start: int, end: int) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Cues:
-    """What the cheap pre-filter saw; each detector runs only on its cues."""
+class _Cues(NamedTuple):
+    """What the cheap pre-filter saw; each detector runs only on its cues.
+
+    A named tuple rather than a frozen dataclass: one is built for every text,
+    and a tuple is built in one step instead of one ``__setattr__`` per field.
+    """
 
     keyword: bool  # an app, payment, shipping, e-mail or URL keyword
     digit_words: int  # "one", "five", ... as whole words
@@ -854,20 +892,34 @@ def _phones(low: str, region: str, run_digits: bool = True) -> list[Contact]:
 _AT_WORD_HINT: Final[re.Pattern[str]] = re.compile(r"[\s\[({<]at[\s\])}>]")
 
 
+#: What every ``_OBF_EMAIL_RE`` match holds from its ``_DOT`` on: "dot" or '.'
+#: (then perhaps a closing bracket) and a top-level domain.
+_DOT_TLD_HINT: Final[re.Pattern[str]] = re.compile(
+    rf"(?:dot|\.)\s*[\])}}>]?\s*(?:{_TLDS_EMAIL})(?![a-z0-9])"
+)
+
+
 def _emails(low: str) -> list[Contact]:
     # Both patterns need a '.' or "dot"; _EMAIL_RE needs '@', _OBF_EMAIL_RE
-    # '@' or an "at" word (see _AT). Most texts have neither.
+    # '@' or an "at" word (see _AT) and a "dot" or '.' before a domain ending.
+    # Most texts have neither.
     if "." not in low and "dot" not in low:
         return []
-    if "@" not in low and _AT_WORD_HINT.search(low) is None:
+    plain = "@" in low
+    obfuscated = ((plain or _AT_WORD_HINT.search(low) is not None)
+                  and _DOT_TLD_HINT.search(low) is not None)
+    if not (plain or obfuscated):
         return []
-    return _emails_unfiltered(low)
+    return _emails_unfiltered(low, plain=plain, obfuscated=obfuscated)
 
 
-def _emails_unfiltered(low: str) -> list[Contact]:
+def _emails_unfiltered(low: str, *, plain: bool = True, obfuscated: bool = True) -> list[Contact]:
+    """E-mail addresses, plain (``_EMAIL_RE``) and written out
+    (``_OBF_EMAIL_RE``); ``plain``/``obfuscated`` skip a pattern that the
+    caller knows cannot match."""
     out = [Contact("email", None, m.group(), m.start(), m.end(), False)
-           for m in _EMAIL_RE.finditer(low)]
-    for m in _OBF_EMAIL_RE.finditer(low):
+           for m in (_EMAIL_RE.finditer(low) if plain else ())]
+    for m in _OBF_EMAIL_RE.finditer(low) if obfuscated else ():
         at, dot = m.group("at"), m.group("dot")
         at_obf, dot_obf = "@" not in at or "[" in at or "(" in at, dot != "."
         if not (at_obf or dot_obf) or "@" in at and "(" not in at and "[" not in at and not dot_obf:
@@ -957,13 +1009,18 @@ def _crypto(raw: str, low: str) -> list[Contact]:
     for m in _BTC_LEGACY_RE.finditer(raw):
         if btc_legacy_checksum_ok(m.group()) or cue(m.start()):
             out.append(Contact("crypto_address", "bitcoin", m.group(), m.start(), m.end()))
-    for m in _BTC_BECH32_RE.finditer(raw):
-        if btc_bech32_checksum_ok(m.group()) or cue(m.start()):
-            out.append(Contact("crypto_address", "bitcoin", m.group().lower(), m.start(), m.end()))
-    for m in _ETH_RE.finditer(raw):
-        out.append(Contact("crypto_address", "ethereum", m.group().lower(), m.start(), m.end()))
-    for m in _XMR_RE.finditer(raw):
-        out.append(Contact("crypto_address", "monero", m.group(), m.start(), m.end()))
+    # each pattern below needs its prefix ("bc1", "0x") or 95 characters
+    if "bc1" in raw or "BC1" in raw:
+        for m in _BTC_BECH32_RE.finditer(raw):
+            if btc_bech32_checksum_ok(m.group()) or cue(m.start()):
+                out.append(Contact("crypto_address", "bitcoin", m.group().lower(), m.start(),
+                                   m.end()))
+    if "0x" in raw:
+        for m in _ETH_RE.finditer(raw):
+            out.append(Contact("crypto_address", "ethereum", m.group().lower(), m.start(), m.end()))
+    if len(raw) >= 95:
+        for m in _XMR_RE.finditer(raw):
+            out.append(Contact("crypto_address", "monero", m.group(), m.start(), m.end()))
     return out
 
 
@@ -1066,11 +1123,12 @@ def _handle(
     return name, end, False
 
 
+# The look-behinds come after the '@' and '$' (see ``_BTC_LEGACY_RE``).
 _IG_HANDLE_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?<![a-z0-9_.@/])@(?P<h>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?)(?![a-z0-9_@])"
+    r"@(?<![a-z0-9_.@/].)(?P<h>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?)(?![a-z0-9_@])"
 )
 _CASHTAG_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?<![a-z0-9_$])\$(?P<h>[a-z][a-z0-9_]{1,19})(?![a-z0-9_])"
+    r"\$(?<![a-z0-9_$].)(?P<h>[a-z][a-z0-9_]{1,19})(?![a-z0-9_])"
 )
 _CURRENCY_CODES: Final[frozenset[str]] = frozenset(
     {"usd", "cad", "aud", "eur", "gbp", "nzd", "mxn", "btc", "eth", "xmr", "usdt"}
@@ -1079,12 +1137,12 @@ _CURRENCY_CODES: Final[frozenset[str]] = frozenset(
 
 def _handles(raw: str, low: str) -> list[Contact]:
     out: list[Contact] = []
-    for m in _IG_HANDLE_RE.finditer(low):
+    for m in _IG_HANDLE_RE.finditer(low) if "@" in low else ():
         name = m.group("h")
         if re.search(r"[a-z]", name):
             obf = low[m.start():m.end()] != raw[m.start():m.end()].lower()
             out.append(Contact("instagram_handle", "instagram", name, m.start(), m.end(), obf))
-    for m in _CASHTAG_RE.finditer(low):
+    for m in _CASHTAG_RE.finditer(low) if "$" in low else ():
         if m.group("h") not in _CURRENCY_CODES:
             out.append(Contact("payment", "cashapp", m.group("h"), m.start(), m.end(), False))
     return out
@@ -1131,7 +1189,11 @@ def _resolve(candidates: list[Contact]) -> list[Contact]:
     one that overlaps a kept contact is dropped, except when one span contains
     the other and both carry the same value (an app id that is also a phone
     or e-mail: "whatsapp +1 440 555 0142" gives an app_handle and a phone).
+
+    No candidate or one (most texts) has nothing to resolve.
     """
+    if len(candidates) < 2:
+        return list(candidates)
     kept: list[Contact] = []  # sorted by raw_start
     starts: list[int] = []
     longest = 0

@@ -404,8 +404,12 @@ def _apply(cur: str, starts: list[int], ends: list[int],
         ns.extend(starts[pos:a])
         ne.extend(ends[pos:a])
         if src is not None:
-            ns.extend(starts[j] for j in src)
-            ne.extend(ends[j] for j in src)
+            if len(src) == 1:  # the usual whitespace edit: a run -> " "
+                ns.append(starts[src[0]])
+                ne.append(ends[src[0]])
+            else:
+                ns.extend([starts[j] for j in src])
+                ne.extend([ends[j] for j in src])
         elif len(new) == b - a:
             ns.extend(starts[a:b])
             ne.extend(ends[a:b])
@@ -650,13 +654,28 @@ _SPACE_HINT = re.compile(rf" {_X} {_X}(?![\w])")
 
 
 def _punct_runs(cur: str) -> list[re.Match[str]]:
-    """``_PUNCT_RUN.finditer(cur)``, skipped when ``_PUNCT_HINT`` is absent."""
-    return list(_PUNCT_RUN.finditer(cur)) if _PUNCT_HINT.search(cur) else []
+    """``_PUNCT_RUN.finditer(cur)``, skipped when ``_PUNCT_HINT`` is absent.
+
+    A run's first separator character is its second or third character and
+    starts a hint, so no run starts more than two characters before the first
+    hint: the scan starts there (look-behinds still see the text before it).
+    """
+    hint = _PUNCT_HINT.search(cur)
+    if hint is None:
+        return []
+    return list(_PUNCT_RUN.finditer(cur, max(0, hint.start() - 2)))
 
 
 def _space_runs(cur: str) -> list[re.Match[str]]:
-    """``_SPACE_RUN.finditer(cur)``, skipped when ``_SPACE_HINT`` is absent."""
-    return list(_SPACE_RUN.finditer(cur)) if _SPACE_HINT.search(cur) else []
+    """``_SPACE_RUN.finditer(cur)``, skipped when ``_SPACE_HINT`` is absent.
+
+    Every run "x y z..." has a hint at its second character (" y z" with no
+    word character after "z"), so the scan starts one character before the
+    first hint."""
+    hint = _SPACE_HINT.search(cur)
+    if hint is None:
+        return []
+    return list(_SPACE_RUN.finditer(cur, max(0, hint.start() - 1)))
 
 
 def _count_letters(s: str) -> int:
@@ -691,8 +710,12 @@ def _consistent_runs(cur: str, src: list[int]) -> list[list[int]]:
 
 
 def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
+    punct_runs = _punct_runs(cur)
+    space_runs = _space_runs(cur)
+    if not punct_runs and not space_runs:
+        return []
     edits: list[_Edit] = []
-    for m in _punct_runs(cur):
+    for m in punct_runs:
         a, b = m.span()
         if _is_protected(prot, a, b):
             continue
@@ -703,7 +726,7 @@ def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
                 continue
             edits.append((src[0], src[-1] + 1, letters, src))
     taken = [(a, b) for a, b, _, _ in edits]
-    for m in _space_runs(cur):
+    for m in space_runs:
         a, b = m.span()
         if _is_protected(prot, a, b) or _is_protected(taken, a, b):
             continue
