@@ -20,6 +20,9 @@ pipeline:
                          cache cleared before every run (no text repeats)
   * analyze, reposted    every distinct text analyzed twice in a row (the
                          second time is a cache hit: a reposted advert)
+  * analyze_many         ``analyze_many`` over the distinct texts, chunks of
+                         256: the same views, computed stage by stage over
+                         each chunk (how a corpus is read in bulk)
 
 Quality, lexicon alone (``find_terms``) on ``drugtype.jsonl`` (proxy data:
 darknet listing titles, not Instagram):
@@ -44,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from drugwatch.lexicon.matcher import find_terms, hit_labels
-from drugwatch.text.analyze import _analyze_cached, analyze
+from drugwatch.text.analyze import BATCH_SIZE, _analyze_cached, analyze, analyze_many
 from drugwatch.text.contacts import find_contacts
 from drugwatch.text.hashtags import HashtagAnalysis, analyze_hashtag, hashtag_spans
 from drugwatch.text.normalize import normalize
@@ -59,6 +62,10 @@ def _hashtags(text: str) -> list[HashtagAnalysis]:
     return [analyze_hashtag(tag) for tag, _start, _end in hashtag_spans(text)]
 
 
+def _chunks(texts: list[str]) -> list[list[str]]:
+    return [texts[i:i + BATCH_SIZE] for i in range(0, len(texts), BATCH_SIZE)]
+
+
 def _timed(fn: Callable[[Any], object], items: Sequence[Any], runs: int,
            before: Callable[[], object] | None = None) -> tuple[list[float], list[float]]:
     """(wall-clock rates, CPU rates) of ``fn`` over ``items``, one per run."""
@@ -71,8 +78,9 @@ def _timed(fn: Callable[[Any], object], items: Sequence[Any], runs: int,
         for item in items:
             fn(item)
         c1, w1 = time.process_time(), time.perf_counter()
-        wall.append(len(items) / max(w1 - w0, 1e-9))
-        cpu.append(len(items) / max(c1 - c0, 1e-9))
+        n = sum(len(item) for item in items) if items and isinstance(items[0], list) else len(items)
+        wall.append(n / max(w1 - w0, 1e-9))
+        cpu.append(n / max(c1 - c0, 1e-9))
     return wall, cpu
 
 
@@ -90,6 +98,7 @@ def _speed(texts: list[str], runs: int) -> dict[str, dict[str, float | list[floa
         ("normalize+lexicon", find_terms, texts, None),
         ("analyze (normalize+hashtags+contacts+lexicon)", analyze, unique, clear),
         ("analyze, reposted (each text twice in a row)", analyze, twice, clear),
+        (f"analyze_many (chunks of {BATCH_SIZE}, stage by stage)", analyze_many, _chunks(unique), None),
     ]
     out: dict[str, dict[str, float | list[float]]] = {}
     print(f"events/s, median of {runs} runs (wall-clock and per CPU second of this process)")

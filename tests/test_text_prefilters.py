@@ -354,3 +354,33 @@ def test_analyze_cache_returns_what_a_fresh_analysis_gives(text):
     assert repr(first) == repr(fresh)
     assert (first.normalized.starts, first.normalized.ends) == (
         fresh.normalized.starts, fresh.normalized.ends)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 256])
+def test_analyze_many_equals_analyze_one_by_one(batch_size: int) -> None:
+    """The stage-by-stage batch path gives exactly the per-text views, in order, repeats included."""
+    from drugwatch.text.analyze import _analyze_cached, analyze_many
+
+    texts = [
+        "x4n4x 2mg bars 🔌 wickr: demo_plug7 #2mgxanax",
+        "",
+        "s.H.r.ø.o.M.s and CΘKE, text +1 (440) 555-0147",
+        "just a sunny day at the beach",
+        "x4n4x 2mg bars 🔌 wickr: demo_plug7 #2mgxanax",
+        "#weed#kush#420 dm for menu, cash app $demo_cash",
+        "Md□ma + 🍄 + ❄️ available, hmu on the 👻 demo.plug",
+    ]
+    expected = [_analyze_cached.__wrapped__(t) for t in texts]
+    got = analyze_many(iter(texts), batch_size=batch_size)
+    assert got == expected
+    assert got[0] is got[4] or batch_size < 5  # a repeat inside one chunk is read once
+
+
+def test_analyze_many_checks_its_input() -> None:
+    from drugwatch.text.analyze import analyze_many
+
+    with pytest.raises(TypeError, match="expects str items, got int"):
+        analyze_many(["ok", 3])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="batch_size"):
+        analyze_many(["ok"], batch_size=0)
+    assert analyze_many([]) == []
