@@ -172,6 +172,18 @@ def test_decode_non_drug_is_exclusive_and_argmax_fills_empty_rows():
         decode(np.zeros((2, 3)))
 
 
+def test_decode_non_drug_wins_over_weaker_drug_labels():
+    proba = np.full((3, len(LABELS)), 0.05)
+    proba[0, [0, 6]] = [0.7, 0.4]  # a drug book: mushroom fires at 0.3, non_drug is more probable
+    proba[1, [0, 6]] = [0.4, 0.7]  # a drug listing: the drug stays
+    proba[2, [0, 6]] = [0.6, 0.6]  # a tie goes to non_drug
+    thresholds = np.full(len(LABELS), 0.3)
+    assert decode(proba, thresholds)[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
+    pred = decode(proba, thresholds, non_drug_wins=True)
+    assert pred[:, 0].tolist() == [1, 0, 1] and pred[1, 6] == 1
+    assert (pred.sum(1) >= 1).all() and not (pred[:, 0] & pred[:, 1:].any(1)).any()
+
+
 def test_fit_thresholds_finds_the_separating_threshold():
     rng = np.random.default_rng(0)
     y = np.zeros((200, len(LABELS)), dtype=np.int64)
@@ -186,6 +198,94 @@ def test_text_views_undo_disguises():
     assert normalized_text("ΜDMA") == "mdma"  # a Greek capital Mu
     assert folded_text(normalized_text("h@ckin9 gu1d3 2mg 3-mmc")) == "hacking guide 2mg 3-mmc"
     assert skeleton_text("pi■ls weeed") == "pils wed"
+
+
+# ---------------------------------------------------------------------------
+# drugwatch.drugtype.v1: the stacked second level
+
+
+def stack_corpus(copies: int = 10) -> list[Event]:
+    """The tiny corpus ``copies`` times over, reworded, each copy from other vendors (enough for the stacker)."""
+    fillers = ["fast shipping", "best price", "new stock", "escrow ok", "top quality", "free sample",
+               "bulk deal", "eu vendor", "us vendor", "limited offer"]
+    return [Event(id=f"s{c}-{i}", text=f"{t} {fillers[c % len(fillers)]} lot{c}", labels=labels,
+                  meta={"group": f"{g}-{c % 5}"})
+            for c in range(copies) for i, (t, labels, g) in enumerate(CORPUS)]
+
+
+def test_drugtype_stacks_svm_scores_neighbour_votes_and_lexicon(tmp_path):
+    from drugwatch.models.multilabel import NEIGHBOUR_FEATURES, STACKER_MIN_EVENTS
+
+    events = stack_corpus()
+    assert len(events) >= STACKER_MIN_EVENTS
+    detector = create_detector("drugwatch.drugtype.v1", min_df=1).fit(events)
+    assert detector.threshold_source_ == "inner grouped CV (out-of-fold, stacked)"
+    assert detector.calibrator_ is None and detector.non_drug_wins_
+    # stacker input: 10 SVM scores, the neighbour votes, the lexicon block
+    assert detector.stacker_.coef.shape == (10 + len(NEIGHBOUR_FEATURES) + 11, len(LABELS))
+    np.testing.assert_array_equal(detector.predict(events), targets(events))
+    fresh = [Event(id="q1", text="Xanax 2mg bars 100 pills"), Event(id="q2", text="Netflix premium account lifetime")]
+    assert detector.predict(fresh)[:, [4, 0]].tolist() == [[1, 0], [0, 1]]
+    config = json.loads((detector.save(tmp_path / "m") / "config.json").read_text())
+    assert config["extra"]["combiner"].startswith("stacker") and config["extra"]["non_drug_wins"] is True
+    loaded = Detector.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(events), detector.predict_proba(events), atol=1e-9)
+    # too few events for a second level, or combiner="platt": per-label Platt calibration
+    small = create_detector("drugwatch.drugtype.v1", min_df=1, inner_folds=2).fit(corpus())
+    platt = create_detector("drugwatch.drugtype.v1", min_df=1, combiner="platt").fit(events)
+    for d in (small, platt):
+        assert d.stacker_ is None and d.calibrator_ is not None and "calibrated" in d.threshold_source_
+    off = create_detector("drugwatch.drugtype.v1", min_df=1, knn_k=0).fit(events)
+    assert off.neighbours_ is None and off.stacker_.coef.shape[0] == 10 + 11
+
+
+def test_neighbour_votes_read_the_nearest_training_events():
+    import scipy.sparse as sp
+
+    from drugwatch.models.multilabel import _NeighbourVotes
+
+    X = sp.csr_matrix(np.array([[1, 1, 0, 0, 1], [0, 1, 1, 0, 1], [0, 0, 0, 1, 1]], dtype=np.float32))
+    y = np.eye(len(LABELS), dtype=np.int64)[[1, 2, 3]]
+    votes = _NeighbourVotes(X, y, k=1, max_df=0.9)  # column 4 (in every row) is dropped
+    assert (votes.columns >= 0).tolist() == [True, True, True, True, False]
+    Q = sp.csr_matrix(np.array([[0, 0, 0, 2, 3], [3, 1, 0, 0, 0], [0, 0, 0, 0, 1]], dtype=np.float32))
+    blocks = (Q[:, :3], Q[:, 3:])  # given as the char and word blocks side by side
+    got = votes.votes(blocks)
+    assert got[0, :10].argmax() == 3 and got[0, 10] == pytest.approx(1.0)  # same rare column as event 2
+    assert got[1, :10].argmax() == 1 and 0.5 < got[1, 10] < 1.0
+    assert not got[2].any()  # only a frequent column: no neighbour
+    one_by_one = np.vstack([votes.votes(tuple(b[i] for b in blocks)) for i in range(3)])  # the single-event path
+    np.testing.assert_allclose(one_by_one, got, atol=1e-6)
+
+
+def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_before(tmp_path):
+    """A directory written by the previous version (Platt, no stacker, no new parameters) predicts as it did."""
+    import pickle
+
+    from drugwatch.models.multilabel import _Platt
+
+    events = stack_corpus(4)
+    detector = create_detector("drugwatch.drugtype.v1", min_df=1, combiner="platt").fit(events)
+    directory = detector.save(tmp_path / "old")
+    config = json.loads((directory / "config.json").read_text())
+    for key in ("combiner", "knn_k", "knn_max_df", "stacker_C", "non_drug_wins"):
+        del config["params"][key]
+    (directory / "config.json").write_text(json.dumps(config))
+    state = pickle.loads((directory / "weights.pkl").read_bytes())
+    for key in ("stacker_", "non_drug_wins_"):
+        del state[key]
+    (directory / "weights.pkl").write_bytes(pickle.dumps(state))
+    loaded = Detector.load(directory)
+    assert loaded.combiner == "stacker" and not hasattr(loaded, "stacker_")  # new defaults, old weights
+    proba = loaded.predict_proba(events)
+    assert isinstance(loaded.calibrator_, _Platt)
+    np.testing.assert_allclose(proba, detector.predict_proba(events), atol=1e-9)
+    np.testing.assert_array_equal(loaded.predict(events), decode(proba, detector.thresholds_))
+    # the old decoding too: a drug label that fires beats a more probable non_drug
+    crafted = np.full((1, len(LABELS)), 0.001)
+    crafted[0, [0, 6]] = [1.0, 0.995]
+    loaded.predict_proba = lambda _events: crafted
+    assert loaded.predict(events[:1])[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
 
 
 # ---------------------------------------------------------------------------

@@ -18,16 +18,23 @@ Detectors (``task = "drugtype"``; ``predict_proba`` has the 10 columns of
   - lexicon evidence: per drug label, whether the lexicon
     (:func:`drugwatch.lexicon.matcher.find_terms`) names it, plus the
     number of labels named and "no drug term";
-  - one-vs-rest linear SVM per label, Platt-calibrated on out-of-fold
-    decision values of an inner grouped k-fold (the calibrated outputs are
-    what ``predict_proba`` returns).
+  - one-vs-rest linear SVM per label;
+  - a second level (``combiner="stacker"``): per label a logistic
+    regression over the out-of-fold SVM scores of an inner grouped k-fold,
+    the labels of the ``knn_k`` most similar training events (cosine on
+    n-grams seen in at most ``knn_max_df`` of them) and the lexicon block;
+    its outputs are what ``predict_proba`` returns. With
+    ``combiner="platt"`` (or fewer than :data:`STACKER_MIN_EVENTS` training
+    events) each SVM score is Platt-calibrated instead, as before.
 
 Decoding (:func:`decode`, used by every drug-type detector's ``predict``):
 per-label thresholds (``thresholds_``) learned inside the training data;
 ``non_drug`` is exclusive: when any drug label fires it is dropped; when
 nothing fires the argmax label is predicted. Thresholds come from
 out-of-fold probabilities of an inner grouped k-fold on the training data
-(:func:`fit_thresholds`), so nothing about the test data is used.
+(:func:`fit_thresholds`), so nothing about the test data is used. Ours
+also decides ``non_drug`` first (``non_drug_wins``): an event whose
+``non_drug`` probability is at least every drug label's is ``non_drug``.
 """
 
 from __future__ import annotations
@@ -50,6 +57,10 @@ from drugwatch.models.tfidf_fast import vectorizer_transform
 from drugwatch.records import Event
 
 N_LABELS = len(LABELS)
+#: Fewest training events for which :class:`DrugTypeDetector` fits its
+#: stacker; with fewer, the inner folds are too small for a second level and
+#: it calibrates the SVM scores per label (Platt) instead.
+STACKER_MIN_EVENTS = 200
 #: Threshold grid searched per label.
 THRESHOLD_GRID: np.ndarray = np.round(np.concatenate([np.arange(0.05, 0.951, 0.025), [0.97, 0.98, 0.99]]), 4)
 
@@ -57,13 +68,19 @@ THRESHOLD_GRID: np.ndarray = np.round(np.concatenate([np.arange(0.05, 0.951, 0.0
 # Decoding and thresholds (shared by every multi-label detector)
 
 
-def decode(proba: np.ndarray, thresholds: np.ndarray | float = 0.5) -> np.ndarray:
+def decode(proba: np.ndarray, thresholds: np.ndarray | float = 0.5, *, non_drug_wins: bool = False) -> np.ndarray:
     """Label indicator ``(n, 10)`` from probabilities.
 
     A label fires when its probability reaches its threshold; ``non_drug``
     (column 0) is dropped when any drug label fires; an event where nothing
     fires gets its argmax label. Every row therefore has at least one label
     and never ``non_drug`` together with a drug.
+
+    With ``non_drug_wins``, ``non_drug`` is decided first: an event whose
+    ``non_drug`` probability is at least every drug label's gets
+    ``non_drug`` alone, whatever fires (a drug book: "Psilocybin Mushrooms
+    of the World" names a drug, and a weak drug label would otherwise
+    override a confident ``non_drug``).
     """
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2 or proba.shape[1] != N_LABELS:
@@ -75,6 +92,10 @@ def decode(proba: np.ndarray, thresholds: np.ndarray | float = 0.5) -> np.ndarra
     empty = ~pred.any(axis=1)
     if empty.any():
         pred[np.flatnonzero(empty), proba[empty].argmax(axis=1)] = True
+    if non_drug_wins:
+        wins = proba[:, 0] >= proba[:, 1:].max(axis=1)
+        pred[wins] = False
+        pred[wins, 0] = True
     return pred.astype(np.int64)
 
 
@@ -394,6 +415,142 @@ class _Platt:
         return 1.0 / (1.0 + np.exp(-(scores * self.a_ + self.b_)))
 
 
+class _NeighbourVotes:
+    """Label votes of the ``k`` most similar training events (cosine on rare n-grams).
+
+    The vectors are the char + word tf-idf rows restricted to the columns
+    whose training document frequency is at most ``max_df`` (frequent
+    n-grams such as single letters say little about which listing this is
+    and make every event a neighbour of every other), L2-normalised again.
+    ``votes(blocks)`` gives per event the similarity-weighted mean label vector
+    of its neighbours (10 columns), then the largest and the mean of their
+    similarities: :data:`NEIGHBOUR_FEATURES`.
+    """
+
+    def __init__(self, X, y: np.ndarray, k: int, max_df: float):
+        X = sp.csr_matrix(X, dtype=np.float32)
+        df = np.bincount(X.indices, minlength=X.shape[1]) / max(X.shape[0], 1)
+        keep = np.flatnonzero(df <= max_df)
+        self.columns = np.full(X.shape[1], -1, dtype=np.int64)
+        self.columns[keep] = np.arange(len(keep))
+        self.k = int(k)
+        # (kept features x training events): a query row times this is its similarity row
+        self.index = self.project(X).T.tocsr()
+        self.y = np.asarray(y, dtype=np.float32)
+
+    def project(self, X) -> sp.csr_matrix:
+        """Rows restricted to the kept columns (renumbered) and L2-normalised (float64)."""
+        indptr, cols, data = self._project((X,))
+        return sp.csr_matrix((data, cols, indptr), shape=(len(indptr) - 1, int((self.columns >= 0).sum())))
+
+    def _project(self, blocks: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR arrays ``(indptr, cols, data)`` of :meth:`project` of the column blocks side by side."""
+        blocks = [sp.csr_matrix(b) for b in blocks]
+        n = blocks[0].shape[0]
+        offsets = np.cumsum([0] + [b.shape[1] for b in blocks[:-1]])
+        row_of = np.concatenate([np.repeat(np.arange(n), np.diff(b.indptr)) for b in blocks])
+        cols = self.columns[np.concatenate([b.indices + o for b, o in zip(blocks, offsets)])]
+        data = np.concatenate([b.data for b in blocks]).astype(np.float64)
+        if len(blocks) > 1 and n > 1:  # group the entries by row, each block's in their order
+            order = np.argsort(row_of, kind="stable")
+            row_of, cols, data = row_of[order], cols[order], data[order]
+        kept = cols >= 0
+        row_of, cols, data = row_of[kept], cols[kept], data[kept]
+        norms = np.sqrt(np.bincount(row_of, weights=data ** 2, minlength=n))
+        norms[norms == 0] = 1.0
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=n))])
+        return indptr, cols, data / norms[row_of]
+
+    def votes(self, blocks: Sequence[Any]) -> np.ndarray:
+        """Votes of the rows of the column blocks ``blocks`` side by side (the char, then the word tf-idf).
+
+        A batch goes through one sparse product; one event (what a single
+        scored event pays for) through its posting lists directly. Both add
+        the same float64 products in the same order (query entries, then
+        posting lists), and :func:`_vote` does not depend on the order of the
+        candidates, so an event gets the same votes, to the last bit, alone
+        or in any batch.
+        """
+        indptr, cols, data = self._project(blocks)
+        n = len(indptr) - 1
+        if n != 1:
+            S = sp.csr_matrix((data, cols, indptr), shape=(n, self.index.shape[0])) @ self.index
+            return _top_k_votes(S, self.y, self.k)
+        out = np.zeros((1, N_LABELS + 2))
+        starts = self.index.indptr[cols]
+        lengths = self.index.indptr[cols + 1] - starts
+        total = int(lengths.sum())
+        if total:
+            positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+            sims = np.bincount(self.index.indices[positions],
+                               weights=np.repeat(data, lengths) * self.index.data[positions], minlength=len(self.y))
+            hit = np.flatnonzero(sims)
+            _vote(out[0], sims[hit], hit, self.y, self.k)
+        return out
+
+
+def _vote(out: np.ndarray, sims: np.ndarray, neighbours: np.ndarray, y: np.ndarray, k: int) -> None:
+    """Fill one row of :data:`NEIGHBOUR_FEATURES` from the similarities to ``neighbours`` (no-op when none).
+
+    The result does not depend on the order in which the candidates come:
+    ties at the k-th similarity go to the lower training index, and the
+    chosen neighbours are summed in training order.
+    """
+    if len(sims) == 0:
+        return
+    if len(sims) > k:
+        kth = np.partition(sims, len(sims) - k)[len(sims) - k]  # the k-th largest similarity
+        above = np.flatnonzero(sims > kth)
+        tied = np.flatnonzero(sims == kth)
+        tied = tied[np.argsort(neighbours[tied], kind="stable")][: k - len(above)]
+        top = np.concatenate([above, tied])
+    else:
+        top = np.arange(len(sims))
+    top = top[np.argsort(neighbours[top], kind="stable")]
+    w = sims[top].astype(np.float64)
+    out[:N_LABELS] = w @ y[neighbours[top]] / (w.sum() + 1e-9)
+    out[N_LABELS] = w.max()
+    out[N_LABELS + 1] = w.mean()
+
+
+def _top_k_votes(S: sp.csr_matrix, y: np.ndarray, k: int) -> np.ndarray:
+    S = sp.csr_matrix(S)
+    out = np.zeros((S.shape[0], N_LABELS + 2))
+    for i in range(S.shape[0]):
+        lo, hi = S.indptr[i], S.indptr[i + 1]
+        _vote(out[i], S.data[lo:hi], S.indices[lo:hi], y, k)
+    return out
+
+
+#: Columns of the neighbour block of the stacker's input, in order.
+NEIGHBOUR_FEATURES: tuple[str, ...] = (*(f"knn_{name}" for name in LABELS), "knn_max_sim", "knn_mean_sim")
+
+
+class _Stacker:
+    """Per-label logistic regression on the first-level outputs (the second level).
+
+    Fitted on *out-of-fold* first-level outputs of the training data, so it
+    learns how far to trust each of them; kept as plain arrays so that
+    scoring one event is one small product.
+    """
+
+    def __init__(self, Z: np.ndarray, y: np.ndarray, C: float):
+        self.coef = np.zeros((Z.shape[1], N_LABELS))
+        self.intercept = np.zeros(N_LABELS)
+        for j in range(N_LABELS):
+            col = y[:, j]
+            if col.min() == col.max():  # a label never or always seen: a constant
+                self.intercept[j] = 20.0 if col[0] else -20.0
+                continue
+            lr = LogisticRegression(C=C, solver="lbfgs", max_iter=3000).fit(Z, col)
+            self.coef[:, j] = lr.coef_[0]
+            self.intercept[j] = lr.intercept_[0]
+
+    def __call__(self, Z: np.ndarray) -> np.ndarray:
+        # an explicit sum instead of a BLAS product: the same bits for an event alone or in a batch
+        return _sigmoid((Z[:, :, None] * self.coef[None]).sum(axis=1) + self.intercept)
+
+
 # ---------------------------------------------------------------------------
 # tf-idf one-vs-rest (the plain reference)
 
@@ -462,9 +619,11 @@ class DrugTypeDetector(MultiLabelDetector):
 
     description = (
         "drugwatch drug-type detector: character 1-5-gram and word 1-2-gram tf-idf of the text layer's "
-        "normalized (de-obfuscated) view plus per-label lexicon evidence; one-vs-rest linear SVM, "
-        "Platt-calibrated and per-label thresholds from out-of-fold scores of an inner grouped k-fold; "
-        "non_drug exclusive, argmax when nothing fires."
+        "normalized (de-obfuscated) view plus per-label lexicon evidence; one-vs-rest linear SVM; a stacked "
+        "per-label logistic regression over its out-of-fold scores, nearest-neighbour label votes and the "
+        "lexicon evidence, with per-label thresholds from out-of-fold probabilities of an inner grouped "
+        "k-fold; non_drug first when it is the most probable label, else non_drug exclusive, argmax when "
+        "nothing fires."
     )
     _parameter_constraints = {
         "C": [Interval(float, 0, None, closed="neither")],
@@ -476,6 +635,11 @@ class DrugTypeDetector(MultiLabelDetector):
         "min_df": [Interval(int, 1, None)],
         "max_features": [Interval(int, 1000, None), InstanceOf((type(None),))],
         "inner_folds": [Interval(int, 2, None)],
+        "combiner": [Options(("stacker", "platt"))],
+        "knn_k": [Interval(int, 0, None)],
+        "knn_max_df": [Interval(float, 0, 1, closed="right")],
+        "stacker_C": [Interval(float, 0, None, closed="neither")],
+        "non_drug_wins": [InstanceOf((bool,))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -491,6 +655,11 @@ class DrugTypeDetector(MultiLabelDetector):
         min_df: int = 2,
         max_features: int | None = 300_000,
         inner_folds: int = 3,
+        combiner: str = "stacker",
+        knn_k: int = 10,
+        knn_max_df: float = 0.02,
+        stacker_C: float = 1.0,
+        non_drug_wins: bool = True,
         seed: int = 0,
     ):
         self.C = C
@@ -502,12 +671,18 @@ class DrugTypeDetector(MultiLabelDetector):
         self.min_df = min_df
         self.max_features = max_features
         self.inner_folds = inner_folds
+        self.combiner = combiner
+        self.knn_k = knn_k
+        self.knn_max_df = knn_max_df
+        self.stacker_C = stacker_C
+        self.non_drug_wins = non_drug_wins
         self.seed = seed
 
     def _make(self):
         return LinearSVC(C=self.C, loss="squared_hinge", dual=True, max_iter=5000, random_state=self.seed)
 
-    def _features(self, normalized: list[str], fit: bool):
+    def _features(self, normalized: list[str], fit: bool) -> tuple[sp.csr_matrix, tuple[Any, Any], np.ndarray]:
+        """``(X, (char, word), lex)``: the SVMs' input, its two tf-idf blocks and the lexicon block."""
         if fit:
             self.mask_index_ = mask_index([folded_text(t) for t in normalized])
         folded = [folded_text(t, self.mask_index_) for t in normalized]
@@ -528,33 +703,81 @@ class DrugTypeDetector(MultiLabelDetector):
             char = vectorizer_transform(self.char_vectorizer_, chars)
             word = vectorizer_transform(self.word_vectorizer_, folded)
         lex = lexicon_features(normalized, folded)
-        return sp.hstack(
+        X = sp.hstack(
             [char * self.char_weight, word * self.word_weight, sp.csr_matrix(lex * self.lexicon_weight)],
             format="csr",
         )
+        return X, (char, word), lex
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
         normalized = [normalized_text(e.text) for e in events]
         # Vocabularies and idf come from the training data only; the inner
         # folds reuse them (unsupervised statistics of the same training set).
-        X = self._features(normalized, fit=True)
+        X, text, lex = self._features(normalized, fit=True)
         folds = inner_folds(events, self.inner_folds)
+        oof = None
         if folds:
             oof = np.zeros(y.shape)
             for tr, te in folds:
                 oof[te] = _ovr_scores(_fit_ovr(X[tr], y[tr], self._make), X[te])
+        self.models_ = _fit_ovr(X, y, self._make)
+        self.non_drug_wins_ = bool(self.non_drug_wins)
+        if self.combiner == "stacker" and folds and len(events) >= STACKER_MIN_EVENTS:
+            self._fit_stacker(text, lex, y, oof, folds)
+            return
+        self.stacker_ = None
+        if oof is not None:
             self.calibrator_ = _Platt(oof, y)
             self._set_thresholds(y, self.calibrator_(oof), "inner grouped CV (out-of-fold, calibrated)")
         else:
-            self.calibrator_ = None
-            self._set_thresholds(y, None, "fixed 0.5 (too few groups for inner CV)")
-        self.models_ = _fit_ovr(X, y, self._make)
-        if self.calibrator_ is None:
             self.calibrator_ = _Platt(_ovr_scores(self.models_, X), y)
+            self._set_thresholds(y, None, "fixed 0.5 (too few groups for inner CV)")
+
+    def _fit_stacker(self, text, lex: np.ndarray, y: np.ndarray, oof: np.ndarray,
+                     folds: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Second level: neighbour votes and a per-label LR over SVM scores, votes and lexicon.
+
+        Every input of the stacker is out-of-fold (the SVM scores and the
+        neighbour votes of each training event come from the inner fold
+        that did not see it), and the thresholds come from the stacker's
+        own out-of-fold probabilities over the same inner folds.
+        """
+        blocks = [oof]
+        if self.knn_k > 0:
+            text = sp.hstack(text, format="csr")
+            self.neighbours_ = _NeighbourVotes(text, y, self.knn_k, self.knn_max_df)
+            projected = self.neighbours_.project(text)
+            votes = np.zeros((len(y), len(NEIGHBOUR_FEATURES)))
+            for tr, te in folds:
+                votes[te] = _top_k_votes(projected[te] @ projected[tr].T, self.neighbours_.y[tr], self.knn_k)
+            blocks.append(votes)
+        else:
+            self.neighbours_ = None
+        blocks.append(lex)
+        Z = np.hstack(blocks)
+        stacked_oof = np.zeros(y.shape)
+        for tr, te in folds:
+            stacked_oof[te] = _Stacker(Z[tr], y[tr], self.stacker_C)(Z[te])
+        self.stacker_ = _Stacker(Z, y, self.stacker_C)
+        self.calibrator_ = None
+        self._set_thresholds(y, stacked_oof, "inner grouped CV (out-of-fold, stacked)")
 
     def _predict_proba(self, events: list[Event]) -> np.ndarray:
-        X = self._features([normalized_text(e.text) for e in events], fit=False)
-        return self.calibrator_(_fast_ovr_scores(self, self.models_, X))
+        X, text, lex = self._features([normalized_text(e.text) for e in events], fit=False)
+        scores = _fast_ovr_scores(self, self.models_, X)
+        stacker = getattr(self, "stacker_", None)  # absent in directories saved before the stacker
+        if stacker is None:
+            return self.calibrator_(scores)
+        blocks = [scores]
+        if self.neighbours_ is not None:
+            blocks.append(self.neighbours_.votes(text))
+        blocks.append(lex)
+        return stacker(np.hstack(blocks))
+
+    def predict(self, events) -> np.ndarray:
+        """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_`` (``non_drug`` first where fitted so)."""
+        return decode(self.predict_proba(events), self.thresholds_,
+                      non_drug_wins=getattr(self, "non_drug_wins_", False))
 
     @property
     def vocabulary_(self) -> dict[str, int]:
@@ -568,11 +791,18 @@ class DrugTypeDetector(MultiLabelDetector):
             "char_vocabulary_size": len(self.char_vectorizer_.vocabulary_),
             "word_vocabulary_size": len(self.word_vectorizer_.vocabulary_),
             "text_view": "drugwatch.text.normalize.normalize(text).text",
+            "combiner": ("per-label Platt calibration" if getattr(self, "stacker_", None) is None else
+                         "stacker: per-label LR over out-of-fold SVM scores"
+                         + (f", {self.knn_k}-NN label votes" if getattr(self, "neighbours_", None) else "")
+                         + " and lexicon evidence"),
+            "non_drug_wins": bool(getattr(self, "non_drug_wins_", False)),
         }
 
 
 __all__ = [
     "LEXICON_FEATURES",
+    "NEIGHBOUR_FEATURES",
+    "STACKER_MIN_EVENTS",
     "DrugTypeDetector",
     "MultiLabelDetector",
     "TfidfOvR",
