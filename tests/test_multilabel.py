@@ -194,6 +194,46 @@ def test_fit_thresholds_finds_the_separating_threshold():
     assert (decode(proba, 0.5).sum(1) == 1).all()  # the argmax fallback alone also recovers this
 
 
+def test_masked_words_rare_in_training_are_read_back_from_the_lexicon_and_general_english():
+    """A masked word the training texts never hold is read from the lexicon or English, after the training words."""
+    from drugwatch.models.multilabel import general_mask_index, lexicon_mask_index
+
+    events = stack_corpus(4)
+    detector = build("drugwatch.drugtype.v1").fit(events)
+    training_only = build("drugwatch.drugtype.v1", mask_vocabulary="training").fit(events)
+    assert detector.mask_general_ and not training_only.mask_general_
+    view = detector._view_arguments()
+    probe = normalized_text("progra\u25cfming gui*e")
+    assert folded_text(probe, **view) == "programming guide"
+    # "guide" is a training word; "programming" is not: its mask symbol is dropped
+    assert folded_text(probe, **training_only._view_arguments()) == "programing guide"
+    # a lexicon word absent from the training texts and from English word counts
+    assert lexicon_mask_index()[0]["hydroc\x00done"] == "hydrocodone"
+    assert folded_text(normalized_text("hydroc_done 10mg"), **view) == "hydrocodone 10mg"
+    # the training words come first: general English reads "co*e" as "code", these listings as "coke"
+    assert general_mask_index()["co\x00e"] == "code"
+    assert folded_text(normalized_text("co*e 1g"), **view) == "coke 1g"
+    # and the detector reads its input that way
+    X, _, _ = detector._features([normalized_text("progra\u25cfming gui*e co*e")], fit=False)
+    Y, _, _ = detector._features(["programming guide coke"], fit=False)
+    np.testing.assert_array_equal(X.toarray(), Y.toarray())
+
+
+def test_view_version_2_separators_and_number_expressions():
+    masks = {"co\x00e": "coke", "s\x00le": "sale"}
+    words = {"sale", "codeine", "easter"}.__contains__
+    # a symbol between two known words separates them; a masked word read back frees its neighbour
+    assert folded_text("sale*codeine", masks, is_word=words, version=2) == "sale codeine"
+    assert folded_text("s\u25a1le*codei?e", {**masks, "codei\x00e": "codeine"}, is_word=words,
+                       version=2) == "sale codeine"
+    assert folded_text("sale*codeine", masks) == "salecodeine"  # version 1, as saved directories read
+    # an unknown side: a masked letter, dropped
+    assert folded_text("sale*qzxv", masks, is_word=words, version=2) == "saleqzxv"
+    # number expressions are not leetspeak; leetspeak words still fold
+    assert folded_text("10x30mg 9x19 2k17 190mg! x4n4x h@ck", version=2) == "10x30mg 9x19 2k17 190mg! xanax hack"
+    assert folded_text("10x30mg 9x19", version=1) == "ioxeomg gxig"
+
+
 def test_text_views_undo_disguises():
     assert normalized_text("ΜDMA") == "mdma"  # a Greek capital Mu
     assert folded_text(normalized_text("h@ckin9 gu1d3 2mg 3-mmc")) == "hacking guide 2mg 3-mmc"
@@ -265,14 +305,15 @@ def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_befor
     from drugwatch.models.multilabel import _Platt
 
     events = stack_corpus(4)
-    detector = create_detector("drugwatch.drugtype.v1", min_df=1, combiner="platt").fit(events)
+    detector = create_detector("drugwatch.drugtype.v1", min_df=1, combiner="platt",
+                               mask_vocabulary="training").fit(events)
     directory = detector.save(tmp_path / "old")
     config = json.loads((directory / "config.json").read_text())
-    for key in ("combiner", "knn_k", "knn_max_df", "stacker_C", "non_drug_wins"):
+    for key in ("combiner", "knn_k", "knn_max_df", "stacker_C", "non_drug_wins", "mask_vocabulary"):
         del config["params"][key]
     (directory / "config.json").write_text(json.dumps(config))
     state = pickle.loads((directory / "weights.pkl").read_bytes())
-    for key in ("stacker_", "non_drug_wins_"):
+    for key in ("stacker_", "non_drug_wins_", "mask_general_", "view_version_", "mask_words_"):
         del state[key]
     (directory / "weights.pkl").write_bytes(pickle.dumps(state))
     loaded = Detector.load(directory)

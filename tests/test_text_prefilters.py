@@ -384,3 +384,37 @@ def test_analyze_many_checks_its_input() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         analyze_many(["ok"], batch_size=0)
     assert analyze_many([]) == []
+
+
+def test_analyze_many_restores_the_garbage_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector paused inside a chunk is on again afterwards, also after an error; off stays off."""
+    import gc
+
+    from drugwatch.text import analyze as analyze_module
+
+    assert gc.isenabled()
+    seen: list[bool] = []
+    real = analyze_module.find_contacts
+
+    def spy(text: str):
+        seen.append(gc.isenabled())
+        return real(text)
+
+    monkeypatch.setattr(analyze_module, "find_contacts", spy)
+    analyze_module.analyze_many(["wickr: demo_plug7", "x4n4x 2mg"], batch_size=1)
+    assert seen == [False, False] and gc.isenabled()
+
+    def boom(text: str):
+        raise RuntimeError("stage failed")
+
+    monkeypatch.setattr(analyze_module, "find_contacts", boom)
+    with pytest.raises(RuntimeError):
+        analyze_module.analyze_many(["wickr: demo_plug7"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        monkeypatch.setattr(analyze_module, "find_contacts", real)
+        analyze_module.analyze_many(["wickr: demo_plug7"])
+        assert not gc.isenabled()  # the caller's choice is kept
+    finally:
+        gc.enable()

@@ -40,6 +40,7 @@ also decides ``non_drug`` first (``non_drug_wins``): an event whose
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -231,7 +232,11 @@ def normalized_text(text: str) -> str:
 #   ("g e n e r i c" -> "generic");
 # * a word with one masked letter ("mesca●ine", "hacki#g") is read back
 #   against the training vocabulary (the most frequent training word that
-#   fits), else the mask symbol is dropped;
+#   fits), then (``mask_vocabulary="training+lexicon+english"``, the
+#   default) against the lexicon's words and general English
+#   (:func:`lexicon_mask_index`, :func:`general_mask_index`); a symbol
+#   between two known words is a separator (view version 2); else the mask
+#   symbol is dropped;
 # * digits and symbols inside letter runs read as letters ("huckl383rry" ->
 #   "huckleberry"); doses and ordinals ("2mg", "113g", "3rd") are kept.
 #
@@ -240,10 +245,11 @@ def normalized_text(text: str) -> str:
 _LEET_FOLD = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s",
                             "7": "t", "8": "b", "9": "g"})
 _LEET_TOKEN = re.compile(r"[\w@$!]*[a-z][\w@$!]*")
-_DOSE = re.compile(
-    r"\d+(?:[.,]\d+)?(?:mg|g|gr|grams?|ug|mcg|ml|oz|kg|lbs?|st|nd|rd|th|x|k|pcs?|p|c|d|h|ct|tabs?|pills?|mm|cm|"
-    r"gb|tb|mb|am|pm|s|m|ft|in|pack|hr|hrs|days?|weeks?|months?|years?|usd|eur|gbp)"
-)
+_UNITS = (r"mg|g|gr|grams?|ug|mcg|ml|oz|kg|lbs?|st|nd|rd|th|x|k|pcs?|p|c|d|h|ct|tabs?|pills?|mm|cm|"
+          r"gb|tb|mb|am|pm|s|m|ft|in|pack|hr|hrs|days?|weeks?|months?|years?|usd|eur|gbp")
+_DOSE = re.compile(rf"\d+(?:[.,]\d+)?(?:{_UNITS})")
+# View version 2 also keeps number expressions: "10x30mg", "9x19", "2k17", "20in1", "190mg!"
+_NUMBER_EXPR = re.compile(rf"(?:\d+(?:[.,]\d+)?(?:x|k|in))*\d+(?:[.,]\d+)?(?:{_UNITS}|iu|each)?")
 _CODE = re.compile(r"\d+[a-z]+")
 _MASK_CHARS = "□■●○▪◆*_#?"
 _MASKED = re.compile(f"(?<=[a-z])[{re.escape(_MASK_CHARS)}](?=[a-z])")
@@ -278,28 +284,118 @@ def mask_index(texts: Sequence[str], min_count: int = 2) -> dict[str, str]:
     return {key: word for key, (_, word) in best.items()}
 
 
+#: How many of the most frequent English words (wordsegment's web counts)
+#: :func:`general_mask_index` covers.
+GENERAL_MASK_WORDS = 100_000
+_GENERAL_MASKS: dict[str, str] | None = None
+
+
+def general_mask_index() -> dict[str, str]:
+    """:func:`mask_index` of general English: each key to the most frequent word that fits.
+
+    Built once per process from the :data:`GENERAL_MASK_WORDS` most frequent
+    words of ``wordsegment``'s unigram counts (the hashtag segmenter's
+    model; about 0.4 s). A detector consults it after its own training
+    vocabulary, for masked words ("progra●ming", "gho□ts") too rare in the
+    training texts to be read back from them.
+    """
+    global _GENERAL_MASKS
+    if _GENERAL_MASKS is None:
+        from drugwatch.text.hashtags import _base_log_probs
+
+        words = sorted(_base_log_probs().items(), key=lambda kv: (-kv[1], kv[0]))
+        best: dict[str, str] = {}
+        for word, _ in words[:GENERAL_MASK_WORDS]:
+            if len(word) < 3 or not word.isascii() or not word.isalpha():
+                continue
+            for i in range(1, len(word) - 1):
+                best.setdefault(word[:i] + "\x00" + word[i + 1:], word)
+        _GENERAL_MASKS = best
+    return _GENERAL_MASKS
+
+
+_LEXICON_MASKS: tuple[dict[str, str], frozenset[str]] | None = None
+
+
+def lexicon_mask_index() -> tuple[dict[str, str], frozenset[str]]:
+    """:func:`mask_index` of the lexicon's one-word terms ("codamol", "alprazolam"), and those words.
+
+    Built once per process. A detector consults it after its training
+    vocabulary and before general English.
+    """
+    global _LEXICON_MASKS
+    if _LEXICON_MASKS is None:
+        from drugwatch.lexicon import load_lexicon
+
+        words = sorted({t for t in load_lexicon().vocabulary()
+                        if len(t) >= 3 and t.isascii() and t.isalpha() and t.islower()})
+        best: dict[str, str] = {}
+        for word in words:
+            for i in range(1, len(word) - 1):
+                best.setdefault(word[:i] + "\x00" + word[i + 1:], word)
+        _LEXICON_MASKS = best, frozenset(words)
+    return _LEXICON_MASKS
+
+
+def general_words() -> frozenset[str]:
+    """The words of :func:`general_mask_index` (ASCII, alphabetic, three letters or more)."""
+    global _GENERAL_WORDS
+    if _GENERAL_WORDS is None:
+        _GENERAL_WORDS = frozenset(general_mask_index().values())
+    return _GENERAL_WORDS
+
+
+_GENERAL_WORDS: frozenset[str] | None = None
+
+
 def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
-                keep: Callable[[str], bool] | None = None) -> str:
+                keep: Callable[[str], bool] | None = None, *,
+                is_word: Callable[[str], bool] | None = None, version: int = 1) -> str:
     """The repaired view of a normalized text (see the comment above).
 
     ``keep(token)`` names tokens to leave as they are (besides doses and codes).
+    ``version`` 2 (what :class:`DrugTypeDetector` fits since the mask
+    resolver was widened) also reads a symbol between two words that
+    ``is_word`` knows as a separator ("sale*codeine" -> "sale codeine"),
+    runs the masked-word pass twice (a word read back can free its
+    neighbour: "s□le*codei?e"), and leaves number expressions ("10x30mg",
+    "9x19", "2k17", "190mg!") out of the leetspeak folding; version 1 is the
+    view that directories saved before read.
     """
     text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), normalized)
-    if masks:
+    if masks and version >= 2:
+        def unmask(m: re.Match[str]) -> str:
+            left, right = m.group(1), m.group(2)
+            word = masks.get(left + "\x00" + right)
+            if word is not None:
+                return word
+            if (is_word is not None and len(left) >= 3 and len(right) >= 3
+                    and is_word(left) and is_word(right)):
+                return left + " " + right  # a separator between two words, not a masked letter
+            return m.group(0)
+
+        for _ in range(2):
+            repaired = _MASKED_WORD.sub(unmask, text)
+            if repaired == text:
+                break
+            text = repaired
+    elif masks:
         text = _MASKED_WORD.sub(lambda m: masks.get(m.group(1) + "\x00" + m.group(2), m.group(0)), text)
     text = _MASKED.sub("", text)
     def fold(match: re.Match[str]) -> str:
         token = match.group(0)
         if token.isalpha() or (keep is not None and keep(token)):  # plain words fold to themselves
             return token
+        if version >= 2 and token[0].isdigit() and _NUMBER_EXPR.fullmatch(token.rstrip("!")):
+            return token
         return _fold_token(match)
 
     return _LEET_TOKEN.sub(fold, text)
 
 
-def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None) -> str:
-    """:func:`folded_text` with letter runs collapsed to one letter."""
-    return _RUNS.sub(r"\1", folded_text(normalized, masks))
+def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None, **kwargs: Any) -> str:
+    """:func:`folded_text` (same arguments) with letter runs collapsed to one letter."""
+    return _RUNS.sub(r"\1", folded_text(normalized, masks, **kwargs))
 
 
 #: Columns of the lexicon evidence block, in order.
@@ -640,6 +736,7 @@ class DrugTypeDetector(MultiLabelDetector):
         "knn_max_df": [Interval(float, 0, 1, closed="right")],
         "stacker_C": [Interval(float, 0, None, closed="neither")],
         "non_drug_wins": [InstanceOf((bool,))],
+        "mask_vocabulary": [Options(("training", "training+lexicon+english"))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -660,6 +757,7 @@ class DrugTypeDetector(MultiLabelDetector):
         knn_max_df: float = 0.02,
         stacker_C: float = 1.0,
         non_drug_wins: bool = True,
+        mask_vocabulary: str = "training+lexicon+english",
         seed: int = 0,
     ):
         self.C = C
@@ -676,6 +774,7 @@ class DrugTypeDetector(MultiLabelDetector):
         self.knn_max_df = knn_max_df
         self.stacker_C = stacker_C
         self.non_drug_wins = non_drug_wins
+        self.mask_vocabulary = mask_vocabulary
         self.seed = seed
 
     def _make(self):
@@ -684,8 +783,12 @@ class DrugTypeDetector(MultiLabelDetector):
     def _features(self, normalized: list[str], fit: bool) -> tuple[sp.csr_matrix, tuple[Any, Any], np.ndarray]:
         """``(X, (char, word), lex)``: the SVMs' input, its two tf-idf blocks and the lexicon block."""
         if fit:
-            self.mask_index_ = mask_index([folded_text(t) for t in normalized])
-        folded = [folded_text(t, self.mask_index_) for t in normalized]
+            self.view_version_ = 2
+            self.mask_general_ = self.mask_vocabulary == "training+lexicon+english"
+            plain = [folded_text(t, version=2) for t in normalized]
+            self.mask_index_ = mask_index(plain, min_count=1 if self.mask_general_ else 2)
+            self.mask_words_ = frozenset(w for t in plain for w in _VOCAB_WORD.findall(t))
+        folded = [folded_text(t, **self._view_arguments()) for t in normalized]
         chars = [_RUNS.sub(r"\1", t) for t in folded] if self.char_view == "skeleton" else normalized
         if fit:
             min_df = self.min_df if len(normalized) >= 10 * self.min_df else 1
@@ -708,6 +811,26 @@ class DrugTypeDetector(MultiLabelDetector):
             format="csr",
         )
         return X, (char, word), lex
+
+    def _view_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`folded_text` for this fitted detector.
+
+        Directories saved before the view's version 2 (no ``view_version_``)
+        read texts with the training mask index alone, as they were trained.
+        """
+        version = getattr(self, "view_version_", 1)
+        if version < 2:
+            return {"masks": self.mask_index_}
+        training_words = self.mask_words_
+        if not self.mask_general_:
+            return {"masks": self.mask_index_, "is_word": training_words.__contains__, "version": version}
+        lexicon_masks, lexicon_words = lexicon_mask_index()
+        english = general_words()
+        return {
+            "masks": ChainMap(self.mask_index_, lexicon_masks, general_mask_index()),
+            "is_word": lambda w: w in training_words or w in lexicon_words or w in english,
+            "version": version,
+        }
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
         normalized = [normalized_text(e.text) for e in events]
@@ -811,6 +934,9 @@ __all__ = [
     "folded_text",
     "inner_folds",
     "lexicon_features",
+    "general_mask_index",
+    "general_words",
+    "lexicon_mask_index",
     "mask_index",
     "normalized_text",
     "skeleton_text",

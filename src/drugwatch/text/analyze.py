@@ -14,6 +14,7 @@ highlighted.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -133,9 +134,22 @@ def analyze_many(texts: Iterable[str], *, batch_size: int = BATCH_SIZE) -> list[
     out: list[TextView] = []
     for start in range(0, len(items), batch_size):
         chunk = list(dict.fromkeys(items[start:start + batch_size]))
-        normalized = [normalize(text) for text in chunk]
-        hits = [tuple(find_terms(nt)) for nt in normalized]
-        contacts = [tuple(find_contacts(text)) for text in chunk]
-        views = {text: _assemble(text, nt, h, c) for text, nt, h, c in zip(chunk, normalized, hits, contacts)}
+        # The cyclic garbage collector is paused while a chunk is read: the
+        # views are kept (so every few hundred texts would otherwise start a
+        # collection that walks the young objects, and now and then every
+        # object of the process), and they hold no reference cycles. It is
+        # switched back on between chunks, so anything cyclic made inside a
+        # chunk is collected as usual.
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            normalized = [normalize(text) for text in chunk]
+            hits = [tuple(find_terms(nt)) for nt in normalized]
+            contacts = [tuple(find_contacts(text)) for text in chunk]
+            views = {text: _assemble(text, nt, h, c) for text, nt, h, c in zip(chunk, normalized, hits, contacts)}
+        finally:
+            if paused:
+                gc.enable()
         out.extend(views[text] for text in items[start:start + batch_size])
     return out
