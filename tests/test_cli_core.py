@@ -85,3 +85,11 @@ def test_demo_main_job(tmp_path: Path) -> None:
     again = runner.invoke(app, ["demo", "--db", str(db), "--out", str(out), "--accounts", "12", "--no-images"])
     assert again.exit_code == 0
     assert json.loads(runner.invoke(app, ["db", "stats", "--db", str(db), "--json"]).output)["events"] == data["events"]
+
+
+def test_errors_print_long_paths_whole_and_without_markup(tmp_path: Path) -> None:
+    """An error naming a long path keeps it on one line (copyable), and "[...]" in it is not rich markup."""
+    missing = tmp_path / ("a-very-long-directory-name-" * 4) / "[bold]model[/bold]"
+    result = runner.invoke(app, ["accounts", "score", "--db", str(tmp_path / "x.sqlite"), "--model", str(missing)])
+    assert result.exit_code == ExitCode.USAGE
+    assert f"{missing} is not a model directory" in result.output  # one line, brackets kept

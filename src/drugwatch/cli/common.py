@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 console = Console()
@@ -36,8 +37,13 @@ DbOption = Annotated[
 
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> typer.Exit:
-    """Print ``message`` as an error and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print ``message`` as an error and return the Exit to raise.
+
+    The message is printed as it is: not read as rich markup (a path may hold
+    "[...]") and not wrapped at the terminal width (so a long path stays on
+    one line, whole, to be copied).
+    """
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(int(code))
 
 

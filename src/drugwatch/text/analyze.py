@@ -96,16 +96,18 @@ def _analyze_cached(text: str) -> TextView:
 def _assemble(text: str, nt: NormalizedText, hits: tuple[LexiconHit, ...],
               contacts: tuple[Contact, ...]) -> TextView:
     """The view of one text from its stages' results (hashtags are read here)."""
-    found = {h.label for h in hits if h.label is not None}
-    tags: list[HashtagSpan] = []
+    found = {h.label for h in hits if h.label is not None} if hits else set()
+    tags: tuple[HashtagSpan, ...] = ()
     if "#" in text or "＃" in text:
+        spans: list[HashtagSpan] = []
         for tag, start, end in hashtag_spans(text):
             analysis = analyze_hashtag(tag)
-            tags.append(HashtagSpan(analysis, start, end))
+            spans.append(HashtagSpan(analysis, start, end))
             if not analysis.ambiguous and analysis.kind in ("drug_name", "codeword"):
                 found.update(analysis.labels)
-    labels = tuple(lab for lab in DRUG_LABELS if lab in found)
-    return TextView(text, nt, tuple(tags), contacts, hits, labels)
+        tags = tuple(spans)
+    labels = tuple(lab for lab in DRUG_LABELS if lab in found) if found else ()
+    return TextView(text, nt, tags, contacts, hits, labels)
 
 
 #: Texts per chunk of :func:`analyze_many`.
