@@ -190,6 +190,28 @@ def test_email_url_and_shipping_pre_filters_drop_nothing(text):
             == [_match_key(m) for m in contacts._SHIPPING_RE.finditer(low)])
 
 
+@_SETTINGS
+@given(_TEXTS)
+def test_phone_pre_filters_drop_nothing(text):
+    """The digit-run hint and the spelled-number gate of find_contacts change no phone found."""
+    low = contacts.fold(text)
+    cues = contacts._cues(text, low)
+    run_digits = cues.digits >= 6
+    spelled = cues.keyword or cues.digit_words > 0 or contacts._O_WORD_HINT.search(low) is not None
+    if contacts._RUN_HINT.search(low) is None:
+        assert list(contacts._RUN_RE.finditer(low)) == []
+    # the ungated call always scans for spelled numbers
+    assert contacts._phones(low, "US", run_digits, spelled) == contacts._phones(low, "US", run_digits), text
+
+
+@pytest.mark.parametrize("text", [
+    "oh 1 2 3 4 5 6 oh", "o-4-4-0-5-5-5-o", "four four zero five five five one two three four",
+    "call 440 555 0199", "+1(440) *** -3147", "wickr or call four four zero 5 5 5 0 1 9 9",
+])
+def test_phone_pre_filters_let_real_phones_through(text):
+    assert [c for c in contacts.find_contacts(text) if c.kind == "phone"]
+
+
 @pytest.mark.parametrize("text", [
     "name at protonmail dot com", "mail me: x (at) y [dot] org", "a@b.co", "www.plug.shop",
     "t.me/demo_x", "paypal.me/x", "https://x.io/a", "next-day delivery, vac sealed", "meet ups only",

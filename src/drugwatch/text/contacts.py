@@ -853,9 +853,26 @@ def _classify_run(
     return None
 
 
-def _phones(low: str, region: str, run_digits: bool = True) -> list[Contact]:
+#: "o" or "oh" as a whole word (a letter neither before nor after), as a
+#: ``_SPELLED_RE`` match holds them; it starts with a literal, so the engine
+#: skips to the letter o.
+_O_WORD_HINT: Final[re.Pattern[str]] = re.compile(r"o(?<![a-z]o)h?(?![a-z])")
+#: What every ``_RUN_RE`` match holds: a digit and six more digits or masks,
+#: each after at most three separators. It starts with a digit, so the regex
+#: engine skips to digits (``_RUN_RE`` starts with a look-behind and is tried
+#: at every position); a text without it has no run.
+_RUN_HINT: Final[re.Pattern[str]] = re.compile(r"[0-9](?:[ \t.\-–()*x•●]{0,3}[0-9*x•●]){6}")
+
+
+def _phones(low: str, region: str, run_digits: bool = True, spelled: bool = True) -> list[Contact]:
+    """Phone numbers: digit runs (when ``run_digits``) and numbers spelled out (when ``spelled``).
+
+    ``spelled=False`` is for texts known to hold no digit word ("one",
+    "oh", ...) as a whole word: a spelled match made of digit groups alone
+    is never taken, so such a text has none.
+    """
     out: list[Contact] = []
-    for match in _RUN_RE.finditer(low) if run_digits else ():
+    for match in _RUN_RE.finditer(low) if run_digits and _RUN_HINT.search(low) is not None else ():
         start, end = match.span()
         # trim a trailing ')' or separator the run may have swallowed
         while end > start and not (low[end - 1].isdigit() or low[end - 1] in _MASK):
@@ -873,7 +890,7 @@ def _phones(low: str, region: str, run_digits: bool = True) -> list[Contact]:
                 result = _classify_run(low, start, end, region)
         if result is not None:
             out.append(Contact("phone", None, result[0], start, end, result[1]))
-    for match in _SPELLED_RE.finditer(low):
+    for match in _SPELLED_RE.finditer(low) if spelled else ():
         tokens = re.findall(_SPELLED_TOKEN, match.group())
         words = [t for t in tokens if not t.isdigit()]
         if not any(w not in ("o", "oh") for w in words) and len(words) < 2:
@@ -1253,7 +1270,11 @@ def find_contacts(text: str, *, region: str = "US") -> list[Contact]:
         candidates += _urls(text, low, region)
         candidates += _shipping(text, low)
     if cues.phone:
-        candidates += _phones(low, region, run_digits=cues.digits >= 6)
+        # cues.digit_words counts the digit words of three letters or more,
+        # all of them only when no keyword stopped the scan early; "o" and
+        # "oh" are looked for apart
+        candidates += _phones(low, region, run_digits=cues.digits >= 6,
+                              spelled=cues.keyword or cues.digit_words > 0 or _O_WORD_HINT.search(low) is not None)
     if cues.at or cues.dollar:
         candidates += _handles(text, low)
     found = _resolve(candidates)
