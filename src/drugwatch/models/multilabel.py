@@ -39,9 +39,11 @@ also decides ``non_drug`` first (``non_drug_wins``): an event whose
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import ChainMap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -268,49 +270,118 @@ def _fold_token(match: re.Match[str]) -> str:
     return core.translate(_LEET_FOLD) + token[len(core):]
 
 
+def _masked_keys(words: Iterable[str]) -> dict[str, str]:
+    """``{"mesca\x00ine": "mescaline", ...}``: each inner letter of each word masked; the first word wins a key."""
+    best: dict[str, str] = {}
+    for word in words:
+        for i in range(1, len(word) - 1):
+            best.setdefault(word[:i] + "\x00" + word[i + 1:], word)
+    return best
+
+
 def mask_index(texts: Sequence[str], min_count: int = 2) -> dict[str, str]:
-    """``{"mesca\x00ine": "mescaline", ...}``: each inner letter of each frequent word masked."""
+    """``{"mesca\x00ine": "mescaline", ...}``: each inner letter of each frequent word masked.
+
+    A key goes to the most frequent word that fits (the first seen among
+    equally frequent ones).
+    """
     from collections import Counter
 
     counts = Counter(w for t in texts for w in _VOCAB_WORD.findall(t))
-    best: dict[str, tuple[int, str]] = {}
-    for word, count in counts.items():
-        if count < min_count:
-            continue
-        for i in range(1, len(word) - 1):
-            key = word[:i] + "\x00" + word[i + 1:]
-            if key not in best or count > best[key][0]:
-                best[key] = (count, word)
-    return {key: word for key, (_, word) in best.items()}
+    # sorted() is stable: equally frequent words keep their first-seen order
+    return _masked_keys(w for w, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= min_count)
+
+
+class _WordMasks:
+    """Mask keys of a ranked word list, answered from sorted word lists instead of a key table.
+
+    ``masks["progra\x00ming"]`` is the best-ranked word of the list that fits
+    (raises ``KeyError`` when none does), like :func:`mask_index`'s dict,
+    at a fraction of its memory (a key table of 100,000 English words holds
+    about 475,000 keys, some 200 MB in a process). A key is answered by
+    scanning the words of its length that share its longer side (its prefix
+    in the words sorted forwards, its suffix in the words sorted backwards).
+    Supports ``in``, ``[]`` and ``get``: what :class:`~collections.ChainMap`
+    and :func:`folded_text` use.
+    """
+
+    def __init__(self, ranked: Sequence[str]):
+        by_length: dict[int, list[tuple[str, int]]] = {}
+        for rank, word in enumerate(ranked):
+            by_length.setdefault(len(word), []).append((word, rank))
+        self._forward: dict[int, tuple[list[str], list[int]]] = {}
+        self._backward: dict[int, tuple[list[str], list[int]]] = {}
+        for length, entries in by_length.items():
+            forward = sorted(entries)
+            self._forward[length] = ([w for w, _ in forward], [r for _, r in forward])
+            backward = sorted((w[::-1], r) for w, r in entries)
+            self._backward[length] = ([w for w, _ in backward], [r for _, r in backward])
+        self.words: frozenset[str] = frozenset(ranked)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one instance per process, kept for its lifetime
+    def _lookup(self, key: str) -> str | None:
+        left, sep, right = key.partition("\x00")
+        if not sep or not left or not right:
+            return None
+        length = len(left) + 1 + len(right)
+        if len(left) >= len(right):
+            table, side, reverse = self._forward.get(length), left, False
+        else:
+            table, side, reverse = self._backward.get(length), right[::-1], True
+        if table is None:
+            return None
+        words, ranks = table
+        best, best_rank = None, None
+        other = right if not reverse else left[::-1]
+        i = bisect.bisect_left(words, side)
+        while i < len(words) and words[i].startswith(side):
+            if words[i].endswith(other) and (best_rank is None or ranks[i] < best_rank):
+                best, best_rank = words[i], ranks[i]
+            i += 1
+        if best is None:
+            return None
+        return best[::-1] if reverse else best
+
+    def __getitem__(self, key: str) -> str:
+        word = self._lookup(key)
+        if word is None:
+            raise KeyError(key)
+        return word
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._lookup(key) is not None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        word = self._lookup(key)
+        return default if word is None else word
 
 
 #: How many of the most frequent English words (wordsegment's web counts)
 #: :func:`general_mask_index` covers.
 GENERAL_MASK_WORDS = 100_000
-_GENERAL_MASKS: dict[str, str] | None = None
+_GENERAL_MASKS: _WordMasks | None = None
 
 
-def general_mask_index() -> dict[str, str]:
-    """:func:`mask_index` of general English: each key to the most frequent word that fits.
+def general_mask_index() -> _WordMasks:
+    """Mask keys of general English: each key to the most frequent word that fits.
 
     Built once per process from the :data:`GENERAL_MASK_WORDS` most frequent
-    words of ``wordsegment``'s unigram counts (the hashtag segmenter's
-    model; about 0.4 s). A detector consults it after its own training
-    vocabulary, for masked words ("progra●ming", "gho□ts") too rare in the
-    training texts to be read back from them.
+    words (ASCII, alphabetic, three letters or more) of ``wordsegment``'s
+    unigram counts (the hashtag segmenter's model). A detector consults it
+    after its own training vocabulary, for masked words ("progra●ming",
+    "gho□ts") too rare in the training texts to be read back from them.
     """
     global _GENERAL_MASKS
     if _GENERAL_MASKS is None:
         from drugwatch.text.hashtags import _base_log_probs
 
-        words = sorted(_base_log_probs().items(), key=lambda kv: (-kv[1], kv[0]))
-        best: dict[str, str] = {}
-        for word, _ in words[:GENERAL_MASK_WORDS]:
-            if len(word) < 3 or not word.isascii() or not word.isalpha():
-                continue
-            for i in range(1, len(word) - 1):
-                best.setdefault(word[:i] + "\x00" + word[i + 1:], word)
-        _GENERAL_MASKS = best
+        probs = _base_log_probs()
+        values = np.fromiter(probs.values(), dtype=np.float64, count=len(probs))
+        cutoff = np.partition(values, -GENERAL_MASK_WORDS)[-GENERAL_MASK_WORDS] if len(values) > GENERAL_MASK_WORDS \
+            else -np.inf
+        top = sorted(((p, w) for w, p in probs.items() if p >= cutoff), key=lambda t: (-t[0], t[1]))
+        _GENERAL_MASKS = _WordMasks([w for _, w in top[:GENERAL_MASK_WORDS]
+                                     if len(w) >= 3 and w.isascii() and w.isalpha()])
     return _GENERAL_MASKS
 
 
@@ -329,23 +400,13 @@ def lexicon_mask_index() -> tuple[dict[str, str], frozenset[str]]:
 
         words = sorted({t for t in load_lexicon().vocabulary()
                         if len(t) >= 3 and t.isascii() and t.isalpha() and t.islower()})
-        best: dict[str, str] = {}
-        for word in words:
-            for i in range(1, len(word) - 1):
-                best.setdefault(word[:i] + "\x00" + word[i + 1:], word)
-        _LEXICON_MASKS = best, frozenset(words)
+        _LEXICON_MASKS = _masked_keys(words), frozenset(words)
     return _LEXICON_MASKS
 
 
 def general_words() -> frozenset[str]:
-    """The words of :func:`general_mask_index` (ASCII, alphabetic, three letters or more)."""
-    global _GENERAL_WORDS
-    if _GENERAL_WORDS is None:
-        _GENERAL_WORDS = frozenset(general_mask_index().values())
-    return _GENERAL_WORDS
-
-
-_GENERAL_WORDS: frozenset[str] | None = None
+    """The words of :func:`general_mask_index`."""
+    return general_mask_index().words
 
 
 def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
