@@ -404,10 +404,6 @@ def lexicon_mask_index() -> tuple[dict[str, str], frozenset[str]]:
     return _LEXICON_MASKS
 
 
-def general_words() -> frozenset[str]:
-    """The words of :func:`general_mask_index`."""
-    return general_mask_index().words
-
 
 def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
                 keep: Callable[[str], bool] | None = None, *,
@@ -886,10 +882,11 @@ class DrugTypeDetector(MultiLabelDetector):
         if not self.mask_general_:
             return {"masks": self.mask_index_, "is_word": training_words.__contains__, "version": version}
         lexicon_masks, lexicon_words = lexicon_mask_index()
-        english = general_words()
+        english = general_mask_index()
+        english_words = english.words
         return {
-            "masks": ChainMap(self.mask_index_, lexicon_masks, general_mask_index()),
-            "is_word": lambda w: w in training_words or w in lexicon_words or w in english,
+            "masks": ChainMap(self.mask_index_, lexicon_masks, english),
+            "is_word": lambda w: w in training_words or w in lexicon_words or w in english_words,
             "version": version,
         }
 
@@ -996,7 +993,6 @@ __all__ = [
     "inner_folds",
     "lexicon_features",
     "general_mask_index",
-    "general_words",
     "lexicon_mask_index",
     "mask_index",
     "normalized_text",
