@@ -404,7 +404,6 @@ def lexicon_mask_index() -> tuple[dict[str, str], frozenset[str]]:
     return _LEXICON_MASKS
 
 
-
 def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
                 keep: Callable[[str], bool] | None = None, *,
                 is_word: Callable[[str], bool] | None = None, version: int = 1) -> str:
