@@ -27,6 +27,15 @@ Details the paper leaves open, and our choices:
   dropout 0.2 a per-sequence mask on the hidden state ``h`` fed back into
   the recurrence (Keras / Gal & Ghahramani semantics), implemented with an
   explicit cell loop. No dropout at prediction time.
+
+Speed (the paper's sizes on a CPU; same results as a plain cell loop, see
+``tests/test_jmir_lstm.py``): each batch's rows are sorted by length and
+packed time-major, so the recurrence runs only over real tokens; the
+recurrence has a hand-written backward that forms the recurrent weight's
+gradient in one matrix product; embeddings produce sparse gradients that are
+written into reused dense buffers for a fused (dense, Keras-like) Adam.
+Together about 6x faster per batch than autograd over a padded cell loop
+with the default Adam (1.42 s to 0.24 s per batch of 32, one thread).
 * ``validation_fraction=0`` trains ``max_epochs`` on all the data, with no
   early stopping (for overfit tests and fixed-budget runs).
 * Variants: the text branch reads the JMIR variant's tokens; the hashtag
@@ -55,57 +64,199 @@ from drugwatch.records import Event
 PAD = 0
 
 
+def _run_steps(
+    gates_x: torch.Tensor, w_hh: torch.Tensor, h_mask: torch.Tensor | None, active: tuple[int, ...], keep: bool
+) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+    """LSTM recurrence over time-major packed input projections.
+
+    ``gates_x`` is ``(N, 4H)``: step ``t``'s rows are the next ``active[t]``
+    rows, and ``active`` never decreases (rows join with a zero state and stay).
+    Gate order is PyTorch's (input, forget, cell, output). With ``keep`` the
+    per-step tensors the backward pass needs are returned, packed like
+    ``gates_x``.
+    """
+    hidden = w_hh.shape[1]
+    w_t = w_hh.t()
+    n = active[0]
+    h = gates_x.new_zeros((n, hidden))
+    c = gates_x.new_zeros((n, hidden))
+    saved = None
+    if keep:
+        total = gates_x.shape[0]
+        saved = {
+            "h_in": gates_x.new_empty((total, hidden)),
+            "acts": gates_x.new_empty((total, 4 * hidden)),
+            "c_prev": gates_x.new_empty((total, hidden)),
+            "c": gates_x.new_empty((total, hidden)),
+        }
+    offset = 0
+    for n_t in active:
+        if n_t > n:
+            grow = gates_x.new_zeros((n_t - n, hidden))
+            h, c, n = torch.cat([h, grow]), torch.cat([c, grow]), n_t
+        h_in = h * h_mask[:n] if h_mask is not None else h
+        gates = torch.addmm(gates_x[offset : offset + n], h_in, w_t)
+        acts = torch.empty_like(gates)
+        torch.sigmoid(gates[:, : 2 * hidden], out=acts[:, : 2 * hidden])
+        torch.tanh(gates[:, 2 * hidden : 3 * hidden], out=acts[:, 2 * hidden : 3 * hidden])
+        torch.sigmoid(gates[:, 3 * hidden :], out=acts[:, 3 * hidden :])
+        i, f, g, o = acts.chunk(4, dim=1)
+        c_new = f * c + i * g
+        if saved is not None:
+            rows = slice(offset, offset + n)
+            saved["h_in"][rows] = h_in
+            saved["acts"][rows] = acts
+            saved["c_prev"][rows] = c
+            saved["c"][rows] = c_new
+        c = c_new
+        h = o * torch.tanh(c)
+        offset += n
+    return h, saved
+
+
+class _Recurrence(torch.autograd.Function):
+    """The recurrence with a hand-written backward (checked against autograd in the tests)."""
+
+    @staticmethod
+    def forward(ctx, gates_x, w_hh, h_mask, active):  # type: ignore[override]
+        h, saved = _run_steps(gates_x, w_hh, h_mask, active, keep=True)
+        ctx.active = active
+        ctx.save_for_backward(w_hh, h_mask if h_mask is not None else torch.empty(0), saved["h_in"], saved["acts"],
+                              saved["c_prev"], saved["c"])
+        ctx.has_mask = h_mask is not None
+        return h
+
+    @staticmethod
+    def backward(ctx, grad_h):  # type: ignore[override]
+        w_hh, h_mask, h_in, acts, c_prev, c_all = ctx.saved_tensors
+        active = ctx.active
+        hidden = w_hh.shape[1]
+        d_gates = torch.empty_like(acts)
+        dh = grad_h
+        dc = torch.zeros_like(grad_h)
+        ends = np.cumsum(active)
+        for step in range(len(active) - 1, -1, -1):
+            n_t = active[step]
+            rows = slice(int(ends[step]) - n_t, int(ends[step]))
+            i, f, g, o = acts[rows].chunk(4, dim=1)
+            tanh_c = torch.tanh(c_all[rows])
+            dc = dc + dh * o * (1 - tanh_c * tanh_c)
+            out = d_gates[rows]
+            torch.mul(dc * g, i * (1 - i), out=out[:, :hidden])
+            torch.mul(dc * c_prev[rows], f * (1 - f), out=out[:, hidden : 2 * hidden])
+            torch.mul(dc * i, 1 - g * g, out=out[:, 2 * hidden : 3 * hidden])
+            torch.mul(dh * tanh_c, o * (1 - o), out=out[:, 3 * hidden :])
+            dh = out @ w_hh
+            if ctx.has_mask:
+                dh = dh * h_mask[:n_t]
+            dc = dc * f
+            previous = active[step - 1] if step > 0 else 0
+            # Rows that joined at this step started from a constant zero state.
+            dh, dc = dh[:previous], dc[:previous]
+        grad_w_hh = d_gates.t() @ h_in
+        return d_gates, grad_w_hh, None, None
+
+
+def _recurrence(
+    gates_x: torch.Tensor, w_hh: torch.Tensor, h_mask: torch.Tensor | None, active: tuple[int, ...]
+) -> torch.Tensor:
+    """Final hidden state of the packed recurrence (see ``_run_steps``)."""
+    if torch.is_grad_enabled() and (gates_x.requires_grad or w_hh.requires_grad):
+        return _Recurrence.apply(gates_x, w_hh, h_mask, active)
+    return _run_steps(gates_x, w_hh, h_mask, active, keep=False)[0]
+
+
 class TwoBranchLSTM(nn.Module):
     """The JMIR network; ``forward`` returns logits of shape ``(batch,)``."""
 
     def __init__(
         self, vocab_size: int, *, text_len: int, tag_len: int, embedding_dim: int, hidden: int, dense: int,
-        dropout: float, recurrent_dropout: float,
+        dropout: float, recurrent_dropout: float, sparse_embeddings: bool = False,
     ):
         super().__init__()
         self.hidden = hidden
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
-        self.text_embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD)
-        self.tag_embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD)
+        # Sparse gradients: a batch touches a few hundred rows of each table
+        # (see ``dense_embedding_grads``).
+        self.text_embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD, sparse=sparse_embeddings)
+        self.tag_embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD, sparse=sparse_embeddings)
         self.cell = nn.LSTMCell(embedding_dim, hidden)
         self.text_dense = nn.Linear(hidden, dense)
         self.tag_dense = nn.Linear(tag_len * embedding_dim, dense)
         self.joint_dense = nn.Linear(2 * dense, dense)
         self.out = nn.Linear(dense, 1)
 
+    def dense_embedding_grads(self, buffers: dict[str, torch.Tensor]) -> None:
+        """Turn the embeddings' sparse gradients into dense ones, in place in ``buffers``.
+
+        Adam here is the dense (Keras) one: every row's moments decay at every
+        step. Allocating a fresh dense gradient of the whole table per batch
+        costs more than the rest of the step on a CPU (page faults on tens of
+        megabytes), so the dense gradient is written into a buffer kept across
+        steps.
+        """
+        for name, embedding in (("text", self.text_embedding), ("tag", self.tag_embedding)):
+            weight = embedding.weight
+            buffer = buffers.get(name)
+            if buffer is None:
+                buffer = buffers[name] = torch.zeros_like(weight)
+            else:
+                buffer.zero_()
+            grad = weight.grad
+            if grad is not None:
+                if grad.is_sparse:
+                    grad = grad.coalesce()
+                    buffer.index_add_(0, grad.indices()[0], grad.values())
+                else:
+                    buffer.add_(grad)
+            weight.grad = buffer
+
     def _encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
-        batch, steps = tokens.shape
-        # Left padding: leading columns that are padding in every row leave the
-        # (masked) state at zero, so skipping them changes nothing.
-        real = (tokens != PAD).any(dim=0).nonzero()
-        if real.numel() == 0:
-            return tokens.new_zeros((batch, self.hidden), dtype=torch.float32)
-        tokens = tokens[:, int(real[0]) :]
-        x = self.text_embedding(tokens)  # (B, T, E)
-        mask = (tokens != PAD).unsqueeze(-1).to(x.dtype)  # (B, T, 1)
+        """Final LSTM state per row of left-padded ``tokens`` ``(B, T)``.
+
+        Padding steps are masked (the state stays zero until a row's first
+        real token), so each row is computed from its own tokens only: rows
+        are sorted longest first, which makes the rows active at step ``t`` a
+        prefix of the batch, and each step runs the recurrence on that prefix
+        alone. The work is proportional to the number of real tokens, not to
+        the batch's longest row times its size.
+        """
+        batch = tokens.shape[0]
+        real = tokens != PAD
+        lengths = real.sum(dim=1)
+        h_final = tokens.new_zeros((batch, self.hidden), dtype=torch.float32)
+        if lengths.numel() == 0 or int(lengths.max()) == 0:
+            return h_final
+        order = torch.argsort(lengths, descending=True, stable=True)
+        tokens, real = tokens[order], real[order]
+        # Time-major packing: at step t the real tokens are rows [:active[t]].
+        active = real.sum(dim=0)  # (T,), non-decreasing under left padding
+        steps = active.nonzero()
+        first = int(steps[0])
+        active_list = active[first:].tolist()
+        time_major = tokens[:, first:].t()
+        packed_ids = time_major[real[:, first:].t()]
+        x = self.text_embedding(packed_ids)  # (N, E), time-major
         if self.training and self.dropout > 0:
             keep = 1.0 - self.dropout
-            x = x * (torch.bernoulli(x.new_full((batch, 1, x.shape[-1]), keep)) / keep)
+            # One input mask per sequence (Keras semantics), shared by its steps.
+            seq_mask = torch.bernoulli(x.new_full((batch, x.shape[-1]), keep)) / keep
+            rows = torch.arange(batch).expand(time_major.shape[0], batch)[real[:, first:].t()]
+            x = x * seq_mask[rows]
         h_mask = None
         if self.training and self.recurrent_dropout > 0:
             keep = 1.0 - self.recurrent_dropout
             h_mask = torch.bernoulli(x.new_full((batch, self.hidden), keep)) / keep
-        # Input projections for all steps at once; the loop only does the recurrence.
-        w_ih, w_hh = self.cell.weight_ih, self.cell.weight_hh
-        gates_x = torch.matmul(x, w_ih.t()) + self.cell.bias_ih + self.cell.bias_hh
-        h = x.new_zeros((batch, self.hidden))
-        c = x.new_zeros((batch, self.hidden))
-        for t in range(tokens.shape[1]):
-            h_in = h * h_mask if h_mask is not None else h
-            gates = gates_x[:, t] + torch.matmul(h_in, w_hh.t())
-            i, f, g, o = gates.chunk(4, dim=1)
-            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h_new = torch.sigmoid(o) * torch.tanh(c_new)
-            m = mask[:, t]
-            c = m * c_new + (1 - m) * c
-            h = m * h_new + (1 - m) * h
-        return h
+        # Input projections for every real token at once; the recurrence runs
+        # in _Recurrence, whose backward computes the recurrent weight's gradient
+        # in one product over all steps instead of one per step.
+        gates_x = torch.addmm(self.cell.bias_ih + self.cell.bias_hh, x, self.cell.weight_ih.t())
+        h = _recurrence(gates_x, self.cell.weight_hh, h_mask, tuple(active_list))
+        n = active_list[-1]
+        # Rows with no real token keep the zero state; undo the sort.
+        h_final = h_final.index_copy(0, order[:n], h)
+        return h_final
 
     def forward(self, text: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
         text_vec = torch.sigmoid(self.text_dense(self._encode_text(text)))
@@ -203,11 +354,11 @@ class JmirLSTM(Detector):
 
     # -- training ---------------------------------------------------------------
 
-    def _network(self) -> TwoBranchLSTM:
+    def _network(self, *, sparse_embeddings: bool = False) -> TwoBranchLSTM:
         return TwoBranchLSTM(
             len(self.vocabulary_) + 1, text_len=self.text_len, tag_len=self.tag_len,
             embedding_dim=self.embedding_dim, hidden=self.hidden, dense=self.dense,
-            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout,
+            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, sparse_embeddings=sparse_embeddings,
         )
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
@@ -243,8 +394,10 @@ class JmirLSTM(Detector):
 
         text, tags = self._encode(events)
         target = torch.tensor(y, dtype=torch.float32)
-        net = self._network()
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.lr)
+        net = self._network(sparse_embeddings=True)
+        grad_buffers: dict[str, torch.Tensor] = {}
+        # fused: one kernel over all parameters (the dense embedding tables dominate).
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, fused=True)
         loss_fn = nn.BCEWithLogitsLoss()
         val_text, val_tags, val_y = text[val_idx], tags[val_idx], target[val_idx]
 
@@ -258,6 +411,7 @@ class JmirLSTM(Detector):
                 optimizer.zero_grad()
                 loss = loss_fn(net(text[batch], tags[batch]), target[batch])
                 loss.backward()
+                net.dense_embedding_grads(grad_buffers)
                 optimizer.step()
             net.eval()
             with torch.no_grad():
