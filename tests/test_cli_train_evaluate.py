@@ -130,3 +130,63 @@ def test_train_with_cross_validation_puts_metrics_on_the_card(experiment, tmp_pa
     assert result.exit_code == 0, result.output
     card = (out / "model-best" / "README.md").read_text()
     assert "drugwatch.selling.v1" in card and "pr_auc" in card and "stratified group CV" in card
+
+
+def _svm_run(experiment, out, *extra):
+    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(out), "--set", 'run.columns=["svm"]',
+                                 "--set", 'run.rows=["with_hashtags"]', *extra])
+    assert result.exit_code == 0, result.output
+    return result, json.loads((out / "metrics.json").read_text())["cells"][0]
+
+
+def test_evaluate_saves_each_fold_and_reuses_matching_checkpoints(experiment, tmp_path):
+    out = tmp_path / "run"
+    first_output, first = _svm_run(experiment, out)
+    saved = sorted((out / "folds" / "svm" / "with_hashtags").glob("fold-*.npz"))
+    assert [p.name for p in saved] == ["fold-00.npz", "fold-01.npz", "fold-02.npz"]
+    assert "from checkpoint" not in first_output.output
+    assert not any(f["from_checkpoint"] for f in first["per_fold"])
+
+    again_output, again = _svm_run(experiment, out)
+    assert again_output.output.count("from checkpoint") == 3
+    assert all(f["from_checkpoint"] for f in again["per_fold"])
+    assert again["pooled"] == first["pooled"]
+    assert [f["fit_s"] for f in again["per_fold"]] == [f["fit_s"] for f in first["per_fold"]]
+
+    # A parameter that changes predictions refits; one that only sets speed does not.
+    changed_output, _ = _svm_run(experiment, out, "--set", "columns.svm.params.C=0.5")
+    assert "from checkpoint" not in changed_output.output
+    # --fresh ignores matching checkpoints.
+    fresh_output, _ = _svm_run(experiment, out, "--fresh")
+    assert "from checkpoint" not in fresh_output.output
+
+
+def test_a_damaged_or_foreign_checkpoint_is_refitted(experiment, tmp_path):
+    out = tmp_path / "run"
+    _svm_run(experiment, out)
+    folds = out / "folds" / "svm" / "with_hashtags"
+    (folds / "fold-00.npz").write_bytes(b"not an npz")
+    # Fold 1's file from another split (3 -> 4 folds changes every test fold).
+    other = tmp_path / "other"
+    _svm_run(experiment, other, "--cv.n_splits", "4")
+    (folds / "fold-01.npz").write_bytes((other / "folds" / "svm" / "with_hashtags" / "fold-01.npz").read_bytes())
+    output, cell = _svm_run(experiment, out)
+    assert [f["from_checkpoint"] for f in cell["per_fold"]] == [False, False, True]
+    assert output.output.count("from checkpoint") == 1
+
+
+def test_evaluate_some_folds_then_the_rest(experiment, tmp_path):
+    out = tmp_path / "run"
+    _, part = _svm_run(experiment, out, "--set", "cv.folds=[0, 2]")
+    assert part["folds_run"] == [0, 2] and part["n_folds"] == 3
+    assert [f["fold"] for f in part["per_fold"]] == [0, 2]
+    table = (out / "table.md").read_text()
+    assert "(folds 0, 2 of 3)" in table
+    n_tested = part["pooled"]["tp"] + part["pooled"]["fp"] + part["pooled"]["fn"] + part["pooled"]["tn"]
+    _, full = _svm_run(experiment, out)
+    assert [f["from_checkpoint"] for f in full["per_fold"]] == [True, False, True]
+    assert full["pooled"]["tp"] + full["pooled"]["fp"] + full["pooled"]["fn"] + full["pooled"]["tn"] > n_tested
+    assert "of 3)" not in (out / "table.md").read_text()
+    bad = runner.invoke(app, ["evaluate", str(experiment), "--output", str(out), "-q", "--set", "cv.folds=[5]",
+                              "--set", 'run.columns=["svm"]'])
+    assert bad.exit_code == 2 and "cv.folds" in bad.output

@@ -28,14 +28,26 @@ def evaluate(
         "Extra args like --train.seed 3 work too."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-fold progress."),
+    checkpoints: Path | None = typer.Option(
+        None, "--checkpoints", help="Where each finished fold's predictions are saved and read back "
+        "(default: RUN_DIR/folds)."
+    ),
+    fresh: bool = typer.Option(False, "--fresh", help="Refit every fold even where a matching checkpoint exists."),
 ) -> None:
-    """Cross-validate every detector of CONFIG; write metrics.json and table.md to the run directory."""
+    """Cross-validate every detector of CONFIG; write metrics.json and table.md to the run directory.
+
+    Each finished fold is saved; running the same command again reuses the
+    folds whose data, split and detector parameters are unchanged, so a long
+    run can be interrupted and resumed, or spread over sittings with
+    --set 'cv.folds=[0,1,2]'.
+    """
     from drugwatch.evaluation.experiment import ConfigError, extra_args_to_overrides, load_config, run_evaluation
 
     try:
         cfg = load_config(config, [*overrides, *extra_args_to_overrides(ctx.args)])
         out = output or default_output(config, cfg.experiment.name)
-        run_evaluation(cfg, out, progress=None if quiet else _console.print)
+        run_evaluation(cfg, out, progress=None if quiet else _console.print,
+                       checkpoint_dir=checkpoints, reuse_checkpoints=not fresh)
     except ConfigError as exc:
         _console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from drugwatch.evaluation.checkpoints import FoldCheckpoints, FoldResult, data_fingerprint
 from drugwatch.evaluation.metrics import best_f1_threshold, binary_metrics, fpr_by_source
 from drugwatch.evaluation.splits import deduplicate, group_of, grouped_folds
 from drugwatch.io.jsonl import load_bench_events
@@ -70,6 +71,7 @@ log = logging.getLogger(__name__)
 BENCH_ENV = "DRUGWATCH_BENCH"
 METRICS_FILE = "metrics.json"
 TABLE_FILE = "table.md"
+CHECKPOINT_DIR = "folds"
 
 
 class ConfigError(ValueError):
@@ -101,7 +103,8 @@ class DataSection(_Strict):
 class CVSection(_Strict):
     n_splits: int = Field(default=10, ge=2)
     seed: int = Field(default=0, ge=0)
-    # DMML hook: run only these folds (0-based; empty = all), for expensive detectors.
+    # Run only these folds (0-based; empty = all): expensive detectors can be
+    # cross-validated a few folds at a time (fold checkpoints keep the rest).
     folds: list[int] = Field(default_factory=list)
 
 
@@ -337,43 +340,69 @@ def _pooled(y: np.ndarray, proba: np.ndarray, pred: np.ndarray) -> dict[str, Any
 def evaluate_cell(
     config: ExperimentConfig, column_key: str, row_value: Any, events: list[Event], y: np.ndarray,
     folds: list[tuple[np.ndarray, np.ndarray]], progress: Progress | None = None,
+    checkpoints: FoldCheckpoints | None = None, fold_ids: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """Cross-validate one detector (one table cell)."""
+    """Cross-validate one detector (one table cell) on the folds ``fold_ids`` (default all).
+
+    With ``checkpoints``, each fold's predictions are saved as soon as it is
+    done, and a fold saved earlier with the same data, fold and parameters is
+    read back instead of refitted. Pooled metrics cover the folds run.
+    """
+    fold_ids = list(range(len(folds))) if not fold_ids else sorted(set(fold_ids))
+    unknown = [k for k in fold_ids if not 0 <= k < len(folds)]
+    if unknown:
+        raise ConfigError(f"cv.folds names folds {unknown}; there are {len(folds)} (0 to {len(folds) - 1})")
+    detector_name = config.columns[column_key].detector
+    params = config.build_detector(column_key, row_value).get_params()
     proba = np.zeros(len(events))
     pred = np.zeros(len(events), dtype=np.int64)
-    fold_of = np.zeros(len(events), dtype=np.int64)
+    tested = np.zeros(len(events), dtype=bool)
     per_fold = []
-    for k, (train_idx, test_idx) in enumerate(folds):
-        detector = config.build_detector(column_key, row_value)
-        started = time.perf_counter()
-        detector.fit([events[i] for i in train_idx], y[train_idx])
-        fit_s = time.perf_counter() - started
-        started = time.perf_counter()
-        p = detector.predict_proba([events[i] for i in test_idx])[:, 1]
-        predict_s = time.perf_counter() - started
+    for k in fold_ids:
+        train_idx, test_idx = folds[k]
+        saved = checkpoints.load(column_key, detector_name, row_value, k, params, test_idx) if checkpoints else None
+        if saved is not None:
+            p, threshold, fit_s, predict_s = saved.proba, saved.threshold, saved.fit_s, saved.predict_s
+        else:
+            detector = config.build_detector(column_key, row_value)
+            started = time.perf_counter()
+            detector.fit([events[i] for i in train_idx], y[train_idx])
+            fit_s = time.perf_counter() - started
+            started = time.perf_counter()
+            p = detector.predict_proba([events[i] for i in test_idx])[:, 1]
+            predict_s = time.perf_counter() - started
+            threshold = float(detector.threshold_)
+            if checkpoints:
+                checkpoints.save(column_key, detector_name, row_value, k, params, test_idx,
+                                 FoldResult(p, threshold, fit_s, predict_s))
         proba[test_idx] = p
-        pred[test_idx] = (p >= detector.threshold_).astype(np.int64)
-        fold_of[test_idx] = k
-        fold = binary_metrics(y[test_idx], p, threshold=detector.threshold_)
+        pred[test_idx] = (p >= threshold).astype(np.int64)
+        tested[test_idx] = True
+        fold = binary_metrics(y[test_idx], p, threshold=threshold)
         fold.update({"fold": k, "fit_s": round(fit_s, 3), "predict_s": round(predict_s, 3),
-                     "n_test_groups": len({group_of(events[i]) for i in test_idx})})
+                     "n_test_groups": len({group_of(events[i]) for i in test_idx}),
+                     "from_checkpoint": saved is not None})
         per_fold.append(fold)
         if progress:
             progress(
                 f"{column_key} [{config.row_title(row_value)}] fold {k + 1}/{len(folds)}: "
                 f"F1 {fold['f1']:.3f} P {fold['precision']:.3f} R {fold['recall']:.3f} "
-                f"(threshold {detector.threshold_:.3f}, fit {fit_s:.1f}s)"
+                f"(threshold {threshold:.3f}, fit {fit_s:.1f}s{', from checkpoint' if saved is not None else ''})"
             )
-    sources = [source_of(e) for e in events]
-    by_source = fpr_by_source(y, pred, sources)
-    oracle_threshold, oracle_f1 = best_f1_threshold(y, proba)
-    pooled = _pooled(y, proba, pred)
+    idx = np.flatnonzero(tested)
+    y_t, proba_t, pred_t = y[idx], proba[idx], pred[idx]
+    sources = [source_of(events[i]) for i in idx]
+    by_source = fpr_by_source(y_t, pred_t, sources)
+    oracle_threshold, oracle_f1 = best_f1_threshold(y_t, proba_t)
+    pooled = _pooled(y_t, proba_t, pred_t)
     f1s = np.array([f["f1"] for f in per_fold])
     return {
         "column": column_key,
-        "detector": config.columns[column_key].detector,
+        "detector": detector_name,
         "row": row_value,
-        "params": config.build_detector(column_key, row_value).get_params(),
+        "params": params,
+        "folds_run": fold_ids,
+        "n_folds": len(folds),
         "pooled": pooled,
         "fold_f1_mean": float(f1s.mean()),
         "fold_f1_std": float(f1s.std()),
@@ -387,12 +416,16 @@ def evaluate_cell(
 
 
 def run_evaluation(
-    config: ExperimentConfig, output_dir: str | Path, progress: Progress | None = None
+    config: ExperimentConfig, output_dir: str | Path, progress: Progress | None = None, *,
+    checkpoint_dir: str | Path | None = None, reuse_checkpoints: bool = True,
 ) -> dict[str, Any]:
     """Cross-validate every (row, column) cell; write ``metrics.json`` and ``table.md``.
 
     Both files are rewritten after every finished cell, so an interrupted
-    run leaves its finished cells on disk.
+    run leaves its finished cells on disk; every finished fold is saved under
+    ``checkpoint_dir`` (default ``output_dir/folds``, see
+    :mod:`drugwatch.evaluation.checkpoints`) and reused by the next run unless
+    ``reuse_checkpoints`` is false. ``cv.folds`` limits the run to some folds.
     """
     if config.data.target == "drugtype":  # DMML hook: multi-label experiments
         from drugwatch.evaluation.multilabel_metrics import run_multilabel_evaluation
@@ -402,6 +435,11 @@ def run_evaluation(
     output_dir.mkdir(parents=True, exist_ok=True)
     events, y, data_info = load_dataset(config)
     folds = list(grouped_folds(events, y, config.cv.n_splits, config.cv.seed))
+    checkpoints = FoldCheckpoints(
+        Path(checkpoint_dir) if checkpoint_dir is not None else output_dir / CHECKPOINT_DIR,
+        data_fingerprint(events, y), reuse=reuse_checkpoints,
+    )
+    data_info["sha256"] = checkpoints.fingerprint
     data_info["folds"] = [
         {"fold": k, "n_test": int(len(test)), "n_test_positive": int(y[test].sum())}
         for k, (_, test) in enumerate(folds)
@@ -423,7 +461,8 @@ def run_evaluation(
         for column_key in config.column_keys():
             if row_value in config.columns[column_key].skip_rows:
                 continue
-            cell = evaluate_cell(config, column_key, row_value, events, y, folds, progress)
+            cell = evaluate_cell(config, column_key, row_value, events, y, folds, progress,
+                                 checkpoints=checkpoints, fold_ids=config.cv.folds)
             result["cells"].append(cell)
             _write_outputs(config, result, output_dir)
     result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -457,6 +496,14 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}"
 
 
+def _partial_note(cell: Mapping[str, Any]) -> str:
+    """"folds 0, 1 of 10" for a cell cross-validated on some folds only; "" otherwise."""
+    run, total = cell.get("folds_run"), cell.get("n_folds")
+    if run is None or total is None or len(run) == total:
+        return ""
+    return f"folds {', '.join(str(k) for k in run)} of {total}"
+
+
 def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
     """Paper-style markdown: the main table, per-fold F1, and FPR per source."""
     cells = {(c["row"] if not isinstance(c["row"], list) else tuple(c["row"]), c["column"]): c for c in result["cells"]}
@@ -488,9 +535,10 @@ def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
                 parts.append("")
                 continue
             p = c["pooled"]
+            partial = _partial_note(c)
             parts.append(
                 f"{_pct(p['precision'])} / {_pct(p['recall'])} / **{_pct(p['f1'])}** / "
-                f"{_pct(p['roc_auc'])} / {_pct(p['pr_auc'])}"
+                f"{_pct(p['roc_auc'])} / {_pct(p['pr_auc'])}" + (f" ({partial})" if partial else "")
             )
         lines.append("| " + " | ".join(parts) + " |")
 
@@ -503,7 +551,8 @@ def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
             c = cells.get((r, k))
             if c is None:
                 continue
-            f1s = " | ".join(_pct(f["f1"]) for f in c["per_fold"])
+            by_fold = {f["fold"]: f for f in c["per_fold"]}
+            f1s = " | ".join(_pct(by_fold[k]["f1"]) if k in by_fold else "–" for k in range(n_folds))
             lines.append(
                 f"| {config.row_title(r)} | {config.columns[k].title} | {f1s} | "
                 f"{_pct(c['fold_f1_mean'])} ± {_pct(c['fold_f1_std'])} |"
