@@ -190,3 +190,31 @@ def test_evaluate_some_folds_then_the_rest(experiment, tmp_path):
     bad = runner.invoke(app, ["evaluate", str(experiment), "--output", str(out), "-q", "--set", "cv.folds=[5]",
                               "--set", 'run.columns=["svm"]'])
     assert bad.exit_code == 2 and "cv.folds" in bad.output
+
+
+def test_fold_checkpoints_match_on_data_fold_and_parameters(tmp_path):
+    import numpy as np
+
+    from drugwatch.evaluation.checkpoints import FoldCheckpoints, FoldResult
+
+    test_idx = np.array([3, 5, 8])
+    store = FoldCheckpoints(tmp_path, "data-a")
+    result = FoldResult(np.array([0.1, 0.9, 0.4]), 0.35, 12.0, 0.5)
+    store.save("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800, "num_threads": 1},
+               test_idx, result)
+    hit = store.load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800, "num_threads": 4},
+                     test_idx)
+    assert hit is not None and hit.threshold == 0.35 and hit.fit_s == 12.0
+    np.testing.assert_array_equal(hit.proba, result.proba)
+    misses = [
+        store.load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 400}, test_idx),
+        store.load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800}, np.array([3, 5, 9])),
+        store.load("lstm", "drugwatch.jmir_lstm.v1", "hashtags_only", 2, {"hidden": 800}, test_idx),
+        store.load("lstm", "drugwatch.jmir_lstm.v2", "with_hashtags", 2, {"hidden": 800}, test_idx),
+        FoldCheckpoints(tmp_path, "data-b").load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2,
+                                                 {"hidden": 800}, test_idx),
+        FoldCheckpoints(tmp_path, "data-a", reuse=False).load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags",
+                                                              2, {"hidden": 800}, test_idx),
+    ]
+    assert misses == [None] * len(misses)
+    assert not list(tmp_path.rglob("*.tmp"))
