@@ -255,6 +255,11 @@ NO_CONTACT = [
     "ok.now what, love cats.so cute",
     "I am at home, one two three go",
     "mix 3.5 with 7.5",
+    # grams, not "ig" / "tg" in leetspeak (two-letter app names are matched as written)
+    "1G - ISAAC 3.5g",
+    "1g - l.a confidential",
+    "7g) Super Lemon Haze",
+    "1g [1000mg] hash",
     "",
 ]
 

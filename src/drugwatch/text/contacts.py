@@ -177,15 +177,29 @@ _LEET: Final[dict[str, str]] = {
 _LETTER_SEP = r"[\s._\-*·•]?"
 
 
+#: Aliases this short are matched as written, without leetspeak: "1g" and
+#: "7g" are grams ("1g - lemon haze"), not "ig" and "tg".
+_MIN_LEET_LETTERS: Final[int] = 3
+
+
+def _leet_class(word: str, char: str) -> str:
+    """The characters that may stand for ``char`` in ``word`` (see ``_fuzzy``)."""
+    if sum(c != " " for c in word) < _MIN_LEET_LETTERS:
+        return char
+    return _LEET.get(char, char)
+
+
 def _fuzzy(word: str) -> str:
-    """A regex for ``word`` tolerating leetspeak and, in words of 5+ letters,
-    one separator between letters ("w.i.c.k.r", "whats app", "t e l e g r a m")."""
+    """A regex for ``word`` tolerating leetspeak (in words of 3+ letters) and, in
+    words of 5+ letters, one separator between letters ("w.i.c.k.r", "whats
+    app", "t e l e g r a m")."""
     parts = []
+    short = sum(c != " " for c in word) < _MIN_LEET_LETTERS
     for char in word:
         if char == " ":
             parts.append(r"[\s._\-]*")
             continue
-        cls = _LEET.get(char)
+        cls = None if short else _LEET.get(char)
         parts.append("[" + re.escape(cls) + "]" if cls else re.escape(char))
     letters = sum(c != " " for c in word)
     if letters < 5:
@@ -302,7 +316,7 @@ _ALIAS_GROUPS: Final[dict[str, _Alias]] = {f"a{i}": a for i, a in enumerate(_ALI
 def _alias_first_chars(alias: _Alias) -> str:
     """The characters an alias's pattern can start with (see ``_fuzzy``)."""
     first = alias.text[0]
-    return _LEET.get(first, first) if alias.text.isascii() else first
+    return _leet_class(alias.text, first) if alias.text.isascii() else first
 
 
 # ``_ALIAS_RE`` tries ~70 alternatives at every position of a text. A match can
@@ -350,7 +364,7 @@ def _alias_prefixes(alias: _Alias) -> set[str]:
     firsts = _alias_first_chars(alias)
     if len(text) < 2 or text[1] == " " or not text.isascii():
         return set(firsts)
-    seconds = _LEET.get(text[1], text[1])
+    seconds = _leet_class(text, text[1])
     seps = ("", *_LETTER_SEP_CHARS, *_WHITESPACE) if sum(c != " " for c in text) >= 5 else ("",)
     return {f + sep + c for f in firsts for sep in seps for c in seconds}
 
