@@ -48,6 +48,10 @@ CASES: list[tuple[str, str, str | None, str, str, bool | None]] = [
     ("Wickr me @demo_x7", "app_handle", "wickr", "demo_x7", "Wickr me @demo_x7", False),
     ("WICKR ID - DemoPlug", "app_handle", "wickr", "demoplug", "WICKR ID - DemoPlug", False),
     ("tg @demo_handle", "app_handle", "telegram", "demo_handle", "tg @demo_handle", False),
+    # a dash after a weak name introduces a handle only when it looks like one
+    ("snap - demo_plug7", "app_handle", "snapchat", "demo_plug7", "snap - demo_plug7", False),
+    # '$' + an s-word is a Cash App tag next to a Cash App name
+    ("send it to my cashapp. $sweet", "payment", "cashapp", "sweet", "$sweet", False),
     ("telegram: t.me/demo_handle", "app_handle", "telegram", "demo_handle",
      "telegram: t.me/demo_handle", False),
     ("join t.me/demo_channel today", "app_handle", "telegram", "demo_channel",
@@ -260,6 +264,14 @@ NO_CONTACT = [
     "1g - l.a confidential",
     "7g) Super Lemon Haze",
     "1g [1000mg] hash",
+    # listing-title fields and leetspeak, not handles
+    "g - BHO - PULL SNAP - SHATTER",
+    "ig | lemon haze",
+    "SPRING $ALE 10x 20mg",
+    "**FIRE** $WEET DEAL",
+    "Ketamine Pure $pecial",
+    "Email Logins (@jzPum.net.au Edition)",
+    "140 000 @evbxixx.net list",
     "",
 ]
 

@@ -1094,6 +1094,10 @@ def _canonical(alias_text: str) -> str:
     return " ".join(alias_text.split())
 
 
+#: A separator made only of dashes, bars and spaces.
+_FIELD_SEP: Final[re.Pattern[str]] = re.compile(r"\s*[\-–—|]+\s*")
+
+
 def _handle(
     m: re.Match[str], alias: _Alias, low: str, region: str
 ) -> tuple[str, int, bool] | None:
@@ -1106,6 +1110,10 @@ def _handle(
     explicit = bool(re.search(r"[^\s\w]|\b(?:id|username|handle)\b", sep)) or (
         alias.text == "👻"
     )
+    # "pull snap - shatter", "ig | lemon": a dash or bar between the fields of a
+    # listing title; after a weak name it introduces a handle only when the
+    # handle looks like one (a digit, '_' or '.'), checked below
+    field_sep = explicit and not alias.strong and _FIELD_SEP.fullmatch(sep) is not None
     if alias.kind == "payment" and alias.app not in ("cashapp", "venmo", "paypal", "zelle"):
         return None
     # a link: t.me/x, wa.me/1555..., paypal.me/x
@@ -1135,6 +1143,8 @@ def _handle(
         return None
     end = t_start + len(tok) - (len(tok.lstrip("@$").lstrip()) - len(name))
     if name in _NOT_HANDLE or len(name) < 2 or name.isdigit() and len(name) < 5:
+        return None
+    if field_sep and not re.search(r"[0-9_.]", name):
         return None
     if alias.kind == "payment" and alias.app == "cashapp":
         at = at or tok.startswith("$")
@@ -1166,16 +1176,35 @@ _CURRENCY_CODES: Final[frozenset[str]] = frozenset(
 )
 
 
+#: "@example.com", "@mail.net.au": an e-mail domain, not an Instagram handle.
+_DOMAIN_LIKE: Final[re.Pattern[str]] = re.compile(r".*\.(?:com|net|org|edu|gov)(?:\.[a-z]{2})?")
+
+
+def _leet_s_word(name: str) -> bool:
+    """Whether ``$name`` reads as a common English word with '$' for 's'
+    ("$ale", "$weet", "$pecial"): at least a million occurrences in
+    wordsegment's web counts."""
+    from drugwatch.text.hashtags import word_count
+
+    return word_count("s" + name) >= 1_000_000
+
+
 def _handles(raw: str, low: str) -> list[Contact]:
     out: list[Contact] = []
     for m in _IG_HANDLE_RE.finditer(low) if "@" in low else ():
         name = m.group("h")
-        if re.search(r"[a-z]", name):
+        if re.search(r"[a-z]", name) and not _DOMAIN_LIKE.fullmatch(name):
             obf = low[m.start():m.end()] != raw[m.start():m.end()].lower()
             out.append(Contact("instagram_handle", "instagram", name, m.start(), m.end(), obf))
-    for m in _CASHTAG_RE.finditer(low) if "$" in low else ():
-        if m.group("h") not in _CURRENCY_CODES:
-            out.append(Contact("payment", "cashapp", m.group("h"), m.start(), m.end(), False))
+    if "$" in low:
+        # a bare "$word" is a Cash App tag unless it is leetspeak for an s-word
+        # ("SPRING $ALE"); next to a Cash App name it is always a tag
+        cash_cue = "cash" in low or "ca$h" in low
+        for m in _CASHTAG_RE.finditer(low):
+            name = m.group("h")
+            if name in _CURRENCY_CODES or (not cash_cue and _leet_s_word(name)):
+                continue
+            out.append(Contact("payment", "cashapp", name, m.start(), m.end(), False))
     return out
 
 

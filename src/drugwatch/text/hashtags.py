@@ -212,6 +212,12 @@ def _base_log_probs() -> dict[str, float]:
         return _BASE
 
 
+def word_count(word: str) -> float:
+    """How often ``word`` (lower-case) occurs in wordsegment's web counts (0 if never)."""
+    log_p = _base_log_probs().get(word)
+    return 0.0 if log_p is None else 10 ** (log_p + _LOG_TOTAL)
+
+
 class _Segmenter:
     """wordsegment's unigram model with our additions and number tokens."""
 
@@ -601,4 +607,5 @@ __all__ = [
     "extract_hashtags",
     "hashtag_spans",
     "segment_hashtag",
+    "word_count",
 ]
