@@ -52,6 +52,8 @@ CASES: list[tuple[str, str, str | None, str, str, bool | None]] = [
     ("snap - demo_plug7", "app_handle", "snapchat", "demo_plug7", "snap - demo_plug7", False),
     # '$' + an s-word is a Cash App tag next to a Cash App name
     ("send it to my cashapp. $sweet", "payment", "cashapp", "sweet", "$sweet", False),
+    # capitals after a Cash App name are a tag, not a ticker
+    ("cash app $BOB", "payment", "cashapp", "bob", "cash app $BOB", False),
     ("telegram: t.me/demo_handle", "app_handle", "telegram", "demo_handle",
      "telegram: t.me/demo_handle", False),
     ("join t.me/demo_channel today", "app_handle", "telegram", "demo_channel",
@@ -272,6 +274,10 @@ NO_CONTACT = [
     "Ketamine Pure $pecial",
     "Email Logins (@jzPum.net.au Edition)",
     "140 000 @evbxixx.net list",
+    # stock and coin tickers
+    "$SNAP $AAPL to the moon",
+    "$TSLA $NVDA $AMD earnings week",
+    "$ETH to 5k",
     "",
 ]
 

@@ -1059,6 +1059,9 @@ def _alias_contacts(raw: str, low: str, region: str) -> list[Contact]:
     out: list[Contact] = []
     for m, alias in _alias_matches(low):
         a_start, a_end = m.span("alias")
+        dollar = a_start - 1 if a_start and raw[a_start - 1] == "$" else a_start
+        if raw[dollar] == "$" and _TICKER.fullmatch(raw, dollar, a_end):
+            continue  # "$SNAP", "$ETH": a stock or coin ticker
         alias_obf = _canonical(m.group("alias")) not in _ALIAS_BY_TEXT or (
             low[a_start:a_end] != raw[a_start:a_end].lower()
         )
@@ -1094,6 +1097,8 @@ def _canonical(alias_text: str) -> str:
     return " ".join(alias_text.split())
 
 
+#: App names that are ordinary words.
+_ORDINARY_NAMES: Final[frozenset[str]] = frozenset({"line", "signal", "session", "tele", "snap"})
 #: A separator made only of dashes, bars and spaces.
 _FIELD_SEP: Final[re.Pattern[str]] = re.compile(r"\s*[\-–—|]+\s*")
 
@@ -1128,8 +1133,10 @@ def _handle(
                     value = _phone_value(value, True, region) or value
                 return value, end, False
         return None
-    # a phone number as the app id
-    if re.fullmatch(_PHONE_TOKEN, tok):
+    # a phone number as the app id ("whatsapp +1 440 ...", "WA 0084 ..."); after
+    # an ordinary word only with a separator ("line: 555 ...", not "a land line 555")
+    phone_id_ok = alias.text not in _ORDINARY_NAMES or (explicit and not field_sep)
+    if phone_id_ok and re.fullmatch(_PHONE_TOKEN, tok):
         end = t_start + len(tok)
         while end > t_start and not low[end - 1].isdigit():
             end -= 1
@@ -1180,6 +1187,11 @@ _CURRENCY_CODES: Final[frozenset[str]] = frozenset(
 _DOMAIN_LIKE: Final[re.Pattern[str]] = re.compile(r".*\.(?:com|net|org|edu|gov)(?:\.[a-z]{2})?")
 
 
+#: "$SNAP", "$BTC", "$AAPL": a stock or coin ticker (capitals, at most five
+#: letters), not a Cash App tag, unless Cash App is named in the text.
+_TICKER: Final[re.Pattern[str]] = re.compile(r"\$[A-Z]{1,5}(?![A-Za-z0-9_])")
+
+
 def _leet_s_word(name: str) -> bool:
     """Whether ``$name`` reads as a common English word with '$' for 's'
     ("$ale", "$weet", "$pecial"): at least a million occurrences in
@@ -1202,7 +1214,9 @@ def _handles(raw: str, low: str) -> list[Contact]:
         cash_cue = "cash" in low or "ca$h" in low
         for m in _CASHTAG_RE.finditer(low):
             name = m.group("h")
-            if name in _CURRENCY_CODES or (not cash_cue and _leet_s_word(name)):
+            if name in _CURRENCY_CODES or (
+                not cash_cue and (_TICKER.match(raw, m.start()) is not None or _leet_s_word(name))
+            ):
                 continue
             out.append(Contact("payment", "cashapp", name, m.start(), m.end(), False))
     return out
