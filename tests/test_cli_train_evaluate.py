@@ -218,3 +218,19 @@ def test_fold_checkpoints_match_on_data_fold_and_parameters(tmp_path):
     ]
     assert misses == [None] * len(misses)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_saved_only_reports_the_folds_done_and_fits_nothing(experiment, tmp_path):
+    out = tmp_path / "run"
+    _svm_run(experiment, out, "--set", "cv.folds=[1]")
+    report = tmp_path / "report"
+    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(report), "--checkpoints",
+                                 str(out / "folds"), "--saved-only", "--set", 'run.rows=["with_hashtags"]'])
+    assert result.exit_code == 0, result.output
+    cells = json.loads((report / "metrics.json").read_text())["cells"]
+    assert [(c["column"], c["folds_run"]) for c in cells] == [("svm", [1])]  # "ours" has no saved fold
+    assert all(f["from_checkpoint"] for f in cells[0]["per_fold"])
+    assert "ours [with_hashtags]: no saved fold, left out" in result.output
+    assert not (report / "folds").exists()
+    both = runner.invoke(app, ["evaluate", str(experiment), "--output", str(report), "--saved-only", "--fresh"])
+    assert both.exit_code == 2 and "--fresh" in both.output

@@ -16,6 +16,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def plain_progress(message: str) -> None:
+    """Print a progress line to stderr as plain text ("[with_hashtags]" is not rich markup)."""
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 class ExitCode(enum.IntEnum):
     """Process exit codes (documented in ``drugwatch --help``)."""
 

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from drugwatch.cli import app
+from drugwatch.cli.common import plain_progress
 
 _console = Console(stderr=True, soft_wrap=True)
 
@@ -33,6 +34,10 @@ def evaluate(
         "(default: RUN_DIR/folds)."
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Refit every fold even where a matching checkpoint exists."),
+    saved_only: bool = typer.Option(
+        False, "--saved-only", help="Fit nothing: make the tables from the saved folds alone "
+        "(partial cells say which folds they cover)."
+    ),
 ) -> None:
     """Cross-validate every detector of CONFIG; write metrics.json and table.md to the run directory.
 
@@ -46,8 +51,8 @@ def evaluate(
     try:
         cfg = load_config(config, [*overrides, *extra_args_to_overrides(ctx.args)])
         out = output or default_output(config, cfg.experiment.name)
-        run_evaluation(cfg, out, progress=None if quiet else _console.print,
-                       checkpoint_dir=checkpoints, reuse_checkpoints=not fresh)
+        run_evaluation(cfg, out, progress=None if quiet else plain_progress,
+                       checkpoint_dir=checkpoints, reuse_checkpoints=not fresh, fit_missing=not saved_only)
     except ConfigError as exc:
         _console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

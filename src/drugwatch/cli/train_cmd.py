@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from drugwatch.cli import app
+from drugwatch.cli.common import plain_progress
 
 _console = Console(stderr=True, soft_wrap=True)
 
@@ -31,7 +32,7 @@ def train(
     try:
         cfg = load_config(config, [*overrides, *extra_args_to_overrides(ctx.args)])
         out = output or Path("runs") / f"{cfg.experiment.name}-train"
-        model_dir = run_training(cfg, out, progress=None if quiet else _console.print)
+        model_dir = run_training(cfg, out, progress=None if quiet else plain_progress)
     except ConfigError as exc:
         _console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None

@@ -341,12 +341,15 @@ def evaluate_cell(
     config: ExperimentConfig, column_key: str, row_value: Any, events: list[Event], y: np.ndarray,
     folds: list[tuple[np.ndarray, np.ndarray]], progress: Progress | None = None,
     checkpoints: FoldCheckpoints | None = None, fold_ids: Sequence[int] | None = None,
-) -> dict[str, Any]:
+    fit_missing: bool = True,
+) -> dict[str, Any] | None:
     """Cross-validate one detector (one table cell) on the folds ``fold_ids`` (default all).
 
     With ``checkpoints``, each fold's predictions are saved as soon as it is
     done, and a fold saved earlier with the same data, fold and parameters is
-    read back instead of refitted. Pooled metrics cover the folds run.
+    read back instead of refitted. Pooled metrics cover the folds run. With
+    ``fit_missing=False`` only saved folds are used (a report of a run still in
+    progress); ``None`` when there is none.
     """
     fold_ids = list(range(len(folds))) if not fold_ids else sorted(set(fold_ids))
     unknown = [k for k in fold_ids if not 0 <= k < len(folds)]
@@ -363,6 +366,8 @@ def evaluate_cell(
         saved = checkpoints.load(column_key, detector_name, row_value, k, params, test_idx) if checkpoints else None
         if saved is not None:
             p, threshold, fit_s, predict_s = saved.proba, saved.threshold, saved.fit_s, saved.predict_s
+        elif not fit_missing:
+            continue
         else:
             detector = config.build_detector(column_key, row_value)
             started = time.perf_counter()
@@ -389,6 +394,9 @@ def evaluate_cell(
                 f"F1 {fold['f1']:.3f} P {fold['precision']:.3f} R {fold['recall']:.3f} "
                 f"(threshold {threshold:.3f}, fit {fit_s:.1f}s{', from checkpoint' if saved is not None else ''})"
             )
+    if not per_fold:
+        return None
+    fold_ids = [f["fold"] for f in per_fold]
     idx = np.flatnonzero(tested)
     y_t, proba_t, pred_t = y[idx], proba[idx], pred[idx]
     sources = [source_of(events[i]) for i in idx]
@@ -417,7 +425,7 @@ def evaluate_cell(
 
 def run_evaluation(
     config: ExperimentConfig, output_dir: str | Path, progress: Progress | None = None, *,
-    checkpoint_dir: str | Path | None = None, reuse_checkpoints: bool = True,
+    checkpoint_dir: str | Path | None = None, reuse_checkpoints: bool = True, fit_missing: bool = True,
 ) -> dict[str, Any]:
     """Cross-validate every (row, column) cell; write ``metrics.json`` and ``table.md``.
 
@@ -426,7 +434,11 @@ def run_evaluation(
     ``checkpoint_dir`` (default ``output_dir/folds``, see
     :mod:`drugwatch.evaluation.checkpoints`) and reused by the next run unless
     ``reuse_checkpoints`` is false. ``cv.folds`` limits the run to some folds.
+    With ``fit_missing=False`` nothing is fitted: the tables are made from the
+    saved folds alone (see :func:`evaluate_cell`).
     """
+    if not fit_missing and not reuse_checkpoints:
+        raise ConfigError("a report from saved folds (no fitting) needs the checkpoints: drop --fresh")
     if config.data.target == "drugtype":  # DMML hook: multi-label experiments
         from drugwatch.evaluation.multilabel_metrics import run_multilabel_evaluation
 
@@ -462,7 +474,11 @@ def run_evaluation(
             if row_value in config.columns[column_key].skip_rows:
                 continue
             cell = evaluate_cell(config, column_key, row_value, events, y, folds, progress,
-                                 checkpoints=checkpoints, fold_ids=config.cv.folds)
+                                 checkpoints=checkpoints, fold_ids=config.cv.folds, fit_missing=fit_missing)
+            if cell is None:
+                if progress:
+                    progress(f"{column_key} [{config.row_title(row_value)}]: no saved fold, left out")
+                continue
             result["cells"].append(cell)
             _write_outputs(config, result, output_dir)
     result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -617,6 +633,7 @@ def run_training(config: ExperimentConfig, output_dir: str | Path, progress: Pro
     if config.train.cross_validate:
         folds = list(grouped_folds(events, y, config.cv.n_splits, config.cv.seed))
         cell = evaluate_cell(config, column, row, events, y, folds, progress)
+        assert cell is not None  # every fold is fitted
         evaluation = {
             "protocol": f"{config.cv.n_splits}-fold stratified group CV on {Path(data_info['path']).name}, "
                         f"near-duplicates removed, thresholds chosen inside training folds",
