@@ -378,6 +378,11 @@ def test_drugtype_experiment_runs_end_to_end(tmp_path):
     assert "macro F1" in table and "Confusion matrices of `ours`" in table
     one_fold = run_evaluation(load_config(config_path, ["cv.folds=[1]", 'run.columns=["plain"]']), tmp_path / "r1")
     assert one_fold["cells"][0]["folds_run"] == [1]
+    from drugwatch.evaluation.experiment import ConfigError
+
+    with pytest.raises(ConfigError, match="no fold checkpoints"):  # never fits everything by surprise
+        run_evaluation(config, tmp_path / "r2", fit_missing=False)
+    assert not (tmp_path / "r2").exists()
     model_dir = run_training(config, tmp_path / "train")
     assert Detector.load(model_dir).predict(["xanax 2mg bars"]).shape == (1, len(LABELS))
 

@@ -440,6 +440,9 @@ def run_evaluation(
     if not fit_missing and not reuse_checkpoints:
         raise ConfigError("a report from saved folds (no fitting) needs the checkpoints: drop --fresh")
     if config.data.target == "drugtype":  # DMML hook: multi-label experiments
+        if not fit_missing or checkpoint_dir is not None:
+            raise ConfigError("drug-type experiments keep no fold checkpoints: drop --saved-only / --checkpoints "
+                              "and run chosen folds with cv.folds")
         from drugwatch.evaluation.multilabel_metrics import run_multilabel_evaluation
 
         return run_multilabel_evaluation(config, output_dir, progress)
