@@ -6,6 +6,11 @@ with ``initdb``/``pg_ctl`` if PostgreSQL is installed, and otherwise skips
 the PostgreSQL variants with the reason. ``DRUGWATCH_REQUIRE_PG=1`` turns
 that skip into a failure (CI sets it, so a broken server cannot pass as a
 skip).
+
+Hypothesis: property tests draw new examples on every run, which is how
+they find bugs. CI sets ``DRUGWATCH_HYPOTHESIS_PROFILE=ci``: the same
+examples on every run (``derandomize``), so a red CI names a change, not a
+lucky draw.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from drugwatch.store.pgtemp import PostgresUnavailable, temporary_database, temporary_server
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("DRUGWATCH_HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)

@@ -130,10 +130,14 @@ def test_crypto_and_handle_pre_filters_drop_nothing(text):
     low = contacts.fold(text)
     assert ([(c.app, c.value, (c.raw_start, c.raw_end)) for c in contacts._crypto(text, low)]
             == _crypto_reference(text, low))
+    # the unfiltered scans with the same rules for what a match is
     expected = [m.group("h") for m in contacts._IG_HANDLE_RE.finditer(low)
-                if re.search("[a-z]", m.group("h"))]
+                if re.search("[a-z]", m.group("h")) and not contacts._DOMAIN_LIKE.fullmatch(m.group("h"))]
+    cash_cue = "cash" in low or "ca$h" in low
     expected += [m.group("h") for m in contacts._CASHTAG_RE.finditer(low)
-                 if m.group("h") not in contacts._CURRENCY_CODES]
+                 if m.group("h") not in contacts._CURRENCY_CODES
+                 and (cash_cue or (contacts._TICKER.match(text, m.start()) is None
+                                   and not contacts._leet_s_word(m.group("h"))))]
     assert [c.value for c in contacts._handles(text, low)] == expected
 
 

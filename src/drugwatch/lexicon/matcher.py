@@ -29,12 +29,14 @@ from typing import Final
 
 import ahocorasick
 
+from drugwatch._frozen import fast_frozen_init
 from drugwatch.lexicon import DRUG_KINDS, Lexicon, LexiconEntry, load_lexicon
 from drugwatch.text.normalize import NormalizedText, normalize
 
 __all__ = ["LexiconHit", "Matcher", "find_terms", "get_matcher", "hit_labels"]
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class LexiconHit:
     """One lexicon term found in a text.

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from drugwatch._frozen import fast_frozen_init
 from drugwatch.labels import DRUG_LABELS
 from drugwatch.lexicon.matcher import LexiconHit, find_terms
 from drugwatch.text.contacts import Contact, find_contacts
@@ -28,6 +29,7 @@ from drugwatch.text.normalize import NormalizedText, normalize
 __all__ = ["HashtagSpan", "TextView", "analyze", "analyze_many"]
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class HashtagSpan:
     """One hashtag occurrence: its analysis and where it sits in the raw text."""
@@ -41,6 +43,7 @@ class HashtagSpan:
         return self.analysis.tag
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class TextView:
     """Everything the text layer knows about one raw text."""

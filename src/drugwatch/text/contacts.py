@@ -52,6 +52,8 @@ import ahocorasick
 import phonenumbers
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from drugwatch._frozen import fast_frozen_init
+
 ContactKind = Literal[
     "app_handle",
     "app_mention",
@@ -67,6 +69,7 @@ ContactKind = Literal[
 CONTACT_KINDS: Final[tuple[str, ...]] = get_args(ContactKind)
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Contact:
     """One way to reach or pay a seller, found in a text.
