@@ -341,8 +341,66 @@ def test_protected_spans_pre_filter_drops_nothing(text):
 @given(_TEXTS)
 def test_stage1_character_table_matches_map_char(text):
     for ch in text:
-        if ch in normalize._MAPPED:
-            assert normalize._MAPPED[ch] == normalize._map_char(ch)
+        mapped = normalize._MAP_TABLE[ord(ch)]
+        assert mapped == normalize._map_char(ch)
+        assert (len(mapped) != 1) == (ch in normalize._IRREGULAR)
+
+
+def _stage1_unicode_reference(raw: str) -> tuple[str, list[int], list[int]]:
+    """Stage 1 as first written: every non-ASCII character mapped on its own."""
+    ri = {i for m in normalize._RI_RUN.finditer(raw) for i in range(*m.span())}
+    out, starts, ends = [], [], []
+    for i, ch in enumerate(raw):
+        if ch.isascii():
+            mapped = ch.lower()
+        elif i in ri:
+            mapped = chr(ord("a") + ord(ch) - 0x1F1E6)
+        else:
+            mapped = normalize._map_char(ch)
+        if mapped:
+            out.append(mapped)
+            starts.extend([i] * len(mapped))
+            ends.extend([i + 1] * len(mapped))
+        elif ends:
+            ends[-1] = i + 1
+    cur = "".join(out)
+    edits = _whitespace_edits_reference(cur)
+    if edits:
+        return normalize._apply(cur, starts, ends, edits)
+    return cur, starts, ends
+
+
+_WS_REFERENCE = re.compile(r"[\s\x00-\x1f\x7f]*(?:[^\S ]|[\x00-\x1f\x7f]|  )[\s\x00-\x1f\x7f]*|^ +| +$")
+
+
+def _whitespace_edits_reference(cur: str) -> list:
+    """Whitespace runs that are not a single inner space, as first written."""
+    edits = []
+    for m in _WS_REFERENCE.finditer(cur):
+        a, b = m.span()
+        if m.group() == " " and 0 < a and b < len(cur):
+            continue
+        if a == 0 or b == len(cur) or not any(c.isspace() for c in m.group()):
+            edits.append((a, b, "", None))
+        else:
+            edits.append((a, b, " ", [a]))
+    return edits
+
+
+_WHITESPACE_TEXTS = st.text(
+    alphabet=st.sampled_from([" ", "\n", "\t", "\r", "\x00", "\x1f", "\x7f", "\x85", "\xa0",
+                              "\u2028", "\u3000", "\u200b", "a", "B", "é", "🍄"]),
+    max_size=24,
+)
+
+
+@_SETTINGS
+@given(st.one_of(_TEXTS, _WHITESPACE_TEXTS))
+def test_stage1_fast_paths_match_the_reference(text):
+    assert normalize._whitespace_edits(text) == _whitespace_edits_reference(text)
+    assert normalize._whitespace_edits(text.lower()) == _whitespace_edits_reference(text.lower())
+    if text and not text.isascii():
+        assert normalize._stage1_unicode(text) == _stage1_unicode_reference(text)
 
 
 # ---------------------------------------------------------------------------

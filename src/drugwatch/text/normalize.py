@@ -484,10 +484,14 @@ def _is_protected(spans: _Protected | list[tuple[int, int]], a: int, b: int) -> 
 # Stage 1
 # ---------------------------------------------------------------------------
 
-# Whitespace runs that are not a single inner space, and control characters.
-_ASCII_WS = re.compile(
-    r"[\s\x00-\x1f\x7f]*(?:[^\S ]|[\x00-\x1f\x7f]|  )[\s\x00-\x1f\x7f]*|^ +| +$"
-)
+# Whitespace and control characters.
+_WS_CLASS = r"[\s\x00-\x1f\x7f]"
+# A run of them that is not a single space: it starts with a character other
+# than a space, or with a space before another one of them. (The regex engine
+# only tries positions holding one of the characters, unlike a pattern that
+# starts with ``_WS_CLASS*``.) A single space is an edit only at either end.
+_ODD_WS_RUN = re.compile(rf"(?:[^\S ]|[\x00-\x1f\x7f]| (?={_WS_CLASS})){_WS_CLASS}*")
+_WS_CHAR = re.compile(_WS_CLASS)
 _ODD_WS = re.compile(r"[^\S ]|[\x00-\x1f\x7f]")
 _RI_RUN = re.compile("[\U0001F1E6-\U0001F1FF]{3,}")
 
@@ -502,15 +506,16 @@ def _whitespace_edits(cur: str) -> list[_Edit]:
         return []
     edits: list[_Edit] = []
     n = len(cur)
-    for m in _ASCII_WS.finditer(cur):
+    if cur[0] == " " and (n == 1 or _WS_CHAR.match(cur, 1) is None):
+        edits.append((0, 1, "", None))  # a single leading space
+    for m in _ODD_WS_RUN.finditer(cur):
         a, b = m.span()
-        chunk = m.group()
-        if chunk == " " and 0 < a and b < n:
-            continue
-        if a == 0 or b == n or not any(c.isspace() for c in chunk):
+        if a == 0 or b == n or not any(c.isspace() for c in m.group()):
             edits.append((a, b, "", None))
         else:
             edits.append((a, b, " ", [a]))
+    if n > 1 and cur[-1] == " " and (not edits or edits[-1][1] != n):
+        edits.append((n - 1, n, "", None))  # a single trailing space
     return edits
 
 
@@ -524,19 +529,38 @@ def _stage1_ascii(raw: str) -> tuple[str, list[int] | None, list[int] | None]:
 
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-# ``_map_char`` results by character: a dict look-up is cheaper than the
-# lru_cache call for every non-ASCII character.
-_MAPPED: dict[str, str] = {}
+
+
+class _MapTable(dict[int, str]):
+    """``str.translate`` table of ``_map_char`` by code point, filled as
+    characters are met (a C-level look-up per character instead of a Python
+    loop step). Characters that map to nothing or to several characters are
+    also put in ``_IRREGULAR``: a run without them maps character by
+    character, so its offset map is the identity."""
+
+    def __missing__(self, code: int) -> str:
+        mapped = _map_char(chr(code))
+        if len(mapped) != 1:
+            _IRREGULAR.add(chr(code))  # always, or a full table would hide one
+        if len(self) < 65536:
+            self[code] = mapped
+        return mapped
+
+
+_MAP_TABLE: Final[_MapTable] = _MapTable()
+_IRREGULAR: Final[set[str]] = set()
 
 
 def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
     """Stage 1 for text with non-ASCII characters: ASCII runs are lower-cased
-    in bulk, other characters mapped one by one; whitespace is collapsed
+    in bulk, other characters mapped with ``_MAP_TABLE`` (in bulk when each
+    maps to one character, else one by one); whitespace is collapsed
     afterwards like on the ASCII path."""
     ri_letters: set[int] = set()
     if "\U0001F1E6" <= max(raw):
         for m in _RI_RUN.finditer(raw):
             ri_letters.update(range(*m.span()))
+    table = _MAP_TABLE
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -547,16 +571,21 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
             out.append(raw[pos:a].lower())
             starts.extend(range(pos, a))
             ends.extend(range(pos + 1, a + 1))
+        pos = b
+        run = m.group()
+        if not ri_letters:
+            mapped_run = run.translate(table)  # fills _IRREGULAR first
+            if _IRREGULAR.isdisjoint(run):
+                out.append(mapped_run)
+                starts.extend(range(a, b))
+                ends.extend(range(a + 1, b + 1))
+                continue
         for i in range(a, b):
             ch = raw[i]
             if ri_letters and i in ri_letters:
                 mapped = chr(ord("a") + ord(ch) - 0x1F1E6)
             else:
-                mapped = _MAPPED.get(ch)
-                if mapped is None:
-                    mapped = _map_char(ch)
-                    if len(_MAPPED) < 65536:
-                        _MAPPED[ch] = mapped
+                mapped = table[ord(ch)]
             size = len(mapped)
             if size == 1:
                 out.append(mapped)
@@ -568,7 +597,6 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
                 ends.extend([i + 1] * size)
             elif ends:  # zero-width and combining chars ride with the previous char
                 ends[-1] = i + 1
-        pos = b
     if pos < len(raw):
         out.append(raw[pos:].lower())
         starts.extend(range(pos, len(raw)))
