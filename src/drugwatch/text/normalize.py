@@ -272,7 +272,10 @@ def _lookalikes() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _lookalikes_mixed() -> dict[str, str]:
-    return {**_lookalikes(), **_WEAK_LOOKALIKES}
+    table = {**_lookalikes(), **_WEAK_LOOKALIKES}
+    if any(ch.isascii() for ch in table):  # _fix_homoglyphs reads non-ASCII runs only
+        raise AssertionError("an ASCII character in the look-alike table")
+    return table
 
 
 # ---------------------------------------------------------------------------
@@ -620,7 +623,8 @@ _CAPITAL_LOOKALIKES: Final[dict[str, str]] = {"Μ": "m", "Ν": "n", "Η": "h", "
 
 def _capital_positions(raw: str, cur: str, starts: list[int] | None) -> dict[int, str] | None:
     """Positions of ``cur`` that came from a capital in ``_CAPITAL_LOOKALIKES``."""
-    if starts is None or _CAPITAL_LOOKALIKES.keys().isdisjoint(raw):
+    # four substring searches: much cheaper than hashing every character
+    if starts is None or not any(c in raw for c in _CAPITAL_LOOKALIKES):
         return None
     return {p: _CAPITAL_LOOKALIKES[raw[r]] for p, r in enumerate(starts) if raw[r] in _CAPITAL_LOOKALIKES
             and p < len(cur) and not cur[p].isascii()}
@@ -631,7 +635,8 @@ def _fix_homoglyphs(cur: str, capitals: dict[int, str] | None = None) -> list[_E
     word mixes scripts ("сoke", "CΘKE") or consists only of look-alikes
     ("СОКЕ"). Words written in another script ("кокаин") are kept.
     ``capitals`` overrides the mapping at positions that were capitals."""
-    if _lookalikes_mixed().keys().isdisjoint(cur):
+    # Every look-alike is non-ASCII: only the non-ASCII runs are looked up.
+    if _lookalikes_mixed().keys().isdisjoint("".join(_NON_ASCII_RUN.findall(cur))):
         return []  # no word can change (emoji, symbols, other scripts)
     return _fix_homoglyphs_unfiltered(cur, capitals)
 
