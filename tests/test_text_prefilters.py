@@ -502,3 +502,38 @@ def test_analyze_many_restores_the_garbage_collector(monkeypatch: pytest.MonkeyP
         assert not gc.isenabled()  # the caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_analyze_many_collects_cyclic_garbage_while_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector stays paused for the whole call, but the youngest
+    generation is collected every few chunks: a reference cycle made by a
+    stage is freed before the call ends."""
+    import gc
+    import weakref
+
+    from drugwatch.text import analyze as analyze_module
+
+    class Node:
+        pass
+
+    refs: list[weakref.ref] = []
+    alive_later: list[bool] = []
+    real = analyze_module.find_contacts
+
+    def cyclic(text: str):
+        assert not gc.isenabled()
+        if refs:
+            alive_later.append(refs[0]() is not None)
+        else:
+            node = Node()
+            node.me = node  # a cycle: only the cyclic collector frees it
+            refs.append(weakref.ref(node))
+        return real(text)
+
+    monkeypatch.setattr(analyze_module, "find_contacts", cyclic)
+    monkeypatch.setattr(analyze_module, "_COLLECT_EVERY", 2)
+    views = analyze_module.analyze_many(["a", "b", "c", "d"], batch_size=1)
+    assert [v.raw for v in views] == ["a", "b", "c", "d"]
+    # chunk 1 made the cycle; after chunk 2 the youngest generation was collected
+    assert alive_later == [True, False, False]
+    assert gc.isenabled()
