@@ -10,8 +10,8 @@ contact and hashtag span), and on the bench texts their construction was
 about a tenth of the text layer's time.
 
 :func:`fast_frozen_init` replaces that ``__init__`` with one that stores each
-field through the slot's own descriptor (``Class.field.__set__``, bound once
-as a default argument), which skips the frozen ``__setattr__`` in the same
+field through the slot's own descriptor (``Class.field.__set__``, looked up
+once and kept in a closure cell), which skips the frozen ``__setattr__`` in the same
 way and costs about half as much. Everything else stays the dataclass's:
 fields, defaults, ``repr``, ``eq``, ``hash``, ``replace``, pickling and the
 :class:`dataclasses.FrozenInstanceError` on assignment.

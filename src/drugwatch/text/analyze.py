@@ -166,4 +166,3 @@ def analyze_many(texts: Iterable[str], *, batch_size: int = BATCH_SIZE) -> list[
         if paused:
             gc.enable()
     return out
-
