@@ -92,6 +92,9 @@ class _Lexical:
         p = np.array([float("xanax" in e.text.lower()) for e in events])
         return np.column_stack([1 - p, p])
 
+    def predict(self, events):
+        return (self.predict_proba(events)[:, 1] >= self.threshold_).astype(np.int64)
+
 
 def test_harness_shows_a_raw_text_detector_collapsing():
     events = [Event(id=f"p{i}", text=f"xanax bars batch {i}") for i in range(6)]

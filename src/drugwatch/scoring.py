@@ -332,12 +332,13 @@ class EventScorer:
         drugtype = self._detector("drugtype")
         sell_p = sell_y = None
         if selling is not None:
-            sell_p = selling.detector.predict_proba(events)[:, 1]
-            sell_y = sell_p >= float(selling.detector.threshold_)
+            sell_proba = selling.detector.predict_proba(events)
+            sell_p = sell_proba[:, 1]
+            sell_y = selling.detector.decide(sell_proba).astype(bool)
         drug_p = drug_y = None
         if drugtype is not None:
             drug_p = drugtype.detector.predict_proba(events)
-            drug_y = _decode_drugtype(drugtype.detector, drug_p)
+            drug_y = drugtype.detector.decide(drug_p)
         models = self.models
         return [
             self._result(
@@ -421,16 +422,6 @@ class EventScorer:
             annotated_selling=event.selling,
             models=models,
         )
-
-
-def _decode_drugtype(detector: Detector, proba: np.ndarray) -> np.ndarray:
-    """The detector's own label decision from probabilities already computed (no second feature pass)."""
-    thresholds = getattr(detector, "thresholds_", None)
-    if thresholds is not None:
-        from drugwatch.models.multilabel import decode
-
-        return decode(proba, thresholds)
-    return (proba >= float(detector.threshold_)).astype(np.int64)
 
 
 # ---------------------------------------------------------------------------

@@ -171,9 +171,7 @@ def attacked_events(events: Sequence[Any], family: str, strength: str | float, s
 
 def _outputs(task: str, detector: Any, events: Sequence[Any]) -> np.ndarray:
     """Hard predictions: ``(n, 10)`` indicators (drugtype) or 0/1 at the detector's threshold (selling)."""
-    if task == "drugtype":
-        return detector.predict(events)
-    return (detector.predict_proba(events)[:, 1] >= detector.threshold_).astype(np.int64)
+    return detector.predict(events)
 
 
 def _proba(task: str, detector: Any, events: Sequence[Any]) -> np.ndarray | None:

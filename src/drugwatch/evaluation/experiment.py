@@ -364,6 +364,7 @@ def evaluate_cell(
     for k in fold_ids:
         train_idx, test_idx = folds[k]
         saved = checkpoints.load(column_key, detector_name, row_value, k, params, test_idx) if checkpoints else None
+        fold_pred = None
         if saved is not None:
             p, threshold, fit_s, predict_s = saved.proba, saved.threshold, saved.fit_s, saved.predict_s
         elif not fit_missing:
@@ -374,14 +375,17 @@ def evaluate_cell(
             detector.fit([events[i] for i in train_idx], y[train_idx])
             fit_s = time.perf_counter() - started
             started = time.perf_counter()
-            p = detector.predict_proba([events[i] for i in test_idx])[:, 1]
+            fold_proba = detector.predict_proba([events[i] for i in test_idx])
             predict_s = time.perf_counter() - started
+            p = fold_proba[:, 1]
+            fold_pred = detector.decide(fold_proba)
             threshold = float(detector.threshold_)
             if checkpoints:
                 checkpoints.save(column_key, detector_name, row_value, k, params, test_idx,
                                  FoldResult(p, threshold, fit_s, predict_s))
         proba[test_idx] = p
-        pred[test_idx] = (p >= threshold).astype(np.int64)
+        # A checkpoint keeps the probabilities and the threshold the detector decided with.
+        pred[test_idx] = (p >= threshold).astype(np.int64) if fold_pred is None else fold_pred
         tested[test_idx] = True
         fold = binary_metrics(y[test_idx], p, threshold=threshold)
         fold.update({"fold": k, "fit_s": round(fit_s, 3), "predict_s": round(predict_s, 3),

@@ -393,9 +393,24 @@ class Detector(ABC):
         return proba
 
     def predict(self, events: Iterable[Event] | Iterable[str]) -> np.ndarray:
-        """0/1 per event (selling) or an ``(n, 10)`` indicator (drugtype), at ``threshold_``."""
-        proba = self.predict_proba(events)
+        """0/1 per event (selling) or an ``(n, 10)`` indicator (drugtype): ``decide(predict_proba(events))``."""
+        return self.decide(self.predict_proba(events))
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Labels from probabilities: the one place where this detector's scores become decisions.
+
+        ``proba`` is what :meth:`predict_proba` returned (shape ``(n, 2)`` for
+        selling, ``(n, 10)`` for drug type). Evaluation, training, the scan,
+        the API and the report all call this, so the labels they publish are
+        the labels that were evaluated. Selling: 0/1 at ``threshold_``; drug
+        type: an indicator at ``threshold_`` (multi-label detectors override
+        this with their per-label decoding).
+        """
+        self._check_fitted()
+        proba = np.asarray(proba, dtype=np.float64)
         if self.task == "selling":
+            if proba.ndim != 2 or proba.shape[1] != 2:
+                raise ValueError(f"selling probabilities must have shape (n, 2); got {proba.shape}")
             return (proba[:, 1] >= self.threshold_).astype(np.int64)
         return (proba >= self.threshold_).astype(np.int64)
 

@@ -162,9 +162,10 @@ class MultiLabelDetector(Detector):
 
     task: ClassVar[str] = "drugtype"
 
-    def predict(self, events) -> np.ndarray:
+    def decide(self, proba: np.ndarray) -> np.ndarray:
         """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_``."""
-        return decode(self.predict_proba(events), self.thresholds_)
+        self._check_fitted()
+        return decode(proba, self.thresholds_)
 
     def _set_thresholds(self, y: np.ndarray, proba: np.ndarray | None, source: str) -> None:
         if proba is None:
@@ -954,10 +955,10 @@ class DrugTypeDetector(MultiLabelDetector):
         blocks.append(lex)
         return stacker(np.hstack(blocks))
 
-    def predict(self, events) -> np.ndarray:
+    def decide(self, proba: np.ndarray) -> np.ndarray:
         """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_`` (``non_drug`` first where fitted so)."""
-        return decode(self.predict_proba(events), self.thresholds_,
-                      non_drug_wins=getattr(self, "non_drug_wins_", False))
+        self._check_fitted()
+        return decode(proba, self.thresholds_, non_drug_wins=getattr(self, "non_drug_wins_", False))
 
     @property
     def vocabulary_(self) -> dict[str, int]:

@@ -190,7 +190,11 @@ class OnnxTextDetector:
         return out
 
     def predict(self, events) -> np.ndarray:
-        return decode(self.predict_proba(events), self.thresholds_)
+        return self.decide(self.predict_proba(events))
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Labels from probabilities, by :func:`decode` at the exported ``thresholds_``."""
+        return decode(proba, self.thresholds_)
 
 
 class OnnxMMBTDetector:
@@ -252,7 +256,11 @@ class OnnxMMBTDetector:
         return out
 
     def predict(self, events) -> np.ndarray:
-        return decode(self.predict_proba(events), self.thresholds_)
+        return self.decide(self.predict_proba(events))
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Labels from probabilities, by :func:`decode` at the exported ``thresholds_``."""
+        return decode(proba, self.thresholds_)
 
 
 def main(argv: list[str] | None = None) -> int:
