@@ -49,7 +49,7 @@ def make_app(tmp_path: Path):
             annotate_ocr=False,
             argon2_time_cost=1,
             argon2_memory_kib=1024,
-            **overrides,
+            **{"media_roots": [tmp_path], **overrides},  # the corpus's image lives in tmp_path
         )
         app = create_app(settings)
         app.state.store.upsert(_corpus(tmp_path))
@@ -408,6 +408,7 @@ def test_agreement_adjudication_and_export(store_url, make_app, tmp_path: Path) 
         follow_redirects=False,
     )
     assert response.status_code == 303
+    assert response.headers["location"] == "/adjudicate"  # the queue is empty now
     assert "Nothing to adjudicate" in adjudicator.get("/adjudicate").text
     assert _count(app, AdjudicationRow) == 1
 
@@ -518,11 +519,11 @@ def test_annotation_schema_matches_migration(store_url) -> None:
     from alembic.runtime.migration import MigrationContext
 
     from drugwatch.store import Store
-    from drugwatch.store.schema import Base
+    from drugwatch.store.schema import load_all_tables
 
     store = Store(store_url)
     with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert compare_metadata(MigrationContext.configure(conn), load_all_tables()) == []
     store.close()
 
 
@@ -584,3 +585,30 @@ def test_cli_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert pq.read_table(out).num_rows == 4
     result = runner.invoke(cli, ["annotate", "export", str(tmp_path / "x.csv"), "--db", db, "--format", "csv"])
     assert result.exit_code == 2 and "unknown export format" in result.output
+
+
+def test_adjudication_ties_start_filled_and_lead_to_the_next_item(store_url, make_app) -> None:
+    app = make_app(store_url)
+    service.assign(app.state.engine, k=2, annotators=["ann1", "ann2"])
+    _label_all(app, "ann1", {"instagram:p1": (["xanax"], True), "instagram:c1": (["non_drug"], False),
+                             "instagram:c2": (["painkiller"], True), "instagram:p2": (["non_drug"], False)})
+    _label_all(app, "ann2", {"instagram:p1": (["non_drug"], False), "instagram:c1": (["non_drug"], False),
+                             "instagram:c2": (["cocaine"], True), "instagram:p2": (["non_drug"], False)})
+    adjudicator = login(app, "adj")
+    queue = [d.event_key for d in service.disagreements(app.state.engine)]
+    assert queue == ["instagram:c2", "instagram:p1"]
+    answers = service.collect_answers(app.state.engine, queue)
+    # Two annotators, no majority: the tied drug labels, never a blank level.
+    levels, _ = service.majority(answers["instagram:c2"])
+    assert set(levels["comment"]) == {"painkiller", "cocaine"}
+    levels, selling = service.majority(answers["instagram:p1"])
+    assert all(labels == ["xanax"] for labels in levels.values())
+    # The pre-filled form submits as it is (what Enter does) and moves on to the next disagreement.
+    page = adjudicator.get("/adjudicate/instagram:c2").text
+    assert re.search(r'name="comment" value="cocaine"[^>]*checked', page)
+    assert not re.search(r'name="comment" value="non_drug"[^>]*checked', page)
+    data = {level: labels for level, labels in service.majority(answers["instagram:c2"])[0].items()}
+    response = adjudicator.post("/adjudicate/instagram:c2", data={**data, "selling": "1", "csrf_token": adjudicator.csrf},
+                                follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/adjudicate/instagram:p1"

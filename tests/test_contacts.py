@@ -346,3 +346,11 @@ def test_prefilter_never_drops_a_contact(text):
     finally:
         module._cues = original
     assert find_contacts(text) == expected
+
+
+def test_stop_words_equal_scikit_learns():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as sklearn_words
+
+    from drugwatch.text.stopwords import ENGLISH_STOP_WORDS
+
+    assert ENGLISH_STOP_WORDS == sklearn_words

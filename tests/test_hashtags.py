@@ -137,7 +137,7 @@ CATEGORIES = [
     ("photooftheday", "other"),
     ("snowday", "other"),  # ambiguous "snow" alone inside a longer tag
     ("leanin", "other"),
-    ("шишки", "other"),
+    ("шишки", "codeword"),  # "buds": an ambiguous weed word of the lexicon (also pine cones)
 ]
 
 

@@ -184,3 +184,39 @@ def test_instaloader_to_store_to_jsonl_loses_nothing(tmp_path: Path) -> None:
     assert {e.key: e for e in again.iter_events()} == stored
     comments = [e for e in stored.values() if e.kind == "comment"]
     assert comments and all(e.post_key in stored and e.parent_key in stored for e in comments)
+
+
+def test_a_folder_of_mixed_files_reads_each_by_its_own_format(tmp_path: Path) -> None:
+    from test_io_instaloader import BASE, save_comments, save_structure, sidecar_post
+    from test_io_zeeschuimer import v1_item, write_ndjson, zeeschuimer_line
+
+    from drugwatch.io.importer import import_path
+    from drugwatch.store import Store
+
+    folder = tmp_path / "export"
+    (folder / "insta").mkdir(parents=True)
+    save_structure(folder / "insta" / f"{BASE}.json", sidecar_post())
+    save_comments(folder / "insta", BASE, [])
+    (folder / "insta" / f"{BASE}.txt").write_text("caption file, a companion\n")
+    (folder / "insta" / f"{BASE}_1.jpg").write_bytes(b"\xff\xd8\xff")
+    write_ndjson(folder / "browser.ndjson", [zeeschuimer_line(v1_item())])
+    (folder / "generic.jsonl").write_text(
+        json.dumps({"record_type": "event", "id": "g1", "text": "plain event"}) + "\n", encoding="utf-8")
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    report = import_path(folder, store, quarantine=tmp_path / "q.jsonl")
+    assert report.format == "mixed"
+    assert report.read == report.imported + report.merged + report.near_duplicate + report.unchanged + report.quarantined
+    # The PDF is counted and named; the picture and the caption file are companions.
+    problems = [json.loads(line) for line in (tmp_path / "q.jsonl").read_text().splitlines()]
+    (pdf,) = [p for p in problems if p["locator"] == "file"]
+    assert pdf["source"].endswith("notes.pdf") and "not a file drugwatch can import" in pdf["reason"]
+    ids = {e.id for e in store.iter_events()}
+    assert "g1" in ids and "3300000000000000001" in ids and "3300000000000000101" in ids
+
+    # A named format reads the files it knows and counts the others.
+    report = import_path(folder, store, fmt="zeeschuimer", quarantine=tmp_path / "q2.jsonl")
+    assert report.format == "zeeschuimer"
+    skipped = [json.loads(line) for line in (tmp_path / "q2.jsonl").read_text().splitlines()]
+    assert {Path(p["source"]).name for p in skipped if p["locator"] == "file"} == {
+        f"{BASE}.json", f"{BASE}_comments.json", "notes.pdf"}

@@ -57,6 +57,8 @@ TINY_PARAMS: dict[str, dict] = {
     "drugwatch.jmir_rf.v1": dict(n_estimators=10),
     "drugwatch.jmir_svm.v1": dict(calibration_folds=2),
     "drugwatch.selling.v1": dict(inner_folds=2),
+    # no darknet pool from the bench kit: the contract is about the events given to fit
+    "drugwatch.selling.v3": dict(pool="none", inner_folds=2),
 }
 
 #: Settings that let each detector learn 16 examples perfectly.
@@ -69,6 +71,7 @@ OVERFIT_PARAMS: dict[str, dict] = {
     "drugwatch.jmir_svm.v1": dict(C=100.0, calibration_folds=2),
     "drugwatch.yang_luo_text.v1": dict(alpha=0.01),
     "drugwatch.selling.v1": dict(inner_folds=2, C=100.0),
+    "drugwatch.selling.v3": dict(pool="none", inner_folds=2, C=100.0),
     "drugwatch.tfidf_lr.v1": dict(C=100.0),
 }
 

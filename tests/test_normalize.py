@@ -300,3 +300,108 @@ def test_spaced_and_tight_separators_are_different_words(raw: str, expected: str
     nt = normalize(raw)
     assert nt.text == expected
     assert normalize(nt.text).text == nt.text
+
+
+# Spaced single characters: the longest sub-run spelling a lexicon term.
+# ---------------------------------------------------------------------------
+
+
+def _best_spaced_word_reference(letters: str) -> tuple[int, int] | None:
+    """Every sub-run tried, longest first (the cubic search the Aho-Corasick
+    pass over join keys replaced)."""
+    from drugwatch.text import normalize as module
+
+    best = None
+    for i in range(len(letters)):
+        for j in range(len(letters), i + 2, -1):
+            if best is not None and j - i <= best[1] - best[0]:
+                break
+            if module._spells_term(letters[i:j]):
+                best = (i, j)
+                break
+    return best
+
+
+def _vocab_words() -> list[str]:
+    from drugwatch.text.normalize import _vocab
+
+    return sorted(w for w in _vocab().words if w.isalnum())
+
+
+_LEET_NOISE = "013457@$!l1i"
+
+
+@st.composite
+def _spaced_runs(draw: st.DrawFn) -> str:
+    """Letters of a spaced run built from lexicon words, with leet, stretched
+    letters and noise between them: near misses as well as hits."""
+    words = _vocab_words()
+    parts: list[str] = []
+    for _ in range(draw(st.integers(1, 3))):
+        word = draw(st.sampled_from(words))
+        chars = [draw(st.sampled_from(_LEET_NOISE)) if draw(st.integers(0, 4)) == 0 else c for c in word]
+        if draw(st.booleans()):
+            k = draw(st.integers(0, len(chars) - 1))
+            chars.insert(k, chars[k] * draw(st.integers(1, 3)))
+        parts.append("".join(chars))
+        parts.append(draw(st.text(alphabet="abcdeilost013457@$!xmnkrwh", max_size=3)))
+    return "".join(parts)[:45]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_spaced_runs())
+def test_spaced_runs_join_the_same_word_as_trying_every_sub_run(letters: str) -> None:
+    from drugwatch.text.normalize import _best_spaced_word
+
+    assert _best_spaced_word(letters) == _best_spaced_word_reference(letters)
+
+
+def test_no_lexicon_word_is_longer_than_a_joined_run() -> None:
+    from drugwatch.text.normalize import MAX_JOINED_RUN
+
+    assert max(len(w) for w in _vocab_words()) <= MAX_JOINED_RUN
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("x a n a x", "xanax"),
+    ("get k e t a m i n e now", "get ketamine now"),
+    ("s h r o o o m s", "shrooms"),
+    ("w e e e d and c 0 k e", "weed and coke"),
+])
+def test_spaced_words_are_joined(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+
+
+def test_long_spaced_runs_are_read_in_linear_time() -> None:
+    import time
+
+    for unit in ("a ", "7 ", "x a n a x q "):
+        start = time.process_time()
+        normalize(unit * 20_000)  # 40,000+ characters; minutes before the join was linear
+        assert time.process_time() - start < 2.0, unit
+
+
+@pytest.mark.parametrize("raw", [
+    "a." * 20_000 + "@",             # an address run that never reaches its '@'
+    "x@" + "a-" * 20_000 + " x.com",  # a domain run that never reaches a top-level domain
+    "-a" * 20_000 + " x.com",
+])
+def test_protected_spans_are_found_in_linear_time(raw: str) -> None:
+    import time
+
+    from drugwatch.text.normalize import _protected_spans
+
+    start = time.process_time()
+    _protected_spans(raw)
+    assert time.process_time() - start < 1.0
+
+
+@pytest.mark.parametrize(("raw", "spans"), [
+    ("mail Bob.Smith+x@mail.example.com now", [(5, 33)]),
+    ("see www.x.com/a and shop-x.co.uk/p", [(4, 15), (20, 34)]),
+    ("@handle.name or --a.com", [(0, 12), (16, 23)]),
+])
+def test_protected_spans(raw: str, spans: list[tuple[int, int]]) -> None:
+    from drugwatch.text.normalize import _protected_spans
+
+    assert _protected_spans(raw) == spans

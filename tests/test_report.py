@@ -347,3 +347,52 @@ def test_cli_report_reads_account_scores(corpus, tmp_path: Path) -> None:
     not_a_model = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "x"),
                                       "--account-model", str(tmp_path)])
     assert not_a_model.exit_code == 2 and "not a model directory" in " ".join(not_a_model.output.split())
+
+
+FORMULA = "=cmd|' /c calc'!a0"
+
+
+@pytest.mark.parametrize("unmask", [True, False])
+def test_csv_cells_cannot_start_a_formula(corpus, tmp_path: Path, unmask: bool) -> None:
+    """OWASP's rule: a text cell starting with = + - @ tab or CR gets a leading quote, masked or not;
+    numbers the report computed stay numbers."""
+    results, accounts = corpus
+    hostile_tags = ((FORMULA, "codeword"), ('=HYPERLINK("http://evil.example","x")', "codeword"),
+                    ("+1+1", "codeword"), ("-2+3", "codeword"), ("@SUM(A1)", "codeword"), ("\tTAB", "codeword"),
+                    ("\rCR", "codeword"))
+    text = "bars " + " ".join(f"#{tag}" for tag, _ in hostile_tags)
+    results = [*results, _result("e8", FORMULA, text, selling=True, drugs=("xanax",), hour=13, tags=hostile_tags)]
+    out = build_report(lambda: iter(results), tmp_path / "csv", accounts=accounts, unmask=unmask)
+
+    cells: list[str] = []
+    for path in out.csv.values():
+        with open(path, newline="", encoding="utf-8") as handle:
+            cells.extend(cell for row in csv.reader(handle) for cell in row)
+    assert cells
+    for cell in cells:
+        if cell.startswith(("=", "+", "@", "\t", "\r")):
+            raise AssertionError(f"formula cell in the CSV: {cell!r}")
+        if cell.startswith("-"):
+            float(cell)  # only a number may start with '-'
+    with open(out.csv["jmir-hashtags"], newline="", encoding="utf-8") as handle:
+        tags = {row["hashtag"] for row in csv.DictReader(handle)}
+    assert {"'" + FORMULA, "'+1+1", "'-2+3", "'@SUM(A1)", "'\tTAB", "'\rCR"} <= tags
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in tags
+    with open(out.csv["top-accounts"], newline="", encoding="utf-8") as handle:
+        accounts_column = [row["account"] for row in csv.DictReader(handle)]
+    if unmask:
+        assert "'" + FORMULA in accounts_column
+    else:
+        assert all(a.startswith("user-") for a in accounts_column)
+    # The HTML page is not a spreadsheet: it shows the text as it is (escaped).
+    assert "'=cmd" not in out.html.read_text(encoding="utf-8")
+
+
+def test_spreadsheet_safe_leaves_ordinary_text_alone() -> None:
+    from drugwatch.report.tables import spreadsheet_safe
+
+    assert spreadsheet_safe("xanax") == "xanax"
+    assert spreadsheet_safe("a=b") == "a=b"
+    assert spreadsheet_safe("") == ""
+    assert spreadsheet_safe("-5") == "'-5"  # a text cell that looks like a number is still text
+    assert spreadsheet_safe(FORMULA) == "'" + FORMULA

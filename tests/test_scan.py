@@ -73,7 +73,8 @@ def test_counts_in_equal_results_plus_quarantined(corpus_dir: Path, scorer: Even
     assert report.accounts == 0
     assert report.read == n_in == report.results + report.quarantined
     assert report.quarantined == len(BAD_LINES)
-    assert _lines(tmp_path / "out.jsonl") == report.results
+    assert _lines(tmp_path / "out.jsonl") == report.results + 1  # the header line
+    assert sum(1 for _ in read_results(tmp_path / "out.jsonl")) == report.results
     problems = [json.loads(line) for line in Path(report.quarantine_path).read_text().splitlines()]
     assert len(problems) == report.quarantined
     assert all(p["source"] == str(source) and p["locator"].startswith("line ") for p in problems)
@@ -228,8 +229,68 @@ def test_cli_scan(corpus_dir: Path, models: dict[str, Path], tmp_path: Path) -> 
     counts = json.loads(result.output.strip().splitlines()[-1])
     assert counts["read"] == counts["results"] + counts["accounts"] + counts["quarantined"]
     assert counts["quarantined"] == len(BAD_LINES)
-    assert _lines(out) == counts["results"]
+    assert _lines(out) == counts["results"] + 1  # the header line
     again = runner.invoke(app, args)
     assert again.exit_code == ExitCode.USAGE and "--overwrite" in again.output
     missing = runner.invoke(app, ["scan", str(corpus_dir / "demo.jsonl"), "--output", str(tmp_path / "m.jsonl")])
     assert missing.exit_code == ExitCode.USAGE and "drugwatch demo" in missing.output
+
+
+def test_jsonl_results_name_the_models_once(corpus_dir: Path, scorer: EventScorer, tmp_path: Path) -> None:
+    source = _events_only(corpus_dir, tmp_path)
+    out = tmp_path / "out.jsonl"
+    run_scan(source, out, scorer=scorer)
+    header, *lines = out.read_text(encoding="utf-8").splitlines()
+    header = json.loads(header)
+    assert header["record_type"] == "scan" and header["format"] == 2
+    assert [m["name"] for m in header["models"]] == [m.name for m in scorer.models]
+    assert all('"models"' not in line for line in lines)
+    results = list(read_results(out))
+    assert len(results) == len(lines)
+    assert all(r.models == tuple(scorer.models) for r in results)
+    # A file of the first layout (models on every line, no header) still reads.
+    old = tmp_path / "old.jsonl"
+    old.write_text("".join(r.to_json() + "\n" for r in results[:3]), encoding="utf-8")
+    assert list(read_results(old)) == results[:3]
+    bad = tmp_path / "future.jsonl"
+    bad.write_text('{"record_type":"scan","format":99,"models":[]}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="format 99"):
+        list(read_results(bad))
+
+
+def test_hostile_lines_are_set_aside_without_being_held(scorer: EventScorer, tmp_path: Path) -> None:
+    from drugwatch.io.limits import MAX_LINE_BYTES
+
+    good = [json.dumps({"record_type": "event", "id": f"g{i}", "text": f"sunny day {i}"}) for i in range(4)]
+    lines = [
+        good[0],
+        json.dumps({"record_type": "event", "id": "long", "text": "x" * (MAX_LINE_BYTES + 10)}),
+        good[1],
+        '{"record_type": "event", "id": "int", "text": "a", "meta": {"n": ' + "9" * 5000 + "}}",
+        "[" * 100_000 + "]" * 100_000,
+        good[2],
+        json.dumps({"record_type": "event", "id": "long2", "text": "y" * (MAX_LINE_BYTES * 2)}),
+        good[3],
+    ]
+    source = tmp_path / "hostile.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = run_scan(source, tmp_path / "out.jsonl", scorer=scorer)
+    assert report.read == len(lines) == report.results + report.quarantined
+    assert [r.id for r in read_results(tmp_path / "out.jsonl")] == ["g0", "g1", "g2", "g3"]
+    problems = [json.loads(line) for line in Path(report.quarantine_path).read_text().splitlines()]
+    assert [p["locator"] for p in problems] == ["line 2", "line 4", "line 5", "line 7"]
+    assert all(len(p["raw"]) <= 21_000 for p in problems)
+
+
+def test_splits_cut_at_line_ends_around_a_line_longer_than_a_split(tmp_path: Path) -> None:
+    from drugwatch.scan.sources import JsonlSource
+
+    lines = [json.dumps({"record_type": "event", "id": f"e{i}", "text": ("z" * 5000 if i == 3 else "t")})
+             for i in range(8)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = JsonlSource(path, fmt="jsonl", split_bytes=256)
+    splits = source.splits(None)
+    items = [item for split in splits for item in source.read(split)]
+    assert [item.item.record.id for item in items] == [f"e{i}" for i in range(8)]
+    assert [item.position for item in items] == list(range(1, 9))

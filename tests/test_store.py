@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from drugwatch import Account, Event, ImageRef
 from drugwatch.store import Store
 from drugwatch.store import db as dbmod
-from drugwatch.store.schema import Base
+from drugwatch.store.schema import load_all_tables
 
 PROV = {"platform": "instagram", "source": "fixture.jsonl", "raw_sha256": "0" * 64}
 
@@ -29,7 +29,7 @@ def test_schema_matches_the_models(store: Store) -> None:
     from alembic.runtime.migration import MigrationContext
 
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), load_all_tables())
     assert diff == []
     assert dbmod.current_revision(store.engine) == dbmod.head_revision()
     assert set(inspect(store.engine).get_table_names()) >= {"events", "accounts", "lsh_bands", "text_signatures", "import_runs"}

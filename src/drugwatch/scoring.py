@@ -188,9 +188,14 @@ class EventResult(_Frozen):
     def _image_order(cls, value: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
         return tuple(_ordered(image, ImageRef.model_fields) for image in value)
 
-    def to_json(self) -> str:
-        """One compact JSON line (key order fixed, so equal results give equal bytes)."""
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+    def to_json(self, *, models: bool = True) -> str:
+        """One compact JSON line (key order fixed, so equal results give equal bytes).
+
+        ``models=False`` leaves out :attr:`models`, for files that record them
+        once in a header line (:class:`drugwatch.scan.sinks.JsonlSink`).
+        """
+        data = self.model_dump(mode="json", exclude={"models"} if not models else None)
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, line: str | bytes) -> EventResult:

@@ -14,7 +14,9 @@ from fastapi.templating import Jinja2Templates
 
 from drugwatch.annotate import schema as _schema  # noqa: F401  (registers the tables on Base)
 from drugwatch.annotate.auth import NotAuthenticated, make_hasher
+from drugwatch.annotate.service import MediaLibrary
 from drugwatch.annotate.settings import Settings
+from drugwatch.annotate.throttle import LoginGuard
 from drugwatch.labels import LABELS
 
 HERE = Path(__file__).parent
@@ -26,6 +28,18 @@ LEVEL_KEYS = {"hashtag": "h", "image": "i", "comment": "c"}
 
 def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
+
+
+def _private_files(engine) -> list[Path]:
+    """Files /media must never serve even inside a media root: the SQLite
+    store with its journals, and the app's secret."""
+    from drugwatch.store.db import data_home
+
+    files = [data_home() / "annotate-secret"]
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:":
+        files += [Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    return files
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,6 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = store.engine
     app.state.hasher = make_hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.signing_key = settings.signing_key()
+    app.state.media = MediaLibrary(store.engine, settings.media_roots, denied=_private_files(store.engine))
+    app.state.login_guard = LoginGuard(
+        account_limit=settings.login_account_failures,
+        address_limit=settings.login_address_failures,
+        window_s=settings.login_window_s,
+        max_hashes=settings.login_max_hashes,
+    )
     app.state.scorer = None
     if settings.annotate_model is not None:
         from drugwatch.annotate.service import load_scorer

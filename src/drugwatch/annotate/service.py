@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -405,13 +407,23 @@ def disagreements(engine: Engine, *, min_annotators: int = 2) -> list[Disagreeme
 
 
 def majority(coders: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, list[str]], bool | None]:
-    """Per level, the labels most annotators chose (a starting point for the adjudicator)."""
+    """Per level, the labels most annotators chose (a starting point for the adjudicator).
+
+    A level where no label has a majority (two annotators who disagree) starts
+    from the labels with the most votes, ``non_drug`` left out when a drug
+    label ties with it, so the form is never submitted blank by default.
+    """
     n = len(coders)
     levels: dict[str, list[str]] = {}
     for level in LABEL_LEVELS:
         votes = Counter(label for answer in coders.values() for label in answer.get(level, ()) or ())
         if any(level in answer for answer in coders.values()):
             chosen = [label for label in LABELS if votes[label] * 2 > n]
+            if not chosen and votes:
+                top = max(votes.values())
+                chosen = [label for label in LABELS if votes[label] == top]
+                if len(chosen) > 1 and "non_drug" in chosen:
+                    chosen.remove("non_drug")
             levels[level] = chosen
     dealer_votes = [answer[DEALER_LEVEL] for answer in coders.values() if DEALER_LEVEL in answer]
     selling = None if not dealer_votes else sum(dealer_votes) * 2 > len(dealer_votes)
@@ -751,9 +763,11 @@ def _ocr(event: Event, run_ocr: bool) -> tuple[str, str | None]:
         return "", f"OCR unavailable: {exc}"
 
 
-def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_thread: int = 200) -> ItemContext | None:
+def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_thread: int = 200,
+                 media: MediaLibrary | None = None) -> ItemContext | None:
     """The event with its thread (root post and comments, the event marked),
-    its author's bio, its image text and its hashtags' categories."""
+    its author's bio, its image text and its hashtags' categories. With
+    ``media``, OCR reads only the images the app would serve."""
     from drugwatch.text.hashtags import analyze_hashtag
 
     events = events_by_key(engine, [event_key])
@@ -785,7 +799,7 @@ def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_t
         return d
 
     thread = tuple(ThreadItem(e, min(depth(e.key), 8), e.key == event.key) for e in thread_events)
-    ocr_text, ocr_note = _ocr(event, run_ocr)
+    ocr_text, ocr_note = _ocr(_servable_images(event, media) if run_ocr else event, run_ocr)
     tags = []
     for tag in event.hashtags:
         try:
@@ -806,16 +820,185 @@ def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_t
     )
 
 
-def image_path(engine: Engine, event_key: str, index: int) -> Path | None:
-    """The local file of an event's ``index``-th image, if it has one on disk."""
+# ---------------------------------------------------------------------------
+# Media: event images, served only from allowed roots
+
+#: Magic bytes of the image formats the app serves, and their content types.
+IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+_SNIFF_BYTES = 12
+_MAX_IMAGE_PATH = 4096
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def sniff_image(head: bytes) -> str | None:
+    """The content type of an image starting with ``head`` (JPEG, PNG, GIF or
+    WebP), or ``None`` when it does not look like one of them."""
+    for magic, content_type in IMAGE_SIGNATURES:
+        if head.startswith(magic):
+            return content_type
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+@dataclass
+class OpenImage:
+    """An image file opened for serving: the handle (the caller closes it),
+    its size in bytes, its content type and its resolved path."""
+
+    handle: Any
+    size: int
+    content_type: str
+    path: Path
+
+
+def _real(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.realpath(path))
+
+
+class MediaLibrary:
+    """Where the app may read event images from, and the check that opens them.
+
+    An image path recorded on an event is only a claim: imported records can
+    name ``/etc/passwd``, ``../../secret`` or a symlink out of the folder. A
+    path is served only when, with every symlink resolved, it lies inside an
+    allowed root, is not one of the ``denied`` files (the store, the app's
+    secret), is a regular file and starts with the magic bytes of a JPEG, PNG,
+    GIF or WebP image. The allowed roots are the ``configured`` directories
+    (``DRUGWATCH_MEDIA_ROOTS``) and the folders imports came from: for each
+    ``import_runs.source`` that exists, the folder itself or the folder of the
+    file. A relative image path is looked up under each root in turn.
+
+    The import roots are recomputed only when ``import_runs`` changes: each
+    request reads the table's row count and largest id (one row per import,
+    so a small table), and only a change re-resolves the sources.
+    """
+
+    def __init__(self, engine: Engine, configured: Iterable[str | os.PathLike[str]] = (),
+                 denied: Iterable[str | os.PathLike[str]] = ()) -> None:
+        self.engine = engine
+        # Kept even while missing: a folder mounted after the start counts once it is there.
+        self.configured = tuple(dict.fromkeys(_real(p) for p in configured))
+        self.denied = frozenset(_real(p) for p in denied)
+        self._marker: tuple[int, int | None] | None = None
+        self._roots: tuple[Path, ...] = self.configured
+        self._lock = threading.Lock()
+
+    def roots(self) -> tuple[Path, ...]:
+        """The allowed roots: configured first, then import folders, without repeats."""
+        from drugwatch.store.schema import ImportRunRow
+
+        with self.engine.connect() as conn:
+            count, last = conn.execute(select(func.count(), func.max(ImportRunRow.id))).one()
+            if (count, last) == self._marker:
+                return self._roots
+            sources = conn.execute(select(ImportRunRow.source).distinct()).scalars().all()
+        roots = dict.fromkeys(self.configured)
+        for source in sources:
+            root = self._import_root(source)
+            if root is not None:
+                roots.setdefault(root)
+        with self._lock:
+            self._roots = tuple(roots)
+            self._marker = (count, last)
+        return self._roots
+
+    @staticmethod
+    def _import_root(source: str) -> Path | None:
+        # A relative source is taken from the server's working folder, as the
+        # import took it from its own. A source missing when the roots are
+        # computed gives no root: its folder is unknown (file or folder?).
+        if not source or "\x00" in source:
+            return None
+        real = _real(source)
+        if real.is_dir():
+            root = real
+        elif real.is_file():
+            root = real.parent
+        else:
+            return None
+        # An import from "/" would allow every image on the machine: such a
+        # root has to be configured on purpose instead.
+        return None if root == Path(root.anchor) else root
+
+    def candidates(self, recorded: str) -> list[Path]:
+        """Where ``recorded`` may resolve to, each resolved and inside a root."""
+        if not recorded or "\x00" in recorded or len(recorded) > _MAX_IMAGE_PATH:
+            return []
+        roots = self.roots()
+        path = Path(recorded)
+        tries = [path] if path.is_absolute() else [root / path for root in roots]
+        found = []
+        for candidate in tries:
+            real = _real(candidate)
+            if real in self.denied or not any(real.is_relative_to(root) for root in roots):
+                continue
+            found.append(real)
+        return found
+
+    def open(self, recorded: str | None) -> OpenImage | None:
+        """The image at ``recorded`` opened for reading, or ``None`` when it is
+        outside the roots, missing, not a regular file or not an image."""
+        for real in self.candidates(recorded or ""):
+            try:
+                # O_NOFOLLOW: a symlink swapped in after the check is refused;
+                # O_NONBLOCK: a FIFO does not hang the request.
+                fd = os.open(real, _OPEN_FLAGS)
+            except OSError:
+                continue
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    os.close(fd)
+                    continue
+                handle = os.fdopen(fd, "rb")
+            except OSError:
+                os.close(fd)
+                continue
+            try:
+                content_type = sniff_image(handle.read(_SNIFF_BYTES))
+                handle.seek(0)
+            except OSError:
+                content_type = None
+            if content_type is None:
+                handle.close()
+                continue
+            return OpenImage(handle=handle, size=info.st_size, content_type=content_type, path=real)
+        return None
+
+    def allowed_path(self, recorded: str | None) -> Path | None:
+        """The resolved path of a servable image (closed again): for readers such as OCR."""
+        image = self.open(recorded)
+        if image is None:
+            return None
+        image.handle.close()
+        return image.path
+
+
+def open_image(engine: Engine, media: MediaLibrary, event_key: str, index: int) -> OpenImage | None:
+    """The ``index``-th image of an event, opened, if :class:`MediaLibrary` allows it."""
     event = events_by_key(engine, [event_key]).get(event_key)
     if event is None or not 0 <= index < len(event.images):
         return None
-    image = event.images[index]
-    if not image.path:
-        return None
-    path = Path(image.path)
-    return path if path.is_file() else None
+    return media.open(event.images[index].path)
+
+
+def _servable_images(event: Event, media: MediaLibrary | None) -> Event:
+    """``event`` with image paths replaced by their resolved form, or dropped
+    where the media check refuses them (all of them without ``media``), so OCR
+    reads only what /media would serve; cached OCR, keyed by SHA-256, still applies."""
+    if not event.images:
+        return event
+    images = []
+    for image in event.images:
+        real = media.allowed_path(image.path) if media is not None else None
+        images.append(image.model_copy(update={"path": str(real) if real is not None else None}))
+    return event.model_copy(update={"images": images})
 
 
 def can_see_event(engine: Engine, user_id: int, role: str, event_key: str) -> bool:

@@ -4,16 +4,30 @@
 ``DRUGWATCH_SECRET_KEY`` signs the login form's CSRF cookie; when unset a
 random key is made once and kept in ``$DRUGWATCH_HOME/annotate-secret`` so
 restarts and several workers agree on it.
+
+``DRUGWATCH_MEDIA_ROOTS`` lists the folders event images may be served from
+(separated by ``:``, ``;`` on Windows, or a JSON list), besides the folders
+the imports came from (each ``import_runs.source``: the folder itself, or the
+folder of the imported file). An image path recorded on an event is served
+only when, symlinks resolved, it lies inside one of them, is a regular file
+with the magic bytes of a JPEG, PNG, GIF or WebP image, and is neither the
+store nor the secret (:class:`drugwatch.annotate.service.MediaLibrary`).
+
+``DRUGWATCH_LOGIN_*`` bound sign-in attempts per account and per address
+within a window, and the argon2 hashes run at once
+(:mod:`drugwatch.annotate.throttle`; counted per process).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from drugwatch.store.db import data_home
 
@@ -51,6 +65,23 @@ class Settings(BaseSettings):
     annotate_ocr: bool = Field(default=True, description="Read image text with OCR on the item page (cached).")
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65536, ge=1024, le=1 << 21)
+    media_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Folders event images may be served from, besides the import folders."
+    )
+    login_account_failures: int = Field(default=5, ge=1, le=10_000, description="Sign-in attempts per account in a window.")
+    login_address_failures: int = Field(default=30, ge=1, le=100_000, description="Sign-in attempts per address in a window.")
+    login_window_s: float = Field(default=900.0, gt=0, le=7 * 86400, description="The window of the sign-in limits, seconds.")
+    login_max_hashes: int = Field(default=4, ge=1, le=256, description="Password hashes run at once; more get 503.")
+
+    @field_validator("media_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in text.split(os.pathsep) if part.strip()]
+        return value
 
     def signing_key(self) -> str:
         return self.secret_key or _persistent_secret()

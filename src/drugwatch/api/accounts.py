@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from drugwatch.api.batching import ScoreQueue
 from drugwatch.api.modelset import ModelSet
 from drugwatch.labels import LABELS
-from drugwatch.records import Account, RecordError
+from drugwatch.records import Account, Event, RecordError
 from drugwatch.scoring import EventResult, ModelInfo
 from drugwatch.text.analyze import analyze
 
@@ -147,21 +147,38 @@ def aggregate(account: Account, results: list[EventResult], models: ModelSet) ->
     )
 
 
-async def score_account(body: Any, models: ModelSet, queue: ScoreQueue) -> AccountOut:
-    account = _account(body)
-    events = list(account.timeline)
-    results = await queue.score(models.scorer, events) if events else []
-    out = aggregate(account, results, models)
-    if models.account is None:
-        return out
-    from drugwatch.accounts import score_accounts
+class _AccountWork:
+    """One account request on the queue's worker thread: the body becomes an account
+    (its events), the scored events become the summary, serialized."""
 
-    dealer = (await queue.run(score_accounts, [account], models.account.detector))[0]
-    return out.model_copy(update={
-        "method": dealer.model,
-        "dealer_probability": dealer.probability,
-        "dealer": dealer.dealer,
-        "dealer_model": models.account.loaded.info,
-        "dealer_features": _finite(dealer.features),
-        "dealer_evidence": _finite(dealer.evidence),
-    })
+    def __init__(self, body: Any, models: ModelSet) -> None:
+        self.body = body
+        self.models = models
+        self.account: Account | None = None
+
+    def prepare(self) -> list[Event]:
+        self.account = _account(self.body)
+        return list(self.account.timeline)
+
+    def finish(self, results: list[EventResult]) -> str:
+        assert self.account is not None  # prepare ran first
+        out = aggregate(self.account, results, self.models)
+        if self.models.account is not None:
+            from drugwatch.accounts import score_accounts
+
+            dealer = score_accounts([self.account], self.models.account.detector)[0]
+            out = out.model_copy(update={
+                "method": dealer.model,
+                "dealer_probability": dealer.probability,
+                "dealer": dealer.dealer,
+                "dealer_model": self.models.account.loaded.info,
+                "dealer_features": _finite(dealer.features),
+                "dealer_evidence": _finite(dealer.evidence),
+            })
+        return out.model_dump_json()
+
+
+async def score_account(body: Any, models: ModelSet, queue: ScoreQueue, chars: int) -> str:
+    """The account summary as JSON; parsing, scoring, the bio and the dealer model run on the queue's worker."""
+    work = _AccountWork(body, models)
+    return await queue.submit(models.scorer, work.prepare, work.finish, len(body.timeline), chars)

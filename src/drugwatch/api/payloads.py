@@ -137,24 +137,59 @@ class AccountFields(_In):
 
 @dataclass(frozen=True)
 class InputModels:
+    event: Any  # EventIn with the text length of the settings (an annotated union)
     batch: type[BaseModel]
     account: type[BaseModel]
+    inspect: type[BaseModel]
+    max_event_chars: int
 
 
-def input_models(max_batch: int, max_timeline: int) -> InputModels:
-    """Request bodies whose list lengths follow the settings (and show in the OpenAPI schema)."""
+def _sized(base: type[BaseModel], max_chars: int, **fields: Any) -> type[BaseModel]:
+    """``base`` with its text fields limited to ``max_chars`` (same name, so the schema reads the same)."""
+    return create_model(base.__name__, __base__=base, __module__=base.__module__, __doc__=base.__doc__, **fields)
+
+
+def _text(max_chars: int, **kwargs: Any) -> Any:
+    return Field(max_length=max_chars, **kwargs)
+
+
+def input_models(max_batch: int, max_timeline: int, max_event_chars: int = MAX_TEXT_CHARS) -> InputModels:
+    """Request bodies whose list and text lengths follow the settings (and show in the OpenAPI schema)."""
+    text = (str, _text(max_event_chars, default=""))
+    post, comment = _sized(PostIn, max_event_chars, text=text), _sized(CommentIn, max_event_chars, text=text)
+    tl_post = _sized(TimelinePostIn, max_event_chars, text=text)
+    tl_comment = _sized(TimelineCommentIn, max_event_chars, text=text)
+    event = Annotated[Union[Annotated[post, Tag("post")], Annotated[comment, Tag("comment")]],  # noqa: UP007
+                      Discriminator(_kind_of)]
+    timeline_event = Annotated[Union[Annotated[tl_post, Tag("post")], Annotated[tl_comment, Tag("comment")]],  # noqa: UP007
+                               Discriminator(_kind_of)]
     batch = create_model(
         "BatchIn",
         __base__=_In,
-        events=(list[EventIn], Field(min_length=1, max_length=max_batch, description=f"1 to {max_batch} events.")),
+        events=(list[event], Field(min_length=1, max_length=max_batch, description=f"1 to {max_batch} events.")),
     )
     account = create_model(
         "AccountIn",
         __base__=AccountFields,
-        timeline=(list[TimelineEventIn], Field(default_factory=list, max_length=max_timeline,
-                                        description=f"The account's events (at most {max_timeline}).")),
+        bio=(str, _text(max_event_chars, default="")),
+        timeline=(list[timeline_event], Field(default_factory=list, max_length=max_timeline,
+                                              description=f"The account's events (at most {max_timeline}).")),
     )
-    return InputModels(batch, account)
+    inspect = _sized(InspectIn, max_event_chars, text=(str, _text(max_event_chars, description="The raw text to read.")))
+    return InputModels(event, batch, account, inspect, max_event_chars)
+
+
+def _item_chars(fields: dict[str, Any]) -> int:
+    return (len(fields.get("text") or "") + len(fields.get("bio") or "") + len(fields.get("full_name") or "")
+            + sum(map(len, fields.get("hashtags") or ())))
+
+
+def request_chars(body: BaseModel) -> int:
+    """Characters of text in a request body: what the text layer will read (texts, hashtags, bio, name)."""
+    # The fields' dict, not getattr: a missing attribute on a pydantic model costs an exception.
+    fields = body.__dict__
+    items = fields.get("events") or fields.get("timeline") or ()
+    return _item_chars(fields) + sum(_item_chars(item.__dict__) for item in items)
 
 
 # ---------------------------------------------------------------------------
@@ -279,4 +314,5 @@ __all__ = [
     "ModelsOut",
     "input_models",
     "inspect_out",
+    "request_chars",
 ]

@@ -16,6 +16,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    # Plain help: rich help formatting adds about 0.35 s to every --help.
+    rich_markup_mode=None,
 )
 
 # Each module registers its commands on ``app`` when imported.

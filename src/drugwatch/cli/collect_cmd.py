@@ -12,18 +12,6 @@ import typer
 
 from drugwatch.cli import app
 from drugwatch.cli.common import DbOption, console, err_console, fail, progress_bar
-from drugwatch.collect.crawler import (
-    DEFAULT_SEEDS,
-    STRATEGIES,
-    CheckpointError,
-    CrawlConfig,
-    Crawler,
-    collect,
-    default_checkpoint_path,
-    read_feedback,
-)
-from drugwatch.collect.rate import AuthError, Backoff, CollectError, RateLimited, RequestBudget
-from drugwatch.collect.sources import ReplaySource
 
 
 class CollectExit(enum.IntEnum):
@@ -45,14 +33,18 @@ def _seeds(seed: list[str] | None, seeds_file: Path | None) -> tuple[str, ...]:
             line = line.strip()
             if line and not line.startswith("# "):
                 tags.extend(line.replace(",", " ").split())
-    return tuple(tags) or DEFAULT_SEEDS
+    if tags:
+        return tuple(tags)
+    from drugwatch.collect.crawler import DEFAULT_SEEDS
+
+    return DEFAULT_SEEDS
 
 
 @app.command("collect")
 def collect_command(
     db: DbOption = None,
     strategy: Annotated[
-        str, typer.Option(help=f"Hashtag strategy: {', '.join(STRATEGIES)}.")
+        str, typer.Option(help="Hashtag strategy: fixed, jmir or dmml (see below).")
     ] = "dmml",
     seed: Annotated[
         list[str] | None,
@@ -154,6 +146,18 @@ def collect_command(
     loops, posts newer than the cutoff), dmml (a hashtag frontier weighted by
     what the detector judges drug-related).
     """
+    from drugwatch.collect.crawler import (
+        DEFAULT_SEEDS,
+        STRATEGIES,
+        CheckpointError,
+        CrawlConfig,
+        Crawler,
+        collect,
+        default_checkpoint_path,
+        read_feedback,
+    )
+    from drugwatch.collect.rate import AuthError, Backoff, CollectError, RateLimited, RequestBudget
+    from drugwatch.collect.sources import ReplaySource
     from drugwatch.store import Store
 
     logging.basicConfig(

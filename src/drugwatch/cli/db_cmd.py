@@ -10,7 +10,6 @@ from rich.table import Table
 
 from drugwatch.cli import app
 from drugwatch.cli.common import DbOption, console
-from drugwatch.store import Store
 
 db_app = typer.Typer(help="Inspect and migrate the store.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -22,6 +21,8 @@ def stats_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Counts of events, comments, unique texts (near-duplicate clusters), labels and accounts."""
+    from drugwatch.store import Store
+
     stats = Store(db).stats()
     if as_json:
         console.print_json(json.dumps(stats))
@@ -39,5 +40,7 @@ def stats_command(
 @db_app.command("upgrade")
 def upgrade_command(db: DbOption = None) -> None:
     """Migrate the store's schema to the latest revision (done on every open too)."""
+    from drugwatch.store import Store
+
     store = Store(db)
     console.print(f"{store.display_url} is at schema revision {store.stats()['schema_revision']}")

@@ -10,9 +10,6 @@ from rich.table import Table
 
 from drugwatch.cli import app
 from drugwatch.cli.common import DbOption, console
-from drugwatch.cli.import_cmd import print_report
-from drugwatch.cli.scan_cmd import print_scan_report
-from drugwatch.pipeline import run_demo_job
 
 
 @app.command("demo")
@@ -33,6 +30,10 @@ def demo_command(
     seed), so the scan and the account scores are out of sample; the report's
     dealer accounts are the accounts the model flags.
     """
+    from drugwatch.cli.import_cmd import print_report
+    from drugwatch.cli.scan_cmd import print_scan_report
+    from drugwatch.pipeline import run_demo_job
+
     report = run_demo_job(
         db=db,
         out_dir=out,

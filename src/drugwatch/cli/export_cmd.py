@@ -9,8 +9,7 @@ import typer
 
 from drugwatch.cli import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail
-from drugwatch.io.export import EXPORT_FORMATS, export_store
-from drugwatch.store import Store
+from drugwatch.io.formats import EXPORT_FORMATS
 
 
 @app.command("export")
@@ -26,6 +25,9 @@ def export_command(
     `drugwatch import`; Parquet (one record type per file) is for analysis
     in pandas, DuckDB or Spark.
     """
+    from drugwatch.io.export import export_store
+    from drugwatch.store import Store
+
     fmt = fmt or ("parquet" if output.suffix == ".parquet" else "jsonl")
     store = Store(db)
     try:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from drugwatch.cli import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail, progress_bar
-from drugwatch.io.base import ReaderError
-from drugwatch.io.importer import FORMATS, ImportReport, import_path
-from drugwatch.store import Store
+from drugwatch.io.formats import IMPORT_FORMATS
+
+if TYPE_CHECKING:
+    from drugwatch.io.importer import ImportReport
 
 
 def _parse_mapping(items: list[str]) -> dict[str, str]:
@@ -35,6 +36,8 @@ def print_report(report: ImportReport) -> None:
     table.add_column("quarantined", justify="right")
     table.add_row(*(str(v) for v in (report.read, report.imported, report.merged, report.near_duplicate, report.unchanged, report.quarantined)))
     console.print(table)
+    if report.nul_removed:
+        console.print(f"{report.nul_removed} record(s) stored with their NUL characters removed")
     if report.quarantined:
         console.print(f"[yellow]{report.quarantined} record(s) set aside in[/] {report.quarantine_path}")
         for reason, count in report.reasons.most_common(5):
@@ -43,9 +46,9 @@ def print_report(report: ImportReport) -> None:
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import (instaloader folders, *.json(.xz), *.jsonl, *.ndjson, *.csv).")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import (instaloader folders, *.json(.xz), *.jsonl, *.ndjson, *.csv; the last three may be .gz, .bz2 or .xz).")],
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=f"Input format: auto or one of {', '.join(FORMATS)}.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=f"Input format: auto or one of {', '.join(IMPORT_FORMATS)}.")] = "auto",
     quarantine: Annotated[Path | None, typer.Option(help="Where to write records that cannot be imported (JSONL with file, line, reason). Default: $DRUGWATCH_HOME/quarantine/.")] = None,
     mapping: Annotated[list[str], typer.Option("--map", help="CSV only: FIELD=COLUMN, e.g. --map text=caption --map author=user. Repeatable.")] = [],  # noqa: B006
     batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 2000,
@@ -59,6 +62,10 @@ def import_command(
     read = imported + merged + near-duplicate + unchanged + quarantined.
     Exit code 3 when anything was quarantined.
     """
+    from drugwatch.io.base import ReaderError
+    from drugwatch.io.importer import import_path
+    from drugwatch.store import Store
+
     csv_mapping = _parse_mapping(mapping) if mapping else None
     store = Store(db)
     console.print(f"store: {store.display_url}")

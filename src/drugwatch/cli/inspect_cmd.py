@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,7 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from drugwatch.cli import app
-from drugwatch.text.analyze import TextView, analyze
+
+if TYPE_CHECKING:
+    from drugwatch.text.analyze import TextView
 
 _STYLES = {
     "drug": "bold black on yellow",
@@ -128,6 +130,8 @@ def inspect_command(
     if (text is None) == (file is None):
         raise typer.BadParameter("give either TEXT or --file PATH (not both)")
     texts = [text] if text is not None else _read_lines(file or "-")
+    from drugwatch.text.analyze import analyze
+
     views = [analyze(t) for t in texts]
     if as_json:
         for view in views:

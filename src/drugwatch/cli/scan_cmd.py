@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from drugwatch.cli import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail, progress_bar
-from drugwatch.io.base import ReaderError
-from drugwatch.models.base import ModelLoadError
-from drugwatch.scan.engine import ScanError, ScanReport, run_scan
+
+if TYPE_CHECKING:
+    from drugwatch.scan.engine import ScanReport
 
 
 def print_scan_report(report: ScanReport) -> None:
@@ -62,6 +62,10 @@ def scan_command(
     file, line and reason, and the counts add up:
     read = results + accounts + quarantined. Exit code 3 when anything was quarantined.
     """
+    from drugwatch.io.base import ReaderError
+    from drugwatch.models.base import ModelLoadError
+    from drugwatch.scan.engine import ScanError, run_scan
+
     if engine not in ("local", "ray"):
         raise fail(f"--engine must be 'local' or 'ray', got {engine!r}", ExitCode.USAGE)
     try:

@@ -43,7 +43,8 @@ def serve(
     watch: Annotated[float | None, typer.Option(min=0, help="Poll the model directory every N seconds "
                                                 "and reload on change (0: off).")] = None,
 ) -> None:
-    """Run the scoring API (uvicorn). Logs are JSON lines on stderr."""
+    """Run the scoring API (uvicorn; request heads and bodies have time limits, see docs/api.md).
+    Logs are JSON lines on stderr."""
     import uvicorn
 
     from drugwatch.api.app import models_directory
@@ -66,10 +67,16 @@ def serve(
     except (ModelLoadError, OSError, ValueError) as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
     configure_logging()
-    console.print(f"drugwatch scoring API on http://{host}:{port}/ (docs /docs, schema /openapi.json; Ctrl-C stops)")
+    docs = "docs /docs, " if settings.api_docs else ""
+    console.print(f"drugwatch scoring API on http://{host}:{port}/ ({docs}schema /openapi.json; Ctrl-C stops)")
     uvicorn.run(
-        "drugwatch.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "drugwatch.api.app:serving_app", factory=True, host=host, port=port, workers=workers,
         log_level="warning", access_log=False,  # our access log has no client address and no query
+        # h11 with timeouts for reading a request head and body (uvicorn has none: slowloris).
+        # By import path: worker processes import it themselves.
+        http="drugwatch.api.server:TimedH11Protocol",
+        timeout_keep_alive=settings.api_keep_alive_seconds,
+        limit_concurrency=settings.api_limit_concurrency,
     )
 
 

@@ -126,6 +126,18 @@ class RunSection(_Strict):
     rows: list[Any] = Field(default_factory=list)
 
 
+class LofoSection(_Strict):
+    """Leave-one-source-family-out after the CV (:mod:`drugwatch.evaluation.lofo`); off unless ``enabled``."""
+
+    enabled: bool = False
+    scheme: str = Field(default="source", pattern="^(source|platform)$")
+    #: Darknet listings added to the universe: a file next to the data file, at most ``darknet_max``.
+    darknet_file: str | None = "drugtype.jsonl"
+    darknet_max: int = Field(default=8000, ge=0)
+    negative_fraction: float = Field(default=1.0, gt=0, le=1)
+    families: list[str] = Field(default_factory=list)
+
+
 class ColumnSection(_Strict):
     detector: str
     title: str = ""
@@ -141,6 +153,7 @@ class ExperimentConfig(_Strict):
     train: TrainSection = TrainSection()
     rows: RowsSection = RowsSection()
     run: RunSection = RunSection()
+    lofo: LofoSection = LofoSection()
     columns: dict[str, ColumnSection]
     #: Directory the config file lives in; relative data paths resolve against it.
     base_dir: str = "."
@@ -488,6 +501,10 @@ def run_evaluation(
                 continue
             result["cells"].append(cell)
             _write_outputs(config, result, output_dir)
+    if config.lofo.enabled and fit_missing:
+        from drugwatch.evaluation.lofo import run_config_lofo
+
+        result["lofo"] = run_config_lofo(config, output_dir, progress)
     result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     _write_outputs(config, result, output_dir)
     return result

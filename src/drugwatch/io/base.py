@@ -56,6 +56,37 @@ class Problem:
 ReadItem = Parsed | Problem
 
 
+def short_message(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message, cut to ``limit`` characters."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def record_failure(exc: BaseException) -> str:
+    """The reason for a record whose building raised something unexpected.
+
+    Names the exception class and the first line of its message only: the
+    message of a deep recursion or a database error can carry the record's
+    content, which belongs in the quarantine file's ``raw``, not in a reason.
+    """
+    return f"cannot read this record: {type(exc).__name__}: {short_message(exc)}"
+
+
+def guarded(items: Iterator[ReadItem], source: str, locator: str) -> Iterator[ReadItem]:
+    """``items`` until one raises; then one :class:`Problem` saying where reading stopped.
+
+    For the parts of a reader that walk a whole payload (a post file and its
+    inline comments, one NDJSON line): each record is guarded where it is
+    built, and this catches what is left, so an unforeseen error costs the
+    rest of one payload (kept whole in the quarantine file by its locator)
+    instead of the import.
+    """
+    try:
+        yield from items
+    except Exception as exc:
+        yield Problem(source, locator, f"reading stopped here: {type(exc).__name__}: {short_message(exc)}")
+
+
 class Reader(Protocol):
     """A format reader: ``reader(path) -> Iterator[Parsed | Problem]``."""
 

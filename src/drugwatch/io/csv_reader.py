@@ -10,7 +10,9 @@ Set ``record_type`` to ``"account"`` to read accounts instead of events.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import lzma
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -18,7 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem
+from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem, record_failure
+from drugwatch.io.limits import MAX_LINE_BYTES, CappedReader, InputTooLarge, bounded_lines, open_input
 from drugwatch.records import Account, Event, Provenance, RecordError, sha256_bytes
 
 _LIST_FIELDS = {"hashtags", "labels"}
@@ -50,6 +53,53 @@ def _convert(name: str, cell: str) -> Any:
     return cell
 
 
+class _PhysicalLines:
+    """The file's physical lines decoded one by one, for :func:`csv.reader`.
+
+    Each line is decoded on its own, so one invalid UTF-8 byte spoils only
+    the line it is in (a decoder working on 8 KB blocks loses the block).
+    A bad line is passed on with the bad bytes as lone surrogates
+    (``surrogateescape``): the quoting around it still parses, and the row
+    that contains it is quarantined by the caller, which checks
+    :attr:`bad` for the lines the row spans. An overlong line is passed on
+    as an empty line and marked bad the same way.
+    """
+
+    def __init__(self, handle: CappedReader, max_bytes: int) -> None:
+        self._lines = bounded_lines(handle, max_bytes)
+        self.bad: dict[int, str] = {}
+        self.last = 0
+
+    def __iter__(self) -> _PhysicalLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.last = line.number
+        data = line.data
+        if line.number == 1 and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+        if line.overlong:
+            self.bad[line.number] = f"line {line.number} is longer than {MAX_LINE_BYTES} bytes ({line.length} bytes)"
+            return "\n"
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.bad[line.number] = (
+                f"line {line.number} is not UTF-8: byte 0x{data[exc.start]:02x} at byte {exc.start + 1} of the line"
+            )
+            return data.decode("utf-8", errors="surrogateescape")
+
+    def problems_in(self, first: int, last: int) -> list[str]:
+        """Reasons for the bad lines among ``first..last``, forgetting them."""
+        return [self.bad.pop(n) for n in range(first, last + 1) if n in self.bad]
+
+
+def _printable(text: str) -> str:
+    """Text with lone surrogates (undecodable bytes) written as ``\\xNN``, so it can be saved as UTF-8."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+
+
 def read_csv(
     path: str | os.PathLike[str],
     mapping: Mapping[str, str] | None = None,
@@ -58,7 +108,16 @@ def read_csv(
     platform: str = "instagram",
     delimiter: str = ",",
 ) -> Iterator[ReadItem]:
-    """Read events (or accounts) from a CSV file with a header row."""
+    """Read events (or accounts) from a CSV file with a header row.
+
+    The file is UTF-8 (a byte-order mark is skipped), decoded line by line:
+    a row holding a byte that is not UTF-8, or a physical line longer than
+    :data:`~drugwatch.io.limits.MAX_LINE_BYTES`, is quarantined and the rows
+    around it are read. A bad header row stops the import with a
+    :class:`ReaderError` naming the byte, since no row can be read without
+    it. ``.gz``/``.bz2``/``.xz`` files are decompressed under
+    :func:`~drugwatch.io.limits.max_decompressed_bytes`.
+    """
     source = str(path)
     if not Path(path).is_file():
         raise ReaderError(f"no such file: {source}")
@@ -71,55 +130,100 @@ def read_csv(
     if unknown:
         raise ReaderError(f"--map names unknown field(s) {', '.join(unknown)}; fields are: {', '.join(sorted(fields))}")
     fetched_at = datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
-    with open(path, newline="", encoding="utf-8-sig", errors="strict") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
+    return _read(source, model, fields, mapping, platform, delimiter, fetched_at)
+
+
+def _read(
+    source: str,
+    model: type[Event] | type[Account],
+    fields: set[str],
+    mapping: dict[str, str],
+    platform: str,
+    delimiter: str,
+    fetched_at: datetime,
+) -> Iterator[ReadItem]:
+    with open_input(source) as handle:
+        lines = _PhysicalLines(handle, MAX_LINE_BYTES)
+        reader = csv.reader(lines, delimiter=delimiter)
         try:
             header = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise ReaderError(f"{source}: cannot read the header row: {exc}") from exc
+        except InputTooLarge as exc:
+            raise ReaderError(f"{source}: {exc}") from exc
+        bad_header = lines.problems_in(1, lines.last)
+        if bad_header:
+            raise ReaderError(f"{source}: cannot read the header row: {'; '.join(bad_header)}")
         missing = sorted(col for col in mapping.values() if col not in header)
         if missing:
             raise ReaderError(f"{source}: mapped column(s) not in the header: {', '.join(missing)}")
         column_of = {name: mapping.get(name, name) for name in fields}
         used = {col for col in column_of.values() if col in header}
         while True:
-            locator = f"line {reader.line_num + 1}"
+            first = lines.last + 1
+            locator = f"line {first}"
             try:
                 row = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except csv.Error as exc:
+                lines.problems_in(first, lines.last)
                 yield Problem(source, locator, f"unreadable CSV row: {exc}")
                 continue
-            locator = f"line {reader.line_num}"
-            raw_text = delimiter.join(row)
+            except InputTooLarge as exc:
+                yield Problem(source, locator, str(exc))
+                return
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                yield Problem(source, locator, f"cannot read further: {exc}")
+                return
+            locator = f"line {first}" if lines.last == first else f"lines {first}-{lines.last}"
+            raw_text = _printable(delimiter.join(row))
+            bad = lines.problems_in(first, lines.last)
+            if bad:
+                yield Problem(source, locator, "; ".join(bad), raw_text)
+                continue
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
                 yield Problem(source, locator, f"{len(row)} cells but the header has {len(header)} columns", raw_text)
                 continue
-            cells = dict(zip(header, row, strict=True))
             try:
-                data: dict[str, Any] = {}
-                for name, column in column_of.items():
-                    if column in cells:
-                        value = _convert(name, cells[column])
-                        if value is not None:
-                            data[name] = value
-                data["meta"] = {col: val for col, val in cells.items() if col not in used and val != ""}
-                data.setdefault("platform", platform)
-                data["provenance"] = Provenance(
-                    platform=data["platform"],
-                    source=source,
-                    fetched_at=fetched_at,
-                    raw_sha256=sha256_bytes(raw_text.encode("utf-8")),
-                    locator=locator,
-                    importer="csv",
-                )
-                record = model.parse(data, source=source, locator=locator)
+                yield Parsed(_record(model, row, header, column_of, used, platform, source, locator, raw_text, fetched_at), source, locator)
             except RecordError as exc:
                 yield Problem(source, locator, exc.reason, raw_text)
-                continue
-            yield Parsed(record, source, locator)
+            except Exception as exc:  # one bad row must not end the import
+                yield Problem(source, locator, record_failure(exc), raw_text)
+
+
+def _record(
+    model: type[Event] | type[Account],
+    row: list[str],
+    header: list[str],
+    column_of: dict[str, str],
+    used: set[str],
+    platform: str,
+    source: str,
+    locator: str,
+    raw_text: str,
+    fetched_at: datetime,
+) -> Event | Account:
+    cells = dict(zip(header, row, strict=True))
+    data: dict[str, Any] = {}
+    for name, column in column_of.items():
+        if column in cells:
+            value = _convert(name, cells[column])
+            if value is not None:
+                data[name] = value
+    data["meta"] = {col: val for col, val in cells.items() if col not in used and val != ""}
+    data.setdefault("platform", platform)
+    data["provenance"] = Provenance(
+        platform=data["platform"],
+        source=source,
+        fetched_at=fetched_at,
+        raw_sha256=sha256_bytes(raw_text.encode("utf-8")),
+        locator=locator,
+        importer="csv",
+    )
+    return model.parse(data, source=source, locator=locator)

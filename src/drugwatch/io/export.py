@@ -2,10 +2,15 @@
 
 JSONL: accounts first, then events, one object per line with
 ``record_type``; importing the file into an empty store gives back the
-same records. Parquet: one file per record type (``--what events`` or
+same records. An image path under the export file's folder is written
+relative to that folder (``images/p1.jpg``), and the JSONL reader anchors a
+relative path at the folder of the file it reads, so the export and its
+images can be moved or copied together and imported elsewhere; paths
+outside the folder stay absolute. Parquet: one file per record type (``--what events`` or
 ``accounts``); list fields are Parquet lists, nested objects (images,
 meta, provenance) JSON strings, times UTC timestamps. Both stream in
-batches, so memory stays flat on large stores.
+batches, so memory stays flat on large stores. Export files hold posts and
+contact details: they are created with mode 0600.
 """
 
 from __future__ import annotations
@@ -16,28 +21,59 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from drugwatch.io.formats import EXPORT_FORMATS
 from drugwatch.records import Account, Event
 from drugwatch.store import Store
 
-EXPORT_FORMATS = ("jsonl", "parquet")
+# The names live in formats.py so the command line lists them without loading pyarrow.
 
 
-def record_line(record: Event | Account) -> str:
-    """One generic-JSONL line (without newline) for ``record``."""
+def _relative_image(image: dict[str, Any], folder: Path) -> dict[str, Any]:
+    path = image.get("path")
+    if not path or not os.path.isabs(path):
+        return image
+    target = Path(os.path.normpath(path))
+    for base in (folder, folder.resolve()):
+        try:
+            return {**image, "path": target.relative_to(base).as_posix()}
+        except ValueError:
+            continue
+    return image  # not under the export's folder: only an absolute path still finds it
+
+
+def record_line(record: Event | Account, *, images_relative_to: str | os.PathLike[str] | None = None) -> str:
+    """One generic-JSONL line (without newline) for ``record``.
+
+    With ``images_relative_to`` (a folder), an image path under that folder
+    is written relative to it; the JSONL reader resolves it against the
+    folder of the file it reads.
+    """
     if isinstance(record, Account):
         data = {"record_type": "account", **record.model_dump(mode="json", exclude={"timeline"})}
     else:
         data = {"record_type": "event", **record.model_dump(mode="json")}
+        if images_relative_to is not None and data["images"]:
+            folder = Path(os.path.normpath(os.path.abspath(images_relative_to)))
+            data["images"] = [_relative_image(image, folder) for image in data["images"]]
     return json.dumps(data, ensure_ascii=False, sort_keys=False)
 
 
-def write_jsonl(records: Iterable[Event | Account], path: str | os.PathLike[str]) -> int:
-    """Write records as generic JSONL; returns the number written."""
-    n = 0
+def _create_private(path: str | os.PathLike[str]) -> int:
+    """A descriptor for ``path``, created or truncated, with mode 0600 when created."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def write_jsonl(records: Iterable[Event | Account], path: str | os.PathLike[str]) -> int:
+    """Write records as generic JSONL; returns the number written.
+
+    Image paths under the file's folder are written relative to it.
+    """
+    n = 0
+    folder = Path(os.path.abspath(path)).parent
+    with open(_create_private(path), "w", encoding="utf-8") as handle:
         for record in records:
-            handle.write(record_line(record) + "\n")
+            handle.write(record_line(record, images_relative_to=folder) + "\n")
             n += 1
     return n
 
@@ -137,9 +173,8 @@ def write_parquet(records: Iterable[Event] | Iterable[Account], path: str | os.P
 
     schema = _event_columns() if what == "events" else _account_columns()
     to_row = _event_row if what == "events" else _account_row
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     n = 0
-    with pq.ParquetWriter(str(path), schema) as writer:
+    with open(_create_private(path), "wb") as sink, pq.ParquetWriter(sink, schema) as writer:
         for batch in _batched(records, batch_size):
             writer.write_table(pa.Table.from_pylist([to_row(r) for r in batch], schema=schema))
             n += len(batch)

@@ -88,6 +88,12 @@ time (instaloader does not record when it fetched), ``raw_sha256`` the
 was built from, ``locator`` the path inside the file (``node``,
 ``[2].answers[0]``, ``node.edge_media_to_parent_comment.edges[0].node``).
 
+Size: a metadata or comments file is parsed whole, so it is read under
+:func:`~drugwatch.io.limits.max_document_bytes` (``DRUGWATCH_MAX_DOCUMENT_BYTES``,
+counted while an ``.xz`` is decompressed); a larger file is one Problem and
+the other files are read. Any error while one record is built makes that
+record a Problem; replies nested to any depth are walked without recursion.
+
 Inline comments are also read from ``edge_media_preview_comment.edges``: 4CAT's
 Instagram ``map_item`` reads that connection's ``count``; instaloader itself
 does not use it. A comment appearing both inline in the post node and in
@@ -113,8 +119,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem
-from drugwatch.records import Account, Event, RecordError, sha256_bytes, sha256_json
+from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem, guarded, record_failure, short_message
+from drugwatch.io.limits import InputTooLarge, file_sha256, read_document
+from drugwatch.records import Account, Event, RecordError, sha256_json
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +140,7 @@ _FALLBACK_IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "heic")
 _GRAPHQL_COMMENT_EDGES = ("edge_media_to_parent_comment", "edge_media_to_comment", "edge_media_preview_comment")
 #: v1 item lists of comments.
 _V1_COMMENT_LISTS = ("preview_comments", "comments")
-#: Exceptions a malformed node can raise while being mapped.
+#: Exceptions a malformed node can raise while being mapped (reported as a shape problem).
 _SHAPE_ERRORS = (KeyError, TypeError, AttributeError, IndexError, ValueError)
 
 #: ``image_file(position, url)`` -> local file for that image, or ``None``.
@@ -170,6 +177,10 @@ def raw_text(raw: Any) -> str:
         text = json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str)
     except (TypeError, ValueError):
         text = repr(raw)
+    except RecursionError:
+        # Only a payload nested about a thousand levels deep gets here; the
+        # file and locator still lead to it.
+        return "<payload nested too deeply to print; see the source file at the locator>"
     return text[:MAX_RAW_CHARS]
 
 
@@ -234,6 +245,8 @@ def _build(
     except (OverflowError, OSError) as exc:
         # datetime.fromtimestamp on an absurd Unix time raises these, not ValueError.
         return _problem(origin, locator, f"a timestamp is out of range: {exc}", raw)
+    except Exception as exc:  # one bad record must not end the import
+        return _problem(origin, locator, record_failure(exc), raw)
 
 
 # --------------------------------------------------------------------------
@@ -280,8 +293,8 @@ def _image_refs(
             continue
         ref: dict[str, Any] = {"url": url or None}
         if found is not None:
-            ref["path"] = str(found)
-            ref["sha256"] = sha256_bytes(found.read_bytes())
+            ref["path"] = str(found.absolute())  # not relative to wherever the import ran
+            ref["sha256"] = file_sha256(found)
         images.append(ref)
     return images
 
@@ -399,6 +412,8 @@ def _post_record(
         return _problem(origin, locator, f"unexpected post node shape: {type(exc).__name__}: {exc}", node)
     except OSError as exc:
         return _problem(origin, locator, f"cannot read a saved image of this post: {exc}", node)
+    except Exception as exc:  # one bad record must not end the import
+        return _problem(origin, locator, record_failure(exc), node)
     return _build(Event, data, origin, locator, node)
 
 
@@ -486,9 +501,17 @@ def comment_items(
 
     ``parent_id`` is what the top-level comments answer (the post); when it or
     ``post_id`` is unknown every comment becomes a Problem giving
-    ``orphan_reason``.
+    ``orphan_reason``. Replies are walked with an explicit stack, so a thread
+    nested as deep as the JSON parser allows costs no recursion.
     """
-    for locator, raw in raws:
+    stack: list[tuple[Iterator[tuple[str, Any]], str | None, str | None]] = [(iter(raws), parent_id, orphan_reason)]
+    while stack:
+        siblings, answers, orphan = stack[-1]
+        step = next(siblings, None)
+        if step is None:
+            stack.pop()
+            continue
+        locator, raw = step
         if not isinstance(raw, dict):
             yield _problem(origin, locator, f"expected a comment object, got {type(raw).__name__}", raw)
             continue
@@ -497,38 +520,39 @@ def comment_items(
         except _SHAPE_ERRORS as exc:
             yield _problem(origin, locator, f"unexpected comment shape: {type(exc).__name__}: {exc}", raw)
             continue
-        answered = comment.parent_id or parent_id
+        except Exception as exc:  # one bad record must not end the import
+            yield _problem(origin, locator, record_failure(exc), raw)
+            continue
+        answered = comment.parent_id or answers
         if post_id is None or answered is None:
-            yield _problem(origin, locator, orphan_reason or "the post this comment belongs to is unknown", raw)
+            yield _problem(origin, locator, orphan or "the post this comment belongs to is unknown", raw)
         elif comment.id is None:
             yield _problem(origin, locator, "comment has no 'id'", raw)
         else:
-            data = {
-                "id": comment.id,
-                "platform": PLATFORM,
-                "kind": "comment",
-                "parent_id": answered,
-                "post_id": post_id,
-                "text": comment.text,
-                "created_at": comment.created_at,
-                "author": comment.author,
-                "meta": comment.meta,
-                "provenance": origin.provenance(raw, locator),
-            }
-            yield _build(Event, data, origin, locator, raw)
+            try:
+                provenance = origin.provenance(raw, locator)
+            except Exception as exc:  # e.g. a payload too deeply nested to hash
+                yield _problem(origin, locator, record_failure(exc), raw)
+            else:
+                data = {
+                    "id": comment.id,
+                    "platform": PLATFORM,
+                    "kind": "comment",
+                    "parent_id": answered,
+                    "post_id": post_id,
+                    "text": comment.text,
+                    "created_at": comment.created_at,
+                    "author": comment.author,
+                    "meta": comment.meta,
+                    "provenance": provenance,
+                }
+                yield _build(Event, data, origin, locator, raw)
         if comment.replies:
             if comment.id is None:
-                reason = orphan_reason if post_id is None else "the comment this reply answers has no 'id'"
+                reason = orphan if post_id is None else "the comment this reply answers has no 'id'"
             else:
-                reason = orphan_reason
-            yield from comment_items(
-                comment.replies,
-                shape,
-                origin,
-                parent_id=comment.id,
-                post_id=post_id,
-                orphan_reason=reason,
-            )
+                reason = orphan
+            stack.append((iter(comment.replies), comment.id, reason))
 
 
 def _join(prefix: str, key: str) -> str:
@@ -574,7 +598,7 @@ def media_items(
     yield _post_record(node, origin, locator, image_file, extra_meta)
     try:
         post_id = post_fields(node)["id"]
-    except _SHAPE_ERRORS:
+    except Exception:  # the post itself is a Problem already; its comments become orphans
         post_id = None
     yield from _inline_comment_items(node, origin, inner or locator, post_id)
 
@@ -584,6 +608,15 @@ def media_items(
 
 
 def _account_record(
+    node: dict[str, Any], origin: Origin, locator: str, extra_meta: dict[str, Any]
+) -> ReadItem:
+    try:
+        return _account_record_unguarded(node, origin, locator, extra_meta)
+    except Exception as exc:  # one bad record must not end the import
+        return _problem(origin, locator, record_failure(exc), node)
+
+
+def _account_record_unguarded(
     node: dict[str, Any], origin: Origin, locator: str, extra_meta: dict[str, Any]
 ) -> ReadItem:
     iphone = _dict(node.get("iphone_struct"))
@@ -679,26 +712,36 @@ def _comments_file_for(structure_file: Path) -> Path:
 
 
 def _load(path: Path) -> Any | Problem:
-    """The JSON in ``path`` (LZMA when the name ends in ``.xz``), or a Problem saying why not."""
+    """The JSON in ``path`` (LZMA when the name ends in ``.xz``), or a Problem saying why not.
+
+    The file is read under :func:`~drugwatch.io.limits.max_document_bytes`
+    (counted while decompressing), so a small ``.xz`` that expands to
+    gigabytes is refused at the cap instead of being read whole.
+    """
     source = str(path)
     try:
-        if path.name.endswith(".xz"):
-            with lzma.open(path, "rt", encoding="utf-8") as handle:
-                text = handle.read()
-        else:
-            text = path.read_text(encoding="utf-8")
+        data = read_document(path)
+    except InputTooLarge as exc:
+        return Problem(source, "file", str(exc))
     except (lzma.LZMAError, EOFError) as exc:
         return Problem(source, "file", f"corrupt xz file: {exc}")
-    except UnicodeDecodeError as exc:
-        return Problem(source, "file", f"not UTF-8 text: {exc.reason} at byte {exc.start}")
     except OSError as exc:
         return Problem(source, "file", f"cannot read: {exc.strerror or exc}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Problem(source, "file", f"not UTF-8 text: {exc.reason} at byte {exc.start}")
+    del data
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         return Problem(
             source, "file", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", text[:MAX_RAW_CHARS]
         )
+    except RecursionError:
+        return Problem(source, "file", "invalid JSON: nested too deeply to parse", text[:MAX_RAW_CHARS])
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        return Problem(source, "file", f"invalid JSON: {short_message(exc)}", text[:MAX_RAW_CHARS])
 
 
 @dataclass(frozen=True, slots=True)
@@ -732,6 +775,14 @@ def _describe_json(obj: Any) -> str:
 
 def _structure_items(path: Path) -> tuple[list[ReadItem], str | None, str | None]:
     """Records of one metadata file, the post id its comments answer, and why there is none."""
+    try:
+        return _structure_items_unguarded(path)
+    except Exception as exc:  # one bad file must not end a folder's import
+        reason = f"cannot read this file: {type(exc).__name__}: {short_message(exc)}"
+        return [Problem(str(path), "file", reason)], None, f"{path.name} could not be read"
+
+
+def _structure_items_unguarded(path: Path) -> tuple[list[ReadItem], str | None, str | None]:
     origin = Origin(str(path), _file_time(path), IMPORTER)
     loaded = _load(path)
     if isinstance(loaded, Problem):
@@ -749,10 +800,11 @@ def _structure_items(path: Path) -> tuple[list[ReadItem], str | None, str | None
         reason = f"'node' is a JSON {type(node).__name__}, expected an object"
         return [_problem(origin, locator, reason, node)], None, reason
     if structure.node_type == "Post":
-        items = list(media_items(node, origin, locator, image_file=_image_finder(path), extra_meta=extra))
+        records = media_items(node, origin, locator, image_file=_image_finder(path), extra_meta=extra)
+        items = list(guarded(records, origin.source, locator))
         try:
             post_id = post_fields(node)["id"]
-        except _SHAPE_ERRORS:
+        except Exception:  # reported by media_items as the post's Problem
             post_id = None
         return items, post_id, None if post_id else f"the post in {path.name} has no 'id'"
     if structure.node_type == "Profile":
@@ -768,7 +820,11 @@ def _structure_items(path: Path) -> tuple[list[ReadItem], str | None, str | None
 
 
 def _comments_items(path: Path, post_id: str | None, orphan_reason: str | None) -> Iterator[ReadItem]:
-    origin = Origin(str(path), _file_time(path), IMPORTER)
+    try:
+        origin = Origin(str(path), _file_time(path), IMPORTER)
+    except OSError as exc:
+        yield Problem(str(path), "file", f"cannot read: {exc.strerror or exc}")
+        return
     loaded = _load(path)
     if isinstance(loaded, Problem):
         yield loaded
@@ -778,9 +834,10 @@ def _comments_items(path: Path, post_id: str | None, orphan_reason: str | None) 
         yield Problem(origin.source, "file", reason, raw_text(loaded))
         return
     raws = [(f"[{i}]", raw) for i, raw in enumerate(loaded)]
-    yield from comment_items(
+    comments = comment_items(
         raws, _instaloader_comment, origin, parent_id=post_id, post_id=post_id, orphan_reason=orphan_reason
     )
+    yield from guarded(comments, origin.source, "file")
 
 
 def _post_id_for_comments(comments_file: Path, post_files: list[Path]) -> tuple[str | None, str | None]:

@@ -16,44 +16,63 @@ Bench JSONL (``../shared/bench/dev/*.jsonl``, see its README): ``id``,
 from __future__ import annotations
 
 import json
+import lzma
 import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem
+from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem, record_failure, short_message
+from drugwatch.io.limits import MAX_LINE_BYTES, InputTooLarge, bounded_lines, open_input
 from drugwatch.records import Account, Event, Provenance, RecordError, sha256_bytes
-
-#: Lines longer than this are quarantined unparsed (a runaway line is a broken file).
-MAX_LINE_BYTES = 4_000_000
 
 
 def iter_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes, Any | Problem]]:
-    """Yield ``(line_number, raw_bytes, parsed_object_or_Problem)`` for non-blank lines."""
+    """Yield ``(line_number, raw_bytes, parsed_object_or_Problem)`` for non-blank lines.
+
+    Lines are read through :func:`~drugwatch.io.limits.bounded_lines`: a line
+    over :data:`~drugwatch.io.limits.MAX_LINE_BYTES` is never held whole and
+    becomes a Problem. ``.gz``/``.bz2``/``.xz`` files are decompressed with
+    the cap of :func:`~drugwatch.io.limits.max_decompressed_bytes`; going
+    over it ends the file with one Problem saying so. A line that cannot be
+    parsed for any reason (invalid JSON or UTF-8, an integer of more than
+    4,300 digits, nesting deeper than the parser's recursion limit) is a
+    Problem for that line only.
+    """
     source = str(path)
+    number = 0
+    with open_input(path) as handle:
+        try:
+            for line in bounded_lines(handle, MAX_LINE_BYTES):
+                number = line.number
+                locator = f"line {number}"
+                if line.overlong:
+                    reason = f"line longer than {MAX_LINE_BYTES} bytes ({line.length} bytes); only its start is kept here"
+                    yield number, line.data, Problem(source, locator, reason, _preview(line.data))
+                    continue
+                stripped = line.data.strip()
+                if not stripped:
+                    continue
+                yield number, stripped, _parse_line(stripped, source, locator)
+        except InputTooLarge as exc:
+            yield number + 1, b"", Problem(source, f"line {number + 1}", str(exc))
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            # A truncated or corrupt archive: what was read before stays read.
+            yield number + 1, b"", Problem(source, f"line {number + 1}", f"cannot read further: {exc}")
+
+
+def _parse_line(stripped: bytes, source: str, locator: str) -> Any:
     try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise ReaderError(f"cannot open {source}: {exc.strerror or exc}") from exc
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            stripped = raw.strip()
-            if not stripped:
-                continue
-            locator = f"line {number}"
-            if len(stripped) > MAX_LINE_BYTES:
-                yield number, stripped, Problem(source, locator, f"line longer than {MAX_LINE_BYTES} bytes", _preview(stripped))
-                continue
-            try:
-                obj = json.loads(stripped)
-            except UnicodeDecodeError as exc:
-                yield number, stripped, Problem(source, locator, f"not UTF-8: {exc.reason} at byte {exc.start}", _preview(stripped))
-                continue
-            except json.JSONDecodeError as exc:
-                yield number, stripped, Problem(source, locator, f"invalid JSON: {exc.msg} at column {exc.colno}", _preview(stripped))
-                continue
-            yield number, stripped, obj
+        return json.loads(stripped)
+    except UnicodeDecodeError as exc:
+        return Problem(source, locator, f"not UTF-8: {exc.reason} at byte {exc.start}", _preview(stripped))
+    except json.JSONDecodeError as exc:
+        return Problem(source, locator, f"invalid JSON: {exc.msg} at column {exc.colno}", _preview(stripped))
+    except RecursionError:
+        return Problem(source, locator, "invalid JSON: nested too deeply to parse", _preview(stripped))
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        return Problem(source, locator, f"invalid JSON: {short_message(exc)}", _preview(stripped))
 
 
 def _preview(raw: bytes) -> str:
@@ -81,18 +100,21 @@ def _read_lines(
         if not isinstance(obj, dict):
             yield Problem(source, locator, f"expected a JSON object, got {type(obj).__name__}", _preview(raw))
             continue
-        default_provenance = Provenance(
-            platform=str(obj.get("platform") or "instagram"),
-            source=source,
-            fetched_at=fetched_at,
-            raw_sha256=sha256_bytes(raw),
-            locator=locator,
-            importer=importer,
-        )
         try:
+            default_provenance = Provenance(
+                platform=str(obj.get("platform") or "instagram"),
+                source=source,
+                fetched_at=fetched_at,
+                raw_sha256=sha256_bytes(raw),
+                locator=locator,
+                importer=importer,
+            )
             record = build(obj, default_provenance, source, locator)
         except RecordError as exc:
             yield Problem(source, locator, exc.reason, _preview(raw))
+            continue
+        except Exception as exc:  # one bad record must not end the import
+            yield Problem(source, locator, record_failure(exc), _preview(raw))
             continue
         yield Parsed(record, source, locator)
 

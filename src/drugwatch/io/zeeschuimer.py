@@ -66,9 +66,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from drugwatch.io.base import Problem, ReaderError, ReadItem
-from drugwatch.io.instaloader import Origin, media_items, raw_text
-from drugwatch.io.jsonl import iter_json_lines
+from drugwatch.io.base import Problem, ReaderError, ReadItem, guarded, record_failure
+from drugwatch.io.instaloader import Origin, media_items
+from drugwatch.io.jsonl import _preview, iter_json_lines
 
 IMPORTER = "zeeschuimer"
 
@@ -124,10 +124,10 @@ def _ad_reason(item: dict[str, Any]) -> str | None:
     return None
 
 
-def _line_items(obj: Any, source: str, number: int, file_time: datetime) -> Iterator[ReadItem]:
+def _line_items(obj: Any, raw: str, source: str, number: int, file_time: datetime) -> Iterator[ReadItem]:
     locator = f"line {number}"
     if not isinstance(obj, dict):
-        yield Problem(source, locator, f"expected a JSON object, got {type(obj).__name__}", raw_text(obj))
+        yield Problem(source, locator, f"expected a JSON object, got {type(obj).__name__}", raw)
         return
     try:
         export_format, meta, item, prefix = _split(obj)
@@ -142,7 +142,10 @@ def _line_items(obj: Any, source: str, number: int, file_time: datetime) -> Iter
         if ad:
             raise _LineError(ad)
     except _LineError as exc:
-        yield Problem(source, locator, str(exc), raw_text(obj))
+        yield Problem(source, locator, str(exc), raw)
+        return
+    except Exception as exc:  # one bad line must not end the import
+        yield Problem(source, locator, record_failure(exc), raw)
         return
     origin = Origin(source, _collected_at(meta) or file_time, IMPORTER)
     extra = {
@@ -170,8 +173,10 @@ def read_zeeschuimer(path: str | os.PathLike[str]) -> Iterator[ReadItem]:
 def _read(file: Path) -> Iterator[ReadItem]:
     source = str(file)
     file_time = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)
-    for number, _raw, obj in iter_json_lines(file):
+    for number, raw, obj in iter_json_lines(file):
         if isinstance(obj, Problem):
             yield obj
             continue
-        yield from _line_items(obj, source, number, file_time)
+        # The line as read is the Problem's raw: a line that broke the reader
+        # may be one a JSON writer cannot print back.
+        yield from guarded(_line_items(obj, _preview(raw), source, number, file_time), source, f"line {number}")

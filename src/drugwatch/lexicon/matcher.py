@@ -3,7 +3,8 @@
 One Aho–Corasick pass over the normalized view (with every character that is
 not ``a-z0-9`` read as a word boundary) finds whole-word terms; a second pass
 looks inside hashtags ("#2mgxanax", "#weedlife") for unambiguous drug words.
-Overlapping matches keep the longest ("green crack" over "crack").
+Overlapping matches keep the longest ("green crack" over "crack"). A text
+reports at most ``MAX_HITS_PER_TERM`` occurrences of one term.
 
 Ambiguous terms ("snow", "bars", "coke", "lean", "molly", "pot", "acid" …)
 must pass context rules: no ordinary-language neighbour ("diet coke",
@@ -21,6 +22,7 @@ drug hit.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,9 +33,20 @@ import ahocorasick
 
 from drugwatch._frozen import fast_frozen_init
 from drugwatch.lexicon import DRUG_KINDS, Lexicon, LexiconEntry, load_lexicon
-from drugwatch.text.normalize import NormalizedText, normalize
+from drugwatch.text.normalize import GC_PAUSE_MIN_CHARS, NormalizedText, normalize
 
-__all__ = ["LexiconHit", "Matcher", "find_terms", "get_matcher", "hit_labels"]
+__all__ = ["MAX_HITS_PER_TERM", "LexiconHit", "Matcher", "find_terms", "get_matcher", "hit_labels"]
+
+#: The most occurrences of one term a text reports (the first ones, left to
+#: right). Later occurrences are neither checked against their context nor
+#: reported, and keep their characters from shorter terms as a reported one
+#: would. The evidence a text gives is the same (a term seen 100 times is
+#: context enough), and a text of 100,000 emoji costs 100 hits, not 100,000.
+MAX_HITS_PER_TERM: Final[int] = 100
+# Up to this many candidates, overlaps are resolved by comparing each with the
+# kept ones (cheapest for the few terms of most texts; too few to reach the
+# cap above).
+_FEW_CANDIDATES: Final[int] = 16
 
 
 @fast_frozen_init
@@ -645,6 +658,15 @@ class Matcher:
     def find(self, text: NormalizedText | str) -> list[LexiconHit]:
         """Lexicon hits in ``text`` (a raw string is normalized first)."""
         nt = text if isinstance(text, NormalizedText) else normalize(text)
+        if len(nt.text) >= GC_PAUSE_MIN_CHARS and gc.isenabled():
+            gc.disable()  # see GC_PAUSE_MIN_CHARS
+            try:
+                return self._find(nt)
+            finally:
+                gc.enable()
+        return self._find(nt)
+
+    def _find(self, nt: NormalizedText) -> list[LexiconHit]:
         s = nt.text
         words = _words_view(s)
         cands = self._word_candidates(s, words)
@@ -655,14 +677,36 @@ class Matcher:
         if len(cands) > 1:
             cands.sort(key=lambda c: (c.start - c.end, c.start))
         kept: list[_Candidate] = []
-        for c in cands:
-            start, end = c.start, c.end
-            for k in kept:
-                if start < k.end and k.start < end:
-                    break
-            else:
+        if len(cands) <= _FEW_CANDIDATES:  # most texts: each compared with the kept ones
+            for c in cands:
+                start, end = c.start, c.end
+                for k in kept:
+                    if start < k.end and k.start < end:
+                        break
+                else:
+                    if not self._negated(s, c, words):
+                        kept.append(c)
+        else:
+            # The characters covered by kept terms. A candidate is no longer
+            # than the longest term, so checking its own characters is
+            # constant work; comparing it with every kept term cost the
+            # square of their number ("🍄" x 100,000: 60 s).
+            taken = bytearray(len(s))
+            per_term: dict[str, int] = {}
+            for c in cands:
+                start, end = c.start, c.end
+                if taken.find(1, start, end) >= 0:
+                    continue
+                count = per_term.get(c.term, 0)
+                if count >= MAX_HITS_PER_TERM:
+                    # neither checked nor reported; its characters stay
+                    # taken, as they would if it were kept
+                    taken[start:end] = b"\x01" * (end - start)
+                    continue
                 if not self._negated(s, c, words):
                     kept.append(c)
+                    per_term[c.term] = count + 1
+                    taken[start:end] = b"\x01" * (end - start)
         if len(kept) > 1:
             kept.sort(key=lambda c: c.start)
 
@@ -693,12 +737,20 @@ class Matcher:
         hits: list[LexiconHit] = []
         confirmed_drug = strong
         resolved: list[tuple[_Candidate, LexiconEntry]] = []
+        # Other ambiguous drug words reinforce a term: 1 for each naming the
+        # same drug, 0.5 for each other one. Counted once per label, not once
+        # per term found.
+        same_drug: dict[str, int] = {}
+        for labs in amb_drug_terms.values():
+            for lab in labs:
+                same_drug[lab] = same_drug.get(lab, 0) + 1
+        n_amb = len(amb_drug_terms)
         for c in kept:
             for e in c.entries:
                 if e.label is not None and e.ambiguous:
-                    # other ambiguous drug words reinforce (more if same drug)
-                    others = sum(1.0 if e.label in labs else 0.5
-                                 for t, labs in amb_drug_terms.items() if t != c.term)
+                    # c.term is one of the terms naming e.label: not counted
+                    same = same_drug[e.label] - 1
+                    others = same + 0.5 * (n_amb - 1 - same)
                     if not (strong or dealer + others >= 2.0
                             or _obfuscated(nt, c.start, c.end)):
                         continue

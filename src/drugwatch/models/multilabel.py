@@ -53,6 +53,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.svm import LinearSVC
 
+from drugwatch.evaluation.splits import group_of
 from drugwatch.labels import DRUG_LABELS, LABELS
 from drugwatch.models.base import Detector, InstanceOf, Interval, Options
 from drugwatch.models.registry import register
@@ -130,11 +131,6 @@ def fit_thresholds(y: np.ndarray, proba: np.ndarray, grid: np.ndarray = THRESHOL
     return thresholds
 
 
-def group_of(event: Event) -> str:
-    """Split group: ``meta["group"]``, else the author, else the event."""
-    return str(event.meta.get("group") or event.author or f"event:{event.key}")
-
-
 def inner_folds(events: Sequence[Event], n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Grouped inner folds of training events (``[]`` when there are too few groups)."""
     groups = np.array([group_of(e) for e in events])
@@ -200,7 +196,11 @@ _UPPER_LOOKALIKES = str.maketrans({
     "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Θ": "O", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M",
     "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J",
 })
-_MIXED_TOKEN = re.compile(r"\S*[A-Za-z]\S*")
+# A run of non-space characters holding a Latin letter, taken whole. Written
+# as ``\S*[A-Za-z]\S*`` it was tried from every character of a long run
+# without one (CJK, emoji), each try reading to the run's end: 8 s at 30,000
+# characters. Here a try starts only where a run starts and reads it once.
+_MIXED_TOKEN = re.compile(r"(?<!\S)[^\sA-Za-z]*+[A-Za-z]\S*")
 
 
 def _latin_capitals(text: str) -> str:
@@ -222,9 +222,14 @@ def _join_split_letters(text: str) -> str:
 
 def normalized_text(text: str) -> str:
     """The text layer's normalized view (lower-cased, de-obfuscated), after two pre-passes of ours."""
+    from drugwatch.text.analyze import cached_view
     from drugwatch.text.normalize import normalize
 
-    return normalize(_join_split_letters(_latin_capitals(text))).text
+    text = _join_split_letters(_latin_capitals(text))
+    # the scorer has usually read the text already (the pre-passes rarely
+    # change it): its view holds the same normalized text
+    view = cached_view(text)
+    return view.text if view is not None else normalize(text).text
 
 
 # Repairs of the normalized view, for the disguises normalize() only undoes
@@ -247,7 +252,11 @@ def normalized_text(text: str) -> str:
 # ("pills" -> "pils", "weeeed" -> "wed").
 _LEET_FOLD = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s",
                             "7": "t", "8": "b", "9": "g"})
-_LEET_TOKEN = re.compile(r"[\w@$!]*[a-z][\w@$!]*")
+# A run of word characters and leet symbols holding a letter a-z, taken whole
+# (``[\w@$!]*[a-z][\w@$!]*``, tried only where a run starts, so that a long
+# run without such a letter, digits or CJK, is read once, not once per
+# character).
+_LEET_TOKEN = re.compile(r"(?<![\w@$!])(?:(?![a-z])[\w@$!])*+[a-z][\w@$!]*")
 _UNITS = (r"mg|g|gr|grams?|ug|mcg|ml|oz|kg|lbs?|st|nd|rd|th|x|k|pcs?|p|c|d|h|ct|tabs?|pills?|mm|cm|"
           r"gb|tb|mb|am|pm|s|m|ft|in|pack|hr|hrs|days?|weeks?|months?|years?|usd|eur|gbp")
 _DOSE = re.compile(rf"\d+(?:[.,]\d+)?(?:{_UNITS})")
@@ -318,9 +327,15 @@ class _WordMasks:
             backward = sorted((w[::-1], r) for w, r in entries)
             self._backward[length] = ([w for w, _ in backward], [r for _, r in backward])
         self.words: frozenset[str] = frozenset(ranked)
+        self._longest = max(by_length, default=0)
+
+    def _lookup(self, key: str) -> str | None:
+        # a key longer than every word fits none; checked before the cache,
+        # which would keep it
+        return None if len(key) > self._longest else self._lookup_cached(key)
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one instance per process, kept for its lifetime
-    def _lookup(self, key: str) -> str | None:
+    def _lookup_cached(self, key: str) -> str | None:
         left, sep, right = key.partition("\x00")
         if not sep or not left or not right:
             return None

@@ -26,6 +26,7 @@ _BUILTIN_MODULES = (
     "drugwatch.models.jmir_lstm",
     "drugwatch.models.yang_luo",
     "drugwatch.models.selling",
+    "drugwatch.models.selling_v3",
     # DMML multi-label (task "drugtype") detectors
     "drugwatch.models.multilabel",
     "drugwatch.models.neural_text",

@@ -48,6 +48,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
 from drugwatch.evaluation.metrics import best_f1_threshold
+from drugwatch.evaluation.splits import group_of
 from drugwatch.models.base import Detector, Interval, Options
 from drugwatch.models.registry import register
 from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
@@ -436,17 +437,22 @@ def _word_char_ngrams(word: str) -> tuple[str, ...]:
     return tuple(_CHAR_WB(word))
 
 
+#: Words longer than this get their n-grams computed every time: the cache
+#: keeps 65,536 words with four n-grams per character each, and a few long
+#: words must not fill memory (real hashtags are far shorter).
+_CACHED_WORD_MAX_CHARS = 64
+
+
 def _tag_ngrams(doc: str) -> list[str]:
     """scikit-learn's ``char_wb`` 2-5-grams of ``doc``: they are taken word by
     word, so each hashtag's n-grams are computed once (tags repeat)."""
     out: list[str] = []
     for word in doc.split():
-        out.extend(_word_char_ngrams(word))
+        if len(word) <= _CACHED_WORD_MAX_CHARS:
+            out.extend(_word_char_ngrams(word))
+        else:
+            out.extend(_CHAR_WB(word))
     return out
-
-
-def _group(event: Event) -> str:
-    return str(event.meta.get("group") or event.author or f"event:{event.key}")
 
 
 def _split_words(doc: str) -> list[str]:
@@ -544,7 +550,7 @@ class SellingDetector(Detector):
 
             self.masks_ = mask_index([_view(e.text, self.variant).lower() for e in events])
         words, tags, dense = self._views(events)
-        groups = np.array([_group(e) for e in events])
+        groups = np.array([group_of(e) for e in events])
         oof = np.full(len(events), np.nan)
         n_pos_groups = len(set(groups[y == 1]))
         n_folds = min(self.inner_folds, n_pos_groups, int(np.bincount(y).min()))

@@ -20,7 +20,7 @@ from drugwatch.records import Account
 from drugwatch.report.evidence import event_card, write_bundle
 from drugwatch.report.masking import Masker, log_unmask
 from drugwatch.report.svg import bar_chart, grouped_bar_chart, network_chart
-from drugwatch.report.tables import ReportTables, Table, compute_tables
+from drugwatch.report.tables import ReportTables, Table, compute_tables, spreadsheet_safe
 from drugwatch.scoring import EventResult
 
 __all__ = ["CSS", "ReportOutput", "build_report", "load_accounts"]
@@ -102,12 +102,21 @@ def _html_table(table: Table, masker: Masker) -> str:
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
+def _csv_cell(value: Any, column: str, masker: Masker) -> str:
+    """A CSV cell: text cells escaped against formula injection (:func:`spreadsheet_safe`),
+    masked or not; numbers the report computed (``-0.25``) stay numbers."""
+    text = _cell(value, column, masker)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return text
+    return spreadsheet_safe(text)
+
+
 def _write_csv(table: Table, path: Path, masker: Masker) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(table.columns)
+        writer.writerow([spreadsheet_safe(column) for column in table.columns])
         for row in table.rows:
-            writer.writerow([_cell(v, c, masker) for c, v in zip(table.columns, row)])
+            writer.writerow([_csv_cell(v, c, masker) for c, v in zip(table.columns, row)])
 
 
 def _plots(data: ReportTables, masker: Masker) -> dict[str, str]:

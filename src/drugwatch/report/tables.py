@@ -40,12 +40,26 @@ from drugwatch.labels import DRUG_LABELS, LABELS
 from drugwatch.records import Account, Event
 from drugwatch.scoring import EventResult
 
-__all__ = ["Table", "ReportTables", "compute_tables", "event_drugs", "is_transaction"]
+__all__ = ["Table", "ReportTables", "compute_tables", "event_drugs", "is_transaction", "spreadsheet_safe"]
 
 #: Contact kinds counted as a messaging app.
 APP_KINDS = ("app_handle", "app_mention")
 TRANSACTION_CONTACTS = ("payment", "crypto_address")
 TRANSACTION_TERMS = ("selling", "transaction", "shipping")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` with a leading ``'`` when it starts like a formula, so that a
+    spreadsheet shows it as text instead of running it (OWASP's rule for CSV
+    injection: ``=cmd|' /c calc'!A0`` becomes ``'=cmd|' /c calc'!A0``).
+
+    Usernames, hashtags, contacts and captions come from the people being
+    studied, so any text cell may be hostile. Quoting the field (the ``csv``
+    module does) does not help: a spreadsheet strips the quotes first.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @dataclass

@@ -33,7 +33,7 @@ from typing import Any
 
 from drugwatch.io.base import Parsed, Problem
 from drugwatch.records import Account, Event
-from drugwatch.scan.sinks import DbSink, QuarantineFile, ResultSink, open_sink
+from drugwatch.scan.sinks import DbSink, JsonlSink, QuarantineFile, ResultSink, open_sink
 from drugwatch.scan.sources import Source, SourceItem, open_source
 from drugwatch.scoring import EventResult, EventScorer
 
@@ -235,7 +235,7 @@ def run_scan(
     qpath = Path(quarantine) if quarantine else _default_quarantine(sink, ckpt.path)
     report = ScanReport(input=str(input), output=str(output), engine=engine,
                         models=[m.model_dump() for m in scorer.models])
-    if isinstance(sink, DbSink):
+    if isinstance(sink, DbSink | JsonlSink):
         sink.run_info = {"input": source.identity(), "models": report.models, "engine": engine}
     if state is not None:
         for name, value in state["counts"].items():

@@ -25,12 +25,15 @@ from typing import IO, Any, Protocol
 from drugwatch.io.base import Problem
 from drugwatch.io.export import record_line
 from drugwatch.records import Account
-from drugwatch.scoring import EventResult
+from drugwatch.scoring import EventResult, ModelInfo
 
 __all__ = [
     "DbSink", "JsonlSink", "ParquetSink", "QuarantineFile", "ResultSink", "accounts_path", "open_sink",
     "read_results", "result_schema", "result_to_row", "row_to_result",
 ]
+
+#: Layout of a JSONL results file: 2 = a header line with the models, then results without them.
+JSONL_FORMAT = 2
 
 #: Raw payloads longer than this are cut in the quarantine file (as the importer does).
 MAX_QUARANTINE_RAW = 20_000
@@ -124,7 +127,13 @@ class QuarantineFile:
 
 
 class JsonlSink:
-    """One :class:`EventResult` per line (:meth:`EventResult.to_json`)."""
+    """A header line, then one :class:`EventResult` per line.
+
+    The header (``{"record_type": "scan", "format": 2, "models": [...]}``)
+    names the models once; result lines leave :attr:`EventResult.models` out
+    and :func:`read_results` puts it back. Files without a header (format 1,
+    models on every line) are read too.
+    """
 
     kind = "jsonl"
 
@@ -132,6 +141,8 @@ class JsonlSink:
         self.path = Path(path)
         self._results = _Appender(self.path)
         self._accounts = _Appender(accounts_path(self.path))
+        #: ``{"models": [...]}`` of the run, set before :meth:`open`.
+        self.run_info: dict[str, Any] = {}
 
     def identity(self) -> dict[str, Any]:
         return {"kind": self.kind, "path": str(self.path.resolve())}
@@ -142,9 +153,12 @@ class JsonlSink:
     def open(self, state: dict[str, Any] | None) -> None:
         self._results.open(None if state is None else int(state["bytes"]))
         self._accounts.open(None if state is None else int(state["accounts_bytes"]))
+        if state is None:
+            header = {"record_type": "scan", "format": JSONL_FORMAT, "models": self.run_info.get("models", [])}
+            self._results.write_line(json.dumps(header, ensure_ascii=False, separators=(",", ":")))
 
     def write(self, position: int, result: EventResult) -> None:
-        self._results.write_line(result.to_json())
+        self._results.write_line(result.to_json(models=False))
 
     def write_account(self, account: Account) -> None:
         self._accounts.write_line(record_line(account))
@@ -415,9 +429,17 @@ def read_results(path_or_db: str | os.PathLike[str], *, db: str | None = None, r
                 yield row_to_result(row)
         return
     with open(path, "rb") as handle:
+        models: tuple[ModelInfo, ...] = ()
         for line in handle:
-            if line.strip():
-                yield EventResult.from_json(line)
+            if line.startswith(b'{"record_type":"scan"'):
+                header = json.loads(line)
+                if header.get("format") != JSONL_FORMAT:
+                    raise ValueError(f"{path}: scan results format {header.get('format')!r}; "
+                                     f"this drugwatch reads format {JSONL_FORMAT}")
+                models = tuple(ModelInfo.model_validate(m) for m in header.get("models", []))
+            elif line.strip():
+                result = EventResult.from_json(line)
+                yield result.model_copy(update={"models": models}) if models and not result.models else result
 
 
 def latest_run(db: str | None) -> int:

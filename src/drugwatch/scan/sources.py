@@ -107,17 +107,22 @@ class JsonlSource:
                 if not chunk:
                     break
                 cut = chunk.rfind(b"\n") + 1
-                while cut == 0 and offset + len(chunk) < size:  # one line longer than a split
-                    more = handle.read(self.split_bytes)
-                    if not more:
-                        break
-                    chunk += more
-                    cut = chunk.rfind(b"\n") + 1
-                if cut == 0:
+                newlines = chunk.count(b"\n", 0, cut)
+                if cut == 0:  # one line longer than a split: find its end chunk by chunk, holding one chunk
                     cut = len(chunk)
+                    while True:
+                        more = handle.read(self.split_bytes)
+                        if not more:
+                            break
+                        end = more.find(b"\n")
+                        if end >= 0:
+                            cut += end + 1
+                            newlines = 1
+                            break
+                        cut += len(more)
                 handle.seek(offset + cut)
                 out.append(Split({"offset": offset, "line": line}, offset + cut))
-                line += chunk.count(b"\n", 0, cut)
+                line += newlines
                 offset += cut
         return out
 
@@ -134,17 +139,28 @@ class JsonlSource:
         with open(self.path, "rb") as handle:
             handle.seek(offset)
             while offset < end:
-                raw = handle.readline()
+                # Never hold more than MAX_LINE_BYTES of one line: the rest of an
+                # overlong line is read in chunks and dropped.
+                raw = handle.readline(MAX_LINE_BYTES + 2)
                 if not raw:
                     break
-                offset += len(raw)
+                length = len(raw)
+                overlong = len(raw) > MAX_LINE_BYTES + 1 or (len(raw) == MAX_LINE_BYTES + 1 and not raw.endswith(b"\n"))
+                if overlong:
+                    raw = raw[:20_000]
+                    while True:
+                        rest = handle.readline(1 << 20)
+                        length += len(rest)
+                        if not rest or rest.endswith(b"\n"):
+                            break
+                offset += length
                 number += 1
                 stripped = raw.strip()
                 if not stripped:
                     continue
                 resume = {"offset": offset, "line": number}
                 locator = f"line {number}"
-                if len(stripped) > MAX_LINE_BYTES:
+                if overlong or len(stripped) > MAX_LINE_BYTES:
                     yield SourceItem(number, Problem(source, locator, f"line longer than {MAX_LINE_BYTES} bytes",
                                                      _preview(stripped[:20_000])), resume)
                     continue
@@ -156,6 +172,10 @@ class JsonlSource:
                     continue
                 except json.JSONDecodeError as exc:
                     yield SourceItem(number, Problem(source, locator, f"invalid JSON: {exc.msg} at column {exc.colno}",
+                                                     _preview(stripped)), resume)
+                    continue
+                except (ValueError, RecursionError) as exc:  # a 5,000-digit integer, nesting 100,000 deep
+                    yield SourceItem(number, Problem(source, locator, f"unreadable JSON: {type(exc).__name__}",
                                                      _preview(stripped)), resume)
                     continue
                 if not isinstance(obj, dict):
@@ -170,6 +190,10 @@ class JsonlSource:
                     record = self._build(obj, provenance, source, locator)
                 except RecordError as exc:
                     yield SourceItem(number, Problem(source, locator, exc.reason, _preview(stripped)), resume)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - one bad record never stops a scan
+                    yield SourceItem(number, Problem(source, locator, f"cannot read record: {type(exc).__name__}",
+                                                     _preview(stripped)), resume)
                     continue
                 yield SourceItem(number, Parsed(record, source, locator), resume)
 

@@ -7,6 +7,12 @@ environment variable ``DRUGWATCH_DB`` or the CLI option ``--db URL``
 overrides it with any SQLAlchemy URL, e.g.
 ``postgresql+psycopg://user:pass@host/dbname`` for a team server, or a
 plain file path (taken as SQLite).
+
+The SQLite file is created readable by its owner only (mode 0600; SQLite
+gives its ``-wal`` and ``-shm`` files the same mode), and folders it creates
+are 0700: the store holds posts, bios and contact details. Engines hide SQL
+parameters in error messages, so a failed statement never prints a record's
+text to a log or terminal.
 """
 
 from __future__ import annotations
@@ -64,17 +70,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 (its folder 0700) unless it exists.
+
+    Done before SQLite opens the file, so it never exists with the process
+    umask's wider mode, even for a moment.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: :func:`default_url`); creates the SQLite folder."""
+    """An engine for ``url`` (default: :func:`default_url`); creates the SQLite file 0600."""
     url = resolve_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_file(Path(database))
+        engine = create_engine(url, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _alembic_config() -> Config:

@@ -11,6 +11,12 @@ merged (:mod:`drugwatch.store.merge`). Every new event's text is clustered
 with the stored texts by MinHash/LSH (:mod:`drugwatch.dedup`); its
 ``cluster_id`` is the ``seq`` of the cluster's first event, and a new event
 that joins an existing cluster is counted as ``near_duplicate``.
+
+NUL characters (``\\u0000``) are removed from every string of a record,
+dictionary keys included, before it is written, on every backend:
+PostgreSQL cannot store them in text or JSONB, and a rule that held on
+SQLite only would make the same import succeed on one store and fail on
+the other. ``UpsertResult.nul_removed`` counts the records concerned.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
@@ -35,12 +41,78 @@ _IN_CHUNK = 900
 
 STATUSES = ("imported", "near_duplicate", "merged", "unchanged")
 
+_R = TypeVar("_R", Event, Account)
+
+
+def _nul_count(value: Any) -> int:
+    """NUL characters in the strings (and dict keys) of a JSON-like value; iterative."""
+    count = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            count += item.count("\x00")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count
+
+
+def _strip_nul(value: Any) -> Any:
+    """A copy of a JSON-like value without NUL characters; iterative (meta nests deep)."""
+    root = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        if isinstance(item, str):
+            parent[key] = item.replace("\x00", "")
+        elif isinstance(item, dict):
+            copy = {(k.replace("\x00", "") if isinstance(k, str) else k): v for k, v in item.items()}
+            parent[key] = copy
+            stack.extend((copy, k) for k in copy)
+        elif isinstance(item, (list, tuple)):
+            copy_list = list(item)
+            parent[key] = copy_list
+            stack.extend((copy_list, i) for i in range(len(copy_list)))
+    return root[0]
+
+
+def without_nul(record: _R) -> tuple[_R, bool]:
+    """``record`` with NUL characters removed from all its strings, and whether any were.
+
+    Returns the same object when there is none. An account's timeline is
+    left as it is: it is not stored with the account.
+    """
+    exclude = {"timeline"} if isinstance(record, Account) else None
+    try:
+        # JSON writes NUL as the six characters \u0000, so one fast pass rules
+        # out almost every record; a text holding those six characters itself
+        # goes on to the exact count below.
+        if "\\u0000" not in record.model_dump_json(exclude=exclude):
+            return record, False
+    except ValueError:
+        pass  # nested deeper than pydantic serialises to JSON: count the slow way
+    data = record.model_dump(exclude=exclude)
+    if not _nul_count(data):
+        return record, False
+    cleaned = _strip_nul(data)
+    if isinstance(record, Account):
+        cleaned["timeline"] = record.timeline
+    return type(record).model_validate(cleaned), True
+
 
 @dataclass
 class UpsertResult:
-    """What became of each record given to :meth:`Store.upsert`, in input order."""
+    """What became of each record given to :meth:`Store.upsert`, in input order.
+
+    ``nul_removed``: how many of the records had NUL characters removed.
+    """
 
     statuses: list[str] = field(default_factory=list)
+    nul_removed: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -186,6 +258,10 @@ class Store:
         """Insert or merge ``records`` in one transaction; see the module docstring."""
         records = list(records)
         result = UpsertResult(statuses=[""] * len(records))
+        for i, record in enumerate(records):
+            if isinstance(record, (Event, Account)):
+                records[i], removed = without_nul(record)
+                result.nul_removed += removed
         events = [(i, r) for i, r in enumerate(records) if isinstance(r, Event)]
         accounts = [(i, r) for i, r in enumerate(records) if isinstance(r, Account)]
         if len(events) + len(accounts) != len(records):
@@ -416,6 +492,14 @@ class Store:
             ).scalar_one()
 
     # -- reading -----------------------------------------------------------
+
+    def get_record(self, record: Event | Account) -> Event | Account | None:
+        """The stored record with ``record``'s key (an account without its timeline), or ``None``."""
+        if isinstance(record, Account):
+            with self.engine.connect() as conn:
+                row = conn.execute(select(AccountRow).where(AccountRow.key == record.key)).first()
+            return row_to_account(row) if row else None
+        return self.get_event(record.key)
 
     def get_event(self, key: str) -> Event | None:
         with self.engine.connect() as conn:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    MetaData,
     BigInteger,
     Boolean,
     DateTime,
@@ -131,9 +132,22 @@ class ImportRunRow(Base):
     quarantine_path: Mapped[str | None] = mapped_column(Text)
 
 
-# Tables of other stages live beside their code but on the same Base, so one
-# Alembic history covers the whole database. Imported last: they use Base.
-from drugwatch.annotate import schema as _annotate_schema  # noqa: E402,F401
-from drugwatch.scan import schema as _scan_schema  # noqa: E402,F401
-from drugwatch.api import schema as _api_schema  # noqa: E402,F401
-from drugwatch.accounts import schema as _accounts_schema  # noqa: E402,F401
+#: Modules whose tables live beside their stage's code but on the same
+#: :data:`Base`, so one Alembic history covers the whole database. The store
+#: does not import them (that would make every stage load every other);
+#: :func:`load_all_tables` does, for migrations and schema checks.
+TABLE_MODULES = (
+    "drugwatch.annotate.schema",
+    "drugwatch.scan.schema",
+    "drugwatch.api.schema",
+    "drugwatch.accounts.schema",
+)
+
+
+def load_all_tables() -> MetaData:
+    """Import every stage's table module and return the full :attr:`Base.metadata`."""
+    import importlib
+
+    for name in TABLE_MODULES:
+        importlib.import_module(name)
+    return Base.metadata

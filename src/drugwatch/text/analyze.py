@@ -15,18 +15,20 @@ highlighted.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 from drugwatch._frozen import fast_frozen_init
 from drugwatch.labels import DRUG_LABELS
 from drugwatch.lexicon.matcher import LexiconHit, find_terms
 from drugwatch.text.contacts import Contact, find_contacts
 from drugwatch.text.hashtags import HashtagAnalysis, analyze_hashtag, hashtag_spans
-from drugwatch.text.normalize import NormalizedText, normalize
+from drugwatch.text.normalize import GC_PAUSE_MIN_CHARS, NormalizedText, normalize
 
-__all__ = ["HashtagSpan", "TextView", "analyze", "analyze_many"]
+__all__ = ["HashtagSpan", "TextView", "analyze", "analyze_many", "cached_view"]
 
 
 @fast_frozen_init
@@ -85,15 +87,131 @@ def analyze(text: str) -> TextView:
     return _analyze_cached(text)
 
 
-#: Texts remembered by :func:`analyze`: dealers repost the same advert, and a
-#: :class:`TextView` is immutable, so a repeated text is not read again.
+#: Views remembered by :func:`analyze`: dealers repost the same advert, and a
+#: :class:`TextView` is immutable, so a repeated text is not read again. The
+#: cache holds at most this many views ...
 ANALYZE_CACHE_SIZE = 4096
+#: ... of at most this many bytes in all (an estimate, see ``_view_bytes``:
+#: a view costs a few bytes per character of a text normalize leaves as it
+#: is, about 80 once it keeps offsets, and 200 for emoji, which it turns
+#: into words whose letters each keep an offset), so distinct long texts
+#: cannot grow the process without bound.
+ANALYZE_CACHE_BYTES = 64 * 1024 * 1024
+#: Texts longer than this are not put in the cache: reposted adverts are
+#: short, and one long text would push out hundreds of them. The view of the
+#: last such text (or of a text whose view alone is over the byte budget) is
+#: kept on its own, so that a text read twice in a row is read once: the
+#: scorer reads an event's text in its detectors and again for its result.
+ANALYZE_CACHE_MAX_CHARS = 20_000
+
+# What ``_view_bytes`` counts: two tuple slots per character of the
+# normalized text (its offsets), two int objects per character of the raw
+# text (the offsets' values: the characters an emoji turns into share them),
+# and per hit, contact or hashtag the object and its strings.
+_SLOT_BYTES = 16
+_RAW_OFFSET_BYTES = 64
+_ITEM_BYTES = 200
 
 
-@lru_cache(maxsize=ANALYZE_CACHE_SIZE)
-def _analyze_cached(text: str) -> TextView:
-    nt = normalize(text)
-    return _assemble(text, nt, tuple(find_terms(nt)), tuple(find_contacts(text)))
+def _view_bytes(view: TextView) -> int:
+    """About how many bytes ``view`` keeps alive (within a factor of two of
+    what ``tracemalloc`` measures; a test holds it)."""
+    nt = view.normalized
+    size = sys.getsizeof(view.raw) + sys.getsizeof(nt.text)
+    if nt.starts is not None:
+        size += _SLOT_BYTES * len(nt.text) + _RAW_OFFSET_BYTES * len(view.raw)
+    return size + _ITEM_BYTES * (len(view.hits) + len(view.contacts) + len(view.hashtags))
+
+
+def _read(text: str) -> TextView:
+    # long texts: see GC_PAUSE_MIN_CHARS
+    paused = len(text) >= GC_PAUSE_MIN_CHARS and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        nt = normalize(text)
+        return _assemble(text, nt, tuple(find_terms(nt)), tuple(find_contacts(text)))
+    finally:
+        if paused:
+            gc.enable()
+
+
+class _ViewCache:
+    """A thread-safe LRU cache of views by text, bounded by count and bytes.
+
+    ``__wrapped__`` reads a text without the cache (as ``functools`` names it).
+    A text is read outside the lock: two threads reading the same new text
+    both read it, and one view is kept.
+    """
+
+    def __init__(self, read: Callable[[str], TextView], max_views: int, max_bytes: int,
+                 max_chars: int) -> None:
+        self.__wrapped__ = read
+        self.max_views = max_views
+        self.max_bytes = max_bytes
+        self.max_chars = max_chars
+        self._views: OrderedDict[str, tuple[TextView, int]] = OrderedDict()
+        self._bytes = 0
+        self._last: TextView | None = None  # the last view too large for the cache
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> TextView:
+        with self._lock:
+            last = self._last
+            if last is not None and last.raw == text:
+                return last
+            entry = self._views.get(text)
+            if entry is not None:
+                self._views.move_to_end(text)
+                return entry[0]
+        view = self.__wrapped__(text)
+        size = _view_bytes(view) if len(text) <= self.max_chars else self.max_bytes + 1
+        if size > self.max_bytes:
+            with self._lock:
+                self._last = view
+            return view
+        with self._lock:
+            if text not in self._views:
+                self._views[text] = (view, size)
+                self._bytes += size
+                while len(self._views) > self.max_views or self._bytes > self.max_bytes:
+                    _, (_, dropped) = self._views.popitem(last=False)
+                    self._bytes -= dropped
+        return view
+
+    def peek(self, text: str) -> TextView | None:
+        """The view of ``text`` if it is held, without reading it or
+        refreshing its place."""
+        with self._lock:
+            last = self._last
+            if last is not None and last.raw == text:
+                return last
+            entry = self._views.get(text)
+            return None if entry is None else entry[0]
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._views.clear()
+            self._bytes = 0
+            self._last = None
+
+    def cache_info(self) -> tuple[int, int]:
+        """``(views, estimated bytes)`` held now."""
+        with self._lock:
+            return len(self._views), self._bytes
+
+
+_analyze_cached = _ViewCache(_read, ANALYZE_CACHE_SIZE, ANALYZE_CACHE_BYTES,
+                             ANALYZE_CACHE_MAX_CHARS)
+
+
+def cached_view(text: str) -> TextView | None:
+    """The view :func:`analyze` holds for ``text``, or ``None``; reads nothing.
+
+    For a caller that needs only part of a view (the normalized text) and
+    reads the text itself when no view is held.
+    """
+    return _analyze_cached.peek(text)
 
 
 def _assemble(text: str, nt: NormalizedText, hits: tuple[LexiconHit, ...],

@@ -40,7 +40,6 @@ addresses are checked for format only.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 import unicodedata
@@ -50,7 +49,7 @@ from typing import Final, Literal, NamedTuple, get_args
 
 import ahocorasick
 import phonenumbers
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from drugwatch.text.stopwords import ENGLISH_STOP_WORDS
 
 from drugwatch._frozen import fast_frozen_init
 
@@ -297,7 +296,10 @@ _NOT_HANDLE: Final[frozenset[str]] = frozenset(ENGLISH_STOP_WORDS) | frozenset(
 
 _SEP_WORDS = r"me|id|is|at|name|username|user|handle|number|num|no\.?|on|via|add|@"
 _SEP_PUNCT = r"[:=>\-–—~|»→⇒➡👉📲📱☎📞✉️\ufe0f()\[\]]"
-_SEP = rf"(?:\s*(?:{_SEP_PUNCT}+|(?:{_SEP_WORDS})(?![a-z0-9_])))*\s*"
+# A run of punctuation is taken whole (possessive): with ``+`` the run could
+# be split between iterations of the outer ``*`` in exponentially many ways,
+# all tried when no handle follows ("snap" and 24 colons took 35 s).
+_SEP = rf"(?:\s*(?:{_SEP_PUNCT}++|(?:{_SEP_WORDS})(?![a-z0-9_])))*\s*"
 _LINK_TOKEN = (
     r"(?:https?://)?(?:www\.)?(?:t|wa|telegram|kik|paypal|snapchat\.com/add|"
     r"cash\.app|venmo\.com)(?:\.me)?/[a-z0-9_$+.\-]+"
@@ -1259,6 +1261,22 @@ def _overlaps(a: Contact, b: Contact) -> bool:
     return a.raw_start < b.raw_end and b.raw_start < a.raw_end
 
 
+def _coexist(cand: Contact, other: Contact) -> bool:
+    """Whether two overlapping contacts may both be kept: one span contains
+    the other and both carry the same value, one a phone or e-mail and the
+    other of another kind (an app id that is also a phone number)."""
+    nested = (other.raw_start <= cand.raw_start and cand.raw_end <= other.raw_end) or (
+        cand.raw_start <= other.raw_start and other.raw_end <= cand.raw_end
+    )
+    return (nested and cand.value == other.value
+            and bool({cand.kind, other.kind} & {"phone", "email"})
+            and cand.kind != other.kind)
+
+
+#: Up to this many candidates, ``_resolve`` compares each with the kept ones.
+_FEW_CANDIDATES: Final[int] = 16
+
+
 def _resolve(candidates: list[Contact]) -> list[Contact]:
     """Keep the best candidate of each overlapping group.
 
@@ -1268,34 +1286,57 @@ def _resolve(candidates: list[Contact]) -> list[Contact]:
     or e-mail: "whatsapp +1 440 555 0142" gives an app_handle and a phone).
 
     No candidate or one (most texts) has nothing to resolve.
+
+    Kept contacts are disjoint but for such nested pairs. Each character of
+    the text records the outermost kept contact over it (its *owner*), and an
+    owner the kept contacts nested in it, so a candidate is compared with the
+    contacts over its own characters only: linear in the text and the
+    candidates' lengths (comparing each candidate with every kept contact
+    near it cost the square of their number).
     """
     if len(candidates) < 2:
         return list(candidates)
-    kept: list[Contact] = []  # sorted by raw_start
-    starts: list[int] = []
-    longest = 0
+    kept: list[Contact] = []
+    if len(candidates) <= _FEW_CANDIDATES:  # most texts: each compared with the kept ones
+        for cand in sorted(set(candidates), key=_rank):
+            if all(not _overlaps(cand, other) or _coexist(cand, other) for other in kept):
+                kept.append(cand)
+        kept.sort(key=lambda c: (c.raw_start, c.raw_end, c.kind))
+        return kept
+    owner = [-1] * max(c.raw_end for c in candidates)
+    nested: dict[int, list[int]] = {}  # owner -> the kept contacts inside it
+    # Contacts with an empty span own no character: they are compared with
+    # every candidate, and an empty candidate with every kept contact (no
+    # detector makes one; this keeps the rule whole).
+    empty: list[int] = []
     for cand in sorted(set(candidates), key=_rank):
-        clash = False
-        i = bisect.bisect_left(starts, cand.raw_end) - 1
-        while i >= 0 and starts[i] + longest > cand.raw_start:
-            other = kept[i]
-            i -= 1
-            if not _overlaps(cand, other):
-                continue
-            nested = (other.raw_start <= cand.raw_start and cand.raw_end <= other.raw_end) or (
-                cand.raw_start <= other.raw_start and other.raw_end <= cand.raw_end
-            )
-            if (nested and cand.value == other.value
-                    and {cand.kind, other.kind} & {"phone", "email"}
-                    and cand.kind != other.kind):
-                continue
-            clash = True
-            break
-        if not clash:
-            at = bisect.bisect_right(starts, cand.raw_start)
-            starts.insert(at, cand.raw_start)
-            kept.insert(at, cand)
-            longest = max(longest, cand.raw_end - cand.raw_start)
+        start, end = cand.raw_start, cand.raw_end
+        if start < end:
+            owners = set(owner[start:end])
+            owners.discard(-1)
+            near = [k for o in owners for k in (o, *nested.get(o, ()))] + empty
+        else:
+            owners = set()
+            near = list(range(len(kept)))
+        if any(_overlaps(cand, kept[k]) and not _coexist(cand, kept[k]) for k in near):
+            continue
+        me = len(kept)
+        kept.append(cand)
+        if start >= end:
+            empty.append(me)
+            continue
+        inside = nested.setdefault(me, [])
+        for o in owners:
+            outer = kept[o]
+            if outer.raw_start <= start and end <= outer.raw_end:
+                nested.setdefault(o, []).append(me)  # inside a kept contact: it stays the owner
+                del nested[me]
+                break
+            # a kept contact inside this one: this one owns its characters now
+            inside.append(o)
+            inside.extend(nested.pop(o, ()))
+        else:
+            owner[start:end] = [me] * (end - start)
     kept.sort(key=lambda c: (c.raw_start, c.raw_end, c.kind))
     return kept
 

@@ -20,8 +20,10 @@ Segmentation (:func:`segment_hashtag`)
     "hashtag" ("percocert", "xanax") and a near-miss of a drug name
     ("adderrall") stay whole; lexicon hashtags ("shroomsforsale") are split.
     Underscores split ("xanax_bars" -> ["xanax", "bars"]); pieces with
-    characters outside a-z/0-9 (other scripts) are not split. Results are
-    cached (``functools.lru_cache``, per analyzer).
+    characters outside a-z/0-9 (other scripts) and pieces of more than
+    ``MAX_SEGMENTED_CHARS`` (200) characters are not split. Results are
+    cached (``functools.lru_cache``, per analyzer) for tags of up to
+    ``CACHED_TAG_MAX_CHARS`` (100) characters.
 
 Categories (:func:`categorize_hashtag`), after Li et al. (JMIR 2019)
     ``drug_name``
@@ -58,6 +60,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -98,10 +101,13 @@ def hashtag_spans(text: str) -> list[tuple[str, int, int]]:
     skip = [m.span() for m in _NOT_TAG.finditer(text)] if (
         "/" in text or "&" in text or "www" in text
     ) else []
+    # the skipped spans are disjoint and in order: one binary search per tag
+    skip_ends = [b for _, b in skip]
     out: list[tuple[str, int, int]] = []
     for match in _TAG.finditer(text):
         start, end = match.span()
-        if any(a <= start < b for a, b in skip):
+        k = bisect_right(skip_ends, start)
+        if k < len(skip) and skip[k][0] <= start:
             continue
         tag = match.group("tag")
         if not _HAS_ALNUM.search(tag):
@@ -189,6 +195,17 @@ _NUMBER_TOKEN: Final = re.compile(
 _DOSAGE: Final = re.compile(r"^[0-9]+(?:mg|mcg|ug|g|gr|gram|grams|ml|oz|lb|lbs|kg|k|pcs|ct)$")
 _ASCII_ALNUM: Final = re.compile(r"^[a-z0-9]+$")
 
+
+#: Pieces of a tag (between underscores) longer than this are not segmented
+#: but kept whole: segmentation tries every word of up to 24 letters ending
+#: at each letter, some 25 look-ups per letter (6 s for a tag of 100,000
+#: letters), and a tag this long is no phrase to split. Drug words inside it
+#: are still found by the lexicon matcher, which reads inside hashtags.
+MAX_SEGMENTED_CHARS: Final = 200
+#: Tags longer than this are segmented and analyzed every time, never cached:
+#: the caches hold up to ``cache_size`` tags each, and a few long ones must
+#: not fill memory (real tags are far shorter).
+CACHED_TAG_MAX_CHARS: Final = 100
 
 # ---------------------------------------------------------------------------
 # Segmentation model.
@@ -358,7 +375,7 @@ class HashtagAnalyzer:
         self._lock = threading.Lock()
         self._segment_cached = lru_cache(maxsize=cache_size)(self._segment_uncached)
         self._analyze_cached = lru_cache(maxsize=cache_size)(self._analyze_uncached)
-        self._misspelling_of = lru_cache(maxsize=cache_size)(self._misspelling_of_uncached)
+        self._misspelling_cached = lru_cache(maxsize=cache_size)(self._misspelling_of_uncached)
 
     # lazy set-up: the lexicon and wordsegment are only read on first use
     def _setup(self) -> None:
@@ -420,7 +437,12 @@ class HashtagAnalyzer:
         """Split a hashtag into words: "shroomsforsale" -> ["shrooms", "for", "sale"]."""
         if not self._ready:
             self._setup()
-        return list(self._segment_cached(_clean_tag(tag)))
+        return list(self._segments(_clean_tag(tag)))
+
+    def _segments(self, tag: str) -> tuple[str, ...]:
+        if len(tag) > CACHED_TAG_MAX_CHARS:
+            return self._segment_uncached(tag)
+        return self._segment_cached(tag)
 
     def _segment_uncached(self, tag: str) -> tuple[str, ...]:
         if not tag:
@@ -431,7 +453,7 @@ class HashtagAnalyzer:
         for piece in re.split(r"_+", tag):
             if not piece:
                 continue
-            if not _ASCII_ALNUM.match(piece):
+            if not _ASCII_ALNUM.match(piece) or len(piece) > MAX_SEGMENTED_CHARS:
                 parts.append(piece)
             elif piece != tag and self._keep_whole(piece):
                 parts.append(piece)
@@ -453,7 +475,10 @@ class HashtagAnalyzer:
         """Segments, category, labels and deciding terms of one hashtag."""
         if not self._ready:
             self._setup()
-        return self._analyze_cached(_clean_tag(tag))
+        tag = _clean_tag(tag)
+        if len(tag) > CACHED_TAG_MAX_CHARS:
+            return self._analyze_uncached(tag)
+        return self._analyze_cached(tag)
 
     def categorize(self, tag: str) -> HashtagKind:
         """The JMIR category of a hashtag (see the module docstring for the rules)."""
@@ -478,6 +503,11 @@ class HashtagAnalyzer:
                 )
         return ()
 
+    def _misspelling_of(self, term: str) -> tuple[_Entry, ...]:
+        if not 6 <= len(term) <= 32:  # checked before the cache: long keys are not kept
+            return ()
+        return self._misspelling_cached(term)
+
     def _misspelling_of_uncached(self, term: str) -> tuple[_Entry, ...]:
         if not 6 <= len(term) <= 32 or not _ASCII_ALNUM.match(term):
             return ()
@@ -494,7 +524,7 @@ class HashtagAnalyzer:
         return ()
 
     def _analyze_uncached(self, tag: str) -> HashtagAnalysis:
-        segments = self._segment_cached(tag)
+        segments = self._segments(tag)
         whole = self._lookup(tag, normalize=True) or self._lookup(tag.replace("_", ""))
         drug = [e for e in whole if e.kind in _DRUG_KINDS and e.label]
         if drug and self.ambiguous_tags == "other" and all(e.ambiguous for e in drug):

@@ -35,7 +35,7 @@ import html
 import re
 from typing import Final, Literal
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from drugwatch.text.stopwords import ENGLISH_STOP_WORDS
 
 JmirVariant = Literal["with_hashtags", "hashtags_only", "without_hashtags"]
 JMIR_VARIANTS: Final[tuple[str, ...]] = ("with_hashtags", "hashtags_only", "without_hashtags")

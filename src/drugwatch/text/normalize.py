@@ -43,9 +43,12 @@ the raw string.
 
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections import ChainMap
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -389,6 +392,11 @@ def _in_vocab(word: str) -> bool:
     return word in _vocab().words
 
 
+#: The longest word stage 3 decodes (leet, masks, stretched letters); longer
+#: runs of word characters are left as they are. No lexicon term is longer.
+MAX_DECODED_WORD: Final[int] = 40
+
+
 # ---------------------------------------------------------------------------
 # Edits with offset bookkeeping
 # ---------------------------------------------------------------------------
@@ -435,11 +443,19 @@ def _apply(cur: str, starts: list[int], ends: list[int],
 # Protected spans: URLs, e-mail addresses, @handles are only lower-cased.
 # ---------------------------------------------------------------------------
 
+# An e-mail address starts where its run of address characters starts, and a
+# domain where its dotted run of word characters and hyphens starts (leading
+# hyphens are kept in the span): tried from every position inside such a run,
+# each attempt would read to the run's end, the square of its length when
+# nothing matches ("a.a.a...@", "a-a-a-... x.com"). Runs of characters
+# that cannot be split are taken whole (``++``), so no attempt backtracks
+# into them.
 _PROTECTED = re.compile(
     r"(?:https?://|www\.)\S+"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+"
     r"|(?<![\w@])@[\w.]+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|me|co|ly|gg|app|to|link|info|biz|us|uk|ca"
+    r"|(?<![\w-])(?<![\w-]\.)-*+\b[\w-]++(?:\.[\w-]++)*"
+    r"\.(?:com|net|org|io|me|co|ly|gg|app|to|link|info|biz|us|uk|ca"
     r"|de|ru|onion|xyz|shop|store)\b(?:/\S*)?"
 )
 
@@ -469,18 +485,37 @@ class _Protected:
 
     def __init__(self, s: str) -> None:
         self._s = s
-        self._spans: list[tuple[int, int]] | None = None
+        self._spans: _Spans | None = None
 
     def overlaps(self, a: int, b: int) -> bool:
         if self._spans is None:
-            self._spans = _protected_spans(self._s)
-        return any(a < hi and lo < b for lo, hi in self._spans)
+            self._spans = _Spans(_protected_spans(self._s))
+        return self._spans.overlaps(a, b)
 
 
-def _is_protected(spans: _Protected | list[tuple[int, int]], a: int, b: int) -> bool:
-    if isinstance(spans, _Protected):
-        return spans.overlaps(a, b)
-    return any(a < hi and lo < b for lo, hi in spans)
+class _Spans:
+    """Sorted, non-overlapping spans asked whether they overlap ``[a, b)``
+    in ``O(log n)``: a text with many protected spans and many candidate
+    edits must not cost their product."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        for lo, hi in spans:
+            self._starts.append(lo)
+            self._ends.append(hi)
+
+    def overlaps(self, a: int, b: int) -> bool:
+        # The spans are disjoint and in order, so their ends are sorted too:
+        # only the first span ending after ``a`` can overlap.
+        k = bisect_right(self._ends, a)
+        return k < len(self._starts) and self._starts[k] < b
+
+
+def _is_protected(spans: _Protected | _Spans, a: int, b: int) -> bool:
+    return spans.overlaps(a, b)
 
 
 # ---------------------------------------------------------------------------
@@ -611,7 +646,12 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
     return cur, starts, ends
 
 
-_NONASCII_WORD = re.compile(r"[^\W\d_]*[^\x00-\x7f][^\W\d_]*")
+# A run of letters holding a non-ASCII character (or one after it). Written
+# as ``L*N L*`` it was tried from every letter of a long run of ASCII letters,
+# each try reading to the run's end (6 s for 16,000 letters before one
+# Cyrillic "а"): a try now starts only where a run of letters starts, or at
+# a character that is not a letter.
+_NONASCII_WORD = re.compile(r"(?:(?<![^\W\d_])|(?![^\W\d_]))[^\W\d_]*[^\x00-\x7f][^\W\d_]*")
 
 
 #: Capitals that imitate another Latin letter than their lower case does:
@@ -647,10 +687,14 @@ def _fix_homoglyphs_unfiltered(cur: str, capitals: dict[int, str] | None = None)
     for m in _NONASCII_WORD.finditer(cur):
         word = m.group()
         has_ascii = any(c.isascii() for c in word)
-        table = _lookalikes_mixed() if has_ascii else strong
+        table: Mapping[str, str] = _lookalikes_mixed() if has_ascii else strong
         if capitals:
             base = m.start()
-            table = {**table, **{c: capitals[base + k] for k, c in enumerate(word) if base + k in capitals}}
+            capital = {c: capitals[base + k] for k, c in enumerate(word) if base + k in capitals}
+            if capital:
+                # the word's capitals over the table, without copying the
+                # table for every word (thousands of entries)
+                table = ChainMap(capital, table)
         if has_ascii:
             new = "".join(c if c.isascii() else table.get(c, c) for c in word)
         elif all(c in table for c in word):
@@ -745,6 +789,82 @@ def _consistent_runs(cur: str, src: list[int]) -> list[list[int]]:
     return pieces
 
 
+#: The longest word a run of spaced single characters ("x a n a x") is
+#: joined into. No lexicon term is longer (the longest has 30 characters, a
+#: test holds this) and ``_decode_word`` decodes no longer word, so the cap
+#: changes no result; it bounds the sub-runs tried from each character.
+MAX_JOINED_RUN: Final[int] = MAX_DECODED_WORD
+
+# Which characters a decoded word may turn a character into: ``_decode_word``
+# replaces leet characters by the letter they stand for ("1" by "i" or "l")
+# and shortens runs of one letter, so a word and its decoding have the same
+# *join key* (leet mapped, "l" and "1" read as "i", repeats collapsed).
+_JOIN_KEY_TABLE: Final[dict[int, str]] = str.maketrans(
+    {**{c: ("i" if c == "1" else v) for c, v in _LEET.items()}, "l": "i"})
+
+
+def _join_key(word: str) -> str:
+    mapped = word.translate(_JOIN_KEY_TABLE)
+    return "".join(c for k, c in enumerate(mapped) if k == 0 or c != mapped[k - 1])
+
+
+@lru_cache(maxsize=1)
+def _join_keys_automaton():  # -> ahocorasick.Automaton
+    """The join key of every lexicon word a spaced run can spell, with the
+    key's length as its value."""
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for word in _vocab().words:
+        if word.isalnum() and len(word) <= MAX_JOINED_RUN:
+            key = _join_key(word)
+            automaton.add_word(key, len(key))
+    automaton.make_automaton()
+    return automaton
+
+
+def _spells_term(word: str) -> bool:
+    if _count_letters(word) < 2:
+        return False
+    decoded = _decode_word(word)
+    return _in_vocab(decoded if decoded is not None else word)
+
+
+def _best_spaced_word(letters: str) -> tuple[int, int] | None:
+    """The longest ``letters[i:j]`` (three characters or more, at most
+    ``MAX_JOINED_RUN``) that spells a lexicon term, the first one among
+    equally long ones; ``None`` when there is none.
+
+    Trying every sub-run costs the cube of the run's length. Only sub-runs
+    whose join key is a lexicon word's key can spell one (decoding keeps the
+    key), and those are found in one Aho-Corasick pass over the run's key:
+    a key occurrence covering key runs ``p..q`` stands for the sub-runs that
+    start in the characters of run ``p`` and end in those of run ``q``.
+    """
+    mapped = letters.translate(_JOIN_KEY_TABLE)
+    run_starts = [0]
+    run_starts.extend(k for k in range(1, len(mapped)) if mapped[k] != mapped[k - 1])
+    run_starts.append(len(mapped))
+    key = "".join(mapped[k] for k in run_starts[:-1])
+    ends_at: dict[int, set[int]] = {}  # start i -> the ends j worth trying
+    for q, key_len in _join_keys_automaton().iter(key):
+        p = q - key_len + 1
+        first_end, last_end = run_starts[q] + 1, run_starts[q + 1]
+        for i in range(max(run_starts[p], first_end - MAX_JOINED_RUN), run_starts[p + 1]):
+            lo, hi = max(first_end, i + 3), min(last_end, i + MAX_JOINED_RUN)
+            if lo <= hi:
+                ends_at.setdefault(i, set()).update(range(lo, hi + 1))
+    best: tuple[int, int] | None = None
+    for i in sorted(ends_at):
+        for j in sorted(ends_at[i], reverse=True):
+            if best is not None and j - i <= best[1] - best[0]:
+                break
+            if _spells_term(letters[i:j]):
+                best = (i, j)
+                break
+    return best
+
+
 def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
     punct_runs = _punct_runs(cur)
     space_runs = _space_runs(cur)
@@ -761,29 +881,18 @@ def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
             if _count_letters(letters) < 2:
                 continue
             edits.append((src[0], src[-1] + 1, letters, src))
-    taken = [(a, b) for a, b, _, _ in edits]
+    taken = _Spans((a, b) for a, b, _, _ in edits)
     for m in space_runs:
         a, b = m.span()
         if _is_protected(prot, a, b) or _is_protected(taken, a, b):
             continue
-        chars = list(range(a, b, 2))  # every other position is a letter
-        best: tuple[int, int] | None = None
-        # the longest sub-run that spells a lexicon term
-        for i in range(len(chars)):
-            for j in range(len(chars), i + 2, -1):
-                if best is not None and j - i <= best[1] - best[0]:
-                    break
-                word = "".join(cur[k] for k in chars[i:j])
-                if _count_letters(word) < 2:
-                    continue
-                decoded = _decode_word(word)
-                if _in_vocab(decoded if decoded is not None else word):
-                    best = (i, j)
-                    break
+        # every other position is a character: the longest sub-run that
+        # spells a lexicon term is joined
+        best = _best_spaced_word(cur[a:b:2])
         if best is not None:
             i, j = best
-            src = chars[i:j]
-            edits.append((chars[i], chars[j - 1] + 1, "".join(cur[k] for k in src), src))
+            src = list(range(a + 2 * i, a + 2 * j, 2))
+            edits.append((src[0], src[-1] + 1, cur[a + 2 * i:a + 2 * j:2], src))
     edits.sort()
     return edits
 
@@ -793,9 +902,6 @@ def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
 # ---------------------------------------------------------------------------
 
 _SPECIAL = "0-9@$!*?_" + re.escape(_BOX_MASKS)
-_CORE = re.compile(
-    rf"[a-z{_SPECIAL}]*(?:[a-z][{_SPECIAL}]|[{_SPECIAL}][a-z]|([a-z])\1\1)[a-z{_SPECIAL}]*"
-)
 _SEGMENTS = re.compile(r"[a-z]+|[^a-z]+")
 _TRIPLE = re.compile(r"([a-z])\1\1+")
 _EDGE_TRIM_LEAD = "!?*_@"
@@ -868,7 +974,7 @@ def _decode_word_once(core: str) -> str | None:
     letters ("md□ma") only when the result is a lexicon term, so that "3pm",
     "m30", "1p", "em@il" and "snake_case" survive.
     """
-    if len(core) > 40 or not _LETTERS_OR_LEET.search(core):
+    if len(core) > MAX_DECODED_WORD or not _LETTERS_OR_LEET.search(core):
         return None
     segs = _SEGMENTS.findall(core)
     last = len(segs) - 1
@@ -945,7 +1051,8 @@ def _decode_words(cur: str, prot: _Protected) -> list[_Edit]:
         if b - a < 2 or (a > 0 and cur[a - 1] == "@"):  # @handles are kept
             continue
         core = cur[a:b]
-        new = _decode_word(core)
+        # checked before the cache, which would keep a long core as its key
+        new = _decode_word(core) if len(core) <= MAX_DECODED_WORD else None
         if new is None or _is_protected(prot, a, b):
             continue
         if len(new) == len(core):
@@ -1054,6 +1161,16 @@ def _suspect_starts(cur: str) -> list[int]:
 
 _MAX_ROUNDS: Final[int] = 4
 
+#: Texts at least this long are read with the cyclic garbage collector paused
+#: (here, in the lexicon matcher and in ``analyze``; ``analyze_many`` pauses
+#: it for a whole corpus). Reading one creates hundreds of thousands of
+#: objects that live until it is done, and the collections they trigger walk
+#: all of them again and again: reading a 64,000-character text of emoji took
+#: 2.8 s with the collector running, 1.0 s without. The views hold no
+#: reference cycles; what cyclic garbage a stage leaves (an exception caught
+#: in a library, say) is collected once the collector runs again.
+GC_PAUSE_MIN_CHARS: Final[int] = 10_000
+
 
 def normalize(text: str) -> NormalizedText:
     """Normalize ``text``; see the module docstring for what is recovered.
@@ -1062,6 +1179,16 @@ def normalize(text: str) -> NormalizedText:
     """
     if not isinstance(text, str):
         raise TypeError(f"normalize() expects str, got {type(text).__name__}")
+    if len(text) >= GC_PAUSE_MIN_CHARS and gc.isenabled():
+        gc.disable()
+        try:
+            return _normalize(text)
+        finally:
+            gc.enable()
+    return _normalize(text)
+
+
+def _normalize(text: str) -> NormalizedText:
     raw = text
     if not raw:
         return NormalizedText(raw, "")

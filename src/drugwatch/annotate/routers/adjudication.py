@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,7 +25,8 @@ def queue(request: Request, user: CurrentUser = Depends(ADJUDICATOR), engine: En
 
 def _page(request: Request, user: CurrentUser, engine: Engine, event_key: str, *, error: str | None = None,
           levels: dict[str, list[str]] | None = None, selling: bool | None = None, status_code: int = 200) -> Response:
-    context = service.item_context(engine, event_key, run_ocr=request.app.state.settings.annotate_ocr)
+    context = service.item_context(engine, event_key, run_ocr=request.app.state.settings.annotate_ocr,
+                                   media=request.app.state.media)
     if context is None:
         raise HTTPException(404, "no such event")
     answers = service.collect_answers(engine, [event_key]).get(event_key, {})
@@ -75,4 +77,7 @@ def decide(
         return _page(request, user, engine, event_key, error=str(exc), levels=levels,
                      selling={"1": True, "0": False}.get(selling or ""), status_code=422)
     service.adjudicate(engine, event_key, user.id, answer, note.strip() or None)
-    return RedirectResponse("/adjudicate", status_code=303)
+    # On to the next disagreement (in queue order, wrapping), or the empty queue.
+    waiting = [d.event_key for d in service.disagreements(engine)]
+    after = [key for key in waiting if key > event_key] or waiting
+    return RedirectResponse(f"/adjudicate/{quote(after[0], safe=':')}" if after else "/adjudicate", status_code=303)

@@ -27,7 +27,8 @@ def _task(engine: Engine, assignment_id: int, user: CurrentUser) -> service.Task
 
 def _item_page(request: Request, user: CurrentUser, engine: Engine, task: service.Task, *, error: str | None = None,
                levels: dict[str, list[str]] | None = None, selling: bool | None = None, status_code: int = 200) -> Response:
-    context = service.item_context(engine, task.event_key, run_ocr=request.app.state.settings.annotate_ocr)
+    context = service.item_context(engine, task.event_key, run_ocr=request.app.state.settings.annotate_ocr,
+                                   media=request.app.state.media)
     if context is None:
         raise HTTPException(404, "the event of this task is no longer in the store")
     if levels is None:

@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 
-from drugwatch.api.deps import ADMIN, ANY_KEY, current_models
+from drugwatch.api.deps import ADMIN, ANY_KEY, AuthFirstRoute, current_models
 from drugwatch.api.logs import APP_LOGGER, log_event
 from drugwatch.api.modelset import LoadedModel, ModelReloadError, ModelSet
 from drugwatch.api.payloads import ModelOut, ModelsOut
 from drugwatch.api.routers.common import AUTH_ERRORS, errors
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"], route_class=AuthFirstRoute)
 _log = logging.getLogger(APP_LOGGER)
 
 
@@ -44,12 +44,15 @@ async def reload_models(request: Request) -> ModelsOut:
     Requests already running finish on the old models. If loading fails the
     old models stay and the answer is 409 with the reason.
     """
+    from drugwatch.api.app import after_reload
+
     holder = request.app.state.models
     try:
         fresh = await asyncio.to_thread(holder.reload)
     except ModelReloadError as exc:
         log_event(_log, "model reload failed", logging.WARNING, generation=holder.current.generation)
         raise HTTPException(409, f"reload failed, still serving generation {holder.current.generation}: {exc}") from None
+    await after_reload(request.app)
     log_event(_log, "models reloaded", generation=fresh.generation, models=list(fresh.names))
     return models_out(fresh)
 

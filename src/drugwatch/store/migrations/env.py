@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from drugwatch.store.schema import Base
+from drugwatch.store.schema import load_all_tables
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = load_all_tables()
 
 
 def run_migrations_online() -> None:

@@ -1,0 +1,922 @@
+"""``drugwatch.selling.v3``: a selling detector built to carry to sources and languages it was not trained on.
+
+v1 and v2 learn the kit: word features of 62 English drug-promotion tweets
+(41 from one Telegram seller) against 14,500 negatives. On dealer posts from
+other registers and languages they rank well but score far below their
+threshold. v3 changes five things (``docs/models.md`` has the tables):
+
+**A broad training pool.** Besides the events given to ``fit``, v3 adds the
+bench kit's darknet-market listings (``dev/drugtype.jsonl``: drug listings
+are offers to sell, listings of other goods are other illicit adverts), a
+deterministic sample of at most ``pool_max``. Every training event gets a
+weight by its *role*, read from its metadata (:func:`role_of`):
+
+==========================  ===============================================  =====================
+role                        which events                                     weight
+==========================  ===============================================  =====================
+``darknet_offer``           darknet listings of drugs (``selling = true``)   ``pool_weight``
+``darknet_other_goods``     darknet listings of other goods                  ``pool_weight``
+``other_illicit_promotion`` PIP promotions of porn, gambling, weapons ...    ``hard_negative_weight``
+``drug_talk``               drug talk, news and harm reduction (NER-TE,      ``hard_negative_weight``
+                            IDDT drug-keyword tweets, r/5MeODMT)
+``post``                    everything else (the kit's positives, SMS,       1
+                            captions, airline tweets, user data)
+==========================  ===============================================  =====================
+
+The pool is added inside ``fit``: it is training data only, never scored by
+an evaluation. ``pool="none"`` turns it off (the leave-one-family-out
+evaluation passes listings as ordinary events instead, so that it can hold
+them out).
+
+**Features that transfer.** Character 2-5-grams (``char_wb``) of the
+normalized text, which work without word boundaries (Chinese, Thai,
+Japanese) and on unseen spellings, plus a block of text-layer evidence
+that means the same thing in every language: v1's 27 features (drug terms
+of the lexicon, hashtags naming drugs, contact kinds, prices, quantities,
+sale terms and their conjunctions with a drug) and the cue lists of this
+module (sale cues, buy requests, news and recovery words in 13 languages),
+alone and next to a drug. An advert in an unseen language that names a drug,
+a sale cue and a contact lights the same evidence features as the English
+adverts the model learned from.
+
+In the character view every unambiguous lexicon drug term is one token
+(:func:`delexicalize`): the n-grams learn how offers are written, not which
+drugs the training sellers sold. To make the evidence carry weight on its
+own, every training event is also given once more with its character
+n-grams removed (``evidence_copy_weight`` of its weight): the model must
+separate the classes from the evidence block alone too, which is what it
+faces on a text whose n-grams it never saw.
+
+**Signed evidence weights.** The model is a logistic regression whose
+evidence weights are bounded (:class:`SignedLogisticRegression`,
+:data:`EVIDENCE_SIGNS`): offer evidence may only raise the score; buy
+requests, news and recovery words may only lower it; features that only
+tell the register (hashtag count, links) are held at zero. Unbounded, a
+model fitted on darknet titles and posts learns "no hashtag, no handle,
+no link" as evidence of selling.
+
+**Calibrated probabilities.** An inner stratified *group* k-fold over the
+training events (pool included) gives out-of-fold scores; a sigmoid (Platt)
+calibration is fitted on them with scikit-learn's
+:class:`~sklearn.calibration.CalibratedClassifierCV` (on a frozen score
+column). The calibration set is the out-of-fold scores of the *posts*
+(events that are not darknet listings), the register scored in use; when
+they hold fewer than ``MIN_CALIBRATION_POSITIVES`` positives, all
+out-of-fold scores are used with their weights. The character vocabulary
+is fitted once on all training texts (no labels are read): inner folds
+share it, which is what makes the inner CV affordable.
+
+**A threshold for a stated target, and a review band.** ``threshold_`` is
+the lowest calibrated probability at which the out-of-fold false-positive
+rate over the negative posts is at most ``target_fpr`` and, when
+``target_precision`` > 0, the precision over the posts reaches it (off by
+default: a precision target rests on a few dozen positives and moves from
+fold to fold; a false-positive target rests on thousands of negatives);
+``threshold_review_`` is the same with ``review_fpr`` and no precision
+condition (a looser bar).
+Events between the two are "needs review" (:meth:`needs_review`,
+:meth:`triage`). The same rule applied to each inner fold's out-of-fold
+scores gives the spread reported in the model card.
+
+The vocabulary lists below are versioned with this detector: a saved model
+never changes meaning under it. Sources: the sale, buy-request, news and
+recovery words are everyday vocabulary of each language, taken from
+standard bilingual dictionaries (no slang: slang drug names belong to the
+lexicon, ``src/drugwatch/lexicon/data``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+
+from drugwatch.evaluation.splits import group_of
+from drugwatch.models.base import Detector, InstanceOf, Interval
+from drugwatch.models.registry import register
+from drugwatch.models.selling import DENSE_FEATURES, text_features
+from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
+from drugwatch.records import Event
+
+# ---------------------------------------------------------------------------
+# Cue lists (everyday words; see the module docstring for their source)
+
+#: Words that offer something for sale, a price, delivery, stock or a way to order.
+SALE_CUES: dict[str, tuple[str, ...]] = {
+    "en": ("for sale", "selling", "sell", "buy online", "order online", "order now", "online pharmacy",
+           "without prescription", "without a prescription", "no prescription", "no rx", "cheap", "discount",
+           "in stock", "restock", "delivery", "deliver", "shipping", "ships", "dm me", "dm for", "text me",
+           "hit me up", "hmu", "menu", "price", "prices", "tap in", "link in bio", "meetup", "meet up",
+           "drop off", "plug", "available"),
+    "es": ("vendo", "venta", "se vende", "precio", "precios", "envío", "envíos", "envio", "entrega",
+           "a domicilio", "pedido", "pedidos", "disponible", "escríbeme", "escribeme", "sin receta"),
+    "pt": ("vendo", "venda", "vende-se", "preço", "preços", "entrega", "envio", "pedido", "pedidos",
+           "disponível", "chama no", "chama na dm", "sem receita"),
+    "fr": ("vends", "vente", "à vendre", "prix", "livraison", "commande", "commander", "dispo",
+           "disponible", "envoi", "sans ordonnance"),
+    "de": ("verkaufe", "verkauf", "zu verkaufen", "preis", "preise", "lieferung", "versand", "bestellen",
+           "bestellung", "verfügbar", "ohne rezept"),
+    "ru": ("продам", "продаю", "продажа", "цена", "цены", "доставка", "заказ", "заказать", "в наличии",
+           "наличие", "оптом", "пиши", "без рецепта"),
+    "ar": ("للبيع", "بيع", "سعر", "السعر", "توصيل", "اطلب", "متوفر", "متوفرة", "تواصل", "بدون وصفة"),
+    "id": ("jual", "dijual", "harga", "kirim", "pengiriman", "pesan sekarang", "tersedia", "hubungi",
+           "tanpa resep"),
+    "vi": ("bán", "giá", "giao hàng", "đặt hàng", "liên hệ", "có sẵn", "ship cod", "không cần đơn"),
+    "zh": ("出售", "卖", "有货", "现货", "价格", "批发", "包邮", "送货", "配送", "下单", "联系", "私聊",
+           "货到付款", "同城", "无需处方"),
+    "ja": ("販売", "売ります", "在庫", "価格", "値段", "発送", "配送", "注文", "連絡", "即日", "郵送",
+           "処方箋不要"),
+    "ko": ("판매", "팝니다", "팔아요", "구매", "가격", "배송", "택배", "주문", "상담", "연락", "문의", "재고",
+           "처방전 없이"),
+    "th": ("ขาย", "ราคา", "จัดส่ง", "ส่งฟรี", "สั่งซื้อ", "มีของ", "ติดต่อ", "พร้อมส่ง"),
+}
+
+#: Requests to buy: the writer wants drugs, the post offers none.
+BUY_CUES: dict[str, tuple[str, ...]] = {
+    "en": ("where can i get", "where can i buy", "where to buy", "where do i get", "where do you get",
+           "anyone selling", "anyone got", "who sells", "who has", "looking for", "need a plug",
+           "want to buy", "wtb", "does anyone know", "how do i get", "can someone"),
+    "es": ("dónde consigo", "donde consigo", "dónde comprar", "donde comprar", "alguien vende", "busco"),
+    "pt": ("onde compro", "onde comprar", "onde consigo", "alguém vende", "procuro"),
+    "fr": ("où acheter", "ou acheter", "où trouver", "quelqu'un vend", "je cherche"),
+    "de": ("wo kann ich", "wo bekomme ich", "wo kaufen", "verkauft jemand", "suche"),
+    "ru": ("где купить", "где взять", "кто продает", "кто продаёт", "ищу"),
+    "ar": ("أين أشتري", "من يبيع", "أبحث عن"),
+    "id": ("beli dimana", "beli di mana", "ada yang jual", "cari"),
+    "vi": ("mua ở đâu", "ai bán", "cần mua", "tìm mua"),
+    "zh": ("哪里买", "哪里有", "在哪买", "求购", "谁有"),
+    "ja": ("どこで買", "誰か売", "探してます"),
+    "ko": ("어디서 사", "어디서 구해", "구합니다", "삽니다"),
+    "th": ("ซื้อที่ไหน", "หาซื้อ", "ใครขาย"),
+}
+
+#: News, policing and research: a report about drugs, not an offer.
+NEWS_CUES: dict[str, tuple[str, ...]] = {
+    "en": ("police", "arrested", "arrest", "seized", "seizure", "charged", "sentenced", "court", "prison",
+           "raid", "according to", "study", "researchers", "officials", "authorities", "overdose deaths",
+           "reported", "report"),
+    "es": ("policía", "detenido", "detenidos", "incautan", "incautación", "decomiso", "según", "estudio"),
+    "pt": ("polícia", "preso", "presos", "apreensão", "apreendidos", "segundo", "estudo"),
+    "fr": ("police", "interpellé", "saisie", "saisi", "selon", "étude", "tribunal"),
+    "de": ("polizei", "festgenommen", "beschlagnahmt", "laut", "studie", "gericht"),
+    "ru": ("полиция", "задержан", "задержали", "изъято", "изъяли", "суд", "исследование"),
+    "ar": ("الشرطة", "القبض", "ضبط", "دراسة"),
+    "id": ("polisi", "ditangkap", "disita", "menurut", "penelitian"),
+    "vi": ("công an", "bắt giữ", "triệt phá", "thu giữ", "theo"),
+    "zh": ("警方", "警察", "逮捕", "查获", "缉毒", "报道", "研究"),
+    "ja": ("警察", "逮捕", "押収", "容疑", "研究"),
+    "ko": ("경찰", "검거", "체포", "압수", "연구"),
+    "th": ("ตำรวจ", "จับกุม", "ยึด"),
+}
+
+#: Recovery and harm reduction.
+CARE_CUES: dict[str, tuple[str, ...]] = {
+    "en": ("sober", "sobriety", "recovery", "rehab", "clean for", "relapse", "naloxone", "narcan",
+           "test strips", "harm reduction", "stay safe", "support group", "helpline"),
+    "es": ("recuperación", "rehabilitación", "sobrio", "reducción de daños"),
+    "pt": ("recuperação", "reabilitação", "sóbrio", "redução de danos"),
+    "fr": ("sevrage", "réduction des risques", "désintox", "abstinent"),
+    "de": ("entzug", "suchthilfe", "clean seit", "drug checking"),
+    "ru": ("реабилитация", "зависимость", "снижение вреда", "трезв"),
+    "ar": ("إدمان", "تعافي", "علاج"),
+    "id": ("rehabilitasi", "pemulihan", "kecanduan"),
+    "vi": ("cai nghiện", "phục hồi"),
+    "zh": ("戒毒", "康复", "成瘾"),
+    "ja": ("依存症", "回復", "治療"),
+    "ko": ("중독", "회복", "재활"),
+    "th": ("บำบัด", "เลิกยา"),
+}
+
+CUE_FEATURES: tuple[str, ...] = (
+    "sale_cue", "sale_cue_count", "buy_cue", "news_cue", "care_cue",
+    "drug_and_sale_cue", "drug_and_buy_cue", "drug_and_news_cue", "drug_and_care_cue",
+    "offer_evidence",
+)
+#: The dense block: v1's evidence features, then this module's cues.
+EVIDENCE_FEATURES: tuple[str, ...] = tuple(DENSE_FEATURES) + CUE_FEATURES
+_V1 = {name: i for i, name in enumerate(DENSE_FEATURES)}
+_CUE_KIND = {"sale": 0, "buy": 1, "news": 2, "care": 3}
+
+
+def _unbounded(term: str) -> bool:
+    """Terms of scripts written without spaces match inside longer runs."""
+    return any(
+        "\u0e00" <= ch <= "\u0e7f" or "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff"
+        or "\uac00" <= ch <= "\ud7a3" for ch in term
+    )
+
+
+class _CueMatcher:
+    """One Aho-Corasick pass over the text for all four cue lists, with word-boundary checks."""
+
+    def __init__(self) -> None:
+        import ahocorasick
+
+        self.automaton = ahocorasick.Automaton()
+        seen: dict[str, set[int]] = {}
+        for kind, table in (("sale", SALE_CUES), ("buy", BUY_CUES), ("news", NEWS_CUES), ("care", CARE_CUES)):
+            for terms in table.values():
+                for term in terms:
+                    seen.setdefault(term, set()).add(_CUE_KIND[kind])
+        for term, kinds in seen.items():
+            self.automaton.add_word(term, (len(term), tuple(sorted(kinds)), _unbounded(term)))
+        self.automaton.make_automaton()
+
+    def counts(self, text: str) -> list[int]:
+        out = [0, 0, 0, 0]
+        n = len(text)
+        for end, (length, kinds, unbounded) in self.automaton.iter(text):
+            if not unbounded:
+                start = end - length + 1
+                if (start > 0 and text[start - 1].isalnum()) or (end + 1 < n and text[end + 1].isalnum()):
+                    continue
+            for kind in kinds:
+                out[kind] += 1
+        return out
+
+
+@lru_cache(maxsize=1)
+def _cues() -> _CueMatcher:
+    return _CueMatcher()
+
+
+#: What a drug term of the lexicon becomes in the character view (see :func:`delexicalize`).
+DRUG_TOKEN = "‹drug›"
+
+
+class _DrugTerms:
+    """Aho-Corasick over the lexicon's unambiguous drug terms, for :func:`delexicalize`."""
+
+    def __init__(self) -> None:
+        import ahocorasick
+
+        from drugwatch.lexicon import DRUG_KINDS, load_lexicon
+
+        self.automaton = ahocorasick.Automaton()
+        for entry in load_lexicon():
+            if entry.kind in DRUG_KINDS and entry.label and not entry.ambiguous and len(entry.term) >= 3:
+                self.automaton.add_word(entry.term, (len(entry.term), _unbounded(entry.term)))
+        self.automaton.make_automaton()
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        n = len(text)
+        for end, (length, unbounded) in self.automaton.iter(text):
+            start = end - length + 1
+            if not unbounded and ((start > 0 and text[start - 1].isalnum()) or (end + 1 < n and text[end + 1].isalnum())):
+                continue
+            found.append((start, end + 1))
+        return found
+
+
+@lru_cache(maxsize=1)
+def _drug_terms() -> _DrugTerms:
+    return _DrugTerms()
+
+
+def delexicalize(view: str) -> str:
+    """``view`` with every unambiguous lexicon drug term replaced by :data:`DRUG_TOKEN`.
+
+    The character n-grams then learn how offers are *written*, not which
+    drugs the training sellers sold: a model fitted on cannabis menus and
+    darknet titles would otherwise score any post naming a drug, news and
+    recovery stories included. That a drug is named stays visible (the token,
+    and the evidence features).
+    """
+    spans = _drug_terms().spans(view)
+    if not spans:
+        return view
+    out: list[str] = []
+    last = 0
+    for start, end in sorted(spans):
+        if start < last:  # overlapping terms ("og kush" inside "og kush cake"): the first wins
+            continue
+        out.append(view[last:start])
+        out.append(f" {DRUG_TOKEN} ")
+        last = end
+    out.append(view[last:])
+    return "".join(out)
+
+
+def evidence(text: str) -> tuple[str, np.ndarray]:
+    """``(normalized text without links, evidence vector in EVIDENCE_FEATURES order)`` of one text."""
+    view, _, base = text_features(text)
+    dense = np.zeros(len(EVIDENCE_FEATURES), dtype=np.float32)
+    dense[: len(DENSE_FEATURES)] = base
+    sale, buy, news, care = _cues().counts(view)
+    drug = base[_V1["drug_any"]] > 0
+    k = len(DENSE_FEATURES)
+    dense[k + 0] = sale > 0
+    dense[k + 1] = np.log1p(sale)
+    dense[k + 2] = buy > 0
+    dense[k + 3] = news > 0
+    dense[k + 4] = care > 0
+    if drug:
+        dense[k + 5] = sale > 0
+        dense[k + 6] = buy > 0
+        dense[k + 7] = news > 0
+        dense[k + 8] = care > 0
+        # how many kinds of offer evidence sit next to the drug: contact, price, quantity, sale word
+        offers = (base[_V1["drug_and_contact"]] + base[_V1["drug_and_price"]] + base[_V1["drug_and_quantity"]]
+                  + float(sale > 0 or base[_V1["drug_and_sale_term"]] > 0))
+        dense[k + 9] = offers / 4.0
+    return view, dense
+
+
+#: Sign of each evidence weight the model may learn. Offer evidence never makes a
+#: post *less* likely to sell (``+``); a buy request, news or recovery words never make
+#: it more likely (``-``); features that only tell the register (hashtag count, a link)
+#: are left out (``0``): darknet titles have none, posts have many, and a model that
+#: learns "no hashtags, no link" as evidence of selling learns the kit's registers,
+#: not selling. Unlisted features are free.
+EVIDENCE_SIGNS: dict[str, str] = {
+    "drug_word": "+", "drug_word_count": "+", "drug_hashtag": "+", "drug_any": "+",
+    "contact_any": "+", "contact_app": "+", "contact_phone": "+", "contact_email": "+", "contact_payment": "+",
+    "contact_crypto": "+", "contact_handle": "+", "contact_shipping": "+",
+    "drug_and_contact": "+", "drug_and_app_or_phone": "+", "drug_and_price": "+", "drug_and_quantity": "+",
+    "drug_and_sale_term": "+", "drug_and_url": "+", "drug_and_offer": "+", "drug_offer_score": "+",
+    "drug_and_sale_cue": "+", "offer_evidence": "+",
+    "buy_cue": "-", "news_cue": "-", "care_cue": "-",
+    "drug_and_buy_cue": "-", "drug_and_news_cue": "-", "drug_and_care_cue": "-",
+    "n_hashtags": "0", "url": "0", "contact_url": "0",
+}
+
+
+def _bounds(n_char: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the weights: character n-grams free, evidence by :data:`EVIDENCE_SIGNS`."""
+    lower = np.full(n_char + len(EVIDENCE_FEATURES), -np.inf)
+    upper = np.full(n_char + len(EVIDENCE_FEATURES), np.inf)
+    for i, name in enumerate(EVIDENCE_FEATURES):
+        sign = EVIDENCE_SIGNS.get(name)
+        if sign in ("+", "0"):
+            lower[n_char + i] = 0.0
+        if sign in ("-", "0"):
+            upper[n_char + i] = 0.0
+    return lower, upper
+
+
+class SignedLogisticRegression:
+    """L2-regularized logistic regression with bounds on the weights (L-BFGS-B).
+
+    Minimizes ``C * sum_i s_i log(1 + exp(-t_i (x_i w + b))) + |w|^2 / 2``
+    (liblinear's scaling; the intercept is not penalized) subject to
+    ``lower <= w <= upper``. scikit-learn's solvers take no bounds; scipy's
+    L-BFGS-B does.
+    """
+
+    def __init__(self, C: float = 1.0, max_iter: int = 50, tol: float = 1e-5):
+        self.C = C
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y, sample_weight, lower: np.ndarray, upper: np.ndarray) -> SignedLogisticRegression:
+        from scipy.optimize import minimize
+        from scipy.special import expit, log1p
+
+        X = sp.csr_matrix(X, dtype=np.float64)
+        XT = X.T.tocsr()
+        t = np.where(np.asarray(y) == 1, 1.0, -1.0)
+        s = np.asarray(sample_weight, dtype=np.float64) * self.C
+        n_features = X.shape[1]
+
+        def objective(params: np.ndarray) -> tuple[float, np.ndarray]:
+            w, b = params[:-1], params[-1]
+            z = t * (X @ w + b)
+            # log(1 + exp(-z)), stable for both signs
+            loss = np.where(z > 0, log1p(np.exp(-np.abs(z))), -z + log1p(np.exp(-np.abs(z))))
+            r = -s * t * expit(-z)
+            grad = np.empty_like(params)
+            grad[:-1] = XT @ r + w
+            grad[-1] = r.sum()
+            return float(s @ loss + 0.5 * w @ w), grad
+
+        start = np.zeros(n_features + 1)
+        bounds = list(zip(np.append(lower, -np.inf), np.append(upper, np.inf)))
+        bounds = [(None if np.isinf(lo) else lo, None if np.isinf(hi) else hi) for lo, hi in bounds]
+        result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                          options={"maxiter": self.max_iter, "gtol": self.tol})
+        self.coef_ = result.x[:-1].reshape(1, -1)
+        self.intercept_ = np.array([result.x[-1]])
+        self.n_iter_ = int(result.nit)
+        return self
+
+
+# ---------------------------------------------------------------------------
+# Roles and the training pool
+
+ROLES: tuple[str, ...] = ("post", "darknet_offer", "darknet_other_goods", "other_illicit_promotion", "drug_talk")
+_DRUG_TALK_SOURCES = frozenset({"drug_talk_tweets", "reddit_5meodmt"})
+
+
+def role_of(event: Event) -> str:
+    """The training role of an event, from its metadata (see the module docstring)."""
+    if event.platform == "darknet_market":
+        return "darknet_offer" if event.selling else "darknet_other_goods"
+    subsource = str(event.meta.get("subsource") or "")
+    if subsource.startswith("pip_promo_"):
+        return "other_illicit_promotion"
+    if str(event.meta.get("source") or "") in _DRUG_TALK_SOURCES:
+        return "drug_talk"
+    return "post"
+
+
+POOL_ENV = "DRUGWATCH_BENCH"
+POOL_FILE = Path("dev") / "drugtype.jsonl"
+#: The kit next to a source checkout (``<repo>/../shared/bench``), as the experiment configs find it.
+_DEFAULT_KIT = Path(__file__).resolve().parents[4] / "shared" / "bench"
+
+
+def pool_path(spec: str) -> Path | None:
+    """The file a ``pool`` parameter names: ``"none"`` -> ``None``; ``"kit"`` -> the kit's listings; else a path."""
+    if spec == "none":
+        return None
+    if spec == "kit":
+        bench = os.environ.get(POOL_ENV)
+        path = (Path(bench) if bench else _DEFAULT_KIT) / POOL_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"drugwatch.selling.v3: pool='kit' needs the bench kit's {POOL_FILE} (looked at {path}); "
+                f"set {POOL_ENV} to the kit folder, pass pool=PATH to a bench-format JSONL, or pool='none'"
+            )
+        return path
+    path = Path(os.path.expanduser(spec))
+    if not path.is_file():
+        raise FileNotFoundError(f"drugwatch.selling.v3: pool file {path} does not exist")
+    return path
+
+
+def _stable_key(event_id: str, seed: int) -> str:
+    return hashlib.sha1(f"{seed}:{event_id}".encode()).hexdigest()
+
+
+@lru_cache(maxsize=2)
+def _read_pool(path: str, mtime_ns: int) -> tuple[Event, ...]:
+    from drugwatch.io.jsonl import load_bench_events
+
+    return tuple(e for e in load_bench_events(path) if e.selling is not None)
+
+
+def load_pool(spec: str, max_events: int, seed: int = 0) -> list[Event]:
+    """The pool's labelled events: at most ``max_events``, a deterministic sample (by hashed id)."""
+    path = pool_path(spec)
+    if path is None or max_events == 0:
+        return []
+    events = _read_pool(str(path), path.stat().st_mtime_ns)
+    if len(events) <= max_events:
+        return list(events)
+    chosen = sorted(events, key=lambda e: _stable_key(e.id, seed))[:max_events]
+    return sorted(chosen, key=lambda e: e.id)
+
+
+# ---------------------------------------------------------------------------
+# Pieces
+
+
+class _ScoreColumn(ClassifierMixin, BaseEstimator):
+    """A "classifier" whose decision function is its input's first column.
+
+    Lets scikit-learn's :class:`CalibratedClassifierCV` calibrate scores that
+    were computed elsewhere (out-of-fold), through :class:`FrozenEstimator`.
+    """
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X):
+        return np.asarray(X)[:, 0]
+
+    def predict(self, X):
+        return (self.decision_function(X) > 0).astype(np.int64)
+
+
+def _platt(scores: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    """``(a, b)`` of the sigmoid calibration ``p = 1 / (1 + exp(a * s + b))``, fitted by scikit-learn."""
+    column = scores.reshape(-1, 1)
+    # A frozen estimator is not refitted: the folds only partition the same scores.
+    calibrated = CalibratedClassifierCV(FrozenEstimator(_ScoreColumn().fit(column, y)), method="sigmoid", cv=2)
+    with warnings.catch_warnings():
+        # "sample weights will only be used for the calibration itself": what is wanted here
+        warnings.filterwarnings("ignore", message=".*sample_weight.*", category=UserWarning)
+        calibrated.fit(column, y, sample_weight=weights)
+    sigmoid = calibrated.calibrated_classifiers_[0].calibrators[0]
+    return float(sigmoid.a_), float(sigmoid.b_)
+
+
+def _sigmoid(scores: np.ndarray, a: float, b: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(np.clip(a * scores + b, -500, 500)))
+
+
+def choose_threshold(
+    proba: np.ndarray, y: np.ndarray, *, target_fpr: float, target_precision: float = 0.0,
+) -> float:
+    """Lowest threshold with FPR <= ``target_fpr`` on the negatives and precision >= ``target_precision``.
+
+    Candidates are the scores themselves (a threshold decides ``proba >=
+    threshold``). With no negatives the lowest positive score is returned;
+    when no candidate meets the precision target, the one with the highest
+    precision among those meeting the FPR target.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    negatives = np.sort(proba[y == 0])[::-1]
+    n_neg = len(negatives)
+    if n_neg == 0:
+        return float(proba[y == 1].min()) if (y == 1).any() else 0.5
+    allowed = int(np.floor(target_fpr * n_neg))  # negatives allowed at or above the threshold
+    # the lowest threshold letting through at most `allowed` negatives: just above the (allowed+1)-th highest
+    floor = np.nextafter(negatives[allowed], np.inf) if allowed < n_neg else 0.0
+    if target_precision <= 0 or not (y == 1).any():
+        return float(floor)
+    candidates = np.unique(proba[proba >= floor])
+    if len(candidates) == 0:
+        return float(floor)
+    order = np.argsort(-proba)
+    sorted_p, sorted_y = proba[order], y[order]
+    tp = np.cumsum(sorted_y)
+    fp = np.cumsum(1 - sorted_y)
+    # counts at "proba >= c" for each candidate c: the last index holding a score >= c
+    last = np.searchsorted(-sorted_p, -candidates, side="right") - 1
+    precision = tp[last] / np.maximum(tp[last] + fp[last], 1)
+    meets = np.flatnonzero(precision >= target_precision)
+    if len(meets):
+        return float(candidates[meets.min()])
+    return float(candidates[int(np.argmax(precision))])
+
+
+def _char_wb_analyzer():
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
+
+
+class _WordIds(dict):
+    """word -> array of the vocabulary ids of its ``char_wb`` n-grams (known ones only), filled on lookup."""
+
+    def __init__(self, vocabulary: dict[str, int]):
+        super().__init__()
+        self.vocabulary = vocabulary
+
+    def __missing__(self, word: str) -> np.ndarray:
+        get = self.vocabulary.get
+        ids = self[word] = np.fromiter((i for i in map(get, _word_ngrams(word)) if i is not None), dtype=np.int64)
+        return ids
+
+
+@lru_cache(maxsize=131072)
+def _word_ngrams(word: str) -> tuple[str, ...]:
+    return tuple(_CHAR_WB(word))
+
+
+_CHAR_WB = _char_wb_analyzer()
+
+
+def char_ngrams(doc: str) -> list[str]:
+    """scikit-learn's ``char_wb`` 2-5-grams of ``doc``, computed word by word (words repeat)."""
+    out: list[str] = []
+    for word in doc.split():
+        out.extend(_word_ngrams(word))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The detector
+
+#: Fewer positive posts than this in the out-of-fold scores: calibrate on all events.
+MIN_CALIBRATION_POSITIVES = 5
+
+#: Texts whose evidence was read while fitting, kept for the next fit in the same
+#: process (cross-validation and the leave-one-family-out runs fit many times on
+#: the same pool); emptied when it holds :data:`FIT_CACHE_SIZE` texts.
+_FIT_CACHE: dict[str, tuple[str, np.ndarray]] = {}
+FIT_CACHE_SIZE = 100_000
+#: Words whose n-gram ids :meth:`GeneralSellingDetector._char_scores` keeps (emptied when full).
+WORD_CACHE_SIZE = 200_000
+
+
+@register("drugwatch.selling.v3")
+class GeneralSellingDetector(Detector):
+    """Selling detector for unseen sources and languages (see the module docstring)."""
+
+    task: ClassVar[str] = "selling"
+    description = (
+        "drugwatch selling detector v3: trained on the kit's posts plus its darknet listings (offers as "
+        "positives, other goods as negatives), other illicit promotions and drug talk as weighted hard "
+        "negatives; character 2-5-gram tf-idf of the normalized text plus text-layer evidence (drug terms, "
+        "contacts, prices, quantities, sale / buy / news / recovery cues in 13 languages); class-balanced "
+        "logistic regression; sigmoid calibration on grouped out-of-fold scores; threshold for a stated "
+        "false-positive and precision target on the out-of-fold posts, with a review band."
+    )
+    _parameter_constraints = {
+        "pool": [InstanceOf((str,))],  # "kit", "none" or a path; resolved by pool_path() in fit
+        "pool_max": [Interval(int, 0, None)],
+        "pool_weight": [Interval(float, 0, None)],
+        "hard_negative_weight": [Interval(float, 0, None)],
+        "evidence_copy_weight": [Interval(float, 0, None)],
+        "C": [Interval(float, 0, None, closed="neither")],
+        "char_weight": [Interval(float, 0, None)],
+        "evidence_weight": [Interval(float, 0, None)],
+        "min_df": [Interval(int, 1, None)],
+        "max_features": [Interval(int, 1000, None)],
+        "delexicalize": [InstanceOf((bool,))],
+        "signed": [InstanceOf((bool,))],
+        "inner_folds": [Interval(int, 2, None)],
+        "target_fpr": [Interval(float, 0, 1)],
+        "target_precision": [Interval(float, 0, 1)],
+        "review_fpr": [Interval(float, 0, 1)],
+        "seed": [Interval(int, 0, None)],
+    }
+
+    def __init__(
+        self,
+        *,
+        pool: str = "kit",
+        pool_max: int = 12_000,
+        pool_weight: float = 0.3,
+        hard_negative_weight: float = 2.0,
+        evidence_copy_weight: float = 0.5,
+        C: float = 1.0,
+        char_weight: float = 1.0,
+        evidence_weight: float = 1.0,
+        min_df: int = 3,
+        max_features: int = 300_000,
+        delexicalize: bool = True,
+        signed: bool = True,
+        inner_folds: int = 3,
+        target_fpr: float = 0.0005,
+        target_precision: float = 0.0,
+        review_fpr: float = 0.005,
+        seed: int = 0,
+    ):
+        self.pool = pool
+        self.pool_max = pool_max
+        self.pool_weight = pool_weight
+        self.hard_negative_weight = hard_negative_weight
+        self.evidence_copy_weight = evidence_copy_weight
+        self.C = C
+        self.char_weight = char_weight
+        self.evidence_weight = evidence_weight
+        self.min_df = min_df
+        self.max_features = max_features
+        self.delexicalize = delexicalize
+        self.signed = signed
+        self.inner_folds = inner_folds
+        self.target_fpr = target_fpr
+        self.target_precision = target_precision
+        self.review_fpr = review_fpr
+        self.seed = seed
+
+    # -- features ---------------------------------------------------------------
+
+    def _read(self, events: Sequence[Event], *, remember: bool = False) -> tuple[list[str], np.ndarray]:
+        """Views and evidence of ``events``; with ``remember`` (fitting), through :data:`_FIT_CACHE`."""
+        views: list[str] = []
+        dense = np.zeros((len(events), len(EVIDENCE_FEATURES)), dtype=np.float32)
+        cache = _FIT_CACHE if remember else None
+        for i, event in enumerate(events):
+            found = cache.get(event.text) if cache is not None else None
+            if found is None:
+                found = evidence(event.text)
+                if cache is not None:
+                    if len(cache) >= FIT_CACHE_SIZE:
+                        cache.clear()
+                    cache[event.text] = found
+            views.append(delexicalize(found[0]) if self.delexicalize else found[0])
+            dense[i] = found[1]
+        return views, dense
+
+    def _stack(self, char_X, dense: np.ndarray, *, with_chars: bool = True):
+        blocks = [char_X * self.char_weight if with_chars else sp.csr_matrix(char_X.shape, dtype=np.float32),
+                  sp.csr_matrix(dense * self.evidence_weight)]
+        return sp.hstack(blocks, format="csr")
+
+    def _weights(self, events: Sequence[Event]) -> np.ndarray:
+        by_role = {
+            "post": 1.0,
+            "darknet_offer": self.pool_weight,
+            "darknet_other_goods": self.pool_weight,
+            "other_illicit_promotion": self.hard_negative_weight,
+            "drug_talk": self.hard_negative_weight,
+        }
+        return np.array([by_role[role_of(e)] for e in events], dtype=np.float64)
+
+    def _fit_linear(self, char_X, dense, y, weights) -> LogisticRegression | SignedLogisticRegression:
+        X = self._stack(char_X, dense)
+        w = weights
+        target = y
+        if self.evidence_copy_weight > 0:
+            X = sp.vstack([X, self._stack(char_X, dense, with_chars=False)], format="csr")
+            w = np.concatenate([weights, weights * self.evidence_copy_weight])
+            target = np.concatenate([y, y])
+        # class balance over the weighted events: both classes carry the same total weight
+        balance = np.where(target == 1, w[target == 0].sum() / max(w[target == 1].sum(), 1e-12), 1.0)
+        if not self.signed:
+            model = LogisticRegression(C=self.C, solver="liblinear", max_iter=2000, random_state=self.seed)
+            return model.fit(X, target, sample_weight=w * balance)
+        lower, upper = _bounds(char_X.shape[1])
+        return SignedLogisticRegression(C=self.C).fit(X, target, w * balance, lower, upper)
+
+    def _decision(self, model: LogisticRegression | SignedLogisticRegression, char_X, dense) -> np.ndarray:
+        X = self._stack(char_X, dense)
+        return np.asarray(X @ model.coef_.ravel()).ravel() + model.intercept_[0]
+
+    # -- fit ---------------------------------------------------------------------
+
+    def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        pool = load_pool(self.pool, self.pool_max, self.seed)
+        given = {e.id for e in events}
+        pool = [e for e in pool if e.id not in given]
+        train = list(events) + pool
+        target = np.concatenate([y, np.array([int(bool(e.selling)) for e in pool], dtype=np.int64)])
+        weights = self._weights(train)
+        roles = Counter(role_of(e) for e in train)
+
+        views, dense = self._read(train, remember=True)
+        vectorizer = TfidfVectorizer(
+            analyzer=char_ngrams, min_df=self.min_df if len(train) >= 10 * self.min_df else 1,
+            max_features=self.max_features, sublinear_tf=True, dtype=np.float32,
+        )
+        char_X = vectorizer.fit_transform(views)
+        self.vocabulary_ = dict(vectorizer.vocabulary_)
+        self.idf_ = vectorizer.idf_.astype(np.float32)
+
+        # inner grouped CV: out-of-fold scores for calibration and the threshold
+        groups = np.array([group_of(e) for e in train])
+        oof = np.full(len(train), np.nan)
+        fold_of = np.full(len(train), -1)
+        n_pos_groups = len(set(groups[target == 1]))
+        n_folds = min(self.inner_folds, n_pos_groups, int(np.bincount(target, minlength=2).min()))
+        if n_folds >= 2:
+            splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=self.seed)
+            for k, (tr, te) in enumerate(splitter.split(np.zeros(len(train)), target, groups)):
+                if len(np.unique(target[tr])) < 2:
+                    continue
+                model = self._fit_linear(char_X[tr], dense[tr], target[tr], weights[tr])
+                oof[te] = self._decision(model, char_X[te], dense[te])
+                fold_of[te] = k
+        self.model_ = self._fit_linear(char_X, dense, target, weights)
+
+        is_post = np.array([not r.startswith("darknet") for r in (role_of(e) for e in train)])
+        known = ~np.isnan(oof)
+        if known.any() and len(np.unique(target[known])) == 2:
+            scores, source = oof, "inner grouped CV"
+        else:  # too few groups to cross-validate: the training scores (optimistic)
+            scores, known = self._decision(self.model_, char_X, dense), np.ones(len(train), dtype=bool)
+            source = "training scores (too few groups for inner CV)"
+        calib = known & is_post
+        if target[calib].sum() < MIN_CALIBRATION_POSITIVES or (target[calib] == 0).sum() == 0:
+            calib = known
+            source += ", all events (too few positive posts)"
+        else:
+            source += ", posts only"
+        calib_weights = np.where(is_post, 1.0, weights)[calib]
+        self.calibration_ = _platt(scores[calib], target[calib], calib_weights)
+        self.calibration_source_ = source
+        proba = _sigmoid(scores, *self.calibration_)
+
+        self.threshold_ = choose_threshold(proba[calib], target[calib], target_fpr=self.target_fpr,
+                                           target_precision=self.target_precision)
+        self.threshold_review_ = min(
+            self.threshold_, choose_threshold(proba[calib], target[calib], target_fpr=self.review_fpr)
+        )
+        fold_thresholds = []
+        for k in sorted(set(fold_of[calib & (fold_of >= 0)])):
+            in_fold = calib & (fold_of == k)
+            if target[in_fold].sum() and (target[in_fold] == 0).any():
+                fold_thresholds.append(choose_threshold(proba[in_fold], target[in_fold],
+                                                        target_fpr=self.target_fpr,
+                                                        target_precision=self.target_precision))
+        self.inner_thresholds_ = [float(t) for t in fold_thresholds]
+        decided = proba[calib] >= self.threshold_
+        tc = target[calib]
+        tp = int((decided & (tc == 1)).sum())
+        fp = int((decided & (tc == 0)).sum())
+        self.inner_metrics_ = {
+            "n": int(calib.sum()), "positives": int(tc.sum()), "tp": tp, "fp": fp,
+            "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / int(tc.sum()) if tc.sum() else None,
+            "fpr": fp / int((tc == 0).sum()) if (tc == 0).any() else None,
+        }
+        self.inner_folds_used_ = int(n_folds if n_folds >= 2 else 0)
+        self.pool_ = {
+            "spec": self.pool, "file": None if pool_path(self.pool) is None else pool_path(self.pool).name,
+            "n_events": len(pool), "n_offers": int(sum(1 for e in pool if e.selling)),
+        }
+        self.roles_ = dict(roles)
+
+    # -- predict -------------------------------------------------------------------
+
+    def _char_matrix(self, views: list[str]):
+        cache = self.__dict__.get("_word_ids")
+        if cache is None:
+            cache = self.__dict__["_word_ids"] = WordIdCache(_CHAR_WB, self.vocabulary_)
+        return tfidf_transform(views, char_ngrams, self.vocabulary_, self.idf_, word_cache=cache)
+
+    def _char_scores(self, views: list[str]) -> np.ndarray:
+        """``char tf-idf row . char weights`` of each view, without building the matrix.
+
+        The same number as ``self._char_matrix(views) @ coef`` (sublinear tf, idf,
+        l2 rows over the known n-grams): each word's known n-gram ids are cached
+        as an array, the batch's ids are counted per row at once (``np.unique``
+        on row * vocabulary size + id), and the dot products and norms are sums
+        per row. Building the sparse matrix (a Python list of every n-gram id,
+        CSR index sorting) cost twice the rest of the prediction.
+        """
+        n = len(views)
+        cache = self.__dict__.get("_word_arrays")
+        if cache is None:
+            cache = self.__dict__["_word_arrays"] = _WordIds(self.vocabulary_)
+        words_per_doc = np.empty(n, dtype=np.int64)
+        pieces: list[np.ndarray] = []
+        lookup = cache.__getitem__
+        for row, doc in enumerate(views):
+            words = doc.split()
+            words_per_doc[row] = len(words)
+            pieces.extend(map(lookup, words))
+            if len(cache) >= WORD_CACHE_SIZE:
+                cache.clear()
+        if not pieces:
+            return np.zeros(n)
+        word_lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+        row_of_word = np.repeat(np.arange(n, dtype=np.int64), words_per_doc)
+        size = len(self.vocabulary_)
+        keys = np.repeat(row_of_word, word_lengths) * size + np.concatenate(pieces)
+        unique, counts = np.unique(keys, return_counts=True)
+        rows, ids = np.divmod(unique, size)
+        weight = (1.0 + np.log(counts)) * self.idf_[ids]
+        char_coef = self.model_.coef_.ravel()[:size] * self.char_weight
+        norms = np.sqrt(np.bincount(rows, weights=weight * weight, minlength=n))
+        dots = np.bincount(rows, weights=weight * char_coef[ids], minlength=n)
+        return np.divide(dots, norms, out=np.zeros(n), where=norms > 0)
+
+    def _predict_proba(self, events: list[Event]) -> np.ndarray:
+        views, dense = self._read(events)
+        coef = self.model_.coef_.ravel()
+        scores = (self._char_scores(views) + dense @ (coef[len(self.vocabulary_):] * self.evidence_weight)
+                  + self.model_.intercept_[0])
+        return _sigmoid(scores, *self.calibration_)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_word_ids", None)  # caches, rebuilt on use
+        state.pop("_word_arrays", None)
+        return state
+
+    # -- decisions -------------------------------------------------------------------
+
+    def needs_review(self, proba: np.ndarray) -> np.ndarray:
+        """True where the selling probability lies in the review band ``[threshold_review_, threshold_)``."""
+        self._check_fitted()
+        p = np.asarray(proba, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != 2:
+            raise ValueError(f"selling probabilities must have shape (n, 2); got {p.shape}")
+        return (p[:, 1] >= self.threshold_review_) & (p[:, 1] < self.threshold_)
+
+    def triage(self, proba: np.ndarray) -> np.ndarray:
+        """Per event: ``"selling"`` (= :meth:`decide` says 1), ``"review"`` or ``"not_selling"``."""
+        decided = self.decide(proba)
+        review = self.needs_review(proba)
+        return np.where(decided == 1, "selling", np.where(review, "review", "not_selling"))
+
+    # -- description -------------------------------------------------------------------
+
+    def evidence_weights(self) -> dict[str, float]:
+        """Learned weight of each evidence feature (model card, error analysis)."""
+        coef = self.model_.coef_.ravel()[-len(EVIDENCE_FEATURES):] * self.evidence_weight
+        return {name: float(w) for name, w in zip(EVIDENCE_FEATURES, coef)}
+
+    def _extra_config(self) -> dict[str, Any]:
+        weights = self.evidence_weights()
+        top = sorted(weights.items(), key=lambda kv: -abs(kv[1]))[:10]
+        spread = self.inner_thresholds_
+        return {
+            "char_ngram_vocabulary_size": len(self.vocabulary_),
+            "training_pool": self.pool_,
+            "training_roles": self.roles_,
+            "calibration": f"sigmoid (CalibratedClassifierCV on frozen out-of-fold scores) on {self.calibration_source_}",
+            "threshold_target": f"FPR <= {self.target_fpr} on negative posts and precision >= "
+                                f"{self.target_precision} on posts, out-of-fold",
+            "threshold_review": float(self.threshold_review_),
+            "inner_fold_thresholds": ", ".join(f"{t:.3f}" for t in spread),
+            "inner_fold_threshold_spread": float(max(spread) - min(spread)) if spread else None,
+            "inner_out_of_fold_at_threshold": self.inner_metrics_,
+            "top_evidence_weights": ", ".join(f"{k} {v:+.2f}" for k, v in top),
+        }
+
+
+__all__ = [
+    "BUY_CUES", "CARE_CUES", "EVIDENCE_FEATURES", "GeneralSellingDetector", "NEWS_CUES", "ROLES", "SALE_CUES",
+    "choose_threshold", "evidence", "load_pool", "pool_path", "role_of",
+]

@@ -1,0 +1,274 @@
+"""drugwatch.selling.v3: training pool and roles, evidence, signed model, calibration, threshold, review band."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from drugwatch.models import Detector, create_detector
+from drugwatch.models.selling_v3 import (
+    DRUG_TOKEN,
+    EVIDENCE_FEATURES,
+    EVIDENCE_SIGNS,
+    GeneralSellingDetector,
+    SignedLogisticRegression,
+    choose_threshold,
+    delexicalize,
+    evidence,
+    load_pool,
+    role_of,
+)
+from drugwatch.records import Event
+
+F = {name: i for i, name in enumerate(EVIDENCE_FEATURES)}
+
+# Written for these tests: adverts with a drug, a way to buy and a sale word, and posts that
+# name drugs without offering them (news, recovery, questions), plus everyday posts.
+ADVERTS = [
+    "xanax 2mg bars in stock, wickr: plugdemo7, discreet shipping",
+    "percs 30mg $25 each, dm me on telegram @perc_demo",
+    "fresh kush $200 an oz, snap: budman_demo, delivery tonight",
+    "mdma crystals 1g 60, order on signal, ships worldwide",
+    "cocaine 80 a gram, text 555-0142 for the menu",
+    "lsd tabs 10 strip for 90, wickr lucy_demo, stealth shipping",
+    "shrooms 1/8 $35, tap in on telegram @shroom_demo",
+    "weed carts in stock, cash app only, dm for prices",
+    "oxycodone 30mg for sale, whatsapp 555-0199",
+    "ketamine 5g available, order via wickr k_demo",
+]
+DRUG_TALK = [
+    "police seized 5kg of cocaine at the port, two arrested",
+    "one year sober today, no more xanax for me",
+    "study finds cannabis use rising among adults",
+    "where can i get some molly for the festival?",
+    "my doctor switched me from oxycodone to something milder",
+    "naloxone saves lives, carry it if your friends use opioids",
+]
+EVERYDAY = [
+    "lovely sunset at the beach today", "my flight was delayed again",
+    "new recipe: lemon cake with blueberries", "dm me for the meeting notes",
+    "concert tickets for sale, two seats, dm me", "fresh bread in stock at the bakery until 6",
+    "happy birthday to my best friend", "game night at ours on friday",
+    "sneakers drop tomorrow, order early", "the library opens at nine",
+]
+
+
+def corpus() -> list[Event]:
+    events = []
+    for i, text in enumerate(ADVERTS):
+        events.append(Event(id=f"a{i}", text=text, selling=True, meta={"group": f"seller{i}"}))
+    for i, text in enumerate(DRUG_TALK):
+        events.append(Event(id=f"t{i}", text=text, selling=False,
+                            meta={"group": f"talk{i}", "source": "drug_talk_tweets"}))
+    for i, text in enumerate(EVERYDAY):
+        events.append(Event(id=f"e{i}", text=text, selling=False, meta={"group": f"every{i}"}))
+    return events
+
+
+@pytest.fixture(scope="module")
+def fitted() -> GeneralSellingDetector:
+    return create_detector("drugwatch.selling.v3", pool="none", inner_folds=2).fit(corpus())
+
+
+# -- threshold ------------------------------------------------------------------
+
+
+def test_threshold_meets_the_false_positive_target_and_is_the_lowest_that_does():
+    rng = np.random.default_rng(0)
+    neg = rng.uniform(0, 1, 1000)
+    pos = rng.uniform(0.5, 1, 50)
+    proba = np.concatenate([neg, pos])
+    y = np.concatenate([np.zeros(1000, int), np.ones(50, int)])
+    t = choose_threshold(proba, y, target_fpr=0.01)
+    assert (neg >= t).sum() <= 10
+    # one step lower lets an eleventh negative through
+    assert (neg >= np.sort(neg)[-11]).sum() == 11 and t > np.sort(neg)[-11]
+
+
+def test_threshold_with_a_precision_target():
+    proba = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    y = np.array([1, 1, 0, 1, 0, 0])
+    # precision at >= 0.8 is 1.0, at >= 0.6 it is 0.75
+    assert choose_threshold(proba, y, target_fpr=1.0, target_precision=0.9) == pytest.approx(0.8)
+    assert choose_threshold(proba, y, target_fpr=1.0, target_precision=0.7) == pytest.approx(0.6)
+    # the false-positive target still binds: no negative may pass
+    assert choose_threshold(proba, y, target_fpr=0.0, target_precision=0.5) > 0.7
+
+
+def test_threshold_without_negatives_is_the_lowest_positive():
+    assert choose_threshold(np.array([0.3, 0.7]), np.array([1, 1]), target_fpr=0.01) == pytest.approx(0.3)
+
+
+# -- roles, evidence, delexicalization ------------------------------------------------
+
+
+def test_roles_from_metadata():
+    assert role_of(Event(id="1", text="x", platform="darknet_market", selling=True)) == "darknet_offer"
+    assert role_of(Event(id="2", text="x", platform="darknet_market", selling=False)) == "darknet_other_goods"
+    assert role_of(Event(id="3", text="x", meta={"subsource": "pip_promo_weapons"})) == "other_illicit_promotion"
+    assert role_of(Event(id="4", text="x", meta={"source": "reddit_5meodmt"})) == "drug_talk"
+    assert role_of(Event(id="5", text="x")) == "post"
+
+
+def test_sale_cues_in_other_languages_sit_next_to_the_drug():
+    _, korean = evidence("코카인 팝니다 텔레그램 문의")
+    assert korean[F["drug_any"]] == 1 and korean[F["sale_cue"]] == 1 and korean[F["drug_and_sale_cue"]] == 1
+    _, spanish = evidence("vendo cocaína, envío a domicilio")
+    assert spanish[F["sale_cue"]] == 1
+    _, news = evidence("police seized cocaine, three arrested")
+    assert news[F["drug_and_news_cue"]] == 1 and news[F["drug_and_sale_cue"]] == 0
+    _, ask = evidence("where can i get xanax")
+    assert ask[F["drug_and_buy_cue"]] == 1
+    _, plain = evidence("concert tickets for sale")
+    assert plain[F["sale_cue"]] == 1 and plain[F["drug_and_sale_cue"]] == 0 and plain[F["offer_evidence"]] == 0
+
+
+def test_latin_cues_need_word_boundaries():
+    _, text = evidence("the priceless wholesaler")  # "price" inside "priceless" is no price
+    assert text[F["sale_cue"]] == 0
+
+
+def test_delexicalize_hides_drug_names_from_the_character_view():
+    assert delexicalize("xanax bars and weed here") .count(DRUG_TOKEN) >= 1
+    assert "xanax" not in delexicalize("xanax 2mg in stock")
+    assert delexicalize("nothing to see here") == "nothing to see here"
+
+
+def test_every_signed_feature_exists():
+    assert set(EVIDENCE_SIGNS) <= set(EVIDENCE_FEATURES)
+
+
+# -- the signed model ----------------------------------------------------------------
+
+
+def test_signed_regression_matches_scikit_learn_without_bounds():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 5))
+    y = (X[:, 0] - 0.5 * X[:, 1] + rng.normal(scale=0.5, size=300) > 0).astype(int)
+    w = rng.uniform(0.5, 2.0, 300)
+    ours = SignedLogisticRegression(C=0.7, max_iter=500).fit(X, y, w, np.full(5, -np.inf), np.full(5, np.inf))
+    ref = LogisticRegression(C=0.7, solver="lbfgs", tol=1e-10, max_iter=5000).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-3)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-3)
+
+
+def test_signed_regression_keeps_the_bounds():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] > 0).astype(int)  # feature 0 is strongly positive
+    lower = np.array([-np.inf, -np.inf, -np.inf])
+    upper = np.array([0.0, np.inf, np.inf])  # ... but may not be
+    model = SignedLogisticRegression(C=1.0).fit(X, y, np.ones(300), lower, upper)
+    assert model.coef_[0, 0] <= 1e-12
+
+
+def test_fitted_evidence_weights_have_the_declared_signs(fitted):
+    for name, weight in fitted.evidence_weights().items():
+        sign = EVIDENCE_SIGNS.get(name)
+        if sign == "+":
+            assert weight >= -1e-9, name
+        elif sign == "-":
+            assert weight <= 1e-9, name
+        elif sign == "0":
+            assert weight == pytest.approx(0.0, abs=1e-9), name
+
+
+# -- the detector ----------------------------------------------------------------
+
+
+def test_fit_predict_and_decisions(fitted):
+    events = corpus()
+    proba = fitted.predict_proba(events)
+    assert proba.shape == (len(events), 2)
+    np.testing.assert_array_equal(fitted.predict(events), fitted.decide(proba))
+    assert 0 < fitted.threshold_review_ <= fitted.threshold_ <= 1
+    y = np.array([int(e.selling) for e in events])
+    # it has learned the corpus: adverts rank above everything else
+    assert proba[y == 1, 1].min() > proba[y == 0, 1].max()
+
+
+def test_review_band_and_triage(fitted):
+    fitted_band = (fitted.threshold_review_, fitted.threshold_)
+    p = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]], dtype=float)
+    p[2, 1] = (fitted_band[0] + fitted_band[1]) / 2 if fitted_band[0] < fitted_band[1] else fitted_band[0]
+    p[2, 0] = 1 - p[2, 1]
+    triage = fitted.triage(p)
+    assert triage[0] == "selling" and triage[1] == "not_selling"
+    if fitted_band[0] < fitted_band[1]:
+        assert triage[2] == "review" and fitted.needs_review(p).tolist() == [False, False, True]
+    with pytest.raises(ValueError, match="shape"):
+        fitted.needs_review(np.array([0.5]))
+
+
+def test_model_card_states_pool_calibration_threshold_and_spread(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    extra = config["extra"]
+    assert extra["training_pool"]["spec"] == "none"
+    assert "sigmoid" in extra["calibration"]
+    assert "FPR" in extra["threshold_target"]
+    assert "threshold_review" in extra and "inner_fold_threshold_spread" in extra
+    loaded = Detector.load(tmp_path / "m")
+    assert loaded.threshold_review_ == fitted.threshold_review_
+    np.testing.assert_allclose(loaded.predict_proba(ADVERTS), fitted.predict_proba(ADVERTS))
+
+
+def test_an_advert_in_an_unseen_language_outranks_news_in_it(fitted):
+    # Trained on English only; the Korean texts share no character n-gram with it that tells them
+    # apart, so the order comes from the evidence block: drug + sale word + messenger vs drug + police.
+    advert, news = fitted.predict_proba([
+        "코카인 팝니다 텔레그램 문의 주세요",
+        "경찰 코카인 밀수 조직 검거",
+    ])[:, 1]
+    assert advert > news
+
+
+def test_pool_is_read_weighted_and_not_counted_twice(tmp_path):
+    lines = []
+    for i, (drug, good) in enumerate(zip(["weed", "mdma", "lsd", "xanax"], ["ebook", "vpn", "netflix", "passport"])):
+        for j, (text, selling) in enumerate([(f"{drug} {i + 1}g stealth", True), (f"{good} lifetime", False)]):
+            lines.append(json.dumps({
+                "id": f"drugtype:dnm2017:{i:06x}{j:06x}", "task": "drugtype", "source": "dnm2017",
+                "platform": "darknet_market", "text": text, "author": f"u_{i}{j}", "created_at": None,
+                "labels": None, "selling": selling, "group": f"vendor{i}{j}", "meta": {},
+            }))
+    pool_file = tmp_path / "pool.jsonl"
+    pool_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(load_pool(str(pool_file), 3)) == 3
+    assert [e.id for e in load_pool(str(pool_file), 3)] == [e.id for e in load_pool(str(pool_file), 3)]
+    events = corpus()
+    pool_events = load_pool(str(pool_file), 100)
+    detector = create_detector("drugwatch.selling.v3", pool=str(pool_file), inner_folds=2)
+    detector.fit(events + pool_events[:2])  # two listings given directly as well
+    assert detector.pool_["n_events"] == 6  # the other six come from the pool
+    assert detector.roles_["darknet_offer"] + detector.roles_["darknet_other_goods"] == 8
+    weights = detector._weights(pool_events + events)
+    assert set(weights[: len(pool_events)]) == {detector.pool_weight}
+    assert detector._weights([events[len(ADVERTS)]])[0] == detector.hard_negative_weight  # drug talk
+
+
+def test_missing_kit_pool_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setenv("DRUGWATCH_BENCH", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="pool='none'"):
+        create_detector("drugwatch.selling.v3").fit(corpus())
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        create_detector("drugwatch.selling.v3", pool=str(tmp_path / "nope.jsonl")).fit(corpus())
+
+
+def test_parameters_are_checked():
+    with pytest.raises(ValueError, match="pool"):
+        create_detector("drugwatch.selling.v3", pool=3).fit(corpus())
+    with pytest.raises(ValueError, match="target_fpr"):
+        create_detector("drugwatch.selling.v3", pool="none", target_fpr=2.0).fit(corpus())
+
+
+def test_fast_character_scores_equal_the_tfidf_matrix(fitted):
+    texts = [e.text for e in corpus()] + ["코카인 팝니다", "", "🔥🔥", "xanax xanax xanax bars bars"]
+    views, _ = fitted._read([Event(id=str(i), text=t) for i, t in enumerate(texts)])
+    coef = fitted.model_.coef_.ravel()[: len(fitted.vocabulary_)] * fitted.char_weight
+    expected = np.asarray(fitted._char_matrix(views) @ coef).ravel()
+    np.testing.assert_allclose(fitted._char_scores(views), expected, atol=1e-5)
+    np.testing.assert_allclose(fitted._char_scores(views), expected, atol=1e-5)  # from the word cache
