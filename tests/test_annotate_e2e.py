@@ -143,7 +143,9 @@ def test_two_annotators_and_an_adjudicator(server: str, tmp_path: Path, chromium
             adj.click("text=instagram:c1")
             adj.wait_for_selector("#answers")
             assert "painkiller" in adj.inner_text("#answers") and "non_drug" in adj.inner_text("#answers")
-            _label(adj, ["c", "5", "y"])
+            # The tied comment level starts from the drug label (never blank); only the dealer answer is keyed.
+            assert adj.is_checked("#comment-painkiller") and not adj.is_checked("#comment-non_drug")
+            _label(adj, ["y"])
             assert adj.is_checked("#comment-painkiller") and adj.is_checked("#selling-yes")
             with adj.expect_navigation():
                 adj.keyboard.press("Enter")

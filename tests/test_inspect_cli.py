@@ -51,3 +51,16 @@ def test_inspect_needs_exactly_one_source(tmp_path: Path) -> None:
     result = runner.invoke(app, ["inspect", "--file", str(tmp_path / "missing.txt")])
     assert result.exit_code != 0
     assert "no such file" in result.output
+
+
+def test_inspect_tables_are_capped_and_say_how_many_more() -> None:
+    from drugwatch.cli.inspect_cmd import MAX_TABLE_ROWS
+
+    text = " ".join(f"#tag{i}x" for i in range(MAX_TABLE_ROWS + 50))
+    result = runner.invoke(app, ["inspect", text])
+    assert result.exit_code == 0, result.output
+    assert "… and 50 more hashtags" in result.output
+    rows = [line for line in result.output.splitlines() if "│ tag ·" in line]
+    assert len(rows) == MAX_TABLE_ROWS
+    shown = runner.invoke(app, ["inspect", "--json", text])
+    assert len(json.loads(shown.output)["hashtags"]) == MAX_TABLE_ROWS + 50

@@ -58,3 +58,12 @@ def test_word_cache_gives_the_per_document_result() -> None:
 def test_empty_vocabulary_gives_zero_columns() -> None:
     X = tfidf_transform(["a b"], str.split, {}, np.zeros(0))
     assert X.shape == (1, 0)
+
+
+def test_word_cache_keeps_no_long_words():
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3)).fit(["abc def", "ghi abc"])
+    cache = WordIdCache(vectorizer.build_analyzer(), vectorizer.vocabulary_, max_word=8)
+    long_word = "abc" * 10
+    ids = cache.ids(f"abc {long_word}")
+    assert ids and "abc" in cache._ids and long_word not in cache._ids
+    assert cache.ids(long_word) == ids[len(cache.ids("abc")):]

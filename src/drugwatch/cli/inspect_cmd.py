@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -68,6 +69,17 @@ def _highlighted(view: TextView) -> Text:
     return text
 
 
+#: Rows shown per table; rich lays a table out in time that grows with its
+#: rows (about 1-2 ms each), so a text with 20,000 hashtags would take a
+#: minute. ``--json`` prints every item.
+MAX_TABLE_ROWS = 200
+
+
+def _more(console: Console, items: Sequence[object], what: str) -> None:
+    if len(items) > MAX_TABLE_ROWS:
+        console.print(f"[dim]… and {len(items) - MAX_TABLE_ROWS} more {what} (all of them with --json)[/dim]")
+
+
 def _render(console: Console, view: TextView, index: int | None) -> None:
     title = "text" if index is None else f"text {index}"
     labels = ", ".join(view.labels) if view.labels else "none"
@@ -78,31 +90,34 @@ def _render(console: Console, view: TextView, index: int | None) -> None:
         table = Table(title="lexicon hits", title_justify="left", show_edge=False)
         for col in ("label", "term", "kind", "raw text", "raw span", "note"):
             table.add_column(col)
-        for h in view.hits:
+        for h in view.hits[:MAX_TABLE_ROWS]:
             note = ", ".join(n for n, on in (("ambiguous, context ok", h.ambiguous),
                                              ("inside hashtag", h.in_hashtag)) if on)
             table.add_row(h.label or "—", h.term, h.kind, view.raw[h.raw_start:h.raw_end],
                           f"{h.raw_start}:{h.raw_end}", note,
                           style="yellow" if h.label else "cyan")
         console.print(table)
+        _more(console, view.hits, "lexicon hits")
     if view.hashtags:
         table = Table(title="hashtags", title_justify="left", show_edge=False)
         for col in ("tag", "segments", "category", "labels"):
             table.add_column(col)
-        for h in view.hashtags:
+        for h in view.hashtags[:MAX_TABLE_ROWS]:
             a = h.analysis
             table.add_row("#" + a.tag, " · ".join(a.segments), a.kind + (" (ambiguous)" if
                           a.ambiguous else ""), ", ".join(sorted(a.labels)))
         console.print(table)
+        _more(console, view.hashtags, "hashtags")
     if view.contacts:
         table = Table(title="contacts", title_justify="left", show_edge=False)
         for col in ("kind", "app", "value", "raw text", "raw span"):
             table.add_column(col)
-        for c in view.contacts:
+        for c in view.contacts[:MAX_TABLE_ROWS]:
             table.add_row(c.kind, c.app or "—", c.value + (" (obfuscated)" if c.obfuscated
                           else ""), view.raw[c.raw_start:c.raw_end], f"{c.raw_start}:{c.raw_end}",
                           style="magenta")
         console.print(table)
+        _more(console, view.contacts, "contacts")
     if not (view.hits or view.hashtags or view.contacts):
         console.print("[dim]no lexicon terms, hashtags or contacts[/dim]")
 

@@ -516,7 +516,7 @@ _CURRENCY_BEFORE = frozenset("$£€¥₿")
 # Kinds preferred when one term has several entries with the same label.
 _KIND_ORDER: Final[dict[str, int]] = {
     "name": 0, "brand": 1, "street": 2, "form": 3, "misspelling": 4, "hashtag": 5,
-    "selling": 6, "transaction": 7, "shipping": 8,
+    "selling": 6, "transaction": 7, "shipping": 8, "emoji": 9,
 }
 
 _NON_WORD = re.compile(r"[^a-z0-9]")

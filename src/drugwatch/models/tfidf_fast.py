@@ -30,13 +30,18 @@ Analyzer = Callable[[str], list[str]]
 class WordIdCache:
     """Vocabulary ids of each word's terms, for analyzers that work word by word.
 
-    Bounded: emptied when it holds more than ``max_size`` words.
+    Bounded: emptied when it holds more than ``max_size`` words, and words
+    longer than ``max_word`` characters (never repeated in practice) are
+    analysed without being kept, so the cache holds at most about
+    ``max_size * max_word`` characters.
     """
 
-    def __init__(self, analyzer: Analyzer, vocabulary: Mapping[str, int], max_size: int = 200_000):
+    def __init__(self, analyzer: Analyzer, vocabulary: Mapping[str, int], max_size: int = 200_000,
+                 max_word: int = 64):
         self.analyzer = analyzer
         self.vocabulary = vocabulary
         self.max_size = max_size
+        self.max_word = max_word
         self._ids: dict[str, tuple[int, ...]] = {}
 
     def ids(self, doc: str) -> list[int]:
@@ -48,7 +53,9 @@ class WordIdCache:
         for word in doc.split():
             found = cache.get(word)
             if found is None:
-                found = cache[word] = tuple(i for i in map(get, self.analyzer(word)) if i is not None)
+                found = tuple(i for i in map(get, self.analyzer(word)) if i is not None)
+                if len(word) <= self.max_word:
+                    cache[word] = found
             out.extend(found)
         return out
 
