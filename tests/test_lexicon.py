@@ -369,12 +369,23 @@ def test_other_languages_in_latin_script_and_hashtags(text: str, labels: tuple) 
     assert analyze(text).labels == labels
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the matcher reads only the a-z0-9 view of a text: words in CJK, Hangul, Thai, "
-    "Cyrillic and Arabic script are lexicon entries but are not found in running text"))
-@pytest.mark.parametrize("text", ["코카인 팝니다", "大麻出售", "кокаин и мефедрон, закладки"])
-def test_other_scripts_in_running_text(text: str) -> None:
-    assert analyze(text).labels
+@pytest.mark.parametrize(("text", "labels"), [
+    ("코카인 팝니다", ("cocaine",)),
+    ("대마초를 팝니다", ("marijuana",)),  # a particle attached: Hangul terms match inside words
+    ("大麻出售", ("marijuana",)),
+    ("ขายกัญชา", ("marijuana",)),
+    ("кокаин и мефедрон, закладки", ("cocaine", "other_drugs")),
+    ("продам кокаина", ("cocaine",)),  # an ending after a term of four letters or more
+    ("كوكايين للبيع", ("cocaine",)),
+    ("今天天气很好", ()),
+])
+def test_other_scripts_in_running_text(text: str, labels: tuple) -> None:
+    assert analyze(text).labels == labels
+
+
+def test_a_term_in_another_script_must_start_a_word():
+    # The Russian for cocaine inside a longer word that is not it.
+    assert "cocaine" not in analyze("антикокаин").labels
 
 
 # -- sale sentences --------------------------------------------------------------

@@ -534,6 +534,10 @@ def _words_view(text: str) -> str:
 _HASHTAG = re.compile(r"#([a-z0-9_]+)")
 
 
+# Scripts written without spaces between words (Han, kana, Hangul, Thai).
+_UNSPACED = re.compile("[\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
 def _canon(term: str) -> str:
     return " ".join(_NON_WORD.sub(" ", term).split())
 
@@ -576,6 +580,28 @@ class Matcher:
         self._words.make_automaton()
         if len(self._inner):
             self._inner.make_automaton()
+        # Terms in other scripts (大麻, 코카인, кокаин, كوكايين) have no a-z0-9
+        # key, so the word automaton cannot hold them; they are matched in
+        # the normalized text itself (see _script_candidates).
+        scripts: dict[str, dict[tuple[str | None, str], LexiconEntry]] = {}
+        for entry in lexicon.entries:
+            # Emoji are read through the word normalize() makes of them (❄️ -> "snow").
+            if entry.term.isascii() or _canon(entry.term) or entry.kind == "emoji":
+                continue
+            key = normalize(entry.term).text.strip()
+            if not key or key.isascii():
+                continue
+            slot = scripts.setdefault(key, {})
+            prev = next((e for (lab, _), e in slot.items() if lab == entry.label), None)
+            if prev is None or _KIND_ORDER[entry.kind] < _KIND_ORDER[prev.kind]:
+                if prev is not None:
+                    del slot[(prev.label, prev.kind)]
+                slot[(entry.label, entry.kind)] = entry
+        self._script = ahocorasick.Automaton()
+        for key, slot in scripts.items():
+            self._script.add_word(key, (key, tuple(sorted(slot.values(), key=lambda e: (e.label or "~", e.kind)))))
+        if len(self._script):
+            self._script.make_automaton()
 
     # -- candidates ----------------------------------------------------------
 
@@ -588,6 +614,25 @@ class Matcher:
             # padded[end] is the trailing space; the term ends at text[end - 1]
             start = end - len(key) - 1
             out.append(_Candidate(start, end - 1, key, entries, False))
+        return out
+
+    def _script_candidates(self, text: str) -> list[_Candidate]:
+        """Terms written in other scripts. Han, kana, Hangul and Thai are
+        written without spaces between words (and Korean attaches particles),
+        so a term matches anywhere; in other scripts it must start a word,
+        and a term of four letters or more may carry an ending (кокаина)."""
+        if text.isascii() or not len(self._script):
+            return []
+        out: list[_Candidate] = []
+        n = len(text)
+        for last, (key, entries) in self._script.iter(text):
+            start, end = last - len(key) + 1, last + 1
+            if not _UNSPACED.match(key):
+                if start > 0 and text[start - 1].isalpha():
+                    continue
+                if len(key) < 4 and end < n and text[end].isalpha():
+                    continue
+            out.append(_Candidate(start, end, key, entries, False))
         return out
 
     def _hashtag_candidates(self, text: str) -> list[_Candidate]:
@@ -671,6 +716,7 @@ class Matcher:
         words = _words_view(s)
         cands = self._word_candidates(s, words)
         cands.extend(self._hashtag_candidates(s))
+        cands.extend(self._script_candidates(s))
         if not cands:
             return []
         # longest match wins; ties go to the leftmost
