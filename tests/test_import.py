@@ -220,3 +220,21 @@ def test_a_folder_of_mixed_files_reads_each_by_its_own_format(tmp_path: Path) ->
     skipped = [json.loads(line) for line in (tmp_path / "q2.jsonl").read_text().splitlines()]
     assert {Path(p["source"]).name for p in skipped if p["locator"] == "file"} == {
         f"{BASE}.json", f"{BASE}_comments.json", "notes.pdf"}
+
+
+def test_csv_without_an_id_column_and_with_a_platform(tmp_path: Path) -> None:
+    from drugwatch.io.importer import import_path
+    from drugwatch.store import Store
+
+    csv_path = tmp_path / "channel.csv"
+    csv_path.write_text("author,text\nchan_demo,selling bars dm @plug_demo1\nchan_demo,weather is nice today\n"
+                        "chan_demo,weather is nice today\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    report = import_path(csv_path, store, quarantine=tmp_path / "q.jsonl", csv_platform="telegram")
+    assert report.quarantined == 0 and report.read == 3
+    events = list(store.iter_events())
+    assert len(events) == 2  # the repeated row is the same event
+    assert {e.platform for e in events} == {"telegram"}
+    assert all(e.id.startswith("csv-") for e in events)
+    again = import_path(csv_path, store, quarantine=tmp_path / "q.jsonl", csv_platform="telegram")
+    assert again.unchanged == 3 and len(list(store.iter_events())) == 2

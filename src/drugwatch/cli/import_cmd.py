@@ -51,6 +51,7 @@ def import_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help=f"Input format: auto or one of {', '.join(IMPORT_FORMATS)}.")] = "auto",
     quarantine: Annotated[Path | None, typer.Option(help="Where to write records that cannot be imported (JSONL with file, line, reason). Default: $DRUGWATCH_HOME/quarantine/.")] = None,
     mapping: Annotated[list[str], typer.Option("--map", help="CSV only: FIELD=COLUMN, e.g. --map text=caption --map author=user. Repeatable.")] = [],  # noqa: B006
+    platform: Annotated[str, typer.Option(help="CSV only: the platform of rows without a platform column (e.g. telegram).")] = "instagram",
     batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 2000,
 ) -> None:
     """Import posts, comments and accounts into the store.
@@ -79,6 +80,7 @@ def import_command(
                     fmt=fmt,
                     quarantine=quarantine,
                     csv_mapping=csv_mapping,
+                    csv_platform=platform,
                     batch_size=batch_size,
                     on_progress=lambda n: progress.update(task, completed=n),
                 )

@@ -217,6 +217,10 @@ def _record(
             if value is not None:
                 data[name] = value
     data["meta"] = {col: val for col, val in cells.items() if col not in used and val != ""}
+    if model is Event and "id" not in data:
+        # No id column (or an empty cell): the row's content names it, so the
+        # same row imported twice is one event, and two different rows never merge.
+        data["id"] = "csv-" + sha256_bytes(raw_text.encode("utf-8"))[:20]
     data.setdefault("platform", platform)
     data["provenance"] = Provenance(
         platform=data["platform"],

@@ -176,7 +176,7 @@ def folder_plan(root: Path, fmt: str = "auto") -> tuple[list[tuple[str, list[Pat
 
 
 def _folder_reader(
-    root: Path, fmt: str, csv_mapping: Mapping[str, str] | None
+    root: Path, fmt: str, csv_mapping: Mapping[str, str] | None, csv_platform: str = "instagram"
 ) -> tuple[Callable[[str], Iterator[ReadItem]], str]:
     """A reader over every file of a folder (:func:`folder_plan`) and the format name to record."""
     from drugwatch.io.instaloader import _read_directory
@@ -192,7 +192,7 @@ def _folder_reader(
             if file_fmt == "instaloader":
                 yield from _read_directory(files)
             else:
-                yield from reader_for(file_fmt, csv_mapping)(str(files[0]))
+                yield from reader_for(file_fmt, csv_mapping, csv_platform)(str(files[0]))
         for p in unreadable:
             reason = (f"not a file drugwatch can import ({p.suffix or 'no suffix'}); supported: {supported}"
                       if fmt == "auto" else f"not read as {fmt}: {p.name}")
@@ -225,7 +225,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise ReaderError(f"cannot tell the format of {p.name}; pass --format ({', '.join(FORMATS)})")
 
 
-def reader_for(fmt: str, csv_mapping: Mapping[str, str] | None = None) -> Callable[[str], Iterator[ReadItem]]:
+def reader_for(
+    fmt: str, csv_mapping: Mapping[str, str] | None = None, csv_platform: str = "instagram"
+) -> Callable[[str], Iterator[ReadItem]]:
     if fmt == "jsonl":
         from drugwatch.io.jsonl import read_jsonl
 
@@ -237,7 +239,7 @@ def reader_for(fmt: str, csv_mapping: Mapping[str, str] | None = None) -> Callab
     if fmt == "csv":
         from drugwatch.io.csv_reader import read_csv
 
-        return partial(read_csv, mapping=csv_mapping)
+        return partial(read_csv, mapping=csv_mapping, platform=csv_platform)
     if fmt == "instaloader":
         from drugwatch.io.instaloader import read_instaloader
 
@@ -379,6 +381,7 @@ def import_path(
     fmt: str = "auto",
     quarantine: str | os.PathLike[str] | None = None,
     csv_mapping: Mapping[str, str] | None = None,
+    csv_platform: str = "instagram",
     batch_size: int = 2000,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
@@ -391,10 +394,10 @@ def import_path(
     """
     source = str(path)
     if Path(path).is_dir():
-        read, fmt = _folder_reader(Path(path), fmt, csv_mapping)
+        read, fmt = _folder_reader(Path(path), fmt, csv_mapping, csv_platform)
     else:
         fmt = detect_format(path) if fmt == "auto" else fmt
-        read = reader_for(fmt, csv_mapping)
+        read = reader_for(fmt, csv_mapping, csv_platform)
     report = ImportReport(source=source, format=fmt)
     qpath = Path(quarantine) if quarantine else default_quarantine_path(path)
     sink = _Quarantine(qpath)
