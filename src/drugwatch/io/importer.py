@@ -391,6 +391,9 @@ def import_path(
     transaction, so an interrupted import keeps what it committed and a
     re-run completes it (the committed part counts as ``unchanged``).
     ``on_progress(n)`` is called after each batch with the records read so far.
+    A folder is read file by file (:func:`folder_plan`). ``csv_mapping`` and
+    ``csv_platform`` apply to CSV files (field -> column, and the platform of
+    rows without a platform column).
     """
     source = str(path)
     if Path(path).is_dir():
