@@ -18,6 +18,17 @@ client sent. Bounded: ``--labels`` tasks at most, ``--timeout`` seconds.
 PostgreSQL: ``--pg-url`` or ``$DRUGWATCH_TEST_PG_URL`` names a server (a
 database is created and dropped in it); otherwise a throw-away server is
 started with initdb/pg_ctl when PostgreSQL is installed.
+
+    .venv/bin/python benchmarks/bench_annotate.py --keystrokes
+
+Keystrokes per item instead of load: a fixed script of items (a harmless
+post, a post whose suggestions are right, a drug post without suggestions,
+a comment, a post whose suggestion is half right) is labelled in headless
+Chromium with the keys the app offers now, each answer is checked in the
+database, and the count is printed beside the keys the same answer took
+before the one-key answers (level key, label digits per level, dealer key,
+Enter; the first level active from the start). Needs /usr/bin/chromium and
+Playwright.
 """
 
 from __future__ import annotations
@@ -33,9 +44,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -43,7 +55,7 @@ from drugwatch.store.pgtemp import free_port
 
 PASSWORD = "bench-password-1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-LEVELS = re.compile(r'<fieldset data-level="(\w+)"')
+LEVELS = re.compile(r'id="level-(hashtag|image|comment)"')
 DRUGS = ("marijuana", "codeine", "mdma", "xanax", "painkiller", "mushroom", "lsd", "cocaine", "other_drugs")
 
 
@@ -117,8 +129,13 @@ def _answer(event_key: str, user: str, levels: list[str]) -> dict[str, Any]:
 async def annotator(base: str, user: str, budget: dict[str, int], out: dict[str, Any], rng: random.Random, retry_share: float) -> None:
     timeout = httpx.Timeout(60.0)
     async with httpx.AsyncClient(base_url=base, timeout=timeout, follow_redirects=False) as client:
-        page = await client.get("/login")
-        await client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": CSRF.search(page.text).group(1)})
+        for _ in range(20):
+            page = await client.get("/login")
+            signed_in = await client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": CSRF.search(page.text).group(1)})
+            if signed_in.status_code != 503:
+                break
+            # At most DRUGWATCH_LOGIN_MAX_HASHES sign-ins hash at once; the rest are told to come back.
+            await asyncio.sleep(float(signed_in.headers.get("retry-after", "1")))
         tasks_page = await client.get("/tasks")
         if tasks_page.status_code != 200:
             raise RuntimeError(f"{user} could not sign in: {tasks_page.status_code}")
@@ -283,6 +300,137 @@ def run_backend(name: str, url: str, args: argparse.Namespace, root: Path) -> di
     return result
 
 
+# ---------------------------------------------------------------------------
+# Keystrokes per item
+
+#: The fixed script: each item, the answer it must end with, what the model
+#: suggests for it (``None``: no suggestion shown), and the keys pressed now.
+KEY_SCRIPT: list[dict[str, Any]] = [
+    {"name": "harmless post (hashtags, image, caption)", "id": "k1", "text": "sunset at the beach #travel", "image": True,
+     "answer": {"hashtag": ["non_drug"], "image": ["non_drug"], "comment": ["non_drug"], "dealer": False},
+     "model": None, "keys": ["x", "Enter"]},
+    {"name": "post whose suggestions are right", "id": "k2", "text": "2mg bars #xanax wickr plug_77", "image": True,
+     "answer": {"hashtag": ["xanax"], "image": ["xanax"], "comment": ["xanax"], "dealer": True},
+     "model": (["xanax"], True), "keys": ["a", "Enter"]},
+    {"name": "drug post, no suggestion, same at every level", "id": "k3", "text": "percs 30s #percocet text 617 555 0162", "image": True,
+     "answer": {"hashtag": ["painkiller"], "image": ["painkiller"], "comment": ["painkiller"], "dealer": True},
+     "model": None, "keys": ["5", "=", "y", "Enter"]},
+    {"name": "harmless comment", "id": "k4", "text": "love this view", "image": False, "comment_of": "k1",
+     "answer": {"comment": ["non_drug"], "dealer": False}, "model": None, "keys": ["x", "Enter"]},
+    {"name": "post whose suggestion is half right", "id": "k5", "text": "bars and percs, dm #xanax", "image": True,
+     "answer": {"hashtag": ["xanax"], "image": ["xanax"], "comment": ["xanax", "painkiller"], "dealer": True},
+     "model": (["xanax"], True), "keys": ["a", "c", "5", "Enter"]},
+]
+_LEVEL_KEY = {"hashtag": "h", "image": "i", "comment": "c"}
+_DIGIT = {label: str(i) for i, label in enumerate(("non_drug",) + DRUGS)}
+
+
+def keys_before(answer: dict[str, Any]) -> list[str]:
+    """The keys the same answer took without one-key answers or suggestions."""
+    keys: list[str] = []
+    levels = [level for level in ("hashtag", "image", "comment") if level in answer]
+    for n, level in enumerate(levels):
+        if n:
+            keys.append(_LEVEL_KEY[level])
+        keys += [_DIGIT[label] for label in answer[level]]
+    return keys + ["y" if answer["dealer"] else "n", "Enter"]
+
+
+def run_keystrokes() -> list[dict[str, Any]]:
+    import socket
+    import threading
+    from types import SimpleNamespace
+
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    import drugwatch.annotate.schema  # noqa: F401
+    from drugwatch.annotate import Settings, create_app, service
+    from drugwatch.annotate.auth import create_user
+    from drugwatch.annotate.suggest import Suggester
+    from drugwatch.labels import LABELS
+    from drugwatch.records import Event, ImageRef
+
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+    class ScriptedModels:
+        """What the script's model says (the models are not what is measured here)."""
+
+        models = (SimpleNamespace(name="script.drugtype", version=1), SimpleNamespace(name="script.selling", version=1))
+
+        def score(self, events):
+            out = []
+            for event in events:
+                item = next(i for i in KEY_SCRIPT if i["id"] == event.id)
+                labels, selling = item["model"] or (["non_drug"], False)
+                probabilities = {label: (0.95 if label in labels else 0.03) for label in LABELS}
+                out.append(SimpleNamespace(key=event.key, drug_probabilities=probabilities, drug_labels=tuple(labels),
+                                           selling=selling, selling_probability=0.9 if selling else 0.1))
+            return out
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="dw-bench-keys-") as tmp:
+        root = Path(tmp)
+        (root / "img.png").write_bytes(png)
+        app = create_app(Settings(db=f"sqlite:///{root / 'keys.sqlite'}", secret_key="bench-secret-key-0123456789",
+                                  annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=8192, media_roots=[root]))
+        app.state.suggester = Suggester(ScriptedModels())
+        events = []
+        for item in KEY_SCRIPT:
+            images = [ImageRef(path=str(root / "img.png"))] if item["image"] else []
+            if item.get("comment_of"):
+                events.append(Event(id=item["id"], kind="comment", parent_id=item["comment_of"], post_id=item["comment_of"],
+                                    text=item["text"], author="someone"))
+            else:
+                events.append(Event(id=item["id"], text=item["text"], author="someone", images=images))
+        app.state.store.upsert(events)
+        create_user(app.state.engine, "ann", PASSWORD, "annotator", app.state.hasher)
+        service.assign(app.state.engine, k=1)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+                page = browser.new_page(viewport={"width": 1024, "height": 700})
+                page.goto(f"{base}/login")
+                page.fill("#username", "ann")
+                page.fill("#password", PASSWORD)
+                page.click("#login-submit")
+                page.wait_for_url("**/tasks")
+                for item in KEY_SCRIPT:
+                    # The model is offered only where the script says it is right or half right.
+                    service.set_option(app.state.engine, "suggestions", item["model"] is not None)
+                    task = service.next_task(app.state.engine, 1)
+                    page.goto(f"{base}/tasks/{task}")
+                    page.wait_for_selector("#label-form")
+                    assert item["text"][:10] in page.inner_text("#caption"), item["name"]
+                    for key in item["keys"][:-1]:
+                        page.keyboard.press(key)
+                    with page.expect_navigation():
+                        page.keyboard.press(item["keys"][-1])
+                    event_key = f"instagram:{item['id']}"
+                    stored = service.collect_answers(app.state.engine, [event_key])[event_key]["ann"]
+                    want = {level: tuple(labels) for level, labels in item["answer"].items() if level != "dealer"}
+                    want["dealer"] = item["answer"]["dealer"]
+                    results.append({"item": item["name"], "before": len(keys_before(item["answer"])),
+                                    "now": len(item["keys"]), "keys": " ".join(item["keys"]), "answer_ok": stored == want})
+                browser.close()
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            app.state.store.close()
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -294,7 +442,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds before the load is abandoned")
     parser.add_argument("--pg-url", default=os.environ.get("DRUGWATCH_TEST_PG_URL"))
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--keystrokes", action="store_true", help="count keys per item on the fixed script instead (Chromium)")
     args = parser.parse_args(argv)
+    if args.keystrokes:
+        rows = run_keystrokes()
+        print(f"{'item':<48} {'before':>6} {'now':>4}  keys now          answer stored right")
+        for r in rows:
+            print(f"{r['item']:<48} {r['before']:>6} {r['now']:>4}  {r['keys']:<17} {r['answer_ok']}")
+        print(f"{'mean':<48} {sum(r['before'] for r in rows) / len(rows):>6.1f} {sum(r['now'] for r in rows) / len(rows):>4.1f}")
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+        return 0 if all(r["answer_ok"] for r in rows) else 1
     if args.labels % args.k:
         parser.error("--labels must be a multiple of --k")
     results = []

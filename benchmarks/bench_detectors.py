@@ -74,10 +74,12 @@ def main() -> None:
         results[name] = {"fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "predict_events_per_s": rate, "predict_events_per_cpu_s": rate_cpu,
                          "params": params}
         print(f"| {name} | {fit_s:.1f} | {fit_cpu_s:.1f} | {rate:,.0f} | {rate_cpu:,.0f} |", flush=True)
-    if "drugwatch.selling.v1" in results:
-        rate = results["drugwatch.selling.v1"]["predict_events_per_cpu_s"]
-        verdict = "meets" if rate >= TARGET_EVENTS_PER_S else "MISSES"
-        print(f"\ndrugwatch.selling.v1 {verdict} the {TARGET_EVENTS_PER_S:,} events/s target ({rate:,.0f}/s)")
+    # the target holds for whichever selling detector is the default; report every candidate run
+    for name in ("drugwatch.selling.v1", "drugwatch.selling.v3"):
+        if name in results:
+            rate = results[name]["predict_events_per_cpu_s"]
+            verdict = "meets" if rate >= TARGET_EVENTS_PER_S else "MISSES"
+            print(f"\n{name} {verdict} the {TARGET_EVENTS_PER_S:,} events/s target ({rate:,.0f}/s)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

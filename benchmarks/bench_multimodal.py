@@ -12,10 +12,21 @@ Rows:
   ONNX fp32 vs ONNX dynamic int8 (:mod:`drugwatch.models.onnx_text`), with
   the largest probability difference to PyTorch.
 
+* ``drugwatch scan`` (:func:`drugwatch.scan.engine.run_scan`, in-process,
+  JSONL in and out) of the same events, in one call: text only (the
+  default fast detectors, ``drugwatch.selling.v1`` + ``drugwatch.drugtype.v1``
+  fitted on the demo corpus), then the same plus the Yang & Luo image model
+  (``drugwatch.yang_luo_image.v1``: per-image probabilities and the late
+  fusion of :mod:`drugwatch.vision.image_scoring`) with a cold feature
+  cache (every image decoded and encoded) and warm (the cache answers).
+  Wall-clock seconds include reading, scoring and writing, not loading the
+  models.
+
 The models are fitted for a few steps only: speed does not depend on the
 weights. One untimed warm-up call precedes each timed one.
 
     python benchmarks/bench_multimodal.py [--events 128] [--threads 2] [--out results.json]
+    python benchmarks/bench_multimodal.py --scan-only --events 256   # only the scan rows
 """
 
 from __future__ import annotations
@@ -43,6 +54,43 @@ def _demo_events(n: int, root: Path):
     return with_images[:n], events
 
 
+def _scan_rows(events, all_events, tmp_path: Path, threads: int, results: dict) -> None:
+    """Scan speed: text-only vs with the image model, cold and warm feature cache, in this one process."""
+    from drugwatch.models.multitask_image import MultitaskImageDetector
+    from drugwatch.scan.engine import run_scan
+    from drugwatch.scoring import EventScorer, train_default_detectors
+
+    corpus = tmp_path / "scan-input.jsonl"
+    corpus.write_text("".join(json.dumps({"record_type": "event", **e.model_dump(mode="json")}) + "\n"
+                              for e in events), encoding="utf-8")
+    labelled = [e for e in all_events if e.labels is not None or e.selling is not None][:600]
+    text_dirs = train_default_detectors(labelled, tmp_path / "models")
+    image_model = MultitaskImageDetector(epochs=2, num_threads=threads).fit(
+        [e for e in all_events if e.images][:64]).save(tmp_path / "models" / "image")
+    text_scorer = EventScorer.from_directories(text_dirs.values())
+    image_scorer = EventScorer.from_directories([*text_dirs.values(), image_model])
+    n = len(events)
+
+    def scan(scorer, name: str) -> float:
+        started = time.perf_counter()
+        report = run_scan(corpus, tmp_path / f"{name}.jsonl", scorer=scorer, overwrite=True, resume=False)
+        seconds = time.perf_counter() - started
+        assert report.results == n, report.counts()
+        return seconds
+
+    scan(text_scorer, "warm-up")  # loads the text layer's tables once
+    rows = {"text_only": scan(text_scorer, "text")}
+    os.environ["DRUGWATCH_HOME"] = str(tmp_path / "scan-cold")  # an empty feature cache
+    rows["with_images_cold_cache"] = scan(image_scorer, "cold")
+    rows["with_images_warm_cache"] = scan(image_scorer, "warm")
+    n_images = sum(len(e.images) for e in events)
+    results["scan"] = {"events": n, "images": n_images,
+                       **{f"{k}_events_per_s": n / v for k, v in rows.items()},
+                       **{f"{k}_s": v for k, v in rows.items()}}
+    print(f"drugwatch scan, {n} events ({n_images} images), in-process: " + ", ".join(
+        f"{k} {n / v:.1f} ev/s ({v:.1f} s)" for k, v in rows.items()), flush=True)
+
+
 def _timed(fn, repeat: int = 1) -> float:
     fn()  # warm-up
     started = time.perf_counter()
@@ -56,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-text", action="store_true", help="skip the MiniLM PyTorch/ONNX rows")
+    parser.add_argument("--scan-only", action="store_true", help="only the drugwatch scan rows")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
@@ -73,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         train = [e for e in all_events if e.labels][:64]
         n = len(events)
         results["n_events"] = n
+        _scan_rows(events, all_events, tmp_path, args.threads, results)
+        os.environ["DRUGWATCH_HOME"] = str(tmp_path / "home")
+        if args.scan_only:
+            if args.out:
+                args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+            return 0
 
         mmbt = MMBTDetector(n_image_tokens=4, max_len=64, epochs=1, batch_size=16, max_train=16,
                             validation_fraction=0.0, num_threads=args.threads).fit(train)

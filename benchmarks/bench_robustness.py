@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     for column in args.columns:
         started = time.perf_counter()
         result = run_robustness(
-            lambda: config.build_detector(column, None), events, y, chosen, task=task, families=families,
-            seed=args.seed, progress=lambda msg: print(f"[{column}] {msg}", file=sys.stderr, flush=True),
+            lambda column=column: config.build_detector(column, None), events, y, chosen, task=task, families=families,
+            seed=args.seed, progress=lambda msg, column=column: print(f"[{column}] {msg}", file=sys.stderr, flush=True),
         )
         result["detector"] = config.columns[column].detector
         result["wall_s"] = round(time.perf_counter() - started, 1)

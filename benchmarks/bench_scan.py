@@ -7,8 +7,8 @@ Usage::
 
 What it does:
 
-1. trains the default detectors (``drugwatch.selling.v1`` on the bench kit's
-   ``dev/selling.jsonl``, ``drugwatch.drugtype.v1`` on ``--drugtype-train`` records of
+1. trains the default detectors (``scoring.DEFAULT_DETECTORS``: selling on the bench kit's
+   ``dev/selling.jsonl``, drug type on ``--drugtype-train`` records of
    ``dev/drugtype.jsonl``) unless ``--models DIR`` holds them (``DIR/selling``,
    ``DIR/drugtype``); they are cached in the work folder;
 2. writes the bench kit's dev texts (selling + drugtype, 48,098 texts) replicated
@@ -78,14 +78,15 @@ def _head(src: Path, dst: Path, n: int) -> None:
 def _train(bench: Path, out: Path, drugtype_train: int) -> list[str]:
     from drugwatch.io.jsonl import load_bench_events
     from drugwatch.models.registry import create_detector
+    from drugwatch.scoring import DEFAULT_DETECTORS
 
     if not (out / "selling" / "config.json").is_file():
         selling = load_bench_events(bench / "dev" / "selling.jsonl")
-        create_detector("drugwatch.selling.v1", seed=0).fit(selling).save(out / "selling")
+        create_detector(DEFAULT_DETECTORS["selling"], seed=0).fit(selling).save(out / "selling")
     if not (out / "drugtype" / "config.json").is_file():
         events = load_bench_events(bench / "dev" / "drugtype.jsonl")
         events = [e for e in events if e.labels is not None][:drugtype_train]
-        create_detector("drugwatch.drugtype.v1", seed=0).fit(events).save(out / "drugtype")
+        create_detector(DEFAULT_DETECTORS["drugtype"], seed=0).fit(events).save(out / "drugtype")
     return [str(out / "selling"), str(out / "drugtype")]
 
 
@@ -179,7 +180,7 @@ class _PlainScan:
                 for r, ps, pd in zip(records, p_sell, p_drug):
                     dst.write(json.dumps({"id": r["id"], "selling_probability": float(ps), "selling": bool(ps >= 0.5),
                                           "drug_probabilities": dict(zip(labels, map(float, pd))),
-                                          "drug_labels": [l for l, p in zip(labels, pd) if p >= 0.5]}) + "\n")
+                                          "drug_labels": [lab for lab, p in zip(labels, pd) if p >= 0.5]}) + "\n")
                 n += len(records)
 
 

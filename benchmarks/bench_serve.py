@@ -337,7 +337,7 @@ async def _exchange(port: int, raw: bytes, timeout: float) -> tuple[int, float]:
         writer.write(raw)
         await writer.drain()
         status, _ = await asyncio.wait_for(_read_response(reader), timeout)
-    except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+    except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
         status = 0
     finally:
         writer.close()
@@ -366,7 +366,7 @@ async def _poll_health(port: int, seconds: float, every: float = 0.02,
                 status, _ = await asyncio.wait_for(_read_response(reader), 30)
                 if status != 200:
                     raise RuntimeError(f"/health answered {status}")
-            except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError, RuntimeError) as exc:
+            except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, RuntimeError) as exc:
                 if failures is not None:
                     failures.append(f"{type(exc).__name__}: {exc}"[:200])
                 if writer is not None:
@@ -397,7 +397,7 @@ async def _hostile_client(port: int, requests: list[tuple[str, bytes]], offset: 
                 await writer.drain()
                 left = max(0.1, stop_at - time.perf_counter() + 5)
                 status, _, closes = await asyncio.wait_for(_read_response_full(reader), left)
-            except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
                 status, closes = 0, True
             outcomes.append((name, status, time.perf_counter() - started))
             if closes:

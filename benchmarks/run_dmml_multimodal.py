@@ -33,11 +33,9 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from drugwatch.evaluation.experiment import METRICS_FILE, TABLE_FILE, ExperimentConfig, _clean, load_config
 from drugwatch.evaluation.multilabel_metrics import (
@@ -123,7 +121,7 @@ def run(config: ExperimentConfig, out: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "task": "drugtype", "experiment": config.experiment.model_dump(),
         "config": config.model_dump(exclude={"base_dir"}), "data": info, "libraries": library_versions(),
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cells": [],
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "cells": [],
     }
 
     def write() -> None:
@@ -151,7 +149,7 @@ def run(config: ExperimentConfig, out: Path) -> dict[str, Any]:
             cell["drug_vs_not"] = binary_drug_metrics(cell)
             result["cells"].append(cell)
             write()
-    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     result["wall_s"] = round(time.perf_counter() - started, 1)
     write()
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from drugwatch.records import Account, Event
 
 
 def t(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2024, 3, day, hour, minute, tzinfo=timezone.utc)
+    return datetime(2024, 3, day, hour, minute, tzinfo=UTC)
 
 
 def plug() -> Account:

@@ -272,8 +272,10 @@ def test_item_page_shows_the_evidence(app) -> None:
     page = client.get(f"/tasks/{_task_for(app, 'ann1', 'instagram:c2')}")
     assert page.status_code == 200
     html = page.text
-    assert 'id="thread-target"' in html and "dm me, percs too" in html  # the event, highlighted
-    assert "fresh 2mg bars" in html and "how much for 10?" in html  # its thread
+    text = re.sub(r"<[^>]+>", "", html)  # evidence is marked inside the text
+    assert 'id="thread-target"' in html and "dm me, percs too" in text  # the event, highlighted
+    assert "fresh 2mg bars" in text and "how much for 10?" in text  # its thread
+    assert "Only the highlighted comment is being labelled" in text
     assert "demo_plug77" in html and 'id="bio"' in html  # the author's bio
     assert "/media/instagram%3Ap1/0" in html  # a comment shows its post's image
     post = client.get(f"/tasks/{_task_for(app, 'ann1', 'instagram:p1')}").text

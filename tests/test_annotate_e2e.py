@@ -147,6 +147,11 @@ def test_two_annotators_and_an_adjudicator(server: str, tmp_path: Path, chromium
             assert adj.is_checked("#comment-painkiller") and not adj.is_checked("#comment-non_drug")
             _label(adj, ["y"])
             assert adj.is_checked("#comment-painkiller") and adj.is_checked("#selling-yes")
+            # "Accept <annotator>" puts that annotator's whole answer in the form.
+            adj.click("#accept-ann2")
+            assert adj.is_checked("#comment-non_drug") and not adj.is_checked("#comment-painkiller") and adj.is_checked("#selling-no")
+            adj.click("#accept-ann1")
+            assert adj.is_checked("#comment-painkiller") and not adj.is_checked("#comment-non_drug") and adj.is_checked("#selling-yes")
             with adj.expect_navigation():
                 adj.keyboard.press("Enter")
             adj.wait_for_selector("#no-disagreements")
@@ -164,3 +169,239 @@ def test_two_annotators_and_an_adjudicator(server: str, tmp_path: Path, chromium
     assert records["p1"]["meta"]["label_source"] == "consensus"
     assert records["c1"]["labels"] == ["painkiller"] and records["c1"]["selling"] is True
     assert records["c1"]["meta"]["label_source"] == "adjudicated"
+
+
+# ---------------------------------------------------------------------------
+# One-key answers, suggestions, undo and the compact layout, in a 1024x700 window
+
+
+class _Scorer:
+    """The models' answers for the labeller test (EventScorer's shape): p1 is xanax and a dealer."""
+
+    from types import SimpleNamespace as _NS
+
+    models = (_NS(name="test.drugtype", version=1), _NS(name="test.selling", version=1))
+
+    def score(self, events):
+        from types import SimpleNamespace
+
+        from drugwatch.labels import LABELS
+
+        out = []
+        for event in events:
+            drug = event.id == "p1"
+            probabilities = {label: 0.02 for label in LABELS}
+            probabilities["xanax" if drug else "non_drug"] = 0.97
+            out.append(SimpleNamespace(key=event.key, drug_probabilities=probabilities,
+                                       drug_labels=("xanax",) if drug else ("non_drug",),
+                                       selling=drug, selling_probability=0.9 if drug else 0.05))
+        return out
+
+
+@pytest.fixture
+def labeller_server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator[tuple[str, object]]:
+    import uvicorn
+
+    from drugwatch.annotate.suggest import Suggester
+
+    image = tmp_path / "bars.png"
+    image.write_bytes(PNG)
+    settings = Settings(
+        db=f"sqlite:///{tmp_path / 'labeller.sqlite'}", secret_key="e2e-secret-key-0123456789",
+        annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=1024, media_roots=[tmp_path],
+    )
+    app = create_app(settings)
+    app.state.suggester = Suggester(_Scorer())
+    app.state.store.upsert(
+        [
+            Account(username="demo_plug", bio="wickr: demo_plug77"),
+            Event(id="p1", text="2mg bars #xanax wickr demo_plug77 " + "stealth shipping, same day. " * 12, author="demo_plug",
+                  images=[ImageRef(path=str(image))]),
+            Event(id="c1", kind="comment", parent_id="p1", post_id="p1", text="how much for 10?", author="demo_buyer"),
+            Event(id="p2", text="sunset at the beach #travel", author="demo_tourist"),
+        ]
+    )
+    create_user(app.state.engine, "ann1", PASSWORD, "annotator", app.state.hasher)
+    service.assign(app.state.engine, k=1)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _in_view(page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 700
+
+
+def test_one_key_answers_suggestions_and_undo_at_1024x700(labeller_server, chromium) -> None:
+    base, app = labeller_server
+    executable, args = chromium
+    from playwright.sync_api import sync_playwright
+
+    failures: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=args, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1024, "height": 700})
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            page.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(f"{base}/login")
+            page.fill("#username", "ann1")
+            page.fill("#password", PASSWORD)
+            page.click("#login-submit")
+            page.wait_for_url("**/tasks")
+            page.click("#start")
+
+            # p1: three levels, a long caption; the dealer question and Submit stay in view.
+            page.wait_for_selector("#label-form")
+            assert _in_view(page, "#level-dealer") and _in_view(page, "#submit-labels")
+            # Images: b blurs and unblurs, z zooms.
+            assert "blurred" not in page.get_attribute("#images", "class")
+            _label(page, ["b", "z"])
+            assert "blurred" in page.get_attribute("#images", "class") and "zoomed" in page.get_attribute("#images img", "class")
+            _label(page, ["b", "z"])
+            assert page.get_attribute("#comment-xanax", "data-suggested") == "1" and not page.is_checked("#comment-xanax")
+            _label(page, ["h", "5", "="])  # copy the hashtag level to the others
+            assert page.is_checked("#image-painkiller") and page.is_checked("#comment-painkiller")
+            _label(page, ["a"])  # accept the suggestions: exactly them, at every level
+            assert page.is_checked("#image-xanax") and not page.is_checked("#image-painkiller") and page.is_checked("#selling-yes")
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+
+            # c1: skip, and undo the skip from the next page.
+            page.wait_for_selector("#label-form")
+            assert "how much for 10?" in page.inner_text("#caption")
+            with page.expect_navigation():
+                page.keyboard.press("s")
+            page.wait_for_selector("#undo-last")
+            assert "Skipped" in page.inner_text("#undo-last")
+            with page.expect_navigation():
+                page.keyboard.press("u")
+            assert "how much for 10?" in page.inner_text("#caption")
+            # [ goes back to the item just submitted, ] forward again.
+            with page.expect_navigation():
+                page.keyboard.press("[")
+            assert "You submitted this item" in page.inner_text("#task-status")
+            with page.expect_navigation():
+                page.keyboard.press("]")
+            assert "how much for 10?" in page.inner_text("#caption")
+            # A harmless item: x (non_drug everywhere, dealer no) and Enter.
+            _label(page, ["x"])
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            page.wait_for_selector("#label-form")
+            assert "sunset" in page.inner_text("#caption")
+            # The guidelines panel opens with g; d keeps a draft and moves on (none left: the queue).
+            _label(page, ["g"])
+            assert page.is_visible("#guide-panel dl") and "Alprazolam" in page.inner_text("#guide-panel")
+            _label(page, ["h", "1"])
+            with page.expect_navigation():
+                page.keyboard.press("d")
+            page.wait_for_selector("#queue")
+            assert "draft" in page.inner_text("#queue")
+            page.click("#queue a")
+            page.wait_for_selector("#label-form")
+            assert page.is_checked("#hashtag-marijuana") and "Draft" in page.inner_text("#task-status")
+            _label(page, ["x"])
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            page.wait_for_selector("#queue-empty")
+            page.goto(f"{base}/tasks/history?status=done")
+            assert page.locator("#history-table tbody tr").count() == 3
+        finally:
+            browser.close()
+    assert failures == [] and errors == []
+    answers = service.collect_answers(app.state.engine)
+    assert answers["instagram:p1"]["ann1"] == {"hashtag": ("xanax",), "image": ("xanax",), "comment": ("xanax",), "dealer": True}
+    assert answers["instagram:p2"]["ann1"] == {"hashtag": ("non_drug",), "comment": ("non_drug",), "dealer": False}
+    assert answers["instagram:c1"]["ann1"] == {"comment": ("non_drug",), "dealer": False}
+    from drugwatch.annotate.suggest import suggestion_report
+
+    report = suggestion_report(app.state.engine)
+    assert report["answers"] == 3 and report["answers_accepted"] == 3  # every suggestion here was right
+
+
+#: Two made-up slang words in sale context, and ordinary texts.
+SLANG_TEXTS = [
+    "zootie for sale hmu 3.5g", "fresh zootie and molly, dm me", "zootie 1oz $200",
+    "cocaine and blizzo available, telegram", "blizzo 1g $80 hmu", "blizzo 2g dm",
+    "the weather is nice today", "nice weather for a walk",
+]
+
+
+def test_slang_review_with_keys_writes_the_user_lexicon(tmp_path: Path, chromium: tuple[str, list[str]]) -> None:
+    """An admin runs discovery, accepts one term with keys only (label digit, Enter) and rejects another (x)."""
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    lexicon = tmp_path / "user.tsv"
+    settings = Settings(
+        db=f"sqlite:///{tmp_path / 'slang.sqlite'}", secret_key="e2e-secret-key-0123456789",
+        annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=1024, user_lexicon=lexicon,
+    )
+    app = create_app(settings)
+    app.state.store.upsert([Event(id=f"s{i}", text=t, author="demo_user") for i, t in enumerate(SLANG_TEXTS)])
+    create_user(app.state.engine, "boss", PASSWORD, "admin", app.state.hasher)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    executable, args = chromium
+    errors: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, args=args, headless=True)
+            try:
+                page = _login(browser, base, "boss")
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+                page.goto(f"{base}/admin/slang")
+                page.fill('#slang-run input[name="min_count"]', "2")
+                with page.expect_navigation():
+                    page.click("#slang-run button[type=submit]")
+                terms = page.locator("form.slang-card").evaluate_all("cs => cs.map(c => c.dataset.slangTerm)")
+                assert {"zootie", "blizzo"} <= set(terms), terms
+                first, second = terms[0], terms[1]
+                page.locator("body").click(position={"x": 1, "y": 1})  # focus the page, not a form field
+                page.keyboard.press("1")  # label key 1 on the active (first) card
+                with page.expect_navigation():
+                    page.keyboard.press("Enter")
+                assert first in page.inner_text("#slang-decided")
+                remaining = page.locator("form.slang-card").evaluate_all("cs => cs.map(c => c.dataset.slangTerm)")
+                assert first not in remaining and second in remaining
+                page.locator("body").click(position={"x": 1, "y": 1})
+                for _ in range(remaining.index(second)):  # "]" moves to the next card
+                    page.keyboard.press("]")
+                assert page.locator("form.slang-card.active").get_attribute("data-slang-term") == second
+                with page.expect_navigation():
+                    page.keyboard.press("x")
+                decided = page.inner_text("#slang-decided")
+                assert "rejected" in decided and second in decided
+            finally:
+                browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    written = lexicon.read_text(encoding="utf-8")
+    assert f"{first}\t" in written and f"{second}\t" not in written
+    assert errors == []

@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,7 +73,7 @@ def _app(tmp_path: Path, **overrides):
 
 
 def _record_import(app, source: Path) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     app.state.store.record_import(source=str(source), format="jsonl", started_at=now, counts={}, quarantine_path=None)
 
 

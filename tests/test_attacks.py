@@ -109,3 +109,42 @@ def test_harness_shows_a_raw_text_detector_collapsing():
     assert "| separator | 100.0 |" in table and "+100.0" in table
     with pytest.raises(ValueError, match="task"):
         run_robustness(_Lexical, events, y, folds, task="other")
+
+
+# -- masks of every kind, light mixtures, held-out alphabet and recipe -----------------
+
+def test_vowel_masks_hide_every_vowel_with_one_symbol():
+    from drugwatch.evaluation.attacks import HELDOUT_MASK_ALPHABET, MASK_ALPHABET
+
+    for seed in range(20):
+        out = attack("cocaine", "mask_vowels", "heavy", seed=seed)
+        symbols = {out[i] for i in (1, 3, 4, 6)}
+        assert len(out) == 7 and [out[i] for i in (0, 2, 5)] == ["c", "c", "n"], out
+        assert len(symbols) == 1 and symbols <= set(MASK_ALPHABET)
+        heavy = attack("cocaine", "mask_heavy", "heavy", seed=seed)
+        assert sum(a != b for a, b in zip(heavy, "cocaine")) == 5 and heavy[0] == "c"
+        held = attack("cocaine", "mask_heldout", "heavy", seed=seed)
+        assert {held[i] for i in (1, 3, 4, 6)} <= set(HELDOUT_MASK_ALPHABET)
+    assert not set(MASK_ALPHABET) & set(HELDOUT_MASK_ALPHABET)
+
+
+def test_light_mixtures_apply_two_or_three_families_per_word():
+    from drugwatch.evaluation.attacks import HELDOUT_MIXTURE, MIXABLE
+
+    assert len(HELDOUT_MIXTURE) == 3 and set(HELDOUT_MIXTURE) <= set(MIXABLE)
+    outs = {attack("cocaine", "mixture2", "heavy", seed=s) for s in range(30)}
+    assert len(outs) > 20 and "cocaine" not in outs
+    held = attack("cocaine", "mixture_heldout", "heavy", seed=0)
+    visible = "".join(ch for ch in held if unicodedata.category(ch) != "Cf")
+    assert held != visible  # the zero-width character came last
+    assert len(visible) > 7  # stretched, then leet
+
+
+def test_the_text_layer_reads_vowel_masks_by_skeleton():
+    from drugwatch.text.analyze import analyze
+
+    for family in ("mask_vowels", "mask_heldout"):
+        read = sum(
+            "cocaine" in analyze(attack("cocaine and ketamine", family, "heavy", seed=s)).labels
+            for s in range(12))
+        assert read >= 6, family  # "." and "-" masks are separators to normalize(): not read

@@ -45,7 +45,7 @@ def test_import_stats_export(tmp_path: Path) -> None:
     exported = runner.invoke(app, ["export", str(out), "--db", db])
     assert exported.exit_code == 0, exported.output
     assert "wrote 1 accounts, 2 events" in exported.output
-    assert [json.loads(l)["record_type"] for l in out.read_text().splitlines()] == ["account", "event", "event"]
+    assert [json.loads(line)["record_type"] for line in out.read_text().splitlines()] == ["account", "event", "event"]
 
 
 def test_db_env_var_selects_the_store(tmp_path: Path, monkeypatch) -> None:

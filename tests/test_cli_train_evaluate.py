@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_models_contract import OTHERS, SELLERS
 from typer.testing import CliRunner
 
 from drugwatch.cli import app
 from drugwatch.models import Detector
-
-from test_models_contract import OTHERS, SELLERS
 
 runner = CliRunner()
 

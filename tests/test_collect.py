@@ -683,6 +683,17 @@ def test_instagram_missing_session_file_is_an_auth_error(tmp_path):
         InstagramSource(session_user="tester", session_file=str(tmp_path / "nope"))
 
 
+def test_instagram_missing_default_session_file_names_the_default_path(tmp_path, monkeypatch):
+    from drugwatch.collect.instagram import InstagramSource
+
+    # No session_file: the message names instaloader's default path (under XDG_CONFIG_HOME).
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    expected = str(tmp_path / "instaloader" / "session-drugwatch-test-nobody")
+    with pytest.raises(AuthError, match="no instaloader session file") as caught:
+        InstagramSource(session_user="drugwatch-test-nobody")
+    assert expected in str(caught.value)
+
+
 def _comment(
     pk: int,
     text: str,

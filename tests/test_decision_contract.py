@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_models_contract import TINY_PARAMS, tiny_corpus
 from test_multilabel import CORPUS, TINY, corpus, stack_corpus
 
@@ -80,3 +79,34 @@ def test_decide_checks_the_shape_of_selling_probabilities(saved_defaults):
     selling, _, _ = saved_defaults
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         selling.decide(np.array([0.1, 0.9]))
+
+
+VIEW_QUERIES = QUERIES + [
+    "x4n4x 2mg b4rs, w1ckr: demo_plug7", "c o k e 4 s a l e dm", "#weedforsale #420 🍁 dm for menu",
+    "Ｘａｎａｘ ｂａｒｓ", "m●lly pr3ss3d p1lls $10",
+]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in TEXT_ONLY if get_detector_class(n).reads_views))
+def test_views_give_the_same_probabilities(name):
+    """A detector that reads the scorer's views scores as it does when it reads the texts itself."""
+    from drugwatch.text.analyze import _analyze_cached, analyze_many
+
+    detector = _fitted(name)
+    events = [Event(id=f"v{i}", text=t) for i, t in enumerate(VIEW_QUERIES)]
+    _analyze_cached.cache_clear()
+    alone = detector.predict_proba(events)
+    _analyze_cached.cache_clear()
+    with_views = detector.predict_proba(events, views=analyze_many([e.text for e in events]))
+    np.testing.assert_array_equal(alone, with_views)
+
+
+def test_views_must_match_the_events():
+    from drugwatch.text.analyze import analyze_many
+
+    detector = _fitted("drugwatch.selling.v1")
+    events = [Event(id="a", text="xanax bars"), Event(id="b", text="sunset")]
+    with pytest.raises(ValueError, match="2 events"):
+        detector.predict_proba(events, views=analyze_many(["xanax bars"]))
+    with pytest.raises(ValueError, match="another text"):
+        detector.predict_proba(events, views=analyze_many(["sunset", "xanax bars"]))

@@ -45,3 +45,33 @@ def test_signature_round_trips_through_bytes() -> None:
     sig = signature(ADVERTS[0])
     again = type(sig).from_bytes(sig.to_bytes(), sig.exact)
     assert again.jaccard(sig) == 1.0 and again.band_keys() == sig.band_keys()
+
+
+def test_batched_signatures_are_datasketchs_own_values() -> None:
+    """The vectorised MinHash must give exactly datasketch's values: stored signatures
+    and LSH band keys written by either path have to match each other."""
+    import numpy as np
+
+    from drugwatch import dedup
+    from drugwatch.dedup import signatures
+
+    texts = [*ADVERTS, "ok", "a b", "🔥🔥🔥", " ".join(f"word{i} x" for i in range(3000))]
+    batch = signatures(texts)
+    for text, sig in zip(texts, batch):
+        grams = dedup.fingerprint(text).grams()
+        expected = dedup._datasketch_values(grams) if grams else dedup._EMPTY_VALUES
+        assert np.array_equal(sig.hashvalues, expected), text[:40]
+        assert sig.empty == (not grams) and sig.exact == signature(text).exact
+    # Blocks: a batch larger than one block gives the same rows as one text at a time.
+    many = [f"{a} {i}" for i in range(40) for a in ADVERTS[:5]] * 20
+    values = dedup.minhash_values([dedup.fingerprint(t).grams() for t in many])
+    assert sum(len(dedup.fingerprint(t).grams()) for t in many) > dedup._BLOCK_SHINGLES
+    assert np.array_equal(values[-1], signature(many[-1]).hashvalues)
+
+
+def test_fingerprint_is_empty_exactly_when_there_is_nothing_to_shingle() -> None:
+    from drugwatch.dedup import fingerprint
+
+    for text in ["", "!!!", "🔥", "a", "_", "ab cd", "xanax bars now"]:
+        fp = fingerprint(text)
+        assert fp.empty == (not fp.grams()), text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_models_contract import TINY_PARAMS, tiny_corpus
 
 from drugwatch.evaluation.experiment import (
     ConfigError,
@@ -20,8 +21,6 @@ from drugwatch.evaluation.metrics import (
 from drugwatch.evaluation.splits import deduplicate, group_of, grouped_folds
 from drugwatch.models import available_detectors, create_detector, get_detector_class
 from drugwatch.records import Event
-
-from test_models_contract import TINY_PARAMS, tiny_corpus
 
 
 def test_binary_metrics_match_hand_counts():

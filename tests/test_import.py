@@ -161,8 +161,8 @@ def test_instaloader_to_store_to_jsonl_loses_nothing(tmp_path: Path) -> None:
     """instaloader JSON -> records -> store -> JSONL: every record and field survives."""
     from test_io_instaloader import BASE, COMMENTS, save_comments, save_structure, sidecar_post
 
-    from drugwatch.io.instaloader import read_instaloader
     from drugwatch.io.base import Parsed
+    from drugwatch.io.instaloader import read_instaloader
 
     folder = tmp_path / "download"
     folder.mkdir()
@@ -238,3 +238,130 @@ def test_csv_without_an_id_column_and_with_a_platform(tmp_path: Path) -> None:
     assert all(e.id.startswith("csv-") for e in events)
     again = import_path(csv_path, store, quarantine=tmp_path / "q.jsonl", csv_platform="telegram")
     assert again.unchanged == 3 and len(list(store.iter_events())) == 2
+
+
+def test_instaloader_then_zeeschuimer_keeps_both_sources_and_one_copy_of_each_image(tmp_path: Path) -> None:
+    from test_io_instaloader import BASE, save_structure
+    from test_io_zeeschuimer import v1_item, write_ndjson, zeeschuimer_line
+
+    post_id = "3300000000000000101"
+    node = {
+        "__typename": "GraphImage", "id": post_id, "shortcode": "DemoZs101", "taken_at_timestamp": 1714571100,
+        "display_url": "https://scontent-ams2-1.cdninstagram.com/v/t51.2885-15/4401_n.jpg?stp=dst-jpg_e35&oh=aa",
+        "edge_media_to_caption": {"edges": [{"node": {"text": "menu below #DemoTag"}}]},
+        "owner": {"id": "101", "username": "demo_user_1"}, "edge_media_preview_like": {"count": 7},
+    }
+    folder = tmp_path / "insta"
+    folder.mkdir()
+    save_structure(folder / f"{BASE}.json", node)
+    (folder / f"{BASE}.jpg").write_bytes(b"\xff\xd8demo-picture")
+    item = v1_item(pk=post_id)
+    item["caption"]["text"] = "menu below #DemoTag"
+    del item["carousel_media"], item["preview_comments"]
+    item["media_type"] = 1
+    # The same picture under another CDN host, size and signature.
+    item["image_versions2"] = {"candidates": [
+        {"url": "https://instagram.fxyz1-1.fna.fbcdn.net/v/t51.2885-15/4401_n.jpg?stp=dst-jpg_e15&efg=bb", "width": 640}]}
+    ndjson = write_ndjson(tmp_path / "browser.ndjson", [zeeschuimer_line(item)])
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    import_path(folder, store, quarantine=tmp_path / "q.jsonl")
+    report = import_path(ndjson, store, quarantine=tmp_path / "q.jsonl")
+    assert report.merged == 1
+    post = store.get_event(f"instagram:{post_id}")
+    assert [ref.importer for ref in post.provenance.sources] == ["zeeschuimer", "instaloader"]
+    assert post.provenance.also[0].source.endswith(f"{BASE}.json")
+    [image] = post.images  # one picture, with the saved file, its digest and the first URL
+    assert image.path.endswith(f"{BASE}.jpg") and image.sha256 is not None and "cdninstagram" in image.url
+    assert post.meta["export_format"] == "zeeschuimer" and post.meta["shortcode"] == "DemoZs101"
+
+    # Importing either source again adds nothing.
+    assert import_path(ndjson, store, quarantine=tmp_path / "q.jsonl").unchanged == 1
+    assert import_path(folder, store, quarantine=tmp_path / "q.jsonl").unchanged == 1
+    assert len(store.get_event(f"instagram:{post_id}").provenance.sources) == 2
+
+
+def test_a_copy_from_a_new_source_that_adds_nothing_still_records_the_source(tmp_path: Path) -> None:
+    line = {"record_type": "event", "id": "p1", "text": "same words", "provenance": None}
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps(line) + "\n")
+    second.write_text(json.dumps(line) + "\n")
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    import_path(first, store)
+    assert import_path(second, store).merged == 1
+    sources = [Path(ref.source).name for ref in store.get_event("instagram:p1").provenance.sources]
+    assert sources == ["a.jsonl", "b.jsonl"]
+    assert import_path(first, store).unchanged == 1 and import_path(second, store).unchanged == 1
+    # The list of sources survives an export and an import into another store.
+    out = tmp_path / "out.jsonl"
+    export_store(store, out)
+    again = Store(f"sqlite:///{tmp_path / 'again.sqlite'}")
+    import_path(out, again)
+    kept = again.get_event("instagram:p1").provenance
+    assert [Path(ref.source).name for ref in kept.sources][-1] == "b.jsonl"
+    assert "a.jsonl" in {Path(ref.source).name for ref in kept.sources}
+
+
+def test_telegram_export_round_trips_through_jsonl_on_another_path(tmp_path: Path) -> None:
+    import shutil
+
+    from test_io_telegram import write_full_export
+
+    write_full_export(tmp_path / "export")
+    store = Store(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    import_path(tmp_path / "export", store, quarantine=tmp_path / "q.jsonl")
+    out = tmp_path / "bundle" / "records.jsonl"
+    export_store(store, out)
+    # The pictures travel with the bundle; the bundle moves to another place.
+    for event in store.iter_events():
+        for image in event.images:
+            target = out.parent / "media" / Path(image.path).name
+            target.parent.mkdir(exist_ok=True)
+            shutil.copy(image.path, target)
+    rewritten = []
+    for raw in out.read_text().splitlines():
+        record = json.loads(raw)
+        for image in record.get("images") or []:
+            image["path"] = f"media/{Path(image['path']).name}"
+        rewritten.append(json.dumps(record))
+    out.write_text("\n".join(rewritten) + "\n")
+    moved = tmp_path / "elsewhere"
+    shutil.move(str(out.parent), moved)
+    again = Store(f"sqlite:///{tmp_path / 'b.sqlite'}")
+    report = import_path(moved / "records.jsonl", again, quarantine=tmp_path / "q2.jsonl")
+    assert report.quarantined == 0
+    before = {e.key: e for e in store.iter_events()}
+    after = {e.key: e for e in again.iter_events()}
+    assert set(after) == set(before)
+    for key, event in before.items():
+        assert after[key].model_dump(exclude={"images", "provenance"}) == event.model_dump(exclude={"images", "provenance"})
+        assert [i.sha256 for i in after[key].images] == [i.sha256 for i in event.images]
+        assert all(Path(i.path).is_file() and Path(i.path).is_relative_to(moved) for i in after[key].images)
+    assert {a.key for a in again.iter_accounts()} == {a.key for a in store.iter_accounts()}
+
+
+def test_csv_ids_from_a_column_or_a_hash_of_chosen_columns(tmp_path: Path) -> None:
+    csv_path = tmp_path / "channel.csv"
+    csv_path.write_text("msg,author,when,text,views\n"
+                        "m1,chan_demo,2024-05-01T10:00:00Z,selling bars dm @plug_demo1,10\n"
+                        "m1,chan_demo,2024-05-01T10:00:00Z,selling bars dm @plug_demo1,25\n"
+                        "m2,chan_demo,2024-05-01T11:00:00Z,weather is nice today,3\n"
+                        ",chan_demo,2024-05-01T12:00:00Z,no id here,1\n", encoding="utf-8")
+    store = Store(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    report = import_path(csv_path, store, quarantine=tmp_path / "q.jsonl", csv_id_from=["msg"], csv_platform="telegram")
+    # The two copies of m1 differ in a meta column only, so the second is a duplicate that conflicts;
+    # the row without an id is quarantined saying why.
+    assert sorted(e.id for e in store.iter_events()) == ["m1", "m2"]
+    assert report.quarantined == 2
+    reasons = [json.loads(line)["reason"] for line in (tmp_path / "q.jsonl").read_text().splitlines()]
+    assert any("--id-from column(s) msg are empty" in r for r in reasons)
+
+    hashed = Store(f"sqlite:///{tmp_path / 'b.sqlite'}")
+    report = import_path(csv_path, hashed, quarantine=tmp_path / "q2.jsonl", csv_id_from=["author", "when", "text"])
+    ids = sorted(e.id for e in hashed.iter_events())
+    assert len(ids) == 3 and all(i.startswith("csv-") for i in ids)  # the m1 rows agree on the chosen columns
+    again = import_path(csv_path, hashed, quarantine=tmp_path / "q3.jsonl", csv_id_from=["author", "when", "text"])
+    assert again.imported == 0 and len(list(hashed.iter_events())) == 3
+
+    with pytest.raises(ReaderError, match="not in the header"):
+        import_path(csv_path, hashed, csv_id_from=["nope"])

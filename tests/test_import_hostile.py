@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import exc as sa_exc
+from test_io_instaloader import BASE, save_structure, sidecar_post
+from test_io_zeeschuimer import v1_item, zeeschuimer_line
 
 from drugwatch.io.base import Parsed, Problem, ReaderError
 from drugwatch.io.export import export_store, write_jsonl
@@ -32,9 +34,6 @@ from drugwatch.io.jsonl import read_jsonl
 from drugwatch.io.zeeschuimer import read_zeeschuimer
 from drugwatch.records import Event
 from drugwatch.store import Store
-
-from test_io_instaloader import BASE, save_structure, sidecar_post
-from test_io_zeeschuimer import v1_item, write_ndjson, zeeschuimer_line
 
 BIG_INT = "9" * 5000  # json.loads refuses integers of more than 4,300 digits
 DEEP = "[" * 100_000 + "]" * 100_000  # far deeper than the parser's recursion limit
@@ -262,12 +261,12 @@ def test_a_record_the_store_refuses_is_quarantined_without_its_text_in_logs(
     store = Store(str(tmp_path / "s.sqlite"))
     real = store.upsert
 
-    def picky(records):
+    def picky(records, **options):
         records = list(records)
         if any(r.id == "p2" for r in records):
             orig = Exception('invalid input syntax\nCONTEXT: JSON data, line 1: {"text": "call 555-0100"')
             raise sa_exc.DataError("INSERT INTO events ...", None, orig)
-        return real(records)
+        return real(records, **options)
 
     monkeypatch.setattr(store, "upsert", picky)
     path = tmp_path / "in.jsonl"
@@ -284,7 +283,7 @@ def test_a_record_the_store_refuses_is_quarantined_without_its_text_in_logs(
 def test_a_lost_connection_still_ends_the_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(str(tmp_path / "s.sqlite"))
 
-    def gone(records):
+    def gone(records, **options):
         raise sa_exc.OperationalError("INSERT ...", None, Exception("server closed the connection"))
 
     monkeypatch.setattr(store, "upsert", gone)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import lzma
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from drugwatch.io.instaloader import read_instaloader
 from drugwatch.records import Account, Event, sha256_bytes, sha256_json
 
 VERSION = "4.14"
-FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 BASE = "2024-05-01_13-45-00_UTC"  # instaloader's default filename pattern, {date_utc}_UTC
 
 
@@ -31,7 +31,7 @@ def save_structure(path: Path, node: object, node_type: str = "Post") -> Path:
         with lzma.open(path, "wt", check=lzma.CHECK_NONE) as fp:
             json.dump(structure, fp=fp, separators=(",", ":"))
     else:
-        with open(path, "wt") as fp:
+        with open(path, "w") as fp:
             json.dump(structure, fp=fp, indent=4, sort_keys=True)
     os.utime(path, (FETCHED.timestamp(), FETCHED.timestamp()))
     return path
@@ -125,7 +125,7 @@ def test_round_trip_post_with_sidecar_and_comments(tmp_path: Path, suffix: str) 
     assert post.text == "fresh batch #DemoTag #testing_only text 555-0101"
     assert post.hashtags == ("demotag", "testing_only")
     assert post.author == "demo_user_1"
-    assert post.created_at == datetime.fromtimestamp(1714571100, tz=timezone.utc)
+    assert post.created_at == datetime.fromtimestamp(1714571100, tz=UTC)
     assert [image.url for image in post.images] == [
         "https://example.com/media/c1.jpg?se=7&x=1",
         "https://example.com/media/c2.webp?se=7",
@@ -157,7 +157,7 @@ def test_round_trip_post_with_sidecar_and_comments(tmp_path: Path, suffix: str) 
         assert comment.parent_id == parent_id
         assert comment.post_id == "3300000000000000001"
         assert comment.author == author
-        assert comment.created_at == datetime.fromtimestamp(created, tz=timezone.utc)
+        assert comment.created_at == datetime.fromtimestamp(created, tz=UTC)
         assert comment.text == text
         assert comment.provenance.source == str(comments_file)
         assert comment.provenance.fetched_at.timestamp() == FETCHED.timestamp() + 60
@@ -336,7 +336,7 @@ def test_iphone_struct_post_and_v3_json(tmp_path: Path) -> None:
     old, post = records
     assert post.text == "restock #demo_only" and post.hashtags == ("demo_only",)
     assert post.author == "demo_user_6"
-    assert post.created_at == datetime.fromtimestamp(1714580000, tz=timezone.utc)
+    assert post.created_at == datetime.fromtimestamp(1714580000, tz=UTC)
     assert post.images[0].path == str(tmp_path / f"{BASE}.jpg")
     assert post.meta["likes"] == 4
     assert old.text == "" and old.author == "demo_user_7" and old.provenance.locator == "document"
@@ -395,3 +395,68 @@ def test_absurd_timestamps_are_problems_not_crashes(tmp_path: Path) -> None:
     assert reasons[2].startswith("field 'created_at': cannot read 'yesterday' as a time")
     # the comments still name the post they belong to
     assert "18000000000000002" in problems(items)[1].raw
+
+
+def test_location_is_kept_whole(tmp_path: Path) -> None:
+    node = sidecar_post()
+    node["location"] = {
+        "id": "770001", "has_public_page": True, "name": "Demo Square", "slug": "demo-square",
+        "lat": 52.3676, "lng": 4.9041,
+        "address_json": json.dumps({"street_address": "1 Example Street", "zip_code": "1000 AA",
+                                    "city_name": "Demo City", "region_name": "", "country_code": "NL"}),
+    }
+    save_structure(tmp_path / f"{BASE}.json", node)
+    post = next(r for r in parsed(read_instaloader(tmp_path)) if r.kind == "post")
+    assert post.meta["location"] == "Demo Square"  # the name, as before
+    assert post.meta["place"] == {
+        "id": "770001", "name": "Demo Square", "slug": "demo-square", "lat": 52.3676, "lng": 4.9041,
+        "city": "Demo City", "address": "1 Example Street", "zip": "1000 AA", "country_code": "NL",
+    }
+
+
+def test_profile_business_fields(tmp_path: Path) -> None:
+    node = {
+        "id": "101", "username": "demo_user_1", "full_name": "Demo One", "biography": "menu in link",
+        "edge_followed_by": {"count": 1200}, "edge_follow": {"count": 80}, "is_private": False,
+        "is_verified": False, "is_business_account": True, "is_professional_account": True,
+        "business_category_name": "Shopping & Retail", "category_name": "Shopping & retail",
+        "external_url": "https://shop.example.com",
+        "bio_links": [{"title": "menu", "lynx_url": "https://l.instagram.com/?u=x", "url": "https://shop.example.com/menu",
+                       "link_type": "external"}],
+        "business_email": "orders@example.com", "business_phone_number": "+15550142",
+        "business_address_json": json.dumps({"city_name": "Demo City", "street_address": "2 Example Road",
+                                             "zip_code": "", "latitude": 52.1, "longitude": 5.1}),
+        "profile_pic_url_hd": "https://example.com/p.jpg",
+    }
+    save_structure(tmp_path / "demo_user_1_101.json", node, "Profile")
+    [account] = parsed(read_instaloader(tmp_path))
+    assert isinstance(account, Account) and account.followers == 1200 and account.following == 80
+    meta = account.meta
+    assert meta["bio_links"] == ["https://shop.example.com/menu"]
+    assert meta["category_name"] == "Shopping & retail" and meta["is_professional_account"] is True
+    assert meta["business_email"] == "orders@example.com" and meta["business_phone"] == "+15550142"
+    assert meta["business_address"] == {"city_name": "Demo City", "street_address": "2 Example Road",
+                                        "latitude": 52.1, "longitude": 5.1}
+
+
+def test_story_mentions_hashtags_links_and_place(tmp_path: Path) -> None:
+    node = {
+        "__typename": "GraphStoryImage", "id": "3300000000000000021", "taken_at_timestamp": 1714590000,
+        "is_video": False, "display_resources": [{"src": "https://example.com/s.jpg", "config_width": 1080}],
+        "owner": {"id": "101", "username": "demo_user_1"},
+        "story_cta_url": "https://shop.example.com/story",
+        "tappable_objects": [
+            {"__typename": "GraphTappableMention", "username": "demo_user_2", "full_name": "Demo Two", "is_private": False},
+            {"__typename": "GraphTappableHashtag", "name": "demotag"},
+            {"__typename": "GraphTappableLocation", "id": "770001", "name": "Demo Square"},
+            {"__typename": "GraphTappableFeedMedia", "media": {"shortcode": "DemoAbC01"}},
+        ],
+        "iphone_struct": {"reel_mentions": [{"user": {"username": "demo_user_3"}}]},
+    }
+    save_structure(tmp_path / f"{BASE}.json", node, "StoryItem")
+    [story] = parsed(read_instaloader(tmp_path))
+    assert story.meta["mentions"] == ["demo_user_2", "demo_user_3"]
+    assert story.meta["story_hashtags"] == ["demotag"]
+    assert story.meta["story_links"] == ["https://shop.example.com/story"]
+    assert story.meta["linked_posts"] == ["DemoAbC01"]
+    assert story.meta["place"] == {"id": "770001", "name": "Demo Square"}

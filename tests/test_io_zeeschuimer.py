@@ -9,7 +9,7 @@ made up (demo_user_*, example.com, 555-01xx).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -113,7 +113,7 @@ def test_v1_item_post_images_and_preview_comments(tmp_path: Path) -> None:
     assert post.text == "menu below #DemoTag #test_only call 555-0103"
     assert post.hashtags == ("demotag", "test_only")
     assert post.author == "demo_user_1"
-    assert post.created_at == datetime.fromtimestamp(1714571100, tz=timezone.utc)
+    assert post.created_at == datetime.fromtimestamp(1714571100, tz=UTC)
     assert [image.url for image in post.images] == ["https://example.com/z/a.jpg", "https://example.com/z/b.jpg"]
     assert post.meta["shortcode"] == "DemoZs101"
     assert post.meta["permalink"] == "https://www.instagram.com/p/DemoZs101/"
@@ -124,13 +124,13 @@ def test_v1_item_post_images_and_preview_comments(tmp_path: Path) -> None:
     assert post.meta["source_platform_url"] == "https://www.instagram.com/explore/tags/demotag/"
     prov = post.provenance
     assert prov.source == str(path) and prov.locator == "line 1" and prov.importer == "zeeschuimer"
-    assert prov.fetched_at == datetime(2024, 6, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)
+    assert prov.fetched_at == datetime(2024, 6, 1, 12, 0, 0, 123000, tzinfo=UTC)
     assert prov.raw_sha256 == sha256_json(item)
 
     assert (first.kind, first.parent_id, first.post_id, first.author, first.text) == (
         "comment", "3300000000000000101", "3300000000000000101", "demo_user_2", "how to order"
     )
-    assert first.created_at == datetime.fromtimestamp(1714571200, tz=timezone.utc)
+    assert first.created_at == datetime.fromtimestamp(1714571200, tz=UTC)
     assert first.provenance.locator == "line 1: data.preview_comments[0]"
     assert first.provenance.raw_sha256 == sha256_json(item["preview_comments"][0])
     assert (reply.parent_id, reply.post_id) == ("17800000000000001", "3300000000000000101")
@@ -213,4 +213,29 @@ def test_fetched_at_falls_back_to_file_mtime(tmp_path: Path, collected: object) 
         line["timestamp_collected"] = collected
     path = write_ndjson(tmp_path / "no_time.ndjson", [line])
     [post] = parsed(read_zeeschuimer(path))
-    assert post.provenance.fetched_at == datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    assert post.provenance.fetched_at == datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def test_current_web_item_shapes(tmp_path: Path) -> None:
+    item = v1_item()
+    item["media_type"] = "8"
+    item["carousel_media"][1]["media_type"] = "VIDEO"  # web items may give the type as a string
+    item["carousel_media"].append({"id": "c", "media_type": 1, "display_uri": "https://example.com/z/c.jpg"})
+    item["location"] = {"pk": 5, "name": "Demo Harbour", "lat": "1.5", "lng": 2.0, "city": "Demo City",
+                        "address": "3 Example Quay", "short_name": "Harbour"}
+    item["play_count"] = 321
+    reel = {"pk": "3300000000000000111", "code": "DemoReel1", "taken_at": 1714571100, "media_type": "2",
+            "display_uri": "https://example.com/z/reel.jpg", "video_versions": [{"url": "https://example.com/z/reel.mp4"}],
+            "user": {"pk": "101", "username": "demo_user_1"}, "caption": None, "play_count": 999}
+    path = write_ndjson(tmp_path / "web.ndjson", [zeeschuimer_line(item), zeeschuimer_line(reel, row_id=2)])
+    posts = [r for r in parsed(read_zeeschuimer(path)) if r.kind == "post"]
+    carousel, video = posts
+    assert [i.url for i in carousel.images] == ["https://example.com/z/a.jpg", "https://example.com/z/b.jpg",
+                                                "https://example.com/z/c.jpg"]
+    assert carousel.meta["carousel_videos"] == [{"position": 2, "url": "https://example.com/z/b.mp4"}]
+    assert carousel.meta["is_video"] is False and carousel.meta["play_count"] == 321
+    assert carousel.meta["place"] == {"id": "5", "name": "Demo Harbour", "lat": 1.5, "lng": 2.0,
+                                      "city": "Demo City", "address": "3 Example Quay"}
+    assert video.meta["is_video"] is True and video.meta["video_url"] == "https://example.com/z/reel.mp4"
+    assert [i.url for i in video.images] == ["https://example.com/z/reel.jpg"]
+    assert video.meta["play_count"] == 999

@@ -123,6 +123,25 @@ def test_table_lists_families_and_macro_row():
     assert "| pip_tweets | 12 (6) |" in table
     assert "**macro F1**" in table
     assert "| sms | 6 | 0.0 (0) |" in table
+    # each fit's threshold, and how far it moves between the fits
+    assert "| **spread** | 0.000 |" in table
+
+
+def test_threshold_of_each_fit_and_its_spread_are_reported():
+    class MovingThreshold(KeywordDetector):
+        """KeywordDetector whose threshold depends on how many events it was trained on."""
+
+        def _fit(self, events, y):
+            super()._fit(events, y)
+            self.threshold_ = len(events) / 100
+
+    events, y = _universe()
+    result = run_lofo({"kw": MovingThreshold}, events, y, by_language=False)
+    column = result["columns"]["kw"]
+    thresholds = {f: m["threshold"] for f, m in column["per_family"].items()}
+    assert thresholds == {"darknet_listings": pytest.approx(0.18), "pip_tweets": pytest.approx(0.18),
+                          "sms": pytest.approx(0.24)}
+    assert column["threshold_spread"] == pytest.approx(0.06)
 
 
 def test_subsample_keeps_every_positive_and_is_deterministic():

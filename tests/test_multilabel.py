@@ -325,7 +325,7 @@ def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_befor
     # the old decoding too: a drug label that fires beats a more probable non_drug
     crafted = np.full((1, len(LABELS)), 0.001)
     crafted[0, [0, 6]] = [1.0, 0.995]
-    loaded.predict_proba = lambda _events: crafted
+    loaded.predict_proba = lambda _events, **_options: crafted
     assert loaded.predict(events[:1])[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 0, 0, 0]
 
 
@@ -426,3 +426,65 @@ def test_no_test_fold_token_in_fitted_vocabulary(name):
     assert not [t for t in detector.vocabulary_ if marker in t]
     if name == "drugwatch.drugtype.v1":
         assert not [k for k in detector.mask_index_.values() if marker in k]
+
+
+# -- drugtype.v2: the text layer's drugs in a sale ------------------------------------
+
+def test_sale_lexicon_labels_need_a_sale_reading():
+    from drugwatch.models.multilabel import sale_lexicon_labels
+
+    assert sale_lexicon_labels("xanax and oxycodone, wickr me") == ("xanax", "painkiller")
+    menu = "LSD, MDMA, shrooms, coke. DM for prices"
+    assert set(sale_lexicon_labels(menu)) == {"mushroom", "mdma", "lsd", "cocaine"}
+    assert sale_lexicon_labels("LSD, MDMA, shrooms, coke") == ()  # a list, no sale
+    # one drug, or no sale: for the model to decide
+    assert sale_lexicon_labels("cocaine $60 a gram") == ()
+    assert sale_lexicon_labels("study finds heroin and cocaine use rising") == ()
+    assert sale_lexicon_labels("lovely sunset at the beach, dm me") == ()
+
+
+def test_lexicon_union_raises_exactly_the_sale_labels_over_their_thresholds():
+    from drugwatch.models.multilabel import lexicon_union
+
+    thresholds = np.full(len(LABELS), 0.5)
+    thresholds[LABELS.index("cocaine")] = 0.8
+    proba = np.full((3, len(LABELS)), 0.05)
+    proba[:, 0] = 0.9  # the model is sure these are not drugs
+    texts = ["weed, coke and molly, hmu on snap", "lovely sunset at the beach", "cocaine news today"]
+    out = lexicon_union(proba, texts, thresholds, non_drug_wins=True)
+    decided = decode(out, thresholds, non_drug_wins=True)
+    got = {LABELS[j] for j in np.flatnonzero(decided[0])}
+    assert got == {"marijuana", "cocaine", "mdma"}
+    assert out[0, LABELS.index("cocaine")] >= 0.8 and out[0, 0] < 0.5
+    # no sale reading: rows unchanged, the model's non_drug stands
+    np.testing.assert_array_equal(out[1:], proba[1:])
+    assert decode(out[1:], thresholds, non_drug_wins=True)[:, 0].tolist() == [1, 1]
+    # probabilities stay probabilities, and the input is not modified
+    assert (out >= 0).all() and (out <= 1).all() and proba[0, 0] == 0.9
+    # where the model decides a drug, the text's other confident drugs join it
+    drug = np.full((1, len(LABELS)), 0.05)
+    drug[0, LABELS.index("xanax")] = 0.9
+    got = decode(lexicon_union(drug, ["xanax 2mg and oxycodone 30mg"], thresholds), thresholds)
+    assert {LABELS[j] for j in np.flatnonzero(got[0])} == {"xanax", "painkiller"}
+    # a term the kit shows to be unreliable ("tabs": LSD by the lexicon, tablets of anything) is left out
+    got = decode(lexicon_union(drug, ["xanax tabs 2mg"], thresholds), thresholds)
+    assert {LABELS[j] for j in np.flatnonzero(got[0])} == {"xanax"}
+
+
+def test_drugtype_v2_adds_the_lexicon_labels_of_a_sale_and_keeps_predict_equal_to_decide(tmp_path):
+    events = stack_corpus()
+    v1 = create_detector("drugwatch.drugtype.v1", min_df=1).fit(events)
+    v2 = create_detector("drugwatch.drugtype.v2", min_df=1).fit(events)
+    assert v2.lexicon_union is True and v1.lexicon_union is False
+    menu = [Event(id="m", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me")]
+    want = {"lsd", "mdma", "mushroom", "xanax", "cocaine"}
+    got = {LABELS[j] for j in np.flatnonzero(v2.predict(menu)[0])}
+    assert got >= want
+    np.testing.assert_array_equal(v2.predict(menu), v2.decide(v2.predict_proba(menu)))
+    # where the lexicon's labels are the model's (the training listings), v2 decides as v1
+    np.testing.assert_array_equal(v2.predict(events[:24]), v1.predict(events[:24]))
+    config = json.loads((v2.save(tmp_path / "v2") / "config.json").read_text())
+    assert config["params"]["lexicon_union"] is True and config["extra"]["lexicon_union"] is True
+    assert len(config["extra"]["lexicon"]) >= 16
+    loaded = Detector.load(tmp_path / "v2")
+    np.testing.assert_array_equal(loaded.predict(menu), v2.predict(menu))

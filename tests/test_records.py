@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from drugwatch import LABELS, Account, Event, ImageRef, Provenance, RecordError
 from drugwatch.labels import check_labels
@@ -59,16 +60,14 @@ def test_comment_needs_a_parent_and_post_cannot_have_one() -> None:
 
 def test_threads_of_any_depth() -> None:
     post = Event(id="p", text="sunset")
-    c1 = Event(id="c1", kind="comment", parent_id="p", post_id="p")
-    c2 = Event(id="c2", kind="comment", parent_id="c1", post_id="p")
     c3 = Event(id="c3", kind="comment", parent_id="c2", post_id="p")
     assert c3.parent_key == "instagram:c2" and c3.post_key == post.key
 
 
 def test_times_are_utc_aware() -> None:
-    assert Event(id="1", created_at="2024-05-01T13:45:00Z").created_at == datetime(2024, 5, 1, 13, 45, tzinfo=timezone.utc)
-    assert Event(id="1", created_at=1714571100).created_at == datetime(2024, 5, 1, 13, 45, tzinfo=timezone.utc)
-    assert Event(id="1", created_at="2024-05-01").created_at.tzinfo is timezone.utc
+    assert Event(id="1", created_at="2024-05-01T13:45:00Z").created_at == datetime(2024, 5, 1, 13, 45, tzinfo=UTC)
+    assert Event(id="1", created_at=1714571100).created_at == datetime(2024, 5, 1, 13, 45, tzinfo=UTC)
+    assert Event(id="1", created_at="2024-05-01").created_at.tzinfo is UTC
     with pytest.raises(RecordError, match="cannot read 'yesterday' as a time"):
         Event.parse({"id": "1", "created_at": "yesterday"})
 
@@ -91,7 +90,7 @@ def test_provenance_digest_is_checked() -> None:
     with pytest.raises(RecordError, match="provenance.raw_sha256"):
         Event.parse({"id": "1", "provenance": {"platform": "instagram", "source": "f", "raw_sha256": "xyz"}})
     prov = Provenance(platform="instagram", source="f.json", raw_sha256="0" * 64, fetched_at=0)
-    assert prov.fetched_at == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert prov.fetched_at == datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def test_account_validation_and_ratio() -> None:
@@ -105,7 +104,7 @@ def test_account_validation_and_ratio() -> None:
 
 def test_records_are_immutable() -> None:
     event = Event(id="1", text="x")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         event.text = "y"  # type: ignore[misc]
 
 

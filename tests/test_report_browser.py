@@ -18,7 +18,6 @@ from drugwatch.report import build_report
 from drugwatch.scan import run_scan
 from drugwatch.scoring import train_default_detectors
 
-
 pytestmark = pytest.mark.slow
 
 

@@ -10,17 +10,21 @@ from sklearn.linear_model import LogisticRegression
 
 from drugwatch.models import Detector, create_detector
 from drugwatch.models.selling_v3 import (
+    CUE_VERSION,
     DRUG_TOKEN,
     EVIDENCE_FEATURES,
     EVIDENCE_SIGNS,
+    WEAK_FEATURE,
     GeneralSellingDetector,
     SignedLogisticRegression,
     choose_threshold,
+    choose_threshold_by_negatives,
     delexicalize,
     evidence,
     load_pool,
     role_of,
 )
+from drugwatch.models.weak import LF_CLASS, LF_NAMES, LabelModel, fires, lf_summary
 from drugwatch.records import Event
 
 F = {name: i for i, name in enumerate(EVIDENCE_FEATURES)}
@@ -98,6 +102,28 @@ def test_threshold_with_a_precision_target():
     assert choose_threshold(proba, y, target_fpr=0.0, target_precision=0.5) > 0.7
 
 
+def test_threshold_from_negatives_caps_every_subsource_and_ignores_positives():
+    rng = np.random.default_rng(0)
+    proba = np.concatenate([rng.uniform(0, 0.5, 1000), rng.uniform(0.6, 0.9, 200), [0.95, 0.7]])
+    y = np.array([0] * 1200 + [1, 1])
+    sub = np.array(["big"] * 1000 + ["hard"] * 200 + ["pos", "pos"], dtype=object)
+    pooled = choose_threshold_by_negatives(proba, y, sub, target_fpr=0.05)
+    capped = choose_threshold_by_negatives(proba, y, sub, target_fpr=0.05, max_subsource_fpr=0.01)
+    assert capped > pooled
+    neg = y == 0
+    assert ((proba[neg] >= pooled).mean()) <= 0.05
+    assert ((proba[sub == "hard"] >= capped).mean()) <= 0.01
+    assert ((proba[sub == "big"] >= capped).mean()) <= 0.01
+    # the positives' scores do not move it
+    moved = proba.copy()
+    moved[-2:] = [0.01, 0.02]
+    assert choose_threshold_by_negatives(moved, y, sub, target_fpr=0.05, max_subsource_fpr=0.01) == capped
+    # a sub-source below the minimum size is not capped on its own
+    small = choose_threshold_by_negatives(proba, y, sub, target_fpr=0.05, max_subsource_fpr=0.01,
+                                          min_subsource_negatives=500)
+    assert small < capped
+
+
 def test_threshold_without_negatives_is_the_lowest_positive():
     assert choose_threshold(np.array([0.3, 0.7]), np.array([1, 1]), target_fpr=0.01) == pytest.approx(0.3)
 
@@ -126,6 +152,24 @@ def test_sale_cues_in_other_languages_sit_next_to_the_drug():
     assert plain[F["sale_cue"]] == 1 and plain[F["drug_and_sale_cue"]] == 0 and plain[F["offer_evidence"]] == 0
 
 
+def test_accented_and_cyrillic_cues_match_the_normalized_view():
+    # the view is normalized (accents stripped, Cyrillic look-alikes read as Latin): so are the cues
+    _, spanish = evidence("tengo cocaína, envíos gratis")
+    assert spanish[F["drug_and_sale_cue"]] == 1
+    _, vietnamese = evidence("ketamine giao hàng tận nơi")
+    assert vietnamese[F["drug_and_sale_cue"]] == 1
+    _, russian = evidence("кокаин оптом")
+    assert russian[F["sale_cue"]] == 1
+    # models saved with the first cue version keep matching as they were fitted
+    _, old = evidence("tengo cocaína, envíos gratis", cue_version=1)
+    assert old[F["sale_cue"]] == 0 and CUE_VERSION >= 2
+
+
+def test_lexicon_sale_cues_are_read():
+    _, german = evidence("koks lieferung heute")  # "lieferung" is in the lexicon's multilingual.tsv
+    assert german[F["sale_cue"]] == 1
+
+
 def test_latin_cues_need_word_boundaries():
     _, text = evidence("the priceless wholesaler")  # "price" inside "priceless" is no price
     assert text[F["sale_cue"]] == 0
@@ -138,7 +182,7 @@ def test_delexicalize_hides_drug_names_from_the_character_view():
 
 
 def test_every_signed_feature_exists():
-    assert set(EVIDENCE_SIGNS) <= set(EVIDENCE_FEATURES)
+    assert set(EVIDENCE_SIGNS) <= set(EVIDENCE_FEATURES) | {WEAK_FEATURE}
 
 
 # -- the signed model ----------------------------------------------------------------
@@ -272,3 +316,68 @@ def test_fast_character_scores_equal_the_tfidf_matrix(fitted):
     expected = np.asarray(fitted._char_matrix(views) @ coef).ravel()
     np.testing.assert_allclose(fitted._char_scores(views), expected, atol=1e-5)
     np.testing.assert_allclose(fitted._char_scores(views), expected, atol=1e-5)  # from the word cache
+
+
+# -- weak supervision ----------------------------------------------------------------
+
+
+def _fired(texts):
+    return fires(np.array([evidence(t)[1] for t in texts]), EVIDENCE_FEATURES)
+
+
+def test_labelling_functions_vote_on_the_text_layer():
+    lf = {name: j for j, name in enumerate(LF_NAMES)}
+    got = _fired(["percs 30mg $25 each, dm me on telegram @perc_demo", "where can i get xanax",
+                  "police seized 5kg of cocaine", "lovely sunset at the beach", "cocaine is a stimulant",
+                  "코카인 팝니다 텔레그램 @abc"])
+    assert got[0, lf["offer_with_contact"]] and not got[0, lf["drug_talk"]]
+    assert got[1, lf["buy_intent"]] and not got[1, lf["drug_and_sale_cue"]]
+    assert got[2, lf["news"]]
+    assert got[3, lf["no_drug"]] and not got[3].__getitem__([lf["offer_with_contact"], lf["listing"]]).any()
+    assert got[4, lf["drug_talk"]]
+    assert got[5, lf["offer_with_contact"]] and got[5, lf["drug_and_sale_cue"]]
+
+
+def test_label_model_recovers_the_latent_classes_without_labels():
+    rng = np.random.default_rng(1)
+    n = 4000
+    y = (rng.random(n) < 0.2).astype(int)
+    # positive LFs fire mostly on class 1, negative LFs mostly on class 0
+    rate1 = np.where(LF_CLASS == 1, 0.7, 0.05)
+    rate0 = np.where(LF_CLASS == 1, 0.03, 0.5)
+    fired = rng.random((n, len(LF_CLASS))) < np.where(y[:, None] == 1, rate1, rate0)
+    model = LabelModel().fit(fired)
+    assert model.prior_ == pytest.approx(0.2, abs=0.05)
+    assert np.allclose(model.rates_[1], rate1, atol=0.08) and np.allclose(model.rates_[0], rate0, atol=0.08)
+    p = model.predict_proba(fired)
+    assert ((p >= 0.5) == y).mean() > 0.95
+    summary = lf_summary(fired, y)
+    assert set(summary) == set(LF_NAMES) and all(0 <= v["coverage"] <= 1 for v in summary.values())
+
+
+def test_label_model_rejects_a_wrong_shape():
+    with pytest.raises(ValueError, match="firing matrix must have shape"):
+        LabelModel().fit(np.zeros((3, 2), dtype=bool))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        LabelModel().predict_proba(np.zeros((1, len(LF_NAMES)), dtype=bool))
+
+
+def test_weak_label_is_a_signed_feature_when_asked_for(fitted):
+    assert WEAK_FEATURE not in fitted.evidence_weights()  # off by default
+    weak = create_detector("drugwatch.selling.v3", pool="none", inner_folds=2, weak=True).fit(corpus())
+    weights = weak.evidence_weights()
+    assert WEAK_FEATURE in weights and weights[WEAK_FEATURE] >= 0
+    assert set(weak.weak_lf_summary_) == set(LF_NAMES)
+    proba = weak.predict_proba(corpus())
+    assert proba.shape == (len(corpus()), 2)
+    assert proba[:len(ADVERTS), 1].min() > proba[len(ADVERTS):, 1].max() - 0.5
+
+
+def test_named_subsources_are_capped_whatever_their_size():
+    proba = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.95])
+    y = np.array([0, 0, 0, 0, 0, 1])
+    sub = np.array(["a", "a", "b", "b", "b", "p"], dtype=object)
+    loose = choose_threshold_by_negatives(proba, y, sub, target_fpr=1.0, max_subsource_fpr=0.0,
+                                          min_subsource_negatives=100)
+    strict = choose_threshold_by_negatives(proba, y, sub, target_fpr=1.0, max_subsource_fpr=0.0, capped={"a"})
+    assert loose == 0.0 and strict > 0.9

@@ -82,6 +82,50 @@ def test_duplicates_inside_one_batch_are_folded(store: Store) -> None:
     assert store.get_event("instagram:x").labels == ("non_drug",)
 
 
+def test_repeated_accounts_inside_one_batch_are_folded(store: Store) -> None:
+    result = store.upsert([
+        Account(username="demo_a", followers=3), Account(username="demo_b"),
+        Account(username="demo_a", followers=3), Account(username="demo_a", bio="dm for menu"),
+    ])
+    assert result.statuses == ["imported", "imported", "unchanged", "merged"]
+    stored = store.get_account("demo_a", with_timeline=False)
+    assert (stored.followers, stored.bio) == (3, "dm for menu")
+    assert store.upsert([Account(username="demo_b"), Account(username="demo_a", following=1)]).statuses == [
+        "unchanged", "merged",
+    ]
+    with pytest.raises(ValueError, match="carries a timeline"):
+        store.upsert([Account(username="demo_c", timeline=(_event("t1", "hi", author="demo_c"),))])
+    assert store.get_account("demo_c") is None
+
+
+def test_rows_keep_json_values_and_the_content_digest(store: Store) -> None:
+    """Rows are written from one encoding of each value; the digest is still content_digest's."""
+    from sqlalchemy import select
+
+    from drugwatch.store.merge import content_digest
+    from drugwatch.store.schema import AccountRow, EventRow
+
+    event = _event(
+        "j1", "café ☕ menu", hashtags=["menü"], labels=None, author="demo_a",
+        images=[ImageRef(url="https://example.com/a.jpg")],
+        meta={"price": 12.5, "nested": {"z": [1, None, True], "a": "ü"}, "big": 2**62, "empty": {}},
+    )
+    account = Account(username="demo_a", full_name="Démo", followers=10, meta={"kind": "user", "n": [1.5]})
+    store.upsert([event, account])
+    assert store.get_event("instagram:j1") == event
+    assert store.get_account("demo_a", with_timeline=False) == account
+    with store.engine.connect() as conn:
+        row = conn.execute(select(EventRow).where(EventRow.key == "instagram:j1")).one()
+        assert row.content_sha256 == content_digest(event)
+        assert row.labels is None and row.meta["nested"] == {"z": [1, None, True], "a": "ü"}
+        assert row.provenance["source"] == "fixture.jsonl"
+        arow = conn.execute(select(AccountRow).where(AccountRow.key == "instagram:demo_a")).one()
+        assert arow.content_sha256 == content_digest(account)
+        # SQL NULL, not the JSON literal null: "IS NULL" filters still find unlabelled events.
+        unlabelled = conn.execute(select(EventRow.key).where(EventRow.labels.is_(None))).scalars().all()
+    assert unlabelled == ["instagram:j1"]
+
+
 def test_near_duplicates_cluster_across_imports(store: Store) -> None:
     advert = "Xanax 2mg bars in stock, {n} for ${p}, discreet shipping, wickr: demo_plug"
     first = store.upsert([_event("a1", advert.format(n=100, p=150)), _event("s1", "sunset at the beach")])

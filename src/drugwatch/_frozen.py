@@ -20,7 +20,8 @@ fields, defaults, ``repr``, ``eq``, ``hash``, ``replace``, pickling and the
 from __future__ import annotations
 
 import dataclasses
-from typing import TypeVar
+import types
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -36,7 +37,12 @@ def fast_frozen_init(cls: type[T]) -> type[T]:
     cannot silently skip part of the dataclass's ``__init__``.
     """
     params = getattr(cls, "__dataclass_params__", None)
-    if params is None or not params.frozen or "__slots__" not in cls.__dict__:
+    if (
+        not dataclasses.is_dataclass(cls)
+        or params is None
+        or not params.frozen
+        or "__slots__" not in cls.__dict__
+    ):
         raise TypeError(f"{cls.__name__}: fast_frozen_init needs @dataclass(frozen=True, slots=True) below it")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: fast_frozen_init does not run __post_init__")
@@ -60,10 +66,14 @@ def fast_frozen_init(cls: type[T]) -> type[T]:
     source = f"def _make({cells}):\n    def __init__(self, {', '.join(args)}):\n{body}    return __init__\n"
     scope: dict[str, object] = {}
     exec(source, scope)  # noqa: S102 - source built from the class's own field names
-    init = scope["_make"](**namespace)  # type: ignore[operator]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    # exec hides the function's type from the checker; _make is defined just above.
+    make = cast(types.FunctionType, scope["_make"])
+    init = cast(types.FunctionType, make(**namespace))
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__doc__ = cls.__init__.__doc__
     init.__annotations__ = dict(cls.__init__.__annotations__)  # what inspect.signature shows
-    cls.__init__ = init  # type: ignore[misc]
+    # Replacing the generated __init__ is this decorator's purpose; type.__setattr__
+    # says so to the checker, which rejects assigning to a method.
+    type.__setattr__(cls, "__init__", init)
     return cls

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,10 @@ _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 # expensive part of constructing a MinHash).
 _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED)
 
+#: Shingles hashed together in one numpy block by :func:`minhash_values`
+#: (the block is this many rows of ``NUM_PERM`` 32-bit values: 4 MiB).
+_BLOCK_SHINGLES = 16_384
+
 
 def fingerprint_text(text: str) -> str:
     """The view of ``text`` that near-duplicate detection compares."""
@@ -63,6 +67,31 @@ def shingles(view: str) -> set[bytes]:
     if len(compact) < 4:
         return {compact.encode("utf-8")} if compact else set()
     return {compact[i : i + 4].encode("utf-8") for i in range(len(compact) - 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What clustering needs of a text before any MinHash: its view and the view's exact digest.
+
+    Exact duplicates are recognised by ``exact`` alone, so a store shingles
+    and MinHashes only the texts whose view it has not seen. A view is empty
+    (nothing to compare: no text, emoji only) exactly when it has no shingles.
+    """
+
+    exact: str  # sha1 hex of the fingerprint view
+    view: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.view
+
+    def grams(self) -> set[bytes]:
+        return shingles(self.view)
+
+
+def fingerprint(text: str) -> Fingerprint:
+    view = fingerprint_text(text)
+    return Fingerprint(hashlib.sha1(view.encode("utf-8")).hexdigest(), view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +125,108 @@ class Signature:
         return cls(values, exact, empty=False)
 
 
-def signature(text: str) -> Signature:
-    """The MinHash signature of ``text`` (see the module docstring for the view)."""
-    view = fingerprint_text(text)
-    exact = hashlib.sha1(view.encode("utf-8")).hexdigest()
-    grams = shingles(view)
-    if not grams:
-        return Signature(np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64), exact, empty=True)
+_EMPTY_VALUES = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
+
+
+def _datasketch_values(grams: Collection[bytes]) -> np.ndarray:
+    """One text's MinHash values the way datasketch computes them, one MinHash object per text."""
     minhash = _TEMPLATE.copy()
     minhash.update_batch(list(grams))
-    return Signature(LeanMinHash(minhash).hashvalues.astype(np.uint64), exact, empty=False)
+    return LeanMinHash(minhash).hashvalues.astype(np.uint64)
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch's pre-mix for its ``affine32`` scheme)."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
+
+
+def _vectorised_values(gram_sets: Sequence[Collection[bytes]]) -> np.ndarray:
+    """datasketch's ``affine32`` MinHash for many texts at once (none empty): one row per text.
+
+    Each shingle is hashed as datasketch's default ``sha1_hash32`` does (the
+    first 4 bytes of its SHA-1, little-endian), pre-mixed, mapped through the
+    shared affine permutations ``a * h + b mod 2**32`` and minimised per
+    text with ``np.minimum.reduceat``.
+    """
+    a, b = _TEMPLATE.permutations
+    lengths = [len(grams) for grams in gram_sets]
+    digests = b"".join(hashlib.sha1(gram).digest()[:4] for grams in gram_sets for gram in grams)
+    hv = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
+    permuted = hv[:, None] * a[None, :] + b[None, :]  # uint32 arithmetic wraps: mod 2**32
+    starts = np.cumsum([0, *lengths[:-1]])
+    return np.minimum.reduceat(permuted, starts, axis=0).astype(np.uint64)
+
+
+def _vectorised_matches_datasketch() -> bool:
+    """Whether :func:`_vectorised_values` reproduces this datasketch version exactly.
+
+    Stored signatures must not depend on which path computed them; a
+    datasketch release with another scheme makes every text go through
+    datasketch itself instead.
+    """
+    if getattr(_TEMPLATE, "scheme", None) != "affine32":
+        return False
+    a, b = _TEMPLATE.permutations
+    if a.dtype != np.uint32 or b.dtype != np.uint32:
+        return False
+    probes = [shingles(fingerprint_text(t)) for t in ("xanax 2mg bars in stock dm me", "ok", "order now, fast delivery")]
+    return bool(np.array_equal(_vectorised_values(probes), np.stack([_datasketch_values(g) for g in probes])))
+
+
+_VECTORISED = _vectorised_matches_datasketch()
+
+
+def minhash_values(gram_sets: Sequence[Collection[bytes]]) -> np.ndarray:
+    """MinHash values (``uint64``, shape ``(len(gram_sets), NUM_PERM)``) of many shingle sets.
+
+    Identical to datasketch's ``MinHash(num_perm=NUM_PERM, seed=SEED)`` fed
+    each set; computed in blocks of about :data:`_BLOCK_SHINGLES` shingles
+    (memory stays bounded whatever the batch). An empty set gets the
+    all-maximum row, as an empty datasketch MinHash has.
+    """
+    out = np.empty((len(gram_sets), NUM_PERM), dtype=np.uint64)
+    if not _VECTORISED:
+        for i, grams in enumerate(gram_sets):
+            out[i] = _datasketch_values(grams) if grams else _EMPTY_VALUES
+        return out
+    block: list[int] = []
+    size = 0
+
+    def run() -> None:
+        out[block] = _vectorised_values([gram_sets[i] for i in block])
+
+    for i, grams in enumerate(gram_sets):
+        if not grams:
+            out[i] = _EMPTY_VALUES
+            continue
+        if block and size + len(grams) > _BLOCK_SHINGLES:
+            run()
+            block, size = [], 0
+        block.append(i)
+        size += len(grams)
+    if block:
+        run()
+    return out
+
+
+def signatures_of(fingerprints: Sequence[Fingerprint]) -> list[Signature]:
+    """The signature of each fingerprint, computed together (see :func:`minhash_values`)."""
+    values = minhash_values([fp.grams() for fp in fingerprints])
+    return [Signature(values[i], fp.exact, empty=fp.empty) for i, fp in enumerate(fingerprints)]
+
+
+def signatures(texts: Iterable[str]) -> list[Signature]:
+    """:func:`signature` of each text, computed together (much faster than one by one)."""
+    return signatures_of([fingerprint(text) for text in texts])
+
+
+def signature(text: str) -> Signature:
+    """The MinHash signature of ``text`` (see the module docstring for the view)."""
+    return signatures([text])[0]
 
 
 class _UnionFind:
@@ -160,4 +281,4 @@ def cluster_texts(texts: Iterable[str], threshold: float = DEFAULT_THRESHOLD) ->
     ...                "lovely sunset at the beach today"])
     [0, 0, 2]
     """
-    return cluster_signatures([signature(t) for t in texts], threshold)
+    return cluster_signatures(signatures(texts), threshold)

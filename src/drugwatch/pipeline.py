@@ -4,7 +4,7 @@
 
 1. generate the demo corpus (seeded, synthetic) and write it as generic JSONL plus images;
 2. import it into the store;
-3. train the default fast detectors (``drugwatch.selling.v1``, ``drugwatch.drugtype.v1``) on a
+3. train the default fast detectors (``drugwatch.selling.v1``, ``drugwatch.drugtype.v2``) on a
    *second* demo corpus drawn with another seed, so the scan below is out of sample;
 4. train the dealer-account model (``drugwatch.accounts.v1``) on that second corpus' accounts
    (truth: ``Account.dealer``, else ``meta["kind"] == "dealer"``) with
@@ -134,7 +134,12 @@ def run_demo_job(
     if not scan:
         return job
 
-    from drugwatch.report import build_report, load_accounts, score_scan_accounts, write_account_scores
+    from drugwatch.report import (
+        build_report,
+        load_accounts,
+        score_scan_accounts,
+        write_account_scores,
+    )
     from drugwatch.scan import run_scan
     from drugwatch.scan.sinks import accounts_path, read_results
     from drugwatch.scoring import EventScorer, train_default_detectors

@@ -17,15 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -66,7 +68,7 @@ def sha256_json(payload: Any) -> str:
 
 def _from_unix(seconds: float) -> datetime:
     try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"Unix time {seconds:g} is out of range") from None
 
@@ -98,8 +100,8 @@ def _as_utc(value: Any) -> Any:
         value = datetime(value.year, value.month, value.day)
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
     raise ValueError(f"cannot read {type(value).__name__} as a time")
 
 
@@ -144,7 +146,7 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-class Provenance(_Record):
+class SourceRef(_Record):
     """Where and when a record was obtained.
 
     ``raw_sha256`` is the SHA-256 of the raw payload the record was built
@@ -170,6 +172,51 @@ class Provenance(_Record):
         if value is not None and not _SHA256.match(value):
             raise ValueError("must be 64 lowercase hex characters (a SHA-256 digest)")
         return value
+
+    @property
+    def identity(self) -> tuple[str, str | None, str]:
+        """``(platform, importer, source)``: two copies from one source are one provenance."""
+        return (self.platform, self.importer, self.source)
+
+
+#: Most sources one record keeps (its own plus ``also``); older extra ones are
+#: dropped and counted in ``also_dropped``, so a record seen in thousands of
+#: exports stays small.
+MAX_PROVENANCE = 32
+
+
+class Provenance(SourceRef):
+    """Where the stored content came from, plus every other source it was seen in.
+
+    The fields of :class:`SourceRef` name the payload the record's content
+    was last built from. ``also`` lists the other sources the same record was
+    imported from (an instaloader file, then a Zeeschuimer export), one per
+    :attr:`SourceRef.identity`, oldest first; ``also_dropped`` counts those
+    left out past :data:`MAX_PROVENANCE`. Both are omitted from the
+    serialised form while empty, so records seen once serialise as before.
+    """
+
+    also: tuple[SourceRef, ...] = ()
+    also_dropped: int = Field(default=0, ge=0)
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not self.also:
+            data.pop("also", None)
+        if not self.also_dropped:
+            data.pop("also_dropped", None)
+        return data
+
+    @property
+    def own(self) -> SourceRef:
+        """This provenance without ``also``."""
+        return SourceRef.model_validate(self.model_dump(exclude={"also", "also_dropped"}))
+
+    @property
+    def sources(self) -> tuple[SourceRef, ...]:
+        """Every source: the content's own first, then ``also``."""
+        return (self.own, *self.also)
 
 
 class ImageRef(_Record):

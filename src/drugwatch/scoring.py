@@ -12,7 +12,7 @@ produced the numbers.
 >>> [r.selling for r in scorer.score(events)]                            # doctest: +SKIP
 
 The default detectors live in ``$DRUGWATCH_HOME/models/`` (``selling/`` with
-``drugwatch.selling.v1`` and ``drugtype/`` with ``drugwatch.drugtype.v1``);
+``drugwatch.selling.v1`` and ``drugtype/`` with ``drugwatch.drugtype.v2``);
 :func:`train_default_detectors` writes them, :meth:`EventScorer.default`
 reads them.
 
@@ -36,10 +36,11 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from drugwatch.labels import LABELS
 from drugwatch.models.base import CONFIG_FILE, Detector, ModelLoadError
+from drugwatch.paths import data_home
 from drugwatch.records import Event, ImageRef, Provenance
-from drugwatch.store.db import data_home
-from drugwatch.text.analyze import analyze
+from drugwatch.text.analyze import TextView, analyze_many
 from drugwatch.text.hashtags import analyze_hashtag
+from drugwatch.vision.image_scoring import VisionResult, image_scorer_for
 
 if TYPE_CHECKING:
     from drugwatch.vision.ocr import OcrEngine
@@ -60,15 +61,18 @@ __all__ = [
 #: The default fast detectors and the sub-directory each is saved in.
 DEFAULT_DETECTORS: dict[str, str] = {
     "selling": "drugwatch.selling.v1",
-    "drugtype": "drugwatch.drugtype.v1",
+    "drugtype": "drugwatch.drugtype.v2",
 }
+
+#: Tasks a scan applies (``drug_image``: an image model, see :mod:`drugwatch.vision.image_scoring`).
+SCAN_TASKS = frozenset({"selling", "drugtype", "drug_image"})
 
 #: Version of the :class:`EventResult` layout; bump when fields change meaning.
 RESULT_FORMAT = 1
 
 
 def default_models_dir() -> Path:
-    """``$DRUGWATCH_HOME/models`` (see :func:`drugwatch.store.db.data_home`)."""
+    """``$DRUGWATCH_HOME/models`` (see :func:`drugwatch.paths.data_home`)."""
     return data_home() / "models"
 
 
@@ -167,6 +171,9 @@ class EventResult(_Frozen):
     annotated_labels: tuple[str, ...] | None = None
     annotated_selling: bool | None = None
     models: tuple[ModelInfo, ...] = ()
+    #: Per-image probabilities and the fused text + image decision, when a loaded model reads images
+    #: (:mod:`drugwatch.vision.image_scoring`); left out of the JSON when ``None``.
+    vision: VisionResult | None = None
 
     @field_validator("drug_probabilities")
     @classmethod
@@ -194,7 +201,10 @@ class EventResult(_Frozen):
         ``models=False`` leaves out :attr:`models`, for files that record them
         once in a header line (:class:`drugwatch.scan.sinks.JsonlSink`).
         """
-        data = self.model_dump(mode="json", exclude={"models"} if not models else None)
+        exclude = set() if models else {"models"}
+        if self.vision is None:  # text-only results keep their bytes
+            exclude.add("vision")
+        data = self.model_dump(mode="json", exclude=exclude or None)
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -247,9 +257,12 @@ def _model_info(detector: Detector, config: dict[str, Any] | None) -> ModelInfo:
 class EventScorer:
     """Detectors loaded once, applied to batches of events.
 
-    At most one detector per task: ``selling`` (binary) and ``drugtype``
-    (10 labels). With an ``ocr`` engine the images' text is read too: its
-    contacts join the caption's (``source="image"``) and ``ocr_text`` is set.
+    At most one detector per task: ``selling`` (binary), ``drugtype``
+    (10 labels) and ``drug_image`` (an image model); a detector of another
+    task is refused. When a detector reads images, each result also gets
+    :class:`~drugwatch.vision.image_scoring.VisionResult` (``vision``).
+    With an ``ocr`` engine the images' text is read too: its contacts join
+    the caption's (``source="image"``) and ``ocr_text`` is set.
     Scoring is pure: the same event and models give the same result in any
     batch.
     """
@@ -263,15 +276,21 @@ class EventScorer:
         for detector, path, config in zip(detectors, paths, configs):
             if not isinstance(detector, Detector):
                 raise TypeError(f"EventScorer expects fitted Detector objects, got {type(detector).__name__}")
+            if detector.task not in SCAN_TASKS:
+                raise ValueError(
+                    f"a scan cannot apply {detector.name} (task {detector.task!r}): it applies selling, drugtype "
+                    "and drug_image models"
+                )
             if detector.task in tasks:
                 raise ValueError(
                     f"two {detector.task!r} detectors given ({detector.name}); a scan runs at most one "
-                    "selling and one drugtype detector"
+                    "selling, one drugtype and one drug_image detector"
                 )
             tasks.add(detector.task)
             loaded.append(_Loaded(detector, _model_info(detector, config), path))
         self._loaded = loaded
         self.ocr = ocr
+        self.vision = image_scorer_for([item.detector for item in loaded])
 
     # -- construction ---------------------------------------------------------
 
@@ -333,33 +352,43 @@ class EventScorer:
         for event in events:
             if not isinstance(event, Event):
                 raise TypeError(f"EventScorer.score expects Event objects, got {type(event).__name__}")
+        # The text layer reads each event once, in batches; the detectors that
+        # read text consume these views, and the results are built from them.
+        views = analyze_many([event.text for event in events])
         selling = self._detector("selling")
         drugtype = self._detector("drugtype")
         sell_p = sell_y = None
         if selling is not None:
-            sell_proba = selling.detector.predict_proba(events)
+            sell_proba = selling.detector.predict_proba(events, views=views)
             sell_p = sell_proba[:, 1]
             sell_y = selling.detector.decide(sell_proba).astype(bool)
         drug_p = drug_y = None
         if drugtype is not None:
-            drug_p = drugtype.detector.predict_proba(events)
+            drug_p = drugtype.detector.predict_proba(events, views=views)
             drug_y = drugtype.detector.decide(drug_p)
+        vision: Sequence[VisionResult | None] = [None] * len(events)
+        if self.vision is not None:
+            vision = self.vision.score(events, selling_proba=sell_p, selling_decision=sell_y, drug_proba=drug_p,
+                                       drug_decision=drug_y)
         models = self.models
         return [
             self._result(
                 event,
+                views[i],
                 models,
                 None if sell_p is None else float(sell_p[i]),
                 None if sell_y is None else bool(sell_y[i]),
                 None if drug_p is None else drug_p[i],
                 None if drug_y is None else drug_y[i],
+                vision[i],
             )
             for i, event in enumerate(events)
         ]
 
-    def _result(self, event: Event, models: tuple[ModelInfo, ...], sell_p: float | None, sell_y: bool | None,
-                drug_p: np.ndarray | None, drug_y: np.ndarray | None) -> EventResult:
-        view = analyze(event.text)
+    def _result(self, event: Event, view: TextView, models: tuple[ModelInfo, ...], sell_p: float | None,
+                sell_y: bool | None,
+                drug_p: np.ndarray | None, drug_y: np.ndarray | None,
+                vision: VisionResult | None = None) -> EventResult:
         # Results are built from the text layer's typed objects, so the models
         # are constructed without validation (``model_construct``): validating
         # ~20 nested models per event cost about a sixth of a scan. The field
@@ -426,6 +455,7 @@ class EventScorer:
             annotated_labels=event.labels,
             annotated_selling=event.selling,
             models=models,
+            vision=vision,
         )
 
 
@@ -440,7 +470,7 @@ def train_default_detectors(
     seed: int = 0,
     on_step: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
-    """Fit ``drugwatch.selling.v1`` and ``drugwatch.drugtype.v1`` on labelled ``events``; save both.
+    """Fit ``drugwatch.selling.v1`` and ``drugwatch.drugtype.v2`` on labelled ``events``; save both.
 
     The selling detector learns from events whose ``selling`` is known, the
     drug-type detector from events whose ``labels`` are known; a task with

@@ -52,7 +52,13 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from drugwatch.accounts.features import FEATURE_SETS, AccountFeatures, account_features, feature_matrix
+from drugwatch.accounts.features import (
+    FEATURE_SETS,
+    AccountFeatures,
+    Timezone,
+    account_features,
+    feature_matrix,
+)
 from drugwatch.models.base import (
     WEIGHTS_FILE,
     Detector,
@@ -258,7 +264,7 @@ def make_account_model(model: str, *, C: float = 1.0, l1_C: float = 0.5, select:
 class AccountDetector(Detector):
     """Dealer accounts from event probabilities plus account features (see the module docstring)."""
 
-    task: ClassVar[str] = "dealer"  # type: ignore[assignment]
+    task: ClassVar[str] = "dealer"  # type: ignore[assignment]  # an account task on the event base
     description = (
         "Dealer-account detector after Yang & Luo 2017: event probabilities from a registered event detector "
         "(fitted on the training accounts, cross-fitted for the training features), account features "
@@ -284,7 +290,7 @@ class AccountDetector(Detector):
     def __init__(self, *, features: str = "ours", model: str = "logreg",
                  event_detector: str = "drugwatch.yang_luo_text.v1", event_params: dict | None = None,
                  event_target: str = "is_drug", event_threshold: float = 0.5, inner_folds: int = 3,
-                 timezone: str = "account", C: float = 1.0, l1_C: float = 0.5, select: bool = True,
+                 timezone: Timezone = "account", C: float = 1.0, l1_C: float = 0.5, select: bool = True,
                  n_estimators: int = 300, seed: int = 0):
         self.features = features
         self.model = model
@@ -317,12 +323,13 @@ class AccountDetector(Detector):
             raise ValueError(f"event_proba needs one array per account ({len(accounts)}); got {len(event_proba)}")
         return [
             account_features(a, p, comments_on=comments, threshold=self.event_threshold,
-                             timezone=self.timezone)  # type: ignore[arg-type]
+                             timezone=self.timezone)
             for a, p in zip(accounts, event_proba)
         ]
 
     # -- fitting ------------------------------------------------------------------
 
+    # fit, predict_proba and predict take accounts, not the base's events (hence the ignores).
     def fit(self, accounts: Iterable[Account], y: Any | None = None, *,  # type: ignore[override]
             comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
             event_proba: Sequence[np.ndarray] | None = None,
@@ -455,12 +462,12 @@ class AccountDetector(Detector):
             self.event_detector_ = Detector.load(directory / EVENT_DIR)
 
 
-def _comment_map(comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None) -> dict[str, Sequence[Event]]:
+def _comment_map(comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None) -> Mapping[str, Sequence[Event]]:
     if comments is None:
         return {}
     if isinstance(comments, Mapping):
         return dict(comments)
-    return comments_by_post(comments)  # type: ignore[return-value]
+    return comments_by_post(comments)
 
 
 def _account_statistics(accounts: Sequence[Account], y: np.ndarray) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import StratifiedGroupKFold
 
@@ -131,7 +132,7 @@ def cross_validate_accounts(
     return result
 
 
-def prf(truth: Sequence[int], predicted: Sequence[int]) -> dict[str, float]:
+def prf(truth: npt.ArrayLike, predicted: npt.ArrayLike) -> dict[str, float]:
     truth_arr = np.asarray(truth, dtype=bool)
     pred_arr = np.asarray(predicted, dtype=bool)
     tp = int((truth_arr & pred_arr).sum())

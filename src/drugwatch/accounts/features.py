@@ -34,7 +34,9 @@ Yang & Luo (2017) features (:data:`YANG_LUO_FEATURES`):
 
 Ours (:data:`OUR_FEATURES` adds to the above):
 
-``contact_share``      share of the account's events whose text shows a contact (not shipping)
+``contact_share``      share of the account's events whose text shows a contact (not shipping), or
+                       that carry one beside the text (a Telegram contact card or channel handle,
+                       :func:`~drugwatch.accounts.linking.platform_contacts`)
 ``bio_contact``        1 when the bio shows a contact
 ``distinct_drugs``     distinct drug labels the text layer finds in the drug-related events
 ``contact_reuse``      share of events with a contact that repeat a contact value of another event
@@ -160,6 +162,7 @@ def account_features(
     drug-related. ``comments_on`` maps a post key (``platform:id``) to the
     comments other users wrote under it.
     """
+    from drugwatch.accounts.linking import platform_contacts
     from drugwatch.dedup import cluster_texts
     from drugwatch.text.analyze import analyze
 
@@ -206,10 +209,17 @@ def account_features(
     # Ours.
     views = [analyze(e.text) for e in events]
     bio_view = analyze(account.bio)
-    contact_values: list[set[tuple[str, str]]] = [
-        {(c.kind, c.value) for c in v.contacts if c.kind not in ("shipping", "app_mention")} for v in views
+    # Contacts a platform keeps beside the text (a Telegram contact card, a
+    # channel's order handle) count like those in the text.
+    extra: list[set[tuple[str, str]]] = [
+        {(kind, value) for kind, _, value in (contact.partition(":") for contact in platform_contacts(e))}
+        for e in events
     ]
-    with_contact = np.array([v.has_contact for v in views], dtype=bool)
+    contact_values: list[set[tuple[str, str]]] = [
+        {(str(c.kind), c.value) for c in v.contacts if c.kind not in ("shipping", "app_mention")} | more
+        for v, more in zip(views, extra)
+    ]
+    with_contact = np.array([v.has_contact or bool(more) for v, more in zip(views, extra)], dtype=bool)
     n = len(events)
     values["contact_share"] = float(with_contact.mean()) if n else 0.0
     values["bio_contact"] = 1.0 if bio_view.has_contact else 0.0
@@ -227,7 +237,7 @@ def account_features(
         values["repeated_adverts"] = repeated / len(drug_idx)
     else:
         values["repeated_adverts"] = 0.0
-    times = sorted(events[i].created_at for i in post_idx if events[i].created_at is not None)
+    times = sorted(t for t in (events[i].created_at for i in post_idx) if t is not None)
     gaps = np.diff([t.timestamp() / 3600.0 for t in times]) if len(times) >= 3 else np.zeros(0)
     values["regularity"] = float(gaps.std() / gaps.mean()) if len(gaps) and gaps.mean() > 0 else float("nan")
     comment_idx = np.flatnonzero(~is_post)

@@ -14,6 +14,11 @@ Public API (stable; the scan/report stage and the REST API call it):
       ``telegram: x``): dealers reuse handles. Bare app names ("dm on wickr")
       and payment words without a handle ("cashapp") never link; neither do
       Instagram @mentions (friends tag friends).
+      Telegram keeps contacts beside the text too (:func:`platform_contacts`):
+      the phone number of a shared contact card (``meta["contact"]``), and,
+      in a channel's own posts, @usernames, which are Telegram handles there
+      (``order via @shop_bot``) and link as ``app_handle``. @mentions by
+      users in groups do not link (buyers all mention the same seller).
     * **near-duplicate advert**: two accounts posted adverts in one MinHash
       near-duplicate cluster (:mod:`drugwatch.dedup`, Jaccard >= 0.7 on the
       fingerprint view, where digits are collapsed, so reposts with other
@@ -146,13 +151,46 @@ def linkable_contacts(text: str) -> set[str]:
     return out
 
 
+#: Authors of Telegram events who are a channel (its own posts), not a person.
+_TELEGRAM_CHANNEL = re.compile(r"^channel\d+$")
+
+
+def platform_contacts(event: Event) -> set[str]:
+    """``kind:value`` contacts an event holds beside its text, in :func:`linkable_contacts` form.
+
+    Telegram (``platform == "telegram"``, read by :mod:`drugwatch.io.telegram`):
+    the phone number of a shared contact card (``meta["contact"]
+    ["phone_number"]``; such a message often has no text at all), and, when
+    the author is a channel (``channel<id>``), the @usernames of its text as
+    ``app_handle`` values: a shop channel names the account or bot that takes
+    orders. Other platforms: none.
+    """
+    if event.platform != "telegram":
+        return set()
+    out: set[str] = set()
+    card = event.meta.get("contact")
+    if isinstance(card, dict) and isinstance(card.get("phone_number"), str):
+        out |= {v for v in linkable_contacts(card["phone_number"]) if v.startswith("phone:")}
+    if event.author and _TELEGRAM_CHANNEL.match(event.author):
+        from drugwatch.text.analyze import analyze
+
+        out |= {f"app_handle:{c.value.lower()}" for c in analyze(event.text).contacts
+                if c.kind == "instagram_handle" and c.value}
+    return out
+
+
+def event_contacts(event: Event) -> set[str]:
+    """Every linkable contact of ``event``: its text's and its platform's (:func:`platform_contacts`)."""
+    return linkable_contacts(event.text) | platform_contacts(event)
+
+
 def is_advert(event: Event, drug_proba: float | None = None) -> bool:
     """A drug event with a contact (see the module docstring)."""
     from drugwatch.text.analyze import analyze
 
     view = analyze(event.text)
     drug = bool(view.labels) if drug_proba is None else drug_proba >= 0.5
-    return drug and view.has_contact
+    return drug and (view.has_contact or bool(platform_contacts(event)))
 
 
 def _node(platform: str, username: str) -> str:
@@ -200,7 +238,7 @@ def link_accounts(
             by_event.setdefault(event.key, (_node(event.platform, event.author), event))
     for node, event in by_event.values():
         graph.add_node(node)
-        for value in linkable_contacts(event.text):
+        for value in event_contacts(event):
             if value.split(":", 1)[0] in kinds:
                 contact_holders[value][node].append(event.key)
 
@@ -239,15 +277,15 @@ def link_accounts(
     networks = []
     components = [sorted(c) for c in nx.connected_components(graph) if len(c) >= 2]
     components.sort(key=lambda c: (-len(c), c[0]))
-    for number, members in enumerate(components, start=1):
-        sub = graph.subgraph(members)
+    for number, component in enumerate(components, start=1):
+        sub = graph.subgraph(component)
         items: dict[tuple[str, str], LinkEvidence] = {}
         for _, _, data in sub.edges(data=True):
             for item in data["evidence"]:
                 items[(item.type, item.value)] = item
         networks.append(Network(
             id=f"net-{number:03d}",
-            accounts=tuple(members),
+            accounts=tuple(component),
             evidence=tuple(items[k] for k in sorted(items)),
             n_edges=sub.number_of_edges(),
         ))
@@ -314,9 +352,9 @@ def hashtag_communities(
             if len(community) < 2:
                 continue
             counts = {t: tag_counts[drug][t] for t in community}
-            tags = tuple(sorted(community, key=lambda t: (-counts[t], t)))
+            ordered = tuple(sorted(community, key=lambda t: (-counts[t], t)))
             n_events = sum(1 for s in tagsets[drug] if len(s & community) >= 2)
-            found.append(HashtagCommunity(drug, tags, n_events, counts))
+            found.append(HashtagCommunity(drug, ordered, n_events, counts))
         found.sort(key=lambda c: (-c.n_events, c.tags))
         out[drug] = found
     return out
@@ -329,7 +367,9 @@ __all__ = [
     "LinkResult",
     "Network",
     "hashtag_communities",
+    "event_contacts",
     "is_advert",
     "link_accounts",
     "linkable_contacts",
+    "platform_contacts",
 ]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from drugwatch.accounts.detector import AccountDetector, as_accounts
+from drugwatch.models.base import ModelLoadError
 from drugwatch.records import Account, Event
 
 
@@ -29,7 +30,7 @@ class AccountScore:
     dealer: bool
     threshold: float
     model: str
-    features: dict[str, float] = field(default_factory=dict)
+    features: dict[str, float | None] = field(default_factory=dict)  # NaN (undefined) -> None
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -42,7 +43,10 @@ class AccountScore:
 
 def load_account_detector(model_dir: str | Path) -> AccountDetector:
     """Load a saved ``drugwatch.accounts.v1`` model directory (fails clearly on anything else)."""
-    return AccountDetector.load(model_dir)  # type: ignore[return-value]
+    model = AccountDetector.load(model_dir)
+    if not isinstance(model, AccountDetector):  # load checks the registry name, so this cannot happen
+        raise ModelLoadError(f"{model_dir} holds {type(model).__name__}, not an account model")
+    return model
 
 
 def score_accounts(

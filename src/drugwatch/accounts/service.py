@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def load_accounts(store: Store, *, labelled_only: bool = False) -> tuple[list[Ac
         if labelled_only and account.dealer is None:
             continue
         events = sorted(timelines.get(account.key, ()),
-                        key=lambda e: (e.created_at is None, e.created_at or datetime.min.replace(tzinfo=timezone.utc)))
+                        key=lambda e: (e.created_at is None, e.created_at or datetime.min.replace(tzinfo=UTC)))
         accounts.append(account.model_copy(update={"timeline": tuple(events)}))
     return accounts, comments
 
@@ -89,7 +89,7 @@ def train_account_model(store: Store, output: str | Path, *, params: Mapping[str
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

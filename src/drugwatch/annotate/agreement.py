@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -86,7 +86,7 @@ def krippendorff_alpha_nominal(units: Sequence[Sequence[Value | None]]) -> float
     Krippendorff's Alpha-Reliability"): units with fewer than two values are
     not pairable and are dropped. ``None`` when undefined (one value only).
     """
-    coincidence: Counter[tuple[Value, Value]] = Counter()
+    coincidence: defaultdict[tuple[Value, Value], float] = defaultdict(float)
     for unit in units:
         values = [v for v in unit if v is not None]
         m = len(values)
@@ -94,7 +94,7 @@ def krippendorff_alpha_nominal(units: Sequence[Sequence[Value | None]]) -> float
             continue
         for i, j in itertools.permutations(range(m), 2):
             coincidence[(values[i], values[j])] += 1.0 / (m - 1)
-    n_c: Counter[Value] = Counter()
+    n_c: defaultdict[Value, float] = defaultdict(float)
     for (c, _k), weight in coincidence.items():
         n_c[c] += weight
     n = sum(n_c.values())
@@ -157,7 +157,7 @@ class AgreementReport:
         return asdict(self)
 
 
-def _label_key(labels: Sequence[str]) -> str:
+def _label_key(labels: Iterable[str]) -> str:
     return "+".join(sorted(labels)) or "-"
 
 
@@ -223,7 +223,7 @@ def agreement_report(answers: Answers, *, label_levels: Sequence[str] = ("hashta
                 krippendorff_alpha=krippendorff_alpha_nominal(units),
             )
         )
-    notes = ()
+    notes: tuple[str, ...] = ()
     if not answers:
         notes = ("No event has two or more finished annotations yet.",)
     return AgreementReport(n_events=len(answers), annotators=annotators, pairs=tuple(pairs), labels=tuple(per_label), notes=notes)

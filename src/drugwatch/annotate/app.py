@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from drugwatch.annotate import schema as _schema  # noqa: F401  (registers the tables on Base)
 from drugwatch.annotate.auth import NotAuthenticated, make_hasher
+from drugwatch.annotate.guidelines import load_guidelines
 from drugwatch.annotate.service import MediaLibrary
 from drugwatch.annotate.settings import Settings
 from drugwatch.annotate.throttle import LoginGuard
@@ -44,7 +45,19 @@ def _private_files(engine) -> list[Path]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app on the store named by ``settings.db`` (migrated on open)."""
-    from drugwatch.annotate.routers import adjudication, agreement, assignments, auth, export, hashtags, media, tasks, users
+    from drugwatch.annotate.routers import (
+        adjudication,
+        agreement,
+        assignments,
+        auth,
+        export,
+        guidelines,
+        hashtags,
+        media,
+        slang,
+        tasks,
+        users,
+    )
     from drugwatch.store import Store
 
     settings = settings or Settings()
@@ -68,17 +81,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         window_s=settings.login_window_s,
         max_hashes=settings.login_max_hashes,
     )
+    # The project's models: suggestions on the item page, and the
+    # active-learning scorer (every probability they give, for uncertainty).
+    app.state.suggester = None
     app.state.scorer = None
     if settings.annotate_model is not None:
-        from drugwatch.annotate.service import load_scorer
+        from drugwatch.annotate.suggest import Suggester
 
-        app.state.scorer = load_scorer(settings.annotate_model)
+        app.state.suggester = Suggester.load(settings.annotate_model)
+        app.state.scorer = app.state.suggester.probabilities
+    app.state.guidelines = load_guidelines(settings.annotate_guidelines)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(LABELS=LABELS, LABEL_KEYS=LABEL_KEYS, LEVEL_KEYS=LEVEL_KEYS)
+    templates.env.globals.update(LABELS=LABELS, LABEL_KEYS=LABEL_KEYS, LEVEL_KEYS=LEVEL_KEYS, guide=app.state.guidelines)
     app.state.templates = templates
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (auth, users, assignments, tasks, media, agreement, adjudication, export, hashtags):
+    for module in (auth, users, assignments, tasks, media, agreement, adjudication, export, hashtags, guidelines, slang):
         app.include_router(module.router)
 
     @app.exception_handler(NotAuthenticated)

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -48,7 +48,7 @@ class CurrentUser:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _digest(token: str) -> str:
@@ -81,9 +81,12 @@ def create_user(engine: Engine, username: str, password: str, role: str, hasher:
             conn.execute(update(UserRow).where(UserRow.id == existing).values(password_hash=hashed, role=role, active=True))
             conn.execute(delete(SessionRow).where(SessionRow.user_id == existing))
             return existing
-        return conn.execute(
+        inserted = conn.execute(
             insert(UserRow).values(username=username, password_hash=hashed, role=role, active=True, created_at=_now())
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        if inserted is None:
+            raise RuntimeError(f"the database returned no id for the new user {username!r}")
+        return inserted[0]
 
 
 _DUMMY_HASH: dict[int, str] = {}
@@ -149,7 +152,7 @@ def session_user(engine: Engine, token: str | None) -> CurrentUser | None:
         ).first()
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     if expires <= _now():
         return None
     return CurrentUser(row.id, row.username, row.role, row.csrf_token)

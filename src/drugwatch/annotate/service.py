@@ -14,15 +14,16 @@ import os
 import stat
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from drugwatch.annotate.evidence import OcrReading
 from drugwatch.annotate.schema import (
     DEALER_LEVEL,
     LABEL_LEVELS,
@@ -42,11 +43,20 @@ _CHUNK = 500
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AnswerError(ValueError):
-    """A submission that cannot be accepted; the message says what to fix."""
+    """A submission that cannot be accepted. ``messages`` lists every problem
+    at once (each says what to fix); ``str()`` joins them."""
+
+    def __init__(self, messages: str | Sequence[str]) -> None:
+        self.messages = (messages,) if isinstance(messages, str) else tuple(messages)
+        super().__init__("; ".join(self.messages))
+
+
+class TaskStateError(ValueError):
+    """An action the task's state does not allow (undo after adjudication)."""
 
 
 # ---------------------------------------------------------------------------
@@ -84,28 +94,39 @@ def merge_levels(levels: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     return check_labels(sorted(drugs)) if drugs else (NON_DRUG,)
 
 
+def parse_selling(selling: str | bool | None) -> bool | None:
+    if isinstance(selling, bool):
+        return selling
+    if selling in ("1", "true", "yes", "on"):
+        return True
+    if selling in ("0", "false", "no", "off"):
+        return False
+    return None
+
+
 def parse_answer(event: Event, levels: Mapping[str, Sequence[str]], selling: str | bool | None) -> Answer:
-    """Validate form input: every applicable level needs at least one label."""
+    """Validate form input: every applicable level needs at least one label,
+    and the dealer question an answer. Every problem is reported at once."""
     parsed: dict[str, tuple[str, ...]] = {}
+    errors: list[str] = []
     for level in required_levels(event):
         chosen = [label for label in levels.get(level, ()) if label]
         if not chosen:
-            raise AnswerError(f"choose at least one label at the {level} level ('non_drug' if it shows no drug)")
+            errors.append(f"choose at least one label at the {level} level ('non_drug' if it shows no drug)")
+            continue
         try:
             parsed[level] = check_labels(chosen)
         except ValueError as exc:
-            raise AnswerError(f"{level} level: {exc}") from None
-    extra = sorted(set(k for k, v in levels.items() if v) - set(parsed))
+            errors.append(f"{level} level: {exc}")
+    extra = sorted(set(k for k, v in levels.items() if v) - set(required_levels(event)))
     if extra:
-        raise AnswerError(f"this event has no {' or '.join(extra)} to label")
-    if isinstance(selling, bool):
-        dealer = selling
-    elif selling in ("1", "true", "yes", "on"):
-        dealer = True
-    elif selling in ("0", "false", "no", "off"):
-        dealer = False
-    else:
-        raise AnswerError("answer the dealer question: does it offer a drug with contact information to buy? (yes/no)")
+        errors.append(f"this event has no {' or '.join(extra)} to label")
+    dealer = parse_selling(selling)
+    if dealer is None:
+        errors.append("answer the dealer question: does it offer a drug with contact information to buy? (yes/no)")
+    if errors:
+        raise AnswerError(errors)
+    assert dealer is not None
     return Answer(parsed, dealer)
 
 
@@ -226,46 +247,286 @@ def get_task(engine: Engine, assignment_id: int, user_id: int) -> Task | None:
     return Task(row.id, row.event_key, row.user_id, row.status, row.note) if row else None
 
 
-def next_task(engine: Engine, user_id: int) -> int | None:
-    """The id of the user's next pending assignment: highest priority first."""
+def next_task(engine: Engine, user_id: int, *, exclude: int | None = None) -> int | None:
+    """The id of the user's next pending assignment (highest priority first),
+    other than ``exclude`` (a task just saved as a draft)."""
+    query = select(AssignmentRow.id).where(AssignmentRow.user_id == user_id, AssignmentRow.status == "pending")
+    if exclude is not None:
+        query = query.where(AssignmentRow.id != exclude)
     with engine.connect() as conn:
-        return conn.execute(
-            select(AssignmentRow.id)
-            .where(AssignmentRow.user_id == user_id, AssignmentRow.status == "pending")
-            .order_by(AssignmentRow.priority.desc(), AssignmentRow.id)
-            .limit(1)
-        ).scalar_one_or_none()
+        return conn.execute(query.order_by(AssignmentRow.priority.desc(), AssignmentRow.id).limit(1)).scalar_one_or_none()
+
+
+#: Characters of an event's text read for a preview in the queue and history lists.
+PREVIEW_CHARS = 160
+
+
+def _preview(text: str | None) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+def _listing_query():
+    return (
+        select(
+            AssignmentRow.id, AssignmentRow.event_key, AssignmentRow.status, AssignmentRow.priority, AssignmentRow.note,
+            AssignmentRow.completed_at, EventRow.kind, EventRow.author,
+            func.substr(EventRow.text, 1, PREVIEW_CHARS * 2).label("text"),
+        )
+        .join(EventRow, EventRow.key == AssignmentRow.event_key)
+    )
 
 
 def queue(engine: Engine, user_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """The user's pending tasks in labelling order: position, kind, a text
+    preview, and whether a draft answer is saved. The reason for the order
+    (model uncertainty, suggested labels) is joined by the caller from the
+    stored suggestions."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(AssignmentRow.id, AssignmentRow.event_key, AssignmentRow.status, AssignmentRow.priority)
+            _listing_query()
             .where(AssignmentRow.user_id == user_id, AssignmentRow.status == "pending")
             .order_by(AssignmentRow.priority.desc(), AssignmentRow.id)
             .limit(limit)
         ).all()
-    return [dict(r._mapping) for r in rows]
+        drafts = _with_answers(conn, user_id, [r.event_key for r in rows])
+    return [
+        {**dict(r._mapping), "position": i + 1, "preview": _preview(r.text), "draft": r.event_key in drafts}
+        for i, r in enumerate(rows)
+    ]
 
 
-def submit(engine: Engine, task: Task, answer: Answer) -> None:
+def _with_answers(conn: Any, user_id: int, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        found.update(
+            conn.execute(
+                select(AnnotationRow.event_key).distinct()
+                .where(AnnotationRow.user_id == user_id, AnnotationRow.event_key.in_(list(keys[start : start + _CHUNK])))
+            ).scalars()
+        )
+    return found
+
+
+#: What the history page lists: finished tasks by state, and drafts (pending with a saved answer).
+HISTORY_FILTERS = ("all", "done", "skipped", "flagged", "draft")
+
+
+def history(engine: Engine, user_id: int, *, status: str = "all", kind: str | None = None, q: str | None = None,
+            limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    """The user's submitted, skipped, flagged and draft items, most recent first.
+
+    ``q`` keeps items whose text contains it (case-insensitive, at most 200
+    characters); each row carries a text preview and the user's own labels.
+    """
+    if status not in HISTORY_FILTERS:
+        raise ValueError(f"unknown history filter {status!r}; expected one of: {', '.join(HISTORY_FILTERS)}")
+    drafted = select(AnnotationRow.event_key).where(AnnotationRow.user_id == user_id).distinct()
+    query = _listing_query().where(AssignmentRow.user_id == user_id)
+    if status == "draft":
+        query = query.where(AssignmentRow.status == "pending", AssignmentRow.event_key.in_(drafted))
+    elif status == "all":
+        query = query.where(or_(AssignmentRow.status != "pending", AssignmentRow.event_key.in_(drafted)))
+    else:
+        query = query.where(AssignmentRow.status == status)
+    if kind:
+        query = query.where(EventRow.kind == kind)
+    if q:
+        query = query.where(func.lower(EventRow.text).contains(q[:200].lower(), autoescape=True))
+    query = query.order_by(AssignmentRow.completed_at.is_(None), AssignmentRow.completed_at.desc(), AssignmentRow.id.desc())
+    with engine.connect() as conn:
+        rows = conn.execute(query.limit(limit).offset(offset)).all()
+        answers: dict[str, dict[str, Any]] = defaultdict(dict)
+        keys = [r.event_key for r in rows]
+        for start in range(0, len(keys), _CHUNK):
+            for a in conn.execute(
+                select(AnnotationRow.event_key, AnnotationRow.level, AnnotationRow.labels, AnnotationRow.selling)
+                .where(AnnotationRow.user_id == user_id, AnnotationRow.event_key.in_(keys[start : start + _CHUNK]))
+            ):
+                answers[a.event_key][a.level] = a.selling if a.level == DEALER_LEVEL else tuple(a.labels or ())
+    out = []
+    for r in rows:
+        own = answers.get(r.event_key, {})
+        levels = {level: own[level] for level in LABEL_LEVELS if level in own}
+        out.append({
+            **dict(r._mapping),
+            "preview": _preview(r.text),
+            "state": "draft" if r.status == "pending" else r.status,
+            "labels": merge_levels(levels) if levels else (),
+            "selling": own.get(DEALER_LEVEL),
+        })
+    return out
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    previous: int | None
+    next: int | None
+
+
+def neighbours(engine: Engine, task: Task) -> Neighbours:
+    """Where the previous/next keys lead from ``task``.
+
+    Previous: the item finished (submitted, skipped or flagged) just before
+    this one, or the last finished item when this one is still pending.
+    Next: the item finished just after this one, else the first pending item
+    of the queue other than this one.
+    """
+    finished = (AssignmentRow.user_id == task.user_id) & (AssignmentRow.status != "pending")
+    with engine.connect() as conn:
+        here = conn.execute(select(AssignmentRow.completed_at).where(AssignmentRow.id == task.id)).scalar_one_or_none()
+        newest_first = (AssignmentRow.completed_at.desc(), AssignmentRow.id.desc())
+        if task.status == "pending" or here is None:
+            previous = conn.execute(select(AssignmentRow.id).where(finished).order_by(*newest_first).limit(1)).scalar_one_or_none()
+            later = None
+        else:
+            before = or_(AssignmentRow.completed_at < here, and_(AssignmentRow.completed_at == here, AssignmentRow.id < task.id))
+            after = or_(AssignmentRow.completed_at > here, and_(AssignmentRow.completed_at == here, AssignmentRow.id > task.id))
+            previous = conn.execute(select(AssignmentRow.id).where(finished, before).order_by(*newest_first).limit(1)).scalar_one_or_none()
+            later = conn.execute(
+                select(AssignmentRow.id).where(finished, after).order_by(AssignmentRow.completed_at, AssignmentRow.id).limit(1)
+            ).scalar_one_or_none()
+        if later is None:
+            later = conn.execute(
+                select(AssignmentRow.id)
+                .where(AssignmentRow.user_id == task.user_id, AssignmentRow.status == "pending", AssignmentRow.id != task.id)
+                .order_by(AssignmentRow.priority.desc(), AssignmentRow.id)
+                .limit(1)
+            ).scalar_one_or_none()
+    return Neighbours(previous, later)
+
+
+def is_adjudicated(engine: Engine, event_key: str) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(AdjudicationRow.id).where(AdjudicationRow.event_key == event_key)).first() is not None
+
+
+def undo(engine: Engine, task: Task) -> str:
+    """Put a submitted, skipped or flagged task back in the queue; returns its former status.
+
+    A submitted answer stays as a draft (the form opens pre-filled). Refused
+    once the event is adjudicated: the final labels were decided on the answers.
+    """
+    if task.status == "pending":
+        return "pending"
+    if task.status == "done" and is_adjudicated(engine, task.event_key):
+        raise TaskStateError("this item is already adjudicated; its answer can no longer be withdrawn")
+    with engine.begin() as conn:
+        conn.execute(
+            update(AssignmentRow).where(AssignmentRow.id == task.id, AssignmentRow.status == task.status)
+            .values(status="pending", note=None, completed_at=None)
+        )
+    return task.status
+
+
+def save_draft(engine: Engine, task: Task, levels: Mapping[str, Sequence[str]], selling: bool | None) -> None:
+    """Keep a partial answer of a pending task (the levels chosen so far); it
+    is not an answer until submitted, so agreement and adjudication ignore it."""
+    if task.status != "pending":
+        raise TaskStateError("only an item still in the queue keeps a draft; undo the submission first")
+    now = _now()
+    rows: list[dict[str, Any]] = []
+    for level in LABEL_LEVELS:
+        chosen = [label for label in levels.get(level, ()) if label]
+        if chosen:
+            try:
+                labels = check_labels(chosen)
+            except ValueError as exc:
+                raise AnswerError(f"{level} level: {exc}") from None
+            rows.append({"level": level, "labels": list(labels), "selling": None})
+    if selling is not None:
+        rows.append({"level": DEALER_LEVEL, "labels": None, "selling": selling})
+    with engine.begin() as conn:
+        conn.execute(
+            update(AssignmentRow).where(AssignmentRow.id == task.id).values(status="pending")
+        )
+        conn.execute(
+            delete(AnnotationRow).where(
+                AnnotationRow.event_key == task.event_key, AnnotationRow.user_id == task.user_id,
+                AnnotationRow.level.not_in([r["level"] for r in rows]) if rows else true(),
+            )
+        )
+        if rows:
+            stmt = _insert(conn, AnnotationRow).values(
+                [{**r, "event_key": task.event_key, "user_id": task.user_id, "suggested": None, "updated_at": now} for r in rows]
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["event_key", "user_id", "level"],
+                set_={"labels": stmt.excluded.labels, "selling": stmt.excluded.selling, "updated_at": stmt.excluded.updated_at},
+            )
+            conn.execute(stmt)
+
+
+# ---------------------------------------------------------------------------
+# Project options (set by an admin in the app)
+
+#: Option names and their defaults: ``suggestions`` shows the models'
+#: suggestions (off for blind labelling, to avoid anchoring); ``blur_images``
+#: blurs images until the annotator reveals them.
+OPTION_DEFAULTS: dict[str, Any] = {"suggestions": True, "blur_images": False}
+
+
+def get_options(engine: Engine) -> dict[str, Any]:
+    from drugwatch.annotate.schema import OptionRow
+
+    with engine.connect() as conn:
+        stored = {r.name: r.value for r in conn.execute(select(OptionRow.name, OptionRow.value))}
+    return {name: stored.get(name, default) for name, default in OPTION_DEFAULTS.items()}
+
+
+def set_option(engine: Engine, name: str, value: Any) -> None:
+    from drugwatch.annotate.schema import OptionRow
+
+    if name not in OPTION_DEFAULTS:
+        raise ValueError(f"unknown option {name!r}; expected one of: {', '.join(OPTION_DEFAULTS)}")
+    if not isinstance(value, type(OPTION_DEFAULTS[name])):
+        raise ValueError(f"option {name!r} takes a {type(OPTION_DEFAULTS[name]).__name__}, got {value!r}")
+    with engine.begin() as conn:
+        stmt = _insert(conn, OptionRow).values(name=name, value=value, updated_at=_now())
+        conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}))
+
+
+#: Longer than this between showing an item and its answer is a break, not labelling time.
+MAX_ITEM_SECONDS = 1800.0
+
+
+def item_seconds(shown_at: str | None, now: float) -> float | None:
+    """Seconds since ``shown_at`` (epoch seconds from the form), or ``None``
+    when missing, malformed, in the future or over :data:`MAX_ITEM_SECONDS`."""
+    try:
+        elapsed = now - float(shown_at or "")
+    except ValueError:
+        return None
+    return round(elapsed, 1) if 0.0 <= elapsed <= MAX_ITEM_SECONDS else None
+
+
+def submit(engine: Engine, task: Task, answer: Answer, suggestion: Any = None, seconds: float | None = None) -> None:
     """Store ``answer`` for ``task`` and mark it done.
 
     Idempotent: the annotation rows are upserted on (event, annotator,
     level), so a retried POST rewrites the same rows. A level the answer no
-    longer has (the event changed) is removed.
+    longer has (the event changed) is removed. ``suggestion`` (a
+    :class:`drugwatch.annotate.suggest.Suggestion`) is what the page offered;
+    it is saved beside each level's answer.
     """
     now = _now()
+
+    def offered(level: str) -> Any:
+        return suggestion.suggested_for(level) if suggestion is not None else None
+
     rows = [
-        {"event_key": task.event_key, "user_id": task.user_id, "level": level, "labels": list(labels), "selling": None, "updated_at": now}
+        {"event_key": task.event_key, "user_id": task.user_id, "level": level, "labels": list(labels), "selling": None,
+         "suggested": offered(level), "updated_at": now}
         for level, labels in answer.levels.items()
     ]
-    rows.append({"event_key": task.event_key, "user_id": task.user_id, "level": DEALER_LEVEL, "labels": None, "selling": answer.selling, "updated_at": now})
+    rows.append({"event_key": task.event_key, "user_id": task.user_id, "level": DEALER_LEVEL, "labels": None,
+                 "selling": answer.selling, "suggested": offered(DEALER_LEVEL), "updated_at": now})
     with engine.begin() as conn:
         stmt = _insert(conn, AnnotationRow).values(rows)
         stmt = stmt.on_conflict_do_update(
             index_elements=["event_key", "user_id", "level"],
-            set_={"labels": stmt.excluded.labels, "selling": stmt.excluded.selling, "updated_at": stmt.excluded.updated_at},
+            set_={"labels": stmt.excluded.labels, "selling": stmt.excluded.selling, "suggested": stmt.excluded.suggested,
+                  "updated_at": stmt.excluded.updated_at},
         )
         conn.execute(stmt)
         conn.execute(
@@ -278,7 +539,8 @@ def submit(engine: Engine, task: Task, answer: Answer) -> None:
         conn.execute(
             update(AssignmentRow)
             .where(AssignmentRow.id == task.id)
-            .values(status="done", completed_at=func.coalesce(AssignmentRow.completed_at, now))
+            .values(status="done", completed_at=func.coalesce(AssignmentRow.completed_at, now),
+                    seconds=seconds if seconds is not None else AssignmentRow.seconds)
         )
 
 
@@ -318,7 +580,16 @@ def progress(engine: Engine, user_id: int | None = None) -> list[dict[str, Any]]
     for r in rows:
         entry = table.setdefault(r.id, {"user_id": r.id, "username": r.username, "pending": 0, "done": 0, "skipped": 0, "flagged": 0})
         entry[r.status] = r.n
+    timing = select(AssignmentRow.user_id, func.avg(AssignmentRow.seconds), func.count(AssignmentRow.seconds)).where(
+        AssignmentRow.status == "done", AssignmentRow.seconds.is_not(None)).group_by(AssignmentRow.user_id)
+    if user_id is not None:
+        timing = timing.where(AssignmentRow.user_id == user_id)
+    with engine.connect() as conn:
+        seconds = {uid: (avg, n) for uid, avg, n in conn.execute(timing)}
     for entry in table.values():
+        avg, n = seconds.get(entry["user_id"], (None, 0))
+        entry["mean_seconds"] = round(float(avg), 1) if avg is not None else None
+        entry["timed"] = n
         entry["total"] = entry["pending"] + entry["done"] + entry["skipped"] + entry["flagged"]
         entry["finished"] = (entry["total"] - entry["pending"]) / entry["total"] if entry["total"] else 0.0
     return sorted(table.values(), key=lambda e: e["username"])
@@ -366,6 +637,16 @@ def _status_counts(engine: Engine) -> dict[str, dict[str, int]]:
 def _adjudicated(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         return {r.event_key: r for r in conn.execute(select(AdjudicationRow))}
+
+
+def answer_seconds(engine: Engine, event_key: str) -> dict[str, float | None]:
+    """Annotator name -> seconds they spent on ``event_key`` (finished answers)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(UserRow.username, AssignmentRow.seconds).join(UserRow, UserRow.id == AssignmentRow.user_id)
+            .where(AssignmentRow.event_key == event_key, AssignmentRow.status == "done")
+        ).all()
+    return {r.username: r.seconds for r in rows}
 
 
 def differing_levels(coders: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -494,8 +775,11 @@ def training_records(engine: Engine, *, min_annotators: int = 2) -> list[dict[st
     """Final labels as bench-format records (what ``drugwatch train`` reads:
     ``id, platform, task, source, text, author, created_at, labels, selling,
     group, meta``); ``group`` is the author so CV folds keep accounts apart."""
+    from drugwatch.annotate.suggest import stored_suggestions
+
     finals = final_labels(engine, min_annotators=min_annotators)
     events = events_by_key(engine, [f.event_key for f in finals])
+    suggestions = stored_suggestions(engine, [f.event_key for f in finals])
     records = []
     for final in finals:
         event = events.get(final.event_key)
@@ -520,10 +804,29 @@ def training_records(engine: Engine, *, min_annotators: int = 2) -> list[dict[st
                     "levels": {level: list(labels) for level, labels in final.levels.items()},
                     "label_source": final.source,
                     "n_annotators": final.n_annotators,
+                    **_suggestion_meta(suggestions.get(final.event_key), final),
                 },
             }
         )
     return records
+
+
+def _suggestion_meta(suggestion: Any, final: FinalLabel) -> dict[str, Any]:
+    """What the models suggested for an exported event, and whether the final labels agree."""
+    if suggestion is None:
+        return {}
+    labels_ok = None if suggestion.labels is None else set(suggestion.labels) == set(final.labels)
+    selling_ok = None if suggestion.selling is None else suggestion.selling == final.selling
+    return {
+        "suggestion": {
+            "models": suggestion.models,
+            "labels": list(suggestion.labels) if suggestion.labels is not None else None,
+            "selling": suggestion.selling,
+            "selling_probability": suggestion.selling_probability,
+            "labels_match_final": labels_ok,
+            "selling_matches_final": selling_ok,
+        }
+    }
 
 
 def export_labels(engine: Engine, path: str | os.PathLike[str], *, fmt: str = "jsonl", min_annotators: int = 2) -> int:
@@ -629,20 +932,20 @@ Scorer = Callable[[list[Event]], Any]
 
 
 def load_scorer(model_dir: str | os.PathLike[str]) -> Scorer:
-    """A saved detector's ``predict_proba`` (see :mod:`drugwatch.models`)."""
-    from drugwatch.models.base import Detector
+    """Every probability of the models at ``model_dir``: one saved detector, or
+    a folder of ``selling/`` and ``drugtype/`` (see :class:`drugwatch.annotate.suggest.Suggester`)."""
+    from drugwatch.annotate.suggest import Suggester
 
-    detector = Detector.load(model_dir)
-    return detector.predict_proba
+    return Suggester.load(model_dir).probabilities
 
 
-def uncertainty(probabilities: Sequence[Sequence[float]]) -> list[float]:
+def uncertainty(probabilities: Sequence[Sequence[float] | float]) -> list[float]:
     """Per row, how unsure the model is about its least certain column:
-    ``1 - |2p - 1|`` (1 at p = 0.5, 0 at p in {0, 1})."""
+    ``1 - |2p - 1|`` (1 at p = 0.5, 0 at p in {0, 1}). A row may be a single probability."""
     out = []
     for row in probabilities:
-        row = [float(p) for p in (row if hasattr(row, "__len__") else [row])]
-        out.append(max((1.0 - abs(2.0 * p - 1.0) for p in row), default=0.0))
+        values = [float(p) for p in row] if isinstance(row, Sized) else [float(row)]
+        out.append(max((1.0 - abs(2.0 * p - 1.0) for p in values), default=0.0))
     return out
 
 
@@ -740,31 +1043,43 @@ class ItemContext:
     account: Any = None
     ocr_text: str = ""
     ocr_note: str | None = None
+    #: OCR lines left out for low confidence or as fragments ("M", "2", "..").
+    ocr_dropped: int = 0
+    #: Mean recognition confidence of the lines shown; ``None`` when the source recorded none.
+    ocr_confidence: float | None = None
     hashtags: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     #: For a comment: the root post, whose image is context (DMML scores a
     #: piggybacked comment with its post's image).
     post: Event | None = None
 
 
-def _ocr(event: Event, run_ocr: bool) -> tuple[str, str | None]:
+#: Characters of stored OCR text read for the page.
+MAX_OCR_CHARS = 16_384
+
+
+def _ocr(event: Event, run_ocr: bool, min_confidence: float = 0.8) -> OcrReading:
+    """The image text worth showing (see :mod:`drugwatch.annotate.evidence`)."""
+    from drugwatch.annotate.evidence import OcrReading, readable_lines, readable_text
+
     for key in ("ocr_text", "ocr"):
         value = event.meta.get(key)
         if isinstance(value, str) and value.strip():
-            return value, None
+            return readable_text(value[:MAX_OCR_CHARS])
     if not event.images:
-        return "", None
+        return OcrReading("")
     if not run_ocr:
-        return "", "OCR is off (DRUGWATCH_ANNOTATE_OCR=0)."
+        return OcrReading("", note="OCR is off (DRUGWATCH_ANNOTATE_OCR=0).")
     try:
-        from drugwatch.vision.ocr import event_ocr_text
+        from drugwatch.vision.ocr import event_ocr_results
 
-        return event_ocr_text(event), None
+        results = event_ocr_results(event)
     except Exception as exc:  # a missing engine must not take the page down
-        return "", f"OCR unavailable: {exc}"
+        return OcrReading("", note=f"OCR unavailable: {exc}")
+    return readable_lines(((line.text, line.confidence) for result in results for line in result.lines), min_confidence)
 
 
 def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_thread: int = 200,
-                 media: MediaLibrary | None = None) -> ItemContext | None:
+                 media: MediaLibrary | None = None, ocr_min_confidence: float = 0.8) -> ItemContext | None:
     """The event with its thread (root post and comments, the event marked),
     its author's bio, its image text and its hashtags' categories. With
     ``media``, OCR reads only the images the app would serve."""
@@ -799,7 +1114,7 @@ def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_t
         return d
 
     thread = tuple(ThreadItem(e, min(depth(e.key), 8), e.key == event.key) for e in thread_events)
-    ocr_text, ocr_note = _ocr(_servable_images(event, media) if run_ocr else event, run_ocr)
+    ocr = _ocr(_servable_images(event, media) if run_ocr else event, run_ocr, ocr_min_confidence)
     tags = []
     for tag in event.hashtags:
         try:
@@ -813,8 +1128,10 @@ def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_t
         thread=thread,
         bio=account.bio if account is not None else None,
         account=account,
-        ocr_text=ocr_text,
-        ocr_note=ocr_note,
+        ocr_text=ocr.text,
+        ocr_note=ocr.note,
+        ocr_dropped=ocr.dropped,
+        ocr_confidence=ocr.confidence,
         hashtags=tuple(tags),
         post=next((e for e in thread_events if e.key == root and e.key != event.key), None),
     )

@@ -13,6 +13,10 @@ only when, symlinks resolved, it lies inside one of them, is a regular file
 with the magic bytes of a JPEG, PNG, GIF or WebP image, and is neither the
 store nor the secret (:class:`drugwatch.annotate.service.MediaLibrary`).
 
+``DRUGWATCH_USER_LEXICON`` names the user lexicon file: the slang review
+page appends accepted terms to it, and the text layer
+(:func:`drugwatch.lexicon.load_lexicon`) reads it by the same variable.
+
 ``DRUGWATCH_LOGIN_*`` bound sign-in attempts per account and per address
 within a window, and the argon2 hashes run at once
 (:mod:`drugwatch.annotate.throttle`; counted per process).
@@ -60,9 +64,23 @@ class Settings(BaseSettings):
     annotators_per_event: int = Field(default=2, ge=1, le=20, description="k: annotators assigned to each event.")
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     cookie_secure: bool = Field(default=False, description="Send cookies over HTTPS only (set behind TLS).")
-    annotate_model: Path | None = Field(default=None, description="Saved detector directory for active learning.")
+    annotate_model: Path | None = Field(
+        default=None,
+        description="Saved detector directory, or a folder of selling/ and drugtype/ (the scan's layout): "
+        "suggestions and active learning.",
+    )
     annotate_diversity: float = Field(default=0.5, ge=0, le=1, description="Weight of diversity against uncertainty.")
     annotate_ocr: bool = Field(default=True, description="Read image text with OCR on the item page (cached).")
+    annotate_ocr_min_confidence: float = Field(default=0.8, ge=0, le=1, description="OCR lines below it are not shown.")
+    annotate_guidelines: Path | None = Field(default=None, description="TOML file overriding the built-in guidelines.")
+    user_lexicon: Path | None = Field(
+        default=None,
+        description="User lexicon file the slang review page appends accepted terms to: the same variable "
+        "(DRUGWATCH_USER_LEXICON) the text layer reads it by.",
+    )
+    annotate_slang_events: int = Field(
+        default=20_000, ge=1, le=1_000_000, description="Most recent stored events a slang discovery run reads."
+    )
     argon2_time_cost: int = Field(default=3, ge=1, le=20)
     argon2_memory_kib: int = Field(default=65536, ge=1024, le=1 << 21)
     media_roots: Annotated[list[Path], NoDecode] = Field(

@@ -114,8 +114,8 @@ def aggregate(account: Account, results: list[EventResult], models: ModelSet) ->
     n_drug = sum(1 for labels in drug if any(lab != "non_drug" for lab in labels))
     bio = analyze(account.bio)
     contacts: dict[tuple[str, str | None, str], dict[str, Any]] = {}
-    for c in bio.contacts:
-        contacts.setdefault((c.kind, c.app, c.value), {"events": set(), "bio": False})["bio"] = True
+    for hit in bio.contacts:
+        contacts.setdefault((hit.kind, hit.app, hit.value), {"events": set(), "bio": False})["bio"] = True
     for r in results:
         for c in r.contacts:
             contacts.setdefault((c.kind, c.app, c.value), {"events": set(), "bio": False})["events"].add(r.id)

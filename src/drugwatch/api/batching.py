@@ -167,7 +167,9 @@ class ScoreQueue:
         if not self._pending:
             return []
         first = self._pending[0]
-        taken, rest, size, chars = [], [], 0, 0
+        taken: list[_Job] = []
+        rest: list[_Job] = []
+        size = chars = 0
         for job in self._pending:
             fits = size + job.n_events <= self.max_events and chars + job.chars <= self.max_chars
             if job.scorer is first.scorer and (not taken or fits):

@@ -31,7 +31,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import overload
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -84,12 +85,16 @@ class ApiKey:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -124,13 +129,15 @@ def create_key(engine: Engine, name: str, scopes: Iterable[str]) -> CreatedKey:
             taken = conn.execute(select(ApiKeyRow.id).where(ApiKeyRow.prefix == prefix)).first()
             if taken is not None:
                 continue
-            key_id = conn.execute(
+            inserted = conn.execute(
                 insert(ApiKeyRow).values(
                     prefix=prefix, secret_sha256=token_digest(token), name=name,
                     scopes=list(ordered), created_at=_now(),
                 )
-            ).inserted_primary_key[0]
-        return CreatedKey(int(key_id), prefix, name, ordered, token)
+            ).inserted_primary_key
+            if inserted is None:
+                raise RuntimeError("the database returned no id for the new API key")
+        return CreatedKey(int(inserted[0]), prefix, name, ordered, token)
     raise RuntimeError("could not find a free key prefix after 5 tries")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 ACCESS_LOGGER = "drugwatch.api.access"
@@ -27,7 +27,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -41,16 +41,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+class _ApiHandler(logging.StreamHandler):
+    """The handler :func:`configure_logging` installs (its type tells it apart from others)."""
+
+
 def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     """Send the ``drugwatch.api`` loggers to ``stream`` (stderr) as JSON lines."""
     logger = logging.getLogger(APP_LOGGER)
     for handler in list(logger.handlers):
-        if getattr(handler, "_drugwatch_api", False):
+        if isinstance(handler, _ApiHandler):
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    handler._drugwatch_api = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
+    ours = _ApiHandler(stream or sys.stderr)
+    ours.setFormatter(JsonFormatter())
+    logger.addHandler(ours)
     logger.setLevel(level)
     logger.propagate = False
 

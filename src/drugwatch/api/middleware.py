@@ -6,11 +6,11 @@ queue per request, which matters at a few milliseconds per request.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-import time
-import itertools
 import secrets
+import time
 from typing import Any
 
 from starlette.routing import Match

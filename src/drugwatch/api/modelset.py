@@ -27,13 +27,12 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from drugwatch.models.base import CONFIG_FILE, ModelLoadError
 from drugwatch.scoring import DEFAULT_DETECTORS, EventScorer, ModelInfo
-
 
 #: Sub-directory of the model directory holding an optional dealer-account model.
 ACCOUNT_SUBDIR = "account"
@@ -167,7 +166,7 @@ def load_model_set(directory: Path, account_dir: Path | None = None) -> ModelSet
             subsets[frozenset(models[i].info.name for i in combo)] = EventScorer.from_directories([found[i] for i in combo])
     account_path = account_model_dir(directory, account_dir)
     account = _load_account_model(account_path) if account_path is not None else None
-    return ModelSet(scorer, tuple(models), directory, next(_generation), datetime.now(timezone.utc), account, subsets)
+    return ModelSet(scorer, tuple(models), directory, next(_generation), datetime.now(UTC), account, subsets)
 
 
 class ModelHolder:

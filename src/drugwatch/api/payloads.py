@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    BeforeValidator,
     StrictBool,
     Tag,
     create_model,
@@ -159,10 +159,11 @@ def input_models(max_batch: int, max_timeline: int, max_event_chars: int = MAX_T
     post, comment = _sized(PostIn, max_event_chars, text=text), _sized(CommentIn, max_event_chars, text=text)
     tl_post = _sized(TimelinePostIn, max_event_chars, text=text)
     tl_comment = _sized(TimelineCommentIn, max_event_chars, text=text)
-    event = Annotated[Union[Annotated[post, Tag("post")], Annotated[comment, Tag("comment")]],  # noqa: UP007
-                      Discriminator(_kind_of)]
-    timeline_event = Annotated[Union[Annotated[tl_post, Tag("post")], Annotated[tl_comment, Tag("comment")]],  # noqa: UP007
-                               Discriminator(_kind_of)]
+    # Values, not type aliases: the member models are made here, at run time.
+    event: Any = Annotated[Union[Annotated[post, Tag("post")], Annotated[comment, Tag("comment")]],  # noqa: UP007
+                           Discriminator(_kind_of)]
+    timeline_event: Any = Annotated[Union[Annotated[tl_post, Tag("post")], Annotated[tl_comment, Tag("comment")]],  # noqa: UP007
+                                    Discriminator(_kind_of)]
     batch = create_model(
         "BatchIn",
         __base__=_In,

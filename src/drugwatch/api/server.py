@@ -60,6 +60,7 @@ class TimedH11Protocol(H11Protocol):
         #: "header" or "body" once a timer closed this connection, else None.
         self.timed_out: str | None = None
 
+    # uvicorn's H11Protocol narrows asyncio's BaseTransport the same way (and ignores it too).
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._follow_read_phase()
@@ -82,9 +83,9 @@ class TimedH11Protocol(H11Protocol):
             self._cancel_read_timer()
             return
         state = self.conn.their_state
-        if state is h11.IDLE and self.conn.our_state is not h11.IDLE:
-            state = None  # a response is still being sent: the next head's clock starts after it
-        if state not in (h11.IDLE, h11.SEND_BODY):
+        # While a response is still being sent, the next head's clock starts after it.
+        responding = state is h11.IDLE and self.conn.our_state is not h11.IDLE
+        if responding or state not in (h11.IDLE, h11.SEND_BODY):
             self._cancel_read_timer()
             return
         if state is self._timed_phase:

@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "drugwatch.cli.report_cmd",
     "drugwatch.cli.serve_cmd",
     "drugwatch.cli.accounts_cmd",
+    "drugwatch.cli.lexicon_cmd",
 )
 
 for _name in _COMMAND_MODULES:

@@ -143,10 +143,13 @@ def agreement(
     """Print Cohen's kappa per pair, Fleiss' kappa and Krippendorff's alpha per label."""
     from drugwatch.annotate.agreement import agreement_report
     from drugwatch.annotate.service import collect_answers
+    from drugwatch.annotate.suggest import suggestion_report
 
-    report = agreement_report(collect_answers(_engine(db)))
+    engine = _engine(db)
+    report = agreement_report(collect_answers(engine))
+    model = suggestion_report(engine)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
+        typer.echo(json.dumps({**report.as_dict(), "suggestions": model}, indent=2))
         return
 
     def num(x: float | None) -> str:
@@ -165,3 +168,27 @@ def agreement(
     for lab in report.labels:
         labels.add_row(lab.label, str(lab.n_units), str(lab.n_positive), num(lab.raw_agreement), num(lab.fleiss_kappa), num(lab.krippendorff_alpha))
     console.print(labels)
+    if model["units"]:
+        console.print(
+            f"model suggestions accepted: {model['accepted']} of {model['units']} answers per level "
+            f"({100 * model['acceptance_rate']:.1f}%); whole items {model['answers_accepted']} of {model['answers']}"
+        )
+
+
+@annotate_app.command("option")
+def option(
+    name: Annotated[str, typer.Argument(help="suggestions or blur_images")],
+    value: Annotated[str, typer.Argument(help="on or off")],
+    db: DbOption = None,
+) -> None:
+    """Set a project option: model suggestions on the item page (off for blind labels), blurred images."""
+    from drugwatch.annotate.service import set_option
+
+    flags = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
+    if value.lower() not in flags:
+        raise fail(f"value must be on or off, not {value!r}", ExitCode.USAGE)
+    try:
+        set_option(_engine(db), name, flags[value.lower()])
+    except ValueError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from None
+    console.print(f"{name} = {'on' if flags[value.lower()] else 'off'}")

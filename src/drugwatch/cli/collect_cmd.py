@@ -6,7 +6,7 @@ import enum
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -147,17 +147,17 @@ def collect_command(
     what the detector judges drug-related).
     """
     from drugwatch.collect.crawler import (
-        DEFAULT_SEEDS,
-        STRATEGIES,
         CheckpointError,
         CrawlConfig,
         Crawler,
+        FollowAuthors,
+        Strategy,
         collect,
         default_checkpoint_path,
         read_feedback,
     )
     from drugwatch.collect.rate import AuthError, Backoff, CollectError, RateLimited, RequestBudget
-    from drugwatch.collect.sources import ReplaySource
+    from drugwatch.collect.sources import ReplaySource, Source
     from drugwatch.store import Store
 
     logging.basicConfig(
@@ -169,13 +169,13 @@ def collect_command(
         raise fail("give --replay or --replay-demo, not both", CollectExit.USAGE)
     try:
         config = CrawlConfig(
-            strategy=strategy,  # type: ignore[arg-type]
+            strategy=cast(Strategy, strategy),  # any string: CrawlConfig checks it
             seeds=_seeds(seed, seeds_file),
             budget=budget,
             cutoff_days=cutoff_days,
             max_pages_per_tag=max_pages_per_tag,
             comments=comments,
-            follow_authors=follow,  # type: ignore[arg-type]
+            follow_authors=cast(FollowAuthors, follow),  # checked by CrawlConfig too
             timeline_posts=timeline_posts,
             target_dealers=target_dealers,
             images=images_dir is not None,
@@ -185,6 +185,7 @@ def collect_command(
         raise fail(str(exc), CollectExit.USAGE) from None
 
     request_budget = RequestBudget()
+    source: Source
     try:
         if replay is not None:
             source = ReplaySource.from_jsonl(replay, budget=request_budget, latency=latency)

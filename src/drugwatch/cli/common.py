@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -41,8 +49,11 @@ DbOption = Annotated[
 ]
 
 
-def fail(message: str, code: ExitCode = ExitCode.ERROR) -> typer.Exit:
+def fail(message: str, code: int = ExitCode.ERROR) -> typer.Exit:
     """Print ``message`` as an error and return the Exit to raise.
+
+    ``code`` is an :class:`ExitCode` or a command's own exit-code enum
+    (``drugwatch collect`` has more codes than the others).
 
     The message is printed as it is: not read as rich markup (a path may hold
     "[...]") and not wrapped at the terminal width (so a long path stays on
@@ -53,7 +64,7 @@ def fail(message: str, code: ExitCode = ExitCode.ERROR) -> typer.Exit:
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None = None) -> Iterator[tuple[Progress, int]]:
+def progress_bar(description: str, total: int | None = None) -> Iterator[tuple[Progress, TaskID]]:
     """A rich progress bar on stderr (hidden when stderr is not a terminal)."""
     progress = Progress(
         SpinnerColumn(),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from drugwatch.cli import app
 from drugwatch.cli.common import plain_progress
@@ -46,14 +47,25 @@ def evaluate(
     run can be interrupted and resumed, or spread over sittings with
     --set 'cv.folds=[0,1,2]'.
     """
-    from drugwatch.evaluation.experiment import ConfigError, extra_args_to_overrides, load_config, run_evaluation
+    from drugwatch.evaluation.experiment import (
+        ConfigError,
+        extra_args_to_overrides,
+        load_config,
+        run_evaluation,
+    )
+    from drugwatch.io.base import ReaderError
+    from drugwatch.models.base import ModelLoadError
 
     try:
         cfg = load_config(config, [*overrides, *extra_args_to_overrides(ctx.args)])
         out = output or default_output(config, cfg.experiment.name)
         run_evaluation(cfg, out, progress=None if quiet else plain_progress,
                        checkpoint_dir=checkpoints, reuse_checkpoints=not fresh, fit_missing=not saved_only)
-    except ConfigError as exc:
-        _console.print(f"[red]error:[/red] {exc}")
+    except (ConfigError, ReaderError, ModelLoadError) as exc:
+        _console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except (ValueError, TypeError) as exc:
+        # A detector refusing its data (one class only, no usable image, ...): say why, without a traceback.
+        _console.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}")
         raise typer.Exit(2) from None
     typer.echo(str(out / "table.md"))

@@ -60,12 +60,12 @@ def view_to_dict(view: TextView) -> dict[str, Any]:
 
 def _highlighted(view: TextView) -> Text:
     text = Text(view.raw)
-    for h in view.hashtags:
-        text.stylize(_STYLES["hashtag"], h.raw_start, h.raw_end)
+    for tag in view.hashtags:
+        text.stylize(_STYLES["hashtag"], tag.raw_start, tag.raw_end)
     for c in view.contacts:
         text.stylize(_STYLES["contact"], c.raw_start, c.raw_end)
-    for h in view.hits:
-        text.stylize(_STYLES["drug" if h.label else "sale"], h.raw_start, h.raw_end)
+    for hit in view.hits:
+        text.stylize(_STYLES["drug" if hit.label else "sale"], hit.raw_start, hit.raw_end)
     return text
 
 
@@ -102,8 +102,8 @@ def _render(console: Console, view: TextView, index: int | None) -> None:
         table = Table(title="hashtags", title_justify="left", show_edge=False)
         for col in ("tag", "segments", "category", "labels"):
             table.add_column(col)
-        for h in view.hashtags[:MAX_TABLE_ROWS]:
-            a = h.analysis
+        for tag in view.hashtags[:MAX_TABLE_ROWS]:
+            a = tag.analysis
             table.add_row("#" + a.tag, " · ".join(a.segments), a.kind + (" (ambiguous)" if
                           a.ambiguous else ""), ", ".join(sorted(a.labels)))
         console.print(table)

@@ -23,7 +23,8 @@ def print_scan_report(report: ScanReport) -> None:
     counts = report.counts()
     table.add_row(*(str(counts[k]) for k in ("read", "results", "accounts", "quarantined", "selling")))
     console.print(table)
-    models = ", ".join(f"{m['name']} (v{m['version']}, data {str(m['fingerprint'])[:12]})" for m in report.models)
+    models = ", ".join(f"{m['name']} (v{m['version']}, {m['task']}, data {str(m['fingerprint'])[:12]})"
+                       for m in report.models)
     console.print(f"models: {models}")
     if report.resumed_from:
         console.print(f"resumed after {report.resumed_from} records")
@@ -44,7 +45,7 @@ def scan_command(
     ocr: Annotated[bool, typer.Option("--ocr/--no-ocr", help="Also read the images' text (contacts written on images).")] = False,
     db: DbOption = None,
     where: Annotated[str | None, typer.Option(help="With INPUT 'db': an SQL condition on the events table, e.g. \"platform = 'instagram'\".")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Input format: auto, jsonl, bench, parquet or db.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Input format: auto, jsonl, bench, images (the kit's images.jsonl), parquet or db.")] = "auto",
     engine: Annotated[str, typer.Option(help="local (in-process) or ray (Ray Data).")] = "local",
     workers: Annotated[int, typer.Option(min=1, help="Ray: scoring actors (each loads the models once).")] = 2,
     ray_address: Annotated[str | None, typer.Option(help="Ray: cluster address (default: local mode).")] = None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from drugwatch.cli import app
 from drugwatch.cli.common import plain_progress
@@ -27,13 +28,24 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
 ) -> None:
     """Fit the config's train.column detector on all its data; write OUTPUT/model-best/."""
-    from drugwatch.evaluation.experiment import ConfigError, extra_args_to_overrides, load_config, run_training
+    from drugwatch.evaluation.experiment import (
+        ConfigError,
+        extra_args_to_overrides,
+        load_config,
+        run_training,
+    )
+    from drugwatch.io.base import ReaderError
+    from drugwatch.models.base import ModelLoadError
 
     try:
         cfg = load_config(config, [*overrides, *extra_args_to_overrides(ctx.args)])
         out = output or Path("runs") / f"{cfg.experiment.name}-train"
         model_dir = run_training(cfg, out, progress=None if quiet else plain_progress)
-    except ConfigError as exc:
-        _console.print(f"[red]error:[/red] {exc}")
+    except (ConfigError, ReaderError, ModelLoadError) as exc:
+        _console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except (ValueError, TypeError) as exc:
+        # A detector refusing its data (one class only, no usable image, ...): say why, without a traceback.
+        _console.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}")
         raise typer.Exit(2) from None
     typer.echo(str(model_dir))

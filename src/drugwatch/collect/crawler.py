@@ -50,6 +50,7 @@ crawl stopped by its budget keeps it, so ``--resume --budget N`` continues.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -61,7 +62,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from drugwatch.collect.rate import (
     Backoff,
@@ -76,7 +77,10 @@ from drugwatch.records import Account, Event, ImageRef, sha256_bytes, sha256_jso
 
 log = logging.getLogger(__name__)
 
+_R = TypeVar("_R")  # what a fetched request returns (a page, a profile or image bytes)
+
 Strategy = Literal["fixed", "jmir", "dmml"]
+FollowAuthors = Literal["drug", "selling", "none"]
 STRATEGIES: tuple[str, ...] = ("fixed", "jmir", "dmml")
 
 #: Seed hashtags: JMIR's four misspelled seeds plus drug names of the kind
@@ -138,7 +142,7 @@ class CrawlConfig:
     cutoff_days: float | None = None
     max_pages_per_tag: int | None = None
     comments: bool = True
-    follow_authors: Literal["drug", "selling", "none"] = "selling"
+    follow_authors: FollowAuthors = "selling"
     timeline_posts: int = 200
     expand_top: int = 50
     expand_min_count: int = 2
@@ -757,7 +761,7 @@ class Crawler:
 
     # -- one step -------------------------------------------------------------
 
-    def _fetch(self, request: Callable[[], Page[Any] | Account], what: str) -> Page[Any] | Account:
+    def _fetch(self, request: Callable[[], _R], what: str) -> _R:
         delays = iter(self.backoff.delays())
         while True:
             try:
@@ -954,7 +958,7 @@ class Crawler:
         for index, ref in enumerate(event.images):
             what = f"image {index} of {event.id}"
             try:
-                data = self._fetch(lambda i=index: self.source.image(event, i), what)
+                data = self._fetch(functools.partial(self.source.image, event, index), what)
             except ItemError as exc:
                 self._item_error(what, exc)
                 refs.append(ref)

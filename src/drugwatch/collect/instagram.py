@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -66,6 +66,7 @@ from typing import Any
 
 import instaloader
 from instaloader import exceptions as il_exc
+from instaloader.instaloader import get_default_session_filename
 
 from drugwatch.collect.rate import (
     AuthError,
@@ -80,7 +81,7 @@ from drugwatch.collect.rate import (
     TransientError,
 )
 from drugwatch.collect.sources import IMPORTER, Page
-from drugwatch.io.base import Parsed, Problem
+from drugwatch.io.base import Parsed, Problem, ReadItem
 from drugwatch.io.instaloader import (
     Origin,
     _account_record,
@@ -251,12 +252,12 @@ class InstagramSource:
             try:
                 self.loader.load_session_from_file(session_user, session_file)
             except FileNotFoundError:
-                path = session_file or instaloader.get_default_session_filename(session_user)
+                path = session_file or get_default_session_filename(session_user)
                 raise AuthError(
                     f"no instaloader session file for {session_user} at {path}; {LOGIN_HELP}"
                 ) from None
         self._profiles: dict[str, instaloader.Profile] = {}
-        self._iterators: dict[tuple[str, str], Any] = {}
+        self._iterators: dict[tuple[str, str], instaloader.NodeIterator[Any]] = {}
 
     # -- helpers -------------------------------------------------------------
 
@@ -271,13 +272,16 @@ class InstagramSource:
         return Origin(url, self.now(), IMPORTER)
 
     @staticmethod
-    def _split(items: Iterator[Parsed | Problem]) -> tuple[list[Any], list[str]]:
-        records, problems = [], []
+    def _split(items: Iterable[ReadItem]) -> tuple[list[Any], list[str]]:
+        records: list[Any] = []
+        problems: list[str] = []
         for item in items:
             if isinstance(item, Parsed):
                 records.append(item.record)
-            else:
+            elif isinstance(item, Problem):
                 problems.append(f"{item.source} {item.locator}: {item.reason}")
+            else:  # Skipped: not a record by design, and not a problem either
+                log.info("%s %s: skipped (%s)", item.source, item.locator, item.reason)
         return records, problems
 
     def _require_login(self, what: str) -> None:
@@ -405,7 +409,7 @@ class InstagramSource:
                 profile.followers  # noqa: B018 - the profile query fills in the counts
             node = profile._asdict()
         item = _account_record(node, self._origin(f"{WEB}/{username}/"), "profile", {})
-        if isinstance(item, Problem):
+        if not isinstance(item, Parsed):
             raise ItemError(f"{what}: {item.reason}")
         assert isinstance(item.record, Account)
         return item.record
@@ -416,11 +420,12 @@ class InstagramSource:
         iterator = self._iterators.get(key) if cursor is not None else None
         if iterator is None:
             profile = self._profile(username)
-            iterator = {
+            start: dict[str, Callable[[], instaloader.NodeIterator[Any]]] = {
                 "timeline": profile.get_posts,
                 "followers": profile.get_followers,
                 "following": profile.get_followees,
-            }[which]()
+            }
+            iterator = start[which]()
             if cursor is not None:
                 iterator.thaw(instaloader.FrozenNodeIterator(**cursor))
             self._iterators[key] = iterator
@@ -468,10 +473,11 @@ class InstagramSource:
 
     def image(self, event: Event, index: int = 0) -> bytes:
         what = f"image {index} of {event.id}"
-        if index >= len(event.images) or not event.images[index].url:
+        url = event.images[index].url if index < len(event.images) else None
+        if not url:
             raise NotFound(f"{what}: the event has no such image URL")
         # CDN downloads bypass instaloader's rate controller; charge them here.
         self.budget.charge("image")
         with instaloader_errors(what):
-            response = self.context.get_raw(event.images[index].url)
+            response = self.context.get_raw(url)
             return response.content

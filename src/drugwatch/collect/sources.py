@@ -231,7 +231,10 @@ class ReplaySource:
         events: list[Event] = []
         for item in read_jsonl(path):
             if isinstance(item, Parsed):
-                (accounts if isinstance(item.record, Account) else events).append(item.record)
+                if isinstance(item.record, Account):
+                    accounts.append(item.record)
+                else:
+                    events.append(item.record)
         options.setdefault("name", Path(path).stem)
         options.setdefault("image_root", Path(path).parent)
         return cls(accounts, events, **options)

@@ -30,7 +30,7 @@ ContactType = Literal[
 
 #: Channel shares among dealer contacts, after JMIR (Wickr 36.2%, Telegram
 #: 20.0%, Kik 18.3%, WhatsApp 15.3%; e-mail and phone less often).
-CHANNEL_WEIGHTS: Final[dict[str, float]] = {
+CHANNEL_WEIGHTS: Final[dict[ContactType, float]] = {
     "wickr": 0.30,
     "telegram": 0.17,
     "kik": 0.15,

@@ -383,13 +383,13 @@ class _Builder:
             persona.drugs = self._drug_focus(rng.choices((1, 2, 3), (0.45, 0.4, 0.15))[0])
             channels = list(CHANNEL_WEIGHTS)
             weights = list(CHANNEL_WEIGHTS.values())
-            picked: list[str] = []
+            picked: list[ContactType] = []
             for _ in range(rng.choices((1, 2, 3), (0.45, 0.4, 0.15))[0]):
                 channel = rng.choices(channels, weights)[0]
                 if channel not in picked:
                     picked.append(channel)
             for channel in picked:
-                contact = self._unique_contact(channel)  # type: ignore[arg-type]
+                contact = self._unique_contact(channel)
                 if channel in ("wickr", "telegram", "kik", "snapchat") and rng.random() < 0.3:
                     # Reusing the username as a handle is a linking cue dealers leave.
                     contact = Contact(contact.type, persona.username.replace(".", "_"))

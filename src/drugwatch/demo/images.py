@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Final
 
@@ -60,7 +60,8 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _jitter(rng: random.Random, color: RGB, amount: int = 18) -> RGB:
-    return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in color)  # type: ignore[return-value]
+    r, g, b = (max(0, min(255, c + rng.randint(-amount, amount))) for c in color)
+    return r, g, b
 
 
 def _gradient(top: RGB, bottom: RGB, size: int = SIZE) -> Image.Image:
@@ -116,7 +117,7 @@ def _paste_rotated(
     base.paste(layer, (x, y), layer)
 
 
-def _shadow(draw: ImageDraw.ImageDraw, box: list[float], offset: int = 4) -> None:
+def _shadow(draw: ImageDraw.ImageDraw, box: Sequence[float], offset: int = 4) -> None:
     x0, y0, x1, y1 = box
     draw.ellipse([x0 + offset, y0 + offset, x1 + offset, y1 + offset], fill=(0, 0, 0, 70))
 

@@ -16,7 +16,21 @@ through:
 ``mask``           one inner letter replaced by a symbol (``md□a``, ``x*nax``)
 ``repeat``         letters stretched (``weeeeed``, ``xaaaanax``)
 ``mixture``        every attacked word gets a family drawn from the above
+``mask_vowels``    every vowel of the word replaced by one symbol of
+                   :data:`MASK_ALPHABET` (``C*c**n*``, ``K⊠t⊠m⊠n⊠``, ``m●thyl●n●``)
+``mask_heavy``     every vowel and one inner consonant (``C▢c▢▢▢▢``)
+``mask_heldout``   every vowel, with a symbol of :data:`HELDOUT_MASK_ALPHABET`
+``mixture2``       a light mixture: each attacked word gets two families in
+                   turn, drawn from :data:`MIXABLE` (``x4n◌x``, ``k.u.u.u.s.h``)
+``mixture3``       the same with three families
+``mixture_heldout`` the recipe :data:`HELDOUT_MIXTURE` (repeat, then leetspeak,
+                   then a zero-width character: ``c0ok‌eee``)
 =================  ==========================================================
+
+The held-out mask alphabet and mixture recipe are left out of all tuning of
+the text layer and the models (no threshold, word list or rule was chosen by
+looking at them): their rows in a table show how the reading generalizes.
+:data:`CORE_FAMILIES` are the first eight; :data:`EXTENDED_FAMILIES` the rest.
 
 Strength (:data:`STRENGTHS`) is the share of eligible words attacked:
 ``light`` 25 %, ``medium`` 50 %, ``heavy`` every word. Eligible words are
@@ -41,9 +55,15 @@ from typing import Any, Final
 
 import numpy as np
 
-FAMILIES: Final[tuple[str, ...]] = (
+CORE_FAMILIES: Final[tuple[str, ...]] = (
     "homoglyph", "math_alphabet", "separator", "leetspeak", "zero_width", "mask", "repeat", "mixture",
 )
+EXTENDED_FAMILIES: Final[tuple[str, ...]] = (
+    "mask_vowels", "mask_heavy", "mask_heldout", "mixture2", "mixture3", "mixture_heldout",
+)
+FAMILIES: Final[tuple[str, ...]] = CORE_FAMILIES + EXTENDED_FAMILIES
+#: Families never looked at while tuning (reported apart).
+HELDOUT_FAMILIES: Final[tuple[str, ...]] = ("mask_heldout", "mixture_heldout")
 #: Share of eligible words attacked.
 STRENGTHS: Final[dict[str, float]] = {"light": 0.25, "medium": 0.5, "heavy": 1.0}
 
@@ -61,6 +81,12 @@ LEET: Final[dict[str, str]] = {"a": "4@", "e": "3", "i": "1!", "o": "0", "s": "5
 SEPARATORS: Final[tuple[str, ...]] = (".", "-", "_", "*", "·", "|", " ")
 ZERO_WIDTH: Final[tuple[str, ...]] = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
 MASKS: Final[tuple[str, ...]] = ("□", "*", "■", "●", "_", "#", "?")
+#: Mask symbols of ``mask_vowels`` and ``mask_heavy`` (the issue's list).
+MASK_ALPHABET: Final[tuple[str, ...]] = ("*", "_", ".", "-", "□", "▢", "■", "●", "◌", "∅", "⊠", "░")
+#: Held-out mask symbols (``mask_heldout``): none of them is named by the
+#: text layer's mask list; they belong to the Unicode blocks masks come from.
+HELDOUT_MASK_ALPHABET: Final[tuple[str, ...]] = ("◬", "⊞", "⬡", "▚", "◩")
+_VOWELS = frozenset("aeiouAEIOU")
 #: (uppercase A, lowercase a) code points of letter styles without holes.
 STYLES: Final[tuple[tuple[int, int], ...]] = (
     (0x1D400, 0x1D41A),  # bold
@@ -85,7 +111,8 @@ def _homoglyph(rng: random.Random, word: str) -> str:
 
 def _math_alphabet(rng: random.Random, word: str) -> str:
     upper, lower = rng.choice(STYLES)
-    return "".join(chr(upper + ord(ch) - 65) if ch.isupper() else chr(lower + ord(ch) - 97) for ch in word)
+    return "".join(chr(upper + ord(ch) - 65) if "A" <= ch <= "Z" else chr(lower + ord(ch) - 97) if "a" <= ch <= "z"
+                   else ch for ch in word)
 
 
 def _separator(rng: random.Random, word: str) -> str:
@@ -118,6 +145,59 @@ def _repeat(rng: random.Random, word: str) -> str:
     return word[:i] + word[i] * rng.randint(3, 6) + word[i + 1:]
 
 
+def _vowel_mask(rng: random.Random, word: str, alphabet: Sequence[str], consonants: int) -> str:
+    """Every vowel, and ``consonants`` inner consonants, replaced by one
+    symbol; a word without a vowel gets one inner letter masked."""
+    symbol = rng.choice(alphabet)
+    spots = {i for i, ch in enumerate(word) if ch in _VOWELS}
+    inner = [i for i in range(1, len(word) - 1) if i not in spots and word[i].isalpha()]
+    rng.shuffle(inner)
+    spots.update(inner[:consonants])
+    if not spots:
+        spots = {rng.randrange(1, len(word) - 1)}
+    return "".join(symbol if i in spots else ch for i, ch in enumerate(word))
+
+
+def _mask_vowels(rng: random.Random, word: str) -> str:
+    return _vowel_mask(rng, word, MASK_ALPHABET, 0)
+
+
+def _mask_heavy(rng: random.Random, word: str) -> str:
+    return _vowel_mask(rng, word, MASK_ALPHABET, 1)
+
+
+def _mask_heldout(rng: random.Random, word: str) -> str:
+    return _vowel_mask(rng, word, HELDOUT_MASK_ALPHABET, 0)
+
+
+#: Families a light mixture draws from. Letter-level rewrites come before
+#: the ones that insert characters between letters, so that each acts on letters.
+MIXABLE: Final[tuple[str, ...]] = (
+    "homoglyph", "math_alphabet", "leetspeak", "mask", "mask_vowels", "repeat", "separator", "zero_width",
+)
+_LATE: Final[frozenset[str]] = frozenset({"separator", "zero_width"})
+#: The held-out mixture recipe: applied in this order.
+HELDOUT_MIXTURE: Final[tuple[str, ...]] = ("repeat", "leetspeak", "zero_width")
+
+
+def _compose(rng: random.Random, word: str, names: Sequence[str]) -> str:
+    for name in sorted(names, key=lambda n: (n in _LATE, MIXABLE.index(n) if n in MIXABLE else 0)):
+        word = _ATTACK_FUNCS[name](rng, word)
+    return word
+
+
+def _mixture_of(k: int) -> Callable[[random.Random, str], str]:
+    def mix(rng: random.Random, word: str) -> str:
+        return _compose(rng, word, rng.sample(MIXABLE, k))
+    return mix
+
+
+def _mixture_heldout(rng: random.Random, word: str) -> str:
+    for name in HELDOUT_MIXTURE:
+        word = _ATTACK_FUNCS[name](rng, word)
+    return word
+
+
 WORD_ATTACKS: Final[dict[str, Callable[[random.Random, str], str]]] = {
     "homoglyph": _homoglyph,
     "math_alphabet": _math_alphabet,
@@ -126,6 +206,17 @@ WORD_ATTACKS: Final[dict[str, Callable[[random.Random, str], str]]] = {
     "zero_width": _zero_width,
     "mask": _mask,
     "repeat": _repeat,
+}
+# Every single-word rewrite, the extended ones included (``mixture`` draws
+# from WORD_ATTACKS only, as it always did, so its numbers stay comparable).
+_ATTACK_FUNCS: Final[dict[str, Callable[[random.Random, str], str]]] = {
+    **WORD_ATTACKS,
+    "mask_vowels": _mask_vowels,
+    "mask_heavy": _mask_heavy,
+    "mask_heldout": _mask_heldout,
+    "mixture2": _mixture_of(2),
+    "mixture3": _mixture_of(3),
+    "mixture_heldout": _mixture_heldout,
 }
 
 
@@ -151,7 +242,7 @@ def attack(text: str, family: str, strength: str | float = "heavy", seed: int = 
         if rng.random() >= share:
             return word
         name = rng.choice(families) if family == "mixture" else family
-        return WORD_ATTACKS[name](rng, word)
+        return _ATTACK_FUNCS[name](rng, word)
 
     return _ELIGIBLE.sub(rewrite, text)
 
@@ -220,8 +311,9 @@ def run_robustness(
         raise ValueError(f"task must be 'drugtype' or 'selling'; got {task!r}")
     conditions = ["clean"] + [f"{f}/{s}" for f in families for s in strengths]
     tested = np.concatenate([np.asarray(te) for _, te in folds])
-    pooled_pred = {c: {} for c in conditions}
-    pooled_proba = {c: {} for c in conditions}
+    # condition -> event index -> that event's prediction row (or selling probability)
+    pooled_pred: dict[str, dict[int, Any]] = {c: {} for c in conditions}
+    pooled_proba: dict[str, dict[int, Any]] = {c: {} for c in conditions}
     per_fold = []
     for k, (train_idx, test_idx) in enumerate(folds):
         started = time.perf_counter()
@@ -252,7 +344,7 @@ def run_robustness(
         pred = np.array([pooled_pred[condition][int(j)] for j in tested])
         proba = np.array([pooled_proba[condition][int(j)] for j in tested]) if task == "selling" else None
         pooled[condition] = _metrics(task, y[tested], pred, proba)
-    mean = {}
+    mean: dict[str, dict[str, float | None]] = {}
     for condition in conditions:
         keys = per_fold[0]["scores"][condition].keys()
         mean[condition] = {}
@@ -268,7 +360,7 @@ def robustness_table(result: Mapping[str, Any], metric: str, *, source: str = "m
     scores = result[source]
     clean = scores["clean"][metric]
     strengths = result["strengths"]
-    lines = [f"| family | clean | " + " | ".join(strengths) + f" | drop at {strengths[-1]} (points) |",
+    lines = ["| family | clean | " + " | ".join(strengths) + f" | drop at {strengths[-1]} (points) |",
              "|" + "---|" * (len(strengths) + 3)]
     for family in result["families"]:
         values = [scores[f"{family}/{s}"][metric] for s in strengths]
@@ -279,7 +371,14 @@ def robustness_table(result: Mapping[str, Any], metric: str, *, source: str = "m
 
 
 __all__ = [
+    "CORE_FAMILIES",
+    "EXTENDED_FAMILIES",
     "FAMILIES",
+    "HELDOUT_FAMILIES",
+    "HELDOUT_MASK_ALPHABET",
+    "HELDOUT_MIXTURE",
+    "MASK_ALPHABET",
+    "MIXABLE",
     "STRENGTHS",
     "WORD_ATTACKS",
     "attack",

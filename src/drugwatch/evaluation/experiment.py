@@ -34,6 +34,11 @@ Dotted overrides (``train.seed=3``, ``columns.lstm.params.max_epochs=5``,
 values are read as TOML (``3``, ``0.5``, ``"text"``, ``[1, 2]``), and
 anything that is not valid TOML is taken as a string.
 
+Image and multimodal experiments (``data.target`` ``drug_image``,
+``image_tree``, or ``drugtype`` on data with images; ``data.format``
+``images``, ``jsonl``, ``demo``) are run by :mod:`drugwatch.vision.evaluation`
+with the same config, overrides, rows, columns and ``cv.folds``.
+
 Evaluation protocol (:func:`run_evaluation`): events without a ``selling``
 label are dropped; near-duplicates are removed (policy in
 :mod:`drugwatch.evaluation.splits`); stratified group k-fold on the group;
@@ -50,8 +55,9 @@ import logging
 import os
 import time
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +102,13 @@ class DataSection(_Strict):
     path: str = Field(min_length=1)
     bench_file: str | None = None
     dedup_threshold: float = Field(default=0.7, ge=0, le=1)
-    # "drugtype" (multi-label) is run by drugwatch.evaluation.multilabel_metrics (DMML hook).
-    target: str = Field(default="selling", pattern="^(selling|drugtype)$")
+    # "drugtype" (multi-label) is run by drugwatch.evaluation.multilabel_metrics (DMML hook) on text bench
+    # files; "drug_image", "image_tree" and "drugtype" on data with images by drugwatch.vision.evaluation.
+    target: str = Field(default="selling", pattern="^(selling|drugtype|drug_image|image_tree)$")
+    #: "auto" guesses from the path ("demo:...") and the first record; see drugwatch.vision.evaluation.
+    format: str = Field(default="auto", pattern="^(auto|bench|jsonl|images|demo)$")
+    #: Image experiments: keep at most this many events (a deterministic subset) when a CPU cannot afford all.
+    max_events: int | None = Field(default=None, ge=2)
 
 
 class CVSection(_Strict):
@@ -300,14 +311,29 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> ExperimentCo
 
 def load_dataset(config: ExperimentConfig) -> tuple[list[Event], np.ndarray, dict[str, Any]]:
     """Events and 0/1 targets after dropping unlabelled events and near-duplicates."""
-    path = config.data_path()
-    if not path.is_file():
+    from drugwatch.vision.evaluation import data_format, load_config_events
+
+    fmt = data_format(config)
+    if fmt == "images":
         raise ConfigError(
-            f"data file {path} does not exist; fix data.path (relative to the config file) "
-            f"or set {BENCH_ENV} to the bench kit folder"
+            f"{config.data_path()} holds images without text or selling labels; use data.target = "
+            "\"drug_image\" (binary), \"image_tree\" (Yang & Luo's heads) or \"drugtype\" (DMML's 10 labels)"
         )
-    events = load_bench_events(path)
+    if fmt != "bench":  # generic JSONL or the demo corpus: events with images, e.g. for Yang & Luo's late fusion
+        events, source, _ = load_config_events(config)
+        path = Path(source)
+    else:
+        path = config.data_path()
+        if not path.is_file():
+            raise ConfigError(
+                f"data file {path} does not exist; fix data.path (relative to the config file) "
+                f"or set {BENCH_ENV} to the bench kit folder"
+            )
+        with _bench_errors():
+            events = load_bench_events(path)
     labelled = [e for e in events if e.selling is not None]
+    if not labelled:
+        raise ConfigError(f"{path}: no event carries a selling label; target selling needs them")
     y = np.array([int(bool(e.selling)) for e in labelled], dtype=np.int64)
     info: dict[str, Any] = {"path": str(path), "n_read": len(events), "n_unlabelled": len(events) - len(labelled)}
     if config.data.dedup_threshold > 0:
@@ -320,6 +346,19 @@ def load_dataset(config: ExperimentConfig) -> tuple[list[Event], np.ndarray, dic
     info["n_groups"] = len({group_of(e) for e in labelled})
     info["n_positive_groups"] = len({group_of(e) for e, t in zip(labelled, y) if t})
     return labelled, y, info
+
+
+@contextmanager
+def _bench_errors() -> Iterator[None]:
+    """A bench file that does not read as one becomes a :class:`ConfigError` saying what to change."""
+    from drugwatch.io.base import ReaderError
+
+    try:
+        yield
+    except ReaderError as exc:
+        hint = (" (image records: set data.format = \"images\" and data.target = \"drug_image\", \"image_tree\" "
+                "or \"drugtype\")" if "lacks text" in str(exc) else "")
+        raise ConfigError(f"cannot read the data as bench records: {exc}{hint}") from None
 
 
 def source_of(event: Event) -> str:
@@ -335,7 +374,13 @@ Progress = Callable[[str], None]
 def _pooled(y: np.ndarray, proba: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     metrics = binary_metrics(y, proba)
     # Pooled hard predictions use each fold's own threshold.
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        f1_score,
+        precision_score,
+        recall_score,
+    )
 
     tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
     metrics.update({
@@ -456,13 +501,21 @@ def run_evaluation(
     """
     if not fit_missing and not reuse_checkpoints:
         raise ConfigError("a report from saved folds (no fitting) needs the checkpoints: drop --fresh")
+    from drugwatch.vision.evaluation import run_image_evaluation, uses_image_runner
+
+    if uses_image_runner(config):  # image and multimodal experiments
+        if not fit_missing or checkpoint_dir is not None:
+            raise ConfigError("image experiments keep no fold checkpoints (image features are cached instead): "
+                              "drop --saved-only / --checkpoints and run chosen folds with cv.folds")
+        return run_image_evaluation(config, output_dir, progress)
     if config.data.target == "drugtype":  # DMML hook: multi-label experiments
         if not fit_missing or checkpoint_dir is not None:
             raise ConfigError("drug-type experiments keep no fold checkpoints: drop --saved-only / --checkpoints "
                               "and run chosen folds with cv.folds")
         from drugwatch.evaluation.multilabel_metrics import run_multilabel_evaluation
 
-        return run_multilabel_evaluation(config, output_dir, progress)
+        with _bench_errors():
+            return run_multilabel_evaluation(config, output_dir, progress)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     events, y, data_info = load_dataset(config)
@@ -486,7 +539,7 @@ def run_evaluation(
         "config": config.model_dump(exclude={"base_dir"}),
         "data": data_info,
         "libraries": library_versions(),
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cells": [],
     }
     for row_value in config.row_values():
@@ -505,7 +558,7 @@ def run_evaluation(
         from drugwatch.evaluation.lofo import run_config_lofo
 
         result["lofo"] = run_config_lofo(config, output_dir, progress)
-    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     _write_outputs(config, result, output_dir)
     return result
 
@@ -640,10 +693,15 @@ def run_training(config: ExperimentConfig, output_dir: str | Path, progress: Pro
     With ``train.cross_validate = true`` the card also records that
     detector's cross-validated metrics (the config's ``[cv]``).
     """
+    from drugwatch.vision.evaluation import run_image_training, uses_image_runner
+
+    if uses_image_runner(config):
+        return run_image_training(config, output_dir, progress)
     if config.data.target == "drugtype":  # DMML hook: multi-label experiments
         from drugwatch.evaluation.multilabel_metrics import run_multilabel_training
 
-        return run_multilabel_training(config, output_dir, progress)
+        with _bench_errors():
+            return run_multilabel_training(config, output_dir, progress)
     output_dir = Path(output_dir)
     keys = config.column_keys()
     column = config.train.column or (keys[0] if len(keys) == 1 else None)

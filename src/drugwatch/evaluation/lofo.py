@@ -160,7 +160,7 @@ def _languages(texts: Sequence[str]) -> list[str]:
 
 
 def run_lofo(
-    detectors: Mapping[str, Callable[[], Detector]], events: Sequence[Event], y: Sequence[int], *,
+    detectors: Mapping[str, Callable[[], Detector]], events: Sequence[Event], y: Sequence[int] | np.ndarray, *,
     scheme: str = "source", families: Sequence[str] | None = None, by_language: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -170,7 +170,7 @@ def run_lofo(
     detector. Returns ``{"families": {...}, "columns": {name: {"per_family":
     {...}, "macro_f1": ..., "min_f1": ...}}}``.
     """
-    y = np.asarray(y, dtype=np.int64)
+    targets = np.asarray(y, dtype=np.int64)
     fams = np.array([family_of(e, scheme) for e in events])
     present = sorted(set(fams))
     chosen = list(families) if families else present
@@ -178,7 +178,7 @@ def run_lofo(
     if unknown:
         raise ValueError(f"no events in famil{'y' if len(unknown) == 1 else 'ies'} {unknown}; the data has {present}")
     summary = {
-        f: {"n": int((fams == f).sum()), "positives": int(y[fams == f].sum())} for f in present
+        f: {"n": int((fams == f).sum()), "positives": int(targets[fams == f].sum())} for f in present
     }
     languages = _languages([e.text for e in events]) if by_language else None
     result: dict[str, Any] = {"scheme": scheme, "families": summary, "columns": {}}
@@ -187,33 +187,37 @@ def run_lofo(
         for family in chosen:
             test = np.flatnonzero(fams == family)
             train = np.flatnonzero(fams != family)
-            if len(np.unique(y[train])) < 2:
+            if len(np.unique(targets[train])) < 2:
                 per_family[family] = {"skipped": "the other families hold one class only"}
                 continue
             detector = _without_own_pool(factory())
             started = time.perf_counter()
-            detector.fit([events[i] for i in train], y[train])
+            detector.fit([events[i] for i in train.tolist()], targets[train])
             fit_s = time.perf_counter() - started
-            proba = detector.predict_proba([events[i] for i in test])
+            proba = detector.predict_proba([events[i] for i in test.tolist()])
             pred = detector.decide(proba)
-            metrics = binary_metrics(y[test], proba[:, 1], threshold=float(detector.threshold_))
+            metrics = binary_metrics(targets[test], proba[:, 1], threshold=float(detector.threshold_))
             # decide() is the detector's own rule; binary_metrics thresholds the same scores
-            metrics.update(_counts(y[test], pred))
+            metrics.update(_counts(targets[test], pred))
             metrics["fit_s"] = round(fit_s, 2)
+            metrics["threshold"] = float(detector.threshold_)
             if languages is not None:
-                metrics["by_language"] = _by_group(y[test], pred, [languages[i] for i in test])
-            sources = [str(events[i].meta.get("subsource") or events[i].meta.get("source") or "?") for i in test]
-            metrics["fpr_by_subsource"] = _fpr_by(y[test], pred, sources)
+                metrics["by_language"] = _by_group(targets[test], pred, [languages[i] for i in test.tolist()])
+            sources = [str(events[i].meta.get("subsource") or events[i].meta.get("source") or "?") for i in test.tolist()]
+            metrics["fpr_by_subsource"] = _fpr_by(targets[test], pred, sources)
             per_family[family] = metrics
             if progress:
                 progress(f"lofo {name} held out {family}: F1 {metrics['f1']:.3f} P {metrics['precision']:.3f} "
                          f"R {metrics['recall']:.3f} FPR {_fmt(metrics['fpr'])} (threshold "
                          f"{detector.threshold_:.3f}, fit {fit_s:.0f}s)")
         with_pos = [m["f1"] for f, m in per_family.items() if "f1" in m and summary[f]["positives"]]
+        thresholds = [m["threshold"] for m in per_family.values() if "threshold" in m]
         result["columns"][name] = {
             "per_family": per_family,
             "macro_f1": float(np.mean(with_pos)) if with_pos else None,
             "min_f1": float(np.min(with_pos)) if with_pos else None,
+            # the same detector fitted without each family in turn: how far its threshold moves
+            "threshold_spread": float(max(thresholds) - min(thresholds)) if thresholds else None,
         }
     return result
 
@@ -299,6 +303,16 @@ def render_lofo_table(result: Mapping[str, Any], info: Mapping[str, Any] | None 
             m = result["columns"][c]["per_family"].get(f, {})
             cells.append("–" if m.get("fpr") is None else f"{_fmt(m['fpr'])} ({m['fp']})")
         lines.append(f"| {f} | {negatives} | " + " | ".join(cells) + " |")
+    lines += ["", "Decision threshold of each fit (trained without the family named) and its spread:", ""]
+    lines += ["| held out | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 1)]
+    for f in families:
+        cells = []
+        for c in columns:
+            m = result["columns"][c]["per_family"].get(f, {})
+            cells.append("–" if m.get("threshold") is None else f"{m['threshold']:.3f}")
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
+    lines.append("| **spread** | " + " | ".join(
+        _fmt(result["columns"][c].get("threshold_spread"), pct=False) for c in columns) + " |")
     lines.append("")
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -28,43 +29,43 @@ from sklearn.metrics import (
 )
 
 
-def expected_calibration_error(y_true: np.ndarray, proba: np.ndarray, n_bins: int = 10) -> float:
+def expected_calibration_error(y_true: npt.ArrayLike, proba: npt.ArrayLike, n_bins: int = 10) -> float:
     """ECE: the sample-weighted mean |accuracy - confidence| over ``n_bins`` equal-width bins.
 
     Binned on the positive-class probability (the "reliability diagram"
     form): for each bin, |fraction of positives - mean predicted probability|.
     """
-    y_true = np.asarray(y_true, dtype=np.float64)
-    proba = np.asarray(proba, dtype=np.float64)
-    if len(y_true) == 0:
+    truth = np.asarray(y_true, dtype=np.float64)
+    prob = np.asarray(proba, dtype=np.float64)
+    if len(truth) == 0:
         return float("nan")
-    bins = np.minimum((proba * n_bins).astype(int), n_bins - 1)
+    bins = np.minimum((prob * n_bins).astype(int), n_bins - 1)
     total = 0.0
     for b in range(n_bins):
         in_bin = bins == b
         if in_bin.any():
-            total += in_bin.sum() * abs(y_true[in_bin].mean() - proba[in_bin].mean())
-    return float(total / len(y_true))
+            total += in_bin.sum() * abs(truth[in_bin].mean() - prob[in_bin].mean())
+    return float(total / len(truth))
 
 
-def binary_metrics(y_true: Sequence[int], proba: Sequence[float], threshold: float = 0.5) -> dict[str, Any]:
+def binary_metrics(y_true: npt.ArrayLike, proba: npt.ArrayLike, threshold: float = 0.5) -> dict[str, Any]:
     """Metrics of positive-class probabilities ``proba`` against 0/1 ``y_true``."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    proba = np.asarray(proba, dtype=np.float64)
-    y_pred = (proba >= threshold).astype(np.int64)
-    both = len(np.unique(y_true)) == 2
-    tn, fp, fn, tp = confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    truth = np.asarray(y_true, dtype=np.int64)
+    prob = np.asarray(proba, dtype=np.float64)
+    y_pred = (prob >= threshold).astype(np.int64)
+    both = len(np.unique(truth)) == 2
+    tn, fp, fn, tp = confusion_matrix(truth, y_pred, labels=[0, 1]).ravel()
     return {
-        "n": int(len(y_true)),
-        "n_positive": int(y_true.sum()),
+        "n": int(len(truth)),
+        "n_positive": int(truth.sum()),
         "threshold": float(threshold),
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "precision": float(precision_score(y_true, y_pred, zero_division=0)),
-        "recall": float(recall_score(y_true, y_pred, zero_division=0)),
-        "f1": float(f1_score(y_true, y_pred, zero_division=0)),
-        "roc_auc": float(roc_auc_score(y_true, proba)) if both else None,
-        "pr_auc": float(average_precision_score(y_true, proba)) if y_true.sum() > 0 else None,
-        "ece": expected_calibration_error(y_true, proba),
+        "accuracy": float(accuracy_score(truth, y_pred)),
+        "precision": float(precision_score(truth, y_pred, zero_division=0)),
+        "recall": float(recall_score(truth, y_pred, zero_division=0)),
+        "f1": float(f1_score(truth, y_pred, zero_division=0)),
+        "roc_auc": float(roc_auc_score(truth, prob)) if both else None,
+        "pr_auc": float(average_precision_score(truth, prob)) if truth.sum() > 0 else None,
+        "ece": expected_calibration_error(truth, prob),
         "fpr": float(fp / (fp + tn)) if (fp + tn) else None,
         "tp": int(tp),
         "fp": int(fp),
@@ -73,17 +74,17 @@ def binary_metrics(y_true: Sequence[int], proba: Sequence[float], threshold: flo
     }
 
 
-def best_f1_threshold(y_true: Sequence[int], proba: Sequence[float]) -> tuple[float, float]:
+def best_f1_threshold(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> tuple[float, float]:
     """``(threshold, f1)`` maximizing F1 on these predictions.
 
     Used *inside training folds* to choose a detector's threshold, and on
     pooled test predictions only as a labelled oracle diagnostic.
     """
-    y_true = np.asarray(y_true, dtype=np.int64)
-    proba = np.asarray(proba, dtype=np.float64)
-    if y_true.sum() == 0:
+    truth = np.asarray(y_true, dtype=np.int64)
+    prob = np.asarray(proba, dtype=np.float64)
+    if truth.sum() == 0:
         return 0.5, 0.0
-    precision, recall, thresholds = precision_recall_curve(y_true, proba)
+    precision, recall, thresholds = precision_recall_curve(truth, prob)
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
     best = int(np.argmax(f1[:-1])) if len(thresholds) else 0
     if not len(thresholds):
@@ -92,7 +93,7 @@ def best_f1_threshold(y_true: Sequence[int], proba: Sequence[float]) -> tuple[fl
 
 
 def fpr_by_source(
-    y_true: Sequence[int], y_pred: Sequence[int], sources: Sequence[str]
+    y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, sources: Sequence[str]
 ) -> dict[str, dict[str, float | int]]:
     """False-positive rate per source, over that source's negatives only."""
     negatives: dict[str, int] = defaultdict(int)

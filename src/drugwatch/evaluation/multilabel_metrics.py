@@ -20,7 +20,13 @@ macro averages never hide an unsupported label behind a made-up 1.0.
 
 from __future__ import annotations
 
+import json as _json
+import time as _time
+from collections import Counter as _Counter
 from collections.abc import Mapping, Sequence
+from datetime import UTC
+from datetime import datetime as _datetime
+from pathlib import Path as _Path
 from typing import Any
 
 import numpy as np
@@ -120,12 +126,6 @@ __all__ = ["SCALAR_METRICS", "confusion_table", "mean_over_folds", "multilabel_m
 # thresholds included) and decodes the test fold with its own
 # ``thresholds_`` (:func:`drugwatch.models.multilabel.decode`).
 
-import json as _json
-import time as _time
-from collections import Counter as _Counter
-from datetime import datetime as _datetime
-from datetime import timezone as _timezone
-from pathlib import Path as _Path
 
 
 def _label_matrix(events) -> np.ndarray:
@@ -134,7 +134,7 @@ def _label_matrix(events) -> np.ndarray:
     return drugtype_targets(events, None)
 
 
-def deduplicate_multilabel(events, y: np.ndarray, threshold: float) -> tuple[list[int], dict[str, int]]:
+def deduplicate_multilabel(events, y: np.ndarray, threshold: float) -> tuple[list[int], dict[str, float]]:
     """Indices kept after near-duplicate removal, and a report (policy above)."""
     from drugwatch.dedup import cluster_texts
 
@@ -257,7 +257,7 @@ def run_multilabel_evaluation(config, output_dir, progress=None) -> dict[str, An
         "config": config.model_dump(exclude={"base_dir"}),
         "data": info,
         "libraries": library_versions(),
-        "started_at": _datetime.now(_timezone.utc).isoformat(timespec="seconds"),
+        "started_at": _datetime.now(UTC).isoformat(timespec="seconds"),
         "cells": [],
     }
 
@@ -274,7 +274,7 @@ def run_multilabel_evaluation(config, output_dir, progress=None) -> dict[str, An
                 evaluate_multilabel_cell(config, column_key, row_value, events, y, folds, fold_ids, progress)
             )
             write()
-    result["finished_at"] = _datetime.now(_timezone.utc).isoformat(timespec="seconds")
+    result["finished_at"] = _datetime.now(UTC).isoformat(timespec="seconds")
     write()
     return result
 

@@ -45,10 +45,10 @@ class DedupReport:
 
 
 def deduplicate(
-    events: Sequence[Event], y: Sequence[int], threshold: float = DEFAULT_THRESHOLD
+    events: Sequence[Event], y: Sequence[int] | np.ndarray, threshold: float = DEFAULT_THRESHOLD
 ) -> tuple[list[int], DedupReport]:
     """Indices of the events kept (in input order) and a report; policy in the module docstring."""
-    y = np.asarray(y)
+    y_arr = np.asarray(y)
     clusters = cluster_texts([e.text for e in events], threshold=threshold)
     members: dict[int, list[int]] = {}
     for i, cluster in enumerate(clusters):
@@ -58,10 +58,10 @@ def deduplicate(
     for indices in members.values():
         if len(indices) > 1:
             merged += 1
-        labels = {int(y[i]) for i in indices}
+        labels = {int(y_arr[i]) for i in indices}
         if len(labels) > 1:
             conflicts += 1
-            keep.append(next(i for i in indices if y[i] == 1))
+            keep.append(next(i for i in indices if y_arr[i] == 1))
         else:
             keep.append(indices[0])
     keep.sort()
@@ -74,16 +74,15 @@ def group_of(event: Event) -> str:
 
 
 def grouped_folds(
-    events: Sequence[Event], y: Sequence[int], n_splits: int, seed: int
+    events: Sequence[Event], y: Sequence[int] | np.ndarray, n_splits: int, seed: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(train_idx, test_idx)`` of stratified group k-fold (shuffled with ``seed``)."""
     groups = [group_of(e) for e in events]
     n_groups = len(set(groups))
     if n_groups < n_splits:
         raise ValueError(f"{n_splits}-fold CV needs at least {n_splits} groups; the data has {n_groups}")
-    y = np.asarray(y)
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    yield from splitter.split(np.zeros(len(events)), y, groups)
+    yield from splitter.split(np.zeros(len(events)), np.asarray(y), groups)
 
 
 __all__ = ["DedupReport", "deduplicate", "group_of", "grouped_folds"]

@@ -1,9 +1,11 @@
 """What every reader yields: a parsed record or a problem, each with its location.
 
 Readers never raise on a bad record and never drop one silently: each raw
-record becomes exactly one :class:`Parsed` or one :class:`Problem`, so the
-importer can prove ``read = imported + merged + unchanged + near-duplicate +
-quarantined``. A reader may still raise :class:`ReaderError` when the whole
+record becomes exactly one :class:`Parsed`, one :class:`Problem`, or one
+:class:`Skipped` (a raw item that is not a record by design, such as a
+Telegram service message "X joined the group"), so the importer can prove
+``read = imported + merged + unchanged + near-duplicate + quarantined +
+skipped``. A reader may still raise :class:`ReaderError` when the whole
 input cannot be read at all (missing file, unknown format).
 
 Readers yield :class:`drugwatch.records.Event` and
@@ -53,7 +55,20 @@ class Problem:
         return cls(source=error.source or "?", locator=error.locator or "?", reason=error.reason, raw=raw)
 
 
-ReadItem = Parsed | Problem
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """One raw item that is not a record by design (not an error): counted, never stored.
+
+    ``reason`` names what it is (``"Telegram service message (pin_message)"``);
+    the import report counts skipped items by reason.
+    """
+
+    source: str
+    locator: str
+    reason: str
+
+
+ReadItem = Parsed | Problem | Skipped
 
 
 def short_message(exc: BaseException, limit: int = 200) -> str:
@@ -88,6 +103,6 @@ def guarded(items: Iterator[ReadItem], source: str, locator: str) -> Iterator[Re
 
 
 class Reader(Protocol):
-    """A format reader: ``reader(path) -> Iterator[Parsed | Problem]``."""
+    """A format reader: ``reader(path) -> Iterator[Parsed | Problem | Skipped]``."""
 
     def __call__(self, path: str) -> Iterator[ReadItem]: ...

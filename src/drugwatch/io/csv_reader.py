@@ -6,6 +6,12 @@ up under their own name. List fields (``hashtags``, ``labels``) are split
 on ``|``, ``;`` or ``,``; ``selling`` reads true/false/1/0/yes/no; an empty
 cell is a missing value. Columns that map to no field go into ``meta``.
 Set ``record_type`` to ``"account"`` to read accounts instead of events.
+
+Event ids: the ``id`` column (or the column ``--map id=...`` names); else,
+with ``id_from`` (``--id-from``), one column's value, or for several columns
+``csv-`` + the first 20 hex digits of the SHA-256 of their cells (so rows
+that agree on those columns are one event, whatever else differs); else
+``csv-`` + the SHA-256 of the whole row.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import csv
 import lzma
 import os
 import re
-from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +113,7 @@ def read_csv(
     record_type: str = "event",
     platform: str = "instagram",
     delimiter: str = ",",
+    id_from: Sequence[str] | None = None,
 ) -> Iterator[ReadItem]:
     """Read events (or accounts) from a CSV file with a header row.
 
@@ -129,8 +136,11 @@ def read_csv(
     unknown = sorted(set(mapping) - fields)
     if unknown:
         raise ReaderError(f"--map names unknown field(s) {', '.join(unknown)}; fields are: {', '.join(sorted(fields))}")
-    fetched_at = datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
-    return _read(source, model, fields, mapping, platform, delimiter, fetched_at)
+    id_columns = tuple(col.strip() for col in id_from or () if col.strip())
+    if id_columns and (model is not Event or "id" in mapping):
+        raise ReaderError("--id-from names where event ids come from; do not combine it with --map id=... or accounts")
+    fetched_at = datetime.fromtimestamp(os.stat(path).st_mtime, tz=UTC)
+    return _read(source, model, fields, mapping, platform, delimiter, fetched_at, id_columns)
 
 
 def _read(
@@ -141,6 +151,7 @@ def _read(
     platform: str,
     delimiter: str,
     fetched_at: datetime,
+    id_columns: tuple[str, ...] = (),
 ) -> Iterator[ReadItem]:
     with open_input(source) as handle:
         lines = _PhysicalLines(handle, MAX_LINE_BYTES)
@@ -159,7 +170,12 @@ def _read(
         missing = sorted(col for col in mapping.values() if col not in header)
         if missing:
             raise ReaderError(f"{source}: mapped column(s) not in the header: {', '.join(missing)}")
+        missing = sorted(col for col in id_columns if col not in header)
+        if missing:
+            raise ReaderError(f"{source}: --id-from column(s) not in the header: {', '.join(missing)}")
         column_of = {name: mapping.get(name, name) for name in fields}
+        if id_columns:
+            column_of.pop("id", None)  # the id comes from id_columns, not from an "id" column
         used = {col for col in column_of.values() if col in header}
         while True:
             first = lines.last + 1
@@ -190,7 +206,10 @@ def _read(
                 yield Problem(source, locator, f"{len(row)} cells but the header has {len(header)} columns", raw_text)
                 continue
             try:
-                yield Parsed(_record(model, row, header, column_of, used, platform, source, locator, raw_text, fetched_at), source, locator)
+                record = _record(
+                    model, row, header, column_of, used, platform, source, locator, raw_text, fetched_at, id_columns
+                )
+                yield Parsed(record, source, locator)
             except RecordError as exc:
                 yield Problem(source, locator, exc.reason, raw_text)
             except Exception as exc:  # one bad row must not end the import
@@ -208,6 +227,7 @@ def _record(
     locator: str,
     raw_text: str,
     fetched_at: datetime,
+    id_columns: tuple[str, ...] = (),
 ) -> Event | Account:
     cells = dict(zip(header, row, strict=True))
     data: dict[str, Any] = {}
@@ -217,7 +237,16 @@ def _record(
             if value is not None:
                 data[name] = value
     data["meta"] = {col: val for col, val in cells.items() if col not in used and val != ""}
-    if model is Event and "id" not in data:
+    if id_columns:
+        values = [cells[col].strip() for col in id_columns]
+        if not any(values):
+            raise RecordError(f"no id: the --id-from column(s) {', '.join(id_columns)} are empty in this row")
+        if len(id_columns) == 1:
+            data["id"] = values[0]
+        else:
+            # Unit separators keep ("ab", "c") and ("a", "bc") apart.
+            data["id"] = "csv-" + sha256_bytes("\x1f".join(values).encode("utf-8"))[:20]
+    elif model is Event and "id" not in data:
         # No id column (or an empty cell): the row's content names it, so the
         # same row imported twice is one event, and two different rows never merge.
         data["id"] = "csv-" + sha256_bytes(raw_text.encode("utf-8"))[:20]

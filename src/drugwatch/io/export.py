@@ -19,11 +19,13 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drugwatch.io.formats import EXPORT_FORMATS
 from drugwatch.records import Account, Event
-from drugwatch.store import Store
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, Alembic) loads only for a store export
+    from drugwatch.store import Store
 
 # The names live in formats.py so the command line lists them without loading pyarrow.
 

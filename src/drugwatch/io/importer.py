@@ -2,13 +2,15 @@
 
 Every raw record ends in exactly one bucket, so the counts always add up::
 
-    read = imported + near_duplicate + merged + unchanged + quarantined
+    read = imported + near_duplicate + merged + unchanged + quarantined + skipped
 
 ``imported``: new and not a near-duplicate of anything stored;
 ``near_duplicate``: new, stored, and in a cluster that already had a text;
 ``merged``: already stored (same platform id), updated by this copy;
 ``unchanged``: already stored, this copy added nothing (a re-import);
-``quarantined``: written to the quarantine file with file, line and reason.
+``quarantined``: written to the quarantine file with file, line and reason;
+``skipped``: read and not a record by design (a Telegram service message such
+as a join or a pin), counted by reason in ``skipped_reasons``.
 
 What is quarantined, besides what a reader cannot parse:
 
@@ -42,9 +44,9 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -52,10 +54,11 @@ from typing import IO, Any
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 
-from drugwatch.io.formats import IMPORT_FORMATS
-from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem, short_message
+from drugwatch.io.base import Parsed, Problem, ReaderError, ReadItem, Skipped, short_message
+from drugwatch.io.detect import detect_format
 from drugwatch.io.export import record_line
-from drugwatch.io.limits import MAX_LINE_BYTES, CappedReader, strip_compression
+from drugwatch.io.formats import IMPORT_FORMATS
+from drugwatch.io.limits import strip_compression
 from drugwatch.records import Account, Event
 from drugwatch.store import Store
 from drugwatch.store.db import data_home
@@ -83,20 +86,23 @@ class ImportReport:
     merged: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    skipped: int = 0
     nul_removed: int = 0
     quarantine_path: str | None = None
     reasons: Counter[str] = field(default_factory=Counter)
+    skipped_reasons: Counter[str] = field(default_factory=Counter)
 
     @property
     def stored(self) -> int:
         return self.imported + self.near_duplicate + self.merged + self.unchanged
 
     def check(self) -> None:
-        if self.read != self.stored + self.quarantined:
+        if self.read != self.stored + self.quarantined + self.skipped:
             raise AssertionError(f"import counts do not add up: {self.counts()}")
 
     def counts(self) -> dict[str, int]:
-        return {
+        """The buckets; ``skipped`` only when some item was skipped (most formats have none)."""
+        counts = {
             "read": self.read,
             "imported": self.imported,
             "near_duplicate": self.near_duplicate,
@@ -104,34 +110,15 @@ class ImportReport:
             "unchanged": self.unchanged,
             "quarantined": self.quarantined,
         }
+        if self.skipped:
+            counts["skipped"] = self.skipped
+        return counts
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["reasons"] = dict(self.reasons.most_common())
+        data["skipped_reasons"] = dict(self.skipped_reasons.most_common())
         return data
-
-
-#: Lines looked at to find the first record when guessing a format.
-_PEEK_LINES = 1000
-
-
-def _peek_json(path: Path) -> dict[str, Any] | None:
-    """The first non-blank line as a JSON object, read with the usual line cap."""
-    try:
-        with CappedReader(path) as handle:
-            for _ in range(_PEEK_LINES):
-                raw = handle.readline(MAX_LINE_BYTES + 1)
-                if not raw:
-                    return None
-                if raw.strip():
-                    if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                        return None
-                    obj = json.loads(raw)
-                    return obj if isinstance(obj, dict) else None
-    except Exception:
-        # Not readable as JSON lines: the reader will say why, record by record.
-        return None
-    return None
 
 
 #: Files an export keeps beside its records (instaloader's pictures, videos
@@ -139,28 +126,54 @@ def _peek_json(path: Path) -> dict[str, Any] | None:
 COMPANION_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".mp4", ".mov", ".webm", ".txt"})
 
 
+#: Folders of a Telegram Desktop export that hold the media its ``result.json``
+#: names (and the HTML export's styles and scripts): passed over in a folder import.
+TELEGRAM_MEDIA_FOLDERS = frozenset({
+    "photos", "files", "video_files", "voice_messages", "round_video_messages", "stickers", "animations",
+    "contacts", "profile_pictures", "stories", "lists", "css", "js", "images", "chats",
+})
+
+
 def folder_plan(root: Path, fmt: str = "auto") -> tuple[list[tuple[str, list[Path]]], list[Path]]:
     """What a folder import reads: ``([(format, files), ...], unreadable files)``.
 
-    With ``fmt="auto"`` every file is read by its own format: the
-    instaloader JSON files together (a post file finds its comments file),
-    then each JSONL, NDJSON or CSV file (compressed or not) by what
+    With ``fmt="auto"`` every file is read by its own format: a Telegram
+    Desktop ``result.json`` (recognised by its first bytes) on its own, the
+    other instaloader JSON files together (a post file finds its comments
+    file), then each JSONL, NDJSON or CSV file (compressed or not) by what
     :func:`detect_format` makes of it. With a named format, the files that
-    format reads. Companion files (:data:`COMPANION_SUFFIXES`) are passed
-    over; anything else is returned as unreadable, so the import can count it.
+    format reads. Companion files (:data:`COMPANION_SUFFIXES`, and everything
+    under a Telegram export's media folders, :data:`TELEGRAM_MEDIA_FOLDERS`)
+    are passed over; anything else is returned as unreadable, so the import
+    can count it.
     """
     from drugwatch.io.instaloader import _files_under, _is_comments_file, _is_structure_file
+    from drugwatch.io.telegram import is_desktop_export
 
     files = _files_under(root)
     plan: list[tuple[str, list[Path]]] = []
     unreadable: list[Path] = []
-    instaloader = [p for p in files if _is_structure_file(p) or _is_comments_file(p)]
+    telegram = [p for p in files if _is_structure_file(p) and is_desktop_export(p)]
+    media_roots = [p.parent for p in telegram]
+    companions = {
+        p for p in files
+        if any(p.parent != folder and p.is_relative_to(folder)
+               and p.relative_to(folder).parts[0] in TELEGRAM_MEDIA_FOLDERS for folder in media_roots)
+        or (p.parent in media_roots and p.suffix.lower() in (".html", ".css", ".js"))
+    }
+    for p in telegram:
+        if fmt in ("auto", "telegram"):
+            plan.append(("telegram", [p]))
+        else:
+            unreadable.append(p)
+    claimed = set(telegram) | companions
+    instaloader = [p for p in files if p not in claimed and (_is_structure_file(p) or _is_comments_file(p))]
     if instaloader:
         if fmt in ("auto", "instaloader"):
             plan.append(("instaloader", instaloader))
         else:
             unreadable.extend(instaloader)
-    claimed = set(instaloader)
+    claimed |= set(instaloader)
     for p in files:
         if p in claimed or p.suffix.lower() in COMPANION_SUFFIXES:
             continue
@@ -168,7 +181,7 @@ def folder_plan(root: Path, fmt: str = "auto") -> tuple[list[tuple[str, list[Pat
         is_csv, is_lines = name.endswith(".csv"), name.endswith((".jsonl", ".ndjson"))
         if fmt == "auto" and (is_csv or is_lines):
             plan.append((detect_format(p), [p]))
-        elif (fmt == "csv" and is_csv) or (fmt in ("jsonl", "bench", "zeeschuimer") and is_lines):
+        elif (fmt == "csv" and is_csv) or (fmt in ("jsonl", "bench", "zeeschuimer", "telegram") and is_lines):
             plan.append((fmt, [p]))
         else:
             unreadable.append(p)
@@ -176,7 +189,11 @@ def folder_plan(root: Path, fmt: str = "auto") -> tuple[list[tuple[str, list[Pat
 
 
 def _folder_reader(
-    root: Path, fmt: str, csv_mapping: Mapping[str, str] | None, csv_platform: str = "instagram"
+    root: Path,
+    fmt: str,
+    csv_mapping: Mapping[str, str] | None,
+    csv_platform: str = "instagram",
+    csv_id_from: Sequence[str] | None = None,
 ) -> tuple[Callable[[str], Iterator[ReadItem]], str]:
     """A reader over every file of a folder (:func:`folder_plan`) and the format name to record."""
     from drugwatch.io.instaloader import _read_directory
@@ -185,14 +202,15 @@ def _folder_reader(
     if not plan and not unreadable:
         raise ReaderError(f"no files to import under {root}")
     formats = sorted({file_fmt for file_fmt, _ in plan})
-    supported = "instaloader .json/.json.xz, .jsonl, .ndjson, .csv (optionally .gz, .bz2, .xz)"
+    supported = ("instaloader .json/.json.xz, Telegram Desktop result.json, .jsonl, .ndjson, .csv "
+                 "(optionally .gz, .bz2, .xz)")
 
     def read(_: str) -> Iterator[ReadItem]:
         for file_fmt, files in plan:
             if file_fmt == "instaloader":
                 yield from _read_directory(files)
             else:
-                yield from reader_for(file_fmt, csv_mapping, csv_platform)(str(files[0]))
+                yield from reader_for(file_fmt, csv_mapping, csv_platform, csv_id_from)(str(files[0]))
         for p in unreadable:
             reason = (f"not a file drugwatch can import ({p.suffix or 'no suffix'}); supported: {supported}"
                       if fmt == "auto" else f"not read as {fmt}: {p.name}")
@@ -201,32 +219,11 @@ def _folder_reader(
     return read, formats[0] if len(formats) == 1 else "mixed"
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """Guess the format of ``path`` from its name and first record."""
-    p = Path(path)
-    if not p.exists():
-        raise ReaderError(f"no such file or folder: {p}")
-    if p.is_dir():
-        return "instaloader"
-    name = p.name.lower()
-    if name.endswith((".json.xz", ".json")):
-        return "instaloader"
-    name = strip_compression(name)
-    if name.endswith(".csv"):
-        return "csv"
-    if name.endswith((".jsonl", ".ndjson")):
-        first = _peek_json(p)
-        if first is not None:
-            if "source_platform" in first or "__import_meta" in first or ("item_id" in first and "data" in first):
-                return "zeeschuimer"
-            if "task" in first and "group" in first:
-                return "bench"
-        return "zeeschuimer" if name.endswith(".ndjson") else "jsonl"
-    raise ReaderError(f"cannot tell the format of {p.name}; pass --format ({', '.join(FORMATS)})")
-
-
 def reader_for(
-    fmt: str, csv_mapping: Mapping[str, str] | None = None, csv_platform: str = "instagram"
+    fmt: str,
+    csv_mapping: Mapping[str, str] | None = None,
+    csv_platform: str = "instagram",
+    csv_id_from: Sequence[str] | None = None,
 ) -> Callable[[str], Iterator[ReadItem]]:
     if fmt == "jsonl":
         from drugwatch.io.jsonl import read_jsonl
@@ -239,7 +236,7 @@ def reader_for(
     if fmt == "csv":
         from drugwatch.io.csv_reader import read_csv
 
-        return partial(read_csv, mapping=csv_mapping, platform=csv_platform)
+        return partial(read_csv, mapping=csv_mapping, platform=csv_platform, id_from=csv_id_from)
     if fmt == "instaloader":
         from drugwatch.io.instaloader import read_instaloader
 
@@ -248,11 +245,15 @@ def reader_for(
         from drugwatch.io.zeeschuimer import read_zeeschuimer
 
         return read_zeeschuimer
+    if fmt == "telegram":
+        from drugwatch.io.telegram import read_telegram
+
+        return read_telegram
     raise ReaderError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
 def default_quarantine_path(source: str | os.PathLike[str]) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return data_home() / "quarantine" / f"{Path(source).name}.{stamp}.jsonl"
 
 
@@ -382,6 +383,7 @@ def import_path(
     quarantine: str | os.PathLike[str] | None = None,
     csv_mapping: Mapping[str, str] | None = None,
     csv_platform: str = "instagram",
+    csv_id_from: Sequence[str] | None = None,
     batch_size: int = 2000,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
@@ -391,20 +393,21 @@ def import_path(
     transaction, so an interrupted import keeps what it committed and a
     re-run completes it (the committed part counts as ``unchanged``).
     ``on_progress(n)`` is called after each batch with the records read so far.
-    A folder is read file by file (:func:`folder_plan`). ``csv_mapping`` and
-    ``csv_platform`` apply to CSV files (field -> column, and the platform of
-    rows without a platform column).
+    A folder is read file by file (:func:`folder_plan`). ``csv_mapping``,
+    ``csv_platform`` and ``csv_id_from`` apply to CSV files (field -> column,
+    the platform of rows without a platform column, and the column(s) event
+    ids come from; see :mod:`drugwatch.io.csv_reader`).
     """
     source = str(path)
     if Path(path).is_dir():
-        read, fmt = _folder_reader(Path(path), fmt, csv_mapping, csv_platform)
+        read, fmt = _folder_reader(Path(path), fmt, csv_mapping, csv_platform, csv_id_from)
     else:
         fmt = detect_format(path) if fmt == "auto" else fmt
-        read = reader_for(fmt, csv_mapping, csv_platform)
+        read = reader_for(fmt, csv_mapping, csv_platform, csv_id_from)
     report = ImportReport(source=source, format=fmt)
     qpath = Path(quarantine) if quarantine else default_quarantine_path(path)
     sink = _Quarantine(qpath)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     batch: list[Parsed] = []
     pending: dict[str, tuple[Event | Account, str]] = {}
     keys = _FileKeys()
@@ -422,14 +425,14 @@ def import_path(
         if not batch:
             return
         try:
-            add(store.upsert([item.record for item in batch]).counts)
+            add(store.upsert([item.record for item in batch], nul_free=True).counts)
         except Exception as exc:
             if not _record_fault(exc):
                 raise
             log.warning("the store refused a batch of %d records (%s); storing them one by one", len(batch), _store_error_kind(exc))
             for item in batch:
                 try:
-                    add(store.upsert([item.record]).counts)
+                    add(store.upsert([item.record], nul_free=True).counts)
                 except Exception as one:
                     if not _record_fault(one):
                         raise
@@ -465,6 +468,10 @@ def import_path(
             report.read += 1
             if isinstance(item, Problem):
                 set_aside(item)
+                continue
+            if isinstance(item, Skipped):
+                report.skipped += 1
+                report.skipped_reasons[_reason_kind(item.reason)] += 1
                 continue
             try:
                 record, removed = without_nul(item.record)

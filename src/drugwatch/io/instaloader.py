@@ -65,17 +65,37 @@ Mapping to drugwatch records:
   extractor). ``meta`` (keys present only when the node has the value):
   ``shortcode``, ``permalink``, ``typename``, ``media_type`` and
   ``product_type`` (v1), ``is_video``, ``video_url``, ``video_view_count``,
-  ``likes``, ``comment_count``, ``location`` (its name), ``owner_id``,
-  ``tagged_users``, ``accessibility_caption``, ``title``, ``node_type``,
-  ``instaloader_version``.
+  ``play_count``, ``carousel_videos`` (``[{"position", "url"}]``: the video
+  of each sidecar / carousel child that is a video; its image is the cover),
+  ``likes``, ``comment_count``, ``location`` (its name), ``place`` (see
+  :func:`place_fields`), ``owner_id``, ``tagged_users``,
+  ``accessibility_caption``, ``title``, ``node_type``, ``instaloader_version``.
+  Current web items are read too: ``display_uri`` as the image when the
+  other image fields are missing, and ``media_type`` given as a string
+  (``"2"``, ``"VIDEO"``).
 * Every comment (``_comments.json`` entries and their ``answers``, inline
   GraphQL comment edges and their ``edge_threaded_comments``, v1
   ``preview_comments`` / ``comments`` and their ``preview_child_comments``) ->
   :class:`Event` (``kind="comment"``, ``parent_id`` = the post or comment it
   answers, ``post_id`` = the post), nested to any depth; ``meta``: ``likes``,
   ``owner_id``.
-* Profile -> :class:`Account`; StoryItem -> :class:`Event` (``kind="post"``,
-  ``meta["story_item"] = True``, ``expiring_at``).
+* Profile -> :class:`Account` (``followers``/``following`` from
+  ``edge_followed_by``/``edge_follow`` else the v1 ``follower_count``/
+  ``following_count``); ``meta``: ``is_verified``, ``is_business_account``,
+  ``is_professional_account``, ``business_category_name``,
+  ``category_name``, ``external_url``, ``bio_links`` (the ``url`` of each
+  ``bio_links`` entry), ``business_email``, ``business_phone`` (from
+  ``business_phone_number`` / v1 ``public_phone_country_code`` +
+  ``public_phone_number`` / ``contact_phone_number``),
+  ``business_address`` (``business_address_json`` read as a dict, or the v1
+  ``city_name``/``address_street``/``zip``/``latitude``/``longitude``),
+  ``profile_pic_url``.
+* StoryItem -> :class:`Event` (``kind="post"``, ``meta["story_item"] =
+  True``, ``expiring_at``, ``mentions`` (usernames from the
+  ``GraphTappableMention`` tappable objects, or the v1 ``reel_mentions``),
+  ``story_hashtags``, ``story_links`` (``story_cta_url``, v1 link stickers),
+  ``linked_posts`` (``GraphTappableFeedMedia`` shortcodes), ``place`` (a
+  ``GraphTappableLocation`` or v1 ``story_locations`` entry)).
 * ``Hashtag`` and ``FrozenNodeIterator`` files hold no user content (a tag's
   description; a resume cursor) and yield nothing; the tag's posts are their
   own Post files. Other files (pictures, ``.txt`` captions, ``id``) are not
@@ -115,7 +135,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +235,101 @@ def _drop_none(meta: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in meta.items() if value is not None}
 
 
+#: Longest ``address_json`` string parsed (Instagram's are a few hundred characters).
+_MAX_ADDRESS_JSON = 10_000
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    """A dict, or a JSON string holding one (``address_json``); ``{}`` otherwise."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and len(value) <= _MAX_ADDRESS_JSON:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
+
+
+def place_fields(location: Any) -> dict[str, Any] | None:
+    """``meta["place"]`` of an Instagram location (GraphQL or v1), or ``None``.
+
+    Keys, each only when known: ``id`` (``id``/``pk``), ``name``
+    (``name``/``short_name``), ``slug``, ``lat``, ``lng``, ``city``
+    (``city``, else ``address_json.city_name``), ``address`` (``address``,
+    else ``address_json.street_address``), ``zip``, ``region``,
+    ``country_code`` (from ``address_json``), ``facebook_places_id``.
+    """
+    location = _dict(location)
+    if not location:
+        return None
+    address = _json_object(location.get("address_json"))
+
+    def text(value: Any) -> str | None:
+        return value.strip() or None if isinstance(value, str) else None
+
+    place = _drop_none(
+        {
+            "id": _id(location.get("id")) or _id(location.get("pk")),
+            "name": text(location.get("name")) or text(location.get("short_name")),
+            "slug": text(location.get("slug")),
+            "lat": _number(location.get("lat")),
+            "lng": _number(location.get("lng")),
+            "city": text(location.get("city")) or text(address.get("city_name")),
+            "address": text(location.get("address")) or text(address.get("street_address")),
+            "zip": text(address.get("zip_code")),
+            "region": text(address.get("region_name")),
+            "country_code": text(address.get("country_code")),
+            "facebook_places_id": _id(location.get("facebook_places_id")),
+        }
+    )
+    return place or None
+
+
+def _is_video_type(media_type: Any) -> bool | None:
+    """v1 ``media_type`` (1 photo, 2 video, 8 carousel) given as a number or as a string ("2", "VIDEO")."""
+    if media_type is None or isinstance(media_type, bool):
+        return None
+    if isinstance(media_type, (int, float)):
+        return media_type == 2
+    if isinstance(media_type, str):
+        text = media_type.strip().upper()
+        return text in ("2", "VIDEO", "REELS", "CLIPS")
+    return None
+
+
+def _video_of(child: dict[str, Any]) -> str | None:
+    """The video URL of a sidecar / carousel child that is a video, else ``None``."""
+    if child.get("is_video") is True or _is_video_type(child.get("media_type")):
+        url = child.get("video_url")
+        if url is None:
+            versions = _list(child.get("video_versions"))
+            url = _dict(versions[0]).get("url") if versions else None
+        return url if isinstance(url, str) and url else None
+    return None
+
+
+def _carousel_videos(node: dict[str, Any]) -> list[dict[str, Any]] | None:
+    children = [_dict(_dict(edge).get("node")) for edge in _edges(node, "edge_sidecar_to_children")]
+    children = children or [_dict(child) for child in _list(node.get("carousel_media"))]
+    videos = [{"position": n, "url": url} for n, child in enumerate(children, start=1) if (url := _video_of(child))]
+    return videos or None
+
+
 def _first_candidate_url(item: dict[str, Any]) -> str | None:
     candidates = _list(_dict(item.get("image_versions2")).get("candidates"))
     if candidates and isinstance(candidates[0], dict):
@@ -223,7 +338,7 @@ def _first_candidate_url(item: dict[str, Any]) -> str | None:
 
 
 def _file_time(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 def _permalink(shortcode: Any) -> str | None:
@@ -274,8 +389,11 @@ def _image_urls(node: dict[str, Any]) -> list[tuple[int, str | None]]:
         ]
     carousel = _list(node.get("carousel_media"))
     if carousel:
-        return [(n, _first_candidate_url(_dict(child))) for n, child in enumerate(carousel, start=1)]
-    url = node.get("display_url") or node.get("display_src") or _first_candidate_url(node)
+        return [
+            (n, _first_candidate_url(_dict(child)) or _dict(child).get("display_uri"))
+            for n, child in enumerate(carousel, start=1)
+        ]
+    url = node.get("display_url") or node.get("display_src") or _first_candidate_url(node) or node.get("display_uri")
     if url is None:
         resources = _list(node.get("display_resources"))  # StoryItem.url
         if resources:
@@ -309,7 +427,7 @@ def _is_v1(node: dict[str, Any]) -> bool:
     graphql = ("shortcode", "edge_media_to_caption", "taken_at_timestamp", "date", "display_url")
     if any(key in node for key in graphql) or (isinstance(typename, str) and typename.startswith("Graph")):
         return False
-    return any(key in node for key in ("code", "taken_at", "image_versions2", "media_type", "carousel_media"))
+    return any(key in node for key in ("code", "taken_at", "image_versions2", "media_type", "carousel_media", "display_uri"))
 
 
 def post_fields(node: dict[str, Any]) -> dict[str, Any]:
@@ -332,8 +450,8 @@ def post_fields(node: dict[str, Any]) -> dict[str, Any]:
     shortcode = node.get("shortcode") or node.get("code") or iphone.get("code")
     media_type = iphone.get("media_type")
     is_video = node.get("is_video")
-    if is_video is None and media_type is not None:
-        is_video = media_type == 2  # v1 media types: 1 photo, 2 video, 8 carousel
+    if is_video is None:
+        is_video = _is_video_type(media_type)
     likes = _count(node, "edge_media_preview_like")
     if likes is None:
         likes = _count(node, "edge_liked_by")
@@ -364,7 +482,10 @@ def post_fields(node: dict[str, Any]) -> dict[str, Any]:
             "video_view_count": node.get("video_view_count", iphone.get("view_count")),
             "likes": likes,
             "comment_count": comment_count,
-            "location": location.get("name"),
+            "location": location.get("name") or location.get("short_name"),
+            "place": place_fields(location),
+            "play_count": iphone.get("play_count", iphone.get("ig_play_count", node.get("video_play_count"))),
+            "carousel_videos": _carousel_videos(node) if node else _carousel_videos(iphone),
             "owner_id": _id(owner.get("id")) or _id(owner.get("pk")),
             "tagged_users": [name for name in tagged if name] or None,
             "accessibility_caption": node.get("accessibility_caption", iphone.get("accessibility_caption")),
@@ -629,23 +750,103 @@ def _account_record_unguarded(
         "user_id": _id(node.get("id")) or _id(node.get("pk")) or _id(iphone.get("pk")),
         "full_name": node.get("full_name", iphone.get("full_name")),
         "bio": node.get("biography", iphone.get("biography")),
-        "followers": _count(node, "edge_followed_by"),
-        "following": _count(node, "edge_follow"),
-        "posts_count": _count(node, "edge_owner_to_timeline_media"),
+        "followers": _first_present(_count(node, "edge_followed_by"), node.get("follower_count"), iphone.get("follower_count")),
+        "following": _first_present(_count(node, "edge_follow"), node.get("following_count"), iphone.get("following_count")),
+        "posts_count": _first_present(_count(node, "edge_owner_to_timeline_media"), node.get("media_count"), iphone.get("media_count")),
         "is_private": node.get("is_private", iphone.get("is_private")),
-        "meta": _drop_none(
-            {
-                "is_verified": node.get("is_verified"),
-                "is_business_account": node.get("is_business_account"),
-                "business_category_name": node.get("business_category_name"),
-                "external_url": node.get("external_url"),
-                "profile_pic_url": node.get("profile_pic_url_hd") or node.get("profile_pic_url"),
-                **extra_meta,
-            }
-        ),
+        "meta": {**profile_meta(node, iphone), **extra_meta},
         "provenance": origin.provenance(node, locator),
     }
     return _build(Account, data, origin, locator, node)
+
+
+def _first_present(*values: Any) -> Any:
+    return next((value for value in values if value is not None), None)
+
+
+def profile_meta(node: dict[str, Any], iphone: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``meta`` of a profile (GraphQL ``Profile._asdict()`` or a v1 user); see the module docstring."""
+    iphone = iphone or {}
+
+    def get(key: str) -> Any:
+        value = node.get(key)
+        return iphone.get(key) if value is None else value
+
+    links = [_dict(link).get("url") or _dict(link).get("lynx_url") for link in _list(get("bio_links"))]
+    phone = get("business_phone_number") or get("contact_phone_number")
+    if not phone and get("public_phone_number"):
+        code = get("public_phone_country_code")
+        phone = f"+{code} {get('public_phone_number')}" if code else get("public_phone_number")
+    address = _json_object(get("business_address_json"))
+    if not address:
+        address = {key: get(key) for key in ("city_name", "address_street", "zip", "latitude", "longitude")}
+    address = {key: value for key, value in address.items() if value not in (None, "")}
+    return _drop_none(
+        {
+            "is_verified": get("is_verified"),
+            "is_business_account": get("is_business_account") if get("is_business_account") is not None else get("is_business"),
+            "is_professional_account": get("is_professional_account"),
+            "business_category_name": get("business_category_name"),
+            "category_name": get("category_name") or get("category"),
+            "external_url": get("external_url"),
+            "bio_links": [link for link in links if isinstance(link, str) and link] or None,
+            "business_email": get("business_email") or get("public_email") or None,
+            "business_phone": str(phone) if phone else None,
+            "business_address": address or None,
+            "profile_pic_url": get("profile_pic_url_hd") or get("profile_pic_url"),
+        }
+    )
+
+
+def story_meta(node: dict[str, Any]) -> dict[str, Any]:
+    """Mentions, hashtags, links and the place of a story item (GraphQL tappable objects or v1 stickers).
+
+    Read from the node and from its ``iphone_struct`` (the v1 item instaloader saves beside it).
+    """
+    mentions: list[str] = []
+    hashtags: list[str] = []
+    links: list[str] = []
+    posts: list[str] = []
+    place = None
+    for container in (node, _dict(node.get("iphone_struct"))):
+        for tappable in _list(container.get("tappable_objects")):
+            tappable = _dict(tappable)
+            kind = tappable.get("__typename")
+            if kind == "GraphTappableMention" and isinstance(tappable.get("username"), str):
+                mentions.append(tappable["username"])
+            elif kind == "GraphTappableHashtag" and isinstance(tappable.get("name"), str):
+                hashtags.append(tappable["name"])
+            elif kind == "GraphTappableLocation":
+                place = place or place_fields(tappable)
+            elif kind == "GraphTappableFeedMedia":
+                code = _dict(tappable.get("media")).get("shortcode")
+                if isinstance(code, str):
+                    posts.append(code)
+        for mention in _list(container.get("reel_mentions")):
+            username = _dict(_dict(mention).get("user")).get("username")
+            if isinstance(username, str):
+                mentions.append(username)
+        for tag in _list(container.get("story_hashtags")):
+            name = _dict(_dict(tag).get("hashtag")).get("name")
+            if isinstance(name, str):
+                hashtags.append(name)
+        for sticker in _list(container.get("story_link_stickers")):
+            url = _dict(_dict(sticker).get("story_link")).get("url")
+            if isinstance(url, str):
+                links.append(url)
+        for located in _list(container.get("story_locations")):
+            place = place or place_fields(_dict(located).get("location"))
+        if isinstance(container.get("story_cta_url"), str):
+            links.append(container["story_cta_url"])
+    return _drop_none(
+        {
+            "mentions": list(dict.fromkeys(mentions)) or None,
+            "story_hashtags": list(dict.fromkeys(hashtags)) or None,
+            "story_links": list(dict.fromkeys(links)) or None,
+            "linked_posts": list(dict.fromkeys(posts)) or None,
+            "place": place,
+        }
+    )
 
 
 def _story_record(
@@ -656,6 +857,7 @@ def _story_record(
         "story_item": True,
         "expiring_at": node.get("expiring_at_timestamp"),
         "video_url": _dict(video_resources[-1]).get("src") if video_resources else None,
+        **story_meta(node),
         **extra_meta,
     }
     return _post_record(node, origin, locator, image_file, _drop_none(meta))

@@ -19,7 +19,7 @@ import json
 import lzma
 import os
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +80,14 @@ def _preview(raw: bytes) -> str:
 
 
 def _file_time(path: str | os.PathLike[str]) -> datetime:
-    return datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
+    return datetime.fromtimestamp(os.stat(path).st_mtime, tz=UTC)
 
 
 def _read_lines(
     path: str | os.PathLike[str],
     build: Callable[[dict[str, Any], Provenance, str, str], Event | Account],
     importer: str,
-) -> Iterator[ReadItem]:
+) -> Iterator[Parsed | Problem]:
     source = str(path)
     if not Path(path).is_file():
         raise ReaderError(f"no such file: {source}")
@@ -181,7 +181,7 @@ def _build_bench(obj: dict[str, Any], provenance: Provenance, source: str, locat
     return Event.parse(data, source=source, locator=locator)
 
 
-def read_bench(path: str | os.PathLike[str]) -> Iterator[ReadItem]:
+def read_bench(path: str | os.PathLike[str]) -> Iterator[Parsed | Problem]:
     """Read a bench-kit JSONL file (``drugtype.jsonl``, ``selling.jsonl``)."""
     return _read_lines(path, _build_bench, "bench")
 
@@ -192,9 +192,11 @@ def load_bench_events(path: str | os.PathLike[str]) -> list[Event]:
     For experiments, where a bad line means the data set is not what the
     config names. Imports use :func:`read_bench` and quarantine instead.
     """
-    events = []
+    events: list[Event] = []
     for item in read_bench(path):
         if isinstance(item, Problem):
             raise ReaderError(f"{item.source}, {item.locator}: {item.reason}")
+        if not isinstance(item.record, Event):  # the bench builder makes events only
+            raise ReaderError(f"{item.source}, {item.locator}: not an event")
         events.append(item.record)
     return events

@@ -28,13 +28,13 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import io
 import lzma
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from drugwatch.io.base import ReaderError
 
@@ -121,7 +121,7 @@ class CappedReader:
         self.count = 0
         try:
             if self.compression == "gz":
-                self._handle: BinaryIO = gzip.open(path, "rb")
+                self._handle: io.BufferedIOBase = gzip.open(path, "rb")
             elif self.compression == "bz2":
                 self._handle = bz2.open(path, "rb")
             elif self.compression == "xz":

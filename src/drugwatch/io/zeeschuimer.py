@@ -41,7 +41,10 @@ iPhone comment code uses (``pk``, ``text``, ``created_at``, ``user.username``,
 
 Mapping: each non-blank line is one item; the post becomes an :class:`Event`
 (``id`` <- GraphQL ``id`` or v1 ``pk`` (else ``id``); text, time, author,
-images and ``meta`` as in :func:`drugwatch.io.instaloader.post_fields`), and
+images and ``meta`` as in :func:`drugwatch.io.instaloader.post_fields`,
+current web items included: ``display_uri`` images, ``media_type`` as a
+string, ``play_count``, the video of each carousel child in
+``carousel_videos``, the whole location in ``place``), and
 every comment in it an :class:`Event` with ``kind="comment"``. Line-level
 ``meta``: ``export_format`` (``"zeeschuimer"`` or ``"4cat"``),
 ``source_platform_url``, ``zeeschuimer_partial``, ``zeeschuimer_view``.
@@ -62,7 +65,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +113,7 @@ def _collected_at(meta: dict[str, Any]) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None  # not a plausible time; the file's mtime is used instead
 
@@ -172,7 +175,7 @@ def read_zeeschuimer(path: str | os.PathLike[str]) -> Iterator[ReadItem]:
 
 def _read(file: Path) -> Iterator[ReadItem]:
     source = str(file)
-    file_time = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)
+    file_time = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
     for number, raw, obj in iter_json_lines(file):
         if isinstance(obj, Problem):
             yield obj

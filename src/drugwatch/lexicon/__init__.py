@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -57,7 +58,12 @@ EMOJI_KIND: Final[str] = "emoji"
 #: Who made an entry: ``drugwatch`` (written by hand by the project),
 #: ``dea-emoji`` (the DEA emoji chart, entries written by hand) or ``dope``
 #: (derived from the DOPE lookup table by a script).
-SOURCES: Final[frozenset[str]] = frozenset({"drugwatch", "dea-emoji", "dope"})
+SOURCES: Final[frozenset[str]] = frozenset({"drugwatch", "dea-emoji", "dope", "user"})
+#: Names a user lexicon file (same columns; source ``user``: terms a reviewer
+#: accepted, e.g. with ``drugwatch lexicon accept``) that :func:`load_lexicon`
+#: reads on top of the built-in files. Read when the lexicon is first loaded
+#: in a process.
+USER_LEXICON_ENV: Final[str] = "DRUGWATCH_USER_LEXICON"
 
 #: The packaged data files, in order of precedence, with their source. A
 #: DOPE-derived term that a hand-written file also holds is dropped: the
@@ -310,8 +316,9 @@ def load_lexicon(files: tuple[str, ...] | None = None) -> Lexicon:
     """The packaged lexicon (read once per ``files``, then cached).
 
     ``files`` names a subset of :data:`BUILTIN_FILES` (``None``: all of
-    them); :data:`HAND_ENGLISH_FILES` gives the lexicon as it was before
-    DOPE, the emoji chart and other languages were added.
+    them, and the user lexicon named by :data:`USER_LEXICON_ENV` on top);
+    :data:`HAND_ENGLISH_FILES` gives the lexicon as it was before DOPE, the
+    emoji chart and other languages were added.
     """
     known = dict(BUILTIN_FILES)
     names = tuple(known) if files is None else files
@@ -325,6 +332,14 @@ def load_lexicon(files: tuple[str, ...] | None = None) -> Lexicon:
         with resources.as_file(data / name) as path:
             part = read_lexicon_tsv(path, known[name])
         (derived if known[name] == "dope" else hand).append(part)
+    user = os.environ.get(USER_LEXICON_ENV, "").strip() if files is None else ""
+    if user:
+        path = Path(user).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{USER_LEXICON_ENV}={user!r}: no such lexicon file")
+        # after the built-in hand-written files: a user entry adds a term or a
+        # sense, and never changes a built-in one
+        hand.append(read_lexicon_tsv(path, "user"))
     return merge_lexicons(hand, derived)
 
 
@@ -337,6 +352,7 @@ __all__ = [
     "KINDS",
     "SALE_KINDS",
     "SOURCES",
+    "USER_LEXICON_ENV",
     "Lexicon",
     "LexiconEntry",
     "inside_common_word",

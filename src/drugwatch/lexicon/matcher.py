@@ -11,11 +11,13 @@ must pass context rules: no ordinary-language neighbour ("diet coke",
 "pot of tea", "lean on", "gay bars", "folic acid") and enough drug or trade
 context in the same text (an unambiguous drug word, a dose such as "2mg", a
 dealer term such as "hmu", "plug", "wickr", or several weaker trade words).
+Weaker context ("selling molly", "got coke for sale, dm me") is judged by the
+context model learned from the bench kit (:mod:`drugwatch.lexicon.context`).
 Ambiguous trade terms ("order", "dm", "price") are only reported next to a
 drug hit.
 
 >>> [(h.label, h.term) for h in find_terms("x a n a x 2mg bars, dm to order")]
-[('xanax', 'xanax'), ('xanax', '2mg bars'), (None, 'dm to order')]
+[('xanax', 'xanax 2mg'), ('xanax', 'bars'), (None, 'dm to order')]
 >>> find_terms("a diet coke and a pot of tea")
 []
 """
@@ -33,6 +35,7 @@ import ahocorasick
 
 from drugwatch._frozen import fast_frozen_init
 from drugwatch.lexicon import DRUG_KINDS, Lexicon, LexiconEntry, load_lexicon
+from drugwatch.lexicon.context import ContextModel, Cue, TextContext, load_context_model
 from drugwatch.text.normalize import GC_PAUSE_MIN_CHARS, NormalizedText, normalize
 
 __all__ = ["MAX_HITS_PER_TERM", "LexiconHit", "Matcher", "find_terms", "get_matcher", "hit_labels"]
@@ -266,7 +269,7 @@ _NEG_AFTER: Final[dict[str, frozenset[str]]] = {
     "snow": _words("day|days|storm|storms|fall|falls|man|men|board|boarding|flake|flakes|plow"
                    "|tires|white|globe|cone|cones|leopard|shoe|shoes|blower|shovel|drift|drifts"
                    "|covered|capped|angel|angels|patrol|pea|peas|crab|boots|ball|balls|tubing"
-                   "|mobile|mobiles|and ice|is falling|outside|today|tonight|tomorrow|in|on the"),
+                   "|mobile|mobiles|and ice|is falling|outside|today|tonight|tomorrow|in|on the|globes|tires|tyres"),
     "snowman": _words("with|in the|on the"),
     "ice": _words("cream|creams|cold|age|cube|cubes|bucket|hockey|skating|skate|skates|rink|tea"
                   "|coffee|water|pack|packs|queen|king|box|maker|breaker|berg|cap|caps|storm"
@@ -291,7 +294,7 @@ _NEG_AFTER: Final[dict[str, frozenset[str]]] = {
                    "|mass|body|beef|cut|cuts|manufacturing|startup|six sigma|management|production"
                    "|and mean|and green|ground|turkey|chicken|pork|fish|gains|bulk|diet|times|out"
                    "|to|enterprise|team|teams|principles|method|methodology|process|season|year"
-                   "|years|burger|physique|build|figure|legs|frame"),
+                   "|years|burger|physique|build|figure|legs|frame|cuisine"),
     "dope": _words("af|as|shit|song|pic|picture|beat|beats|track|video|fit|outfit|design|photo"
                    "|idea|vibes|vibe|music|look|shot|ass|album|collab|work|job|art|stuff"),
     "crack": _words("down|up|open|a joke|jokes|the code|code|me up|in the|of dawn|ed|screen|shot"
@@ -554,8 +557,12 @@ class _Candidate:
 class Matcher:
     """Aho–Corasick matcher over one :class:`Lexicon` (build once, reuse)."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, context_model: ContextModel | None = None) -> None:
+        """``context_model`` judges ambiguous drug words the hand rule does
+        not accept (see :mod:`drugwatch.lexicon.context`); ``None``: the hand
+        rule alone."""
         self.lexicon = lexicon
+        self.context_model = context_model
         grouped: dict[str, dict[tuple[str | None, str], LexiconEntry]] = {}
         for entry in lexicon.entries:
             key = _canon(entry.term)
@@ -773,12 +780,16 @@ class Matcher:
                     dealer += 1.0
                 else:
                     dealer += 0.5
+        dose_found = pharma = pill = False
         if not strong:
             dose = _DOSE.search(s) if _ANY_DIGIT.search(s) else None
             if dose is not None:
-                dealer += 2.0 if _PHARMA_DOSE.search(s) else 1.0
-        if not strong and _has_pill_word(s):
-            dealer += 0.5
+                dose_found = True
+                pharma = _PHARMA_DOSE.search(s) is not None
+                dealer += 2.0 if pharma else 1.0
+            pill = _has_pill_word(s)
+            if pill:
+                dealer += 0.5
 
         hits: list[LexiconHit] = []
         confirmed_drug = strong
@@ -791,6 +802,7 @@ class Matcher:
             for lab in labs:
                 same_drug[lab] = same_drug.get(lab, 0) + 1
         n_amb = len(amb_drug_terms)
+        context: TextContext | None = None
         for c in kept:
             for e in c.entries:
                 if e.label is not None and e.ambiguous:
@@ -799,7 +811,16 @@ class Matcher:
                     others = same + 0.5 * (n_amb - 1 - same)
                     if not (strong or dealer + others >= 2.0
                             or _obfuscated(nt, c.start, c.end)):
-                        continue
+                        # weaker context: the learned context model decides
+                        if self.context_model is None:
+                            continue
+                        if context is None:
+                            context = TextContext(s, _cues(kept), dose=dose_found,
+                                                  pharma_dose=pharma, pill_word=pill)
+                        feats = context.features(c.start, c.end, frozenset(amb_drug_terms[c.term]),
+                                                 _from_emoji(nt, c.start, c.end))
+                        if not self.context_model.accepts(feats, c.term):
+                            continue
                     confirmed_drug = True
                 resolved.append((c, e))
         for c, e in resolved:
@@ -809,6 +830,36 @@ class Matcher:
             hits.append(LexiconHit(e.label, e.term, e.kind, c.start, c.end, raw_start, raw_end,
                                    e.ambiguous, c.in_hashtag))
         return hits
+
+
+def _cues(kept: list[_Candidate]) -> list[Cue]:
+    """The kept candidates as the context model's features see them."""
+    out: list[Cue] = []
+    for c in kept:
+        labels = frozenset(e.label for e in c.entries if e.label is not None and e.ambiguous)
+        if labels:
+            out.append(Cue(c.start, c.end, "drug", labels))
+            continue
+        if any(e.label is not None for e in c.entries):
+            continue  # an unambiguous drug word: the hand rule already accepted
+        if any(not e.ambiguous for e in c.entries):
+            cls = "strong"
+        elif c.term in _DEALER_TERMS:
+            cls = "dealer"
+        else:
+            cls = "weak"
+        out.append(Cue(c.start, c.end, cls))
+    return out
+
+
+def _from_emoji(nt: NormalizedText, start: int, end: int) -> bool:
+    """Whether ``nt.text[start:end]`` was written as emoji (❄️ -> "snow")."""
+    if nt.starts is None:
+        return False
+    from drugwatch.text.normalize import EMOJI_WORDS
+
+    raw = nt.raw_slice(start, end)
+    return any(ch in EMOJI_WORDS for ch in raw)
 
 
 def _obfuscated(nt: NormalizedText, start: int, end: int) -> bool:
@@ -827,7 +878,7 @@ def _obfuscated(nt: NormalizedText, start: int, end: int) -> bool:
 @lru_cache(maxsize=1)
 def get_matcher() -> Matcher:
     """The matcher over the packaged lexicon (built once)."""
-    return Matcher(load_lexicon())
+    return Matcher(load_lexicon(), load_context_model())
 
 
 def find_terms(text: NormalizedText | str) -> list[LexiconHit]:

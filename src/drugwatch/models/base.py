@@ -47,14 +47,17 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from drugwatch.labels import LABELS
 from drugwatch.records import Event
+
+if TYPE_CHECKING:
+    from drugwatch.text.analyze import TextView
 
 Task = Literal["selling", "drugtype"]
 
@@ -94,6 +97,7 @@ class Interval:
             return False
         if self.kind is int and not isinstance(value, numbers.Integral):
             return False
+        value = float(value)
         if self.low is not None:
             if value < self.low or (value == self.low and self.closed in ("right", "neither")):
                 return False
@@ -310,6 +314,11 @@ class Detector(ABC):
     #: One line for the model card.
     description: ClassVar[str] = ""
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {}
+    #: Whether :meth:`_predict_proba` takes the text layer's reading of the
+    #: events (``views=``, one :class:`~drugwatch.text.analyze.TextView` per
+    #: event): a caller that has read the events once (the scorer) passes
+    #: them, and such a detector reads no text again.
+    reads_views: ClassVar[bool] = False
 
     # -- parameters ----------------------------------------------------------
 
@@ -381,20 +390,38 @@ class Detector(ABC):
         self.is_fitted_ = True
         return self
 
-    def predict_proba(self, events: Iterable[Event] | Iterable[str]) -> np.ndarray:
-        """Probabilities of shape ``(n_events, len(self.columns))`` in :attr:`columns` order."""
+    def predict_proba(self, events: Iterable[Event] | Iterable[str], *,
+                      views: Sequence[TextView] | None = None) -> np.ndarray:
+        """Probabilities of shape ``(n_events, len(self.columns))`` in :attr:`columns` order.
+
+        ``views``: the text layer's reading of each event's text
+        (:func:`drugwatch.text.analyze.analyze_many`), in order, if the caller
+        has it; a detector that :attr:`reads_views` uses it instead of reading
+        the texts again. The probabilities are the same with or without it.
+        """
         self._check_fitted()
         events = as_events(events)
         if not events:
             return np.zeros((0, len(self.columns)), dtype=np.float64)
-        proba = np.asarray(self._predict_proba(events), dtype=np.float64)
+        if views is not None:
+            views = list(views)
+            if len(views) != len(events):
+                raise ValueError(f"views: {len(views)} given for {len(events)} events")
+            for i, (event, view) in enumerate(zip(events, views)):
+                if view.raw != event.text:
+                    raise ValueError(f"views[{i}] is the reading of another text than events[{i}]'s")
+        if views is not None and self.reads_views:
+            proba = np.asarray(self._predict_proba(events, views=views), dtype=np.float64)  # type: ignore[call-arg]
+        else:
+            proba = np.asarray(self._predict_proba(events), dtype=np.float64)
         if self.task == "selling" and proba.ndim == 1:
             proba = np.column_stack([1.0 - proba, proba])
         return proba
 
-    def predict(self, events: Iterable[Event] | Iterable[str]) -> np.ndarray:
+    def predict(self, events: Iterable[Event] | Iterable[str], *,
+                views: Sequence[TextView] | None = None) -> np.ndarray:
         """0/1 per event (selling) or an ``(n, 10)`` indicator (drugtype): ``decide(predict_proba(events))``."""
-        return self.decide(self.predict_proba(events))
+        return self.decide(self.predict_proba(events, views=views))
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Labels from probabilities: the one place where this detector's scores become decisions.
@@ -465,7 +492,7 @@ class Detector(ABC):
             "training_data": self.training_data_,
             "evaluation": getattr(self, "evaluation_", None),
             "extra": self._extra_config(),
-            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         })
 
     def _extra_config(self) -> dict[str, Any]:

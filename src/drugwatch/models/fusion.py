@@ -101,11 +101,11 @@ def text_embeddings(texts: list[str], *, max_len: int = 64, batch_size: int = 64
                                 return_tensors="pt")
                 hidden = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
                 pooled = masked_mean(hidden, enc["attention_mask"])
-                pooled = torch.nn.functional.normalize(pooled, dim=1).numpy()
+                vectors = torch.nn.functional.normalize(pooled, dim=1).numpy()
                 for j, i in enumerate(idx):
-                    out[i] = pooled[j]
+                    out[i] = vectors[j]
                     if len(_TEXT_CACHE) < _TEXT_CACHE_MAX:
-                        _TEXT_CACHE[keys[i]] = pooled[j].copy()
+                        _TEXT_CACHE[keys[i]] = vectors[j].copy()
     return out
 
 
@@ -161,6 +161,7 @@ class FBCFusion(nn.Module):
 
 class _FusionDetector(FeatureHeadDetector):
     input_names = ("text", "image", "has_image")
+    max_len: int  # stored by each subclass's constructor
 
     def _features(self, events: list[Event], fit: bool) -> dict[str, np.ndarray]:
         text = text_embeddings([e.text for e in events], max_len=self.max_len)

@@ -40,7 +40,7 @@ from torch import nn
 
 from drugwatch.labels import LABELS
 from drugwatch.models.base import Interval
-from drugwatch.models.multilabel import MultiLabelDetector, fit_thresholds, validation_split
+from drugwatch.models.multilabel import MultiLabelDetector, validation_split
 from drugwatch.models.registry import register
 from drugwatch.records import Event
 
@@ -122,6 +122,17 @@ class FeatureHeadDetector(MultiLabelDetector):
     input_names: ClassVar[tuple[str, ...]] = ()
     #: Reads event images (test suites over text-only corpora can filter on this).
     uses_images: ClassVar[bool] = True
+
+    # Hyperparameters the training loop reads; every subclass's constructor stores them.
+    epochs: int
+    patience: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    validation_fraction: float
+    image_batch_size: int
+    num_threads: int
+    seed: int
 
     _common_constraints: ClassVar[dict[str, list]] = {
         "epochs": [Interval(int, 1, None)],

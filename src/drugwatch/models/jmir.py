@@ -26,7 +26,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
-from drugwatch.models.base import Detector, InstanceOf, Interval, Options
+from drugwatch.models.base import Detector, InstanceOf, Interval, Options, Task
 from drugwatch.models.registry import register
 from drugwatch.records import Event
 
@@ -100,7 +100,11 @@ def _split_tokens(doc: str) -> list[str]:
 class _JmirTfidf(Detector):
     """tf-idf over the JMIR-cleaned variant, then a scikit-learn classifier."""
 
-    task: ClassVar[str] = "selling"
+    task: ClassVar[Task] = "selling"
+    # Hyperparameters every subclass's constructor stores.
+    variant: str
+    min_df: int
+    seed: int
     _common_constraints: ClassVar[dict[str, list[Any]]] = {
         "variant": [Options(VARIANTS)],
         "min_df": [Interval(int, 1, None)],

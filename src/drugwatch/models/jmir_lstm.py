@@ -56,7 +56,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from drugwatch.models.base import Detector, Interval, Options
+from drugwatch.models.base import Detector, Interval, Options, Task
 from drugwatch.models.jmir import VARIANTS, cleaning_source, jmir_token_pair
 from drugwatch.models.registry import register
 from drugwatch.records import Event
@@ -118,7 +118,7 @@ class _Recurrence(torch.autograd.Function):
     """The recurrence with a hand-written backward (checked against autograd in the tests)."""
 
     @staticmethod
-    def forward(ctx, gates_x, w_hh, h_mask, active):  # type: ignore[override]
+    def forward(ctx, gates_x, w_hh, h_mask, active):
         h, saved = _run_steps(gates_x, w_hh, h_mask, active, keep=True)
         ctx.active = active
         ctx.save_for_backward(w_hh, h_mask if h_mask is not None else torch.empty(0), saved["h_in"], saved["acts"],
@@ -127,7 +127,7 @@ class _Recurrence(torch.autograd.Function):
         return h
 
     @staticmethod
-    def backward(ctx, grad_h):  # type: ignore[override]
+    def backward(ctx, grad_h):
         w_hh, h_mask, h_in, acts, c_prev, c_all = ctx.saved_tensors
         active = ctx.active
         hidden = w_hh.shape[1]
@@ -274,7 +274,7 @@ def _pad_left(ids: list[int], length: int) -> list[int]:
 class JmirLSTM(Detector):
     """JMIR two-branch LSTM (text + hashtags); see the module docstring."""
 
-    task: ClassVar[str] = "selling"
+    task: ClassVar[Task] = "selling"
     description = "JMIR 2019 two-branch LSTM (text 50 tokens + hashtags 15), PyTorch re-implementation."
     _parameter_constraints = {
         "variant": [Options(VARIANTS)],
@@ -386,9 +386,9 @@ class JmirLSTM(Detector):
         # Vocabulary from the training part of the fit data only (index 0 = padding).
         counts: Counter[str] = Counter()
         for i in train_idx:
-            words, tags = self._tokens(events[i])
+            words, event_tags = self._tokens(events[i])
             counts.update(words[: self.text_len])
-            counts.update(tags[: self.tag_len])
+            counts.update(event_tags[: self.tag_len])
         kept = sorted((w for w, n in counts.items() if n >= self.min_count), key=lambda w: (-counts[w], w))
         self.vocabulary_ = {w: i + 1 for i, w in enumerate(kept)}
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from drugwatch.models.base import Detector, InstanceOf, Interval
+from drugwatch.models.base import Detector, InstanceOf, Interval, ModelLoadError, Task
 from drugwatch.models.multitask_image import MultitaskImageDetector, targets_from_labels
 from drugwatch.models.registry import create_detector, register
 from drugwatch.records import Event
@@ -58,7 +58,7 @@ def fuse(p_text: np.ndarray, p_image: np.ndarray, has_image: np.ndarray, weight:
 class YangLuoFusion(Detector):
     """Late fusion (weighted average) of the multitask image detector and a text detector."""
 
-    task: ClassVar[str] = "selling"
+    task: ClassVar[Task] = "selling"
     description = (
         "Yang & Luo 2017 late fusion: weighted average of the multitask image classifier's drug probability and "
         "the text classifier's (tf-idf + naive Bayes by default); 50/50 by default, or a weight tuned on "
@@ -159,7 +159,10 @@ class YangLuoFusion(Detector):
         self.weight_ = float(saved["weight"])
         self.weight_scores_ = saved.get("weight_scores", {})
         self.text_ = Detector.load(directory / TEXT_DIR)
-        self.image_ = Detector.load(directory / IMAGE_DIR) if saved.get("has_image_detector") else None
+        image = Detector.load(directory / IMAGE_DIR) if saved.get("has_image_detector") else None
+        if image is not None and not isinstance(image, MultitaskImageDetector):
+            raise ModelLoadError(f"{directory / IMAGE_DIR} holds {image.name!r}, not the multitask image detector")
+        self.image_ = image
 
     def _extra_config(self) -> dict[str, Any]:
         return {"image_weight": self.weight_, "weight_scores": self.weight_scores_,

@@ -51,8 +51,8 @@ from torch import nn
 from drugwatch.labels import LABELS
 from drugwatch.models.base import InstanceOf, Interval, Options, as_events
 from drugwatch.models.image_only import IMAGE_DIM, _Threads, event_image_features
-from drugwatch.models.multilabel import MultiLabelDetector, validation_split
 from drugwatch.models.minilm import masked_mean
+from drugwatch.models.multilabel import MultiLabelDetector, validation_split
 from drugwatch.models.registry import register
 from drugwatch.records import Event
 
@@ -235,7 +235,7 @@ class MMBTDetector(MultiLabelDetector):
             for parameter in net.encoder.parameters():
                 parameter.requires_grad_(False)
         head_params = list(net.image_proj.parameters()) + list(net.head.parameters())
-        groups = [{"params": head_params, "lr": self.head_lr or self.lr}]
+        groups: list[dict[str, Any]] = [{"params": head_params, "lr": self.head_lr or self.lr}]
         if not self.freeze_encoder:
             groups.append({"params": list(net.encoder.parameters()), "lr": self.lr})
         optimizer = torch.optim.Adam(groups, betas=(0.9, 0.999), eps=1e-8)

@@ -44,7 +44,8 @@ import re
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,10 +56,13 @@ from sklearn.svm import LinearSVC
 
 from drugwatch.evaluation.splits import group_of
 from drugwatch.labels import DRUG_LABELS, LABELS
-from drugwatch.models.base import Detector, InstanceOf, Interval, Options
+from drugwatch.models.base import Detector, InstanceOf, Interval, ModelLoadError, Options, Task
 from drugwatch.models.registry import register
 from drugwatch.models.tfidf_fast import vectorizer_transform
 from drugwatch.records import Event
+
+if TYPE_CHECKING:
+    from drugwatch.text.analyze import TextView
 
 N_LABELS = len(LABELS)
 #: Fewest training events for which :class:`DrugTypeDetector` fits its
@@ -156,7 +160,7 @@ def validation_split(events: Sequence[Event], fraction: float, seed: int) -> tup
 class MultiLabelDetector(Detector):
     """Base of the drug-type detectors: 10 probability columns, per-label thresholds, :func:`decode`."""
 
-    task: ClassVar[str] = "drugtype"
+    task: ClassVar[Task] = "drugtype"
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_``."""
@@ -220,16 +224,20 @@ def _join_split_letters(text: str) -> str:
     return _SPLIT_WORD.sub(lambda m: m.group(0).replace(m.group("sep"), ""), text)
 
 
-def normalized_text(text: str) -> str:
-    """The text layer's normalized view (lower-cased, de-obfuscated), after two pre-passes of ours."""
+def normalized_text(text: str, view: TextView | None = None) -> str:
+    """The text layer's normalized view (lower-cased, de-obfuscated), after two pre-passes of ours.
+
+    ``view`` is the text layer's reading of ``text`` if the caller has it:
+    when the pre-passes leave the text as it is (nearly always), its
+    normalized text is the answer and nothing is read again.
+    """
     from drugwatch.text.analyze import cached_view
     from drugwatch.text.normalize import normalize
 
-    text = _join_split_letters(_latin_capitals(text))
-    # the scorer has usually read the text already (the pre-passes rarely
-    # change it): its view holds the same normalized text
-    view = cached_view(text)
-    return view.text if view is not None else normalize(text).text
+    repaired = _join_split_letters(_latin_capitals(text))
+    if view is None or view.raw != repaired:
+        view = cached_view(repaired)
+    return view.text if view is not None else normalize(repaired).text
 
 
 # Repairs of the normalized view, for the disguises normalize() only undoes
@@ -481,7 +489,6 @@ def lexicon_features(normalized: Sequence[str], folded: Sequence[str] | None = N
     either view count.
     """
     from drugwatch.lexicon.matcher import find_terms, hit_labels
-
     from drugwatch.text.normalize import NormalizedText
 
     index = {name: i for i, name in enumerate(DRUG_LABELS)}
@@ -781,9 +788,118 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 # Ours
 
 
+#: Prices ("$20", "20€", "20 each") make a text read as a sale.
+_PRICE = re.compile(r"[$£€¥₿]\s?\d|\d\s?(?:[$£€¥]|usd|eur|gbp)(?![a-z])|(?<![a-z0-9])\d+\s?(?:each|ea)(?![a-z])")
+#: Margin above the decision point given to a label the lexicon confirms.
+_UNION_MARGIN = 1e-3
+
+
+def _lexicon_fingerprint() -> str:
+    """The packaged lexicon's digest, recorded in the model card: the text
+    layer's evidence (features and union) depends on it."""
+    from drugwatch.lexicon import load_lexicon
+
+    return load_lexicon().fingerprint()
+
+
+#: Terms whose label often disagrees with the kit's (written by
+#: ``scripts/build_union_exclusions.py``): not confident evidence.
+UNION_EXCLUSIONS_FILE = Path(__file__).resolve().parents[1] / "lexicon" / "data" / "union_exclusions.tsv"
+
+
+@lru_cache(maxsize=1)
+def union_exclusions() -> frozenset[tuple[str, str]]:
+    """(term, label) pairs left out of :func:`lexicon_union`."""
+    if not UNION_EXCLUSIONS_FILE.exists():
+        return frozenset()
+    out = set()
+    for line in UNION_EXCLUSIONS_FILE.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#") or line.startswith("term\t"):
+            continue
+        term, label = line.split("\t")[:2]
+        out.add((term, label))
+    return frozenset(out)
+
+
+def confident_lexicon_labels(text: str, view: TextView | None = None) -> tuple[tuple[str, ...], bool]:
+    """The drug labels of ``text``'s confident lexicon evidence, and whether
+    the text reads as a sale.
+
+    Confident: a hit of the text layer (unambiguous, or ambiguous and
+    accepted by the matcher's context rules or context model) whose term is
+    not in :func:`union_exclusions`. A sale: a trade word ("for sale", "hmu",
+    "wickr"), a contact or a price. ``view`` is the text layer's reading of
+    ``text`` if the caller has it.
+    """
+    from drugwatch.labels import DRUG_LABELS
+    from drugwatch.text.analyze import analyze
+
+    if view is None or view.raw != text:
+        view = analyze(text)
+    excluded = union_exclusions()
+    found = {h.label for h in view.drug_hits if (h.term, h.label) not in excluded}
+    labels = tuple(lab for lab in DRUG_LABELS if lab in found)
+    if not labels:
+        return (), False
+    sale = bool(view.sale_hits) or view.has_contact or _PRICE.search(view.text) is not None
+    return labels, sale
+
+
+def sale_lexicon_labels(text: str) -> tuple[str, ...]:
+    """The confident lexicon labels of ``text`` when it reads as a sale of
+    drugs by itself (a trade word, contact or price, and two drugs or more
+    named: a menu); ``()`` otherwise."""
+    labels, sale = confident_lexicon_labels(text)
+    return labels if sale and len(labels) >= 2 else ()
+
+
+def lexicon_union(proba: np.ndarray, texts: Sequence[str], thresholds: np.ndarray, *,
+                  non_drug_wins: bool = False, views: Sequence[TextView] | None = None) -> np.ndarray:
+    """``proba`` with the text layer's confident drug labels added.
+
+    Where the model already decides a drug label (by :func:`decode` at
+    ``thresholds``), every confident lexicon label of the text is added;
+    where it decides ``non_drug``, only a text that reads as a sale of
+    several drugs by itself (:func:`sale_lexicon_labels`) gets its labels,
+    so a guide naming drugs stays ``non_drug``. A label is added by raising
+    its probability just over its decision point (at least its threshold
+    and 0.5, plus a margin) and lowering ``non_drug`` to at most one minus
+    that, so that :func:`decode` (``non_drug`` first included) gives it.
+    Other rows and the model's own labels are unchanged. ``views``: the
+    text layer's reading of each text, if the caller has it.
+    """
+    from drugwatch.labels import LABELS as _LABELS
+
+    index = {name: j for j, name in enumerate(_LABELS)}
+    out = np.array(proba, dtype=np.float64, copy=True)
+    thresholds = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (N_LABELS,))
+    model_drug: np.ndarray = np.any(decode(out, thresholds, non_drug_wins=non_drug_wins)[:, 1:], axis=1)
+    for i, text in enumerate(texts):
+        labels, sale = confident_lexicon_labels(text, None if views is None else views[i])
+        if not labels or not (model_drug[i] or (sale and len(labels) >= 2)):
+            continue
+        top = 0.0
+        for name in labels:
+            j = index[name]
+            floor = min(1.0, max(thresholds[j], 0.5) + _UNION_MARGIN)
+            out[i, j] = max(out[i, j], floor)
+            top = max(top, out[i, j])
+        out[i, 0] = min(out[i, 0], 1.0 - top, top - _UNION_MARGIN)
+    return out
+
+
 @register("drugwatch.drugtype.v1")
 class DrugTypeDetector(MultiLabelDetector):
     """Ours: char + word tf-idf of the normalized text and lexicon evidence, calibrated OvR linear SVM."""
+
+    reads_views = True
+
+    # Learned by fit: the stacked combiner sets ``stacker_`` and ``neighbours_``
+    # (None when ``knn_k`` is 0) with ``calibrator_ = None``; the Platt
+    # combiner sets ``calibrator_`` with ``stacker_ = None``.
+    stacker_: _Stacker | None
+    calibrator_: _Platt | None
+    neighbours_: _NeighbourVotes | None
 
     description = (
         "drugwatch drug-type detector: character 1-5-gram and word 1-2-gram tf-idf of the text layer's "
@@ -809,6 +925,7 @@ class DrugTypeDetector(MultiLabelDetector):
         "stacker_C": [Interval(float, 0, None, closed="neither")],
         "non_drug_wins": [InstanceOf((bool,))],
         "mask_vocabulary": [Options(("training", "training+lexicon+english"))],
+        "lexicon_union": [InstanceOf((bool,))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -830,6 +947,7 @@ class DrugTypeDetector(MultiLabelDetector):
         stacker_C: float = 1.0,
         non_drug_wins: bool = True,
         mask_vocabulary: str = "training+lexicon+english",
+        lexicon_union: bool = False,
         seed: int = 0,
     ):
         self.C = C
@@ -847,6 +965,7 @@ class DrugTypeDetector(MultiLabelDetector):
         self.stacker_C = stacker_C
         self.non_drug_wins = non_drug_wins
         self.mask_vocabulary = mask_vocabulary
+        self.lexicon_union = lexicon_union
         self.seed = seed
 
     def _make(self):
@@ -900,7 +1019,9 @@ class DrugTypeDetector(MultiLabelDetector):
         english = general_mask_index()
         english_words = english.words
         return {
-            "masks": ChainMap(self.mask_index_, lexicon_masks, english),
+            # ChainMap writes only to its first map (a dict) and only looks keys up in the others
+            # (``in``, ``[]``, what _WordMasks answers); typeshed asks every map to be a MutableMapping
+            "masks": ChainMap(self.mask_index_, lexicon_masks, english),  # type: ignore[arg-type]
             "is_word": lambda w: w in training_words or w in lexicon_words or w in english_words,
             "version": version,
         }
@@ -911,14 +1032,14 @@ class DrugTypeDetector(MultiLabelDetector):
         # folds reuse them (unsupervised statistics of the same training set).
         X, text, lex = self._features(normalized, fit=True)
         folds = inner_folds(events, self.inner_folds)
-        oof = None
+        oof: np.ndarray | None = None
         if folds:
             oof = np.zeros(y.shape)
             for tr, te in folds:
                 oof[te] = _ovr_scores(_fit_ovr(X[tr], y[tr], self._make), X[te])
         self.models_ = _fit_ovr(X, y, self._make)
         self.non_drug_wins_ = bool(self.non_drug_wins)
-        if self.combiner == "stacker" and folds and len(events) >= STACKER_MIN_EVENTS:
+        if self.combiner == "stacker" and oof is not None and len(events) >= STACKER_MIN_EVENTS:
             self._fit_stacker(text, lex, y, oof, folds)
             return
         self.stacker_ = None
@@ -958,17 +1079,29 @@ class DrugTypeDetector(MultiLabelDetector):
         self.calibrator_ = None
         self._set_thresholds(y, stacked_oof, "inner grouped CV (out-of-fold, stacked)")
 
-    def _predict_proba(self, events: list[Event]) -> np.ndarray:
-        X, text, lex = self._features([normalized_text(e.text) for e in events], fit=False)
+    def _predict_proba(self, events: list[Event], views: Sequence[TextView] | None = None) -> np.ndarray:
+        normalized = [normalized_text(e.text, None if views is None else views[i]) for i, e in enumerate(events)]
+        X, text, lex = self._features(normalized, fit=False)
         scores = _fast_ovr_scores(self, self.models_, X)
         stacker = getattr(self, "stacker_", None)  # absent in directories saved before the stacker
         if stacker is None:
-            return self.calibrator_(scores)
+            if self.calibrator_ is None:
+                raise ModelLoadError("this drug-type model has neither a stacker nor a calibrator; retrain it")
+            return self._with_lexicon(self.calibrator_(scores), events, views)
         blocks = [scores]
         if self.neighbours_ is not None:
             blocks.append(self.neighbours_.votes(text))
         blocks.append(lex)
-        return stacker(np.hstack(blocks))
+        return self._with_lexicon(stacker(np.hstack(blocks)), events, views)
+
+    def _with_lexicon(self, proba: np.ndarray, events: list[Event],
+                      views: Sequence[TextView] | None = None) -> np.ndarray:
+        """With ``lexicon_union``: every drug a sale names by the text layer's
+        confident evidence gets its label (see :func:`lexicon_union`)."""
+        if not getattr(self, "lexicon_union", False):
+            return proba
+        return lexicon_union(proba, [e.text for e in events], self.thresholds_,
+                             non_drug_wins=getattr(self, "non_drug_wins_", False), views=views)
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_`` (``non_drug`` first where fitted so)."""
@@ -992,7 +1125,63 @@ class DrugTypeDetector(MultiLabelDetector):
                          + (f", {self.knn_k}-NN label votes" if getattr(self, "neighbours_", None) else "")
                          + " and lexicon evidence"),
             "non_drug_wins": bool(getattr(self, "non_drug_wins_", False)),
+            "lexicon_union": bool(getattr(self, "lexicon_union", False)),
+            "lexicon": _lexicon_fingerprint(),
         }
+
+
+@register("drugwatch.drugtype.v2")
+class DrugTypeDetectorV2(DrugTypeDetector):
+    """drugtype.v1 with the lexicon union on (:func:`lexicon_union`): every
+    drug the text layer names with confident evidence gets its label, where
+    the model decides a drug or the text reads as a sale of several drugs."""
+
+    description = DrugTypeDetector.description + (
+        " Lexicon union: where the model decides a drug, every confident drug label of the text layer is "
+        "added; where it decides non_drug, only a text that reads as a sale of several drugs gets them "
+        "(drugwatch.models.multilabel.lexicon_union)."
+    )
+
+    def __init__(
+        self,
+        *,
+        C: float = 0.5,
+        char_view: str = "skeleton",
+        char_ngram_max: int = 5,
+        char_weight: float = 1.0,
+        word_weight: float = 1.0,
+        lexicon_weight: float = 1.0,
+        min_df: int = 2,
+        max_features: int | None = 300_000,
+        inner_folds: int = 3,
+        combiner: str = "stacker",
+        knn_k: int = 10,
+        knn_max_df: float = 0.02,
+        stacker_C: float = 1.0,
+        non_drug_wins: bool = True,
+        mask_vocabulary: str = "training+lexicon+english",
+        lexicon_union: bool = True,
+        seed: int = 0,
+    ):
+        super().__init__(
+            C=C,
+            char_view=char_view,
+            char_ngram_max=char_ngram_max,
+            char_weight=char_weight,
+            word_weight=word_weight,
+            lexicon_weight=lexicon_weight,
+            min_df=min_df,
+            max_features=max_features,
+            inner_folds=inner_folds,
+            combiner=combiner,
+            knn_k=knn_k,
+            knn_max_df=knn_max_df,
+            stacker_C=stacker_C,
+            non_drug_wins=non_drug_wins,
+            mask_vocabulary=mask_vocabulary,
+            lexicon_union=lexicon_union,
+            seed=seed,
+        )
 
 
 __all__ = [
@@ -1000,6 +1189,7 @@ __all__ = [
     "NEIGHBOUR_FEATURES",
     "STACKER_MIN_EVENTS",
     "DrugTypeDetector",
+    "DrugTypeDetectorV2",
     "MultiLabelDetector",
     "TfidfOvR",
     "decode",
@@ -1009,8 +1199,12 @@ __all__ = [
     "lexicon_features",
     "general_mask_index",
     "lexicon_mask_index",
+    "confident_lexicon_labels",
+    "lexicon_union",
     "mask_index",
     "normalized_text",
+    "sale_lexicon_labels",
     "skeleton_text",
+    "union_exclusions",
     "validation_split",
 ]

@@ -365,8 +365,11 @@ class MultitaskImageDetector(Detector):
 
     # -- predicting ------------------------------------------------------------
 
-    def predict_proba(self, items: Iterable[Item]) -> np.ndarray:  # type: ignore[override]
-        """``(n, 4)`` head probabilities (:data:`HEADS` order); items without an image get the base rates."""
+    def predict_proba(self, items: Iterable[Item], *, views: Any = None) -> np.ndarray:  # type: ignore[override]
+        """``(n, 4)`` head probabilities (:data:`HEADS` order); items without an image get the base rates.
+
+        ``views`` (the text layer's readings) is accepted for the scorer's sake and unused: no text is read.
+        """
         self._check_fitted()
         items = as_items(items)
         if not items:

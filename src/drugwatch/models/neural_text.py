@@ -55,7 +55,7 @@ def tokenize(text: str) -> list[str]:
 def _bigram_bucket(a: str, b: str, buckets: int) -> int:
     # A stable hash (Python's str hash is salted per process).
     h = 2166136261
-    for ch in f"{a}\x1f{b}".encode("utf-8"):
+    for ch in f"{a}\x1f{b}".encode():
         h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
     return h % buckets
 
@@ -109,6 +109,18 @@ class TextRNNNet(nn.Module):
 
 class _NeuralTextDetector(MultiLabelDetector):
     """Shared training loop, vocabulary and persistence of the three networks."""
+
+    # Hyperparameters every subclass's constructor stores (declared here for the loop below).
+    max_len: int
+    embedding_dim: int
+    min_count: int
+    epochs: int
+    patience: int
+    batch_size: int
+    lr: float
+    validation_fraction: float
+    num_threads: int
+    seed: int
 
     _common_constraints: ClassVar[dict[str, list]] = {
         "max_len": [Interval(int, 1, None)],

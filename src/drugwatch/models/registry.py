@@ -20,26 +20,38 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^(?P<base>[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)\.v(?P<version>[1-9][0-9]*)$")
 
-#: Modules whose import registers the built-in detectors.
-_BUILTIN_MODULES = (
-    "drugwatch.models.jmir",
-    "drugwatch.models.jmir_lstm",
-    "drugwatch.models.yang_luo",
-    "drugwatch.models.selling",
-    "drugwatch.models.selling_v3",
+#: Where each built-in detector is defined: its name -> the module whose import registers it.
+#: Looking a name up imports only its module, so loading a scikit-learn model
+#: never imports torch (the neural and image modules do). A test checks that
+#: this table and the modules' ``@register`` names agree.
+BUILTIN_DETECTORS: dict[str, str] = {
+    "drugwatch.jmir_dt.v1": "drugwatch.models.jmir",
+    "drugwatch.jmir_rf.v1": "drugwatch.models.jmir",
+    "drugwatch.jmir_svm.v1": "drugwatch.models.jmir",
+    "drugwatch.jmir_lstm.v1": "drugwatch.models.jmir_lstm",
+    "drugwatch.yang_luo_text.v1": "drugwatch.models.yang_luo",
+    "drugwatch.selling.v1": "drugwatch.models.selling",
+    "drugwatch.selling.v2": "drugwatch.models.selling",
+    "drugwatch.tfidf_lr.v1": "drugwatch.models.selling",
+    "drugwatch.selling.v3": "drugwatch.models.selling_v3",
     # DMML multi-label (task "drugtype") detectors
-    "drugwatch.models.multilabel",
-    "drugwatch.models.neural_text",
-    "drugwatch.models.minilm",
+    "drugwatch.tfidf_ovr.v1": "drugwatch.models.multilabel",
+    "drugwatch.drugtype.v1": "drugwatch.models.multilabel",
+    "drugwatch.drugtype.v2": "drugwatch.models.multilabel",
+    "drugwatch.fasttext.v1": "drugwatch.models.neural_text",
+    "drugwatch.textcnn.v1": "drugwatch.models.neural_text",
+    "drugwatch.textrnn.v1": "drugwatch.models.neural_text",
+    "drugwatch.minilm.v1": "drugwatch.models.minilm",
     # DMML multimodal detectors
-    "drugwatch.models.image_only",
-    "drugwatch.models.fusion",
-    "drugwatch.models.mmbt",
+    "drugwatch.image_only.v1": "drugwatch.models.image_only",
+    "drugwatch.fusion_concat.v1": "drugwatch.models.fusion",
+    "drugwatch.fusion_fbc.v1": "drugwatch.models.fusion",
+    "drugwatch.mmbt.v1": "drugwatch.models.mmbt",
     # Yang & Luo multitask image net, its late fusion, and the dealer-account model (task "dealer")
-    "drugwatch.models.multitask_image",
-    "drugwatch.models.late_fusion",
-    "drugwatch.accounts.detector",
-)
+    "drugwatch.yang_luo_image.v1": "drugwatch.models.multitask_image",
+    "drugwatch.yang_luo_fusion.v1": "drugwatch.models.late_fusion",
+    "drugwatch.accounts.v1": "drugwatch.accounts.detector",
+}
 
 _REGISTRY: dict[str, type[Detector]] = {}
 _loaded = False
@@ -86,7 +98,7 @@ def _load_builtins() -> None:
     global _loaded
     if _loaded:
         return
-    for module in _BUILTIN_MODULES:
+    for module in dict.fromkeys(BUILTIN_DETECTORS.values()):
         importlib.import_module(module)
     _loaded = True
 
@@ -98,7 +110,19 @@ def available_detectors() -> list[str]:
 
 
 def get_detector_class(name: str) -> type[Detector]:
-    """The class registered under ``name``; the error lists the known names."""
+    """The class registered under ``name``; the error lists the known names.
+
+    A built-in name imports only the module that defines it.
+    """
+    found = _REGISTRY.get(name)
+    if found is not None:
+        return found
+    module = BUILTIN_DETECTORS.get(name)
+    if module is not None:
+        importlib.import_module(module)
+        found = _REGISTRY.get(name)
+        if found is not None:
+            return found
     _load_builtins()
     try:
         return _REGISTRY[name]
@@ -118,6 +142,7 @@ def create_detector(name: str, **params: Any) -> Detector:
 
 
 __all__ = [
+    "BUILTIN_DETECTORS",
     "UnknownDetectorError",
     "available_detectors",
     "create_detector",

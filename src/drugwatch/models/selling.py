@@ -49,11 +49,11 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from drugwatch.evaluation.metrics import best_f1_threshold
 from drugwatch.evaluation.splits import group_of
-from drugwatch.models.base import Detector, Interval, Options
+from drugwatch.models.base import Detector, Interval, Options, Task
 from drugwatch.models.registry import register
 from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
 from drugwatch.records import Event
-from drugwatch.text.analyze import analyze
+from drugwatch.text.analyze import TextView, analyze
 
 VIEWS: tuple[str, ...] = ("with_hashtags", "hashtags_only", "without_hashtags")
 
@@ -286,13 +286,17 @@ def _keep_token(token: str) -> bool:
 
 def text_features(
     text: str, view: str = "with_hashtags", *, repair: bool = False, masks: dict[str, str] | None = None,
+    text_view: TextView | None = None,
 ) -> tuple[str, str, np.ndarray]:
     """``(word view, hashtag string, dense evidence vector)`` of one text.
 
     With ``repair`` (``drugwatch.selling.v2``) the words, hashtags and drug
     cues are read from the repaired view (:func:`_repair`); contacts are
-    always read from the raw text.
+    always read from the raw text. ``text_view`` is the text layer's reading
+    of ``text`` if the caller has it; otherwise the text is read here when
+    it needs the text layer.
     """
+    given = text_view
     raw = _view(text, view)
     lowered = raw.lower()
     dense = np.zeros(len(DENSE_FEATURES), dtype=np.float32)
@@ -306,9 +310,9 @@ def text_features(
         if not gated:
             repaired = _repair(lowered, masks)
             gated = repaired != lowered and matcher.has_cue(repaired)
-    # A gated text is read through the text layer's cached view: the scorer
-    # (drugwatch.scoring) analyzes the same raw text next, and reuses it.
-    text_view = analyze(raw) if gated else None
+    text_view = None
+    if gated:
+        text_view = given if given is not None and given.raw == raw else analyze(raw)
     normalized = text_view.text if text_view is not None else lowered
     if repair:
         if text_view is not None and "#" in normalized:
@@ -463,7 +467,8 @@ def _split_words(doc: str) -> list[str]:
 class SellingDetector(Detector):
     """Our selling detector: text layer evidence + tf-idf, calibrated logistic regression."""
 
-    task: ClassVar[str] = "selling"
+    task: ClassVar[Task] = "selling"
+    reads_views = True
     description = (
         "drugwatch selling detector: word tf-idf + hashtag character n-grams + text-layer evidence "
         "(drug terms, contacts, prices, quantities, sale terms and their conjunctions), class-balanced "
@@ -507,12 +512,14 @@ class SellingDetector(Detector):
 
     # -- features ---------------------------------------------------------------
 
-    def _views(self, events: Sequence[Event]) -> tuple[list[str], list[str], np.ndarray]:
+    def _views(self, events: Sequence[Event],
+               views: Sequence[TextView] | None = None) -> tuple[list[str], list[str], np.ndarray]:
         words, tags, dense = [], [], np.zeros((len(events), len(DENSE_FEATURES)), dtype=np.float32)
         repair = getattr(self, "repair", False)  # models saved before the option did not repair
         masks = getattr(self, "masks_", None) if repair else None
         for i, event in enumerate(events):
-            w, t, d = text_features(event.text, self.variant, repair=repair, masks=masks)
+            w, t, d = text_features(event.text, self.variant, repair=repair, masks=masks,
+                                    text_view=None if views is None else views[i])
             words.append(w)
             tags.append(t)
             dense[i] = d
@@ -528,7 +535,7 @@ class SellingDetector(Detector):
             format="csr",
         )
 
-    def _fit_linear(self, words, tags, dense, y):
+    def _fit_linear(self, words, tags, dense, y) -> tuple[_FastTfidf, _FastTfidf, LogisticRegression]:
         word_vec, tag_vec = self._vectorizers(len(words))
         word_X = word_vec.fit_transform(words)
         tag_X = tag_vec.fit_transform(tags)
@@ -580,8 +587,8 @@ class SellingDetector(Detector):
         self.inner_f1_ = float(f1)
         self.inner_folds_used_ = int(n_folds if known.any() else 0)
 
-    def _predict_proba(self, events: list[Event]) -> np.ndarray:
-        words, tags, dense = self._views(events)
+    def _predict_proba(self, events: list[Event], views: Sequence[TextView] | None = None) -> np.ndarray:
+        words, tags, dense = self._views(events, views)
         X = self._stack(self.word_vectorizer_.transform(words), self.tag_vectorizer_.transform(tags), dense)
         # LogisticRegression.decision_function and the calibrator's
         # predict_proba, written out: the same numbers without two rounds of
@@ -645,7 +652,7 @@ class RobustSellingDetector(SellingDetector):
 class TfidfLogReg(Detector):
     """Reference: word tf-idf (1-2 grams) on the raw text + logistic regression, threshold 0.5."""
 
-    task: ClassVar[str] = "selling"
+    task: ClassVar[Task] = "selling"
     description = "Reference baseline: word tf-idf (uni+bigrams) on raw text, logistic regression."
     _parameter_constraints = {
         "C": [Interval(float, 0, None, closed="neither")],

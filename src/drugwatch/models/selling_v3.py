@@ -66,23 +66,35 @@ out-of-fold scores are used with their weights. The character vocabulary
 is fitted once on all training texts (no labels are read): inner folds
 share it, which is what makes the inner CV affordable.
 
-**A threshold for a stated target, and a review band.** ``threshold_`` is
-the lowest calibrated probability at which the out-of-fold false-positive
-rate over the negative posts is at most ``target_fpr`` and, when
-``target_precision`` > 0, the precision over the posts reaches it (off by
-default: a precision target rests on a few dozen positives and moves from
-fold to fold; a false-positive target rests on thousands of negatives);
-``threshold_review_`` is the same with ``review_fpr`` and no precision
-condition (a looser bar).
+**A threshold for a stated target, read from the negatives, and a review band.**
+``threshold_`` is the lowest calibrated probability at which the
+out-of-fold false-positive rate over the pooled negative posts is at most
+``target_fpr`` and, on every negative sub-source with at least
+``min_subsource_negatives`` of them, at most ``max_subsource_fpr``
+(:func:`choose_threshold_by_negatives`). Negatives are plentiful and
+diverse; the positives are a few dozen posts from a few sellers, and a rule
+that reads them moves from fold to fold (``target_precision`` > 0 brings
+back a precision condition, off by default). Extreme quantiles move too:
+0.05 % of the negatives is a handful of odd texts, hence 0.3 % by default,
+and no cap on sub-sources too small to estimate a 0.5 % quantile.
+``threshold_review_`` is the pooled rule at ``review_fpr`` (a looser bar).
 Events between the two are "needs review" (:meth:`needs_review`,
 :meth:`triage`). The same rule applied to each inner fold's out-of-fold
 scores gives the spread reported in the model card.
+
+**Weak supervision, optional.** ``weak=True`` fits the label model of
+:mod:`drugwatch.models.weak` (labelling functions on the evidence block,
+combined without labels) on the training texts and adds its posterior as
+one more evidence feature, bounded at >= 0. Off by default: on the kit its
+learned weight was 0 (its inputs are already features).
 
 The vocabulary lists below are versioned with this detector: a saved model
 never changes meaning under it. Sources: the sale, buy-request, news and
 recovery words are everyday vocabulary of each language, taken from
 standard bilingual dictionaries (no slang: slang drug names belong to the
-lexicon, ``src/drugwatch/lexicon/data``).
+lexicon, ``src/drugwatch/lexicon/data``); cue version 2 adds the sale,
+shipping and transaction terms of the lexicon's ``multilingual.tsv``
+(:func:`lexicon_sale_cues`) and matches every cue in normalized form.
 """
 
 from __future__ import annotations
@@ -91,7 +103,7 @@ import hashlib
 import os
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -106,10 +118,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
 from drugwatch.evaluation.splits import group_of
-from drugwatch.models.base import Detector, InstanceOf, Interval
+from drugwatch.models.base import Detector, InstanceOf, Interval, Task
 from drugwatch.models.registry import register
 from drugwatch.models.selling import DENSE_FEATURES, text_features
 from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
+from drugwatch.models.weak import LabelModel, fires, lf_summary
 from drugwatch.records import Event
 
 # ---------------------------------------------------------------------------
@@ -220,18 +233,50 @@ def _unbounded(term: str) -> bool:
     )
 
 
+#: How the cue lists are matched. 1: as written (accented and Cyrillic terms never met the
+#: normalized view); 2: every term in its normalized form, plus the sale, shipping and
+#: transaction cues of the lexicon's ``multilingual.tsv``. A saved model keeps its version.
+CUE_VERSION = 2
+MULTILINGUAL_CUES = Path(__file__).resolve().parents[1] / "lexicon" / "data" / "multilingual.tsv"
+_LEXICON_SALE_KINDS = frozenset({"selling", "shipping", "transaction"})
+#: Lexicon "transaction" words that ask to buy: a request, not an offer.
+_LEXICON_NOT_SALE = frozenset({"купить", "구매"})
+
+
+def lexicon_sale_cues(path: Path = MULTILINGUAL_CUES) -> tuple[str, ...]:
+    """Sale, shipping and transaction terms of the lexicon's other-language file (normalized form)."""
+    terms = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) >= 3 and cols[2] in _LEXICON_SALE_KINDS and cols[0] not in _LEXICON_NOT_SALE:
+                terms.append(cols[0])
+    return tuple(terms)
+
+
 class _CueMatcher:
     """One Aho-Corasick pass over the text for all four cue lists, with word-boundary checks."""
 
-    def __init__(self) -> None:
+    def __init__(self, version: int = CUE_VERSION) -> None:
         import ahocorasick
+
+        from drugwatch.text.normalize import normalize
 
         self.automaton = ahocorasick.Automaton()
         seen: dict[str, set[int]] = {}
-        for kind, table in (("sale", SALE_CUES), ("buy", BUY_CUES), ("news", NEWS_CUES), ("care", CARE_CUES)):
+        tables = [("sale", SALE_CUES), ("buy", BUY_CUES), ("news", NEWS_CUES), ("care", CARE_CUES)]
+        if version >= 2:
+            tables.append(("sale", {"lexicon": lexicon_sale_cues()}))
+        for kind, table in tables:
             for terms in table.values():
                 for term in terms:
-                    seen.setdefault(term, set()).add(_CUE_KIND[kind])
+                    # the view the matcher reads is normalized (accents stripped, look-alikes read as Latin)
+                    forms = {term} if version < 2 else {term, normalize(term).text.strip()}
+                    for form in forms:
+                        if form:
+                            seen.setdefault(form, set()).add(_CUE_KIND[kind])
         for term, kinds in seen.items():
             self.automaton.add_word(term, (len(term), tuple(sorted(kinds)), _unbounded(term)))
         self.automaton.make_automaton()
@@ -249,9 +294,9 @@ class _CueMatcher:
         return out
 
 
-@lru_cache(maxsize=1)
-def _cues() -> _CueMatcher:
-    return _CueMatcher()
+@lru_cache(maxsize=2)
+def _cues(version: int = CUE_VERSION) -> _CueMatcher:
+    return _CueMatcher(version)
 
 
 #: What a drug term of the lexicon becomes in the character view (see :func:`delexicalize`).
@@ -312,12 +357,12 @@ def delexicalize(view: str) -> str:
     return "".join(out)
 
 
-def evidence(text: str) -> tuple[str, np.ndarray]:
+def evidence(text: str, cue_version: int = CUE_VERSION) -> tuple[str, np.ndarray]:
     """``(normalized text without links, evidence vector in EVIDENCE_FEATURES order)`` of one text."""
     view, _, base = text_features(text)
     dense = np.zeros(len(EVIDENCE_FEATURES), dtype=np.float32)
     dense[: len(DENSE_FEATURES)] = base
-    sale, buy, news, care = _cues().counts(view)
+    sale, buy, news, care = _cues(cue_version).counts(view)
     drug = base[_V1["drug_any"]] > 0
     k = len(DENSE_FEATURES)
     dense[k + 0] = sale > 0
@@ -337,6 +382,9 @@ def evidence(text: str) -> tuple[str, np.ndarray]:
     return view, dense
 
 
+#: The label model's posterior (:mod:`drugwatch.models.weak`), appended to the evidence when ``weak``.
+WEAK_FEATURE = "weak_label"
+
 #: Sign of each evidence weight the model may learn. Offer evidence never makes a
 #: post *less* likely to sell (``+``); a buy request, news or recovery words never make
 #: it more likely (``-``); features that only tell the register (hashtag count, a link)
@@ -349,18 +397,18 @@ EVIDENCE_SIGNS: dict[str, str] = {
     "contact_crypto": "+", "contact_handle": "+", "contact_shipping": "+",
     "drug_and_contact": "+", "drug_and_app_or_phone": "+", "drug_and_price": "+", "drug_and_quantity": "+",
     "drug_and_sale_term": "+", "drug_and_url": "+", "drug_and_offer": "+", "drug_offer_score": "+",
-    "drug_and_sale_cue": "+", "offer_evidence": "+",
+    "drug_and_sale_cue": "+", "offer_evidence": "+", WEAK_FEATURE: "+",
     "buy_cue": "-", "news_cue": "-", "care_cue": "-",
     "drug_and_buy_cue": "-", "drug_and_news_cue": "-", "drug_and_care_cue": "-",
     "n_hashtags": "0", "url": "0", "contact_url": "0",
 }
 
 
-def _bounds(n_char: int) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(n_char: int, names: Sequence[str] = EVIDENCE_FEATURES) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds of the weights: character n-grams free, evidence by :data:`EVIDENCE_SIGNS`."""
-    lower = np.full(n_char + len(EVIDENCE_FEATURES), -np.inf)
-    upper = np.full(n_char + len(EVIDENCE_FEATURES), np.inf)
-    for i, name in enumerate(EVIDENCE_FEATURES):
+    lower = np.full(n_char + len(names), -np.inf)
+    upper = np.full(n_char + len(names), np.inf)
+    for i, name in enumerate(names):
         sign = EVIDENCE_SIGNS.get(name)
         if sign in ("+", "0"):
             lower[n_char + i] = 0.0
@@ -558,6 +606,38 @@ def choose_threshold(
     return float(candidates[int(np.argmax(precision))])
 
 
+def choose_threshold_by_negatives(
+    proba: np.ndarray, y: np.ndarray, subsources: Sequence[str], *, target_fpr: float,
+    max_subsource_fpr: float = 1.0, min_subsource_negatives: int = 100, capped: Collection[str] | None = None,
+) -> float:
+    """Lowest threshold meeting a pooled false-positive target and a cap on every negative sub-source.
+
+    Only the negatives are read: the pooled false-positive rate is at most
+    ``target_fpr`` and, on every sub-source with at least
+    ``min_subsource_negatives`` negatives, at most ``max_subsource_fpr``.
+    Negatives are plentiful and come from many registers; a rule that reads
+    the few positives moves with whichever sellers a fold holds.
+
+    ``capped`` names the sub-sources to cap instead (the size rule is then
+    not read): a part of the data (an inner fold) is held to the same caps
+    as the whole it was drawn from.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    keys = np.asarray(subsources, dtype=object)
+    threshold = choose_threshold(proba, y, target_fpr=target_fpr)
+    if max_subsource_fpr < 1.0:
+        for key in set(keys[y == 0]):
+            part = (keys == key) & (y == 0)
+            if (key in capped) if capped is not None else part.sum() >= min_subsource_negatives:
+                threshold = max(threshold, choose_threshold(proba[part], y[part], target_fpr=max_subsource_fpr))
+    return float(threshold)
+
+
+def _subsource(event: Event) -> str:
+    return str(event.meta.get("subsource") or event.meta.get("source") or event.platform or "?")
+
+
 def _char_wb_analyzer():
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
 
@@ -610,14 +690,14 @@ WORD_CACHE_SIZE = 200_000
 class GeneralSellingDetector(Detector):
     """Selling detector for unseen sources and languages (see the module docstring)."""
 
-    task: ClassVar[str] = "selling"
+    task: ClassVar[Task] = "selling"
     description = (
         "drugwatch selling detector v3: trained on the kit's posts plus its darknet listings (offers as "
         "positives, other goods as negatives), other illicit promotions and drug talk as weighted hard "
         "negatives; character 2-5-gram tf-idf of the normalized text plus text-layer evidence (drug terms, "
         "contacts, prices, quantities, sale / buy / news / recovery cues in 13 languages); class-balanced "
         "logistic regression; sigmoid calibration on grouped out-of-fold scores; threshold for a stated "
-        "false-positive and precision target on the out-of-fold posts, with a review band."
+        "false-positive target on the out-of-fold negative posts (pooled and per sub-source), with a review band."
     )
     _parameter_constraints = {
         "pool": [InstanceOf((str,))],  # "kit", "none" or a path; resolved by pool_path() in fit
@@ -634,7 +714,10 @@ class GeneralSellingDetector(Detector):
         "signed": [InstanceOf((bool,))],
         "inner_folds": [Interval(int, 2, None)],
         "target_fpr": [Interval(float, 0, 1)],
+        "max_subsource_fpr": [Interval(float, 0, 1)],
+        "min_subsource_negatives": [Interval(int, 1, None)],
         "target_precision": [Interval(float, 0, 1)],
+        "weak": [InstanceOf((bool,))],
         "review_fpr": [Interval(float, 0, 1)],
         "seed": [Interval(int, 0, None)],
     }
@@ -655,9 +738,12 @@ class GeneralSellingDetector(Detector):
         delexicalize: bool = True,
         signed: bool = True,
         inner_folds: int = 3,
-        target_fpr: float = 0.0005,
+        target_fpr: float = 0.003,
+        max_subsource_fpr: float = 0.005,
+        min_subsource_negatives: int = 1000,
         target_precision: float = 0.0,
-        review_fpr: float = 0.005,
+        review_fpr: float = 0.01,
+        weak: bool = False,
         seed: int = 0,
     ):
         self.pool = pool
@@ -674,28 +760,42 @@ class GeneralSellingDetector(Detector):
         self.signed = signed
         self.inner_folds = inner_folds
         self.target_fpr = target_fpr
+        self.max_subsource_fpr = max_subsource_fpr
+        self.min_subsource_negatives = min_subsource_negatives
         self.target_precision = target_precision
+        self.weak = weak
         self.review_fpr = review_fpr
         self.seed = seed
 
     # -- features ---------------------------------------------------------------
 
     def _read(self, events: Sequence[Event], *, remember: bool = False) -> tuple[list[str], np.ndarray]:
-        """Views and evidence of ``events``; with ``remember`` (fitting), through :data:`_FIT_CACHE`."""
+        """Views and evidence of ``events`` (the label model's column last, when fitted with ``weak``).
+
+        With ``remember`` (fitting), through :data:`_FIT_CACHE`.
+        """
         views: list[str] = []
         dense = np.zeros((len(events), len(EVIDENCE_FEATURES)), dtype=np.float32)
-        cache = _FIT_CACHE if remember else None
+        version = getattr(self, "cue_version_", 1)  # models saved before versioned cues matched as written
+        cache = _FIT_CACHE if remember and version == CUE_VERSION else None
         for i, event in enumerate(events):
             found = cache.get(event.text) if cache is not None else None
             if found is None:
-                found = evidence(event.text)
+                found = evidence(event.text, version)
                 if cache is not None:
                     if len(cache) >= FIT_CACHE_SIZE:
                         cache.clear()
                     cache[event.text] = found
             views.append(delexicalize(found[0]) if self.delexicalize else found[0])
             dense[i] = found[1]
+        label_model = getattr(self, "label_model_", None)
+        if label_model is not None:
+            posterior = label_model.predict_proba(fires(dense, EVIDENCE_FEATURES)).astype(np.float32)
+            dense = np.hstack([dense, posterior[:, None]])
         return views, dense
+
+    def _feature_names(self) -> tuple[str, ...]:
+        return EVIDENCE_FEATURES + ((WEAK_FEATURE,) if getattr(self, "label_model_", None) is not None else ())
 
     def _stack(self, char_X, dense: np.ndarray, *, with_chars: bool = True):
         blocks = [char_X * self.char_weight if with_chars else sp.csr_matrix(char_X.shape, dtype=np.float32),
@@ -725,7 +825,7 @@ class GeneralSellingDetector(Detector):
         if not self.signed:
             model = LogisticRegression(C=self.C, solver="liblinear", max_iter=2000, random_state=self.seed)
             return model.fit(X, target, sample_weight=w * balance)
-        lower, upper = _bounds(char_X.shape[1])
+        lower, upper = _bounds(char_X.shape[1], self._feature_names())
         return SignedLogisticRegression(C=self.C).fit(X, target, w * balance, lower, upper)
 
     def _decision(self, model: LogisticRegression | SignedLogisticRegression, char_X, dense) -> np.ndarray:
@@ -743,7 +843,15 @@ class GeneralSellingDetector(Detector):
         weights = self._weights(train)
         roles = Counter(role_of(e) for e in train)
 
+        self.cue_version_ = CUE_VERSION
+        self.label_model_ = None
         views, dense = self._read(train, remember=True)
+        if self.weak:
+            # the label model reads no label: it is fitted on the evidence of every training text
+            fired = fires(dense, EVIDENCE_FEATURES)
+            self.label_model_ = LabelModel().fit(fired)
+            self.weak_lf_summary_ = lf_summary(fired, target)
+            dense = np.hstack([dense, self.label_model_.predict_proba(fired).astype(np.float32)[:, None]])
         vectorizer = TfidfVectorizer(
             analyzer=char_ngrams, min_df=self.min_df if len(train) >= 10 * self.min_df else 1,
             max_features=self.max_features, sublinear_tf=True, dtype=np.float32,
@@ -786,19 +894,38 @@ class GeneralSellingDetector(Detector):
         self.calibration_source_ = source
         proba = _sigmoid(scores, *self.calibration_)
 
-        self.threshold_ = choose_threshold(proba[calib], target[calib], target_fpr=self.target_fpr,
-                                           target_precision=self.target_precision)
+        subsources = np.array([_subsource(e) for e in train], dtype=object)
+        if self.target_precision > 0:
+            self.threshold_ = choose_threshold(proba[calib], target[calib], target_fpr=self.target_fpr,
+                                               target_precision=self.target_precision)
+        else:
+            self.threshold_ = choose_threshold_by_negatives(
+                proba[calib], target[calib], subsources[calib], target_fpr=self.target_fpr,
+                max_subsource_fpr=self.max_subsource_fpr, min_subsource_negatives=self.min_subsource_negatives)
         self.threshold_review_ = min(
             self.threshold_, choose_threshold(proba[calib], target[calib], target_fpr=self.review_fpr)
         )
+        # The same rule on each inner fold's out-of-fold scores alone: how far the threshold moves
+        # with the data it is chosen on (the model card reports the spread). A fold holds a third
+        # of each sub-source: it is held to the caps the whole set has.
+        negatives = Counter(subsources[calib & (target == 0)])
+        capped = {k for k, n in negatives.items() if n >= self.min_subsource_negatives}
         fold_thresholds = []
         for k in sorted(set(fold_of[calib & (fold_of >= 0)])):
             in_fold = calib & (fold_of == k)
-            if target[in_fold].sum() and (target[in_fold] == 0).any():
-                fold_thresholds.append(choose_threshold(proba[in_fold], target[in_fold],
-                                                        target_fpr=self.target_fpr,
-                                                        target_precision=self.target_precision))
+            if (target[in_fold] == 0).any():
+                if self.target_precision > 0:
+                    fold_thresholds.append(choose_threshold(proba[in_fold], target[in_fold],
+                                                            target_fpr=self.target_fpr,
+                                                            target_precision=self.target_precision))
+                else:
+                    fold_thresholds.append(choose_threshold_by_negatives(
+                        proba[in_fold], target[in_fold], subsources[in_fold], target_fpr=self.target_fpr,
+                        max_subsource_fpr=self.max_subsource_fpr, capped=capped))
         self.inner_thresholds_ = [float(t) for t in fold_thresholds]
+        # kept for analysis in this process only (not saved): the out-of-fold view the threshold came from
+        self.__dict__["_oof"] = {"proba": proba, "target": target, "calib": calib, "fold": fold_of,
+                                 "subsource": subsources, "raw": scores}
         decided = proba[calib] >= self.threshold_
         tc = target[calib]
         tp = int((decided & (tc == 1)).sum())
@@ -810,8 +937,9 @@ class GeneralSellingDetector(Detector):
             "fpr": fp / int((tc == 0).sum()) if (tc == 0).any() else None,
         }
         self.inner_folds_used_ = int(n_folds if n_folds >= 2 else 0)
+        used = pool_path(self.pool)
         self.pool_ = {
-            "spec": self.pool, "file": None if pool_path(self.pool) is None else pool_path(self.pool).name,
+            "spec": self.pool, "file": None if used is None else used.name,
             "n_events": len(pool), "n_offers": int(sum(1 for e in pool if e.selling)),
         }
         self.roles_ = dict(roles)
@@ -872,6 +1000,7 @@ class GeneralSellingDetector(Detector):
         state = dict(self.__dict__)
         state.pop("_word_ids", None)  # caches, rebuilt on use
         state.pop("_word_arrays", None)
+        state.pop("_oof", None)
         return state
 
     # -- decisions -------------------------------------------------------------------
@@ -894,8 +1023,9 @@ class GeneralSellingDetector(Detector):
 
     def evidence_weights(self) -> dict[str, float]:
         """Learned weight of each evidence feature (model card, error analysis)."""
-        coef = self.model_.coef_.ravel()[-len(EVIDENCE_FEATURES):] * self.evidence_weight
-        return {name: float(w) for name, w in zip(EVIDENCE_FEATURES, coef)}
+        names = self._feature_names()
+        coef = self.model_.coef_.ravel()[-len(names):] * self.evidence_weight
+        return {name: float(w) for name, w in zip(names, coef)}
 
     def _extra_config(self) -> dict[str, Any]:
         weights = self.evidence_weights()
@@ -906,8 +1036,14 @@ class GeneralSellingDetector(Detector):
             "training_pool": self.pool_,
             "training_roles": self.roles_,
             "calibration": f"sigmoid (CalibratedClassifierCV on frozen out-of-fold scores) on {self.calibration_source_}",
-            "threshold_target": f"FPR <= {self.target_fpr} on negative posts and precision >= "
-                                f"{self.target_precision} on posts, out-of-fold",
+            "threshold_target": (
+                f"FPR <= {self.target_fpr} on negative posts and precision >= {self.target_precision} on posts, "
+                "out-of-fold" if self.target_precision > 0 else
+                f"FPR <= {self.target_fpr} on the pooled negative posts and <= {self.max_subsource_fpr} on each "
+                f"negative sub-source with >= {self.min_subsource_negatives} negatives, out-of-fold (negatives only)"),
+            "cue_version": int(getattr(self, "cue_version_", 1)),
+            "weak_supervision": None if getattr(self, "label_model_", None) is None else
+            "label model posterior over 9 labelling functions (drugwatch.models.weak), sign-constrained feature",
             "threshold_review": float(self.threshold_review_),
             "inner_fold_thresholds": ", ".join(f"{t:.3f}" for t in spread),
             "inner_fold_threshold_spread": float(max(spread) - min(spread)) if spread else None,
@@ -918,5 +1054,6 @@ class GeneralSellingDetector(Detector):
 
 __all__ = [
     "BUY_CUES", "CARE_CUES", "EVIDENCE_FEATURES", "GeneralSellingDetector", "NEWS_CUES", "ROLES", "SALE_CUES",
-    "choose_threshold", "evidence", "load_pool", "pool_path", "role_of",
+    "CUE_VERSION", "WEAK_FEATURE", "choose_threshold", "choose_threshold_by_negatives", "evidence", "lexicon_sale_cues",
+    "load_pool", "pool_path", "role_of",
 ]

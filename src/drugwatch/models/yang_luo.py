@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.naive_bayes import MultinomialNB
 
-from drugwatch.models.base import Detector, Interval, Options
+from drugwatch.models.base import Detector, Interval, Options, Task
 from drugwatch.models.registry import register
 from drugwatch.records import Event
 
@@ -47,7 +47,7 @@ def _split(doc: str) -> list[str]:
 class YangLuoText(Detector):
     """Yang & Luo's text classifier (tf-idf tags + captions, naive Bayes)."""
 
-    task: ClassVar[str] = "selling"
+    task: ClassVar[Task] = "selling"
     description = (
         "Yang & Luo 2017 text classifier: tf-idf (tags: unigrams; captions: unigrams + bigrams; "
         "top 1,000 of each by training-corpus frequency), multinomial naive Bayes."

@@ -23,7 +23,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +68,7 @@ def scan_timelines(results: Iterable[EventResult]) -> tuple[dict[str, list[Event
             timelines[f"{event.platform}:{event.author}"].append(event)
         if event.kind == "comment":
             comments.append(event)
-    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    oldest = datetime.min.replace(tzinfo=UTC)
     for events in timelines.values():
         events.sort(key=lambda e: (e.created_at is None, e.created_at or oldest))
     return dict(timelines), comments
@@ -90,7 +90,7 @@ def score_scan_accounts(
     """
     from drugwatch.accounts.scoring import load_account_detector, score_accounts
 
-    detector = model if not isinstance(model, (str, os.PathLike)) else load_account_detector(model)
+    detector = model if not isinstance(model, (str, os.PathLike)) else load_account_detector(Path(model))
     records = {a.key: a for a in accounts}
     if not records:
         raise ValueError("no account records to score: give the scan's accounts file (or a store with accounts)")

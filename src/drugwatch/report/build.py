@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ mark.drug{background:#ffd8a8}mark.sale{background:#d3f9d8}mark.tag{background:#d
 .event{border:1px solid #d0d7de;border-radius:6px;padding:.5rem .8rem;margin:.5rem 0}
 .event .meta,.event .prov{color:#57606a;font-size:.8rem}.event .text{white-space:pre-wrap;overflow-wrap:anywhere}.event .prov{overflow-wrap:anywhere}
 .thumbs figure{display:inline-block;margin:0 .5rem .5rem 0;font-size:.7rem;color:#57606a}
+.p-image{font-weight:600;color:#1f2328}
 .note{background:#fff8c5;padding:.5rem .8rem;border-radius:6px}svg.chart{display:block;margin:.5rem 0}
 """
 
@@ -141,7 +142,7 @@ def _plots(data: ReportTables, masker: Masker) -> dict[str, str]:
         nets = []
         for network in data.networks[:12]:
             nodes = [masker.account_key(a) for a in network.accounts]
-            edges = []
+            edges: list[tuple[str, str]] = []
             for ev in network.evidence:
                 members = [masker.account_key(a) for a in ev.accounts]
                 edges.extend((a, b) for i, a in enumerate(members) for b in members[i + 1:])
@@ -248,6 +249,14 @@ def build_report(
         cards = "".join(event_card(r, masker) for r in data.evidence[username][:5])
         evidence_html.append(f'<section class="account" id="account-{rank}"><h3>{rank}. '
                              f'{escape(masker.user(username))}{link}</h3>{cards}</section>')
+    image_cards = "".join(event_card(r, masker) for r in data.image_evidence)
+    image_section = (
+        ("" if data.n_vision else
+         '<p id="no-image-evidence">No image evidence: the scan applied no model that reads images '
+         "(scan with --model DIR of an image or fusion model).</p>")
+        + f"{_html_table(t['image-text-agreement'], masker)}{_html_table(t['image-evidence'], masker)}"
+        f'<div id="image-evidence-cards">{image_cards}</div>{_html_table(t["image-contacts"], masker)}'
+    )
     definition = _definition_html(data)
     privacy = ("Personal data is <b>shown</b> (--unmask); this was logged." if unmask else
                "Personal data is masked: usernames and contact values are replaced by keyed hashes valid in this "
@@ -259,7 +268,7 @@ def build_report(
 <h1>{escape(title)}</h1>
 <p id="summary">{data.n_events} events scanned, <b>{data.n_selling}</b> dealer events (offers to sell),
 {len(data.dealers)} dealer accounts, {len(data.networks)} linked networks. Models: {escape(models)}.
-Generated {datetime.now(timezone.utc).isoformat(timespec="seconds")} from {escape(source_name)}.</p>
+Generated {datetime.now(UTC).isoformat(timespec="seconds")} from {escape(source_name)}.</p>
 <p id="dealer-definition" data-definition="{escape(data.dealer_definition)}">{definition}</p>
 <p class="note">{privacy}</p>
 <h2>JMIR characterization</h2>
@@ -276,6 +285,8 @@ Generated {datetime.now(timezone.utc).isoformat(timespec="seconds")} from {escap
 {plots["hours"]}{_html_table(t["yl-hours"], masker)}
 <h2>Contact-linked networks</h2>
 {plots.get("networks", "<p>No networks among the dealer accounts.</p>")}{_html_table(t["networks"], masker)}
+<h2>Image evidence</h2>
+{image_section}
 <h2>Top accounts with evidence</h2>
 {_html_table(t["top-accounts"], masker)}
 {"".join(evidence_html)}

@@ -23,7 +23,7 @@ import json
 import re
 import shutil
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -120,8 +120,8 @@ def thumbnail(path: str | None, masker: Masker, size: int = 160) -> str | None:
     try:
         from PIL import Image, ImageFilter
 
-        with Image.open(path) as image:
-            image = image.convert("RGB")
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
             image.thumbnail((size, size))
             if not masker.unmask:
                 image = image.filter(ImageFilter.GaussianBlur(radius=4))
@@ -148,18 +148,46 @@ def event_card(result: EventResult, masker: Masker, *, images: bool = True) -> s
         scores.append(f"selling {result.selling_probability:.3f}")
     if result.drug_labels:
         scores.append("drugs: " + ", ".join(result.drug_labels))
+    vision = result.vision
+    image_p = {s.index: s for s in vision.images} if vision is not None else {}
     thumbs = []
     if images:
-        for image in result.images:
+        for index, image in enumerate(result.images):
             uri = thumbnail(image.get("path"), masker)
-            sha = image.get("sha256") or "?"
+            sha = image.get("sha256") or (image_p[index].sha256 if index in image_p else None) or "?"
+            score = image_p.get(index)
+            if score is None:
+                label = ""
+            elif score.probability is None:
+                label = f'<span class="p-image">image not read: {escape(score.error or "unreadable")}</span><br>'
+            else:
+                label = f'<span class="p-image">P(drug) {score.probability:.3f}</span><br>'
             if uri:
-                thumbs.append(f'<figure><img src="{uri}" alt="image {escape(sha[:12])}"><figcaption>sha256 '
+                thumbs.append(f'<figure><img src="{uri}" alt="image {escape(sha[:12])}"><figcaption>{label}sha256 '
                               f'{escape(sha[:16])}…</figcaption></figure>')
+            elif label:
+                thumbs.append(f'<figure><figcaption>{label}sha256 {escape(sha[:16])}… (no thumbnail)</figcaption>'
+                              '</figure>')
     ocr = [c for c in result.contacts if c.source == "image"]
     ocr_line = ""
     if ocr:
         ocr_line = "<p>in images: " + ", ".join(escape(masker.contact(c.kind, c.value)) for c in ocr) + "</p>"
+    if result.ocr_text:
+        # OCR text holds the contacts in clear: shown only unmasked, like the normalized text.
+        ocr_line += (f'<p class="ocr">text in images: {escape(result.ocr_text)}</p>' if masker.unmask else
+                     f'<p class="ocr">text in images: {len(result.ocr_text)} characters (masked)</p>')
+    if vision is not None:
+        parts = []
+        if vision.image_probability is not None:
+            parts.append(f"image {vision.image_probability:.3f}")
+        if vision.text_probability is not None:
+            parts.append(f"text {vision.text_probability:.3f}")
+        if vision.fused is not None:
+            parts.append(f"fused {'drug' if vision.fused else 'no drug'} {vision.fused_probability:.3f}")
+        parts.append(f"by {vision.fused_by}" + (f" ({vision.rule})" if vision.rule else ""))
+        if vision.agreement:
+            parts.append(f"image/text: {vision.agreement}")
+        scores.append(" · ".join(parts))
     return (
         f'<div class="event"><p class="meta">{escape(result.kind)} {escape(masker.user(result.author))} · '
         f'{escape(str(result.created_at or ""))} · {escape(" · ".join(scores))}</p>'
@@ -226,7 +254,7 @@ def write_bundle(
     add(root / "bundle.html", "html")
     manifest = {
         "account": name,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "masked": not masker.unmask,
         "models": [m.model_dump() for m in results[0].models] if results else [],
         "files": files,

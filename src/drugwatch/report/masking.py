@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ class Masker:
 def log_unmask(output: str | os.PathLike[str], what: str, extra: dict[str, Any] | None = None) -> None:
     """Record that personal data was shown (report folder and the audit log)."""
     entry = {
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "user": getpass.getuser(),
         "what": what,
         "output": str(Path(output).resolve()),

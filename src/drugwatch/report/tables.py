@@ -25,16 +25,25 @@ Definitions (the report states them too):
   score count as not flagged (the report says how many);
 * **evidence of transaction**: a dealer event that shows a payment method, a
   crypto address, or a sale/transaction/shipping term of the lexicon;
-* hours are UTC hours of ``created_at``.
+* hours are UTC hours of ``created_at``;
+* **image evidence** (results with ``vision``, i.e. a scan with a model that
+  reads images, see :mod:`drugwatch.vision.image_scoring`): the image model's
+  largest per-image probability, the text decision beside it, and the fused
+  decision. ``image-text-agreement`` counts how often the image side
+  (probability at least 0.5) and the text side agree; ``image-evidence``
+  lists the events with the highest image probability (at most
+  ``image_evidence`` of them, kept in a bounded heap during pass 1);
+  ``image-contacts`` counts contacts read in images (OCR, ``--ocr``) by kind.
 """
 
 from __future__ import annotations
 
+import heapq
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
 
 from drugwatch.labels import DRUG_LABELS, LABELS
 from drugwatch.records import Account, Event
@@ -111,6 +120,14 @@ class ReportTables:
     unscored: list[str] = field(default_factory=list)
     #: The scoring model's name and thresholds (only with scores).
     account_model: dict[str, Any] = field(default_factory=dict)
+    #: Events with the highest image probability, highest first (results with ``vision`` only).
+    image_evidence: list[EventResult] = field(default_factory=list)
+    #: Results that carry image evidence (``vision``).
+    n_vision: int = 0
+
+
+#: Rows of the ``image-text-agreement`` table, in order.
+AGREEMENT_ROWS = ("both", "image_only", "text_only", "neither", "no image score", "no text decision")
 
 
 def event_drugs(result: EventResult) -> tuple[str, ...]:
@@ -146,6 +163,7 @@ def compute_tables(
     evidence_per_account: int = 20,
     hashtags_per_drug: int = 10,
     account_scores: Any = None,
+    image_evidence: int = 12,
 ) -> ReportTables:
     """All tables from ``results()`` (called twice: the passes) and the account records.
 
@@ -172,9 +190,29 @@ def compute_tables(
     threads: dict[str, list[bool]] = {}
     stats: dict[str, AccountStats] = defaultdict(AccountStats)
     models: list[dict[str, Any]] = []
+    agreement: Counter[str] = Counter()
+    image_contacts: Counter[str] = Counter()
+    n_vision = n_images_scored = n_ocr = 0
+    best_images: list[tuple[float, int, EventResult]] = []  # min-heap of the highest image probabilities
 
     for r in results():
         n_events += 1
+        if r.ocr_text:
+            n_ocr += 1
+        for c in r.contacts:
+            if c.source == "image":
+                image_contacts[c.kind] += 1
+        v = r.vision
+        if v is not None:
+            n_vision += 1
+            agreement[v.agreement or ("no image score" if v.image_probability is None else "no text decision")] += 1
+            n_images_scored += sum(1 for score in v.images if score.probability is not None)
+            if v.image_probability is not None and image_evidence > 0:
+                entry = (v.image_probability, -n_events, r)  # earlier events win ties
+                if len(best_images) < image_evidence:
+                    heapq.heappush(best_images, entry)
+                elif entry[:2] > best_images[0][:2]:
+                    heapq.heapreplace(best_images, entry)
         if not models and r.models:
             models = [m.model_dump() for m in r.models]
         if r.drug_labels is not None:
@@ -211,11 +249,11 @@ def compute_tables(
         n_selling += 1
         for drug in drugs:
             selling_by_drug[drug] += 1
-        for tag in {t.tag: t for t in r.hashtags}.values():
-            tag_kind[tag.tag] = tag.kind
-            kind_occ[tag.kind] += 1
+        for hit in {t.tag: t for t in r.hashtags}.values():
+            tag_kind[hit.tag] = hit.kind
+            kind_occ[hit.kind] += 1
             for drug in drugs:
-                tag_by_drug[drug][tag.tag] += 1
+                tag_by_drug[drug][hit.tag] += 1
         kinds = {c.kind for c in r.contacts}
         apps = {c.app for c in r.contacts if c.kind in APP_KINDS and c.app}
         if apps or kinds & set(APP_KINDS):
@@ -234,8 +272,8 @@ def compute_tables(
     for drug in DRUG_LABELS:
         if not selling_by_drug[drug]:
             continue
-        ranked = sorted(tag_by_drug[drug].items(), key=lambda kv: (-kv[1], kv[0]))[:hashtags_per_drug]
-        for tag, count in ranked:
+        ranked_tags = sorted(tag_by_drug[drug].items(), key=lambda kv: (-kv[1], kv[0]))[:hashtags_per_drug]
+        for tag, count in ranked_tags:
             t.rows.append([drug, tag, tag_kind[tag], count, _share(count, selling_by_drug[drug])])
     tables[t.id] = t
 
@@ -277,6 +315,32 @@ def compute_tables(
     for label in LABELS:
         t.rows.append([label, label_pred[label], _share(label_pred[label], n_events),
                        label_true[label], _share(label_true[label], n_annotated)])
+    tables[t.id] = t
+
+    t = Table("image-text-agreement", f"Images and text: does the image model (image probability ≥ 0.5) agree "
+              f"with the text decision? ({n_vision} events with image evidence, {n_images_scored} images scored)",
+              ["agreement", "events", "share"])
+    for name in AGREEMENT_ROWS:
+        t.rows.append([name, agreement[name], _share(agreement[name], n_vision)])
+    tables[t.id] = t
+
+    ranked_images = [entry[2] for entry in sorted(best_images, key=lambda e: (-e[0], -e[1]))]
+    t = Table("image-evidence", "Events with the highest image probability (image model; text side; fused decision)",
+              ["rank", "event", "images", "image_probability", "text_probability", "fused_probability", "fused",
+               "fused_by", "agreement"])
+    for rank, r in enumerate(ranked_images, 1):
+        v = r.vision
+        assert v is not None
+        t.rows.append([rank, r.id, len(v.images), round(v.image_probability or 0.0, 4),
+                       None if v.text_probability is None else round(v.text_probability, 4),
+                       None if v.fused_probability is None else round(v.fused_probability, 4), v.fused,
+                       v.fused_by, v.agreement])
+    tables[t.id] = t
+
+    t = Table("image-contacts", f"Contacts read in images (OCR; {n_ocr} events with image text)",
+              ["kind", "contacts"])
+    for kind, count in sorted(image_contacts.items(), key=lambda kv: (-kv[1], kv[0])):
+        t.rows.append([kind, count])
     tables[t.id] = t
 
     event_dealers = sorted(u for u, s in stats.items() if s.selling_events)
@@ -363,7 +427,9 @@ def compute_tables(
             if bucket is not None and len(bucket[r.author]) < evidence_per_account:
                 bucket[r.author].append(r)
         if r.author in flagged:
-            flagged_events.append(Event(id=r.id, platform=r.platform, kind=r.kind, parent_id=r.parent_id,
+            # Results come from validated events, so ``kind`` is "post" or "comment"; Event checks it again.
+            kind = cast(Literal["post", "comment"], r.kind)
+            flagged_events.append(Event(id=r.id, platform=r.platform, kind=kind, parent_id=r.parent_id,
                                         post_id=r.post_id, text=r.text, author=r.author, created_at=r.created_at))
             if r.drug_probabilities is not None:
                 drug_proba[r.key] = 1.0 - r.drug_probabilities["non_drug"]
@@ -387,9 +453,10 @@ def compute_tables(
     for rank, u in enumerate(top_users, 1):
         s = stats[u]
         account = account_records.get(u)
+        following = ratio(u)
         row = [rank, u, s.events, s.drug_events, s.selling_events, round(s.max_selling, 4),
                [d for d, _ in s.drugs.most_common()], s.transaction,
-               None if ratio(u) is None else round(ratio(u), 4),
+               None if following is None else round(following, 4),
                None if account is None else account.dealer]
         if account_scores is not None:
             p = probability(u)
@@ -401,7 +468,8 @@ def compute_tables(
                         account_records=account_records, dealers=dealers, top=top_users, evidence=evidence,
                         networks=networks, models=models, hours=hours, drug_source=drug_source,
                         dealer_definition=dealer_definition, scores=scores, event_dealers=event_dealers,
-                        unscored=unscored, account_model=model_info)
+                        unscored=unscored, account_model=model_info, image_evidence=ranked_images,
+                        n_vision=n_vision)
 
 
 def _link(flagged: set[str], accounts: dict[str, Account], events: list[Event],

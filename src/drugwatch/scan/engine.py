@@ -27,9 +27,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from drugwatch.io.base import Parsed, Problem
 from drugwatch.records import Account, Event
@@ -47,6 +47,16 @@ Outcome = EventResult | Problem | Account
 
 class ScanError(RuntimeError):
     """A scan that cannot start (existing output, a checkpoint of another scan)."""
+
+
+class _Read(Protocol):
+    """Where a scored record sits in the input: a :class:`SourceItem`, or its Ray engine counterpart."""
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def resume(self) -> dict[str, int]: ...
 
 
 @dataclass
@@ -104,16 +114,18 @@ def score_items(scorer: EventScorer, items: Sequence[SourceItem]) -> list[Outcom
         else:
             events.append((index, item.record, item))
     if events:
+        scored: Sequence[EventResult | Problem]
         try:
             scored = scorer.score([event for _, event, _ in events])
         except Exception:  # noqa: BLE001 - retried one by one below, each failure quarantined with its reason
-            scored = []
+            retried: list[EventResult | Problem] = []
             for _, event, parsed in events:
                 try:
-                    scored.append(scorer.score([event])[0])
+                    retried.append(scorer.score([event])[0])
                 except Exception as exc:  # noqa: BLE001
-                    scored.append(Problem(parsed.source, parsed.locator, f"scoring failed: {type(exc).__name__}: {exc}",
-                                          event.model_dump_json()))
+                    retried.append(Problem(parsed.source, parsed.locator, f"scoring failed: {type(exc).__name__}: {exc}",
+                                           event.model_dump_json()))
+            scored = retried
         for (index, _, _), outcome in zip(events, scored):
             outcomes[index] = outcome
     return [o for o in outcomes if o is not None]
@@ -150,7 +162,7 @@ class _Checkpoint:
 
     def save(self, state: dict[str, Any]) -> None:
         state = {"version": CHECKPOINT_VERSION, "identity": self.identity,
-                 "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **state}
+                 "updated_at": datetime.now(UTC).isoformat(timespec="seconds"), **state}
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -220,7 +232,7 @@ def run_scan(
             from drugwatch.vision.ocr import default_ocr_engine
 
             ocr_engine = default_ocr_engine()
-        scorer = (EventScorer.from_directories(model_dirs, ocr=ocr_engine) if model_dirs
+        scorer = (EventScorer.from_directories([Path(d) for d in model_dirs], ocr=ocr_engine) if model_dirs
                   else EventScorer.default(ocr=ocr_engine))
     sink = open_sink(str(output), fmt=output_format, db=output_db or db)
     identity = {"input": source.identity(), "output": sink.identity(), "scorer": scorer.identity()}
@@ -249,6 +261,7 @@ def run_scan(
     if state is None:  # a scan killed before its first periodic checkpoint resumes from the start
         _save(ckpt, sink, qfile, report, None)
 
+    windows: Iterator[Sequence[tuple[_Read, Outcome]]]
     if engine == "ray":
         from drugwatch.scan.ray_engine import ray_windows
 
@@ -288,8 +301,9 @@ def run_scan(
     finally:
         sink.close(complete)
         qfile.close(complete)
-        if hasattr(windows, "close"):
-            windows.close()
+        close = getattr(windows, "close", None)
+        if close is not None:
+            close()
     if isinstance(sink, DbSink):
         sink.finish(report.counts())
         report.run_id = sink.run_id

@@ -15,10 +15,10 @@ paths and model directories must be readable from every node.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from drugwatch.io.base import Parsed, Problem
@@ -81,7 +81,7 @@ def _datasource(source: Source, start: dict[str, int] | None, rows_per_block: in
             tasks = []
             for split in self._splits:
                 meta = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None)
-                tasks.append(ReadTask(lambda split=split: _read_split(source, split, rows_per_block), meta))
+                tasks.append(ReadTask(functools.partial(_read_split, source, split, rows_per_block), meta))
             return tasks
 
         def get_name(self) -> str:
@@ -162,12 +162,14 @@ def ray_windows(source: Source, scorer: EventScorer, start: dict[str, int] | Non
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
     paths = scorer.model_paths
-    by_path = all(p is not None for p in paths) and paths
+    model_dirs = [str(p) for p in paths if p is not None]
+    # Workers load saved models by path; models made in memory travel pickled instead.
+    by_path = bool(paths) and len(model_dirs) == len(paths)
     ds = ray.data.read_datasource(_datasource(source, start, batch_size))
     ds = ds.map_batches(
         ScoreBatch,
         fn_constructor_kwargs={
-            "model_dirs": [str(Path(p)) for p in paths] if by_path else None,
+            "model_dirs": model_dirs if by_path else None,
             "scorer": None if by_path else scorer,
             "ocr": scorer.ocr is not None,
         },

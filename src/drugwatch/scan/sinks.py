@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -174,7 +174,9 @@ class JsonlSink:
 # ---------------------------------------------------------------------------
 # Parquet
 
-_JSON_COLUMNS = ("lexicon_hits", "hashtags", "contacts", "images", "provenance", "models")
+# ``vision``: per-image probabilities and the fused decision (null when no model read images; absent in files
+# written before it existed, which read back as null).
+_JSON_COLUMNS = ("lexicon_hits", "hashtags", "contacts", "images", "provenance", "models", "vision")
 
 
 def result_schema() -> Any:
@@ -343,12 +345,15 @@ class DbSink:
 
         with self.store.engine.begin() as conn:
             if state is None:
-                self.run_id = conn.execute(
+                inserted = conn.execute(
                     insert(ScanRunRow).values(
-                        label=self.label, status="running", started_at=datetime.now(timezone.utc),
+                        label=self.label, status="running", started_at=datetime.now(UTC),
                         info=self.run_info, counts={},
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                if inserted is None:
+                    raise RuntimeError("the database returned no id for the new scan run")
+                self.run_id = inserted[0]
             else:
                 self.run_id = int(state["run_id"])
                 conn.execute(delete(ScanResultRow).where(
@@ -389,7 +394,7 @@ class DbSink:
 
         with self.store.engine.begin() as conn:
             conn.execute(update(ScanRunRow).where(ScanRunRow.id == self.run_id).values(
-                status="complete", finished_at=datetime.now(timezone.utc), counts=counts))
+                status="complete", finished_at=datetime.now(UTC), counts=counts))
 
     def close(self, complete: bool) -> None:
         self._rows = []

@@ -8,9 +8,11 @@ cuts itself into :class:`Split` ranges; the in-process engine reads them one
 after the other, the Ray engine one read task per split, and both produce
 the same items in the same order.
 
-* JSONL (generic or the bench kit's): ``resume`` is ``{"offset", "line"}``,
-  the byte offset and line number after the item; splits are byte ranges cut
-  at line ends.
+* JSONL (generic, the bench kit's text records, or the kit's image records
+  ``images.jsonl``, read by :mod:`drugwatch.vision.bench`: an empty text and
+  one image, ``file`` relative to the JSONL): ``resume`` is
+  ``{"offset", "line"}``, the byte offset and line number after the item;
+  splits are byte ranges cut at line ends.
 * Parquet (``drugwatch export --what events`` layout): ``{"row"}``; splits
   are row groups.
 * Database: the events table filtered by an SQL condition; ``{"seq"}``;
@@ -21,13 +23,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from drugwatch.io.base import Parsed, Problem, ReaderError
-from drugwatch.records import Event, RecordError
+from drugwatch.records import Account, Event, Provenance, RecordError
 
 __all__ = ["DbSource", "JsonlSource", "ParquetSource", "Source", "SourceItem", "Split", "open_source"]
 
@@ -73,8 +76,14 @@ class Source(Protocol):
 # JSONL
 
 
+def _build_image(obj: dict[str, Any], provenance: Any, source: str, locator: str, *, base_dir: str) -> Event:
+    from drugwatch.vision.bench import image_record_event
+
+    return image_record_event(obj, base_dir, source=source, locator=locator, provenance=provenance)
+
+
 class JsonlSource:
-    """Generic drugwatch JSONL (events and accounts) or the bench kit's JSONL."""
+    """Generic drugwatch JSONL (events and accounts), the bench kit's JSONL, or the kit's image JSONL."""
 
     kind = "jsonl"
 
@@ -84,11 +93,15 @@ class JsonlSource:
         self.path = Path(path)
         if not self.path.is_file():
             raise ReaderError(f"no such file: {self.path}")
-        if fmt not in ("jsonl", "bench"):
-            raise ReaderError(f"JSONL scan input must be 'jsonl' or 'bench', got {fmt!r}")
+        if fmt not in ("jsonl", "bench", "images"):
+            raise ReaderError(f"JSONL scan input must be 'jsonl', 'bench' or 'images', got {fmt!r}")
         self.fmt = fmt
         self.split_bytes = split_bytes or SPLIT_BYTES
-        self._build = _build_generic if fmt == "jsonl" else _build_bench
+        self._build: Callable[[dict[str, Any], Provenance, str, str], Event | Account]
+        if fmt == "images":  # a partial of a module function, so the source still pickles for Ray workers
+            self._build = partial(_build_image, base_dir=str(self.path.resolve().parent))
+        else:
+            self._build = _build_generic if fmt == "jsonl" else _build_bench
 
     def identity(self) -> dict[str, Any]:
         st = self.path.stat()
@@ -128,7 +141,7 @@ class JsonlSource:
 
     def read(self, split: Split) -> Iterator[SourceItem]:
         from drugwatch.io.jsonl import MAX_LINE_BYTES, _file_time, _preview
-        from drugwatch.records import Provenance, sha256_bytes
+        from drugwatch.records import sha256_bytes
 
         source = str(self.path)
         fetched_at = _file_time(self.path)
@@ -361,7 +374,11 @@ class DbSource:
 
 
 def open_source(input: str, *, fmt: str = "auto", db: str | None = None, where: str | None = None) -> Source:
-    """The source for ``input``: a ``.jsonl``/``.ndjson`` or ``.parquet`` file, or ``db`` for the store."""
+    """The source for ``input``: a ``.jsonl``/``.ndjson`` or ``.parquet`` file, or ``db`` for the store.
+
+    ``fmt="auto"`` tells a kit image JSONL (first record with ``file`` and no ``text``) from the
+    bench kit's text records and from generic JSONL.
+    """
     if input == "db" or fmt == "db":
         return DbSource(db, where)
     path = Path(input)
@@ -370,15 +387,19 @@ def open_source(input: str, *, fmt: str = "auto", db: str | None = None, where: 
         if name.endswith((".parquet", ".pq")):
             fmt = "parquet"
         elif name.endswith((".jsonl", ".ndjson")):
-            from drugwatch.io.importer import detect_format
+            from drugwatch.io.detect import detect_format, peek_json
+            from drugwatch.vision.bench import is_image_record
 
             fmt = detect_format(path)
-            if fmt not in ("jsonl", "bench"):
+            first = peek_json(path) if path.is_file() else None
+            if isinstance(first, dict) and is_image_record(first):
+                fmt = "images"
+            if fmt not in ("jsonl", "bench", "images"):
                 raise ReaderError(f"{path.name} looks like {fmt}; import it first (drugwatch import) and scan 'db'")
         else:
             raise ReaderError(f"cannot tell the format of {path.name}; pass --format jsonl, bench, parquet or db")
     if fmt == "parquet":
         return ParquetSource(path)
-    if fmt in ("jsonl", "bench"):
+    if fmt in ("jsonl", "bench", "images"):
         return JsonlSource(path, fmt)
-    raise ReaderError(f"unknown scan input format {fmt!r}; choose jsonl, bench, parquet or db")
+    raise ReaderError(f"unknown scan input format {fmt!r}; choose jsonl, bench, images, parquet or db")

@@ -17,6 +17,7 @@ text to a log or terminal.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -27,16 +28,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from drugwatch.paths import data_home
+
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def data_home() -> Path:
-    """drugwatch's data directory (default store, demo corpus, runs)."""
-    explicit = os.environ.get("DRUGWATCH_HOME")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg) / "drugwatch"
 
 
 def default_url() -> str:
@@ -84,6 +78,23 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+class RawJSON(str):
+    """Text already serialised as JSON, written to a JSON column as it is.
+
+    The store serialises a record's JSON columns itself, once for both the
+    column and the record's content digest
+    (:func:`drugwatch.store.repository.event_to_row`); every other value
+    bound to a JSON column is serialised with :func:`json.dumps` as usual.
+    """
+
+
+def json_serializer(value: object) -> str:
+    """The engines' JSON serializer: :class:`RawJSON` passes through, the rest goes to :func:`json.dumps`."""
+    if isinstance(value, RawJSON):
+        return str.__str__(value)
+    return json.dumps(value)
+
+
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: :func:`default_url`); creates the SQLite file 0600."""
     url = resolve_url(url)
@@ -92,10 +103,10 @@ def make_engine(url: str | None = None) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             create_private_file(Path(database))
-        engine = create_engine(url, hide_parameters=True)
+        engine = create_engine(url, hide_parameters=True, json_serializer=json_serializer)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, json_serializer=json_serializer)
 
 
 def _alembic_config() -> Config:

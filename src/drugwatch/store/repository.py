@@ -21,18 +21,20 @@ the other. ``UpsertResult.nul_removed`` counts the records concerned.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from drugwatch import dedup
-from drugwatch.records import Account, Event
+from drugwatch.records import Account, Event, sha256_bytes
 from drugwatch.store import db
-from drugwatch.store.merge import content_digest, merge_records
+from drugwatch.store.db import RawJSON
+from drugwatch.store.merge import merge_records
 from drugwatch.store.schema import AccountRow, EventRow, ImportRunRow, LshBandRow, TextSignatureRow
 
 #: Keys per ``IN (...)`` query: under SQLite's default 32,766 variables and
@@ -41,7 +43,7 @@ _IN_CHUNK = 900
 
 STATUSES = ("imported", "near_duplicate", "merged", "unchanged")
 
-_R = TypeVar("_R", Event, Account)
+_R = TypeVar("_R", bound=Event | Account)
 
 
 def _nul_count(value: Any) -> int:
@@ -101,7 +103,7 @@ def without_nul(record: _R) -> tuple[_R, bool]:
     cleaned = _strip_nul(data)
     if isinstance(record, Account):
         cleaned["timeline"] = record.timeline
-    return type(record).model_validate(cleaned), True
+    return cast(_R, type(record).model_validate(cleaned)), True
 
 
 @dataclass
@@ -125,19 +127,101 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[An
         yield items[start : start + size]
 
 
+def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run ``sql`` (``?`` placeholders, plain integers, strings and bytes) once per row of ``rows``.
+
+    For the store's bulkiest writes (cluster ids, signatures, LSH bands:
+    16 rows per new text) the rows go straight to the driver's
+    ``executemany``: SQLAlchemy's per-row parameter handling costs more than
+    the database's own work here. The placeholders are rewritten for the
+    driver (``%s`` for psycopg); a driver with another paramstyle gets the
+    same statement through SQLAlchemy.
+    """
+    if not rows:
+        return
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        conn.exec_driver_sql(sql, rows)
+    elif style in ("format", "pyformat"):
+        conn.exec_driver_sql(sql.replace("?", "%s"), rows)
+    else:
+        names = [f"p{i}" for i in range(sql.count("?"))]
+        for name in names:
+            sql = sql.replace("?", f":{name}", 1)
+        conn.execute(text(sql), [dict(zip(names, row)) for row in rows])
+
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes for timezone=True columns; they were written as UTC.
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
+#: The canonical JSON of :func:`drugwatch.records.sha256_json` (sorted keys,
+#: compact, non-ASCII as is), built once: constructing an encoder per call
+#: costs as much as encoding a small record.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+#: The string encoder ``_CANONICAL`` itself uses for strings (ensure_ascii=False).
+_encode_string = json.encoder.encode_basestring
+
+
+def _scalar_json(value: Any) -> str:
+    """``_CANONICAL.encode(value)``, without building an encoder for the common scalars."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is str:
+        return _encode_string(value)
+    return _CANONICAL.encode(value)
+
+
+def _digest_and_columns(data: dict[str, Any], json_columns: frozenset[str]) -> tuple[str, dict[str, RawJSON | None]]:
+    """The content digest of a dumped record (provenance removed) and the text of its JSON columns.
+
+    Each value is encoded once: the canonical JSON of the whole dict is
+    ``{`` + its ``"key":value`` pairs in key order + ``}``, so the digest
+    equals :func:`~drugwatch.store.merge.content_digest` and each column's
+    text is the canonical JSON of its value (``None`` stays SQL NULL).
+    """
+    parts = []
+    columns: dict[str, RawJSON | None] = {}
+    for key in sorted(data):
+        value = data[key]
+        if key in json_columns:
+            text = _CANONICAL.encode(value)
+            columns[key] = None if value is None else RawJSON(text)
+        else:
+            text = _scalar_json(value)
+        parts.append(_encode_string(key) + ":" + text)
+    return sha256_bytes(("{" + ",".join(parts) + "}").encode("utf-8")), columns
+
+
+def _provenance_column(provenance: dict[str, Any] | None) -> RawJSON | None:
+    return None if provenance is None else RawJSON(_CANONICAL.encode(provenance))
+
+
+_EVENT_JSON = frozenset({"hashtags", "images", "labels", "meta"})
+_ACCOUNT_JSON = frozenset({"meta"})
+
+
 def event_to_row(event: Event) -> dict[str, Any]:
+    """The ``events`` row of ``event`` (without ``seq``, ``cluster_id``, ``updated_at``).
+
+    Its JSON columns are :class:`~drugwatch.store.db.RawJSON` text: write it
+    through an engine from :func:`drugwatch.store.db.make_engine`, whose JSON
+    serializer passes such text through.
+    """
     data = event.model_dump(mode="json")
+    provenance = data.pop("provenance")
+    digest, columns = _digest_and_columns(data, _EVENT_JSON)
     return {
         "key": event.key,
         "platform": event.platform,
@@ -146,15 +230,12 @@ def event_to_row(event: Event) -> dict[str, Any]:
         "parent_key": event.parent_key,
         "post_key": event.post_key,
         "text": event.text,
-        "hashtags": data["hashtags"],
-        "images": data["images"],
         "author": event.author,
         "created_at": event.created_at,
-        "labels": data["labels"],
         "selling": event.selling,
-        "meta": data["meta"],
-        "provenance": data["provenance"],
-        "content_sha256": content_digest(event),
+        **columns,
+        "provenance": _provenance_column(provenance),
+        "content_sha256": digest,
     }
 
 
@@ -182,7 +263,10 @@ def row_to_event(row: Any) -> Event:
 
 
 def account_to_row(account: Account) -> dict[str, Any]:
+    """The ``accounts`` row of ``account`` (its timeline is not stored with it)."""
     data = account.model_dump(mode="json", exclude={"timeline"})
+    provenance = data.pop("provenance")
+    digest, columns = _digest_and_columns(data, _ACCOUNT_JSON)
     return {
         "key": account.key,
         "platform": account.platform,
@@ -195,9 +279,9 @@ def account_to_row(account: Account) -> dict[str, Any]:
         "posts_count": account.posts_count,
         "is_private": account.is_private,
         "dealer": account.dealer,
-        "meta": data["meta"],
-        "provenance": data["provenance"],
-        "content_sha256": content_digest(account),
+        **columns,
+        "provenance": _provenance_column(provenance),
+        "content_sha256": digest,
     }
 
 
@@ -254,12 +338,17 @@ class Store:
 
     # -- writing -----------------------------------------------------------
 
-    def upsert(self, records: Iterable[Event | Account]) -> UpsertResult:
-        """Insert or merge ``records`` in one transaction; see the module docstring."""
+    def upsert(self, records: Iterable[Event | Account], *, nul_free: bool = False) -> UpsertResult:
+        """Insert or merge ``records`` in one transaction; see the module docstring.
+
+        ``nul_free=True`` says the caller has already passed every record
+        through :func:`without_nul` (the importer does, to report each record
+        with its line), so the store does not look for NUL characters again.
+        """
         records = list(records)
         result = UpsertResult(statuses=[""] * len(records))
         for i, record in enumerate(records):
-            if isinstance(record, (Event, Account)):
+            if not nul_free and isinstance(record, (Event, Account)):
                 records[i], removed = without_nul(record)
                 result.nul_removed += removed
         events = [(i, r) for i, r in enumerate(records) if isinstance(r, Event)]
@@ -315,10 +404,9 @@ class Store:
 
         near: set[str] = set()
         if new_rows:
-            conn.execute(insert(EventRow), new_rows)
-            seqs = {}
-            for keys in _chunks([r["key"] for r in new_rows]):
-                seqs.update(dict(conn.execute(select(EventRow.key, EventRow.seq).where(EventRow.key.in_(keys))).all()))
+            # RETURNING hands back each new row's seq with the insert itself
+            # (SQLite 3.35+, PostgreSQL), sparing a second query by key.
+            seqs = dict(conn.execute(insert(EventRow).returning(EventRow.key, EventRow.seq), new_rows).all())
             clustered = self._assign_clusters(conn, [(seqs[r["key"]], r["text"]) for r in new_rows])
             near = {r["key"] for r in new_rows if clustered.get(seqs[r["key"]], False)}
             for r in new_rows:
@@ -344,8 +432,10 @@ class Store:
                 conn.execute(delete(LshBandRow).where(LshBandRow.seq.in_(chunk)))
                 conn.execute(delete(TextSignatureRow).where(TextSignatureRow.seq.in_(chunk)))
         threshold = self.near_duplicate_threshold
-        signatures = {seq: dedup.signature(text) for seq, text in items}
-        nonempty = {seq: sig for seq, sig in signatures.items() if not sig.empty}
+        # Fingerprints first: a text whose view is already known (stored, or
+        # earlier in this batch) joins that cluster without a MinHash.
+        prints = {seq: dedup.fingerprint(text) for seq, text in items}
+        nonempty = {seq: fp for seq, fp in prints.items() if not fp.empty}
 
         # Union-find over ints: a stored cluster is its cluster id (the seq of
         # a stored event, so smaller than every new seq), a new text its seq.
@@ -365,7 +455,7 @@ class Store:
                 parent[max(ra, rb)] = min(ra, rb)
 
         stored_exact: dict[str, int] = {}
-        for chunk in _chunks(sorted({sig.exact for sig in nonempty.values()})):
+        for chunk in _chunks(sorted({fp.exact for fp in nonempty.values()})):
             rows = conn.execute(
                 select(TextSignatureRow.exact, TextSignatureRow.seq, EventRow.cluster_id)
                 .join(EventRow, EventRow.seq == TextSignatureRow.seq)
@@ -376,17 +466,18 @@ class Store:
                 stored_exact[exact] = min(cluster, stored_exact.get(exact, cluster))
 
         joined: dict[int, bool] = {}
-        fresh: dict[int, dedup.Signature] = {}
+        fresh_seqs: list[int] = []
         local_exact: dict[str, int] = {}
         for seq in sorted(nonempty):
-            sig = nonempty[seq]
-            twin = stored_exact.get(sig.exact, local_exact.get(sig.exact))
+            fp = nonempty[seq]
+            twin = stored_exact.get(fp.exact, local_exact.get(fp.exact))
             if twin is not None:
                 union(seq, twin)
                 joined[seq] = True
             else:
-                local_exact[sig.exact] = seq
-                fresh[seq] = sig
+                local_exact[fp.exact] = seq
+                fresh_seqs.append(seq)
+        fresh = dict(zip(fresh_seqs, dedup.signatures_of([nonempty[seq] for seq in fresh_seqs])))
 
         band_keys = {seq: sig.band_keys() for seq, sig in fresh.items()}
         bucket_members: dict[tuple[int, int], list[int]] = {}
@@ -438,32 +529,50 @@ class Store:
             for chunk in _chunks(others):
                 conn.execute(update(EventRow).where(EventRow.cluster_id.in_(chunk)).values(cluster_id=root))
 
-        events = EventRow.__table__
-        conn.execute(
-            events.update().where(events.c.seq == bindparam("_seq")).values(cluster_id=bindparam("_cluster")),
-            [{"_seq": seq, "_cluster": find(seq) if seq in nonempty else seq} for seq in signatures],
+        _executemany(
+            conn, "UPDATE events SET cluster_id = ? WHERE seq = ?",
+            [(find(seq) if seq in nonempty else seq, seq) for seq in prints],
         )
         if fresh:
-            conn.execute(
-                insert(TextSignatureRow),
-                [{"seq": seq, "exact": sig.exact, "hashvalues": sig.to_bytes()} for seq, sig in fresh.items()],
+            _executemany(
+                conn, "INSERT INTO text_signatures (seq, exact, hashvalues) VALUES (?, ?, ?)",
+                [(seq, sig.exact, sig.to_bytes()) for seq, sig in fresh.items()],
             )
-            conn.execute(
-                insert(LshBandRow),
-                [{"seq": seq, "band": band, "key": key} for seq in fresh for band, key in enumerate(band_keys[seq])],
+            _executemany(
+                conn, "INSERT INTO lsh_bands (seq, band, key) VALUES (?, ?, ?)",
+                [(seq, band, key) for seq in fresh for band, key in enumerate(band_keys[seq])],
             )
         return joined
 
     def _upsert_accounts(self, conn, items: list[tuple[int, Account]], result: UpsertResult) -> None:
         now = _now()
-        for index, account in items:
-            row = conn.execute(select(AccountRow).where(AccountRow.key == account.key)).first()
+        for _, account in items:
             if account.timeline:
                 raise ValueError(
                     f"account {account.key!r} carries a timeline; upsert its events as records of their own"
                 )
+        # As for events: later copies of a key in this batch fold into the first.
+        batch: dict[str, Account] = {}
+        first_index: dict[str, int] = {}
+        repeats: list[tuple[int, str]] = []
+        for index, account in items:
+            if account.key in batch:
+                merged = merge_records(batch[account.key], account)
+                repeats.append((index, "unchanged" if merged is batch[account.key] else "merged"))
+                batch[account.key] = merged
+            else:
+                batch[account.key] = account
+                first_index[account.key] = index
+        stored: dict[str, Any] = {}
+        for keys in _chunks(list(batch)):
+            for row in conn.execute(select(AccountRow).where(AccountRow.key.in_(keys))):
+                stored[row.key] = row
+        new_rows: list[dict[str, Any]] = []
+        for key, account in batch.items():
+            index = first_index[key]
+            row = stored.get(key)
             if row is None:
-                conn.execute(insert(AccountRow).values(**account_to_row(account), updated_at=now))
+                new_rows.append({**account_to_row(account), "updated_at": now})
                 result.statuses[index] = "imported"
                 continue
             existing = row_to_account(row)
@@ -471,10 +580,12 @@ class Store:
             if merged is existing:
                 result.statuses[index] = "unchanged"
                 continue
-            conn.execute(
-                update(AccountRow).where(AccountRow.key == account.key).values(**account_to_row(merged), updated_at=now)
-            )
+            conn.execute(update(AccountRow).where(AccountRow.key == key).values(**account_to_row(merged), updated_at=now))
             result.statuses[index] = "merged"
+        if new_rows:
+            conn.execute(insert(AccountRow), new_rows)
+        for index, status in repeats:
+            result.statuses[index] = status
 
     def record_import(self, *, source: str, format: str, started_at: datetime, counts: dict[str, int], quarantine_path: str | None) -> int:
         with self.engine.begin() as conn:
@@ -533,13 +644,26 @@ class Store:
         for row in rows:
             yield row_to_account(row)
 
-    def get_account(self, username: str, *, platform: str = "instagram", with_timeline: bool = True) -> Account | None:
-        key = f"{platform}:{username}"
+    def get_account(self, username: str, *, platform: str | None = None, with_timeline: bool = True) -> Account | None:
+        """The account ``username`` with its timeline (its events in insertion order), or ``None``.
+
+        Without ``platform`` the username is looked up on every platform (a
+        Telegram account's username is its peer id, ``channel456`` or
+        ``user123``); a username stored on several platforms is ambiguous
+        and raises ``ValueError`` naming them.
+        """
+        query = select(AccountRow).where(AccountRow.username == username)
+        if platform is not None:
+            query = select(AccountRow).where(AccountRow.key == f"{platform}:{username}")
         with self.engine.connect() as conn:
-            row = conn.execute(select(AccountRow).where(AccountRow.key == key)).first()
-        if row is None:
+            rows = conn.execute(query.order_by(AccountRow.key).limit(10)).all()
+        if not rows:
             return None
-        timeline = list(self.iter_events(platform=platform, author=username)) if with_timeline else []
+        if len(rows) > 1:
+            platforms = ", ".join(row.platform for row in rows)
+            raise ValueError(f"account {username!r} is stored on several platforms ({platforms}); pass platform=")
+        row = rows[0]
+        timeline = list(self.iter_events(platform=row.platform, author=username)) if with_timeline else []
         return row_to_account(row, timeline)
 
     def thread(self, key: str) -> list[Event]:

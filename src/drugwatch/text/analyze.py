@@ -262,8 +262,8 @@ def analyze_many(texts: Iterable[str], *, batch_size: int = BATCH_SIZE) -> list[
     # are kept and hold no reference cycles, but with the collector running,
     # every few hundred texts would start a collection that walks the young
     # objects, and the growing result is walked again and again by the older
-    # generations (about 4 % of the time when the caller keeps the views,
-    # session 16). Cyclic garbage made by the stages (exceptions caught
+    # generations (about 4 % of the time when the caller keeps the views;
+    # benchmarks/bench_text.py). Cyclic garbage made by the stages (exceptions caught
     # inside libraries, say) is still collected: the youngest generation is
     # collected every ``_COLLECT_EVERY`` chunks, and as usual once the
     # collector is switched back on.

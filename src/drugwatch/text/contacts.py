@@ -49,9 +49,9 @@ from typing import Final, Literal, NamedTuple, get_args
 
 import ahocorasick
 import phonenumbers
-from drugwatch.text.stopwords import ENGLISH_STOP_WORDS
 
 from drugwatch._frozen import fast_frozen_init
+from drugwatch.text.stopwords import ENGLISH_STOP_WORDS
 
 ContactKind = Literal[
     "app_handle",
@@ -222,6 +222,11 @@ class _Alias:
     kind: str  # "app", "payment" or "instagram"
     strong: bool  # a bare mention counts without a cue
 
+
+#: The contact kind of an alias followed by a handle, by the alias's kind.
+_HANDLE_KIND: Final[dict[str, ContactKind]] = {
+    "app": "app_handle", "payment": "payment", "instagram": "instagram_handle",
+}
 
 _ALIASES: Final[tuple[_Alias, ...]] = (
     # messaging apps: unambiguous names
@@ -970,7 +975,7 @@ def _emails_unfiltered(low: str, *, plain: bool = True, obfuscated: bool = True)
     return out
 
 
-_URL_APPS: Final[tuple[tuple[re.Pattern[str], str, str], ...]] = (
+_URL_APPS: Final[tuple[tuple[re.Pattern[str], ContactKind, str], ...]] = (
     (re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.(?:me|dog)/([a-z0-9_]{3,32})/?$"),
      "app_handle", "telegram"),
     (re.compile(r"^(?:https?://)?(?:www\.)?wa\.me/\+?([0-9]{7,15})/?$"), "app_handle", "whatsapp"),
@@ -1022,7 +1027,7 @@ def _urls_unfiltered(raw: str, low: str, region: str) -> list[Contact]:
                 value = hit.group(1)
                 if app == "whatsapp":
                     value = _phone_value(value, True, region) or value
-                out.append(Contact(kind, app, value, start, end, obfuscated))  # type: ignore[arg-type]
+                out.append(Contact(kind, app, value, start, end, obfuscated))
                 break
         else:
             out.append(Contact("url", None, _url_value(raw[start:end]), start, end, obfuscated))
@@ -1074,9 +1079,7 @@ def _alias_contacts(raw: str, low: str, region: str) -> list[Contact]:
         if handle is not None:
             value, h_end, h_obf = handle
             h_obf = h_obf or low[a_start:h_end] != raw[a_start:h_end].lower()
-            kind = {"app": "app_handle", "payment": "payment",
-                    "instagram": "instagram_handle"}[alias.kind]
-            out.append(Contact(kind, alias.app, value, a_start, h_end,  # type: ignore[arg-type]
+            out.append(Contact(_HANDLE_KIND[alias.kind], alias.app, value, a_start, h_end,
                                alias_obf or h_obf))
             continue
         if alias.kind == "instagram":

@@ -135,9 +135,18 @@ _MAX_PER_CHAR: Final[int] = 12
 MAX_EXPANSION: Final[int] = _MAX_PER_CHAR
 
 # Characters that stand for a hidden letter ("Md□ma", "C*ke", "w□□d", "C∅KE").
-_BOX_MASKS: Final[str] = (
+# Besides the listed ones, every character of the blocks a mask is drawn
+# from stands for a letter: block elements and geometric shapes (U+2580-U+25FF),
+# the circled and squared operators (U+2295-U+22A1), the large squares and
+# circles of U+2B1B-U+2B2F and the multiplication crosses of the dingbats, so
+# that a mask alphabet not seen before ("◘", "⊕", "⬟", "✖") reads as one too.
+_BOX_MASKS: Final[str] = "".join(dict.fromkeys(
     "□■▢▣▤▥▦▧▨▩▪▫◻◼◽◾☐☒⬛⬜▮▯█░▒▓●•◦○◯◌◍◎⊗⊘∅⌧\ufffd✱✲✳✴✵✶★☆⁎∗❋❖◆◇"
-)
+    + "".join(chr(c) for c in range(0x2580, 0x2600))
+    + "".join(chr(c) for c in range(0x2295, 0x22A2))
+    + "".join(chr(c) for c in range(0x2B1B, 0x2B30))
+    + "✕✖✗✘※⁂¤"
+))
 _ASCII_MASKS: Final[str] = "*?_"
 _MASKS: Final[frozenset[str]] = frozenset(_BOX_MASKS + _ASCII_MASKS)
 
@@ -694,7 +703,8 @@ def _fix_homoglyphs_unfiltered(cur: str, capitals: dict[int, str] | None = None)
             if capital:
                 # the word's capitals over the table, without copying the
                 # table for every word (thousands of entries)
-                table = ChainMap(capital, table)
+                # ChainMap writes only to its first map; typeshed asks every map to be mutable
+                table = ChainMap(capital, table)  # type: ignore[arg-type]
         if has_ascii:
             new = "".join(c if c.isascii() else table.get(c, c) for c in word)
         elif all(c in table for c in word):
@@ -914,15 +924,20 @@ _FOUR_WORDS: Final[tuple[str, ...]] = ("sale", "ever", "life", "real", "you", "f
 def _resolve_mask(pattern: str) -> str | None:
     """Resolve a word with hidden letters against the lexicon, e.g. "md□ma".
 
-    A mask stands for one letter or none (an unsupported character rendered
-    as a box). Returns the best term when all matching terms agree on their
-    labels, else ``None``.
+    A few masks (at most two, or half the known letters) each stand for one
+    letter or none (an unsupported character rendered as a box). More masks
+    ("C*c**n*", "K⊠t⊠m⊠n⊠": every vowel hidden) are read by the word's
+    skeleton: each mask is one letter, and the known letters must sit where
+    the term has them (:func:`_resolve_skeleton`). Returns the best term
+    when all matching terms agree on their labels, else ``None``.
     """
     v = _vocab()
     known = sum(1 for c in pattern if "a" <= c <= "z")
     masked = sum(1 for c in pattern if c in _MASKS)
-    if known < 2 or masked > max(2, known // 2) or known + masked != len(pattern):
+    if known < 2 or known + masked != len(pattern):
         return None
+    if masked > max(2, known // 2):
+        return _resolve_skeleton(pattern, known, masked)
     rx = "".join(".?" if c in _MASKS else c for c in pattern)
     found = re.findall(rf"^{rx}$", v.mask_pool, re.M)
     if not found:
@@ -931,6 +946,90 @@ def _resolve_mask(pattern: str) -> str | None:
     if len(labels) > 1:
         return None
     return min(found, key=lambda t: (v.preferred.get(t, 9), t))
+
+
+#: Fewest known letters, and most masks beyond the known letters, of a word
+#: read by its skeleton. "c*c**n*" (3 known, 4 masked) is read; "*o**" is not.
+SKELETON_MIN_KNOWN: Final[int] = 3
+SKELETON_MAX_EXTRA_MASKS: Final[int] = 2
+#: General English words a skeleton must not also fit (the most frequent of
+#: the hashtag segmenter's unigram counts): "h*ll*" is "hello", not a drug.
+SKELETON_ENGLISH_WORDS: Final[int] = 30_000
+_VOWELS: Final[frozenset[str]] = frozenset("aeiouy")
+
+
+class _SkeletonIndex:
+    """Words by (length, position, letter): the words fitting a skeleton are
+    the intersection of the sets of its known letters."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words: list[str] = []
+        self._at: dict[tuple[int, int, str], set[int]] = {}
+        for w in words:
+            i = len(self.words)
+            self.words.append(w)
+            for pos, ch in enumerate(w):
+                self._at.setdefault((len(w), pos, ch), set()).add(i)
+
+    def fit(self, pattern: str) -> list[str]:
+        n = len(pattern)
+        per_letter = [self._at.get((n, pos, ch)) for pos, ch in enumerate(pattern) if "a" <= ch <= "z"]
+        sets = [s for s in per_letter if s is not None]
+        if not sets or len(sets) < len(per_letter):
+            return []
+        sets.sort(key=len)
+        found = set(sets[0])
+        for s in sets[1:]:
+            found &= s
+            if not found:
+                return []
+        return [self.words[i] for i in sorted(found)]
+
+
+@lru_cache(maxsize=1)
+def _lexicon_skeletons() -> _SkeletonIndex:
+    return _SkeletonIndex(_vocab().mask_pool.split("\n"))
+
+
+@lru_cache(maxsize=1)
+def _english_skeletons() -> _SkeletonIndex:
+    from drugwatch.text.hashtags import _base_log_probs
+
+    probs = _base_log_probs()
+    top = sorted(probs, key=lambda w: (-probs[w], w))[:SKELETON_ENGLISH_WORDS]
+    lexicon = _vocab().words
+    return _SkeletonIndex(w for w in top if w.isascii() and w.isalpha() and len(w) >= 4 and w not in lexicon)
+
+
+@lru_cache(maxsize=16384)
+def _resolve_skeleton(pattern: str, known: int, masked: int) -> str | None:
+    """A heavily masked word read by its skeleton: its length, its known
+    letters in place, each mask one letter. The lexicon terms that fit must
+    agree on their labels. Masks usually hide vowels, so the terms whose
+    hidden letters are most often vowels are kept ("c*c**n*": "cocaine", not
+    "cycline"); a common English word that fits as well ("h*ll*": "hello")
+    makes the reading a guess, and the word is left as it is. Of the terms
+    kept, the best kind wins."""
+    if known < SKELETON_MIN_KNOWN or masked > known + SKELETON_MAX_EXTRA_MASKS:
+        return None
+    found = _lexicon_skeletons().fit(pattern)
+    if not found:
+        return None
+    v = _vocab()
+    hidden = [i for i, c in enumerate(pattern) if c in _MASKS]
+
+    def vowels_hidden(word: str) -> int:
+        return sum(word[i] in _VOWELS for i in hidden)
+
+    best = max(vowels_hidden(t) for t in found)
+    top = [t for t in found if vowels_hidden(t) == best]
+    labels = {lab for t in top for lab in v.labels.get(t, ())}
+    if len(labels) > 1:
+        return None
+    # an English word that fits as well: a guess, not a reading
+    if any(vowels_hidden(w) >= best for w in _english_skeletons().fit(pattern)):
+        return None
+    return min(top, key=lambda t: (v.preferred.get(t, 9), t))
 
 
 def _collapse_repeats(word: str) -> str:
@@ -1028,6 +1127,16 @@ _CORE_CHARS: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz012345
 _CORE_SPAN = re.compile("[" + re.escape("".join(sorted(_CORE_CHARS))) + "]*")
 
 
+def _edge_masks(cur: str, a0: int, a: int, b: int, b0: int) -> bool:
+    """Whether the characters trimmed off a word's edges (``cur[a0:a]``,
+    ``cur[b:b0]``) may be masks: only ``*``, ``_`` and box masks ("her?" and
+    "wow!" end a sentence), and only when the word is masked inside as well
+    ("car*" is a footnote mark)."""
+    edges = cur[a0:a] + cur[b:b0]
+    return (all(c in _MASKS and c not in "?!@" for c in edges)
+            and any(c in _MASKS for c in cur[a:b]))
+
+
 def _decode_words(cur: str, prot: _Protected) -> list[_Edit]:
     edits: list[_Edit] = []
     done = -1
@@ -1044,15 +1153,24 @@ def _decode_words(cur: str, prot: _Protected) -> list[_Edit]:
             a = n - _CORE_SPAN.match(rev, n - a).end()  # type: ignore[union-attr]
         b = _CORE_SPAN.match(cur, hint).end()  # type: ignore[union-attr]
         done = b
+        a0, b0 = a, b
         while a < b and cur[a] in _EDGE_TRIM_LEAD:
             a += 1
         while b > a and cur[b - 1] in _EDGE_TRIM_TAIL:
             b -= 1
         if b - a < 2 or (a > 0 and cur[a - 1] == "@"):  # @handles are kept
             continue
+        new = None
+        if (a, b) != (a0, b0) and b0 - a0 <= MAX_DECODED_WORD and _edge_masks(cur, a0, a, b, b0):
+            # a mask at the edge of a word masked inside too ("c*c**n*",
+            # "*cst*sy") hides a letter when the whole run reads as a term
+            whole = _decode_word(cur[a0:b0])
+            if whole is not None and _in_vocab(whole):
+                a, b, new = a0, b0, whole
         core = cur[a:b]
-        # checked before the cache, which would keep a long core as its key
-        new = _decode_word(core) if len(core) <= MAX_DECODED_WORD else None
+        if new is None:
+            # checked before the cache, which would keep a long core as its key
+            new = _decode_word(core) if len(core) <= MAX_DECODED_WORD else None
         if new is None or _is_protected(prot, a, b):
             continue
         if len(new) == len(core):

@@ -19,7 +19,6 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -27,7 +26,7 @@ from drugwatch.records import ImageRef, sha256_bytes
 
 #: What the vision functions accept as "an image": a record's ref, a file
 #: path, or the encoded bytes of the file.
-ImageInput = Union[ImageRef, str, os.PathLike, bytes]
+ImageInput = ImageRef | str | os.PathLike | bytes
 
 
 class ImageLoadError(ValueError):
@@ -119,7 +118,7 @@ def decode_rgb(data: bytes, *, source: str = "<bytes>", draft_size: int | None =
     cheaper to decode for a 224-pixel model.
     """
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
         if draft_size is not None and image.format == "JPEG":
             image.draft("RGB", (draft_size, draft_size))
         image = ImageOps.exif_transpose(image)

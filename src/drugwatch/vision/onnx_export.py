@@ -79,7 +79,8 @@ def _export_here(out_dir: Path, opset: int = DEFAULT_OPSET) -> Path:
     import torch
 
     class EncoderGraph(torch.nn.Module):
-        def __init__(self, model: torch.nn.Module):
+        # ``model`` is efficientnet_lite_pytorch's EfficientNet (untyped): a Module with extract_features.
+        def __init__(self, model: Any):
             super().__init__()
             self.model = model
 

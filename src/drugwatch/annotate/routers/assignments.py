@@ -24,6 +24,7 @@ def _page(request: Request, user: CurrentUser, engine: Engine, message: str | No
             "progress": service.progress(engine),
             "k": request.app.state.settings.annotators_per_event,
             "has_model": request.app.state.scorer is not None,
+            "options": service.get_options(engine),
             "message": message,
         },
         status_code,
@@ -66,3 +67,18 @@ def prioritize(request: Request, user: CurrentUser = Depends(ADMIN), engine: Eng
         raise HTTPException(409, "no model configured: set DRUGWATCH_ANNOTATE_MODEL to a saved detector directory")
     n = service.prioritize(engine, scorer, diversity=request.app.state.settings.annotate_diversity)
     return _page(request, user, engine, f"Reordered the queues of {n} event(s) by model uncertainty.")
+
+
+@router.post("/options")
+def options(
+    request: Request,
+    suggestions: Annotated[bool, Form()] = False,
+    blur_images: Annotated[bool, Form()] = False,
+    user: CurrentUser = Depends(ADMIN),
+    engine: Engine = Depends(get_engine),
+) -> Response:
+    """Project switches: model suggestions on the item page (off for blind labels), blurred images."""
+    service.set_option(engine, "suggestions", suggestions)
+    service.set_option(engine, "blur_images", blur_images)
+    shown = "shown" if suggestions else "hidden (blind labelling)"
+    return _page(request, user, engine, f"Suggestions {shown}; images {'blurred' if blur_images else 'not blurred'} by default.")

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from drugwatch.annotate import auth
 from drugwatch.annotate.auth import ANY_ROLE, CurrentUser, get_engine

@@ -1,0 +1,88 @@
+"""Multi-drug advert suite: drugtype.v1, the text layer, and drugtype.v2 (v1 + lexicon union).
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_multidrug.py [--work DIR] [--drugtype DIR] [--out FILE]
+
+``benchmarks/data/multidrug_adverts.jsonl`` (115 hand-written adverts, see
+its README) is never used for training or tuning. The drug-type model is
+``drugwatch.drugtype.v1`` trained on the first ``--drugtype-train`` records of
+the kit's ``dev/drugtype.jsonl`` (cached in ``--work``, the same model as
+``bench_challenge.py``), or a saved one (``--drugtype DIR``). drugtype.v2
+differs from v1 only at prediction time (``lexicon_union``: in a text that
+reads as a sale, every drug label of the text layer is added), so the same
+fitted model is scored both ways: the difference is the union alone.
+
+Prints exact match, micro precision / recall and per-label recall /
+precision (Markdown), per style too; ``--out`` writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_challenge import (  # noqa: E402
+    DEFAULT_BENCH,
+    MULTIDRUG_SUITE,
+    _load,
+    _train_drugtype,
+    load_suite,
+    multidrug_report,
+    print_multidrug,
+    to_events,
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
+    parser.add_argument("--drugtype", type=Path, default=None, help="a saved drug-type model directory")
+    parser.add_argument("--drugtype-train", type=int, default=10_000)
+    parser.add_argument("--work", type=Path, default=None, help="cache of trained models (default: temporary)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    from drugwatch.labels import LABELS
+    from drugwatch.text.analyze import analyze
+
+    records = load_suite(MULTIDRUG_SUITE)
+    events = to_events(records)
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-multidrug-"))
+    if args.drugtype is not None:
+        detector = _load(args.drugtype, "drugtype")
+    else:
+        detector = _train_drugtype(args.bench, args.drugtype_train,
+                                   work / "models" / f"drugwatch.drugtype.v1-{args.drugtype_train}")
+
+    def labels_of(indicator: np.ndarray) -> list[set[str]]:
+        return [{LABELS[j] for j in np.flatnonzero(row)} for row in indicator]
+
+    detector.lexicon_union = False
+    plain = labels_of(np.asarray(detector.predict(events)))
+    detector.lexicon_union = True
+    union_proba = detector.predict_proba(events)
+    union = labels_of(np.asarray(detector.predict(events)))
+    assert (np.asarray(detector.decide(union_proba)) == np.asarray(detector.predict(events))).all()
+    text = [set(analyze(r["text"]).labels) for r in records]
+    reports = {
+        "drugtype.v1": multidrug_report(records, plain),
+        "text layer (TextView.labels)": multidrug_report(records, text),
+        "drugtype.v2 (v1 + lexicon union in decide)": multidrug_report(records, union),
+    }
+    print_multidrug(reports)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(reports, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
