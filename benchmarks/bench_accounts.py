@@ -61,11 +61,21 @@ def account_table(seed: int, n_accounts: int, folds: int, event_detector: str, e
     link_s = time.perf_counter() - started
     membership = links.membership()
     groups = [membership.get(a.key, a.key) for a in accounts]
-    cells = {**DEFAULT_CELLS,
-             # Ablation: hour bins in UTC, i.e. without the accounts' time zones (the demo writes them in meta).
-             "yang_luo, UTC hours / logreg": {"features": "yang_luo", "model": "logreg", "timezone": "utc"}}
-    cv = cross_validate_accounts(accounts, comments=corpus.events, groups=groups, n_splits=folds, seed=seed,
-                                 event_detector=event_detector, event_target=event_target, cells=cells)
+    cells = {
+        **DEFAULT_CELLS,
+        # Ablation: hour bins in UTC, i.e. without the accounts' time zones (the demo writes them in meta).
+        "yang_luo, UTC hours / logreg": {"features": "yang_luo", "model": "logreg", "timezone": "utc"},
+    }
+    cv = cross_validate_accounts(
+        accounts,
+        comments=corpus.events,
+        groups=groups,
+        n_splits=folds,
+        seed=seed,
+        event_detector=event_detector,
+        event_target=event_target,
+        cells=cells,
+    )
     truth = [[f"instagram:{u}" for u in members] for members in corpus.networks.values()]
     universe = [a.key for a in accounts]
     flagged_oof = [a.key for a, p in zip(accounts, cv["cells"]["ours / forest"]["oof_proba"]) if p >= 0.5]
@@ -88,8 +98,9 @@ def account_table(seed: int, n_accounts: int, folds: int, event_detector: str, e
     return {
         "seed": seed,
         "n_accounts": n_accounts,
-        "corpus": {k: v for k, v in corpus.summary().items() if k.startswith(("accounts", "events", "networks",
-                                                                               "dealers_in"))},
+        "corpus": {
+            k: v for k, v in corpus.summary().items() if k.startswith(("accounts", "events", "networks", "dealers_in"))
+        },
         "true_networks": corpus.network_details,
         "cv": cv,
         "link_s": round(link_s, 2),
@@ -105,14 +116,23 @@ def web_images(n_per_head: int, root: Path):
     from drugwatch.records import ImageRef, sha256_bytes
 
     out = []
-    for scene, head, drugs in (("leaf", "weed", ("marijuana",)), ("pills", "pills", ("xanax", "painkiller", "mdma")),
-                               ("syrup", "syrup", ("codeine",))):
+    for scene, head, drugs in (
+        ("leaf", "weed", ("marijuana",)),
+        ("pills", "pills", ("xanax", "painkiller", "mdma")),
+        ("syrup", "syrup", ("codeine",)),
+    ):
         for i in range(n_per_head):
             data = render(scene, f"bench-accounts:{scene}:{i}", drug=drugs[i % len(drugs)])
             path = root / f"{scene}_{i}.jpg"
             path.write_bytes(data)
-            out.append(ImageExample(id=f"web:{scene}:{i}", image=ImageRef(path=str(path), sha256=sha256_bytes(data)),
-                                    targets={head: 1}, source=f"web:{head}"))
+            out.append(
+                ImageExample(
+                    id=f"web:{scene}:{i}",
+                    image=ImageRef(path=str(path), sha256=sha256_bytes(data)),
+                    targets={head: 1},
+                    source=f"web:{head}",
+                )
+            )
     return out
 
 
@@ -134,19 +154,30 @@ def image_table(images_path: Path, folds: int, seed: int, n_web: int, threads: i
         X_bench, mask_bench = probe._raw_features(bench)
         X_web, mask_web = probe._raw_features(web)
         encode_s = time.perf_counter() - started
-    bench_f = [ImageExample(id=e.id, targets=e.targets, source=e.source, features=X_bench[i])
-               for i, e in enumerate(bench) if mask_bench[i]]
+    bench_f = [
+        ImageExample(id=e.id, targets=e.targets, source=e.source, features=X_bench[i])
+        for i, e in enumerate(bench)
+        if mask_bench[i]
+    ]
     y = np.array([e.targets["drug"] for e in bench_f])
-    web_f = [ImageExample(id=e.id, targets=e.targets, source=e.source, features=X_web[i])
-             for i, e in enumerate(web) if mask_web[i]]
+    web_f = [
+        ImageExample(id=e.id, targets=e.targets, source=e.source, features=X_web[i])
+        for i, e in enumerate(web)
+        if mask_web[i]
+    ]
     rows = {
         "multitask (bench + web images)": (True, True),
         "single-task (bench + web images, child heads masked)": (False, True),
         "single-task (bench images only)": (False, False),
     }
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    out: dict[str, Any] = {"n_bench": len(bench_f), "n_bench_drug": int(y.sum()), "n_web": len(web_f),
-                           "encode_s": round(encode_s, 1), "rows": {}}
+    out: dict[str, Any] = {
+        "n_bench": len(bench_f),
+        "n_bench_drug": int(y.sum()),
+        "n_web": len(web_f),
+        "encode_s": round(encode_s, 1),
+        "rows": {},
+    }
     web_children = np.array([[e.targets.get(h, 0) for h in ("weed", "pills", "syrup")] for e in web_f])
     for name, (multitask, with_web) in rows.items():
         oof = np.zeros(len(bench_f))
@@ -177,19 +208,31 @@ def _pct(x: float | None) -> str:
 def summary_tables(runs: list[dict[str, Any]]) -> list[str]:
     """Mean ± sd over seeds of the pooled account metrics and of network recovery."""
     seeds = ", ".join(str(r["seed"]) for r in runs)
-    lines = [f"### Summary over demo seeds {seeds} ({runs[0]['n_accounts']} accounts each; mean ± sd of the "
-             "pooled out-of-fold metrics)", "",
-             "| features / model | precision | recall | F1 | PR-AUC |", "|---|---|---|---|---|"]
+    lines = [
+        f"### Summary over demo seeds {seeds} ({runs[0]['n_accounts']} accounts each; mean ± sd of the "
+        "pooled out-of-fold metrics)",
+        "",
+        "| features / model | precision | recall | F1 | PR-AUC |",
+        "|---|---|---|---|---|",
+    ]
     for name in runs[0]["cv"]["cells"]:
         cells = [r["cv"]["cells"][name]["pooled"] for r in runs]
-        row = [f"{100 * np.mean([c[k] for c in cells]):.1f} ± {100 * np.std([c[k] for c in cells]):.1f}"
-               for k in ("precision", "recall", "f1", "pr_auc")]
+        row = [
+            f"{100 * np.mean([c[k] for c in cells]):.1f} ± {100 * np.std([c[k] for c in cells]):.1f}"
+            for k in ("precision", "recall", "f1", "pr_auc")
+        ]
         lines.append(f"| {name} | " + " | ".join(row) + " |")
-    lines += ["", "| linked accounts | pair precision | pair recall | pair F1 | adjusted Rand |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| linked accounts | pair precision | pair recall | pair F1 | adjusted Rand |",
+        "|---|---|---|---|---|",
+    ]
     for name in runs[0]["recovery"]:
         recs = [r["recovery"][name] for r in runs]
-        row = [f"{100 * np.mean([c[k] for c in recs]):.1f} ± {100 * np.std([c[k] for c in recs]):.1f}"
-               for k in ("pair_precision", "pair_recall", "pair_f1")]
+        row = [
+            f"{100 * np.mean([c[k] for c in recs]):.1f} ± {100 * np.std([c[k] for c in recs]):.1f}"
+            for k in ("pair_precision", "pair_recall", "pair_f1")
+        ]
         ari = [c["adjusted_rand"] for c in recs]
         lines.append(f"| {name} | " + " | ".join(row) + f" | {np.mean(ari):.3f} ± {np.std(ari):.3f} |")
     return lines + [""]
@@ -210,28 +253,41 @@ def render_tables(results: dict[str, Any]) -> str:
         for name, cell in cv["cells"].items():
             p = cell["pooled"]
             f1s = [f["f1"] for f in cell["per_fold"]]
-            lines.append(f"| {name} | {_pct(p['precision'])} | {_pct(p['recall'])} | **{_pct(p['f1'])}** | "
-                         f"{_pct(p['roc_auc'])} | {_pct(p['pr_auc'])} | {100 * np.mean(f1s):.1f} ± {100 * np.std(f1s):.1f} | "
-                         f"{', '.join(cell['selected_features'][0])} |")
-        lines += ["", f"Networks vs the generator's truth ({len(run['true_networks'])} true networks, "
-                      f"{sum(len(d['usernames']) for d in run['true_networks'].values())} dealers in them):", "",
-                  "| linked accounts | networks found | pair precision | pair recall | pair F1 | adjusted Rand |",
-                  "|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {name} | {_pct(p['precision'])} | {_pct(p['recall'])} | **{_pct(p['f1'])}** | "
+                f"{_pct(p['roc_auc'])} | {_pct(p['pr_auc'])} | {100 * np.mean(f1s):.1f} ± {100 * np.std(f1s):.1f} | "
+                f"{', '.join(cell['selected_features'][0])} |"
+            )
+        lines += [
+            "",
+            f"Networks vs the generator's truth ({len(run['true_networks'])} true networks, "
+            f"{sum(len(d['usernames']) for d in run['true_networks'].values())} dealers in them):",
+            "",
+            "| linked accounts | networks found | pair precision | pair recall | pair F1 | adjusted Rand |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, r in run["recovery"].items():
-            lines.append(f"| {name} | {r['n_networks']} | {_pct(r['pair_precision'])} | {_pct(r['pair_recall'])} | "
-                         f"{_pct(r['pair_f1'])} | {r['adjusted_rand']:.3f} |")
+            lines.append(
+                f"| {name} | {r['n_networks']} | {_pct(r['pair_precision'])} | {_pct(r['pair_recall'])} | "
+                f"{_pct(r['pair_f1'])} | {r['adjusted_rand']:.3f} |"
+            )
         lines.append("")
     if results.get("images"):
         img = results["images"]
-        lines += [f"### Multitask vs single-task image classifier (bench images.jsonl: {img['n_bench']} images, "
-                  f"{img['n_bench_drug']} drug; smoke-level set; + {img['n_web']} demo-drawn web images; "
-                  f"{results['args']['folds']}-fold CV of the drug head)", "",
-                  "| model | accuracy | precision | recall | F1 | ROC-AUC | held-out web images: right child head (argmax) |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"### Multitask vs single-task image classifier (bench images.jsonl: {img['n_bench']} images, "
+            f"{img['n_bench_drug']} drug; smoke-level set; + {img['n_web']} demo-drawn web images; "
+            f"{results['args']['folds']}-fold CV of the drug head)",
+            "",
+            "| model | accuracy | precision | recall | F1 | ROC-AUC | held-out web images: right child head (argmax) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, r in img["rows"].items():
             child = r.get("held_out_web_child_argmax")
-            lines.append(f"| {name} | {_pct(r['accuracy'])} | {_pct(r['precision'])} | {_pct(r['recall'])} | "
-                         f"**{_pct(r['f1'])}** | {_pct(r['roc_auc'])} | {_pct(child) if child is not None else '-'} |")
+            lines.append(
+                f"| {name} | {_pct(r['accuracy'])} | {_pct(r['precision'])} | {_pct(r['recall'])} | "
+                f"**{_pct(r['f1'])}** | {_pct(r['roc_auc'])} | {_pct(child) if child is not None else '-'} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -243,8 +299,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--event-detector", default="drugwatch.yang_luo_text.v1")
     parser.add_argument("--event-target", default="mentions", help="mentions = Yang & Luo's drug-related post")
-    parser.add_argument("--images", type=Path, default=Path(os.environ.get("DRUGWATCH_BENCH", DEFAULT_IMAGES.parents[1]))
-                        / "dev" / "images.jsonl")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        default=Path(os.environ.get("DRUGWATCH_BENCH", DEFAULT_IMAGES.parents[1])) / "dev" / "images.jsonl",
+    )
     parser.add_argument("--web-images", type=int, default=40, help="demo-drawn images per child head")
     parser.add_argument("--skip-images", action="store_true")
     parser.add_argument("--skip-accounts", action="store_true")
@@ -252,12 +311,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("runs/bench_accounts"))
     args = parser.parse_args(argv)
 
-    results: dict[str, Any] = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-                               "accounts": [], "images": None}
+    results: dict[str, Any] = {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "accounts": [],
+        "images": None,
+    }
     if not args.skip_accounts:
         for seed in args.seeds:
-            results["accounts"].append(account_table(seed, args.n_accounts, args.folds, args.event_detector,
-                                                     args.event_target))
+            results["accounts"].append(
+                account_table(seed, args.n_accounts, args.folds, args.event_detector, args.event_target)
+            )
             print(render_tables({**results, "images": None}), flush=True)
     if not args.skip_images:
         if not args.images.is_file():

@@ -98,7 +98,17 @@ def seed(url: str, n_events: int, n_annotators: int, k: int) -> None:
         tags = [drug, rng.choice(["plug", "travel", "food", "420", "pills"])] if i % 3 else []
         text = f"bench post {i}: {drug} today, dm for prices" if i % 2 else f"bench post {i}: nice day out"
         if i % 4 == 3:
-            events.append(Event(id=f"c{i}", kind="comment", parent_id=f"p{i - 1}", post_id=f"p{i - 1}", text=text, hashtags=tags, author=f"user{i % 97}"))
+            events.append(
+                Event(
+                    id=f"c{i}",
+                    kind="comment",
+                    parent_id=f"p{i - 1}",
+                    post_id=f"p{i - 1}",
+                    text=text,
+                    hashtags=tags,
+                    author=f"user{i % 97}",
+                )
+            )
         else:
             events.append(Event(id=f"p{i}", text=text, hashtags=tags, author=f"user{i % 97}"))
     store = Store(url)
@@ -126,12 +136,16 @@ def _answer(event_key: str, user: str, levels: list[str]) -> dict[str, Any]:
 # The load
 
 
-async def annotator(base: str, user: str, budget: dict[str, int], out: dict[str, Any], rng: random.Random, retry_share: float) -> None:
+async def annotator(
+    base: str, user: str, budget: dict[str, int], out: dict[str, Any], rng: random.Random, retry_share: float
+) -> None:
     timeout = httpx.Timeout(60.0)
     async with httpx.AsyncClient(base_url=base, timeout=timeout, follow_redirects=False) as client:
         for _ in range(20):
             page = await client.get("/login")
-            signed_in = await client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": CSRF.search(page.text).group(1)})
+            signed_in = await client.post(
+                "/login", data={"username": user, "password": PASSWORD, "csrf_token": CSRF.search(page.text).group(1)}
+            )
             if signed_in.status_code != 503:
                 break
             # At most DRUGWATCH_LOGIN_MAX_HASHES sign-ins hash at once; the rest are told to come back.
@@ -176,7 +190,9 @@ def verify(url: str, sent: dict[tuple[str, str], dict[str, Any]]) -> dict[str, A
     store = Store(url)
     engine = store.engine
     with engine.connect() as conn:
-        done = conn.execute(select(func.count()).select_from(schema.AssignmentRow).where(schema.AssignmentRow.status == "done")).scalar_one()
+        done = conn.execute(
+            select(func.count()).select_from(schema.AssignmentRow).where(schema.AssignmentRow.status == "done")
+        ).scalar_one()
         rows = conn.execute(select(func.count()).select_from(schema.AnnotationRow)).scalar_one()
         duplicated = conn.execute(
             select(func.count()).select_from(
@@ -209,7 +225,9 @@ def verify(url: str, sent: dict[tuple[str, str], dict[str, Any]]) -> dict[str, A
         "lost_or_wrong": lost,
         "duplicated": duplicated,
         "agreement_seconds": round(agreement_s, 3),
-        "krippendorff_alpha_selling": None if selling.krippendorff_alpha is None else round(selling.krippendorff_alpha, 3),
+        "krippendorff_alpha_selling": None
+        if selling.krippendorff_alpha is None
+        else round(selling.krippendorff_alpha, 3),
     }
 
 
@@ -228,8 +246,21 @@ def run_backend(name: str, url: str, args: argparse.Namespace, root: Path) -> di
         "DRUGWATCH_ARGON2_TIME_COST": "1",
         "DRUGWATCH_ARGON2_MEMORY_KIB": "8192",
     }
-    command = [sys.executable, "-m", "uvicorn", "drugwatch.annotate.app:create_app", "--factory",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--workers", str(args.workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "drugwatch.annotate.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--workers",
+        str(args.workers),
+    ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -250,7 +281,9 @@ def run_backend(name: str, url: str, args: argparse.Namespace, root: Path) -> di
         async def main() -> None:
             users = [f"ann{j:02d}" for j in range(args.sessions)]
             await asyncio.wait_for(
-                asyncio.gather(*(annotator(base, u, budget, out, random.Random(rng.random()), args.retry_share) for u in users)),
+                asyncio.gather(
+                    *(annotator(base, u, budget, out, random.Random(rng.random()), args.retry_share) for u in users)
+                ),
                 timeout=args.timeout,
             )
 
@@ -306,20 +339,52 @@ def run_backend(name: str, url: str, args: argparse.Namespace, root: Path) -> di
 #: The fixed script: each item, the answer it must end with, what the model
 #: suggests for it (``None``: no suggestion shown), and the keys pressed now.
 KEY_SCRIPT: list[dict[str, Any]] = [
-    {"name": "harmless post (hashtags, image, caption)", "id": "k1", "text": "sunset at the beach #travel", "image": True,
-     "answer": {"hashtag": ["non_drug"], "image": ["non_drug"], "comment": ["non_drug"], "dealer": False},
-     "model": None, "keys": ["x", "Enter"]},
-    {"name": "post whose suggestions are right", "id": "k2", "text": "2mg bars #xanax wickr plug_77", "image": True,
-     "answer": {"hashtag": ["xanax"], "image": ["xanax"], "comment": ["xanax"], "dealer": True},
-     "model": (["xanax"], True), "keys": ["a", "Enter"]},
-    {"name": "drug post, no suggestion, same at every level", "id": "k3", "text": "percs 30s #percocet text 617 555 0162", "image": True,
-     "answer": {"hashtag": ["painkiller"], "image": ["painkiller"], "comment": ["painkiller"], "dealer": True},
-     "model": None, "keys": ["5", "=", "y", "Enter"]},
-    {"name": "harmless comment", "id": "k4", "text": "love this view", "image": False, "comment_of": "k1",
-     "answer": {"comment": ["non_drug"], "dealer": False}, "model": None, "keys": ["x", "Enter"]},
-    {"name": "post whose suggestion is half right", "id": "k5", "text": "bars and percs, dm #xanax", "image": True,
-     "answer": {"hashtag": ["xanax"], "image": ["xanax"], "comment": ["xanax", "painkiller"], "dealer": True},
-     "model": (["xanax"], True), "keys": ["a", "c", "5", "Enter"]},
+    {
+        "name": "harmless post (hashtags, image, caption)",
+        "id": "k1",
+        "text": "sunset at the beach #travel",
+        "image": True,
+        "answer": {"hashtag": ["non_drug"], "image": ["non_drug"], "comment": ["non_drug"], "dealer": False},
+        "model": None,
+        "keys": ["x", "Enter"],
+    },
+    {
+        "name": "post whose suggestions are right",
+        "id": "k2",
+        "text": "2mg bars #xanax wickr plug_77",
+        "image": True,
+        "answer": {"hashtag": ["xanax"], "image": ["xanax"], "comment": ["xanax"], "dealer": True},
+        "model": (["xanax"], True),
+        "keys": ["a", "Enter"],
+    },
+    {
+        "name": "drug post, no suggestion, same at every level",
+        "id": "k3",
+        "text": "percs 30s #percocet text 617 555 0162",
+        "image": True,
+        "answer": {"hashtag": ["painkiller"], "image": ["painkiller"], "comment": ["painkiller"], "dealer": True},
+        "model": None,
+        "keys": ["5", "=", "y", "Enter"],
+    },
+    {
+        "name": "harmless comment",
+        "id": "k4",
+        "text": "love this view",
+        "image": False,
+        "comment_of": "k1",
+        "answer": {"comment": ["non_drug"], "dealer": False},
+        "model": None,
+        "keys": ["x", "Enter"],
+    },
+    {
+        "name": "post whose suggestion is half right",
+        "id": "k5",
+        "text": "bars and percs, dm #xanax",
+        "image": True,
+        "answer": {"hashtag": ["xanax"], "image": ["xanax"], "comment": ["xanax", "painkiller"], "dealer": True},
+        "model": (["xanax"], True),
+        "keys": ["a", "c", "5", "Enter"],
+    },
 ]
 _LEVEL_KEY = {"hashtag": "h", "image": "i", "comment": "c"}
 _DIGIT = {label: str(i) for i, label in enumerate(("non_drug",) + DRUGS)}
@@ -351,8 +416,10 @@ def run_keystrokes() -> list[dict[str, Any]]:
     from drugwatch.labels import LABELS
     from drugwatch.records import Event, ImageRef
 
-    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+    )
 
     class ScriptedModels:
         """What the script's model says (the models are not what is measured here)."""
@@ -365,23 +432,46 @@ def run_keystrokes() -> list[dict[str, Any]]:
                 item = next(i for i in KEY_SCRIPT if i["id"] == event.id)
                 labels, selling = item["model"] or (["non_drug"], False)
                 probabilities = {label: (0.95 if label in labels else 0.03) for label in LABELS}
-                out.append(SimpleNamespace(key=event.key, drug_probabilities=probabilities, drug_labels=tuple(labels),
-                                           selling=selling, selling_probability=0.9 if selling else 0.1))
+                out.append(
+                    SimpleNamespace(
+                        key=event.key,
+                        drug_probabilities=probabilities,
+                        drug_labels=tuple(labels),
+                        selling=selling,
+                        selling_probability=0.9 if selling else 0.1,
+                    )
+                )
             return out
 
     results = []
     with tempfile.TemporaryDirectory(prefix="dw-bench-keys-") as tmp:
         root = Path(tmp)
         (root / "img.png").write_bytes(png)
-        app = create_app(Settings(db=f"sqlite:///{root / 'keys.sqlite'}", secret_key="bench-secret-key-0123456789",
-                                  annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=8192, media_roots=[root]))
+        app = create_app(
+            Settings(
+                db=f"sqlite:///{root / 'keys.sqlite'}",
+                secret_key="bench-secret-key-0123456789",
+                annotate_ocr=False,
+                argon2_time_cost=1,
+                argon2_memory_kib=8192,
+                media_roots=[root],
+            )
+        )
         app.state.suggester = Suggester(ScriptedModels())
         events = []
         for item in KEY_SCRIPT:
             images = [ImageRef(path=str(root / "img.png"))] if item["image"] else []
             if item.get("comment_of"):
-                events.append(Event(id=item["id"], kind="comment", parent_id=item["comment_of"], post_id=item["comment_of"],
-                                    text=item["text"], author="someone"))
+                events.append(
+                    Event(
+                        id=item["id"],
+                        kind="comment",
+                        parent_id=item["comment_of"],
+                        post_id=item["comment_of"],
+                        text=item["text"],
+                        author="someone",
+                    )
+                )
             else:
                 events.append(Event(id=item["id"], text=item["text"], author="someone", images=images))
         app.state.store.upsert(events)
@@ -398,8 +488,11 @@ def run_keystrokes() -> list[dict[str, Any]]:
         base = f"http://127.0.0.1:{port}"
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+                browser = pw.chromium.launch(
+                    executable_path="/usr/bin/chromium",
+                    headless=True,
+                    args=["--headless", "--no-sandbox", "--disable-gpu"],
+                )
                 page = browser.new_page(viewport={"width": 1024, "height": 700})
                 page.goto(f"{base}/login")
                 page.fill("#username", "ann")
@@ -421,8 +514,15 @@ def run_keystrokes() -> list[dict[str, Any]]:
                     stored = service.collect_answers(app.state.engine, [event_key])[event_key]["ann"]
                     want = {level: tuple(labels) for level, labels in item["answer"].items() if level != "dealer"}
                     want["dealer"] = item["answer"]["dealer"]
-                    results.append({"item": item["name"], "before": len(keys_before(item["answer"])),
-                                    "now": len(item["keys"]), "keys": " ".join(item["keys"]), "answer_ok": stored == want})
+                    results.append(
+                        {
+                            "item": item["name"],
+                            "before": len(keys_before(item["answer"])),
+                            "now": len(item["keys"]),
+                            "keys": " ".join(item["keys"]),
+                            "answer_ok": stored == want,
+                        }
+                    )
                 browser.close()
         finally:
             server.should_exit = True
@@ -442,14 +542,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds before the load is abandoned")
     parser.add_argument("--pg-url", default=os.environ.get("DRUGWATCH_TEST_PG_URL"))
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--keystrokes", action="store_true", help="count keys per item on the fixed script instead (Chromium)")
+    parser.add_argument(
+        "--keystrokes", action="store_true", help="count keys per item on the fixed script instead (Chromium)"
+    )
     args = parser.parse_args(argv)
     if args.keystrokes:
         rows = run_keystrokes()
         print(f"{'item':<48} {'before':>6} {'now':>4}  keys now          answer stored right")
         for r in rows:
             print(f"{r['item']:<48} {r['before']:>6} {r['now']:>4}  {r['keys']:<17} {r['answer_ok']}")
-        print(f"{'mean':<48} {sum(r['before'] for r in rows) / len(rows):>6.1f} {sum(r['now'] for r in rows) / len(rows):>4.1f}")
+        print(
+            f"{'mean':<48} {sum(r['before'] for r in rows) / len(rows):>6.1f} {sum(r['now'] for r in rows) / len(rows):>4.1f}"
+        )
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
         return 0 if all(r["answer_ok"] for r in rows) else 1
@@ -466,10 +570,14 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         print(json.dumps(result), flush=True)
     print()
-    print(f"{'backend':<11} {'labels':>6} {'wall s':>7} {'labels/s':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} {'dup':>4} ok")
+    print(
+        f"{'backend':<11} {'labels':>6} {'wall s':>7} {'labels/s':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'lost':>5} {'dup':>4} ok"
+    )
     for r in results:
-        print(f"{r['backend']:<11} {r['labels_submitted']:>6} {r['wall_seconds']:>7} {r['labels_per_second']:>8} {r['requests_per_second']:>7} "
-              f"{r['submit_ms_p50']:>7} {r['submit_ms_p95']:>7} {r['submit_ms_p99']:>7} {r['lost_or_wrong']:>5} {r['duplicated']:>4} {r['ok']}")
+        print(
+            f"{r['backend']:<11} {r['labels_submitted']:>6} {r['wall_seconds']:>7} {r['labels_per_second']:>8} {r['requests_per_second']:>7} "
+            f"{r['submit_ms_p50']:>7} {r['submit_ms_p95']:>7} {r['submit_ms_p99']:>7} {r['lost_or_wrong']:>5} {r['duplicated']:>4} {r['ok']}"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0 if all(r["ok"] for r in results) else 1

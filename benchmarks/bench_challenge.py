@@ -92,8 +92,11 @@ def load_suite(path: Path) -> list[dict[str, Any]]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}, line {number}: invalid JSON ({exc.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(
-                    record.get("text"), str):
+            if (
+                not isinstance(record, dict)
+                or not isinstance(record.get("id"), str)
+                or not isinstance(record.get("text"), str)
+            ):
                 raise ValueError(f"{path}, line {number}: expected an object with string 'id' and 'text'")
             records.append(record)
     return records
@@ -106,8 +109,15 @@ def to_events(records: Sequence[dict[str, Any]]) -> list:
     events = []
     for record in records:
         platform, kind = REGISTER_PLATFORM.get(record.get("register", ""), ("instagram", "post"))
-        events.append(Event(id=record["id"], text=record["text"], platform=platform, kind=kind,
-                            parent_id=f"{record['id']}-post" if kind == "comment" else None))
+        events.append(
+            Event(
+                id=record["id"],
+                text=record["text"],
+                platform=platform,
+                kind=kind,
+                parent_id=f"{record['id']}-post" if kind == "comment" else None,
+            )
+        )
     return events
 
 
@@ -160,8 +170,9 @@ class TfidfReference:
         events = load_bench_events(bench / "dev" / "selling.jsonl")
         texts = [e.text for e in events]
         self.vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2).fit(texts)
-        self.model = LogisticRegression(max_iter=1000).fit(self.vectorizer.transform(texts),
-                                                           [int(bool(e.selling)) for e in events])
+        self.model = LogisticRegression(max_iter=1000).fit(
+            self.vectorizer.transform(texts), [int(bool(e.selling)) for e in events]
+        )
         self.threshold_ = 0.5
 
     def predict_proba(self, events: Sequence) -> np.ndarray:
@@ -183,10 +194,23 @@ def confusion(y: Sequence[int], pred: Sequence[int]) -> dict[str, Any]:
     n = tp + fp + fn + tn
     precision = tp / (tp + fp) if tp + fp else None
     recall = tp / (tp + fn) if tp + fn else None
-    f1 = (2 * precision * recall / (precision + recall)
-          if precision is not None and recall is not None and precision + recall else None)
-    return {"n": n, "positives": tp + fn, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
-            "accuracy": (tp + tn) / n if n else None, "precision": precision, "recall": recall, "f1": f1}
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision is not None and recall is not None and precision + recall
+        else None
+    )
+    return {
+        "n": n,
+        "positives": tp + fn,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "accuracy": (tp + tn) / n if n else None,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
 
 
 def selling_report(records: Sequence[dict[str, Any]], pred: np.ndarray, score: np.ndarray) -> dict[str, Any]:
@@ -201,15 +225,25 @@ def selling_report(records: Sequence[dict[str, Any]], pred: np.ndarray, score: n
         for value in values:
             mask = np.array([r[field] == value for r in records])
             groups[field][value] = confusion(y[mask], pred[mask])
-    worst = min(((field, value, row["accuracy"]) for field in ("register", "language")
-                 for value, row in groups[field].items() if row["n"] >= MIN_GROUP), key=lambda t: t[2],
-                default=("none", f"with n >= {MIN_GROUP}", None))
+    worst = min(
+        (
+            (field, value, row["accuracy"])
+            for field in ("register", "language")
+            for value, row in groups[field].items()
+            if row["n"] >= MIN_GROUP
+        ),
+        key=lambda t: t[2],
+        default=("none", f"with n >= {MIN_GROUP}", None),
+    )
     return {
         "overall": {**confusion(y, pred), "average_precision": float(average_precision_score(y, score))},
         "groups": groups,
         "worst_group": {"field": worst[0], "value": worst[1], "accuracy": worst[2]},
-        "errors": [{"id": r["id"], "selling": int(r["selling"]), "predicted": int(p), "score": round(float(s), 4)}
-                   for r, p, s in zip(records, pred, score) if int(p) != int(r["selling"])],
+        "errors": [
+            {"id": r["id"], "selling": int(r["selling"]), "predicted": int(p), "score": round(float(s), 4)}
+            for r, p, s in zip(records, pred, score)
+            if int(p) != int(r["selling"])
+        ],
     }
 
 
@@ -223,22 +257,31 @@ def print_selling(name: str, threshold: float, report: dict[str, Any]) -> None:
     print("| group | value | n | positives | tp | fp | fn | tn | accuracy | precision | recall |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = [("overall", "all", overall)]
-    rows += [(field, value, row) for field in ("register", "language", "kind")
-             for value, row in report["groups"][field].items()]
+    rows += [
+        (field, value, row)
+        for field in ("register", "language", "kind")
+        for value, row in report["groups"][field].items()
+    ]
     for field, value, r in rows:
-        print(f"| {field} | {value} | {r['n']} | {r['positives']} | {r['tp']} | {r['fp']} | {r['fn']} | {r['tn']} | "
-              f"{_fmt(r['accuracy'])} | {_fmt(r['precision'])} | {_fmt(r['recall'])} |")
+        print(
+            f"| {field} | {value} | {r['n']} | {r['positives']} | {r['tp']} | {r['fp']} | {r['fn']} | {r['tn']} | "
+            f"{_fmt(r['accuracy'])} | {_fmt(r['precision'])} | {_fmt(r['recall'])} |"
+        )
 
 
 def print_selling_summary(reports: dict[str, dict[str, Any]]) -> None:
     print("\n### Selling challenge: summary\n")
-    print(f"| detector | n | accuracy | precision | recall | F1 | average precision | "
-          f"worst register/language with n ≥ {MIN_GROUP} |")
+    print(
+        f"| detector | n | accuracy | precision | recall | F1 | average precision | "
+        f"worst register/language with n ≥ {MIN_GROUP} |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, report in reports.items():
         o, w = report["overall"], report["worst_group"]
-        print(f"| {name} | {o['n']} | {_fmt(o['accuracy'])} | {_fmt(o['precision'])} | {_fmt(o['recall'])} | "
-              f"{_fmt(o['f1'])} | {_fmt(o['average_precision'])} | {w['field']} {w['value']}: {_fmt(w['accuracy'])} |")
+        print(
+            f"| {name} | {o['n']} | {_fmt(o['accuracy'])} | {_fmt(o['precision'])} | {_fmt(o['recall'])} | "
+            f"{_fmt(o['f1'])} | {_fmt(o['average_precision'])} | {w['field']} {w['value']}: {_fmt(w['accuracy'])} |"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -258,9 +301,12 @@ def multidrug_report(records: Sequence[dict[str, Any]], predicted: Sequence[Iter
         support = sum(label in g for g in gold)
         fired = sum(label in p for p in pred)
         hit = sum(label in g and label in p for g, p in zip(gold, pred))
-        per_label[label] = {"support": support, "predicted": fired,
-                            "recall": hit / support if support else None,
-                            "precision": hit / fired if fired else None}
+        per_label[label] = {
+            "support": support,
+            "predicted": fired,
+            "recall": hit / support if support else None,
+            "precision": hit / fired if fired else None,
+        }
 
     def exact(mask: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
         chosen = [g == p for r, g, p in zip(records, gold, pred) if mask(r)]
@@ -275,10 +321,12 @@ def multidrug_report(records: Sequence[dict[str, Any]], predicted: Sequence[Iter
         "mean_gold_labels": n_gold / len(records),
         "per_label": per_label,
         "by_style": {s: exact(lambda r, s=s: r["style"] == s) for s in sorted({r["style"] for r in records})},
-        "by_language": {lang: exact(lambda r, lang=lang: r["language"] == lang)
-                        for lang in sorted({r["language"] for r in records})},
-        "predictions": [{"id": r["id"], "gold": sorted(g), "predicted": sorted(p)}
-                        for r, g, p in zip(records, gold, pred)],
+        "by_language": {
+            lang: exact(lambda r, lang=lang: r["language"] == lang) for lang in sorted({r["language"] for r in records})
+        },
+        "predictions": [
+            {"id": r["id"], "gold": sorted(g), "predicted": sorted(p)} for r, g, p in zip(records, gold, pred)
+        ],
     }
 
 
@@ -290,15 +338,20 @@ def print_multidrug(reports: dict[str, dict[str, Any]]) -> None:
     print("| source | n | exact match | micro precision | micro recall | labels per advert (gold) |")
     print("|---|---|---|---|---|---|")
     for name, r in reports.items():
-        print(f"| {name} | {r['n']} | {_fmt(r['exact_match'])} | {_fmt(r['micro_precision'])} | "
-              f"{_fmt(r['micro_recall'])} | {r['mean_predicted_labels']:.2f} ({r['mean_gold_labels']:.2f}) |")
+        print(
+            f"| {name} | {r['n']} | {_fmt(r['exact_match'])} | {_fmt(r['micro_precision'])} | "
+            f"{_fmt(r['micro_recall'])} | {r['mean_predicted_labels']:.2f} ({r['mean_gold_labels']:.2f}) |"
+        )
     print("\n### Multi-drug adverts: per label (recall / precision)\n")
     print("| label | support | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
     for label in DRUG_LABELS:
         support = reports[names[0]]["per_label"][label]["support"]
-        cells = [f"{_fmt(reports[n]['per_label'][label]['recall'], 2)} / "
-                 f"{_fmt(reports[n]['per_label'][label]['precision'], 2)}" for n in names]
+        cells = [
+            f"{_fmt(reports[n]['per_label'][label]['recall'], 2)} / "
+            f"{_fmt(reports[n]['per_label'][label]['precision'], 2)}"
+            for n in names
+        ]
         print(f"| {label} | {support} | " + " | ".join(cells) + " |")
     for field, key in (("style", "by_style"), ("language", "by_language")):
         print(f"\n### Multi-drug adverts: exact match per {field}\n")
@@ -317,8 +370,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bench", type=Path, default=Path(os.environ.get("DRUGWATCH_BENCH") or DEFAULT_BENCH))
     parser.add_argument("--selling", type=Path, default=None, help="saved selling model directory")
     parser.add_argument("--drugtype", type=Path, default=None, help="saved drug-type model directory")
-    parser.add_argument("--registry", default="drugwatch.selling.v1",
-                        help="selling detector to train when --selling is not given")
+    parser.add_argument(
+        "--registry", default="drugwatch.selling.v1", help="selling detector to train when --selling is not given"
+    )
     parser.add_argument("--drugtype-train", type=int, default=10_000)
     parser.add_argument("--work", type=Path, default=None, help="cache of trained models (default: temporary)")
     parser.add_argument("--out", type=Path, default=None, help="write all numbers and decisions as JSON")
@@ -330,8 +384,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     have_kit = (args.bench / "dev" / "selling.jsonl").is_file()
     needs_kit = (not args.skip_selling and args.selling is None) or (not args.skip_multidrug and args.drugtype is None)
     if needs_kit and not have_kit:
-        raise SystemExit(f"no bench kit at {args.bench} (set --bench or DRUGWATCH_BENCH), "
-                         "and a model to train: pass --selling DIR / --drugtype DIR instead")
+        raise SystemExit(
+            f"no bench kit at {args.bench} (set --bench or DRUGWATCH_BENCH), "
+            "and a model to train: pass --selling DIR / --drugtype DIR instead"
+        )
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-challenge-"))
     summary: dict[str, Any] = {"bench": str(args.bench), "selling": {}, "multidrug": {}}
 
@@ -346,8 +402,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         detectors: list[tuple[str, Any]] = [(detector.name, detector)]
         if not args.no_reference and have_kit:
             detectors.append((TfidfReference.name, TfidfReference(args.bench)))
-        print(f"selling detectors ready ({time.perf_counter() - started:.0f} s); "
-              f"suite: {len(records)} texts", file=sys.stderr, flush=True)
+        print(
+            f"selling detectors ready ({time.perf_counter() - started:.0f} s); suite: {len(records)} texts",
+            file=sys.stderr,
+            flush=True,
+        )
         reports = {}
         for name, det in detectors:
             score = det.predict_proba(events)[:, 1]
@@ -368,10 +427,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.drugtype is not None:
             detector = _load(args.drugtype, "drugtype")
         else:
-            detector = _train_drugtype(args.bench, args.drugtype_train,
-                                       work / "models" / f"drugwatch.drugtype.v1-{args.drugtype_train}")
-        print(f"drug-type model ready ({time.perf_counter() - started:.0f} s); suite: {len(records)} adverts",
-              file=sys.stderr, flush=True)
+            detector = _train_drugtype(
+                args.bench, args.drugtype_train, work / "models" / f"drugwatch.drugtype.v1-{args.drugtype_train}"
+            )
+        print(
+            f"drug-type model ready ({time.perf_counter() - started:.0f} s); suite: {len(records)} adverts",
+            file=sys.stderr,
+            flush=True,
+        )
         indicator = np.asarray(detector.predict(events))
         model = [{LABELS[j] for j in np.flatnonzero(row)} for row in indicator]
         text = [set(analyze(r["text"]).labels) for r in records]

@@ -54,9 +54,7 @@ class Sink:
             self.keys.setdefault(record.key, None)
 
 
-def crawl(
-    corpus, strategy: str, budgets: Sequence[int], judge, options: dict[str, Any]
-) -> dict[str, Any]:
+def crawl(corpus, strategy: str, budgets: Sequence[int], judge, options: dict[str, Any]) -> dict[str, Any]:
     from drugwatch.collect import CrawlConfig, Crawler, ReplaySource
 
     selling = {e.key for e in corpus.events if e.selling}
@@ -103,9 +101,7 @@ def crawl(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=1500, help="demo accounts per corpus")
-    parser.add_argument(
-        "--corpus-seeds", default="0,1", help="demo generator seeds, comma-separated"
-    )
+    parser.add_argument("--corpus-seeds", default="0,1", help="demo generator seeds, comma-separated")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -136,9 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         for setting, (budgets, options) in settings.items():
             per_corpus[setting] = {s: crawl(corpus, s, budgets, judge, options) for s in STRATEGIES}
-            print(
-                f"\n[{setting}] dealer events per 1,000 requests (dealer events found / requests; dealer accounts)"
-            )
+            print(f"\n[{setting}] dealer events per 1,000 requests (dealer events found / requests; dealer accounts)")
             print(f"{'budget':>8} | " + " | ".join(f"{s:^30}" for s in STRATEGIES))
             for budget in budgets:
                 cells = []

@@ -37,7 +37,12 @@ TARGET_EVENTS_PER_S = 10_000
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=None, help="selling.jsonl (default: $DRUGWATCH_BENCH/dev/selling.jsonl or ../shared/bench)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="selling.jsonl (default: $DRUGWATCH_BENCH/dev/selling.jsonl or ../shared/bench)",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="registry names to run (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="prediction passes; the best is reported")
     parser.add_argument("--lstm", choices=sorted(LSTM_SIZES), default="small")
@@ -45,8 +50,11 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    data = args.data or (Path(os.environ["DRUGWATCH_BENCH"]) / "dev" / "selling.jsonl"
-                         if "DRUGWATCH_BENCH" in os.environ else DEFAULT_DATA)
+    data = args.data or (
+        Path(os.environ["DRUGWATCH_BENCH"]) / "dev" / "selling.jsonl"
+        if "DRUGWATCH_BENCH" in os.environ
+        else DEFAULT_DATA
+    )
     events = load_bench_events(data)
     y = np.array([int(bool(e.selling)) for e in events])
     keep, _ = deduplicate(events, y)
@@ -71,8 +79,13 @@ def main() -> None:
             best = min(best, time.perf_counter() - started)
             best_cpu = min(best_cpu, time.process_time() - started_cpu)
         rate, rate_cpu = len(events) / best, len(events) / best_cpu
-        results[name] = {"fit_s": fit_s, "fit_cpu_s": fit_cpu_s, "predict_events_per_s": rate, "predict_events_per_cpu_s": rate_cpu,
-                         "params": params}
+        results[name] = {
+            "fit_s": fit_s,
+            "fit_cpu_s": fit_cpu_s,
+            "predict_events_per_s": rate,
+            "predict_events_per_cpu_s": rate_cpu,
+            "params": params,
+        }
         print(f"| {name} | {fit_s:.1f} | {fit_cpu_s:.1f} | {rate:,.0f} | {rate_cpu:,.0f} |", flush=True)
     # the target holds for whichever selling detector is the default; report every candidate run
     for name in ("drugwatch.selling.v1", "drugwatch.selling.v3"):

@@ -109,22 +109,36 @@ def make_telegram_corpus(path: Path, n_events: int, seed: int = 0) -> int:
     senders: dict[str, int] = {}
     written = 0
     for copy, record in _copies(_demo_events(seed), n_events, seed):
-        chat = chats.setdefault(copy, {
-            "name": f"bench group {copy}", "type": "public_supergroup", "id": 1_600_000_000 + copy, "messages": [],
-        })
+        chat = chats.setdefault(
+            copy,
+            {
+                "name": f"bench group {copy}",
+                "type": "public_supergroup",
+                "id": 1_600_000_000 + copy,
+                "messages": [],
+            },
+        )
         mid = len(chat["messages"]) + 1
         message_ids[(copy, record["id"])] = mid
         author = record.get("author") or "anonymous"
         sender = senders.setdefault(author, 7_000_000 + len(senders))
-        created = datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")) if record.get("created_at") else None
+        created = (
+            datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")) if record.get("created_at") else None
+        )
         stamp = int(created.timestamp()) if created else 1_714_572_000 + mid
         text = _telegram_text(record["text"])
         message = {
-            "id": mid, "type": "message",
+            "id": mid,
+            "type": "message",
             "date": datetime.fromtimestamp(stamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-            "date_unixtime": str(stamp), "from": author, "from_id": f"user{sender}", "text": text,
-            "text_entities": [p if isinstance(p, dict) else {"type": "plain", "text": p}
-                              for p in (text if isinstance(text, list) else [text])],
+            "date_unixtime": str(stamp),
+            "from": author,
+            "from_id": f"user{sender}",
+            "text": text,
+            "text_entities": [
+                p if isinstance(p, dict) else {"type": "plain", "text": p}
+                for p in (text if isinstance(text, list) else [text])
+            ],
         }
         parent = message_ids.get((copy, record.get("parent_id") or ""))
         if parent is not None:

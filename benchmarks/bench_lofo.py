@@ -29,12 +29,18 @@ DEFAULT_COLUMNS = ("drugwatch.tfidf_lr.v1", "drugwatch.selling.v1", "drugwatch.s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, default=Path(os.environ.get("DRUGWATCH_BENCH") or DEFAULT_BENCH))
-    parser.add_argument("--only", nargs="*", default=None, help=f"registry names (default: {' '.join(DEFAULT_COLUMNS)})")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help=f"registry names (default: {' '.join(DEFAULT_COLUMNS)})"
+    )
     parser.add_argument("--scheme", choices=("source", "platform"), default="source")
     parser.add_argument("--families", nargs="*", default=None, help="hold out only these families")
     parser.add_argument("--darknet-max", type=int, default=8000, help="darknet listings in the universe")
-    parser.add_argument("--negative-fraction", type=float, default=1.0,
-                        help="share of negatives kept (all positives); < 1 for quick runs")
+    parser.add_argument(
+        "--negative-fraction",
+        type=float,
+        default=1.0,
+        help="share of negatives kept (all positives); < 1 for quick runs",
+    )
     parser.add_argument("--no-languages", action="store_true", help="skip the per-language breakdown")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write lofo.json and lofo.md here")
@@ -49,11 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no kit at {args.bench} (set DRUGWATCH_BENCH or --bench)", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    events, y, info = load_universe(selling, drugtype if drugtype.is_file() else None,
-                                    darknet_max=args.darknet_max, negative_fraction=args.negative_fraction,
-                                    seed=args.seed)
-    print(f"universe: {info['n_events']} events, {info['n_positive']} positive "
-          f"({time.perf_counter() - started:.0f}s)", file=sys.stderr)
+    events, y, info = load_universe(
+        selling,
+        drugtype if drugtype.is_file() else None,
+        darknet_max=args.darknet_max,
+        negative_fraction=args.negative_fraction,
+        seed=args.seed,
+    )
+    print(
+        f"universe: {info['n_events']} events, {info['n_positive']} positive ({time.perf_counter() - started:.0f}s)",
+        file=sys.stderr,
+    )
     names = args.only or list(DEFAULT_COLUMNS)
     seed = args.seed
 
@@ -63,11 +75,18 @@ def main(argv: list[str] | None = None) -> int:
             if "seed" in detector.get_params():
                 detector.set_params(seed=seed)
             return detector
+
         return build
 
-    result = run_lofo({name: factory(name) for name in names}, events, y, scheme=args.scheme,
-                      families=args.families, by_language=not args.no_languages,
-                      progress=lambda line: print(line, file=sys.stderr, flush=True))
+    result = run_lofo(
+        {name: factory(name) for name in names},
+        events,
+        y,
+        scheme=args.scheme,
+        families=args.families,
+        by_language=not args.no_languages,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     print(render_lofo_table(result, info))
     if args.out is not None:
         write_lofo(result, info, args.out)

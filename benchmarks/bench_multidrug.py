@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.drugtype is not None:
         detector = _load(args.drugtype, "drugtype")
     else:
-        detector = _train_drugtype(args.bench, args.drugtype_train,
-                                   work / "models" / f"drugwatch.drugtype.v1-{args.drugtype_train}")
+        detector = _train_drugtype(
+            args.bench, args.drugtype_train, work / "models" / f"drugwatch.drugtype.v1-{args.drugtype_train}"
+        )
 
     def labels_of(indicator: np.ndarray) -> list[set[str]]:
         return [{LABELS[j] for j in np.flatnonzero(row)} for row in indicator]

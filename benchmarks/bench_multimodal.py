@@ -48,8 +48,9 @@ def _demo_events(n: int, root: Path):
 
     corpus = generate_demo(seed=7, n_accounts=30, images=True)
     write_demo(corpus, root)
-    events = [item.record for item in read_jsonl(root / "demo.jsonl")
-              if isinstance(getattr(item, "record", None), Event)]
+    events = [
+        item.record for item in read_jsonl(root / "demo.jsonl") if isinstance(getattr(item, "record", None), Event)
+    ]
     with_images = [e for e in events if e.images]
     return with_images[:n], events
 
@@ -61,12 +62,17 @@ def _scan_rows(events, all_events, tmp_path: Path, threads: int, results: dict) 
     from drugwatch.scoring import EventScorer, train_default_detectors
 
     corpus = tmp_path / "scan-input.jsonl"
-    corpus.write_text("".join(json.dumps({"record_type": "event", **e.model_dump(mode="json")}) + "\n"
-                              for e in events), encoding="utf-8")
+    corpus.write_text(
+        "".join(json.dumps({"record_type": "event", **e.model_dump(mode="json")}) + "\n" for e in events),
+        encoding="utf-8",
+    )
     labelled = [e for e in all_events if e.labels is not None or e.selling is not None][:600]
     text_dirs = train_default_detectors(labelled, tmp_path / "models")
-    image_model = MultitaskImageDetector(epochs=2, num_threads=threads).fit(
-        [e for e in all_events if e.images][:64]).save(tmp_path / "models" / "image")
+    image_model = (
+        MultitaskImageDetector(epochs=2, num_threads=threads)
+        .fit([e for e in all_events if e.images][:64])
+        .save(tmp_path / "models" / "image")
+    )
     text_scorer = EventScorer.from_directories(text_dirs.values())
     image_scorer = EventScorer.from_directories([*text_dirs.values(), image_model])
     n = len(events)
@@ -84,11 +90,17 @@ def _scan_rows(events, all_events, tmp_path: Path, threads: int, results: dict) 
     rows["with_images_cold_cache"] = scan(image_scorer, "cold")
     rows["with_images_warm_cache"] = scan(image_scorer, "warm")
     n_images = sum(len(e.images) for e in events)
-    results["scan"] = {"events": n, "images": n_images,
-                       **{f"{k}_events_per_s": n / v for k, v in rows.items()},
-                       **{f"{k}_s": v for k, v in rows.items()}}
-    print(f"drugwatch scan, {n} events ({n_images} images), in-process: " + ", ".join(
-        f"{k} {n / v:.1f} ev/s ({v:.1f} s)" for k, v in rows.items()), flush=True)
+    results["scan"] = {
+        "events": n,
+        "images": n_images,
+        **{f"{k}_events_per_s": n / v for k, v in rows.items()},
+        **{f"{k}_s": v for k, v in rows.items()},
+    }
+    print(
+        f"drugwatch scan, {n} events ({n_images} images), in-process: "
+        + ", ".join(f"{k} {n / v:.1f} ev/s ({v:.1f} s)" for k, v in rows.items()),
+        flush=True,
+    )
 
 
 def _timed(fn, repeat: int = 1) -> float:
@@ -129,8 +141,15 @@ def main(argv: list[str] | None = None) -> int:
                 args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
             return 0
 
-        mmbt = MMBTDetector(n_image_tokens=4, max_len=64, epochs=1, batch_size=16, max_train=16,
-                            validation_fraction=0.0, num_threads=args.threads).fit(train)
+        mmbt = MMBTDetector(
+            n_image_tokens=4,
+            max_len=64,
+            epochs=1,
+            batch_size=16,
+            max_train=16,
+            validation_fraction=0.0,
+            num_threads=args.threads,
+        ).fit(train)
         # Cold: a fresh feature cache, the CNN runs on every image.
         os.environ["DRUGWATCH_HOME"] = str(tmp_path / "cold")
         started = time.perf_counter()
@@ -139,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         warm = _timed(lambda: mmbt.predict_proba(events))
         results["mmbt_cold_events_per_s"] = n / cold
         results["mmbt_cached_events_per_s"] = n / warm
-        print(f"MMBT (4 tokens, max_len 64), {n} events with images: cold cache {n / cold:.1f} ev/s, "
-              f"features cached {n / warm:.1f} ev/s", flush=True)
+        print(
+            f"MMBT (4 tokens, max_len 64), {n} events with images: cold cache {n / cold:.1f} ev/s, "
+            f"features cached {n / warm:.1f} ev/s",
+            flush=True,
+        )
 
         # The same MMBT exported to ONNX (fp32 and dynamic int8), features cached, batch 64 as PyTorch.
         from drugwatch.models.onnx_text import OnnxMMBTDetector, export_onnx, quantize_int8
@@ -152,8 +174,11 @@ def main(argv: list[str] | None = None) -> int:
             seconds = _timed(lambda r=runner: r.predict_proba(events))
             results[f"mmbt_{label}_cached_events_per_s"] = n / seconds
             results[f"mmbt_{label}_max_abs_diff"] = float(np.abs(runner.predict_proba(events) - mmbt_ref).max())
-            print(f"MMBT {label}, features cached: {n / seconds:.1f} ev/s "
-                  f"(max |p - PyTorch| {results[f'mmbt_{label}_max_abs_diff']:.2g})", flush=True)
+            print(
+                f"MMBT {label}, features cached: {n / seconds:.1f} ev/s "
+                f"(max |p - PyTorch| {results[f'mmbt_{label}_max_abs_diff']:.2g})",
+                flush=True,
+            )
 
         for name in ("drugwatch.image_only.v1", "drugwatch.fusion_concat.v1", "drugwatch.fusion_fbc.v1"):
             det = create_detector(name, epochs=1, validation_fraction=0.0, num_threads=args.threads).fit(train)
@@ -168,8 +193,15 @@ def main(argv: list[str] | None = None) -> int:
                 print("drugwatch.models.onnx_text not available: MiniLM ONNX rows skipped")
             else:
                 texts = [e.text for e in all_events][:256]
-                minilm = create_detector("drugwatch.minilm.v1", max_len=64, epochs=1, batch_size=16, max_train=16,
-                                         validation_fraction=0.0, num_threads=args.threads).fit(train)
+                minilm = create_detector(
+                    "drugwatch.minilm.v1",
+                    max_len=64,
+                    epochs=1,
+                    batch_size=16,
+                    max_train=16,
+                    validation_fraction=0.0,
+                    num_threads=args.threads,
+                ).fit(train)
                 model_dir = minilm.save(tmp_path / "minilm")
                 fp32 = export_onnx(model_dir, tmp_path / "minilm-onnx")
                 int8 = quantize_int8(fp32)
@@ -182,8 +214,10 @@ def main(argv: list[str] | None = None) -> int:
                     row[f"{label}_events_per_s"] = len(texts) / seconds
                     row[f"{label}_max_abs_diff"] = float(np.abs(runner.predict_proba(texts, batch=32) - ref).max())
                 results["minilm_batch32"] = row
-                print("MiniLM text detector, batch 32, max_len 64: " + ", ".join(
-                    f"{k} {v:.4g}" for k, v in row.items()), flush=True)
+                print(
+                    "MiniLM text detector, batch 32, max_len 64: " + ", ".join(f"{k} {v:.4g}" for k, v in row.items()),
+                    flush=True,
+                )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -70,13 +70,25 @@ def main(argv: list[str] | None = None) -> int:
         chosen.append((train_idx, test_idx))
     families = tuple(args.families) if args.families else FAMILIES
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"config": str(args.config), "task": task, "data": {k: v for k, v in info.items() if k != "folds"},
-              "folds": fold_ids, "test_sample": args.test_sample, "columns": {}}
+    report = {
+        "config": str(args.config),
+        "task": task,
+        "data": {k: v for k, v in info.items() if k != "folds"},
+        "folds": fold_ids,
+        "test_sample": args.test_sample,
+        "columns": {},
+    }
     for column in args.columns:
         started = time.perf_counter()
         result = run_robustness(
-            lambda column=column: config.build_detector(column, None), events, y, chosen, task=task, families=families,
-            seed=args.seed, progress=lambda msg, column=column: print(f"[{column}] {msg}", file=sys.stderr, flush=True),
+            lambda column=column: config.build_detector(column, None),
+            events,
+            y,
+            chosen,
+            task=task,
+            families=families,
+            seed=args.seed,
+            progress=lambda msg, column=column: print(f"[{column}] {msg}", file=sys.stderr, flush=True),
         )
         result["detector"] = config.columns[column].detector
         result["wall_s"] = round(time.perf_counter() - started, 1)
@@ -90,12 +102,20 @@ def render(report: dict, metrics: tuple[str, ...], source: str) -> str:
     from drugwatch.evaluation.attacks import robustness_table
 
     sample = f", {report['test_sample']} events sampled per test fold" if report["test_sample"] else ""
-    lines = [f"# Robustness: {report['config']} ({report['task']})", "",
-             f"Folds run: {report['folds']}{sample}; scores are the {source} over those folds (%).", ""]
+    lines = [
+        f"# Robustness: {report['config']} ({report['task']})",
+        "",
+        f"Folds run: {report['folds']}{sample}; scores are the {source} over those folds (%).",
+        "",
+    ]
     for column, result in report["columns"].items():
         for metric in metrics:
-            lines += [f"## `{column}` ({result['detector']}): {metric}", "",
-                      robustness_table(result, metric, source=source), ""]
+            lines += [
+                f"## `{column}` ({result['detector']}): {metric}",
+                "",
+                robustness_table(result, metric, source=source),
+                "",
+            ]
     return "\n".join(lines)
 
 

@@ -64,8 +64,19 @@ def _write_input(texts: list[str], path: Path, n: int) -> None:
     with open(tmp, "w", encoding="utf-8") as handle:
         for i, text in zip(range(n), itertools.cycle(texts)):
             hour = i % 24
-            handle.write(json.dumps({"record_type": "event", "id": f"e{i}", "text": text, "author": f"u{i % 5000}",
-                                     "created_at": f"2024-05-01T{hour:02d}:00:00Z"}, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "record_type": "event",
+                        "id": f"e{i}",
+                        "text": text,
+                        "author": f"u{i % 5000}",
+                        "created_at": f"2024-05-01T{hour:02d}:00:00Z",
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     os.replace(tmp, path)
 
 
@@ -113,8 +124,17 @@ def _child(args: argparse.Namespace) -> None:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    report = run_scan(args.child_input, args.child_output, scorer=scorer, engine=args.child_engine, workers=2,
-                      resume=False, overwrite=True, batch_size=256, checkpoint_every=20_000)
+    report = run_scan(
+        args.child_input,
+        args.child_output,
+        scorer=scorer,
+        engine=args.child_engine,
+        workers=2,
+        resume=False,
+        overwrite=True,
+        batch_size=256,
+        checkpoint_every=20_000,
+    )
     wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
     done.set()
     sampler.join()
@@ -124,17 +144,39 @@ def _child(args: argparse.Namespace) -> None:
         import ray
 
         ray.shutdown()
-    print(json.dumps({
-        "events": report.results, "read": report.read, "quarantined": report.quarantined, "wall_s": wall,
-        "cpu_s": cpu, "events_per_s": report.results / wall, "events_per_cpu_s": report.results / cpu,
-        "rss_after_load_mib": loaded, "peak_rss_during_scan_mib": peak[0],
-        "ru_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "engine": args.child_engine,
-    }))
+    print(
+        json.dumps(
+            {
+                "events": report.results,
+                "read": report.read,
+                "quarantined": report.quarantined,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "events_per_s": report.results / wall,
+                "events_per_cpu_s": report.results / cpu,
+                "rss_after_load_mib": loaded,
+                "peak_rss_during_scan_mib": peak[0],
+                "ru_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "engine": args.child_engine,
+            }
+        )
+    )
 
 
 def _run_child(engine: str, input: Path, output: Path, models: list[str]) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--child-engine", engine, "--child-input", str(input),
-           "--child-output", str(output), "--child-models", ",".join(models)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--child-engine",
+        engine,
+        "--child-input",
+        str(input),
+        "--child-output",
+        str(output),
+        "--child-models",
+        ",".join(models),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark child failed ({done.returncode}):\n{done.stderr[-4000:]}")
@@ -157,14 +199,16 @@ class _PlainScan:
         drug = [e for e in load_bench_events(bench / "dev" / "drugtype.jsonl") if e.labels is not None][:drugtype_train]
         self.labels = LABELS
         self.sell_vec = TfidfVectorizer(sublinear_tf=True, min_df=2).fit([e.text for e in selling])
-        self.sell = LogisticRegression(max_iter=1000).fit(self.sell_vec.transform([e.text for e in selling]),
-                                                          [int(bool(e.selling)) for e in selling])
+        self.sell = LogisticRegression(max_iter=1000).fit(
+            self.sell_vec.transform([e.text for e in selling]), [int(bool(e.selling)) for e in selling]
+        )
         self.drug_vec = TfidfVectorizer(sublinear_tf=True, min_df=2).fit([e.text for e in drug])
         y = np.array([[int(label in e.labels) for label in LABELS] for e in drug])
         keep = y.sum(axis=0) > 0
         self.keep = keep
         self.drug = OneVsRestClassifier(LogisticRegression(max_iter=1000)).fit(
-            self.drug_vec.transform([e.text for e in drug]), y[:, keep])
+            self.drug_vec.transform([e.text for e in drug]), y[:, keep]
+        )
 
     def scan(self, input: Path, output: Path, batch: int = 2000) -> int:
         labels = [label for label, k in zip(self.labels, self.keep) if k]
@@ -178,9 +222,18 @@ class _PlainScan:
                 p_sell = self.sell.predict_proba(self.sell_vec.transform(texts))[:, 1]
                 p_drug = self.drug.predict_proba(self.drug_vec.transform(texts))
                 for r, ps, pd in zip(records, p_sell, p_drug):
-                    dst.write(json.dumps({"id": r["id"], "selling_probability": float(ps), "selling": bool(ps >= 0.5),
-                                          "drug_probabilities": dict(zip(labels, map(float, pd))),
-                                          "drug_labels": [lab for lab, p in zip(labels, pd) if p >= 0.5]}) + "\n")
+                    dst.write(
+                        json.dumps(
+                            {
+                                "id": r["id"],
+                                "selling_probability": float(ps),
+                                "selling": bool(ps >= 0.5),
+                                "drug_probabilities": dict(zip(labels, map(float, pd))),
+                                "drug_labels": [lab for lab, p in zip(labels, pd) if p >= 0.5],
+                            }
+                        )
+                        + "\n"
+                    )
                 n += len(records)
 
 
@@ -204,9 +257,12 @@ def _compare(args: argparse.Namespace, work: Path, models: list[str], texts: lis
         assert n == report.results == len(texts), (n, report.results)
     best = {k: min(v) for k, v in times.items()}
     ratio = best["drugwatch"] / best["plain"]
-    print(f"| scan of {len(texts):,} events | best of {args.repeats} s |\n|---|---|\n"
-          f"| drugwatch (selling.v1 + drugtype.v1) | {best['drugwatch']:.1f} |\n"
-          f"| TF-IDF + LR (selling + one-vs-rest drug type) | {best['plain']:.1f} |\n\nratio {ratio:.2f}", flush=True)
+    print(
+        f"| scan of {len(texts):,} events | best of {args.repeats} s |\n|---|---|\n"
+        f"| drugwatch ({' + '.join(m.name for m in scorer.models)}) | {best['drugwatch']:.1f} |\n"
+        f"| TF-IDF + LR (selling + one-vs-rest drug type) | {best['plain']:.1f} |\n\nratio {ratio:.2f}",
+        flush=True,
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"events": len(texts), "times": times, "best": best, "ratio": ratio}, indent=1))
@@ -253,8 +309,11 @@ def main() -> None:
     local = _run_child("local", ray_in, work / "ray-local.jsonl", models)
     remote = _run_child("ray", ray_in, work / "ray-ray.jsonl", models)
     identical = (work / "ray-local.jsonl").read_bytes() == (work / "ray-ray.jsonl").read_bytes()
-    print(f"ray vs in-process ({args.ray_events:,} events): local {json.dumps(local)}\n  ray {json.dumps(remote)}; "
-          f"identical output: {identical}", flush=True)
+    print(
+        f"ray vs in-process ({args.ray_events:,} events): local {json.dumps(local)}\n  ray {json.dumps(remote)}; "
+        f"identical output: {identical}",
+        flush=True,
+    )
 
     runs = {}
     for size in sizes:
@@ -264,22 +323,34 @@ def main() -> None:
         runs[size] = _run_child("local", path, work / f"out-{size}.jsonl", models)
         print(f"in-process {size:>9,} events: {json.dumps(runs[size])}", flush=True)
     small, large = min(sizes), max(sizes)
-    drift = (runs[large]["peak_rss_during_scan_mib"] - runs[small]["peak_rss_during_scan_mib"]) / runs[small]["peak_rss_during_scan_mib"]
+    drift = (runs[large]["peak_rss_during_scan_mib"] - runs[small]["peak_rss_during_scan_mib"]) / runs[small][
+        "peak_rss_during_scan_mib"
+    ]
     summary = {
-        "texts": len(texts), "unique_texts": len(set(texts)), "cpu_count": os.cpu_count(), "runs": runs,
+        "texts": len(texts),
+        "unique_texts": len(set(texts)),
+        "cpu_count": os.cpu_count(),
+        "runs": runs,
         "ray": {"events": args.ray_events, "local": local, "ray": remote, "identical": identical},
-        "memory_drift": drift, "memory_flat_within_10pct": abs(drift) <= 0.10,
+        "memory_drift": drift,
+        "memory_flat_within_10pct": abs(drift) <= 0.10,
     }
     print("\n| events | engine | wall s | events/s | events/CPU-s | peak RSS MiB |\n|---|---|---|---|---|---|")
     for size in sizes:
         r = runs[size]
-        print(f"| {size:,} | in-process | {r['wall_s']:.1f} | {r['events_per_s']:,.0f} | {r['events_per_cpu_s']:,.0f} "
-              f"| {r['peak_rss_during_scan_mib']:.0f} |")
+        print(
+            f"| {size:,} | in-process | {r['wall_s']:.1f} | {r['events_per_s']:,.0f} | {r['events_per_cpu_s']:,.0f} "
+            f"| {r['peak_rss_during_scan_mib']:.0f} |"
+        )
     for name, r in (("in-process", local), ("ray local, 2 workers", remote)):
-        print(f"| {args.ray_events:,} | {name} | {r['wall_s']:.1f} | {r['events_per_s']:,.0f} | "
-              f"{r['events_per_cpu_s']:,.0f} (driver) | {r['peak_rss_during_scan_mib']:.0f} (driver) |")
-    print(f"\npeak RSS {small:,} -> {large:,} events: {100 * drift:+.1f} % (flat within 10 %: "
-          f"{summary['memory_flat_within_10pct']}); ray output identical: {identical}")
+        print(
+            f"| {args.ray_events:,} | {name} | {r['wall_s']:.1f} | {r['events_per_s']:,.0f} | "
+            f"{r['events_per_cpu_s']:,.0f} (driver) | {r['peak_rss_during_scan_mib']:.0f} (driver) |"
+        )
+    print(
+        f"\npeak RSS {small:,} -> {large:,} events: {100 * drift:+.1f} % (flat within 10 %: "
+        f"{summary['memory_flat_within_10pct']}); ray output identical: {identical}"
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(summary, indent=1))

@@ -110,8 +110,15 @@ async def _read_response_full(reader: asyncio.StreamReader) -> tuple[int, bytes,
     return status, body, closes
 
 
-async def _connection(port: int, requests: list[bytes], offset: int, start_at: float, stop_at: float,
-                      latencies: list[float], errors: list[str]) -> None:
+async def _connection(
+    port: int,
+    requests: list[bytes],
+    offset: int,
+    start_at: float,
+    stop_at: float,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = offset
     try:
@@ -141,8 +148,9 @@ async def _load(port: int, requests: list[bytes], connections: int, warmup: floa
     start_at = time.perf_counter() + warmup
     stop_at = start_at + duration
     await asyncio.wait_for(
-        asyncio.gather(*(_connection(port, requests, k * 997, start_at, stop_at, latencies, errors)
-                         for k in range(connections))),
+        asyncio.gather(
+            *(_connection(port, requests, k * 997, start_at, stop_at, latencies, errors) for k in range(connections))
+        ),
         timeout=warmup + duration + 60,
     )
     return latencies, errors
@@ -157,8 +165,9 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _load_with_cpu(pid: int, port: int, requests: list[bytes], connections: int, warmup: float,
-                         duration: float) -> tuple[list[float], list[str], float | None]:
+async def _load_with_cpu(
+    pid: int, port: int, requests: list[bytes], connections: int, warmup: float, duration: float
+) -> tuple[list[float], list[str], float | None]:
     """Like :func:`_load`, and the server's CPU seconds over the measured window."""
     task = asyncio.ensure_future(_load(port, requests, connections, warmup, duration))
     await asyncio.sleep(warmup)
@@ -179,8 +188,13 @@ def _percentile(values: list[float], q: float) -> float:
 def _latency_table(ms: list[float]) -> dict[str, float] | None:
     if not ms:
         return None
-    return {"p50": round(_percentile(ms, 50), 2), "p90": round(_percentile(ms, 90), 2),
-            "p99": round(_percentile(ms, 99), 2), "max": round(max(ms), 2), "mean": round(statistics.fmean(ms), 2)}
+    return {
+        "p50": round(_percentile(ms, 50), 2),
+        "p90": round(_percentile(ms, 90), 2),
+        "p99": round(_percentile(ms, 99), 2),
+        "max": round(max(ms), 2),
+        "mean": round(statistics.fmean(ms), 2),
+    }
 
 
 class _Server:
@@ -195,8 +209,13 @@ class _Server:
         self.log_path = root / "server.log"
 
     def __enter__(self) -> _Server:
-        env = {**os.environ, "DRUGWATCH_HOME": str(self.root / "home"), "DRUGWATCH_DB": self.db,
-               "DRUGWATCH_API_RATE_PER_SECOND": "1000000", "DRUGWATCH_API_RATE_BURST": "1000000"}
+        env = {
+            **os.environ,
+            "DRUGWATCH_HOME": str(self.root / "home"),
+            "DRUGWATCH_DB": self.db,
+            "DRUGWATCH_API_RATE_PER_SECOND": "1000000",
+            "DRUGWATCH_API_RATE_BURST": "1000000",
+        }
         from drugwatch.api.keys import create_key
         from drugwatch.store import Store
 
@@ -204,9 +223,19 @@ class _Server:
             self.token = create_key(store.engine, "bench", self.scopes).token
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from drugwatch.cli import main; main()", "serve", "--models", str(self.models),
-                 "--port", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
+                [
+                    sys.executable,
+                    "-c",
+                    "from drugwatch.cli import main; main()",
+                    "serve",
+                    "--models",
+                    str(self.models),
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         deadline = time.monotonic() + 120
         while True:
@@ -236,11 +265,14 @@ def _throughput(args: argparse.Namespace, models: Path, root: Path) -> int:
     texts = _texts(args.demo_accounts)
     with _Server(root, models, ["score"]) as server:
         port = server.port
-        requests = [_request(port, server.token, json.dumps({"id": str(i), "text": t}).encode("utf-8"))
-                    for i, t in enumerate(texts)]
+        requests = [
+            _request(port, server.token, json.dumps({"id": str(i), "text": t}).encode("utf-8"))
+            for i, t in enumerate(texts)
+        ]
         load_before = os.getloadavg()[0]
         latencies, errors, server_cpu = asyncio.run(
-            _load_with_cpu(server.process.pid, port, requests, args.connections, args.warmup, args.duration))
+            _load_with_cpu(server.process.pid, port, requests, args.connections, args.warmup, args.duration)
+        )
         load_after = os.getloadavg()[0]
         health = server.health()
 
@@ -264,14 +296,20 @@ def _throughput(args: argparse.Namespace, models: Path, root: Path) -> int:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
     }
     lat = result["latency_ms"] or {}
-    print(f"\n{result['route']}, {args.connections} connections, {args.duration:g} s, models {', '.join(health['models'])}")
-    print("| requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | events per scorer call "
-          "| server CPU ms per request | server CPU share | load average (1 min, start / end) |")
+    print(
+        f"\n{result['route']}, {args.connections} connections, {args.duration:g} s, models {', '.join(health['models'])}"
+    )
+    print(
+        "| requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | events per scorer call "
+        "| server CPU ms per request | server CPU share | load average (1 min, start / end) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     per_call = health["scoring"]["events"] / max(health["scoring"]["calls"], 1)
-    print(f"| {result['requests_per_s']} | {lat.get('p50')} | {lat.get('p90')} | {lat.get('p99')} | {lat.get('max')} "
-          f"| {result['requests']} | {result['errors']} | {per_call:.2f} | {result['server_cpu_ms_per_request']} "
-          f"| {result['server_cpu_share']} | {load_before:.2f} / {load_after:.2f} |")
+    print(
+        f"| {result['requests_per_s']} | {lat.get('p50')} | {lat.get('p90')} | {lat.get('p99')} | {lat.get('max')} "
+        f"| {result['requests']} | {result['errors']} | {per_call:.2f} | {result['server_cpu_ms_per_request']} "
+        f"| {result['server_cpu_share']} | {load_before:.2f} / {load_after:.2f} |"
+    )
     if args.output:
         args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0 if not errors and ms else 1
@@ -290,8 +328,9 @@ def _run_of(unit: str, n: int) -> str:
     return (unit * (n // len(unit) + 1))[:n]
 
 
-def hostile_requests(event_chars: int, request_chars: int, max_batch: int, max_timeline: int,
-                     realistic: list[str]) -> dict[str, tuple[str, dict]]:
+def hostile_requests(
+    event_chars: int, request_chars: int, max_batch: int, max_timeline: int, realistic: list[str]
+) -> dict[str, tuple[str, dict]]:
     """The worst requests the limits admit, by name: (path, JSON body). Each holds close to
     ``request_chars`` characters of text; the last two hold more and must be refused cheaply (413 past
     the request's characters, or 422 past one text's)."""
@@ -307,22 +346,33 @@ def hostile_requests(event_chars: int, request_chars: int, max_batch: int, max_t
 
     # The issue's case: 32 texts of 32,000 characters, 1 MiB of ASCII (under the body limit).
     blob = " ".join(realistic).encode("ascii", "ignore").decode("ascii")
-    issue_case = [blob[i * 997 % max(1, len(blob) - 32_000):][:32_000] for i in range(32)]
+    issue_case = [blob[i * 997 % max(1, len(blob) - 32_000) :][:32_000] for i in range(32)]
     at_cap = [text[:per_event] for text in issue_case]  # each text allowed, the request not
     tags = [_run_of(f"{k}xanaxplug", 256) for k in range(100)]  # distinct: repeated tags are merged
     n_tag_events = max(1, min(max_batch, request_chars // (100 * 256 + 201)))
     return {
         "spaced letters, batch": ("/v1/score/events", batch([_spaced("abcdefghij", per_event)] * n_long)),
         "spaced digits, 256 events": ("/v1/score/events", batch([_spaced("7", short)] * n_short)),
-        "CJK and emoji runs, batch": ("/v1/score/events", batch(
-            [_run_of("中文字符" if i % 2 else "🍄💊🔌", per_event) for i in range(n_long)])),
-        "lexicon terms, batch": ("/v1/score/events", batch(
-            [_run_of("xanax " if i % 2 else "🍄 ", per_event) for i in range(n_long)])),
-        "long hashtags": ("/v1/score/events", {"events": [{"id": str(i), "text": "#" + tags[0][:200], "hashtags": tags}
-                                                          for i in range(n_tag_events)]}),
-        "account, full timeline": ("/v1/score/account", {
-            "username": "hostile", "bio": _spaced("x4n4x", 4000),
-            "timeline": [{"id": str(i), "text": _spaced("ab7", timeline_chars)} for i in range(n_timeline)]}),
+        "CJK and emoji runs, batch": (
+            "/v1/score/events",
+            batch([_run_of("中文字符" if i % 2 else "🍄💊🔌", per_event) for i in range(n_long)]),
+        ),
+        "lexicon terms, batch": (
+            "/v1/score/events",
+            batch([_run_of("xanax " if i % 2 else "🍄 ", per_event) for i in range(n_long)]),
+        ),
+        "long hashtags": (
+            "/v1/score/events",
+            {"events": [{"id": str(i), "text": "#" + tags[0][:200], "hashtags": tags} for i in range(n_tag_events)]},
+        ),
+        "account, full timeline": (
+            "/v1/score/account",
+            {
+                "username": "hostile",
+                "bio": _spaced("x4n4x", 4000),
+                "timeline": [{"id": str(i), "text": _spaced("ab7", timeline_chars)} for i in range(n_timeline)],
+            },
+        ),
         "inspect, spaced letters": ("/v1/inspect", {"text": _spaced("abcdefghij", per_event)}),
         "32 texts at the text cap": ("/v1/score/events", batch(at_cap)),
         "32 x 32,000 characters (1 MiB)": ("/v1/score/events", batch(issue_case)),
@@ -344,8 +394,9 @@ async def _exchange(port: int, raw: bytes, timeout: float) -> tuple[int, float]:
     return status, time.perf_counter() - started
 
 
-async def _poll_health(port: int, seconds: float, every: float = 0.02,
-                       failures: list[str] | None = None) -> list[float]:
+async def _poll_health(
+    port: int, seconds: float, every: float = 0.02, failures: list[str] | None = None
+) -> list[float]:
     """``GET /health`` on a keep-alive connection every ``every`` seconds; the latencies in ms.
 
     A poll that fails (no answer in 30 s, connection dropped) counts with the
@@ -380,8 +431,9 @@ async def _poll_health(port: int, seconds: float, every: float = 0.02,
     return latencies
 
 
-async def _hostile_client(port: int, requests: list[tuple[str, bytes]], offset: int, stop_at: float,
-                          outcomes: list[tuple[str, int, float]]) -> None:
+async def _hostile_client(
+    port: int, requests: list[tuple[str, bytes]], offset: int, stop_at: float, outcomes: list[tuple[str, int, float]]
+) -> None:
     """Send the hostile requests in turn (closed loop) until ``stop_at``; reconnect when the server closes."""
     i = offset
     reader = writer = None
@@ -428,13 +480,20 @@ def _hostile(args: argparse.Namespace, models: Path, root: Path) -> int:
 
     limits = ApiSettings()  # the server reads the same environment
     realistic = _texts(args.demo_accounts)
-    bodies = hostile_requests(limits.api_max_event_chars, limits.api_max_request_chars, limits.api_max_batch,
-                              limits.api_max_timeline, realistic)
+    bodies = hostile_requests(
+        limits.api_max_event_chars,
+        limits.api_max_request_chars,
+        limits.api_max_batch,
+        limits.api_max_timeline,
+        realistic,
+    )
     with _Server(root, models, ["score", "inspect"]) as server:
         port = server.port
         # UTF-8 as it is (not \u escapes): CJK and emoji bodies stay under the byte limit.
-        requests = [(name, _request(port, server.token, json.dumps(body, ensure_ascii=False).encode("utf-8"), path))
-                    for name, (path, body) in bodies.items()]
+        requests = [
+            (name, _request(port, server.token, json.dumps(body, ensure_ascii=False).encode("utf-8"), path))
+            for name, (path, body) in bodies.items()
+        ]
         idle = asyncio.run(_poll_health(port, args.idle))
         costs = []
         for name, raw in requests:  # each alone: its server CPU
@@ -442,8 +501,15 @@ def _hostile(args: argparse.Namespace, models: Path, root: Path) -> int:
             status, seconds = asyncio.run(_exchange(port, raw, args.cost_timeout))
             after = _cpu_seconds(server.process.pid)
             cpu = None if before is None or after is None else round(after - before, 3)
-            costs.append({"request": name, "bytes": len(raw), "status": status, "seconds": round(seconds, 3),
-                          "server_cpu_s": cpu})
+            costs.append(
+                {
+                    "request": name,
+                    "bytes": len(raw),
+                    "status": status,
+                    "seconds": round(seconds, 3),
+                    "server_cpu_s": cpu,
+                }
+            )
             print(f"  {name}: {status or 'no answer'} in {seconds:.2f} s, server CPU {cpu} s", flush=True)
             if status == 0:
                 print("    (no answer in --cost-timeout: the worker is still busy with it)", flush=True)
@@ -462,8 +528,12 @@ def _hostile(args: argparse.Namespace, models: Path, root: Path) -> int:
     ratio = round(load_table["p99"] / idle_table["p99"], 1) if idle_table and load_table else None
     result = {
         "mode": "hostile",
-        "limits": {"max_event_chars": limits.api_max_event_chars, "max_request_chars": limits.api_max_request_chars,
-                   "max_body_bytes": limits.api_max_body_bytes, "max_batch": limits.api_max_batch},
+        "limits": {
+            "max_event_chars": limits.api_max_event_chars,
+            "max_request_chars": limits.api_max_request_chars,
+            "max_body_bytes": limits.api_max_body_bytes,
+            "max_batch": limits.api_max_batch,
+        },
         "health_idle_ms": idle_table,
         "health_under_load_ms": load_table,
         "health_p99_ratio": ratio,
@@ -473,32 +543,43 @@ def _hostile(args: argparse.Namespace, models: Path, root: Path) -> int:
         "hostile_clients": args.connections,
         "duration_s": args.duration,
         "cost_alone": costs,
-        "hostile_requests": {name: {"statuses": e["statuses"], "max_s": round(max(e["seconds"]), 2)}
-                             for name, e in by_kind.items()},
+        "hostile_requests": {
+            name: {"statuses": e["statuses"], "max_s": round(max(e["seconds"]), 2)} for name, e in by_kind.items()
+        },
         "server_cpu_share": round((cpu_after - cpu_before) / args.duration, 3)
-        if cpu_before is not None and cpu_after is not None else None,
+        if cpu_before is not None and cpu_after is not None
+        else None,
         "load_average_1min": [round(load_before, 2), round(load_after, 2)],
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
     }
-    print(f"\n/health with {args.connections} hostile clients, {args.duration:g} s "
-          f"(limits: {limits.api_max_event_chars} characters per text, {limits.api_max_request_chars} per request)")
+    print(
+        f"\n/health with {args.connections} hostile clients, {args.duration:g} s "
+        f"(limits: {limits.api_max_event_chars} characters per text, {limits.api_max_request_chars} per request)"
+    )
     print("| phase | polls | p50 ms | p90 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|")
     for phase, table, n in (("idle", idle_table, len(idle)), ("hostile load", load_table, len(health))):
         print(f"| {phase} | {n} | {table['p50']} | {table['p90']} | {table['p99']} | {table['max']} |")
     if failures:
         print(f"/health polls that failed: {len(failures)} (e.g. {failures[0]})")
-    print(f"p99 under load / idle p99: {ratio}; target p99 <= 100 ms: "
-          f"{'met' if load_table['p99'] <= 100 else 'NOT met'}")
-    print("\n| hostile request | alone: status | alone: seconds | alone: server CPU s | under load: answers by status |")
+    print(
+        f"p99 under load / idle p99: {ratio}; target p99 <= 100 ms: {'met' if load_table['p99'] <= 100 else 'NOT met'}"
+    )
+    print(
+        "\n| hostile request | alone: status | alone: seconds | alone: server CPU s | under load: answers by status |"
+    )
     print("|---|---|---|---|---|")
     for cost in costs:
         statuses = by_kind.get(cost["request"], {}).get("statuses", {})
-        print(f"| {cost['request']} | {cost['status'] or 'none in time'} | {cost['seconds']} | {cost['server_cpu_s']} "
-              f"| {', '.join(f'{_STATUS_NAMES.get(k, k)}: {v}' for k, v in sorted(statuses.items())) or '—'} |")
+        print(
+            f"| {cost['request']} | {cost['status'] or 'none in time'} | {cost['seconds']} | {cost['server_cpu_s']} "
+            f"| {', '.join(f'{_STATUS_NAMES.get(k, k)}: {v}' for k, v in sorted(statuses.items())) or '—'} |"
+        )
     worst = max((c["server_cpu_s"] or 0 for c in costs), default=0)
-    print(f"most server CPU for one request: {worst} s (target <= 2 s); server CPU share under load: "
-          f"{result['server_cpu_share']}; load average {load_before:.2f} / {load_after:.2f}")
+    print(
+        f"most server CPU for one request: {worst} s (target <= 2 s); server CPU share under load: "
+        f"{result['server_cpu_share']}; load average {load_before:.2f} / {load_after:.2f}"
+    )
     if args.output:
         args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0 if load_table["p99"] <= 100 and not failures else 1
@@ -506,17 +587,29 @@ def _hostile(args: argparse.Namespace, models: Path, root: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--hostile", action="store_true",
-                        help="Measure /health while clients send the worst requests the limits admit.")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="Measured seconds (default 30; with --hostile, the hostile phase).")
+    parser.add_argument(
+        "--hostile", action="store_true", help="Measure /health while clients send the worst requests the limits admit."
+    )
+    parser.add_argument(
+        "--duration", type=float, default=None, help="Measured seconds (default 30; with --hostile, the hostile phase)."
+    )
     parser.add_argument("--warmup", type=float, default=3.0, help="Seconds before measuring (default 3).")
-    parser.add_argument("--connections", type=int, default=None,
-                        help="Concurrent connections (default 8; with --hostile, hostile clients, default 4).")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=None,
+        help="Concurrent connections (default 8; with --hostile, hostile clients, default 4).",
+    )
     parser.add_argument("--idle", type=float, default=5.0, help="--hostile: seconds of idle /health baseline.")
-    parser.add_argument("--cost-timeout", type=float, default=30.0,
-                        help="--hostile: seconds to wait for each hostile request sent alone.")
-    parser.add_argument("--models", type=Path, help="Model directory (selling/, drugtype/); default: train on the demo corpus.")
+    parser.add_argument(
+        "--cost-timeout",
+        type=float,
+        default=30.0,
+        help="--hostile: seconds to wait for each hostile request sent alone.",
+    )
+    parser.add_argument(
+        "--models", type=Path, help="Model directory (selling/, drugtype/); default: train on the demo corpus."
+    )
     parser.add_argument("--demo-accounts", type=int, default=120, help="Demo corpus size for training and texts.")
     parser.add_argument("--output", type=Path, help="Write the results as JSON here.")
     args = parser.parse_args()

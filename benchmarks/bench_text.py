@@ -63,11 +63,12 @@ def _hashtags(text: str) -> list[HashtagAnalysis]:
 
 
 def _chunks(texts: list[str]) -> list[list[str]]:
-    return [texts[i:i + BATCH_SIZE] for i in range(0, len(texts), BATCH_SIZE)]
+    return [texts[i : i + BATCH_SIZE] for i in range(0, len(texts), BATCH_SIZE)]
 
 
-def _timed(fn: Callable[[Any], object], items: Sequence[Any], runs: int,
-           before: Callable[[], object] | None = None) -> tuple[list[float], list[float]]:
+def _timed(
+    fn: Callable[[Any], object], items: Sequence[Any], runs: int, before: Callable[[], object] | None = None
+) -> tuple[list[float], list[float]]:
     """(wall-clock rates, CPU rates) of ``fn`` over ``items``, one per run."""
     wall: list[float] = []
     cpu: list[float] = []
@@ -104,12 +105,20 @@ def _speed(texts: list[str], runs: int) -> dict[str, dict[str, float | list[floa
     print(f"events/s, median of {runs} runs (wall-clock and per CPU second of this process)")
     for name, fn, items, before in stages:
         wall, cpu = _timed(fn, items, runs, before)
-        out[name] = {"wall_median": statistics.median(wall), "cpu_median": statistics.median(cpu),
-                     "wall_runs": wall, "cpu_runs": cpu}
-        print(f"{name:48s} median {statistics.median(wall):>9,.0f} events/s "
-              f"(runs: {', '.join(f'{r:,.0f}' for r in wall)})")
-        print(f"{'':48s}    cpu {statistics.median(cpu):>9,.0f} events/CPU-s "
-              f"(runs: {', '.join(f'{r:,.0f}' for r in cpu)})")
+        out[name] = {
+            "wall_median": statistics.median(wall),
+            "cpu_median": statistics.median(cpu),
+            "wall_runs": wall,
+            "cpu_runs": cpu,
+        }
+        print(
+            f"{name:48s} median {statistics.median(wall):>9,.0f} events/s "
+            f"(runs: {', '.join(f'{r:,.0f}' for r in wall)})"
+        )
+        print(
+            f"{'':48s}    cpu {statistics.median(cpu):>9,.0f} events/CPU-s "
+            f"(runs: {', '.join(f'{r:,.0f}' for r in cpu)})"
+        )
     return out
 
 
@@ -120,16 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N texts")
     parser.add_argument("--errors", type=int, default=0, help="print N missed drug listings")
-    parser.add_argument("--json", type=Path, default=None,
-                        help="also write the speed figures to this JSON file")
+    parser.add_argument("--json", type=Path, default=None, help="also write the speed figures to this JSON file")
     args = parser.parse_args(argv)
 
     bench = args.bench_dir.resolve()
     files = [bench / "drugtype.jsonl", bench / "selling.jsonl"]
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
-        print(f"bench data not found: {', '.join(missing)}\n"
-              f"pass --bench-dir pointing at the kit's dev/ folder", file=sys.stderr)
+        print(
+            f"bench data not found: {', '.join(missing)}\npass --bench-dir pointing at the kit's dev/ folder",
+            file=sys.stderr,
+        )
         return 2
 
     drugtype = _load(files[0])
@@ -138,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         texts = texts[: args.limit]
     chars = sum(len(t) for t in texts)
-    print(f"texts: {len(texts)} ({len(drugtype)} drugtype + {len(selling)} selling), "
-          f"mean {chars / len(texts):.0f} chars")
+    print(
+        f"texts: {len(texts)} ({len(drugtype)} drugtype + {len(selling)} selling), mean {chars / len(texts):.0f} chars"
+    )
 
     for t in texts:  # warm-up: lexicon, automata, tag caches
         analyze(t)
@@ -167,8 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             misses.append((r["labels"], r["text"], sorted(found)))
     fired = sum(1 for r in nondrug if hit_labels(find_terms(r["text"])))
     print(f"lexicon recall on drug listings: {hit / len(drug):.3f} ({hit}/{len(drug)})")
-    print(f"lexicon fires on non_drug listings: {fired / len(nondrug):.3f} "
-          f"({fired}/{len(nondrug)})")
+    print(f"lexicon fires on non_drug listings: {fired / len(nondrug):.3f} ({fired}/{len(nondrug)})")
     print("per-label recall (label found among the hits):")
     for lab, n in sorted(per_label.items()):
         print(f"  {lab:12s} {per_label_hit[lab] / n:.3f} ({per_label_hit[lab]}/{n})")
@@ -176,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     non_sell = [r for r in selling if r.get("selling") is False]
     f_pos = sum(1 for r in sell if hit_labels(find_terms(r["text"])))
     f_neg = sum(1 for r in non_sell if hit_labels(find_terms(r["text"])))
-    print(f"selling.jsonl: drug label found in {f_pos}/{len(sell)} selling posts, "
-          f"{f_neg}/{len(non_sell)} ({f_neg / max(1, len(non_sell)):.4f}) non-selling posts")
+    print(
+        f"selling.jsonl: drug label found in {f_pos}/{len(sell)} selling posts, "
+        f"{f_neg}/{len(non_sell)} ({f_neg / max(1, len(non_sell)):.4f}) non-selling posts"
+    )
     for labels, text, found in misses:
         print(f"MISS {labels} {found} {text}")
     return 0

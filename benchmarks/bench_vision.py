@@ -124,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         results["onnx_images_per_s"] = round(onnx_rate, 2)
         results["onnx_speedup"] = round(onnx_rate / torch_rate, 2)
         results["max_abs_diff_pooled"] = float(np.abs(onnx_pooled - torch_pooled).max())
-        print(f"ONNX encoder    : {onnx_rate:8.2f} images/s  (x{results['onnx_speedup']}, "
-              f"max |diff| pooled {results['max_abs_diff_pooled']:.2e})")
+        print(
+            f"ONNX encoder    : {onnx_rate:8.2f} images/s  (x{results['onnx_speedup']}, "
+            f"max |diff| pooled {results['max_abs_diff_pooled']:.2e})"
+        )
 
         cached = ImageEncoder(batch_size=args.batch_size, cache_dir=tmp_dir / "features")
         cached.encode(paths)
@@ -142,11 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         ocr_rate = len(ocr_paths) / (time.perf_counter() - start)
         results["ocr_images_per_s"] = round(ocr_rate, 2)
         results["ocr_images_with_text"] = sum(1 for text in texts if text)
-        print(f"OCR (RapidOCR)  : {ocr_rate:8.2f} images/s  "
-              f"({results['ocr_images_with_text']}/{len(ocr_paths)} images with text)")
+        print(
+            f"OCR (RapidOCR)  : {ocr_rate:8.2f} images/s  "
+            f"({results['ocr_images_with_text']}/{len(ocr_paths)} images with text)"
+        )
 
-    print(f"(threads: torch {results['torch_threads']}, CPUs {results['cpu_count']}, "
-          f"load average {results['load_average']})")
+    print(
+        f"(threads: torch {results['torch_threads']}, CPUs {results['cpu_count']}, "
+        f"load average {results['load_average']})"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -73,11 +73,16 @@ def image_bench_events(path: Path) -> list[Event]:
             continue
         row = json.loads(line)
         image = ImageRef(path=str((path.parent / row["file"]).resolve()))
-        out.append(Event(
-            id=row["id"], platform="bench", text="", images=(image,),
-            labels=("other_drugs",) if row["drug"] else ("non_drug",),
-            meta={"group": Path(row["file"]).stem, "source": row.get("source"), "drug": bool(row["drug"])},
-        ))
+        out.append(
+            Event(
+                id=row["id"],
+                platform="bench",
+                text="",
+                images=(image,),
+                labels=("other_drugs",) if row["drug"] else ("non_drug",),
+                meta={"group": Path(row["file"]).stem, "source": row.get("source"), "drug": bool(row["drug"])},
+            )
+        )
     return out
 
 
@@ -87,8 +92,10 @@ def load_events(config: ExperimentConfig) -> tuple[list[Event], str]:
     path = config.data_path()
     if path.name == "images.jsonl":
         return image_bench_events(path), str(path)
-    raise SystemExit(f"{path}: this script reads 'demo:...' or the bench kit's images.jsonl; "
-                     "use `drugwatch evaluate` for text-only bench files")
+    raise SystemExit(
+        f"{path}: this script reads 'demo:...' or the bench kit's images.jsonl; "
+        "use `drugwatch evaluate` for text-only bench files"
+    )
 
 
 def binary_drug_metrics(cell: dict[str, Any]) -> dict[str, float]:
@@ -111,17 +118,27 @@ def run(config: ExperimentConfig, out: Path) -> dict[str, Any]:
     folds = multilabel_folds(events, y, config.cv.n_splits, config.cv.seed)
     with_image = int(sum(bool(e.images) for e in events))
     info = {
-        "path": source, "n_events": len(events), "n_groups": len({group_of(e) for e in events}),
-        "n_with_image": with_image, "label_counts": {n: int(y[:, j].sum()) for j, n in enumerate(LABELS)},
-        "folds": [{"fold": k, "n_test": int(len(te)), "label_counts": y[te].sum(0).tolist()}
-                  for k, (_, te) in enumerate(folds)],
+        "path": source,
+        "n_events": len(events),
+        "n_groups": len({group_of(e) for e in events}),
+        "n_with_image": with_image,
+        "label_counts": {n: int(y[:, j].sum()) for j, n in enumerate(LABELS)},
+        "folds": [
+            {"fold": k, "n_test": int(len(te)), "label_counts": y[te].sum(0).tolist()}
+            for k, (_, te) in enumerate(folds)
+        ],
     }
-    print(f"{len(events)} events ({with_image} with an image), {info['n_groups']} groups, {len(folds)} folds",
-          flush=True)
+    print(
+        f"{len(events)} events ({with_image} with an image), {info['n_groups']} groups, {len(folds)} folds", flush=True
+    )
     result: dict[str, Any] = {
-        "task": "drugtype", "experiment": config.experiment.model_dump(),
-        "config": config.model_dump(exclude={"base_dir"}), "data": info, "libraries": library_versions(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "cells": [],
+        "task": "drugtype",
+        "experiment": config.experiment.model_dump(),
+        "config": config.model_dump(exclude={"base_dir"}),
+        "data": info,
+        "libraries": library_versions(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cells": [],
     }
 
     def write() -> None:
@@ -133,8 +150,10 @@ def run(config: ExperimentConfig, out: Path) -> dict[str, Any]:
             table += "| model | row | acc | P | R | F1 | fit s |\n|---|---|---|---|---|---|---|\n"
             for c in binary:
                 b = c["drug_vs_not"]
-                table += (f"| {c['column']} | {c['row']} | {100 * b['accuracy']:.1f} | {100 * b['precision']:.1f} | "
-                          f"{100 * b['recall']:.1f} | {100 * b['f1']:.1f} | {c['fit_s_total']:.0f} |\n")
+                table += (
+                    f"| {c['column']} | {c['row']} | {100 * b['accuracy']:.1f} | {100 * b['precision']:.1f} | "
+                    f"{100 * b['recall']:.1f} | {100 * b['f1']:.1f} | {c['fit_s_total']:.0f} |\n"
+                )
         (out / TABLE_FILE).write_text(table, encoding="utf-8")
 
     fold_ids = config.cv.folds or None
@@ -142,10 +161,12 @@ def run(config: ExperimentConfig, out: Path) -> dict[str, Any]:
         for column_key in config.column_keys():
             if row_value in config.columns[column_key].skip_rows:
                 continue
-            cell = evaluate_multilabel_cell(config, column_key, row_value, events, y, folds, fold_ids,
-                                            progress=lambda m: print(m, flush=True))
+            cell = evaluate_multilabel_cell(
+                config, column_key, row_value, events, y, folds, fold_ids, progress=lambda m: print(m, flush=True)
+            )
             cell["title"] = f"{config.columns[column_key].title}" + (
-                f" [{config.rows.param}={row_value}]" if config.rows.param and row_value is not None else "")
+                f" [{config.rows.param}={row_value}]" if config.rows.param and row_value is not None else ""
+            )
             cell["drug_vs_not"] = binary_drug_metrics(cell)
             result["cells"].append(cell)
             write()
@@ -159,8 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config", type=Path)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="dotted override, e.g. --set cv.folds=[0] (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dotted override, e.g. --set cv.folds=[0] (repeatable)",
+    )
     args = parser.parse_args(argv)
     config = load_config(args.config, args.set)
     run(config, args.out)

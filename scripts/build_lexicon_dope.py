@@ -174,55 +174,221 @@ TERM_LABELS: dict[str, str | None] = {
     "codeine": "codeine",
     "opium": OTHER,
     # buprenorphine is an opioid painkiller in the kit's definition
-    "buprenorphine": "painkiller", "buprenex": "painkiller", "bunavail": "painkiller",
-    "butrans": "painkiller", "probuphine": "painkiller", "sublocade": "painkiller",
-    "suboxone": "painkiller", "zubsolv": "painkiller",
+    "buprenorphine": "painkiller",
+    "buprenex": "painkiller",
+    "bunavail": "painkiller",
+    "butrans": "painkiller",
+    "probuphine": "painkiller",
+    "sublocade": "painkiller",
+    "suboxone": "painkiller",
+    "zubsolv": "painkiller",
     # filed under MDMA by DOPE, but amphetamines, ibogaine, MAO inhibitors
-    "benzedrine": OTHER, "biphetamine": OTHER, "methedrine": OTHER,
-    "chrystal methadrine": OTHER, "fastin": OTHER, "dexedrine": OTHER, "iboga": OTHER,
-    "khat": OTHER, "mao": None, "monoamine oxidase": None,
+    "benzedrine": OTHER,
+    "biphetamine": OTHER,
+    "methedrine": OTHER,
+    "chrystal methadrine": OTHER,
+    "fastin": OTHER,
+    "dexedrine": OTHER,
+    "iboga": OTHER,
+    "khat": OTHER,
+    "mao": None,
+    "monoamine oxidase": None,
     # filed under DMT, names of other tryptamines (still other_drugs)
-    "amt": OTHER, "det": OTHER,
+    "amt": OTHER,
+    "det": OTHER,
     # a truncated hashtag, not a name: it fires inside "#instagay"
     "instaga": None,
 }
 
 #: Names kept from DOPE's Unknown rows: term -> (label, kind).
 UNKNOWN_TERMS: dict[str, tuple[str, str]] = {
-    **{t: ("xanax", "brand") for t in (
-        "lexotan", "lexatin", "lexotanil", "librium", "libritabs", "limbitrol", "tranxene",
-        "halcion", "dalmane", "serax", "paxipam", "doral", "prosom", "centrax", "versed",
-        "mogadon", "erimin", "clonopin", "nobrium", "roipnol", "diastat", "eurodin")},
+    **{
+        t: ("xanax", "brand")
+        for t in (
+            "lexotan",
+            "lexatin",
+            "lexotanil",
+            "librium",
+            "libritabs",
+            "limbitrol",
+            "tranxene",
+            "halcion",
+            "dalmane",
+            "serax",
+            "paxipam",
+            "doral",
+            "prosom",
+            "centrax",
+            "versed",
+            "mogadon",
+            "erimin",
+            "clonopin",
+            "nobrium",
+            "roipnol",
+            "diastat",
+            "eurodin",
+        )
+    },
     **{t: ("xanax", "name") for t in ("chlordiazepoxide", "clorazepate", "clobazam")},
-    **{t: ("painkiller", "name") for t in (
-        "acetyldihydrocodeine", "dihydrocodeine", "ethylmorphine", "nicomorphine",
-        "dextromoramide", "dipipanone", "piritramide", "tilidine", "ketobemidone",
-        "propoxyphene", "phenazocine", "levorphanol", "racemorphan", "pethidine",
-        "normeperidine", "alphaprodine", "anileridine", "bezitramide", "drotebanol",
-        "isomethadone", "normethadone", "phenoperidine", "propiram", "trimeperidine", "thebacon",
-        "acetylmethadol", "dihydroetorphine", "dihydromorphinone", "dihydrocodeinone")},
-    **{t: ("painkiller", "brand") for t in (
-        "sublimaze", "darvon", "darvocet", "propacet", "stadol", "talwin", "talacen", "numorphan",
-        "temgesic", "oramorph", "ultiva", "sufenta", "alfenta", "palfium", "diconal", "valoron")},
-    **{t: (OTHER, "name") for t in (
-        "diacetylmorphine", "diamorphine", "laudanum", "paregoric",
-        "phentermine", "phenmetrazine", "phendimetrazine", "benzphetamine", "diethylpropion",
-        "mazindol", "pemoline", "modafinil", "lisdexamfetamine", "fenethylline", "amfetyline",
-        "mefenorex", "fenproporex", "fencamfamin", "pipradrol", "aminorex", "cathinone", "cathine",
-        "pyrovalerone", "mdpv", "butylone", "ethylone", "pentylone", "eutylone", "naphyrone",
-        "buphedrone", "ethcathinone", "naphthylpyrovalerone", "ephylone", "bzp",
-        "thiopental", "thiamylal", "methohexital", "mephobarbital",
-        "meprobamate", "ethchlorvynol", "glutethimide", "methyprylon", "mecloqualone",
-        "zaleplon", "zolpidem", "zopiclone", "ketaset", "fospropofol",
-        "dimethyltryptamine", "diethyltryptamine", "bufotenine", "ibogaine",
-        "escaline", "mmda", "mdea", "doet", "phencyclidine", "rolicyclidine", "tenocyclidine",
-        "xlr11", "apinaca", "akb48", "am2201",
-        "methasterone", "prostanozol", "stanolone", "metribolone", "nabilone")},
-    **{t: (OTHER, "brand") for t in (
-        "captagon", "preludin", "ionamin", "didrex", "tenuate", "provigil", "cylert", "amytal",
-        "tuinal", "butisol", "luminal", "mebaral", "brevital", "miltown", "equanil", "placidyl",
-        "doriden", "noludar", "mandrax", "quaalude", "ivadal", "stilnoct", "halotestin",
-        "oxandrin", "cesamet", "syndros")},
+    **{
+        t: ("painkiller", "name")
+        for t in (
+            "acetyldihydrocodeine",
+            "dihydrocodeine",
+            "ethylmorphine",
+            "nicomorphine",
+            "dextromoramide",
+            "dipipanone",
+            "piritramide",
+            "tilidine",
+            "ketobemidone",
+            "propoxyphene",
+            "phenazocine",
+            "levorphanol",
+            "racemorphan",
+            "pethidine",
+            "normeperidine",
+            "alphaprodine",
+            "anileridine",
+            "bezitramide",
+            "drotebanol",
+            "isomethadone",
+            "normethadone",
+            "phenoperidine",
+            "propiram",
+            "trimeperidine",
+            "thebacon",
+            "acetylmethadol",
+            "dihydroetorphine",
+            "dihydromorphinone",
+            "dihydrocodeinone",
+        )
+    },
+    **{
+        t: ("painkiller", "brand")
+        for t in (
+            "sublimaze",
+            "darvon",
+            "darvocet",
+            "propacet",
+            "stadol",
+            "talwin",
+            "talacen",
+            "numorphan",
+            "temgesic",
+            "oramorph",
+            "ultiva",
+            "sufenta",
+            "alfenta",
+            "palfium",
+            "diconal",
+            "valoron",
+        )
+    },
+    **{
+        t: (OTHER, "name")
+        for t in (
+            "diacetylmorphine",
+            "diamorphine",
+            "laudanum",
+            "paregoric",
+            "phentermine",
+            "phenmetrazine",
+            "phendimetrazine",
+            "benzphetamine",
+            "diethylpropion",
+            "mazindol",
+            "pemoline",
+            "modafinil",
+            "lisdexamfetamine",
+            "fenethylline",
+            "amfetyline",
+            "mefenorex",
+            "fenproporex",
+            "fencamfamin",
+            "pipradrol",
+            "aminorex",
+            "cathinone",
+            "cathine",
+            "pyrovalerone",
+            "mdpv",
+            "butylone",
+            "ethylone",
+            "pentylone",
+            "eutylone",
+            "naphyrone",
+            "buphedrone",
+            "ethcathinone",
+            "naphthylpyrovalerone",
+            "ephylone",
+            "bzp",
+            "thiopental",
+            "thiamylal",
+            "methohexital",
+            "mephobarbital",
+            "meprobamate",
+            "ethchlorvynol",
+            "glutethimide",
+            "methyprylon",
+            "mecloqualone",
+            "zaleplon",
+            "zolpidem",
+            "zopiclone",
+            "ketaset",
+            "fospropofol",
+            "dimethyltryptamine",
+            "diethyltryptamine",
+            "bufotenine",
+            "ibogaine",
+            "escaline",
+            "mmda",
+            "mdea",
+            "doet",
+            "phencyclidine",
+            "rolicyclidine",
+            "tenocyclidine",
+            "xlr11",
+            "apinaca",
+            "akb48",
+            "am2201",
+            "methasterone",
+            "prostanozol",
+            "stanolone",
+            "metribolone",
+            "nabilone",
+        )
+    },
+    **{
+        t: (OTHER, "brand")
+        for t in (
+            "captagon",
+            "preludin",
+            "ionamin",
+            "didrex",
+            "tenuate",
+            "provigil",
+            "cylert",
+            "amytal",
+            "tuinal",
+            "butisol",
+            "luminal",
+            "mebaral",
+            "brevital",
+            "miltown",
+            "equanil",
+            "placidyl",
+            "doriden",
+            "noludar",
+            "mandrax",
+            "quaalude",
+            "ivadal",
+            "stilnoct",
+            "halotestin",
+            "oxandrin",
+            "cesamet",
+            "syndros",
+        )
+    },
     "psilocyn": ("mushroom", "name"),
     "psilocin": ("mushroom", "name"),
     "lysergide": ("lsd", "name"),
@@ -236,31 +402,83 @@ UNKNOWN_SUFFIXES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 #: Generic and chemical names among DOPE's non-Unknown rows (kind ``name``).
-GENERIC_NAMES: frozenset[str] = frozenset({
-    "codeine", "hydrocodone", "oxycodone", "fentanyl", "hydromorphone", "morphine", "methadone",
-    "meperidine", "butorphanol", "levorphanol", "pentazocine", "tramadol", "oxymorphone", "opium",
-    "buprenorphine", "dextromethorphan", "dxm", "ghb", "gbl", "ketamine", "mescaline",
-    "psilocybin", "dmt", "amt", "det", "bdmpea", "methcathinone", "ephedrone", "cathinone",
-    "methylphenidate", "methaqualone", "amyl nitrite", "nitrous oxide", "salvia divinorum",
-    "methyltestosterone", "bolasterone", "alpha-et", "lactone", "phencyclidine", "lsd", "mdma",
-    "cocaine", "heroin", "marijuana", "methamphetamine", "amphetamine", "psilocybin mushrooms",
-})
+GENERIC_NAMES: frozenset[str] = frozenset(
+    {
+        "codeine",
+        "hydrocodone",
+        "oxycodone",
+        "fentanyl",
+        "hydromorphone",
+        "morphine",
+        "methadone",
+        "meperidine",
+        "butorphanol",
+        "levorphanol",
+        "pentazocine",
+        "tramadol",
+        "oxymorphone",
+        "opium",
+        "buprenorphine",
+        "dextromethorphan",
+        "dxm",
+        "ghb",
+        "gbl",
+        "ketamine",
+        "mescaline",
+        "psilocybin",
+        "dmt",
+        "amt",
+        "det",
+        "bdmpea",
+        "methcathinone",
+        "ephedrone",
+        "cathinone",
+        "methylphenidate",
+        "methaqualone",
+        "amyl nitrite",
+        "nitrous oxide",
+        "salvia divinorum",
+        "methyltestosterone",
+        "bolasterone",
+        "alpha-et",
+        "lactone",
+        "phencyclidine",
+        "lsd",
+        "mdma",
+        "cocaine",
+        "heroin",
+        "marijuana",
+        "methamphetamine",
+        "amphetamine",
+        "psilocybin mushrooms",
+    }
+)
 #: DOPE categories whose non-generic names are pharmaceutical brands (kind ``brand``).
-BRAND_CATEGORIES: frozenset[tuple[str, str]] = frozenset({
-    ("narcotic (opioid)", "codeine combinations, non-injectable"),
-    ("narcotic (opioid)", "morphine-opium, injectable"),
-    ("narcotic (opioid)", "morphine-opium, non-injectable"),
-    ("narcotic (opioid)", "synthetic narcotic, injectable"),
-    ("narcotic (opioid)", "synthetic narcotic, non-injectable"),
-    ("depressant", "benzodiazepine"),
-    ("depressant", "barbiturate"),
-    ("treatment drug", "treatment drug"),
-})
+BRAND_CATEGORIES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("narcotic (opioid)", "codeine combinations, non-injectable"),
+        ("narcotic (opioid)", "morphine-opium, injectable"),
+        ("narcotic (opioid)", "morphine-opium, non-injectable"),
+        ("narcotic (opioid)", "synthetic narcotic, injectable"),
+        ("narcotic (opioid)", "synthetic narcotic, non-injectable"),
+        ("depressant", "benzodiazepine"),
+        ("depressant", "barbiturate"),
+        ("treatment drug", "treatment drug"),
+    }
+)
 #: Steroid slang among the steroid brands (everything else there is a brand or generic).
-STEROID_STREET: frozenset[str] = frozenset({
-    "arnolds", "gym candy", "juice", "pumpers", "roid rage", "stackers", "stacking",
-    "weight trainers",
-})
+STEROID_STREET: frozenset[str] = frozenset(
+    {
+        "arnolds",
+        "gym candy",
+        "juice",
+        "pumpers",
+        "roid rage",
+        "stackers",
+        "stacking",
+        "weight trainers",
+    }
+)
 
 _PAREN = re.compile(r"\([^)]*\)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -314,8 +532,7 @@ def read_rows(path: Path) -> list[Row]:
         reader = csv.DictReader(handle)
         missing = {"class", "category", "synonym"} - set(reader.fieldnames or ())
         if missing:
-            raise SystemExit(
-                f"{path}: expected columns class, category, synonym; missing {missing}")
+            raise SystemExit(f"{path}: expected columns class, category, synonym; missing {missing}")
         return [Row(r["class"].strip(), r["category"].strip(), r["synonym"]) for r in reader]
 
 
@@ -339,8 +556,7 @@ def label_and_kind(row: Row, name: str) -> tuple[str | None, str, str]:
     elif key in CATEGORY_LABELS:
         label = CATEGORY_LABELS[key]
     else:
-        raise SystemExit(f"DOPE category {key} has no mapping: add it to CATEGORY_LABELS "
-                         f"or DROPPED_CATEGORIES")
+        raise SystemExit(f"DOPE category {key} has no mapping: add it to CATEGORY_LABELS or DROPPED_CATEGORIES")
     if name in GENERIC_NAMES or name == row.category:
         kind = "name"
     elif key in BRAND_CATEGORIES:
@@ -373,8 +589,11 @@ def build(source: Path) -> tuple[list[tuple[str, str, str, str, str]], Counter[s
 
     hand_keys = {compact_key(t) for t in hand.vocabulary()}
     # unambiguous drug words of the hand lexicon, for phrases that hold one
-    drug_words = {e.term for e in hand if e.label is not None and not e.ambiguous
-                  and " " not in e.term and e.kind in ("name", "brand", "street")}
+    drug_words = {
+        e.term
+        for e in hand
+        if e.label is not None and not e.ambiguous and " " not in e.term and e.kind in ("name", "brand", "street")
+    }
 
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
@@ -473,20 +692,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--check", action="store_true",
-                        help="compare with the committed file instead of writing it")
-    parser.add_argument("--examples", type=int, default=0,
-                        help="print N examples of each rule")
+    parser.add_argument("--check", action="store_true", help="compare with the committed file instead of writing it")
+    parser.add_argument("--examples", type=int, default=0, help="print N examples of each rule")
     args = parser.parse_args(argv)
     try:
         import wordfreq
     except ImportError:
-        print(f"this script needs wordfreq: pip install wordfreq=={WORDFREQ_VERSION}",
-              file=sys.stderr)
+        print(f"this script needs wordfreq: pip install wordfreq=={WORDFREQ_VERSION}", file=sys.stderr)
         return 2
     if getattr(wordfreq, "__version__", WORDFREQ_VERSION) != WORDFREQ_VERSION:
-        print(f"warning: wordfreq {wordfreq.__version__} differs from {WORDFREQ_VERSION}, "
-              "frequencies and so the ambiguous flags may change", file=sys.stderr)
+        print(
+            f"warning: wordfreq {wordfreq.__version__} differs from {WORDFREQ_VERSION}, "
+            "frequencies and so the ambiguous flags may change",
+            file=sys.stderr,
+        )
     if not args.source.is_file():
         print(f"DOPE table not found: {args.source}; pass --source", file=sys.stderr)
         return 2
@@ -500,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     print("kept per label:", ", ".join(f"{k} {v}" for k, v in sorted(by_label.items())))
     for reason, items in sorted(examples.items()):
         if args.examples:
-            print(f"e.g. {reason}: {'; '.join(items[:args.examples])}")
+            print(f"e.g. {reason}: {'; '.join(items[: args.examples])}")
     text = render(rows)
     if args.check:
         current = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""

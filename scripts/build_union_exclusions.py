@@ -45,12 +45,17 @@ def main(argv: list[str] | None = None) -> int:
             for h in {(h.term, h.label) for h in analyze(r["text"]).drug_hits}:
                 seen[h] += 1
                 right[h] += h[1] in gold
-    rows = sorted((t, lab, n, right[(t, lab)]) for (t, lab), n in seen.items()
-                  if n >= args.min_support and right[(t, lab)] / n < args.min_precision)
-    lines = ["# Terms left out of drugtype.v2's lexicon union: written by scripts/build_union_exclusions.py",
-             "# from the bench kit's drug listings (label right less than "
-             f"{args.min_precision:.0%} of at least {args.min_support} times).",
-             "term\tlabel\tlistings\tlabel_right"]
+    rows = sorted(
+        (t, lab, n, right[(t, lab)])
+        for (t, lab), n in seen.items()
+        if n >= args.min_support and right[(t, lab)] / n < args.min_precision
+    )
+    lines = [
+        "# Terms left out of drugtype.v2's lexicon union: written by scripts/build_union_exclusions.py",
+        "# from the bench kit's drug listings (label right less than "
+        f"{args.min_precision:.0%} of at least {args.min_support} times).",
+        "term\tlabel\tlistings\tlabel_right",
+    ]
     lines += [f"{t}\t{lab}\t{n}\t{k}" for t, lab, n, k in rows]
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(rows)} terms -> {OUT}", file=sys.stderr)

@@ -47,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     groups = np.array([group_of(e) for e in events])
     folds = list(GroupKFold(n_splits=args.n_splits).split(np.zeros(len(events)), groups=groups))
     run = [int(k) for k in args.folds_run.split(",")]
-    print(f"{len(events)} events, {args.n_splits} grouped folds, running {run}, "
-          f"train cap {args.train_cap or 'none'}", flush=True)
+    print(
+        f"{len(events)} events, {args.n_splits} grouped folds, running {run}, train cap {args.train_cap or 'none'}",
+        flush=True,
+    )
     rows: dict[str, list[dict]] = {"drugtype.v1": [], "drugtype.v2": []}
     for k in run:
         tr, te = folds[k]
         if args.train_cap:
-            tr = tr[:args.train_cap]
+            tr = tr[: args.train_cap]
         started = time.perf_counter()
         det = create_detector("drugwatch.drugtype.v1", seed=0).fit([events[i] for i in tr])
         test = [events[i] for i in te]
@@ -61,13 +63,18 @@ def main(argv: list[str] | None = None) -> int:
             det.lexicon_union = union
             m = multilabel_metrics(y[te], np.asarray(det.predict(test)))
             rows[name].append(m)
-            print(f"fold {k} {name}: macro-F1 {m['macro_f1']:.4f}, subset accuracy "
-                  f"{m['subset_accuracy']:.4f} (train {len(tr)}, test {len(te)}, "
-                  f"{time.perf_counter() - started:.0f} s)", flush=True)
+            print(
+                f"fold {k} {name}: macro-F1 {m['macro_f1']:.4f}, subset accuracy "
+                f"{m['subset_accuracy']:.4f} (train {len(tr)}, test {len(te)}, "
+                f"{time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
     print("\n| detector | folds | macro-F1 | subset accuracy |\n|---|---|---|---|")
     for name, ms in rows.items():
-        print(f"| {name} | {len(ms)} | {np.mean([m['macro_f1'] for m in ms]):.4f} "
-              f"| {np.mean([m['subset_accuracy'] for m in ms]):.4f} |")
+        print(
+            f"| {name} | {len(ms)} | {np.mean([m['macro_f1'] for m in ms]):.4f} "
+            f"| {np.mean([m['subset_accuracy'] for m in ms]):.4f} |"
+        )
     return 0
 
 

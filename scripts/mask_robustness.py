@@ -39,10 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    records = [r for r in map(json.loads, open(args.data, encoding="utf-8")) if r["labels"]][args.skip:]
+    records = [r for r in map(json.loads, open(args.data, encoding="utf-8")) if r["labels"]][args.skip :]
     rng = np.random.default_rng(args.seed)
-    sample = [records[i] for i in sorted(rng.choice(len(records), size=min(args.sample, len(records)),
-                                                    replace=False))]
+    sample = [records[i] for i in sorted(rng.choice(len(records), size=min(args.sample, len(records)), replace=False))]
     families = args.families or list(FAMILIES)
     y = np.zeros((len(sample), len(LABELS)), dtype=np.int64)
     for i, r in enumerate(sample):
@@ -76,10 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     clean_model = model_scores(clean_texts) if detector else None
     head = "| family | text layer: labels kept |"
     if detector:
-        head += (f" v1 macro-F1 (clean {clean_model['v1']:.1f}) | v1 drop |"
-                 f" v2 macro-F1 (clean {clean_model['v2']:.1f}) | v2 drop |")
-    print(f"{len(sample)} drug listings (seed {args.seed}, after the first {args.skip}); "
-          f"{len(clean)} labels found clean; heavy strength\n")
+        head += (
+            f" v1 macro-F1 (clean {clean_model['v1']:.1f}) | v1 drop |"
+            f" v2 macro-F1 (clean {clean_model['v2']:.1f}) | v2 drop |"
+        )
+    print(
+        f"{len(sample)} drug listings (seed {args.seed}, after the first {args.skip}); "
+        f"{len(clean)} labels found clean; heavy strength\n"
+    )
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for family in families:
@@ -89,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         row = f"| {name} | {100 * kept:.1f} % |"
         if detector:
             s = model_scores(texts)
-            row += (f" {s['v1']:.1f} | {clean_model['v1'] - s['v1']:+.1f} |"
-                    f" {s['v2']:.1f} | {clean_model['v2'] - s['v2']:+.1f} |")
+            row += (
+                f" {s['v1']:.1f} | {clean_model['v1'] - s['v1']:+.1f} |"
+                f" {s['v2']:.1f} | {clean_model['v2'] - s['v2']:+.1f} |"
+            )
         print(row, flush=True)
     return 0
 

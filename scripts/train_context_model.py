@@ -39,7 +39,7 @@ from drugwatch.lexicon.matcher import Matcher  # noqa: E402
 from drugwatch.text.normalize import normalize  # noqa: E402
 
 MIN_TERM_ROWS = 30  # a word gets its own weight from this many rows
-C = 1.0             # inverse L2 strength of the regression
+C = 1.0  # inverse L2 strength of the regression
 
 
 class _Recorder:
@@ -63,9 +63,16 @@ def read_kit(kit: Path) -> list[dict]:
                     sub = "listing_drug" if r["selling"] else "listing_non_drug"
                 else:
                     sub = r["meta"].get("subsource") or r["source"]
-                records.append({"text": r["text"] or "", "labels": set(r["labels"] or ()),
-                                "selling": bool(r["selling"]), "task": r["task"],
-                                "group": r["group"] or r["id"], "sub": sub})
+                records.append(
+                    {
+                        "text": r["text"] or "",
+                        "labels": set(r["labels"] or ()),
+                        "selling": bool(r["selling"]),
+                        "task": r["task"],
+                        "group": r["group"] or r["id"],
+                        "sub": sub,
+                    }
+                )
     return records
 
 
@@ -97,7 +104,7 @@ def design(rows: list[dict], vocab: list[str]) -> np.ndarray:
     index = {t: j for j, t in enumerate(vocab)}
     X = np.zeros((len(rows), len(FEATURES) + len(vocab)))
     for i, row in enumerate(rows):
-        X[i, :len(FEATURES)] = row["x"]
+        X[i, : len(FEATURES)] = row["x"]
         j = index.get(row["term"])
         if j is not None:
             X[i, len(FEATURES) + j] = 1.0
@@ -137,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
 
     records = read_kit(args.kit)
     rows, hand = collect(records)
-    print(f"{len(records)} records, {len(rows)} undecided ambiguous words "
-          f"({sum(r['y'] for r in rows)} positive)", file=sys.stderr)
+    print(
+        f"{len(records)} records, {len(rows)} undecided ambiguous words ({sum(r['y'] for r in rows)} positive)",
+        file=sys.stderr,
+    )
 
     # out-of-fold probabilities, grouped by the kit's group
     groups = np.array([records[r["rec"]]["group"] for r in rows])
@@ -153,13 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     for row, p in zip(rows, oof):
         by_rec[row["rec"]] = max(by_rec[row["rec"]], p)
     subs = sorted({r["sub"] for r in records})
-    negative_subs = [s for s in subs
-                     if not any(r["selling"] for r in records if r["sub"] == s)]
+    negative_subs = [s for s in subs if not any(r["selling"] for r in records if r["sub"] == s)]
     n_sub = Counter(r["sub"] for r in records)
 
     def fp_rates(t: float) -> dict[str, float]:
-        fired = Counter(records[i]["sub"] for i, p in by_rec.items()
-                        if p >= t and not hand[i] and not records[i]["selling"])
+        fired = Counter(
+            records[i]["sub"] for i, p in by_rec.items() if p >= t and not hand[i] and not records[i]["selling"]
+        )
         return {s: fired[s] / n_sub[s] for s in negative_subs}
 
     threshold = 0.99
@@ -178,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         h = sum(hand[i] for i in idx)
         m = sum(1 for i in idx if by_rec.get(i, 0.0) >= threshold and not hand[i])
         pos = "positive" if s not in negative_subs else ""
-        print(f"| {s}{' (' + pos + ')' if pos else ''} | {len(idx):,} | {h} ({h / len(idx):.2%}) "
-              f"| +{m} ({m / len(idx):.2%}) | {(h + m) / len(idx):.2%} |")
+        print(
+            f"| {s}{' (' + pos + ')' if pos else ''} | {len(idx):,} | {h} ({h / len(idx):.2%}) "
+            f"| +{m} ({m / len(idx):.2%}) | {(h + m) / len(idx):.2%} |"
+        )
     del rates
 
     model, vocab = fit(rows, w_all)
@@ -187,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "version": "context-1",
         "features": list(FEATURES),
-        "weights": [round(float(w), 5) for w in coef[:len(FEATURES)]],
-        "term_weights": {t: round(float(w), 5) for t, w in zip(vocab, coef[len(FEATURES):])},
+        "weights": [round(float(w), 5) for w in coef[: len(FEATURES)]],
+        "term_weights": {t: round(float(w), 5) for t, w in zip(vocab, coef[len(FEATURES) :])},
         "bias": round(float(model.intercept_[0]), 5),
         "threshold": threshold,
         "trained_on": "bench kit dev/drugtype.jsonl + dev/selling.jsonl",
@@ -197,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     for name, w in zip(FEATURES, coef):
         print(f"  {name:14s} {w:+.3f}", file=sys.stderr)
-    print(f"  bias           {model.intercept_[0]:+.3f}; {len(vocab)} word weights -> {args.out}",
-          file=sys.stderr)
+    print(f"  bias           {model.intercept_[0]:+.3f}; {len(vocab)} word weights -> {args.out}", file=sys.stderr)
     return 0
 
 

@@ -28,11 +28,25 @@ def plug() -> Account:
         Event(id="p2", author="plug", created_at=t(2, 5, 30), text="xanax bars 2mg 20 for $90, wickr: plugx1 #xanax"),
         Event(id="p3", author="plug", created_at=t(3, 1, 0), text="percs 30mg available tonight #percocet"),
         Event(id="p4", author="plug", created_at=t(4, 17, 0), text="nice day at the park #sun"),
-        Event(id="c1", author="plug", kind="comment", parent_id="x9", post_id="x9", created_at=t(5, 6, 0),
-              text="got those bars again, hit my wickr plugx1"),
+        Event(
+            id="c1",
+            author="plug",
+            kind="comment",
+            parent_id="x9",
+            post_id="x9",
+            created_at=t(5, 6, 0),
+            text="got those bars again, hit my wickr plugx1",
+        ),
     )
-    return Account(username="plug", followers=100, following=900, bio="menu in dm, cashapp only 🔌",
-                   timeline=timeline, meta={"utc_offset_hours": -5}, dealer=True)
+    return Account(
+        username="plug",
+        followers=100,
+        following=900,
+        bio="menu in dm, cashapp only 🔌",
+        timeline=timeline,
+        meta={"utc_offset_hours": -5},
+        dealer=True,
+    )
 
 
 PLUG_PROBA = [0.9, 0.8, 0.7, 0.1, 0.95]
@@ -113,30 +127,60 @@ def test_transaction_terms_undo_disguises():
 # The detector on a small synthetic population
 
 
-DEALER_TEXTS = ["xanax bars 2mg dm wickr {h} #xanax #bars", "percs 30 for sale, text {h} #percocet",
-                "kush oz $200 snap {h} #weed #kush", "lean pints, order on telegram {h} #lean"]
-USER_TEXTS = ["smoked some weed last night lol #420", "my dog at the beach #dog", "coffee and a book #sunday",
-              "great game tonight #football", "new haircut #selfie"]
+DEALER_TEXTS = [
+    "xanax bars 2mg dm wickr {h} #xanax #bars",
+    "percs 30 for sale, text {h} #percocet",
+    "kush oz $200 snap {h} #weed #kush",
+    "lean pints, order on telegram {h} #lean",
+]
+USER_TEXTS = [
+    "smoked some weed last night lol #420",
+    "my dog at the beach #dog",
+    "coffee and a book #sunday",
+    "great game tonight #football",
+    "new haircut #selfie",
+]
 
 
 def population(n_dealers: int = 8, n_users: int = 10) -> list[Account]:
     accounts = []
     for d in range(n_dealers):
         events = tuple(
-            Event(id=f"d{d}e{k}", author=f"dealer{d}", created_at=t(1 + k, (4 + 7 * k) % 24),
-                  text=DEALER_TEXTS[(d + k) % 4].format(h=f"plug{d}"), labels=("xanax",) if k % 2 == 0 else ("painkiller",))
+            Event(
+                id=f"d{d}e{k}",
+                author=f"dealer{d}",
+                created_at=t(1 + k, (4 + 7 * k) % 24),
+                text=DEALER_TEXTS[(d + k) % 4].format(h=f"plug{d}"),
+                labels=("xanax",) if k % 2 == 0 else ("painkiller",),
+            )
             for k in range(6)
-        ) + (Event(id=f"d{d}x", author=f"dealer{d}", created_at=t(10, 15), text="sunny day #sun", labels=("non_drug",)),)
-        accounts.append(Account(username=f"dealer{d}", followers=50 + d, following=800 + 10 * d, dealer=True,
-                                bio="menu in dm, cashapp", timeline=events))
+        ) + (
+            Event(id=f"d{d}x", author=f"dealer{d}", created_at=t(10, 15), text="sunny day #sun", labels=("non_drug",)),
+        )
+        accounts.append(
+            Account(
+                username=f"dealer{d}",
+                followers=50 + d,
+                following=800 + 10 * d,
+                dealer=True,
+                bio="menu in dm, cashapp",
+                timeline=events,
+            )
+        )
     for u in range(n_users):
         events = tuple(
-            Event(id=f"u{u}e{k}", author=f"user{u}", created_at=t(1 + k, 14), text=USER_TEXTS[(u + k) % 5],
-                  labels=("non_drug",))
+            Event(
+                id=f"u{u}e{k}",
+                author=f"user{u}",
+                created_at=t(1 + k, 14),
+                text=USER_TEXTS[(u + k) % 5],
+                labels=("non_drug",),
+            )
             for k in range(5)
         )
-        accounts.append(Account(username=f"user{u}", followers=300 + u, following=250, dealer=False,
-                                bio="just me", timeline=events))
+        accounts.append(
+            Account(username=f"user{u}", followers=300 + u, following=250, dealer=False, bio="just me", timeline=events)
+        )
     return accounts
 
 
@@ -188,10 +232,16 @@ def test_forest_and_our_features_and_scores(tmp_path: Path):
 
 def test_cross_validation_shares_folds_across_cells():
     accounts = population(n_dealers=10, n_users=10)
-    result = cross_validate_accounts(accounts, n_splits=5, seed=0, inner_folds=2, cells={
-        "yl": {"features": "yang_luo", "model": "logreg"},
-        "ours": {"features": "ours", "model": "forest", "n_estimators": 30},
-    })
+    result = cross_validate_accounts(
+        accounts,
+        n_splits=5,
+        seed=0,
+        inner_folds=2,
+        cells={
+            "yl": {"features": "yang_luo", "model": "logreg"},
+            "ours": {"features": "ours", "model": "forest", "n_estimators": 30},
+        },
+    )
     assert result["n_accounts"] == 20 and sum(result["fold_sizes"]) == 20
     assert result["fold_dealers"] == [2, 2, 2, 2, 2]
     for cell in result["cells"].values():
@@ -203,8 +253,9 @@ def test_cross_annotator_table_scores_each_against_the_other():
     accounts = population(n_dealers=2, n_users=3)
     a = [1, 1, 0, 0, 0]
     b = [1, 0, 0, 0, 1]
-    rows = cross_annotator_table(accounts, a, b, names=("A", "B"),
-                                 model_predictions={"A": [1, 1, 0, 0, 0], "B": [1, 0, 0, 0, 0]})
+    rows = cross_annotator_table(
+        accounts, a, b, names=("A", "B"), model_predictions={"A": [1, 1, 0, 0, 0], "B": [1, 0, 0, 0, 0]}
+    )
     table = {(r["truth"], r["scored"]): r for r in rows}
     assert table[("A", "model")]["f1"] == 1.0
     # B against truth A: tp 1, fp 1, fn 1
@@ -244,8 +295,9 @@ def test_cli_train_score_link_store_results(tmp_path: Path):
         store.upsert([*corpus.accounts, *corpus.events])
     runner = CliRunner()
     model = tmp_path / "model"
-    trained = runner.invoke(app, ["accounts", "train", "--db", db, "--output", str(model), "--event-target",
-                                  "mentions", "--folds", "2"])
+    trained = runner.invoke(
+        app, ["accounts", "train", "--db", db, "--output", str(model), "--event-target", "mentions", "--folds", "2"]
+    )
     assert trained.exit_code == 0, trained.output
     assert "trained on 30 accounts" in trained.output and (model / "config.json").is_file()
     assert "cv2_f1" in json.loads((model / "config.json").read_text())["evaluation"]
@@ -292,7 +344,10 @@ def test_score_and_link_runs_are_stored(store_url: str, tmp_path: Path):
         networks = latest_networks(store)
     assert again.run_id > run.run_id and all(row["run_id"] == again.run_id for row in scores.values())
     assert scores["instagram:dealer0"]["threshold"] == 0.99
-    assert networks[0]["contacts"] == ["phone:+15550107788"] and networks[0]["summary"] == "4 accounts linked by contact and near-duplicate"
+    assert (
+        networks[0]["contacts"] == ["phone:+15550107788"]
+        and networks[0]["summary"] == "4 accounts linked by contact and near-duplicate"
+    )
 
 
 def test_cross_fitting_keeps_groups_apart():
@@ -301,12 +356,14 @@ def test_cross_fitting_keeps_groups_apart():
     accounts = population(n_dealers=4, n_users=4)
     y = np.array([int(a.dealer) for a in accounts])
     groups = ["A" if i % 2 == 0 else "B" for i in range(len(accounts))]
-    proba = cross_fit_proba(accounts, y, name="drugwatch.yang_luo_text.v1", params=None, target="is_drug",
-                            folds=2, seed=0, groups=groups)
+    proba = cross_fit_proba(
+        accounts, y, name="drugwatch.yang_luo_text.v1", params=None, target="is_drug", folds=2, seed=0, groups=groups
+    )
     for held_out in ("A", "B"):
         train = [a for a, g in zip(accounts, groups) if g != held_out]
         test = [i for i, g in enumerate(groups) if g == held_out]
-        expected = timeline_proba(fit_event_detector(train, "drugwatch.yang_luo_text.v1", None, "is_drug"),
-                                  [accounts[i] for i in test])
+        expected = timeline_proba(
+            fit_event_detector(train, "drugwatch.yang_luo_text.v1", None, "is_drug"), [accounts[i] for i in test]
+        )
         for i, p in zip(test, expected):
             np.testing.assert_allclose(proba[i], p)

@@ -95,7 +95,10 @@ def test_raw_agreement() -> None:
 def test_report_on_annotations() -> None:
     answers = {
         "e1": {"ann1": {"comment": ("xanax",), "dealer": True}, "ann2": {"comment": ("xanax",), "dealer": True}},
-        "e2": {"ann1": {"comment": ("non_drug",), "dealer": False}, "ann2": {"comment": ("marijuana",), "dealer": False}},
+        "e2": {
+            "ann1": {"comment": ("non_drug",), "dealer": False},
+            "ann2": {"comment": ("marijuana",), "dealer": False},
+        },
         "e3": {"ann1": {"comment": ("non_drug",), "dealer": False}, "ann2": {"comment": ("non_drug",), "dealer": True}},
         "e4": {"ann1": {"comment": ("xanax",), "dealer": True}},  # one annotator: not counted
     }

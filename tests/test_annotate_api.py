@@ -32,8 +32,13 @@ def _corpus(tmp_path: Path) -> list[Event | Account]:
     image.write_bytes(PNG)
     return [
         Account(username="demo_plug", bio="wickr: demo_plug77 · fast ship", followers=10, following=900),
-        Event(id="p1", text="fresh 2mg bars #xanax #plugsofinstagram wickr demo_plug77", author="demo_plug",
-              images=[ImageRef(path=str(image))], meta={"ocr_text": "call 555 201 3344"}),
+        Event(
+            id="p1",
+            text="fresh 2mg bars #xanax #plugsofinstagram wickr demo_plug77",
+            author="demo_plug",
+            images=[ImageRef(path=str(image))],
+            meta={"ocr_text": "call 555 201 3344"},
+        ),
         Event(id="c1", kind="comment", parent_id="p1", post_id="p1", text="how much for 10?", author="demo_buyer"),
         Event(id="c2", kind="comment", parent_id="c1", post_id="p1", text="dm me, percs too", author="demo_plug"),
         Event(id="p2", text="sunset at the beach #travel", author="demo_tourist"),
@@ -75,7 +80,9 @@ def login(app, name: str) -> TestClient:
     client = TestClient(app)
     page = client.get("/login")
     response = client.post(
-        "/login", data={"username": name, "password": PASSWORDS[name], "csrf_token": _hidden_csrf(page.text)}, follow_redirects=False
+        "/login",
+        data={"username": name, "password": PASSWORDS[name], "csrf_token": _hidden_csrf(page.text)},
+        follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     client.csrf = _hidden_csrf(client.get("/", headers={"accept": "text/html"}).text)  # type: ignore[attr-defined]
@@ -257,7 +264,9 @@ def test_deactivated_user_is_signed_out(app) -> None:
 
     with app.state.engine.connect() as conn:
         uid = conn.execute(select(UserRow.id).where(UserRow.username == "ann3")).scalar_one()
-    response = admin.post(f"/admin/users/{uid}/active", data={"active": "false", "csrf_token": admin.csrf}, follow_redirects=False)
+    response = admin.post(
+        f"/admin/users/{uid}/active", data={"active": "false", "csrf_token": admin.csrf}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert annotator.get("/tasks").status_code == 401
 
@@ -292,7 +301,12 @@ def test_annotators_are_blind_to_each_other(app) -> None:
     ann1, ann3 = login(app, "ann1"), login(app, "ann3")
     theirs = _tasks(app, "ann2")[0]
     assert ann1.get(f"/tasks/{theirs}").status_code == 404
-    assert ann1.post(f"/tasks/{theirs}", data={"comment": ["non_drug"], "selling": "0", "csrf_token": ann1.csrf}).status_code == 404
+    assert (
+        ann1.post(
+            f"/tasks/{theirs}", data={"comment": ["non_drug"], "selling": "0", "csrf_token": ann1.csrf}
+        ).status_code
+        == 404
+    )
     assert ann1.get("/agreement").status_code == 403
     assert ann1.get("/adjudicate").status_code == 403
     assert ann3.get("/media/instagram:p1/0").status_code == 404  # neither p1 nor its comments assigned to ann3
@@ -313,7 +327,10 @@ def test_submission_is_validated(app) -> None:
         assert response.status_code == 422, data
         assert message in response.text
     comment_task = _task_for(app, "ann1", "instagram:c1")
-    response = client.post(f"/tasks/{comment_task}", data={"comment": ["non_drug"], "image": ["xanax"], "selling": "0", "csrf_token": client.csrf})
+    response = client.post(
+        f"/tasks/{comment_task}",
+        data={"comment": ["non_drug"], "image": ["xanax"], "selling": "0", "csrf_token": client.csrf},
+    )
     assert response.status_code == 422 and "has no image" in response.text
     assert _count(app, AnnotationRow) == 0
 
@@ -332,7 +349,12 @@ def test_retried_submission_is_not_duplicated(store_url, make_app) -> None:
     client.post(f"/tasks/{task}", data={**_answer("instagram:p1", ["painkiller"], False), "csrf_token": client.csrf})
     assert _count(app, AnnotationRow) == 4
     answers = service.collect_answers(app.state.engine)
-    assert answers["instagram:p1"]["ann1"] == {"hashtag": ("painkiller",), "image": ("painkiller",), "comment": ("painkiller",), "dealer": False}
+    assert answers["instagram:p1"]["ann1"] == {
+        "hashtag": ("painkiller",),
+        "image": ("painkiller",),
+        "comment": ("painkiller",),
+        "dealer": False,
+    }
 
 
 def test_skip_flag_and_progress(app) -> None:
@@ -340,8 +362,15 @@ def test_skip_flag_and_progress(app) -> None:
     client = login(app, "ann1")
     first, second, third, *_ = _tasks(app, "ann1")
     assert client.get("/tasks/next", follow_redirects=False).headers["location"] == f"/tasks/{first}"
-    assert client.post(f"/tasks/{first}/skip", headers={"x-csrf-token": client.csrf}, follow_redirects=False).status_code == 303
-    response = client.post(f"/tasks/{second}/flag", data={"note": "is this DMT or MDMA?", "csrf_token": client.csrf}, follow_redirects=False)
+    assert (
+        client.post(f"/tasks/{first}/skip", headers={"x-csrf-token": client.csrf}, follow_redirects=False).status_code
+        == 303
+    )
+    response = client.post(
+        f"/tasks/{second}/flag",
+        data={"note": "is this DMT or MDMA?", "csrf_token": client.csrf},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert client.get("/tasks/next", follow_redirects=False).headers["location"] == f"/tasks/{third}"
     page = client.get("/tasks").text
@@ -360,7 +389,9 @@ def test_assignment_is_balanced_and_idempotent(app) -> None:
     loads = [p["total"] for p in service.progress(engine)]
     assert sorted(loads) == [2, 3, 3]  # 8 assignments spread over 3 annotators
     with engine.connect() as conn:
-        per_event = dict(conn.execute(select(AssignmentRow.event_key, func.count()).group_by(AssignmentRow.event_key)).all())
+        per_event = dict(
+            conn.execute(select(AssignmentRow.event_key, func.count()).group_by(AssignmentRow.event_key)).all()
+        )
     assert set(per_event.values()) == {2}
     assert service.assign(engine, k=3) == 4  # raising k adds one annotator per event
     with pytest.raises(ValueError, match="only 3 active annotator"):
@@ -377,19 +408,37 @@ def _label_all(app, name: str, labels_by_event: dict[str, tuple[list[str], bool]
     client = login(app, name)
     for key, (labels, selling) in labels_by_event.items():
         task = _task_for(app, name, key)
-        response = client.post(f"/tasks/{task}", data={**_answer(key, labels, selling), "csrf_token": client.csrf}, follow_redirects=False)
+        response = client.post(
+            f"/tasks/{task}", data={**_answer(key, labels, selling), "csrf_token": client.csrf}, follow_redirects=False
+        )
         assert response.status_code == 303, response.text
 
 
 def test_agreement_adjudication_and_export(store_url, make_app, tmp_path: Path) -> None:
     app = make_app(store_url)
     service.assign(app.state.engine, k=2, annotators=["ann1", "ann2"])
-    _label_all(app, "ann1", {"instagram:p1": (["xanax"], True), "instagram:c1": (["non_drug"], False),
-                             "instagram:c2": (["painkiller"], True), "instagram:p2": (["non_drug"], False)})
+    _label_all(
+        app,
+        "ann1",
+        {
+            "instagram:p1": (["xanax"], True),
+            "instagram:c1": (["non_drug"], False),
+            "instagram:c2": (["painkiller"], True),
+            "instagram:p2": (["non_drug"], False),
+        },
+    )
     adjudicator = login(app, "adj")
     assert "Nothing to adjudicate" in adjudicator.get("/adjudicate").text  # ann2 still pending
-    _label_all(app, "ann2", {"instagram:p1": (["xanax"], True), "instagram:c1": (["non_drug"], False),
-                             "instagram:c2": (["painkiller"], False), "instagram:p2": (["non_drug"], False)})
+    _label_all(
+        app,
+        "ann2",
+        {
+            "instagram:p1": (["xanax"], True),
+            "instagram:c1": (["non_drug"], False),
+            "instagram:c2": (["painkiller"], False),
+            "instagram:p2": (["non_drug"], False),
+        },
+    )
 
     report = adjudicator.get("/agreement.json").json()
     assert report["n_events"] == 4
@@ -441,7 +490,12 @@ def test_agreement_adjudication_and_export(store_url, make_app, tmp_path: Path) 
     assert "comment_labels" in table.column_names
 
     # Feedback to the crawler.
-    assert adjudicator.post("/hashtags/recompute", headers={"x-csrf-token": adjudicator.csrf}, follow_redirects=False).status_code == 303
+    assert (
+        adjudicator.post(
+            "/hashtags/recompute", headers={"x-csrf-token": adjudicator.csrf}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     weights = {w["tag"]: w for w in adjudicator.get("/hashtags/weights.json").json()}
     assert weights["xanax"]["weight"] == pytest.approx(2 / 3)  # (1 drug + 1) / (1 event + 2)
     assert weights["travel"]["weight"] == pytest.approx(1 / 3)
@@ -451,7 +505,9 @@ def test_agreement_adjudication_and_export(store_url, make_app, tmp_path: Path) 
 def test_flagged_items_reach_the_adjudicator(app) -> None:
     service.assign(app.state.engine, k=2, annotators=["ann1", "ann2"])
     client = login(app, "ann1")
-    client.post(f"/tasks/{_task_for(app, 'ann1', 'instagram:p2')}/flag", data={"note": "unsure", "csrf_token": client.csrf})
+    client.post(
+        f"/tasks/{_task_for(app, 'ann1', 'instagram:p2')}/flag", data={"note": "unsure", "csrf_token": client.csrf}
+    )
     _label_all(app, "ann2", {"instagram:p2": (["non_drug"], False)})
     assert "ann1: unsure" in login(app, "adj").get("/adjudicate").text
 
@@ -491,7 +547,11 @@ def test_active_learning_with_a_saved_detector(make_app, tmp_path: Path) -> None
     from drugwatch.models.registry import get_detector_class
 
     train = [
-        Event(id=f"t{i}", text=f"xanax bars wickr plug{i} dm to order" if i % 2 else f"sunset at the beach day {i}", selling=bool(i % 2))
+        Event(
+            id=f"t{i}",
+            text=f"xanax bars wickr plug{i} dm to order" if i % 2 else f"sunset at the beach day {i}",
+            selling=bool(i % 2),
+        )
         for i in range(20)
     ]
     model_dir = tmp_path / "model"
@@ -502,7 +562,9 @@ def test_active_learning_with_a_saved_detector(make_app, tmp_path: Path) -> None
     page = admin.post("/admin/assignments", data={"k": "2", "csrf_token": admin.csrf}).text
     assert "8 new assignment" in page and "ordered by model uncertainty (4 event(s))" in page
     with app.state.engine.connect() as conn:
-        priorities = {r.event_key: r.priority for r in conn.execute(select(AssignmentRow.event_key, AssignmentRow.priority))}
+        priorities = {
+            r.event_key: r.priority for r in conn.execute(select(AssignmentRow.event_key, AssignmentRow.priority))
+        }
     assert sorted(set(priorities.values())) == [1.0, 2.0, 3.0, 4.0]
 
 
@@ -538,7 +600,15 @@ def test_unique_constraints_forbid_duplicates(app) -> None:
     assert task is not None
     with pytest.raises(IntegrityError):
         with app.state.engine.begin() as conn:
-            conn.execute(insert(AssignmentRow).values(event_key=task.event_key, user_id=task.user_id, status="pending", priority=0, created_at=service._now()))
+            conn.execute(
+                insert(AssignmentRow).values(
+                    event_key=task.event_key,
+                    user_id=task.user_id,
+                    status="pending",
+                    priority=0,
+                    created_at=service._now(),
+                )
+            )
 
 
 def test_cli_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -556,9 +626,15 @@ def test_cli_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert result.exit_code == 0, result.output
         assert "secret-password-1" not in result.output
     monkeypatch.delenv("DRUGWATCH_ANNOTATE_PASSWORD")
-    result = runner.invoke(cli, ["annotate", "add-user", "adj", "--role", "adjudicator", "--db", db], input="another-pass-2\nanother-pass-2\n")
+    result = runner.invoke(
+        cli,
+        ["annotate", "add-user", "adj", "--role", "adjudicator", "--db", db],
+        input="another-pass-2\nanother-pass-2\n",
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["annotate", "add-user", "xy", "--role", "boss", "--db", db], input="another-pass-2\nanother-pass-2\n")
+    result = runner.invoke(
+        cli, ["annotate", "add-user", "xy", "--role", "boss", "--db", db], input="another-pass-2\nanother-pass-2\n"
+    )
     assert result.exit_code == 2 and "unknown role" in result.output
     result = runner.invoke(cli, ["annotate", "assign", "--db", db, "-k", "2"])
     assert result.exit_code == 0 and "8 new assignment" in result.output, result.output
@@ -572,7 +648,9 @@ def test_cli_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             ).all()
         for row in rows:
             event = service.events_by_key(engine, [row.event_key])[row.event_key]
-            answer = service.parse_answer(event, {level: ["non_drug"] for level in service.required_levels(event)}, False)
+            answer = service.parse_answer(
+                event, {level: ["non_drug"] for level in service.required_levels(event)}, False
+            )
             service.submit(engine, service.Task(row.id, row.event_key, row.user_id, "pending", None), answer)
     result = runner.invoke(cli, ["annotate", "agreement", "--db", db, "--json"])
     assert result.exit_code == 0, result.output
@@ -592,10 +670,26 @@ def test_cli_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_adjudication_ties_start_filled_and_lead_to_the_next_item(store_url, make_app) -> None:
     app = make_app(store_url)
     service.assign(app.state.engine, k=2, annotators=["ann1", "ann2"])
-    _label_all(app, "ann1", {"instagram:p1": (["xanax"], True), "instagram:c1": (["non_drug"], False),
-                             "instagram:c2": (["painkiller"], True), "instagram:p2": (["non_drug"], False)})
-    _label_all(app, "ann2", {"instagram:p1": (["non_drug"], False), "instagram:c1": (["non_drug"], False),
-                             "instagram:c2": (["cocaine"], True), "instagram:p2": (["non_drug"], False)})
+    _label_all(
+        app,
+        "ann1",
+        {
+            "instagram:p1": (["xanax"], True),
+            "instagram:c1": (["non_drug"], False),
+            "instagram:c2": (["painkiller"], True),
+            "instagram:p2": (["non_drug"], False),
+        },
+    )
+    _label_all(
+        app,
+        "ann2",
+        {
+            "instagram:p1": (["non_drug"], False),
+            "instagram:c1": (["non_drug"], False),
+            "instagram:c2": (["cocaine"], True),
+            "instagram:p2": (["non_drug"], False),
+        },
+    )
     adjudicator = login(app, "adj")
     queue = [d.event_key for d in service.disagreements(app.state.engine)]
     assert queue == ["instagram:c2", "instagram:p1"]
@@ -610,7 +704,10 @@ def test_adjudication_ties_start_filled_and_lead_to_the_next_item(store_url, mak
     assert re.search(r'name="comment" value="cocaine"[^>]*checked', page)
     assert not re.search(r'name="comment" value="non_drug"[^>]*checked', page)
     data = {level: labels for level, labels in service.majority(answers["instagram:c2"])[0].items()}
-    response = adjudicator.post("/adjudicate/instagram:c2", data={**data, "selling": "1", "csrf_token": adjudicator.csrf},
-                                follow_redirects=False)
+    response = adjudicator.post(
+        "/adjudicate/instagram:c2",
+        data={**data, "selling": "1", "csrf_token": adjudicator.csrf},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/adjudicate/instagram:p1"

@@ -31,7 +31,6 @@ PNG = bytes.fromhex(
 pytestmark = pytest.mark.slow
 
 
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,14 +44,22 @@ def server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator[str]:
     image = tmp_path / "bars.png"
     image.write_bytes(PNG)
     settings = Settings(
-        db=f"sqlite:///{tmp_path / 'e2e.sqlite'}", secret_key="e2e-secret-key-0123456789",
-        annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=1024,
+        db=f"sqlite:///{tmp_path / 'e2e.sqlite'}",
+        secret_key="e2e-secret-key-0123456789",
+        annotate_ocr=False,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
     )
     app = create_app(settings)
     app.state.store.upsert(
         [
             Account(username="demo_plug", bio="wickr: demo_plug77"),
-            Event(id="p1", text="2mg bars #xanax wickr demo_plug77", author="demo_plug", images=[ImageRef(path=str(image))]),
+            Event(
+                id="p1",
+                text="2mg bars #xanax wickr demo_plug77",
+                author="demo_plug",
+                images=[ImageRef(path=str(image))],
+            ),
             Event(id="c1", kind="comment", parent_id="p1", post_id="p1", text="percs too, dm", author="demo_plug"),
         ]
     )
@@ -149,9 +156,17 @@ def test_two_annotators_and_an_adjudicator(server: str, tmp_path: Path, chromium
             assert adj.is_checked("#comment-painkiller") and adj.is_checked("#selling-yes")
             # "Accept <annotator>" puts that annotator's whole answer in the form.
             adj.click("#accept-ann2")
-            assert adj.is_checked("#comment-non_drug") and not adj.is_checked("#comment-painkiller") and adj.is_checked("#selling-no")
+            assert (
+                adj.is_checked("#comment-non_drug")
+                and not adj.is_checked("#comment-painkiller")
+                and adj.is_checked("#selling-no")
+            )
             adj.click("#accept-ann1")
-            assert adj.is_checked("#comment-painkiller") and not adj.is_checked("#comment-non_drug") and adj.is_checked("#selling-yes")
+            assert (
+                adj.is_checked("#comment-painkiller")
+                and not adj.is_checked("#comment-non_drug")
+                and adj.is_checked("#selling-yes")
+            )
             with adj.expect_navigation():
                 adj.keyboard.press("Enter")
             adj.wait_for_selector("#no-disagreements")
@@ -192,9 +207,15 @@ class _Scorer:
             drug = event.id == "p1"
             probabilities = {label: 0.02 for label in LABELS}
             probabilities["xanax" if drug else "non_drug"] = 0.97
-            out.append(SimpleNamespace(key=event.key, drug_probabilities=probabilities,
-                                       drug_labels=("xanax",) if drug else ("non_drug",),
-                                       selling=drug, selling_probability=0.9 if drug else 0.05))
+            out.append(
+                SimpleNamespace(
+                    key=event.key,
+                    drug_probabilities=probabilities,
+                    drug_labels=("xanax",) if drug else ("non_drug",),
+                    selling=drug,
+                    selling_probability=0.9 if drug else 0.05,
+                )
+            )
         return out
 
 
@@ -207,16 +228,24 @@ def labeller_server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator
     image = tmp_path / "bars.png"
     image.write_bytes(PNG)
     settings = Settings(
-        db=f"sqlite:///{tmp_path / 'labeller.sqlite'}", secret_key="e2e-secret-key-0123456789",
-        annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=1024, media_roots=[tmp_path],
+        db=f"sqlite:///{tmp_path / 'labeller.sqlite'}",
+        secret_key="e2e-secret-key-0123456789",
+        annotate_ocr=False,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        media_roots=[tmp_path],
     )
     app = create_app(settings)
     app.state.suggester = Suggester(_Scorer())
     app.state.store.upsert(
         [
             Account(username="demo_plug", bio="wickr: demo_plug77"),
-            Event(id="p1", text="2mg bars #xanax wickr demo_plug77 " + "stealth shipping, same day. " * 12, author="demo_plug",
-                  images=[ImageRef(path=str(image))]),
+            Event(
+                id="p1",
+                text="2mg bars #xanax wickr demo_plug77 " + "stealth shipping, same day. " * 12,
+                author="demo_plug",
+                images=[ImageRef(path=str(image))],
+            ),
             Event(id="c1", kind="comment", parent_id="p1", post_id="p1", text="how much for 10?", author="demo_buyer"),
             Event(id="p2", text="sunset at the beach #travel", author="demo_tourist"),
         ]
@@ -272,13 +301,21 @@ def test_one_key_answers_suggestions_and_undo_at_1024x700(labeller_server, chrom
             # Images: b blurs and unblurs, z zooms.
             assert "blurred" not in page.get_attribute("#images", "class")
             _label(page, ["b", "z"])
-            assert "blurred" in page.get_attribute("#images", "class") and "zoomed" in page.get_attribute("#images img", "class")
+            assert "blurred" in page.get_attribute("#images", "class") and "zoomed" in page.get_attribute(
+                "#images img", "class"
+            )
             _label(page, ["b", "z"])
-            assert page.get_attribute("#comment-xanax", "data-suggested") == "1" and not page.is_checked("#comment-xanax")
+            assert page.get_attribute("#comment-xanax", "data-suggested") == "1" and not page.is_checked(
+                "#comment-xanax"
+            )
             _label(page, ["h", "5", "="])  # copy the hashtag level to the others
             assert page.is_checked("#image-painkiller") and page.is_checked("#comment-painkiller")
             _label(page, ["a"])  # accept the suggestions: exactly them, at every level
-            assert page.is_checked("#image-xanax") and not page.is_checked("#image-painkiller") and page.is_checked("#selling-yes")
+            assert (
+                page.is_checked("#image-xanax")
+                and not page.is_checked("#image-painkiller")
+                and page.is_checked("#selling-yes")
+            )
             with page.expect_navigation():
                 page.keyboard.press("Enter")
 
@@ -326,7 +363,12 @@ def test_one_key_answers_suggestions_and_undo_at_1024x700(labeller_server, chrom
             browser.close()
     assert failures == [] and errors == []
     answers = service.collect_answers(app.state.engine)
-    assert answers["instagram:p1"]["ann1"] == {"hashtag": ("xanax",), "image": ("xanax",), "comment": ("xanax",), "dealer": True}
+    assert answers["instagram:p1"]["ann1"] == {
+        "hashtag": ("xanax",),
+        "image": ("xanax",),
+        "comment": ("xanax",),
+        "dealer": True,
+    }
     assert answers["instagram:p2"]["ann1"] == {"hashtag": ("non_drug",), "comment": ("non_drug",), "dealer": False}
     assert answers["instagram:c1"]["ann1"] == {"comment": ("non_drug",), "dealer": False}
     from drugwatch.annotate.suggest import suggestion_report
@@ -337,9 +379,14 @@ def test_one_key_answers_suggestions_and_undo_at_1024x700(labeller_server, chrom
 
 #: Two made-up slang words in sale context, and ordinary texts.
 SLANG_TEXTS = [
-    "zootie for sale hmu 3.5g", "fresh zootie and molly, dm me", "zootie 1oz $200",
-    "cocaine and blizzo available, telegram", "blizzo 1g $80 hmu", "blizzo 2g dm",
-    "the weather is nice today", "nice weather for a walk",
+    "zootie for sale hmu 3.5g",
+    "fresh zootie and molly, dm me",
+    "zootie 1oz $200",
+    "cocaine and blizzo available, telegram",
+    "blizzo 1g $80 hmu",
+    "blizzo 2g dm",
+    "the weather is nice today",
+    "nice weather for a walk",
 ]
 
 
@@ -350,8 +397,12 @@ def test_slang_review_with_keys_writes_the_user_lexicon(tmp_path: Path, chromium
 
     lexicon = tmp_path / "user.tsv"
     settings = Settings(
-        db=f"sqlite:///{tmp_path / 'slang.sqlite'}", secret_key="e2e-secret-key-0123456789",
-        annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=1024, user_lexicon=lexicon,
+        db=f"sqlite:///{tmp_path / 'slang.sqlite'}",
+        secret_key="e2e-secret-key-0123456789",
+        annotate_ocr=False,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        user_lexicon=lexicon,
     )
     app = create_app(settings)
     app.state.store.upsert([Event(id=f"s{i}", text=t, author="demo_user") for i, t in enumerate(SLANG_TEXTS)])

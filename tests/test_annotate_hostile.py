@@ -85,8 +85,11 @@ def _csrf(html: str) -> str:
 
 def _sign_in(client: TestClient, username: str, password: str):
     page = client.get("/login")
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": _csrf(page.text)},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
 
 
 def _admin(app) -> TestClient:

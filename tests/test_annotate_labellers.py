@@ -39,8 +39,13 @@ def _corpus(tmp_path: Path) -> list[Event | Account]:
     image.write_bytes(PNG)
     return [
         Account(username="demo_plug", bio="wickr: demo_plug77"),
-        Event(id="p1", text="fresh 2mg bars #xanax wickr demo_plug77", author="demo_plug",
-              images=[ImageRef(path=str(image))], meta={"ocr_text": "M\n2\n..\ncall 555 201 3344"}),
+        Event(
+            id="p1",
+            text="fresh 2mg bars #xanax wickr demo_plug77",
+            author="demo_plug",
+            images=[ImageRef(path=str(image))],
+            meta={"ocr_text": "M\n2\n..\ncall 555 201 3344"},
+        ),
         Event(id="c1", kind="comment", parent_id="p1", post_id="p1", text="how much for 10?", author="demo_buyer"),
         Event(id="c2", kind="comment", parent_id="c1", post_id="p1", text="dm me, percs too", author="demo_plug"),
         Event(id="p2", text="sunset at the beach #travel", author="demo_tourist"),
@@ -71,8 +76,15 @@ class FakeScorer:
             drugs, selling = MODEL[event.key]
             probabilities = {label: (0.9 if label in drugs else 0.05) for label in LABELS}
             probabilities["non_drug"] = 0.05 if drugs else 0.95
-            out.append(SimpleNamespace(key=event.key, drug_probabilities=probabilities, drug_labels=drugs or ("non_drug",),
-                                       selling=selling >= 0.5, selling_probability=selling))
+            out.append(
+                SimpleNamespace(
+                    key=event.key,
+                    drug_probabilities=probabilities,
+                    drug_labels=drugs or ("non_drug",),
+                    selling=selling >= 0.5,
+                    selling_probability=selling,
+                )
+            )
         return out
 
 
@@ -80,8 +92,13 @@ class FakeScorer:
 def make_app(tmp_path: Path):
     def build(url: str | None = None, **overrides):
         settings = Settings(
-            db=url or f"sqlite:///{tmp_path / 'labellers.sqlite'}", secret_key="test-secret-key-0123456789",
-            annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=1024, media_roots=[tmp_path], **overrides,
+            db=url or f"sqlite:///{tmp_path / 'labellers.sqlite'}",
+            secret_key="test-secret-key-0123456789",
+            annotate_ocr=False,
+            argon2_time_cost=1,
+            argon2_memory_kib=1024,
+            media_roots=[tmp_path],
+            **overrides,
         )
         app = create_app(settings)
         app.state.store.upsert(_corpus(tmp_path))
@@ -109,16 +126,21 @@ def suggesting_app(make_app):
 def login(app, name: str) -> TestClient:
     client = TestClient(app)
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    response = client.post("/login", data={"username": name, "password": PASSWORDS[name], "csrf_token": token}, follow_redirects=False)
+    response = client.post(
+        "/login", data={"username": name, "password": PASSWORDS[name], "csrf_token": token}, follow_redirects=False
+    )
     assert response.status_code == 303
-    client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/", headers={"accept": "text/html"}).text).group(1)  # type: ignore[attr-defined]
+    client.csrf = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/", headers={"accept": "text/html"}).text
+    ).group(1)  # type: ignore[attr-defined]
     return client
 
 
 def task_for(app, name: str, event_key: str) -> int:
     with app.state.engine.connect() as conn:
         return conn.execute(
-            select(AssignmentRow.id).join(UserRow, UserRow.id == AssignmentRow.user_id)
+            select(AssignmentRow.id)
+            .join(UserRow, UserRow.id == AssignmentRow.user_id)
             .where(UserRow.username == name, AssignmentRow.event_key == event_key)
         ).scalar_one()
 
@@ -191,17 +213,28 @@ def test_history_lists_submitted_skipped_flagged_and_drafts_with_filters(store_u
     assert response.status_code == 303 and response.headers["location"] == f"/tasks/next?last={p2}&did=drafted"
     assert status_of(app, p2) == "pending"
     # The drafted item stays pending but the next one is another: here none is left, so the queue.
-    assert client.get(response.headers["location"], follow_redirects=False).headers["location"] == f"/tasks?last={p2}&did=drafted"
+    assert (
+        client.get(response.headers["location"], follow_redirects=False).headers["location"]
+        == f"/tasks?last={p2}&did=drafted"
+    )
 
     page = client.get("/tasks/history").text
     rows = re.findall(r'<tr class="state-(\w+)">', page)
     assert sorted(rows) == ["done", "draft", "flagged", "skipped"]
     assert "fresh 2mg bars #xanax" in page and "opioid or codeine?" in page  # previews and the flag note
     assert "xanax" in visible_text(page.split('class="state-done"')[1].split("</tr>")[0])  # my labels
-    for status, expected in (("done", ["done"]), ("skipped", ["skipped"]), ("flagged", ["flagged"]), ("draft", ["draft"])):
+    for status, expected in (
+        ("done", ["done"]),
+        ("skipped", ["skipped"]),
+        ("flagged", ["flagged"]),
+        ("draft", ["draft"]),
+    ):
         rows = re.findall(r'<tr class="state-(\w+)">', client.get(f"/tasks/history?status={status}").text)
         assert rows == expected, status
-    assert re.findall(r'<tr class="state-(\w+)">', client.get("/tasks/history?kind=comment").text) in (["flagged", "skipped"], ["skipped", "flagged"])
+    assert re.findall(r'<tr class="state-(\w+)">', client.get("/tasks/history?kind=comment").text) in (
+        ["flagged", "skipped"],
+        ["skipped", "flagged"],
+    )
     assert re.findall(r'<tr class="state-(\w+)">', client.get("/tasks/history?q=SUNSET").text) == ["draft"]
     assert client.get("/tasks/history?status=bogus").status_code == 422
     # A draft is not an answer: agreement and adjudication do not see it.
@@ -233,7 +266,12 @@ def test_undo_skip_and_submit_until_adjudicated(store_url, make_app) -> None:
     # Once adjudicated, the answer is fixed: no undo, no new submission.
     assert post(client, f"/tasks/{c2}", {"comment": ["painkiller"], "selling": "1"}).status_code == 303
     other = login(app, "ann2")
-    assert post(other, f"/tasks/{task_for(app, 'ann2', 'instagram:c2')}", {"comment": ["cocaine"], "selling": "1"}).status_code == 303
+    assert (
+        post(
+            other, f"/tasks/{task_for(app, 'ann2', 'instagram:c2')}", {"comment": ["cocaine"], "selling": "1"}
+        ).status_code
+        == 303
+    )
     adjudicator = login(app, "adj")
     assert post(adjudicator, "/adjudicate/instagram:c2", {"comment": ["painkiller"], "selling": "1"}).status_code == 303
     assert post(client, f"/tasks/{c2}/undo").status_code == 409
@@ -294,7 +332,12 @@ def test_suggestions_are_marked_not_checked_and_recorded_apart(store_url, make_a
     ann2 = login(app, "ann2")
     p1b = task_for(app, "ann2", "instagram:p1")
     ann2.get(f"/tasks/{p1b}")
-    assert post(ann2, f"/tasks/{p1b}", {"hashtag": ["xanax"], "image": ["painkiller"], "comment": ["xanax"], "selling": "1"}).status_code == 303
+    assert (
+        post(
+            ann2, f"/tasks/{p1b}", {"hashtag": ["xanax"], "image": ["painkiller"], "comment": ["xanax"], "selling": "1"}
+        ).status_code
+        == 303
+    )
     with app.state.engine.connect() as conn:
         rows = {(r.user_id, r.level): (r.labels, r.selling, r.suggested) for r in conn.execute(select(AnnotationRow))}
     assert all(suggested == ["xanax"] for (_, level), (_, _, suggested) in rows.items() if level != "dealer")
@@ -352,7 +395,11 @@ def test_suggestions_from_a_saved_detector(make_app, tmp_path: Path) -> None:
     from drugwatch.models.registry import get_detector_class
 
     train = [
-        Event(id=f"t{i}", text=f"xanax bars wickr plug{i} dm to order" if i % 2 else f"sunset at the beach day {i}", selling=bool(i % 2))
+        Event(
+            id=f"t{i}",
+            text=f"xanax bars wickr plug{i} dm to order" if i % 2 else f"sunset at the beach day {i}",
+            selling=bool(i % 2),
+        )
         for i in range(20)
     ]
     model_dir = tmp_path / "models" / "selling"
@@ -381,7 +428,9 @@ def test_guidelines_page_panel_and_tooltips(app) -> None:
     assert "What counts as contact information" in text and "Wickr" in text
     item = client.get(f"/tasks/{task_for(app, 'ann1', 'instagram:p1')}").text
     assert 'id="guide-panel"' in item
-    assert re.search(r'<th scope="row" class="label-name" title="Alprazolam[^"]*school buses', item)  # tooltip with examples
+    assert re.search(
+        r'<th scope="row" class="label-name" title="Alprazolam[^"]*school buses', item
+    )  # tooltip with examples
 
 
 def test_a_project_file_overrides_the_guidelines(make_app, tmp_path: Path) -> None:
@@ -424,7 +473,7 @@ def test_item_page_shows_only_readable_ocr(app) -> None:
 
 def test_drug_terms_sale_cues_and_contacts_have_three_styles() -> None:
     text = "Stealth packaging, same day delivery. school buses and fishscale, call 617 555 01 six two #xanax"
-    spans = {text[s.start:s.end]: s.style for s in evidence_spans(text)}
+    spans = {text[s.start : s.end]: s.style for s in evidence_spans(text)}
     assert spans["Stealth packaging"] == "sale" and spans["same day delivery"] == "sale"
     assert spans["school buses"] == "drug" and spans["fishscale"] == "drug"
     assert spans["617 555 01 six two"] == "contact"  # the whole number, words included
@@ -477,9 +526,15 @@ def test_time_per_item_is_recorded_and_shown(store_url, make_app) -> None:
     c1 = task_for(app, "ann1", "instagram:c1")
     post(client, f"/tasks/{c1}", {"comment": ["non_drug"], "selling": "0", "shown_at": "yesterday"})  # unknown, not 0
     c2 = task_for(app, "ann1", "instagram:c2")
-    post(client, f"/tasks/{c2}", {"comment": ["non_drug"], "selling": "0", "shown_at": f"{clock.time() - 7200:.1f}"})  # a break
+    post(
+        client, f"/tasks/{c2}", {"comment": ["non_drug"], "selling": "0", "shown_at": f"{clock.time() - 7200:.1f}"}
+    )  # a break
     with app.state.engine.connect() as conn:
-        seconds = dict(conn.execute(select(AssignmentRow.id, AssignmentRow.seconds).where(AssignmentRow.id.in_([p1, c1, c2]))).all())
+        seconds = dict(
+            conn.execute(
+                select(AssignmentRow.id, AssignmentRow.seconds).where(AssignmentRow.id.in_([p1, c1, c2]))
+            ).all()
+        )
     assert seconds[p1] == pytest.approx(42, abs=5) and seconds[c1] is None and seconds[c2] is None
     progress = {p["username"]: p for p in service.progress(app.state.engine)}
     assert progress["ann1"]["mean_seconds"] == pytest.approx(42, abs=5) and progress["ann1"]["timed"] == 1
@@ -492,4 +547,9 @@ def test_time_per_item_is_recorded_and_shown(store_url, make_app) -> None:
     button = re.search(r'id="accept-ann2" data-answer="([^"]+)"', html).group(1)
     import html as html_lib
 
-    assert json.loads(html_lib.unescape(button)) == {"hashtag": ["cocaine"], "image": ["cocaine"], "comment": ["cocaine"], "dealer": True}
+    assert json.loads(html_lib.unescape(button)) == {
+        "hashtag": ["cocaine"],
+        "image": ["cocaine"],
+        "comment": ["cocaine"],
+        "dealer": True,
+    }

@@ -39,8 +39,12 @@ TEXTS = [
 def make_app(tmp_path: Path):
     def build(**overrides):
         settings = Settings(
-            db=f"sqlite:///{tmp_path / 'slang.sqlite'}", secret_key="test-secret-key-0123456789",
-            annotate_ocr=False, argon2_time_cost=1, argon2_memory_kib=1024, **overrides,
+            db=f"sqlite:///{tmp_path / 'slang.sqlite'}",
+            secret_key="test-secret-key-0123456789",
+            annotate_ocr=False,
+            argon2_time_cost=1,
+            argon2_memory_kib=1024,
+            **overrides,
         )
         app = create_app(settings)
         app.state.store.upsert([Event(id=f"e{i}", text=text, author="demo_user") for i, text in enumerate(TEXTS)])
@@ -64,8 +68,9 @@ def app(make_app, lexicon_file: Path):
 def login(app, name: str) -> TestClient:
     client = TestClient(app)
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    response = client.post("/login", data={"username": name, "password": PASSWORDS[name], "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        "/login", data={"username": name, "password": PASSWORDS[name], "csrf_token": token}, follow_redirects=False
+    )
     assert response.status_code == 303
     page = client.get("/guidelines", headers={"accept": "text/html"}).text
     client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[attr-defined]
@@ -93,7 +98,7 @@ def test_page_lists_candidates_from_stored_events(app) -> None:
     assert set(terms[:2]) == {"zootie", "blizzo"}
     assert "weather" not in terms and "nice" not in terms
     # counts, the drug the texts name (pre-selected label), examples with the word marked
-    card = page[page.index('data-slang-term="blizzo"'):]
+    card = page[page.index('data-slang-term="blizzo"') :]
     card = card[: card.index("</form>")]
     assert "3 of 3 text(s) in drug or sale context" in card and "cocaine 1" in card
     assert '<option value="cocaine" data-key="8" selected>' in card
@@ -117,20 +122,24 @@ def test_discovery_reads_the_most_recent_events_up_to_the_cap(app, monkeypatch: 
     assert statuses(app) == {}
 
 
-def test_accept_writes_the_user_lexicon_that_load_lexicon_reads(app, lexicon_file: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_accept_writes_the_user_lexicon_that_load_lexicon_reads(
+    app, lexicon_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from drugwatch.lexicon import USER_LEXICON_ENV, load_lexicon
 
     boss = login(app, "boss")
     run(boss)
-    response = boss.post("/admin/slang/accept", data={"csrf_token": boss.csrf, "term": "zootie", "label": "marijuana",
-                                                      "ambiguous": "true"}, follow_redirects=False)
+    response = boss.post(
+        "/admin/slang/accept",
+        data={"csrf_token": boss.csrf, "term": "zootie", "label": "marijuana", "ambiguous": "true"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == "/admin/slang?accepted=zootie"
     lines = lexicon_file.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "term\tlabel\tkind\tambiguous\tnote"
     assert lines[1].startswith("zootie\tmarijuana\tstreet\tyes\tslang review: accepted by boss")
     page = boss.get(response.headers["location"]).text
-    assert 'Accepted “zootie”' in page and 'data-slang-term="zootie"' not in page
+    assert "Accepted “zootie”" in page and 'data-slang-term="zootie"' not in page
     assert statuses(app)["zootie"] == "accepted"
     # Deciding twice writes once.
     again = boss.post("/admin/slang/accept", data={"csrf_token": boss.csrf, "term": "zootie", "label": "marijuana"})
@@ -154,7 +163,9 @@ def test_accept_writes_the_user_lexicon_that_load_lexicon_reads(app, lexicon_fil
 def test_reject_hides_the_term_for_good(app, lexicon_file: Path) -> None:
     boss = login(app, "boss")
     run(boss)
-    response = boss.post("/admin/slang/reject", data={"csrf_token": boss.csrf, "term": "blizzo"}, follow_redirects=False)
+    response = boss.post(
+        "/admin/slang/reject", data={"csrf_token": boss.csrf, "term": "blizzo"}, follow_redirects=False
+    )
     assert response.status_code == 303
     page = boss.get(response.headers["location"]).text
     assert 'data-slang-term="blizzo"' not in page and 'data-slang-term="zootie"' in page
@@ -173,8 +184,11 @@ def test_only_admins_review_slang(app, lexicon_file: Path) -> None:
         client = login(app, name)
         assert client.get("/admin/slang").status_code == 403
         assert 'id="nav-slang"' not in client.get("/guidelines").text
-        for path, form in (("/admin/slang/run", {}), ("/admin/slang/accept", {"term": "zootie", "label": "marijuana"}),
-                           ("/admin/slang/reject", {"term": "zootie"})):
+        for path, form in (
+            ("/admin/slang/run", {}),
+            ("/admin/slang/accept", {"term": "zootie", "label": "marijuana"}),
+            ("/admin/slang/reject", {"term": "zootie"}),
+        ):
             response = client.post(path, data={"csrf_token": client.csrf, **form})
             assert response.status_code == 403, (name, path)
     # The admin without the session's CSRF token is refused too.
@@ -192,12 +206,17 @@ def test_accept_without_a_lexicon_file_is_refused_clearly(make_app) -> None:
     assert response.status_code == 409
     assert "no user lexicon file is configured: set DRUGWATCH_USER_LEXICON" in response.text
     assert statuses(app)["zootie"] == "proposed"  # still waiting for a decision
-    assert boss.post("/admin/slang/reject", data={"csrf_token": boss.csrf, "term": "zootie"},
-                     follow_redirects=False).status_code == 303
+    assert (
+        boss.post(
+            "/admin/slang/reject", data={"csrf_token": boss.csrf, "term": "zootie"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
 
 
-def test_accept_checks_the_label_and_gives_back_a_failed_write(app, make_app, lexicon_file: Path,
-                                                                tmp_path: Path) -> None:
+def test_accept_checks_the_label_and_gives_back_a_failed_write(
+    app, make_app, lexicon_file: Path, tmp_path: Path
+) -> None:
     boss = login(app, "boss")
     run(boss)
     for label in ("non_drug", "weed"):

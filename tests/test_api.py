@@ -76,8 +76,14 @@ def test_health_needs_no_key_and_names_the_models(client: TestClient) -> None:
 def test_openapi_schema_is_published_with_every_route(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert set(schema["paths"]) == {
-        "/health", "/v1/models", "/v1/models/{name}", "/v1/models/reload",
-        "/v1/score/event", "/v1/score/events", "/v1/score/account", "/v1/inspect",
+        "/health",
+        "/v1/models",
+        "/v1/models/{name}",
+        "/v1/models/reload",
+        "/v1/score/event",
+        "/v1/score/events",
+        "/v1/score/account",
+        "/v1/inspect",
     }
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     batch = schema["components"]["schemas"]["BatchIn"]["properties"]["events"]
@@ -273,13 +279,20 @@ def test_body_size_limit_refuses_before_reading(make_app) -> None:
         r = client.post("/v1/score/event", content=chunks(), headers={**headers, "Content-Type": "application/json"})
         assert r.status_code == 413
         small = json.dumps({"text": "x" * 100})
-        assert client.post("/v1/score/event", content=small, headers={**headers, "Content-Type": "application/json"}).status_code == 200
+        assert (
+            client.post(
+                "/v1/score/event", content=small, headers={**headers, "Content-Type": "application/json"}
+            ).status_code
+            == 200
+        )
 
         def small_chunks():
             yield small[:50].encode()
             yield small[50:].encode()
 
-        r = client.post("/v1/score/event", content=small_chunks(), headers={**headers, "Content-Type": "application/json"})
+        r = client.post(
+            "/v1/score/event", content=small_chunks(), headers={**headers, "Content-Type": "application/json"}
+        )
         assert r.status_code == 200, r.text
 
 
@@ -310,7 +323,9 @@ def test_token_bucket_refills_at_its_rate() -> None:
 
 
 def test_inspect_returns_the_text_layer_view(app, client: TestClient) -> None:
-    r = client.post("/v1/inspect", json={"text": "x4n4x 2mg bars 🔌 wickr: demo_plug7 #2mgxanax"}, headers=key(app, "inspect"))
+    r = client.post(
+        "/v1/inspect", json={"text": "x4n4x 2mg bars 🔌 wickr: demo_plug7 #2mgxanax"}, headers=key(app, "inspect")
+    )
     assert r.status_code == 200, r.text
     view = r.json()
     assert view["labels"] == ["xanax"]
@@ -368,7 +383,9 @@ def test_account_aggregates_its_event_scores(app, client: TestClient) -> None:
     wickr = next(c for c in out["contacts"] if c["app"] == "wickr")
     assert wickr["value"] == "demo_plug77" and wickr["in_bio"] and wickr["n_events"] == 2
     # Timeline events are the account's own: no author field to contradict it.
-    r = client.post("/v1/score/account", json={**body, "timeline": [{"text": "hi", "author": "someone_else"}]}, headers=headers)
+    r = client.post(
+        "/v1/score/account", json={**body, "timeline": [{"text": "hi", "author": "someone_else"}]}, headers=headers
+    )
     assert r.status_code == 422 and "extra_forbidden" in r.text and "author" in r.text
     empty = client.post("/v1/score/account", json={"username": "quiet"}, headers=headers).json()
     assert empty["n_events"] == 0 and empty["selling_probability_max"] is None
@@ -382,11 +399,19 @@ def test_account_with_a_dealer_model(model_cache: Path, tmp_path: Path) -> None:
     headers = key(app, "score")
     dealer = next(a for a in demo_accounts() if a.dealer)
     body = {
-        "username": dealer.username, "bio": dealer.bio, "followers": dealer.followers, "following": dealer.following,
+        "username": dealer.username,
+        "bio": dealer.bio,
+        "followers": dealer.followers,
+        "following": dealer.following,
         "timeline": [
-            {"id": e.id, "kind": e.kind, "text": e.text, "hashtags": list(e.hashtags),
-             "created_at": e.created_at.isoformat() if e.created_at else None,
-             **({"parent_id": e.parent_id, "post_id": e.post_id} if e.kind == "comment" else {})}
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "text": e.text,
+                "hashtags": list(e.hashtags),
+                "created_at": e.created_at.isoformat() if e.created_at else None,
+                **({"parent_id": e.parent_id, "post_id": e.post_id} if e.kind == "comment" else {}),
+            }
             for e in dealer.timeline
         ],
     }
@@ -396,8 +421,12 @@ def test_account_with_a_dealer_model(model_cache: Path, tmp_path: Path) -> None:
         r = client.post("/v1/score/account", json=body, headers=headers)
     assert r.status_code == 200, r.text
     out = r.json()
-    sent = Account.parse({**{k: v for k, v in body.items() if k != "timeline"},
-                          "timeline": [{**e, "author": dealer.username} for e in body["timeline"]]})
+    sent = Account.parse(
+        {
+            **{k: v for k, v in body.items() if k != "timeline"},
+            "timeline": [{**e, "author": dealer.username} for e in body["timeline"]],
+        }
+    )
     expected = score_accounts([sent], models / "account")[0]
     assert out["method"] == "drugwatch.accounts.v1" and out["dealer_model"]["name"] == "drugwatch.accounts.v1"
     assert out["dealer_probability"] == pytest.approx(expected.probability) and out["dealer"] == expected.dealer
@@ -408,7 +437,9 @@ def test_account_with_a_dealer_model(model_cache: Path, tmp_path: Path) -> None:
 # -- model hot swap -------------------------------------------------------------------------------
 
 
-def test_reload_swaps_models_and_a_failed_reload_keeps_them(app, client: TestClient, models_dir: Path, model_cache: Path) -> None:
+def test_reload_swaps_models_and_a_failed_reload_keeps_them(
+    app, client: TestClient, models_dir: Path, model_cache: Path
+) -> None:
     admin, scorer = key(app, "admin"), key(app, "score")
     before = client.get("/v1/models", headers=admin).json()
     old_set = app.state.models.current  # what a request in flight holds
@@ -451,8 +482,9 @@ def test_a_request_in_flight_finishes_on_the_models_it_started_with(app, models_
     old_set.scorer.score = held_score
     answers = {}
     with TestClient(app) as client:
-        worker = threading.Thread(target=lambda: answers.update(
-            r=client.post("/v1/score/event", json={"text": ADVERT}, headers=scorer)))
+        worker = threading.Thread(
+            target=lambda: answers.update(r=client.post("/v1/score/event", json={"text": ADVERT}, headers=scorer))
+        )
         worker.start()
         assert entered.wait(30)
         copy_models(model_cache, models_dir, seed=1)
@@ -489,14 +521,19 @@ def test_startup_fails_clearly_without_models(tmp_path: Path) -> None:
 # -- logs ---------------------------------------------------------------------------------------
 
 
-def test_access_log_is_structured_and_has_no_personal_data(app, client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+def test_access_log_is_structured_and_has_no_personal_data(
+    app, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
     headers = key(app, "score")
     prefix = headers["Authorization"].split("_")[1]
     secret_text = "wickr: zz_private_handle99 selling bars"
     with caplog.at_level(logging.INFO, logger="drugwatch.api"):
         client.post("/v1/score/event", json={"text": secret_text, "author": "zz_private_user"}, headers=headers)
-        client.post("/v1/score/account", json={"username": "zz_private_user", "timeline": [{"text": secret_text}]},
-                    headers=headers)
+        client.post(
+            "/v1/score/account",
+            json={"username": "zz_private_user", "timeline": [{"text": secret_text}]},
+            headers=headers,
+        )
         client.post("/v1/score/event", json={"text": secret_text, "kind": "comment"}, headers=headers)  # 422
         client.get("/v1/models/zz_private_model", headers=headers)  # 404: raw path not logged
         client.post("/v1/score/event", content=b"x" * (2 << 20), headers=headers)  # 413 before routing
@@ -505,14 +542,25 @@ def test_access_log_is_structured_and_has_no_personal_data(app, client: TestClie
     assert len(access) == 6
     lines = [json.loads(JsonFormatter().format(r)) for r in access]
     assert [(x["route"], x["status"]) for x in lines] == [
-        ("/v1/score/event", 200), ("/v1/score/account", 200), ("/v1/score/event", 422), ("/v1/models/{name}", 404),
-        ("/v1/score/event", 413), ("<unmatched>", 404),
+        ("/v1/score/event", 200),
+        ("/v1/score/account", 200),
+        ("/v1/score/event", 422),
+        ("/v1/models/{name}", 404),
+        ("/v1/score/event", 413),
+        ("<unmatched>", 404),
     ]
     assert all(x["key"] == prefix and x["latency_ms"] >= 0 and x["method"] for x in lines[:4])
     assert lines[4]["key"] is None and lines[4]["bytes_in"] == 0  # refused unread
     assert lines[0]["n_events"] == 1 and lines[1]["n_events"] == 1 and lines[0]["bytes_in"] > 0
     everything = "\n".join(JsonFormatter().format(r) for r in caplog.records)
-    for private in ("zz_private_handle99", "zz_private_user", "zz_private_model", "zz_private_path", "testclient", "Bearer"):
+    for private in (
+        "zz_private_handle99",
+        "zz_private_user",
+        "zz_private_model",
+        "zz_private_path",
+        "testclient",
+        "Bearer",
+    ):
         assert private not in everything
 
 

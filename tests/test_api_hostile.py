@@ -87,10 +87,15 @@ def test_scoring_runs_on_the_worker_thread_and_health_answers_meanwhile(make_app
     entered, gate, threads = threading.Event(), threading.Event(), []
     scorer = app.state.models.current.scorer
     scorer.score = _hold(entered, gate, threads, scorer.score)  # held in the middle of a scorer call
-    body = {"/v1/score/event": {"text": ADVERT}, "/v1/score/events": {"events": [{"text": ADVERT}] * 3},
-            "/v1/score/account": {"username": "demo_plug", "bio": "wickr: demo_plug77", "timeline": [{"text": ADVERT}]}}
+    body = {
+        "/v1/score/event": {"text": ADVERT},
+        "/v1/score/events": {"events": [{"text": ADVERT}] * 3},
+        "/v1/score/account": {"username": "demo_plug", "bio": "wickr: demo_plug77", "timeline": [{"text": ADVERT}]},
+    }
     with TestClient(app) as client:
-        answers = _health_while_held(client, entered, gate, lambda: client.post(route, json=body[route], headers=headers))
+        answers = _health_while_held(
+            client, entered, gate, lambda: client.post(route, json=body[route], headers=headers)
+        )
     assert answers["r"].status_code == 200, answers["r"].text
     assert answers["health_s"] < LOOP_THREAD_BOUND_S
     assert threads == ["drugwatch-score_0"]
@@ -116,8 +121,11 @@ def test_event_parsing_and_account_bio_run_on_the_worker_thread(make_app, monkey
     monkeypatch.setattr(hashtags, "extract_hashtags", extract)
     monkeypatch.setattr(accounts, "analyze", analyze)
     with TestClient(app) as client:
-        r = client.post("/v1/score/account", headers=headers,
-                        json={"username": "u1", "bio": "plug #xanax", "timeline": [{"text": "bars #xanax #plug"}]})
+        r = client.post(
+            "/v1/score/account",
+            headers=headers,
+            json={"username": "u1", "bio": "plug #xanax", "timeline": [{"text": "bars #xanax #plug"}]},
+        )
         assert r.status_code == 200, r.text
         r = client.post("/v1/score/event", json={"text": "fresh #percs"}, headers=headers)
         assert r.status_code == 200 and r.json()["hashtags"]
@@ -133,8 +141,9 @@ def test_inspect_runs_on_the_worker_thread(make_app, monkeypatch: pytest.MonkeyP
     entered, gate, threads = threading.Event(), threading.Event(), []
     monkeypatch.setattr(inspect_router, "analyze", _hold(entered, gate, threads, inspect_router.analyze))
     with TestClient(app) as client:
-        answers = _health_while_held(client, entered, gate,
-                                     lambda: client.post("/v1/inspect", json={"text": ADVERT}, headers=headers))
+        answers = _health_while_held(
+            client, entered, gate, lambda: client.post("/v1/inspect", json={"text": ADVERT}, headers=headers)
+        )
     assert answers["r"].status_code == 200 and answers["r"].json()["labels"] == ["xanax"]
     assert answers["health_s"] < LOOP_THREAD_BOUND_S and threads == ["drugwatch-score_0"]
 
@@ -150,6 +159,7 @@ def test_health_keeps_answering_while_a_large_batch_is_scored(make_app) -> None:
     done = threading.Event()
     result: dict = {}
     with TestClient(app) as client:
+
         def big() -> None:
             started = time.perf_counter()
             result["r"] = client.post("/v1/score/events", json=body, headers=headers)
@@ -236,11 +246,22 @@ def _raw_call(app, path: str, body: bytes, headers: dict[str, str]) -> tuple[int
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+        ],
     }
     asyncio.run(app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
@@ -248,8 +269,9 @@ def _raw_call(app, path: str, body: bytes, headers: dict[str, str]) -> tuple[int
     return start["status"], json.loads(payload), bool(read)
 
 
-@pytest.mark.parametrize("path", ["/v1/score/event", "/v1/score/events", "/v1/score/account", "/v1/inspect",
-                                  "/v1/models/reload"])
+@pytest.mark.parametrize(
+    "path", ["/v1/score/event", "/v1/score/events", "/v1/score/account", "/v1/inspect", "/v1/models/reload"]
+)
 def test_a_request_without_a_valid_key_is_refused_with_its_body_unread(make_app, path: str) -> None:
     app = make_app()
     garbage = b'{"text": "unterminated' + b"x" * 10_000
@@ -273,7 +295,9 @@ def test_invalid_json_without_a_key_is_a_401_not_a_422(make_app) -> None:
         r = client.post("/v1/score/event", content=b"{not json", headers={"Content-Type": "application/json"})
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
         assert client.post("/v1/score/event", json={"text": "hi"}, headers=headers).status_code == 200
-        r = client.post("/v1/score/event", content=b"{not json", headers={**headers, "Content-Type": "application/json"})
+        r = client.post(
+            "/v1/score/event", content=b"{not json", headers={**headers, "Content-Type": "application/json"}
+        )
         assert r.status_code == 429 and r.headers["retry-after"]  # the rate limit, too, comes before the body
 
 
@@ -281,8 +305,11 @@ def test_the_key_is_checked_and_rate_counted_once_per_request(make_app) -> None:
     app = make_app(api_rate_per_second=0.001, api_rate_burst=2)
     headers = key(app, "score")
     with TestClient(app) as client:
-        assert [client.post("/v1/score/event", json={"text": "hi"}, headers=headers).status_code
-                for _ in range(3)] == [200, 200, 429]
+        assert [client.post("/v1/score/event", json={"text": "hi"}, headers=headers).status_code for _ in range(3)] == [
+            200,
+            200,
+            429,
+        ]
 
 
 # -- characters per event and per request ---------------------------------------------------------------
@@ -296,11 +323,13 @@ def test_a_text_over_the_event_cap_is_a_clear_422(make_app) -> None:
         assert schema["PostIn"]["properties"]["text"]["maxLength"] == 1000
         assert schema["InspectIn"]["properties"]["text"]["maxLength"] == 1000
         assert schema["AccountIn"]["properties"]["bio"]["maxLength"] == 1000
-        for path, body in [("/v1/score/event", {"text": "a" * 1001}),
-                           ("/v1/score/events", {"events": [{"text": "ok"}, {"text": "a" * 1001}]}),
-                           ("/v1/score/account", {"username": "u", "timeline": [{"text": "a" * 1001}]}),
-                           ("/v1/score/account", {"username": "u", "bio": "a" * 1001}),
-                           ("/v1/inspect", {"text": "a" * 1001})]:
+        for path, body in [
+            ("/v1/score/event", {"text": "a" * 1001}),
+            ("/v1/score/events", {"events": [{"text": "ok"}, {"text": "a" * 1001}]}),
+            ("/v1/score/account", {"username": "u", "timeline": [{"text": "a" * 1001}]}),
+            ("/v1/score/account", {"username": "u", "bio": "a" * 1001}),
+            ("/v1/inspect", {"text": "a" * 1001}),
+        ]:
             r = client.post(path, json=body, headers=headers)
             assert r.status_code == 422, (path, r.text)
             (error,) = r.json()["detail"]
@@ -313,9 +342,13 @@ def test_a_request_over_the_request_cap_is_a_413_naming_the_limit(make_app) -> N
     app = make_app(api_max_event_chars=1000, api_max_request_chars=5000)
     headers = key(app, "score")
     with TestClient(app) as client:
-        for path, body in [("/v1/score/events", {"events": [{"text": "a" * 1000}] * 5 + [{"text": "a", "hashtags": ["b"]}]}),
-                           ("/v1/score/account", {"username": "u", "bio": "a" * 1000,
-                                                   "timeline": [{"text": "a" * 1000}] * 4 + [{"text": "a"}]})]:
+        for path, body in [
+            ("/v1/score/events", {"events": [{"text": "a" * 1000}] * 5 + [{"text": "a", "hashtags": ["b"]}]}),
+            (
+                "/v1/score/account",
+                {"username": "u", "bio": "a" * 1000, "timeline": [{"text": "a" * 1000}] * 4 + [{"text": "a"}]},
+            ),
+        ]:
             r = client.post(path, json=body, headers=headers)
             assert r.status_code == 413, (path, r.text)
             detail = r.json()["detail"]
@@ -379,7 +412,9 @@ async def _echo_app(scope, receive, send) -> None:
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]}
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -389,8 +424,15 @@ def live_server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = uvicorn.Config(_echo_app, host="127.0.0.1", port=port, http=_FastTimeouts, lifespan="off",
-                            log_level="warning", timeout_keep_alive=5)
+    config = uvicorn.Config(
+        _echo_app,
+        host="127.0.0.1",
+        port=port,
+        http=_FastTimeouts,
+        lifespan="off",
+        log_level="warning",
+        timeout_keep_alive=5,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -458,9 +500,13 @@ def test_prompt_requests_on_a_kept_alive_connection_are_served(live_server: int)
         for i in range(3):  # 3 × 0.2 s > the header timeout: each request gets its own clock
             time.sleep(0.2)
             body = f"ping {i}".encode()
-            sock.sendall(conn.send(h11.Request(method="POST", target="/", headers=[
-                ("Host", "x"), ("Content-Length", str(len(body)))])) + conn.send(h11.Data(data=body))
-                + conn.send(h11.EndOfMessage()))
+            sock.sendall(
+                conn.send(
+                    h11.Request(method="POST", target="/", headers=[("Host", "x"), ("Content-Length", str(len(body)))])
+                )
+                + conn.send(h11.Data(data=body))
+                + conn.send(h11.EndOfMessage())
+            )
             answer = b""
             while True:
                 event = conn.next_event()
@@ -486,8 +532,9 @@ def test_the_served_protocol_reads_its_timeouts_from_the_environment(monkeypatch
         server._configured_timeouts.cache_clear()
 
 
-def test_serve_runs_uvicorn_with_the_timed_protocol_and_limits(tmp_path: Path, model_cache: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_runs_uvicorn_with_the_timed_protocol_and_limits(
+    tmp_path: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import drugwatch.api.logs
     from drugwatch.cli import app as cli
 

@@ -29,18 +29,26 @@ from drugwatch.api.keys import create_key
 _ROOT = Path(tempfile.mkdtemp(prefix="drugwatch-schemathesis-"))
 atexit.register(shutil.rmtree, _ROOT, True)
 
-app = create_app(ApiSettings(
-    db=f"sqlite:///{_ROOT / 'api.sqlite'}", api_models=copy_models(_ROOT / "cache", _ROOT / "models", account=True),
-    api_max_batch=16, api_max_timeline=16, api_rate_per_second=1e6, api_rate_burst=1_000_000,
-))
+app = create_app(
+    ApiSettings(
+        db=f"sqlite:///{_ROOT / 'api.sqlite'}",
+        api_models=copy_models(_ROOT / "cache", _ROOT / "models", account=True),
+        api_max_batch=16,
+        api_max_timeline=16,
+        api_rate_per_second=1e6,
+        api_rate_burst=1_000_000,
+    )
+)
 TOKEN = create_key(app.state.store.engine, "schemathesis", ["score", "inspect", "admin"]).token
 # A text over the body limit is refused with 413 (documented), which schemathesis
 # does not count as a rejection of invalid data by default.
 REJECTED = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
-CONFIG = schemathesis.Config.from_dict({
-    "auth": {"openapi": {"HTTPBearer": {"bearer": TOKEN}}},  # schemathesis sends it, and leaves it out to test 401s
-    "checks": {"negative_data_rejection": {"expected-statuses": REJECTED}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "auth": {"openapi": {"HTTPBearer": {"bearer": TOKEN}}},  # schemathesis sends it, and leaves it out to test 401s
+        "checks": {"negative_data_rejection": {"expected-statuses": REJECTED}},
+    }
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
 
 

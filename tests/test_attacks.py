@@ -46,8 +46,7 @@ def test_family_signatures():
 
 def test_strength_is_the_share_of_words_attacked():
     words = " ".join(["cocaine"] * 400)
-    changed = {s: sum(w != "cocaine" for w in attack(words, "separator", s).split("cocaine") if w)
-               for s in STRENGTHS}
+    changed = {s: sum(w != "cocaine" for w in attack(words, "separator", s).split("cocaine") if w) for s in STRENGTHS}
     light = sum(w != "cocaine" for w in attack(words, "leetspeak", "light").split())
     heavy = sum(w != "cocaine" for w in attack(words, "leetspeak", "heavy").split())
     assert 60 < light < 140 and heavy == 400
@@ -113,6 +112,7 @@ def test_harness_shows_a_raw_text_detector_collapsing():
 
 # -- masks of every kind, light mixtures, held-out alphabet and recipe -----------------
 
+
 def test_vowel_masks_hide_every_vowel_with_one_symbol():
     from drugwatch.evaluation.attacks import HELDOUT_MASK_ALPHABET, MASK_ALPHABET
 
@@ -145,6 +145,6 @@ def test_the_text_layer_reads_vowel_masks_by_skeleton():
 
     for family in ("mask_vowels", "mask_heldout"):
         read = sum(
-            "cocaine" in analyze(attack("cocaine and ketamine", family, "heavy", seed=s)).labels
-            for s in range(12))
+            "cocaine" in analyze(attack("cocaine and ketamine", family, "heavy", seed=s)).labels for s in range(12)
+        )
         assert read >= 6, family  # "." and "-" masks are separators to normalize(): not read

@@ -26,8 +26,17 @@ MULTIDRUG = DATA / "multidrug_adverts.jsonl"
 BENCH = Path(os.environ.get("DRUGWATCH_BENCH") or ROOT.parent / "shared" / "bench")
 
 REGISTERS = {"instagram_caption", "instagram_comment", "telegram_post", "pharmacy_spam", "sms", "forum_post"}
-KINDS = {"dealer_post", "drug_news", "recovery", "harm_reduction", "meme", "legal_dispensary",
-         "other_illicit_advert", "buy_request", "unrelated"}
+KINDS = {
+    "dealer_post",
+    "drug_news",
+    "recovery",
+    "harm_reduction",
+    "meme",
+    "legal_dispensary",
+    "other_illicit_advert",
+    "buy_request",
+    "unrelated",
+}
 STYLES = {"menu", "price_list", "hashtag_wall", "obfuscated", "emoji"}
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 

@@ -39,7 +39,13 @@ def test_import_stats_export(tmp_path: Path) -> None:
     stats = runner.invoke(app, ["db", "stats", "--db", db, "--json"])
     assert stats.exit_code == 0, stats.output
     data = json.loads(stats.output)
-    assert (data["events"], data["comments"], data["accounts"], data["dealer_accounts"], data["import_runs"]) == (2, 1, 1, 1, 2)
+    assert (data["events"], data["comments"], data["accounts"], data["dealer_accounts"], data["import_runs"]) == (
+        2,
+        1,
+        1,
+        1,
+        2,
+    )
 
     out = tmp_path / "out.jsonl"
     exported = runner.invoke(app, ["export", str(out), "--db", db])
@@ -51,7 +57,10 @@ def test_import_stats_export(tmp_path: Path) -> None:
 def test_db_env_var_selects_the_store(tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "env.sqlite"
     monkeypatch.setenv("DRUGWATCH_DB", str(db))
-    assert runner.invoke(app, ["import", str(_corpus(tmp_path)), "--quarantine", str(tmp_path / "q.jsonl")]).exit_code == ExitCode.PARTIAL
+    assert (
+        runner.invoke(app, ["import", str(_corpus(tmp_path)), "--quarantine", str(tmp_path / "q.jsonl")]).exit_code
+        == ExitCode.PARTIAL
+    )
     assert db.exists()
 
 
@@ -59,7 +68,9 @@ def test_errors_are_clear(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "x.sqlite")])
     assert result.exit_code == ExitCode.USAGE
     assert "no such file or folder" in result.output
-    bad_map = runner.invoke(app, ["import", str(_corpus(tmp_path)), "--map", "text", "--db", str(tmp_path / "x.sqlite")])
+    bad_map = runner.invoke(
+        app, ["import", str(_corpus(tmp_path)), "--map", "text", "--db", str(tmp_path / "x.sqlite")]
+    )
     assert bad_map.exit_code == ExitCode.USAGE and "FIELD=COLUMN" in bad_map.output
 
 

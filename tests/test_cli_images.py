@@ -24,10 +24,14 @@ runner = CliRunner()
 
 DRUG_SCENES = [("pills", "xanax"), ("leaf", "marijuana"), ("syrup", "codeine"), ("powder", "cocaine")]
 OTHER_SCENES = ["sunset", "food", "dog"]
-DRUG_TEXTS = {"xanax": "xanax bars dm me", "marijuana": "loud weed pack dm", "codeine": "lean pints dm",
-              "cocaine": "snow for sale dm"}
+DRUG_TEXTS = {
+    "xanax": "xanax bars dm me",
+    "marijuana": "loud weed pack dm",
+    "codeine": "lean pints dm",
+    "cocaine": "snow for sale dm",
+}
 
-TINY_YL = 'params = { epochs = 30, hidden = 16, num_threads = 1 }'
+TINY_YL = "params = { epochs = 30, hidden = 16, num_threads = 1 }"
 
 
 @pytest.fixture(scope="module")
@@ -66,15 +70,39 @@ def posts(kit: Path) -> Path:
     lines = []
     for k in range(3):
         for scene, drug in DRUG_SCENES:
-            lines.append({"record_type": "event", "id": f"p-{scene}{k}", "text": DRUG_TEXTS[drug],
-                          "author": f"dealer{k}", "images": [{"path": str(kit / f"images/drug/{scene}{k}.jpg")}],
-                          "labels": [drug], "meta": {"group": f"g{scene}{k}"}})
+            lines.append(
+                {
+                    "record_type": "event",
+                    "id": f"p-{scene}{k}",
+                    "text": DRUG_TEXTS[drug],
+                    "author": f"dealer{k}",
+                    "images": [{"path": str(kit / f"images/drug/{scene}{k}.jpg")}],
+                    "labels": [drug],
+                    "meta": {"group": f"g{scene}{k}"},
+                }
+            )
         for scene in OTHER_SCENES:
-            lines.append({"record_type": "event", "id": f"p-{scene}{k}", "text": f"lovely {scene} today",
-                          "author": f"user{k}", "images": [{"path": str(kit / f"images/other/{scene}{k}.jpg")}],
-                          "labels": ["non_drug"], "meta": {"group": f"g{scene}{k}"}})
-    lines.append({"record_type": "event", "id": "p-textonly", "text": "happy birthday bro", "author": "user0",
-                  "labels": ["non_drug"], "meta": {"group": "gtext"}})
+            lines.append(
+                {
+                    "record_type": "event",
+                    "id": f"p-{scene}{k}",
+                    "text": f"lovely {scene} today",
+                    "author": f"user{k}",
+                    "images": [{"path": str(kit / f"images/other/{scene}{k}.jpg")}],
+                    "labels": ["non_drug"],
+                    "meta": {"group": f"g{scene}{k}"},
+                }
+            )
+    lines.append(
+        {
+            "record_type": "event",
+            "id": "p-textonly",
+            "text": "happy birthday bro",
+            "author": "user0",
+            "labels": ["non_drug"],
+            "meta": {"group": "gtext"},
+        }
+    )
     path = kit / "posts.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
     return path
@@ -82,7 +110,8 @@ def posts(kit: Path) -> Path:
 
 def _config(tmp: Path, data: Path, *, target: str, columns: str, extra_data: str = "", train: str = "") -> Path:
     path = tmp / "exp.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [experiment]
 name = "img"
 title = "image CLI test"
@@ -102,7 +131,9 @@ seed = 0
 {train}
 
 {columns}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -128,8 +159,13 @@ def image_model(kit: Path, tmp_path_factory: pytest.TempPathFactory, shared_home
 
     os.environ["DRUGWATCH_HOME"] = str(shared_home)
     tmp = tmp_path_factory.mktemp("train-image")
-    config = _config(tmp, kit / "images.jsonl", target="drug_image", columns=YL_COLUMN,
-                     train="column = \"yang_luo\"\ncross_validate = true")
+    config = _config(
+        tmp,
+        kit / "images.jsonl",
+        target="drug_image",
+        columns=YL_COLUMN,
+        train='column = "yang_luo"\ncross_validate = true',
+    )
     result = runner.invoke(app, ["train", str(config), "--output", str(tmp / "run"), "--quiet"])
     assert result.exit_code == 0, result.output
     return tmp / "run" / "model-best"
@@ -152,11 +188,17 @@ def test_train_writes_a_model_directory_with_a_card(image_model: Path) -> None:
 
 
 def test_evaluate_drug_image_binary(kit: Path, tmp_path: Path) -> None:
-    config = _config(tmp_path, kit / "images.jsonl", target="drug_image", columns=YL_COLUMN + """
+    config = _config(
+        tmp_path,
+        kit / "images.jsonl",
+        target="drug_image",
+        columns=YL_COLUMN
+        + """
 [columns.image_only]
 detector = "drugwatch.image_only.v1"
 params = { hidden = 16, epochs = 60, lr = 1e-2, validation_fraction = 0.0, num_threads = 1 }
-""")
+""",
+    )
     result = runner.invoke(app, ["evaluate", str(config), "--output", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
@@ -183,7 +225,11 @@ def test_evaluate_image_tree_and_dmml_drugtype_on_events_with_images(posts: Path
     assert heads["weed"]["n"] == 21 and heads["weed"]["n_positive"] == 3  # every head known on labelled posts
     assert "weed (n=21)" in (tmp_path / "tree" / "table.md").read_text()
 
-    config = _config(tmp_path, posts, target="drugtype", columns="""
+    config = _config(
+        tmp_path,
+        posts,
+        target="drugtype",
+        columns="""
 [columns.text]
 detector = "drugwatch.tfidf_ovr.v1"
 params = { inner_folds = 2 }
@@ -191,7 +237,9 @@ params = { inner_folds = 2 }
 [columns.image]
 detector = "drugwatch.image_only.v1"
 params = { hidden = 16, epochs = 60, lr = 1e-2, validation_fraction = 0.0, num_threads = 1 }
-""", extra_data="max_events = 20")
+""",
+        extra_data="max_events = 20",
+    )
     result = runner.invoke(app, ["evaluate", str(config), "--output", str(tmp_path / "dmml"), "--quiet"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "dmml" / "metrics.json").read_text())
@@ -201,36 +249,55 @@ params = { hidden = 16, epochs = 60, lr = 1e-2, validation_fraction = 0.0, num_t
     assert "Drug vs not" in (tmp_path / "dmml" / "table.md").read_text()
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("selling", "holds images without text or selling labels"),
-    ("bench", "set data.format = \"images\""),
-    ("target", "data.target"),
-    ("tree_text_detector", "target image_tree needs drug_image detectors"),
-    ("checkpoints", "image experiments keep no fold checkpoints"),
-    ("one_class", "needs drug and non-drug images"),
-    ("demo_spec", "expected demo:seed=S,n_accounts=N"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("selling", "holds images without text or selling labels"),
+        ("bench", 'set data.format = "images"'),
+        ("target", "data.target"),
+        ("tree_text_detector", "target image_tree needs drug_image detectors"),
+        ("checkpoints", "image experiments keep no fold checkpoints"),
+        ("one_class", "needs drug and non-drug images"),
+        ("demo_spec", "expected demo:seed=S,n_accounts=N"),
+    ],
+)
 def test_refusals_are_one_line_errors(case: str, expected: str, kit: Path, tmp_path: Path) -> None:
     images = kit / "images.jsonl"
     command = "train"
     args: list[str] = []
     if case == "selling":  # the issue's traceback: the kit's images with a selling config
-        config = _config(tmp_path, images, target="selling", columns="""
+        config = _config(
+            tmp_path,
+            images,
+            target="selling",
+            columns="""
 [columns.ours]
 detector = "drugwatch.selling.v1"
-""")
+""",
+        )
     elif case == "bench":
-        config = _config(tmp_path, images, target="drugtype", extra_data='format = "bench"', columns="""
+        config = _config(
+            tmp_path,
+            images,
+            target="drugtype",
+            extra_data='format = "bench"',
+            columns="""
 [columns.text]
 detector = "drugwatch.tfidf_ovr.v1"
-""")
+""",
+        )
     elif case == "target":
         config = _config(tmp_path, images, target="pictures", columns=YL_COLUMN)
     elif case == "tree_text_detector":
-        config = _config(tmp_path, images, target="image_tree", columns="""
+        config = _config(
+            tmp_path,
+            images,
+            target="image_tree",
+            columns="""
 [columns.text]
 detector = "drugwatch.tfidf_ovr.v1"
-""")
+""",
+        )
     elif case == "demo_spec":
         config = _config(tmp_path, Path("x"), target="image_tree", columns=YL_COLUMN)
         config.write_text(config.read_text().replace('path = "x"', 'path = "demo:seed=zero"'))
@@ -259,8 +326,9 @@ def _results(path: Path) -> list[dict]:
 
 def test_scan_kit_images_with_an_image_model(kit: Path, image_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "scan.jsonl"
-    result = runner.invoke(app, ["scan", str(kit / "images.jsonl"), "--model", str(image_model),
-                                 "--output", str(out), "--json"])
+    result = runner.invoke(
+        app, ["scan", str(kit / "images.jsonl"), "--model", str(image_model), "--output", str(out), "--json"]
+    )
     assert result.exit_code == 0, result.output  # nothing set aside for 'field file'
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["read"] == 21 and report["results"] == 21 and report["quarantined"] == 0
@@ -284,13 +352,16 @@ def test_scan_late_fusion_of_image_and_text_models_and_report(posts: Path, image
     from drugwatch.models import create_detector
     from drugwatch.vision.bench import load_image_events  # noqa: F401 - the kit reader is importable
 
-    events = [Event.model_validate({k: v for k, v in json.loads(line).items() if k != "record_type"})
-              for line in posts.read_text().splitlines()]
+    events = [
+        Event.model_validate({k: v for k, v in json.loads(line).items() if k != "record_type"})
+        for line in posts.read_text().splitlines()
+    ]
     text_model = create_detector("drugwatch.tfidf_ovr.v1", inner_folds=2).fit(events)
     text_dir = text_model.save(tmp_path / "text-model")
     out = tmp_path / "fused.jsonl"
-    result = runner.invoke(app, ["scan", str(posts), "--model", str(text_dir), "--model", str(image_model),
-                                 "--output", str(out)])
+    result = runner.invoke(
+        app, ["scan", str(posts), "--model", str(text_dir), "--model", str(image_model), "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = {row["id"]: row for row in _results(out)}
     pills = rows["p-pills0"]["vision"]
@@ -340,8 +411,19 @@ def test_report_blurs_thumbnails_unless_unmasked(posts: Path, image_model: Path,
 def test_scan_refusals(kit: Path, image_model: Path, tmp_path: Path) -> None:
     images = str(kit / "images.jsonl")
     # Two image models: at most one per task.
-    result = runner.invoke(app, ["scan", images, "--model", str(image_model), "--model", str(image_model),
-                                 "--output", str(tmp_path / "a.jsonl")])
+    result = runner.invoke(
+        app,
+        [
+            "scan",
+            images,
+            "--model",
+            str(image_model),
+            "--model",
+            str(image_model),
+            "--output",
+            str(tmp_path / "a.jsonl"),
+        ],
+    )
     assert "two 'drug_image' detectors" in _one_line_error(result)
     # A folder that is not a model directory.
     result = runner.invoke(app, ["scan", images, "--model", str(tmp_path), "--output", str(tmp_path / "b.jsonl")])
@@ -360,10 +442,12 @@ def test_scorer_refuses_a_model_of_another_task(image_model: Path) -> None:
 
 def test_image_records_outside_the_folder_are_quarantined(kit: Path, image_model: Path, tmp_path: Path) -> None:
     bad = tmp_path / "images.jsonl"
-    rows = [{"id": "ok", "file": str(Path("images") / "drug" / "pills0.jpg"), "drug": True},
-            {"id": "up", "file": "../secret.jpg", "drug": True},
-            {"id": "abs", "file": "/etc/passwd", "drug": False},
-            {"id": "flag", "file": "images/x.jpg", "drug": "yes"}]
+    rows = [
+        {"id": "ok", "file": str(Path("images") / "drug" / "pills0.jpg"), "drug": True},
+        {"id": "up", "file": "../secret.jpg", "drug": True},
+        {"id": "abs", "file": "/etc/passwd", "drug": False},
+        {"id": "flag", "file": "images/x.jpg", "drug": "yes"},
+    ]
     bad.write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "images").symlink_to(kit / "images")
     out = tmp_path / "scan.jsonl"
@@ -388,16 +472,23 @@ def test_parquet_results_keep_the_image_evidence(kit: Path, image_model: Path, t
 @pytest.mark.slow
 def test_train_concat_fusion_on_events_and_scan_with_it(posts: Path, tmp_path: Path) -> None:
     """DMML concat fusion through the CLI: trained on events with images, scanned as the fused decision."""
-    config = _config(tmp_path, posts, target="drugtype", train='column = "concat"', columns="""
+    config = _config(
+        tmp_path,
+        posts,
+        target="drugtype",
+        train='column = "concat"',
+        columns="""
 [columns.concat]
 detector = "drugwatch.fusion_concat.v1"
 params = { hidden = 16, epochs = 30, max_len = 16, validation_fraction = 0.0, num_threads = 1 }
-""")
+""",
+    )
     result = runner.invoke(app, ["train", str(config), "--output", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 0, result.output
     out = tmp_path / "scan.jsonl"
-    result = runner.invoke(app, ["scan", str(posts), "--model", str(tmp_path / "run" / "model-best"),
-                                 "--output", str(out)])
+    result = runner.invoke(
+        app, ["scan", str(posts), "--model", str(tmp_path / "run" / "model-best"), "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = {row["id"]: row for row in _results(out)}
     vision = rows["p-leaf0"]["vision"]

@@ -54,11 +54,23 @@ def experiment(tmp_path):
     lines = []
     for i, (text, group) in enumerate(SELLERS + OTHERS):
         selling = i < len(SELLERS)
-        lines.append(json.dumps({
-            "id": f"selling:test:{i:012x}", "task": "selling", "source": "test", "platform": "twitter",
-            "text": text, "author": None, "created_at": None, "labels": None, "selling": selling,
-            "group": group, "meta": {"subsource": "pos" if selling else f"neg_{i % 2}"},
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"selling:test:{i:012x}",
+                    "task": "selling",
+                    "source": "test",
+                    "platform": "twitter",
+                    "text": text,
+                    "author": None,
+                    "created_at": None,
+                    "labels": None,
+                    "selling": selling,
+                    "group": group,
+                    "meta": {"subsource": "pos" if selling else f"neg_{i % 2}"},
+                }
+            )
+        )
     (data / "tiny.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     config = tmp_path / "configs" / "tiny.toml"
     config.parent.mkdir()
@@ -84,10 +96,22 @@ def test_evaluate_writes_metrics_and_table(experiment, tmp_path):
 
 def test_evaluate_overrides_set_and_extra_args(experiment, tmp_path):
     out = tmp_path / "run2"
-    result = runner.invoke(app, [
-        "evaluate", str(experiment), "--output", str(out), "--quiet",
-        "--set", 'run.columns=["svm"]', "--rows.values", '["without_hashtags"]', "--cv.n_splits", "2",
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(experiment),
+            "--output",
+            str(out),
+            "--quiet",
+            "--set",
+            'run.columns=["svm"]',
+            "--rows.values",
+            '["without_hashtags"]',
+            "--cv.n_splits",
+            "2",
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert [(c["row"], c["column"]) for c in metrics["cells"]] == [("without_hashtags", "svm")]
@@ -98,14 +122,35 @@ def test_evaluate_reads_bench_dir_from_env(experiment, tmp_path, monkeypatch):
     monkeypatch.setenv("DRUGWATCH_BENCH", str(tmp_path / "data"))
     text = experiment.read_text().replace('path = "../data/tiny.jsonl"', 'path = "does/not/exist.jsonl"')
     experiment.write_text(text)
-    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(tmp_path / "r"), "-q",
-                                 "--set", 'run.columns=["svm"]', "--set", 'run.rows=["with_hashtags"]'])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(experiment),
+            "--output",
+            str(tmp_path / "r"),
+            "-q",
+            "--set",
+            'run.columns=["svm"]',
+            "--set",
+            'run.rows=["with_hashtags"]',
+        ],
+    )
     assert result.exit_code == 0, result.output
 
 
 def test_evaluate_bad_config_fails_with_a_message(experiment, tmp_path):
-    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(tmp_path / "r"),
-                                 "--set", "columns.svm.detector=drugwatch.nope.v1"])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(experiment),
+            "--output",
+            str(tmp_path / "r"),
+            "--set",
+            "columns.svm.detector=drugwatch.nope.v1",
+        ],
+    )
     assert result.exit_code == 2
     assert "drugwatch.nope.v1" in result.output
 
@@ -124,16 +169,40 @@ def test_train_writes_model_best(experiment, tmp_path):
 
 def test_train_with_cross_validation_puts_metrics_on_the_card(experiment, tmp_path):
     out = tmp_path / "train-cv"
-    result = runner.invoke(app, ["train", str(experiment), "--output", str(out), "-q",
-                                 "--set", "train.column=ours", "--set", "train.cross_validate=true"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(experiment),
+            "--output",
+            str(out),
+            "-q",
+            "--set",
+            "train.column=ours",
+            "--set",
+            "train.cross_validate=true",
+        ],
+    )
     assert result.exit_code == 0, result.output
     card = (out / "model-best" / "README.md").read_text()
     assert "drugwatch.selling.v1" in card and "pr_auc" in card and "stratified group CV" in card
 
 
 def _svm_run(experiment, out, *extra):
-    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(out), "--set", 'run.columns=["svm"]',
-                                 "--set", 'run.rows=["with_hashtags"]', *extra])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(experiment),
+            "--output",
+            str(out),
+            "--set",
+            'run.columns=["svm"]',
+            "--set",
+            'run.rows=["with_hashtags"]',
+            *extra,
+        ],
+    )
     assert result.exit_code == 0, result.output
     return result, json.loads((out / "metrics.json").read_text())["cells"][0]
 
@@ -186,8 +255,20 @@ def test_evaluate_some_folds_then_the_rest(experiment, tmp_path):
     assert [f["from_checkpoint"] for f in full["per_fold"]] == [True, False, True]
     assert full["pooled"]["tp"] + full["pooled"]["fp"] + full["pooled"]["fn"] + full["pooled"]["tn"] > n_tested
     assert "of 3)" not in (out / "table.md").read_text()
-    bad = runner.invoke(app, ["evaluate", str(experiment), "--output", str(out), "-q", "--set", "cv.folds=[5]",
-                              "--set", 'run.columns=["svm"]'])
+    bad = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(experiment),
+            "--output",
+            str(out),
+            "-q",
+            "--set",
+            "cv.folds=[5]",
+            "--set",
+            'run.columns=["svm"]',
+        ],
+    )
     assert bad.exit_code == 2 and "cv.folds" in bad.output
 
 
@@ -199,10 +280,10 @@ def test_fold_checkpoints_match_on_data_fold_and_parameters(tmp_path):
     test_idx = np.array([3, 5, 8])
     store = FoldCheckpoints(tmp_path, "data-a")
     result = FoldResult(np.array([0.1, 0.9, 0.4]), 0.35, 12.0, 0.5)
-    store.save("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800, "num_threads": 1},
-               test_idx, result)
-    hit = store.load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800, "num_threads": 4},
-                     test_idx)
+    store.save(
+        "lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800, "num_threads": 1}, test_idx, result
+    )
+    hit = store.load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800, "num_threads": 4}, test_idx)
     assert hit is not None and hit.threshold == 0.35 and hit.fit_s == 12.0
     np.testing.assert_array_equal(hit.proba, result.proba)
     misses = [
@@ -210,10 +291,12 @@ def test_fold_checkpoints_match_on_data_fold_and_parameters(tmp_path):
         store.load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800}, np.array([3, 5, 9])),
         store.load("lstm", "drugwatch.jmir_lstm.v1", "hashtags_only", 2, {"hidden": 800}, test_idx),
         store.load("lstm", "drugwatch.jmir_lstm.v2", "with_hashtags", 2, {"hidden": 800}, test_idx),
-        FoldCheckpoints(tmp_path, "data-b").load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2,
-                                                 {"hidden": 800}, test_idx),
-        FoldCheckpoints(tmp_path, "data-a", reuse=False).load("lstm", "drugwatch.jmir_lstm.v1", "with_hashtags",
-                                                              2, {"hidden": 800}, test_idx),
+        FoldCheckpoints(tmp_path, "data-b").load(
+            "lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800}, test_idx
+        ),
+        FoldCheckpoints(tmp_path, "data-a", reuse=False).load(
+            "lstm", "drugwatch.jmir_lstm.v1", "with_hashtags", 2, {"hidden": 800}, test_idx
+        ),
     ]
     assert misses == [None] * len(misses)
     assert not list(tmp_path.rglob("*.tmp"))
@@ -223,8 +306,20 @@ def test_saved_only_reports_the_folds_done_and_fits_nothing(experiment, tmp_path
     out = tmp_path / "run"
     _svm_run(experiment, out, "--set", "cv.folds=[1]")
     report = tmp_path / "report"
-    result = runner.invoke(app, ["evaluate", str(experiment), "--output", str(report), "--checkpoints",
-                                 str(out / "folds"), "--saved-only", "--set", 'run.rows=["with_hashtags"]'])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(experiment),
+            "--output",
+            str(report),
+            "--checkpoints",
+            str(out / "folds"),
+            "--saved-only",
+            "--set",
+            'run.rows=["with_hashtags"]',
+        ],
+    )
     assert result.exit_code == 0, result.output
     cells = json.loads((report / "metrics.json").read_text())["cells"]
     assert [(c["column"], c["folds_run"]) for c in cells] == [("svm", [1])]  # "ours" has no saved fold

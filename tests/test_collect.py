@@ -217,12 +217,9 @@ def test_crawl_decisions_do_not_depend_on_ground_truth(tmp_path, corpus):
     """Scrambling every label, selling flag and dealer flag changes nothing the crawler does."""
     scrambled = corpus.__class__(
         seed=corpus.seed,
-        accounts=[
-            a.model_copy(update={"dealer": not a.dealer, "meta": {}}) for a in corpus.accounts
-        ],
+        accounts=[a.model_copy(update={"dealer": not a.dealer, "meta": {}}) for a in corpus.accounts],
         events=[
-            e.model_copy(update={"labels": ("non_drug",), "selling": not e.selling, "meta": {}})
-            for e in corpus.events
+            e.model_copy(update={"labels": ("non_drug",), "selling": not e.selling, "meta": {}}) for e in corpus.events
         ],
         networks={},
         network_details={},
@@ -332,10 +329,7 @@ def test_429_backs_off_and_loses_nothing(tmp_path, corpus):
         crawler, sleeps = _crawl(corpus, store, faults={3: 429, 7: 503})
         summary = crawler.run()
         # The retried requests were spent too, so the faulty run stops 2 requests earlier.
-        assert (
-            summary.counters["backoff_waits"] == 2
-            and sleeps == list(Backoff(base=1.0, tries=3).delays())[:1] * 2
-        )
+        assert summary.counters["backoff_waits"] == 2 and sleeps == list(Backoff(base=1.0, tries=3).delays())[:1] * 2
         faulty = _dump(store)
     assert summary.requests == 150
     # Same records up to the point the shorter budget allowed.
@@ -469,9 +463,7 @@ class Recorded:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
 
     def add(self, host: str, path: str, *responses: tuple[int, Any] | tuple[int, Any, str]) -> None:
-        self.routes[(host, path)] = [
-            (r[0], r[1], r[2] if len(r) > 2 else "application/json") for r in responses
-        ]
+        self.routes[(host, path)] = [(r[0], r[1], r[2] if len(r) > 2 else "application/json") for r in responses]
 
     def send(self, adapter, request, **kwargs):
         url = urlparse(request.url)
@@ -518,9 +510,7 @@ def _user(pk: int, username: str) -> dict[str, Any]:
     }
 
 
-def _media(
-    pk: int, code: str, text: str, user: dict[str, Any], taken_at: int, comments: int = 0
-) -> dict[str, Any]:
+def _media(pk: int, code: str, text: str, user: dict[str, Any], taken_at: int, comments: int = 0) -> dict[str, Any]:
     """A v1 media item as ``recent.sections[].layout_content.medias[].media`` carries it."""
     return {
         "pk": pk,
@@ -534,9 +524,7 @@ def _media(
         "comment_count": comments,
         "user": user,
         "image_versions2": {
-            "candidates": [
-                {"url": f"https://cdn.example/{code}.jpg?stp=1", "width": 1080, "height": 1080}
-            ]
+            "candidates": [{"url": f"https://cdn.example/{code}.jpg?stp=1", "width": 1080, "height": 1080}]
         },
     }
 
@@ -575,9 +563,7 @@ def _logged_in(**options):
 
     source = InstagramSource(sleep=False, rate_sleep=lambda _s: None, **options)
     # A session as instaloader's session file holds it (cookies only; never a password).
-    source.loader.load_session(
-        "tester", {"sessionid": "s3ss10n", "csrftoken": "csrf", "ds_user_id": "555"}
-    )
+    source.loader.load_session("tester", {"sessionid": "s3ss10n", "csrftoken": "csrf", "ds_user_id": "555"})
     return source
 
 
@@ -611,18 +597,12 @@ def test_instagram_post_agrees_with_the_importer(recorded, tmp_path):
     from drugwatch.io.base import Parsed
     from drugwatch.io.instaloader import read_instaloader
 
-    recorded.add(
-        "i.instagram.com", "/api/v1/tags/web_info/", (200, _web_info("xanax", [ADVERT], None))
-    )
+    recorded.add("i.instagram.com", "/api/v1/tags/web_info/", (200, _web_info("xanax", [ADVERT], None)))
     source = _logged_in()
     crawled = source.hashtag_page("xanax").items[0]
     post = instaloader.Post.from_iphone_struct(source.context, ADVERT)
     saved = tmp_path / "2024-06-10_06-13-20_UTC.json"
-    saved.write_text(
-        json.dumps(
-            {"node": post._asdict(), "instaloader": {"version": "4.16", "node_type": "Post"}}
-        )
-    )
+    saved.write_text(json.dumps({"node": post._asdict(), "instaloader": {"version": "4.16", "node_type": "Post"}}))
     imported = next(item.record for item in read_instaloader(saved) if isinstance(item, Parsed))
     skip = {"provenance", "meta"}
     assert crawled.model_dump(exclude=skip) == imported.model_dump(exclude=skip)
@@ -777,10 +757,7 @@ def test_instagram_profile_from_the_profile_page(recorded):
         120,
         3400,
     )
-    assert (
-        "wickr" in account.bio
-        and account.provenance.source == "https://www.instagram.com/plug_demo77/"
-    )
+    assert "wickr" in account.bio and account.provenance.source == "https://www.instagram.com/plug_demo77/"
     with pytest.raises(NotFound):
         source.profile("nobody")
 
@@ -877,9 +854,7 @@ def test_detector_judge_wraps_a_fitted_detector():
             return np.array([[0.2, 0.8] if "wickr" in e.text else [0.9, 0.1] for e in events])
 
     judge = DetectorJudge(Fitted(), threshold=0.5)
-    sells, mentions = judge.judge(
-        [Event(id="1", text="wickr me"), Event(id="2", text="xanax is bad")]
-    )
+    sells, mentions = judge.judge([Event(id="1", text="wickr me"), Event(id="2", text="xanax is bad")])
     assert sells.selling and sells.drug
     assert not mentions.selling and mentions.drug  # the lexicon adds drug mentions
     assert judge.name == "fake.selling.v1@0.5"
@@ -892,12 +867,7 @@ def test_images_of_drug_posts_are_downloaded(tmp_path):
     with _store(tmp_path) as store:
         crawler = Crawler(source, store, config, images_dir=tmp_path / "images")
         summary = crawler.run()
-        with_files = [
-            image
-            for event in store.iter_events()
-            for image in event.images
-            if image.path is not None
-        ]
+        with_files = [image for event in store.iter_events() for image in event.images if image.path is not None]
     assert summary.counters["images"] > 0 and summary.requests_by_kind["image"] > 0
     assert with_files and all(Path(i.path).is_file() and i.sha256 for i in with_files)
     assert all(i.url.startswith("replay://") for i in with_files)
@@ -925,18 +895,14 @@ def test_instagram_timeline_pages_resume_from_a_frozen_iterator(recorded):
         "media_count": 13,
     }
     posts = [
-        _media(4000 + i, f"Tl{i:03d}", f"menu drop {i} #plugs", DEALER, 1_718_000_000 - i * 3600)
-        for i in range(13)
+        _media(4000 + i, f"Tl{i:03d}", f"menu drop {i} #plugs", DEALER, 1_718_000_000 - i * 3600) for i in range(13)
     ]
     start_page = (
-        '<script>["DTSGInitialData",[],{"token":"dtsg"}],["LSD",[],{"token":"lsd1"}],'
-        '"IG_USER_EIMU":"555"</script>'
+        '<script>["DTSGInitialData",[],{"token":"dtsg"}],["LSD",[],{"token":"lsd1"}],"IG_USER_EIMU":"555"</script>'
     )
     recorded.add("www.instagram.com", "/plug_demo77/", (200, _profile_page(user), "text/html"))
     recorded.add("www.instagram.com", "/", (200, start_page, "text/html"))
-    recorded.add(
-        "www.instagram.com", "/graphql/query", (200, {"data": {"user": user}, "status": "ok"})
-    )
+    recorded.add("www.instagram.com", "/graphql/query", (200, {"data": {"user": user}, "status": "ok"}))
     recorded.add(
         "www.instagram.com",
         "/api/graphql",

@@ -94,9 +94,7 @@ def test_kill9_and_resume_equals_uninterrupted_run(tmp_path):
     )
 
     reference_db, reference_ckpt = tmp_path / "reference.sqlite", tmp_path / "reference.json"
-    done = subprocess.run(
-        _command(corpus, reference_db, reference_ckpt), capture_output=True, text=True, timeout=300
-    )
+    done = subprocess.run(_command(corpus, reference_db, reference_ckpt), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert not reference_ckpt.exists()
 
@@ -109,9 +107,7 @@ def test_kill9_and_resume_equals_uninterrupted_run(tmp_path):
     assert second == -signal.SIGKILL, "the resumed run was killed mid-crawl too"
     assert _steps(ckpt) > killed_at
 
-    final = subprocess.run(
-        _command(corpus, db, ckpt, "--resume"), capture_output=True, text=True, timeout=300
-    )
+    final = subprocess.run(_command(corpus, db, ckpt, "--resume"), capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     assert not ckpt.exists(), "the completed crawl removed its checkpoint"
 

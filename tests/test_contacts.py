@@ -43,8 +43,7 @@ XMR = "4A" + (_B58 * 2)[:93]
 # (text, kind, app, value, raw substring the span must cover, obfuscated or None)
 CASES: list[tuple[str, str, str | None, str, str, bool | None]] = [
     # messaging-app handles
-    ("wickr: demo_plug7 for orders", "app_handle", "wickr", "demo_plug7", "wickr: demo_plug7",
-     False),
+    ("wickr: demo_plug7 for orders", "app_handle", "wickr", "demo_plug7", "wickr: demo_plug7", False),
     ("Wickr me @demo_x7", "app_handle", "wickr", "demo_x7", "Wickr me @demo_x7", False),
     ("WICKR ID - DemoPlug", "app_handle", "wickr", "demoplug", "WICKR ID - DemoPlug", False),
     ("tg @demo_handle", "app_handle", "telegram", "demo_handle", "tg @demo_handle", False),
@@ -54,42 +53,39 @@ CASES: list[tuple[str, str, str | None, str, str, bool | None]] = [
     ("send it to my cashapp. $sweet", "payment", "cashapp", "sweet", "$sweet", False),
     # capitals after a Cash App name are a tag, not a ticker
     ("cash app $BOB", "payment", "cashapp", "bob", "cash app $BOB", False),
-    ("telegram: t.me/demo_handle", "app_handle", "telegram", "demo_handle",
-     "telegram: t.me/demo_handle", False),
-    ("join t.me/demo_channel today", "app_handle", "telegram", "demo_channel",
-     "t.me/demo_channel", False),
+    ("telegram: t.me/demo_handle", "app_handle", "telegram", "demo_handle", "telegram: t.me/demo_handle", False),
+    ("join t.me/demo_channel today", "app_handle", "telegram", "demo_channel", "t.me/demo_channel", False),
     ("kik - demoname", "app_handle", "kik", "demoname", "kik - demoname", False),
     ("snap: demo_snap", "app_handle", "snapchat", "demo_snap", "snap: demo_snap", False),
     ("👻 demo_ghost", "app_handle", "snapchat", "demo_ghost", "👻 demo_ghost", False),
-    ("snapchat ➡️ demo.snap", "app_handle", "snapchat", "demo.snap", "snapchat ➡️ demo.snap",
-     False),
-    ("add me on whatsapp +1 440 555 0142", "app_handle", "whatsapp", "+14405550142",
-     "whatsapp +1 440 555 0142", False),
+    ("snapchat ➡️ demo.snap", "app_handle", "snapchat", "demo.snap", "snapchat ➡️ demo.snap", False),
+    ("add me on whatsapp +1 440 555 0142", "app_handle", "whatsapp", "+14405550142", "whatsapp +1 440 555 0142", False),
     ("wa.me/14405550143", "app_handle", "whatsapp", "+14405550143", "wa.me/14405550143", False),
-    ("signal: +1 440 555 0144", "app_handle", "signal", "+14405550144",
-     "signal: +1 440 555 0144", False),
+    ("signal: +1 440 555 0144", "app_handle", "signal", "+14405550144", "signal: +1 440 555 0144", False),
     ("threema id: DEMO7X2K", "app_handle", "threema", "demo7x2k", "threema id: DEMO7X2K", False),
     ("line id: demo_line", "app_handle", "line", "demo_line", "line id: demo_line", False),
-    ("session id: demo_session9", "app_handle", "session", "demo_session9",
-     "session id: demo_session9", False),
+    ("session id: demo_session9", "app_handle", "session", "demo_session9", "session id: demo_session9", False),
     ("wechat: demo_wx", "app_handle", "wechat", "demo_wx", "wechat: demo_wx", False),
-    ("discord: demo_user#1234", "app_handle", "discord", "demo_user#1234",
-     "discord: demo_user#1234", False),
+    ("discord: demo_user#1234", "app_handle", "discord", "demo_user#1234", "discord: demo_user#1234", False),
     # obfuscated app names and handles
     ("W1CKR: demo_plug", "app_handle", "wickr", "demo_plug", "W1CKR: demo_plug", True),
     ("w.i.c.k.r demo_99", "app_handle", "wickr", "demo_99", "w.i.c.k.r demo_99", True),
-    ("wickr: d\u0435m\u043e_plug", "app_handle", "wickr", "demo_plug",
-     "wickr: d\u0435m\u043e_plug", True),  # Cyrillic е and о
-    ("t e l e g r a m: @demo_tg", "app_handle", "telegram", "demo_tg",
-     "t e l e g r a m: @demo_tg", True),
+    (
+        "wickr: d\u0435m\u043e_plug",
+        "app_handle",
+        "wickr",
+        "demo_plug",
+        "wickr: d\u0435m\u043e_plug",
+        True,
+    ),  # Cyrillic е and о
+    ("t e l e g r a m: @demo_tg", "app_handle", "telegram", "demo_tg", "t e l e g r a m: @demo_tg", True),
     # app mentions without a handle
     ("hmu on wickr", "app_mention", "wickr", "wickr", "wickr", False),
     ("hit me up on signal", "app_mention", "signal", "signal", "signal", False),
     ("telegram only, serious buyers", "app_mention", "telegram", "telegram", "telegram", False),
     ("we use kik", "app_mention", "kik", "kik", "kik", False),
     # instagram handles
-    ("follow my backup @demo.backup", "instagram_handle", "instagram", "demo.backup",
-     "@demo.backup", False),
+    ("follow my backup @demo.backup", "instagram_handle", "instagram", "demo.backup", "@demo.backup", False),
     ("ig: demo_gram", "instagram_handle", "instagram", "demo_gram", "ig: demo_gram", False),
     # phones
     ("call +1 (440) 555-0142 now", "phone", None, "+14405550142", "+1 (440) 555-0142", False),
@@ -99,33 +95,32 @@ CASES: list[tuple[str, str, str | None, str, str, bool | None]] = [
     ("call 440-555-01xx", "phone", None, "+144055501XX", "440-555-01xx", True),
     ("call 5 5 5 0 1 4 2", "phone", None, "5550142", "5 5 5 0 1 4 2", True),
     ("4 4 0 5 5 5 0 1 4 7", "phone", None, "+14405550147", "4 4 0 5 5 5 0 1 4 7", True),
-    ("five five five zero one four two", "phone", None, "5550142",
-     "five five five zero one four two", True),
+    ("five five five zero one four two", "phone", None, "5550142", "five five five zero one four two", True),
     ("555 oh one 4 two", "phone", None, "5550142", "555 oh one 4 two", True),
     ("text me 555-0148", "phone", None, "5550148", "555-0148", False),
     ("call me at 555 0151", "phone", None, "5550151", "555 0151", False),
     ("text me now: 440 555 0152 x", "phone", None, "+14405550152", "440 555 0152", False),
     ("uk +44 20 7946 0958", "phone", None, "+442079460958", "+44 20 7946 0958", False),
     ("4.4.0.5.5.5.0.1.4.3", "phone", None, "+14405550143", "4.4.0.5.5.5.0.1.4.3", True),
-    ("\uff14\uff14\uff10-\uff15\uff15\uff15-\uff10\uff11\uff14\uff12", "phone", None,
-     "+14405550142", "\uff14\uff14\uff10-\uff15\uff15\uff15-\uff10\uff11\uff14\uff12", True),
+    (
+        "\uff14\uff14\uff10-\uff15\uff15\uff15-\uff10\uff11\uff14\uff12",
+        "phone",
+        None,
+        "+14405550142",
+        "\uff14\uff14\uff10-\uff15\uff15\uff15-\uff10\uff11\uff14\uff12",
+        True,
+    ),
     ("(440) 555-0150 oh and hi", "phone", None, "+14405550150", "(440) 555-0150", False),
     # e-mail
     ("mail demo@example.com now", "email", None, "demo@example.com", "demo@example.com", False),
-    ("Demo.Plug@Example.org", "email", None, "demo.plug@example.org", "Demo.Plug@Example.org",
-     False),
-    ("demo at protonmail dot com", "email", None, "demo@protonmail.com",
-     "demo at protonmail dot com", True),
-    ("demo[at]example[dot]com", "email", None, "demo@example.com", "demo[at]example[dot]com",
-     True),
-    ("demo (at) example (dot) org", "email", None, "demo@example.org",
-     "demo (at) example (dot) org", True),
+    ("Demo.Plug@Example.org", "email", None, "demo.plug@example.org", "Demo.Plug@Example.org", False),
+    ("demo at protonmail dot com", "email", None, "demo@protonmail.com", "demo at protonmail dot com", True),
+    ("demo[at]example[dot]com", "email", None, "demo@example.com", "demo[at]example[dot]com", True),
+    ("demo (at) example (dot) org", "email", None, "demo@example.org", "demo (at) example (dot) org", True),
     ("demo@example dot com", "email", None, "demo@example.com", "demo@example dot com", True),
-    ("d\u0435mo@\u0435xample.com", "email", None, "demo@example.com",
-     "d\u0435mo@\u0435xample.com", True),
+    ("d\u0435mo@\u0435xample.com", "email", None, "demo@example.com", "d\u0435mo@\u0435xample.com", True),
     # URLs
-    ("menu at https://example.com/menu.", "url", None, "https://example.com/menu",
-     "https://example.com/menu", False),
+    ("menu at https://example.com/menu.", "url", None, "https://example.com/menu", "https://example.com/menu", False),
     ("www.example.org/shop", "url", None, "www.example.org/shop", "www.example.org/shop", False),
     ("visit Example.com today", "url", None, "example.com", "Example.com", False),
     ("store: demo-shop.onion", "url", None, "demo-shop.onion", "demo-shop.onion", False),
@@ -157,14 +152,13 @@ CASES: list[tuple[str, str, str | None, str, str, bool | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "app", "value", "raw", "obfuscated"), CASES,
-                         ids=[c[0][:40] for c in CASES])
+@pytest.mark.parametrize(("text", "kind", "app", "value", "raw", "obfuscated"), CASES, ids=[c[0][:40] for c in CASES])
 def test_contact_found(text, kind, app, value, raw, obfuscated):
     contacts = find_contacts(text)
     hits = [c for c in contacts if c.kind == kind and c.app == app and c.value == value]
     assert hits, f"no {kind}/{app}/{value!r} in {contacts}"
     hit = hits[0]
-    assert text[hit.raw_start:hit.raw_end] == raw
+    assert text[hit.raw_start : hit.raw_end] == raw
     if obfuscated is not None:
         assert hit.obfuscated is obfuscated
 
@@ -191,8 +185,10 @@ def test_email_domain_is_not_also_a_url():
 
 
 def test_several_contacts_in_text_order():
-    text = ("🔥 xanax 2mg bars $5 each 🔥 wickr: demo_plug7 | kik - demo_kik | "
-            "call 440-555-0149 | demo at example dot com | discreet shipping")
+    text = (
+        "🔥 xanax 2mg bars $5 each 🔥 wickr: demo_plug7 | kik - demo_kik | "
+        "call 440-555-0149 | demo at example dot com | discreet shipping"
+    )
     contacts = find_contacts(text)
     assert [(c.kind, c.app, c.value) for c in contacts] == [
         ("app_handle", "wickr", "demo_plug7"),
@@ -302,8 +298,33 @@ def test_never_crashes_and_spans_inside(text):
 
 
 _pieces = st.sampled_from(
-    ["wickr: ", "demo_plug7", " ", "@", "+1 ", "440", "555", "0142", "-", ".", "at", "dot",
-     "com", "five ", "oh ", "$", "btc", "👻", "\u0435", "t.me/", "x", "*", "(", ")", "#"]
+    [
+        "wickr: ",
+        "demo_plug7",
+        " ",
+        "@",
+        "+1 ",
+        "440",
+        "555",
+        "0142",
+        "-",
+        ".",
+        "at",
+        "dot",
+        "com",
+        "five ",
+        "oh ",
+        "$",
+        "btc",
+        "👻",
+        "\u0435",
+        "t.me/",
+        "x",
+        "*",
+        "(",
+        ")",
+        "#",
+    ]
 )
 
 
@@ -326,11 +347,58 @@ def test_rejects_non_str():
 
 
 _words = st.sampled_from(
-    ["wickr", "w.i.c.k.r", "telegram", "kik", "snap", "signal", "line", "session", "venmo",
-     "zelle", "paypal", "crypto", "stealth", "overnight", "meetup", "tracking", "demo", "at",
-     "dot", "com", "example", "org", "five", "one", "zero", "oh", "two", "hmu", "on", "me",
-     "www", "t.me/demo_x", "wa", "tg", "whats app", "c@sh app", "d\u0435mo", ":", "-", "👉",
-     "discreet", "shipping", "next", "day", "delivery", "ig", "insta", "btc", "[at]", "(dot)"]
+    [
+        "wickr",
+        "w.i.c.k.r",
+        "telegram",
+        "kik",
+        "snap",
+        "signal",
+        "line",
+        "session",
+        "venmo",
+        "zelle",
+        "paypal",
+        "crypto",
+        "stealth",
+        "overnight",
+        "meetup",
+        "tracking",
+        "demo",
+        "at",
+        "dot",
+        "com",
+        "example",
+        "org",
+        "five",
+        "one",
+        "zero",
+        "oh",
+        "two",
+        "hmu",
+        "on",
+        "me",
+        "www",
+        "t.me/demo_x",
+        "wa",
+        "tg",
+        "whats app",
+        "c@sh app",
+        "d\u0435mo",
+        ":",
+        "-",
+        "👉",
+        "discreet",
+        "shipping",
+        "next",
+        "day",
+        "delivery",
+        "ig",
+        "insta",
+        "btc",
+        "[at]",
+        "(dot)",
+    ]
 )
 
 

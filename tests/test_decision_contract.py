@@ -21,16 +21,24 @@ from drugwatch.scoring import EventScorer
 
 #: Event detectors whose inputs are texts alone (image and fusion models have their own tests).
 TEXT_ONLY = {
-    name for name in available_detectors()
+    name
+    for name in available_detectors()
     if get_detector_class(name).task in ("selling", "drugtype")
     and not any(part in name for part in ("image", "fusion", "mmbt", "concat", "late", "accounts"))
 }
 SLOW = {"drugwatch.minilm.v1", "drugwatch.jmir_lstm.v1"}
 
 QUERIES = [
-    "cocaine news today", "xanax 2mg bars, wickr me", "psilocybin mushrooms of the world (ebook)",
-    "weed and coke combo deal", "lovely sunset at the beach", "netflix premium account", "lean 8oz pints",
-    "oxycodone 30mg and xanax bars", "counterfeit euro notes", "study finds cannabis use rising",
+    "cocaine news today",
+    "xanax 2mg bars, wickr me",
+    "psilocybin mushrooms of the world (ebook)",
+    "weed and coke combo deal",
+    "lovely sunset at the beach",
+    "netflix premium account",
+    "lean 8oz pints",
+    "oxycodone 30mg and xanax bars",
+    "counterfeit euro notes",
+    "study finds cannabis use rising",
 ]
 
 
@@ -82,8 +90,11 @@ def test_decide_checks_the_shape_of_selling_probabilities(saved_defaults):
 
 
 VIEW_QUERIES = QUERIES + [
-    "x4n4x 2mg b4rs, w1ckr: demo_plug7", "c o k e 4 s a l e dm", "#weedforsale #420 🍁 dm for menu",
-    "Ｘａｎａｘ ｂａｒｓ", "m●lly pr3ss3d p1lls $10",
+    "x4n4x 2mg b4rs, w1ckr: demo_plug7",
+    "c o k e 4 s a l e dm",
+    "#weedforsale #420 🍁 dm for menu",
+    "Ｘａｎａｘ ｂａｒｓ",
+    "m●lly pr3ss3d p1lls $10",
 ]
 
 

@@ -19,9 +19,7 @@ SMALL = {"n_accounts": 14, "posts_per_account": (2, 5)}
 
 PHONE_VALUE = re.compile(r"^\+1\d{3}55501\d\d$")
 # A North American number written with any separators: "440-555-0147", "(440) 555 0147".
-PHONE_IN_TEXT = re.compile(
-    r"(?<!\d)(?:\+?1[\s.-]?)?\(?(\d{3})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})(?!\d)"
-)
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?(\d{3})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})(?!\d)")
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 
 
@@ -37,9 +35,7 @@ def medium() -> DemoCorpus:
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # ---------------------------------------------------------------- determinism
@@ -197,9 +193,7 @@ def test_some_adverts_give_contacts_only_in_the_image(medium: DemoCorpus) -> Non
     image_only = [
         e
         for e in medium.events
-        if e.selling
-        and e.meta["contacts"]
-        and all(c["where"] == "image" for c in e.meta["contacts"])
+        if e.selling and e.meta["contacts"] and all(c["where"] == "image" for c in e.meta["contacts"])
     ]
     assert image_only
     for event in image_only:
@@ -274,11 +268,7 @@ def test_networks_share_a_contact_or_an_advert_template(medium: DemoCorpus) -> N
                 assert any(c["value"] == value for e in own[name] for c in e.meta["contacts"])
         if details["link"] in ("template", "both"):
             adverts = {
-                name: [
-                    e
-                    for e in own[name]
-                    if e.meta["template"] == details["template"] and not e.meta["obfuscation"]
-                ]
+                name: [e for e in own[name] if e.meta["template"] == details["template"] and not e.meta["obfuscation"]]
                 for name in members
             }
             assert all(adverts.values())
@@ -316,10 +306,7 @@ def _local_hour(event: Event, offset: int) -> int:
 def test_dealers_differ_from_ordinary_users_as_yang_and_luo_found(medium: DemoCorpus) -> None:
     offsets = {a.username: a.meta["utc_offset_hours"] for a in medium.accounts}
     kind = {a.username: a.meta["kind"] for a in medium.accounts}
-    posts = {
-        k: [e for e in medium.events if e.kind == "post" and kind[e.author] == k]
-        for k in set(kind.values())
-    }
+    posts = {k: [e for e in medium.events if e.kind == "post" and kind[e.author] == k] for k in set(kind.values())}
 
     def drug_share(k: str) -> float:
         return sum(bool(e.meta["mentions"]) for e in posts[k]) / len(posts[k])

@@ -89,8 +89,9 @@ def _has_vocabulary(name: str) -> bool:
 
 # Selling detectors only (the corpus is binary); the drug-type detectors have the
 # same leakage test in tests/test_multilabel.py (DMML hook).
-@pytest.mark.parametrize("name", [n for n in available_detectors()
-                                  if _has_vocabulary(n) and get_detector_class(n).task == "selling"])
+@pytest.mark.parametrize(
+    "name", [n for n in available_detectors() if _has_vocabulary(n) and get_detector_class(n).task == "selling"]
+)
 def test_no_test_fold_token_in_fitted_vocabulary(name):
     """Leakage test: a word present only in the test fold never reaches the model."""
     events = tiny_corpus()
@@ -101,8 +102,11 @@ def test_no_test_fold_token_in_fitted_vocabulary(name):
         e.model_copy(update={"text": f"{e.text} {marker} #{marker}"}) if i in set(test) else e
         for i, e in enumerate(events)
     ]
-    detector = create_detector(name, **TINY_PARAMS.get(name, {}), **({"min_df": 1} if "min_df" in
-                               type(create_detector(name))._param_names() else {}))
+    detector = create_detector(
+        name,
+        **TINY_PARAMS.get(name, {}),
+        **({"min_df": 1} if "min_df" in type(create_detector(name))._param_names() else {}),
+    )
     detector.fit([marked[i] for i in train], y[train])
     assert not [term for term in detector.vocabulary_ if marker in term], name
 

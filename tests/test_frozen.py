@@ -59,18 +59,21 @@ def test_still_frozen_replaceable_and_picklable():
 
 def test_refuses_what_it_would_not_copy():
     with pytest.raises(TypeError, match="frozen=True, slots=True"):
+
         @fast_frozen_init
         @dataclasses.dataclass(frozen=True)
         class NoSlots:
             x: int
 
     with pytest.raises(TypeError, match="plain fields"):
+
         @fast_frozen_init
         @dataclasses.dataclass(frozen=True, slots=True)
         class Factory:
             x: list = dataclasses.field(default_factory=list)
 
     with pytest.raises(TypeError, match="__post_init__"):
+
         @fast_frozen_init
         @dataclasses.dataclass(frozen=True, slots=True)
         class Post:

@@ -126,9 +126,11 @@ def scorer():
 
 def _cold(read: Callable[[str], object]) -> Callable[[str], object]:
     """``read`` with the view cache emptied first, so that each run reads."""
+
     def run(text: str) -> object:
         analyze_module._analyze_cached.cache_clear()
         return read(text)
+
     return run
 
 
@@ -292,9 +294,14 @@ def _old_resolve(candidates):
             if not _overlaps(cand, other):
                 continue
             nested = (other.raw_start <= cand.raw_start and cand.raw_end <= other.raw_end) or (
-                cand.raw_start <= other.raw_start and other.raw_end <= cand.raw_end)
-            if (nested and cand.value == other.value and {cand.kind, other.kind} & {"phone", "email"}
-                    and cand.kind != other.kind):
+                cand.raw_start <= other.raw_start and other.raw_end <= cand.raw_end
+            )
+            if (
+                nested
+                and cand.value == other.value
+                and {cand.kind, other.kind} & {"phone", "email"}
+                and cand.kind != other.kind
+            ):
                 continue
             clash = True
             break
@@ -318,15 +325,21 @@ def test_contact_resolution_keeps_what_the_quadratic_one_kept() -> None:
         for _ in range(rng.randint(17, 40) if many else rng.randint(0, 8)):
             start = rng.randint(0, 60 if many else 20)
             length = rng.randint(1, 8) if rng.random() < 0.97 else 0  # an empty span now and then
-            cands.append(Contact(rng.choice(kinds), rng.choice([None, "wickr"]), rng.choice(["x", "y"]),
-                                 start, start + length, False))
+            cands.append(
+                Contact(
+                    rng.choice(kinds), rng.choice([None, "wickr"]), rng.choice(["x", "y"]), start, start + length, False
+                )
+            )
         assert _resolve(cands) == _old_resolve(cands), cands
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    (r"\S*[A-Za-z]\S*", "drugwatch.models.multilabel:_MIXED_TOKEN"),
-    (r"[\w@$!]*[a-z][\w@$!]*", "drugwatch.models.multilabel:_LEET_TOKEN"),
-])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (r"\S*[A-Za-z]\S*", "drugwatch.models.multilabel:_MIXED_TOKEN"),
+        (r"[\w@$!]*[a-z][\w@$!]*", "drugwatch.models.multilabel:_LEET_TOKEN"),
+    ],
+)
 def test_token_patterns_match_what_the_quadratic_ones_matched(old: str, new: str) -> None:
     import importlib
 
@@ -361,5 +374,4 @@ def test_long_hashtags_are_kept_whole_and_not_cached() -> None:
     held = (analyzer._segment_cached.cache_info().currsize, analyzer._analyze_cached.cache_info().currsize)
     assert analyzer.segment(tag) == [tag]
     assert analyzer.analyze(tag).segments == (tag,)
-    assert (analyzer._segment_cached.cache_info().currsize,
-            analyzer._analyze_cached.cache_info().currsize) == held
+    assert (analyzer._segment_cached.cache_info().currsize, analyzer._analyze_cached.cache_info().currsize) == held

@@ -55,7 +55,7 @@ def test_extraction_never_crashes(text):
     for tag, start, end in spans:
         assert 0 <= start < end <= len(text)
         assert text[start] in "#＃"
-        assert text[start + 1:end].lower() == tag
+        assert text[start + 1 : end].lower() == tag
     tags = extract_hashtags(text)
     assert len(tags) == len(set(tags))
     assert all(t == t.lower() and "#" not in t for t in tags)
@@ -156,17 +156,17 @@ def test_analysis_reports_labels_terms_and_ambiguity():
 
 
 def test_categorize_many_keeps_first_seen_order():
-    assert categorize_hashtags(["#Xanax", "plug", "xanax"]) == {
-        "xanax": "drug_name", "plug": "sale"
-    }
+    assert categorize_hashtags(["#Xanax", "plug", "xanax"]) == {"xanax": "drug_name", "plug": "sale"}
 
 
 def test_custom_lexicon():
-    lex = Lexicon.from_entries([
-        LexiconEntry("zorblax", "other_drugs", "name"),
-        LexiconEntry("zorbs", "other_drugs", "street"),
-        LexiconEntry("dropship", None, "shipping"),
-    ])
+    lex = Lexicon.from_entries(
+        [
+            LexiconEntry("zorblax", "other_drugs", "name"),
+            LexiconEntry("zorbs", "other_drugs", "street"),
+            LexiconEntry("dropship", None, "shipping"),
+        ]
+    )
     analyzer = HashtagAnalyzer(lex)
     assert analyzer.categorize("zorblax") == "drug_name"
     assert analyzer.categorize("zorbs") == "codeword"
@@ -176,7 +176,10 @@ def test_custom_lexicon():
     assert analyzer.categorize("xanax") == "other"  # not in this lexicon
     a = analyzer.analyze("2mgzorbs")
     assert (a.segments, a.kind, a.labels, a.terms) == (
-        ("2mg", "zorbs"), "codeword", frozenset({"other_drugs"}), ("zorbs",)
+        ("2mg", "zorbs"),
+        "codeword",
+        frozenset({"other_drugs"}),
+        ("zorbs",),
     )
 
 

@@ -21,7 +21,14 @@ def _write(path: Path, lines: list[str]) -> Path:
 
 
 GOOD = [
-    {"record_type": "account", "username": "demo_plug", "bio": "wickr demo_plug", "followers": 12, "following": 800, "dealer": True},
+    {
+        "record_type": "account",
+        "username": "demo_plug",
+        "bio": "wickr demo_plug",
+        "followers": 12,
+        "following": 800,
+        "dealer": True,
+    },
     {"id": "p1", "text": "fresh #bars in stock dm", "author": "demo_plug", "labels": ["xanax"], "selling": True},
     {"id": "c1", "kind": "comment", "parent_id": "p1", "post_id": "p1", "text": "how much?", "author": "demo_buyer"},
     {"id": "p2", "text": "lunch with friends", "author": "demo_friend", "labels": ["non_drug"], "selling": False},
@@ -47,7 +54,14 @@ def test_quarantine_counts_add_up(mixed_file: Path, tmp_path: Path) -> None:
     store = Store(str(tmp_path / "s.sqlite"))
     qfile = tmp_path / "q.jsonl"
     report = import_path(mixed_file, store, quarantine=qfile)
-    assert report.counts() == {"read": 9, "imported": 4, "near_duplicate": 0, "merged": 0, "unchanged": 0, "quarantined": 5}
+    assert report.counts() == {
+        "read": 9,
+        "imported": 4,
+        "near_duplicate": 0,
+        "merged": 0,
+        "unchanged": 0,
+        "quarantined": 5,
+    }
     problems = [json.loads(line) for line in qfile.read_text().splitlines()]
     assert [(p["locator"], p["source"]) for p in problems] == [
         ("line 4", str(mixed_file)),
@@ -72,7 +86,14 @@ def test_import_is_idempotent(mixed_file: Path, tmp_path: Path) -> None:
     import_path(mixed_file, store, quarantine=tmp_path / "q1.jsonl")
     events = list(store.iter_events())
     second = import_path(mixed_file, store, quarantine=tmp_path / "q2.jsonl")
-    assert second.counts() == {"read": 9, "imported": 0, "near_duplicate": 0, "merged": 0, "unchanged": 4, "quarantined": 5}
+    assert second.counts() == {
+        "read": 9,
+        "imported": 0,
+        "near_duplicate": 0,
+        "merged": 0,
+        "unchanged": 4,
+        "quarantined": 5,
+    }
     assert list(store.iter_events()) == events
 
 
@@ -125,10 +146,21 @@ def test_csv_with_a_column_mapping(tmp_path: Path) -> None:
         csv_mapping={"id": "post_id", "text": "caption", "author": "user", "hashtags": "tags", "labels": "drug"},
         quarantine=tmp_path / "q.jsonl",
     )
-    assert report.counts() == {"read": 4, "imported": 2, "near_duplicate": 0, "merged": 0, "unchanged": 0, "quarantined": 2}
+    assert report.counts() == {
+        "read": 4,
+        "imported": 2,
+        "near_duplicate": 0,
+        "merged": 0,
+        "unchanged": 0,
+        "quarantined": 2,
+    }
     event = store.get_event("instagram:1")
     assert (event.text, event.author, event.hashtags, event.labels, event.meta) == (
-        "fresh bars dm me", "demo_plug", ("bars", "xanax"), ("xanax",), {"extra": "a"}
+        "fresh bars dm me",
+        "demo_plug",
+        ("bars", "xanax"),
+        ("xanax",),
+        {"extra": "a"},
     )
     reasons = [json.loads(line)["reason"] for line in (tmp_path / "q.jsonl").read_text().splitlines()]
     assert "2 cells but the header has 6 columns" in reasons[0] and "unknown label 'weed'" in reasons[1]
@@ -136,8 +168,17 @@ def test_csv_with_a_column_mapping(tmp_path: Path) -> None:
 
 def test_bench_format_is_detected_and_keeps_groups(tmp_path: Path) -> None:
     row = {
-        "id": "selling:x:1", "task": "selling", "source": "x", "platform": "twitter", "text": "hello",
-        "author": None, "created_at": None, "labels": None, "selling": False, "group": "g_1", "meta": {"subsource": "sms_ham"},
+        "id": "selling:x:1",
+        "task": "selling",
+        "source": "x",
+        "platform": "twitter",
+        "text": "hello",
+        "author": None,
+        "created_at": None,
+        "labels": None,
+        "selling": False,
+        "group": "g_1",
+        "meta": {"subsource": "sms_ham"},
     }
     path = _write(tmp_path / "bench.jsonl", [json.dumps(row)])
     assert detect_format(path) == "bench"
@@ -201,12 +242,15 @@ def test_a_folder_of_mixed_files_reads_each_by_its_own_format(tmp_path: Path) ->
     (folder / "insta" / f"{BASE}_1.jpg").write_bytes(b"\xff\xd8\xff")
     write_ndjson(folder / "browser.ndjson", [zeeschuimer_line(v1_item())])
     (folder / "generic.jsonl").write_text(
-        json.dumps({"record_type": "event", "id": "g1", "text": "plain event"}) + "\n", encoding="utf-8")
+        json.dumps({"record_type": "event", "id": "g1", "text": "plain event"}) + "\n", encoding="utf-8"
+    )
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4")
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     report = import_path(folder, store, quarantine=tmp_path / "q.jsonl")
     assert report.format == "mixed"
-    assert report.read == report.imported + report.merged + report.near_duplicate + report.unchanged + report.quarantined
+    assert (
+        report.read == report.imported + report.merged + report.near_duplicate + report.unchanged + report.quarantined
+    )
     # The PDF is counted and named; the picture and the caption file are companions.
     problems = [json.loads(line) for line in (tmp_path / "q.jsonl").read_text().splitlines()]
     (pdf,) = [p for p in problems if p["locator"] == "file"]
@@ -219,7 +263,10 @@ def test_a_folder_of_mixed_files_reads_each_by_its_own_format(tmp_path: Path) ->
     assert report.format == "zeeschuimer"
     skipped = [json.loads(line) for line in (tmp_path / "q2.jsonl").read_text().splitlines()]
     assert {Path(p["source"]).name for p in skipped if p["locator"] == "file"} == {
-        f"{BASE}.json", f"{BASE}_comments.json", "notes.pdf"}
+        f"{BASE}.json",
+        f"{BASE}_comments.json",
+        "notes.pdf",
+    }
 
 
 def test_csv_without_an_id_column_and_with_a_platform(tmp_path: Path) -> None:
@@ -227,8 +274,11 @@ def test_csv_without_an_id_column_and_with_a_platform(tmp_path: Path) -> None:
     from drugwatch.store import Store
 
     csv_path = tmp_path / "channel.csv"
-    csv_path.write_text("author,text\nchan_demo,selling bars dm @plug_demo1\nchan_demo,weather is nice today\n"
-                        "chan_demo,weather is nice today\n", encoding="utf-8")
+    csv_path.write_text(
+        "author,text\nchan_demo,selling bars dm @plug_demo1\nchan_demo,weather is nice today\n"
+        "chan_demo,weather is nice today\n",
+        encoding="utf-8",
+    )
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     report = import_path(csv_path, store, quarantine=tmp_path / "q.jsonl", csv_platform="telegram")
     assert report.quarantined == 0 and report.read == 3
@@ -246,10 +296,14 @@ def test_instaloader_then_zeeschuimer_keeps_both_sources_and_one_copy_of_each_im
 
     post_id = "3300000000000000101"
     node = {
-        "__typename": "GraphImage", "id": post_id, "shortcode": "DemoZs101", "taken_at_timestamp": 1714571100,
+        "__typename": "GraphImage",
+        "id": post_id,
+        "shortcode": "DemoZs101",
+        "taken_at_timestamp": 1714571100,
         "display_url": "https://scontent-ams2-1.cdninstagram.com/v/t51.2885-15/4401_n.jpg?stp=dst-jpg_e35&oh=aa",
         "edge_media_to_caption": {"edges": [{"node": {"text": "menu below #DemoTag"}}]},
-        "owner": {"id": "101", "username": "demo_user_1"}, "edge_media_preview_like": {"count": 7},
+        "owner": {"id": "101", "username": "demo_user_1"},
+        "edge_media_preview_like": {"count": 7},
     }
     folder = tmp_path / "insta"
     folder.mkdir()
@@ -260,8 +314,14 @@ def test_instaloader_then_zeeschuimer_keeps_both_sources_and_one_copy_of_each_im
     del item["carousel_media"], item["preview_comments"]
     item["media_type"] = 1
     # The same picture under another CDN host, size and signature.
-    item["image_versions2"] = {"candidates": [
-        {"url": "https://instagram.fxyz1-1.fna.fbcdn.net/v/t51.2885-15/4401_n.jpg?stp=dst-jpg_e15&efg=bb", "width": 640}]}
+    item["image_versions2"] = {
+        "candidates": [
+            {
+                "url": "https://instagram.fxyz1-1.fna.fbcdn.net/v/t51.2885-15/4401_n.jpg?stp=dst-jpg_e15&efg=bb",
+                "width": 640,
+            }
+        ]
+    }
     ndjson = write_ndjson(tmp_path / "browser.ndjson", [zeeschuimer_line(item)])
 
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
@@ -334,7 +394,9 @@ def test_telegram_export_round_trips_through_jsonl_on_another_path(tmp_path: Pat
     after = {e.key: e for e in again.iter_events()}
     assert set(after) == set(before)
     for key, event in before.items():
-        assert after[key].model_dump(exclude={"images", "provenance"}) == event.model_dump(exclude={"images", "provenance"})
+        assert after[key].model_dump(exclude={"images", "provenance"}) == event.model_dump(
+            exclude={"images", "provenance"}
+        )
         assert [i.sha256 for i in after[key].images] == [i.sha256 for i in event.images]
         assert all(Path(i.path).is_file() and Path(i.path).is_relative_to(moved) for i in after[key].images)
     assert {a.key for a in again.iter_accounts()} == {a.key for a in store.iter_accounts()}
@@ -342,11 +404,14 @@ def test_telegram_export_round_trips_through_jsonl_on_another_path(tmp_path: Pat
 
 def test_csv_ids_from_a_column_or_a_hash_of_chosen_columns(tmp_path: Path) -> None:
     csv_path = tmp_path / "channel.csv"
-    csv_path.write_text("msg,author,when,text,views\n"
-                        "m1,chan_demo,2024-05-01T10:00:00Z,selling bars dm @plug_demo1,10\n"
-                        "m1,chan_demo,2024-05-01T10:00:00Z,selling bars dm @plug_demo1,25\n"
-                        "m2,chan_demo,2024-05-01T11:00:00Z,weather is nice today,3\n"
-                        ",chan_demo,2024-05-01T12:00:00Z,no id here,1\n", encoding="utf-8")
+    csv_path.write_text(
+        "msg,author,when,text,views\n"
+        "m1,chan_demo,2024-05-01T10:00:00Z,selling bars dm @plug_demo1,10\n"
+        "m1,chan_demo,2024-05-01T10:00:00Z,selling bars dm @plug_demo1,25\n"
+        "m2,chan_demo,2024-05-01T11:00:00Z,weather is nice today,3\n"
+        ",chan_demo,2024-05-01T12:00:00Z,no id here,1\n",
+        encoding="utf-8",
+    )
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite'}")
     report = import_path(csv_path, store, quarantine=tmp_path / "q.jsonl", csv_id_from=["msg"], csv_platform="telegram")
     # The two copies of m1 differ in a meta column only, so the second is a duplicate that conflicts;

@@ -74,7 +74,14 @@ def test_csv_one_bad_byte_quarantines_one_row(tmp_path: Path) -> None:
     path = tmp_path / "posts.csv"
     path.write_bytes(b"id,text,author\n" + b"".join(rows))
     report, store, qfile = _import(path, tmp_path)
-    assert report.counts() == {"read": 1006, "imported": 1005, "near_duplicate": 0, "merged": 0, "unchanged": 0, "quarantined": 1}
+    assert report.counts() == {
+        "read": 1006,
+        "imported": 1005,
+        "near_duplicate": 0,
+        "merged": 0,
+        "unchanged": 0,
+        "quarantined": 1,
+    }
     [problem] = _quarantine(qfile)
     assert problem["locator"] == "line 502"  # the header is line 1, row 0 is line 2
     assert "not UTF-8: byte 0xff" in problem["reason"]
@@ -185,8 +192,13 @@ def test_instaloader_replies_nested_deep_are_read_without_recursion(tmp_path: Pa
     depth = 150
     reply: dict = {"pk": f"c{depth}", "text": "deepest", "created_at": 1714572000, "user": {"username": "demo"}}
     for level in range(depth - 1, 0, -1):
-        reply = {"pk": f"c{level}", "text": f"level {level}", "created_at": 1714572000,
-                 "user": {"username": "demo"}, "preview_child_comments": [reply]}
+        reply = {
+            "pk": f"c{level}",
+            "text": f"level {level}",
+            "created_at": 1714572000,
+            "user": {"username": "demo"},
+            "preview_child_comments": [reply],
+        }
     node = {**sidecar_post(), "iphone_struct": {"preview_comments": [reply]}}
     save_structure(tmp_path / f"{BASE}.json", node)
     items = list(read_instaloader(str(tmp_path / f"{BASE}.json")))
@@ -218,12 +230,20 @@ def test_zeeschuimer_hostile_lines_cost_one_line_each(tmp_path: Path) -> None:
 # 3. NUL characters: one rule on every store
 
 
-def test_nul_characters_are_removed_on_every_store(store_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_nul_characters_are_removed_on_every_store(
+    store_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "nul.jsonl"
     lines = [
         _event_line(1),
-        json.dumps({"id": "p2", "text": "call 555-0100\u0000 now", "author": "demo\u0000_2",
-                    "meta": {"note\u0000": ["a\u0000b", {"k": "\u0000"}]}}),
+        json.dumps(
+            {
+                "id": "p2",
+                "text": "call 555-0100\u0000 now",
+                "author": "demo\u0000_2",
+                "meta": {"note\u0000": ["a\u0000b", {"k": "\u0000"}]},
+            }
+        ),
         json.dumps({"record_type": "account", "username": "demo_3", "bio": "wickr demo\u0000_3"}),
     ]
     path.write_text("\n".join(lines) + "\n")
@@ -275,7 +295,10 @@ def test_a_record_the_store_refuses_is_quarantined_without_its_text_in_logs(
         report, store, qfile = _import(path, tmp_path, store=store)
     assert (report.imported, report.quarantined) == (3, 1)
     [problem] = _quarantine(qfile)
-    assert problem["locator"] == "line 2" and problem["reason"] == "the store refused this record: Exception: invalid input syntax"
+    assert (
+        problem["locator"] == "line 2"
+        and problem["reason"] == "the store refused this record: Exception: invalid input syntax"
+    )
     assert json.loads(problem["raw"])["id"] == "p2"
     assert "555-0100" not in caplog.text and "555-0100" not in problem["reason"]
 
@@ -307,11 +330,17 @@ def test_engine_errors_hide_parameters(tmp_path: Path) -> None:
 # 4. Caps before reading into memory
 
 
-def test_xz_bomb_is_refused_at_the_cap_without_reading_it_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xz_bomb_is_refused_at_the_cap_without_reading_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DRUGWATCH_MAX_DOCUMENT_BYTES", "1MiB")
     folder = tmp_path / "download"
     folder.mkdir()
-    bomb = b'{"node": {"id": "1", "shortcode": "b", "pad": "' + b"a" * (64 * 2**20) + b'"}, "instaloader": {"node_type": "Post"}}'
+    bomb = (
+        b'{"node": {"id": "1", "shortcode": "b", "pad": "'
+        + b"a" * (64 * 2**20)
+        + b'"}, "instaloader": {"node_type": "Post"}}'
+    )
     (folder / "2024-05-01_00-00-00_UTC.json.xz").write_bytes(lzma.compress(bomb, preset=1))
     del bomb
     save_structure(folder / f"{BASE}.json", sidecar_post())
@@ -335,7 +364,9 @@ def test_plain_document_over_the_cap_is_refused_from_its_size(tmp_path: Path, mo
 
 
 @pytest.mark.parametrize("suffix, compress", [(".gz", gzip.compress), (".bz2", bz2.compress), (".xz", lzma.compress)])
-def test_compressed_jsonl_stops_at_the_decompressed_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix, compress) -> None:
+def test_compressed_jsonl_stops_at_the_decompressed_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix, compress
+) -> None:
     lines = "".join(_event_line(i) + "\n" for i in range(1, 301)).encode()
     path = tmp_path / f"posts.jsonl{suffix}"
     path.write_bytes(compress(lines))
@@ -347,7 +378,9 @@ def test_compressed_jsonl_stops_at_the_decompressed_cap(tmp_path: Path, monkeypa
     report, store, qfile = _import(path, tmp_path, store=Store(str(tmp_path / "capped.sqlite")))
     assert report.quarantined == 1 and 0 < report.imported < 300
     [problem] = _quarantine(qfile)
-    assert "expands to more than 9.8 KiB" in problem["reason"] and "DRUGWATCH_MAX_DECOMPRESSED_BYTES" in problem["reason"]
+    assert (
+        "expands to more than 9.8 KiB" in problem["reason"] and "DRUGWATCH_MAX_DECOMPRESSED_BYTES" in problem["reason"]
+    )
     assert problem["locator"] == f"line {report.imported + 1}"
 
 
@@ -396,7 +429,9 @@ def test_same_id_with_different_content_is_quarantined_not_merged(tmp_path: Path
     ]
     path.write_text("\n".join(lines) + "\n")
     for batch_size in (2000, 1):  # first copy in the same batch, or already in the store
-        report, store, qfile = _import(path, tmp_path, store=Store(str(tmp_path / f"s{batch_size}.sqlite")), batch_size=batch_size)
+        report, store, qfile = _import(
+            path, tmp_path, store=Store(str(tmp_path / f"s{batch_size}.sqlite")), batch_size=batch_size
+        )
         assert (report.read, report.quarantined) == (7, 2)
         assert report.imported + report.merged + report.unchanged == 5
         assert store.get_event("instagram:p1").text == "the first text"  # the first text is not lost
@@ -470,7 +505,9 @@ def test_export_writes_image_paths_relative_to_its_folder_and_import_round_trips
     outside = tmp_path / "elsewhere.jpg"
     outside.write_bytes(b"x")
     source = data / "in.jsonl"
-    source.write_text(json.dumps({"id": "p1", "text": "t", "images": [{"path": "images/p1.jpg"}, {"path": str(outside)}]}) + "\n")
+    source.write_text(
+        json.dumps({"id": "p1", "text": "t", "images": [{"path": "images/p1.jpg"}, {"path": str(outside)}]}) + "\n"
+    )
     store = Store(str(tmp_path / "a.sqlite"))
     _import(source, tmp_path, store=store)
     stored = store.get_event("instagram:p1")

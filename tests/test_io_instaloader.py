@@ -47,7 +47,12 @@ def save_comments(directory: Path, base: str, comments: list[dict]) -> Path:
 
 def owner(user_id: int, username: str) -> dict:
     # Profile._asdict() of a comment owner (GraphQL owner node).
-    return {"id": str(user_id), "is_verified": False, "profile_pic_url": "https://example.com/p.jpg", "username": username}
+    return {
+        "id": str(user_id),
+        "is_verified": False,
+        "profile_pic_url": "https://example.com/p.jpg",
+        "username": username,
+    }
 
 
 def sidecar_post(post_id: str = "3300000000000000001", shortcode: str = "DemoAbC01") -> dict:
@@ -65,9 +70,31 @@ def sidecar_post(post_id: str = "3300000000000000001", shortcode: str = "DemoAbC
         "location": {"id": "77", "name": "Demo Town", "slug": "demo-town", "has_public_page": True},
         "edge_sidecar_to_children": {
             "edges": [
-                {"node": {"__typename": "GraphImage", "id": "1", "display_url": "https://example.com/media/c1.jpg?se=7&x=1", "is_video": False}},
-                {"node": {"__typename": "GraphImage", "id": "2", "display_url": "https://example.com/media/c2.webp?se=7", "is_video": False}},
-                {"node": {"__typename": "GraphVideo", "id": "3", "display_url": "https://example.com/media/c3.jpg?se=7", "is_video": True, "video_url": "https://example.com/media/c3.mp4?se=7"}},
+                {
+                    "node": {
+                        "__typename": "GraphImage",
+                        "id": "1",
+                        "display_url": "https://example.com/media/c1.jpg?se=7&x=1",
+                        "is_video": False,
+                    }
+                },
+                {
+                    "node": {
+                        "__typename": "GraphImage",
+                        "id": "2",
+                        "display_url": "https://example.com/media/c2.webp?se=7",
+                        "is_video": False,
+                    }
+                },
+                {
+                    "node": {
+                        "__typename": "GraphVideo",
+                        "id": "3",
+                        "display_url": "https://example.com/media/c3.jpg?se=7",
+                        "is_video": True,
+                        "video_url": "https://example.com/media/c3.mp4?se=7",
+                    }
+                },
             ]
         },
     }
@@ -82,11 +109,30 @@ COMMENTS = [
         "owner": owner(202, "demo_user_2"),
         "likes_count": 1,
         "answers": [
-            {"id": 18000000000000005, "created_at": 1714572600, "text": "dm me", "owner": owner(101, "demo_user_1"), "likes_count": 0},
-            {"id": 18000000000000004, "created_at": 1714572300, "text": "same q #interested", "owner": owner(303, "demo_user_3"), "likes_count": 2},
+            {
+                "id": 18000000000000005,
+                "created_at": 1714572600,
+                "text": "dm me",
+                "owner": owner(101, "demo_user_1"),
+                "likes_count": 0,
+            },
+            {
+                "id": 18000000000000004,
+                "created_at": 1714572300,
+                "text": "same q #interested",
+                "owner": owner(303, "demo_user_3"),
+                "likes_count": 2,
+            },
         ],
     },
-    {"id": 18000000000000002, "created_at": 1714571700, "text": "nice", "owner": owner(404, "demo_user_4"), "likes_count": 0, "answers": []},
+    {
+        "id": 18000000000000002,
+        "created_at": 1714571700,
+        "text": "nice",
+        "owner": owner(404, "demo_user_4"),
+        "likes_count": 0,
+        "answers": [],
+    },
 ]
 EXPECTED_COMMENTS = {
     # id: (parent_id, author, created_at, text)
@@ -182,7 +228,13 @@ def test_single_file_reads_its_comments_and_comments_file_alone(tmp_path: Path) 
 def test_bad_inputs_become_problems_and_good_records_still_come_through(tmp_path: Path) -> None:
     # good post with one id-less comment
     save_structure(tmp_path / f"{BASE}.json", sidecar_post())
-    bad_comment = {"created_at": 1714571800, "text": "no id here", "owner": owner(505, "demo_user_5"), "likes_count": 0, "answers": []}
+    bad_comment = {
+        "created_at": 1714571800,
+        "text": "no id here",
+        "owner": owner(505, "demo_user_5"),
+        "likes_count": 0,
+        "answers": [],
+    }
     save_comments(tmp_path, BASE, [*COMMENTS, bad_comment])
     # truncated JSON
     truncated = tmp_path / "2024-05-02_10-00-00_UTC.json"
@@ -253,14 +305,36 @@ def test_nested_answers_at_any_depth(tmp_path: Path) -> None:
     # instaloader writes one level of answers; deeper ones are read the same way.
     deep = [
         {
-            "id": 1, "created_at": 1714572000, "text": "a", "owner": owner(1, "demo_user_1"), "likes_count": 0,
+            "id": 1,
+            "created_at": 1714572000,
+            "text": "a",
+            "owner": owner(1, "demo_user_1"),
+            "likes_count": 0,
             "answers": [
                 {
-                    "id": 2, "created_at": 1714572001, "text": "b", "owner": owner(2, "demo_user_2"), "likes_count": 0,
-                    "answers": [{"id": 3, "created_at": 1714572002, "text": "c", "owner": owner(3, "demo_user_3"), "likes_count": 0}],
+                    "id": 2,
+                    "created_at": 1714572001,
+                    "text": "b",
+                    "owner": owner(2, "demo_user_2"),
+                    "likes_count": 0,
+                    "answers": [
+                        {
+                            "id": 3,
+                            "created_at": 1714572002,
+                            "text": "c",
+                            "owner": owner(3, "demo_user_3"),
+                            "likes_count": 0,
+                        }
+                    ],
                 },
-                {"text": "no id", "created_at": 1714572003, "owner": owner(4, "demo_user_4"),
-                 "answers": [{"id": 5, "created_at": 1714572004, "text": "orphan", "owner": owner(5, "demo_user_5")}]},
+                {
+                    "text": "no id",
+                    "created_at": 1714572003,
+                    "owner": owner(4, "demo_user_4"),
+                    "answers": [
+                        {"id": 5, "created_at": 1714572004, "text": "orphan", "owner": owner(5, "demo_user_5")}
+                    ],
+                },
             ],
         }
     ]
@@ -281,14 +355,29 @@ def test_inline_graphql_comments_with_threaded_replies(tmp_path: Path) -> None:
     node["edge_media_to_parent_comment"] = {
         "count": 2,
         "edges": [
-            {"node": {
-                "id": "17900000000000001", "text": "how much", "created_at": 1714571200,
-                "owner": {"id": "202", "username": "demo_user_2"}, "edge_liked_by": {"count": 3},
-                "edge_threaded_comments": {"count": 1, "edges": [{"node": {
-                    "id": "17900000000000002", "text": "check dm", "created_at": 1714571300,
-                    "owner": {"id": "101", "username": "demo_user_1"}, "edge_liked_by": {"count": 0},
-                }}]},
-            }},
+            {
+                "node": {
+                    "id": "17900000000000001",
+                    "text": "how much",
+                    "created_at": 1714571200,
+                    "owner": {"id": "202", "username": "demo_user_2"},
+                    "edge_liked_by": {"count": 3},
+                    "edge_threaded_comments": {
+                        "count": 1,
+                        "edges": [
+                            {
+                                "node": {
+                                    "id": "17900000000000002",
+                                    "text": "check dm",
+                                    "created_at": 1714571300,
+                                    "owner": {"id": "101", "username": "demo_user_1"},
+                                    "edge_liked_by": {"count": 0},
+                                }
+                            }
+                        ],
+                    },
+                }
+            },
             {"node": {"text": "id missing", "created_at": 1714571400, "owner": {"id": "9", "username": "demo_user_9"}}},
         ],
     }
@@ -310,25 +399,56 @@ def test_inline_graphql_comments_with_threaded_replies(tmp_path: Path) -> None:
 def test_iphone_struct_post_and_v3_json(tmp_path: Path) -> None:
     # The node Post.from_iphone_struct builds (hashtag posts in instaloader >= 4.9).
     media = {
-        "pk": 3300000000000000009, "code": "DemoIph09", "media_type": 1, "taken_at": 1714580000,
-        "caption": {"text": "restock #demo_only"}, "has_liked": False, "like_count": 4,
-        "image_versions2": {"candidates": [{"url": "https://example.com/media/i9.jpg?se=1", "width": 1080, "height": 1080}]},
-        "user": {"pk": 606, "username": "demo_user_6", "is_private": False, "full_name": "Demo Six", "profile_pic_url": "https://example.com/p6.jpg"},
+        "pk": 3300000000000000009,
+        "code": "DemoIph09",
+        "media_type": 1,
+        "taken_at": 1714580000,
+        "caption": {"text": "restock #demo_only"},
+        "has_liked": False,
+        "like_count": 4,
+        "image_versions2": {
+            "candidates": [{"url": "https://example.com/media/i9.jpg?se=1", "width": 1080, "height": 1080}]
+        },
+        "user": {
+            "pk": 606,
+            "username": "demo_user_6",
+            "is_private": False,
+            "full_name": "Demo Six",
+            "profile_pic_url": "https://example.com/p6.jpg",
+        },
     }
     node = {
-        "shortcode": "DemoIph09", "id": 3300000000000000009, "__typename": "GraphImage", "is_video": False,
-        "date": 1714580000, "caption": "restock #demo_only", "title": None, "viewer_has_liked": False,
-        "edge_media_preview_like": {"count": 4}, "iphone_struct": media,
+        "shortcode": "DemoIph09",
+        "id": 3300000000000000009,
+        "__typename": "GraphImage",
+        "is_video": False,
+        "date": 1714580000,
+        "caption": "restock #demo_only",
+        "title": None,
+        "viewer_has_liked": False,
+        "edge_media_preview_like": {"count": 4},
+        "iphone_struct": media,
         "display_url": "https://example.com/media/i9.jpg?se=1",
-        "owner": {"id": 606, "username": "demo_user_6", "is_private": False, "full_name": "Demo Six",
-                  "profile_pic_url_hd": "https://example.com/p6.jpg", "iphone_struct": media["user"]},
+        "owner": {
+            "id": 606,
+            "username": "demo_user_6",
+            "is_private": False,
+            "full_name": "Demo Six",
+            "profile_pic_url_hd": "https://example.com/p6.jpg",
+            "iphone_struct": media["user"],
+        },
     }
     save_structure(tmp_path / f"{BASE}.json", node)
     (tmp_path / f"{BASE}.jpg").write_bytes(b"demo jpeg nine")
     # Instaloader v3 wrote the bare node; load_structure still accepts it.
-    v3 = {"shortcode": "DemoOld01", "id": "3300000000000000010", "taken_at_timestamp": 1500000000,
-          "owner": {"id": "707", "username": "demo_user_7"}, "edge_media_to_caption": {"edges": []},
-          "display_url": "https://example.com/media/old.jpg"}
+    v3 = {
+        "shortcode": "DemoOld01",
+        "id": "3300000000000000010",
+        "taken_at_timestamp": 1500000000,
+        "owner": {"id": "707", "username": "demo_user_7"},
+        "edge_media_to_caption": {"edges": []},
+        "display_url": "https://example.com/media/old.jpg",
+    }
     (tmp_path / "2017-07-14_02-40-00_UTC.json").write_text(json.dumps(v3))
 
     records = parsed(read_instaloader(tmp_path))
@@ -344,10 +464,15 @@ def test_iphone_struct_post_and_v3_json(tmp_path: Path) -> None:
 
 def test_story_item(tmp_path: Path) -> None:
     node = {
-        "__typename": "GraphStoryImage", "id": "3300000000000000020", "taken_at_timestamp": 1714590000,
-        "expiring_at_timestamp": 1714676400, "is_video": False,
-        "display_resources": [{"src": "https://example.com/s_small.jpg", "config_width": 320},
-                              {"src": "https://example.com/s_big.jpg?se=2", "config_width": 1080}],
+        "__typename": "GraphStoryImage",
+        "id": "3300000000000000020",
+        "taken_at_timestamp": 1714590000,
+        "expiring_at_timestamp": 1714676400,
+        "is_video": False,
+        "display_resources": [
+            {"src": "https://example.com/s_small.jpg", "config_width": 320},
+            {"src": "https://example.com/s_big.jpg?se=2", "config_width": 1080},
+        ],
         "owner": {"id": "101", "username": "demo_user_1"},
     }
     save_structure(tmp_path / f"{BASE}.json.xz", node, "StoryItem")
@@ -400,32 +525,72 @@ def test_absurd_timestamps_are_problems_not_crashes(tmp_path: Path) -> None:
 def test_location_is_kept_whole(tmp_path: Path) -> None:
     node = sidecar_post()
     node["location"] = {
-        "id": "770001", "has_public_page": True, "name": "Demo Square", "slug": "demo-square",
-        "lat": 52.3676, "lng": 4.9041,
-        "address_json": json.dumps({"street_address": "1 Example Street", "zip_code": "1000 AA",
-                                    "city_name": "Demo City", "region_name": "", "country_code": "NL"}),
+        "id": "770001",
+        "has_public_page": True,
+        "name": "Demo Square",
+        "slug": "demo-square",
+        "lat": 52.3676,
+        "lng": 4.9041,
+        "address_json": json.dumps(
+            {
+                "street_address": "1 Example Street",
+                "zip_code": "1000 AA",
+                "city_name": "Demo City",
+                "region_name": "",
+                "country_code": "NL",
+            }
+        ),
     }
     save_structure(tmp_path / f"{BASE}.json", node)
     post = next(r for r in parsed(read_instaloader(tmp_path)) if r.kind == "post")
     assert post.meta["location"] == "Demo Square"  # the name, as before
     assert post.meta["place"] == {
-        "id": "770001", "name": "Demo Square", "slug": "demo-square", "lat": 52.3676, "lng": 4.9041,
-        "city": "Demo City", "address": "1 Example Street", "zip": "1000 AA", "country_code": "NL",
+        "id": "770001",
+        "name": "Demo Square",
+        "slug": "demo-square",
+        "lat": 52.3676,
+        "lng": 4.9041,
+        "city": "Demo City",
+        "address": "1 Example Street",
+        "zip": "1000 AA",
+        "country_code": "NL",
     }
 
 
 def test_profile_business_fields(tmp_path: Path) -> None:
     node = {
-        "id": "101", "username": "demo_user_1", "full_name": "Demo One", "biography": "menu in link",
-        "edge_followed_by": {"count": 1200}, "edge_follow": {"count": 80}, "is_private": False,
-        "is_verified": False, "is_business_account": True, "is_professional_account": True,
-        "business_category_name": "Shopping & Retail", "category_name": "Shopping & retail",
+        "id": "101",
+        "username": "demo_user_1",
+        "full_name": "Demo One",
+        "biography": "menu in link",
+        "edge_followed_by": {"count": 1200},
+        "edge_follow": {"count": 80},
+        "is_private": False,
+        "is_verified": False,
+        "is_business_account": True,
+        "is_professional_account": True,
+        "business_category_name": "Shopping & Retail",
+        "category_name": "Shopping & retail",
         "external_url": "https://shop.example.com",
-        "bio_links": [{"title": "menu", "lynx_url": "https://l.instagram.com/?u=x", "url": "https://shop.example.com/menu",
-                       "link_type": "external"}],
-        "business_email": "orders@example.com", "business_phone_number": "+15550142",
-        "business_address_json": json.dumps({"city_name": "Demo City", "street_address": "2 Example Road",
-                                             "zip_code": "", "latitude": 52.1, "longitude": 5.1}),
+        "bio_links": [
+            {
+                "title": "menu",
+                "lynx_url": "https://l.instagram.com/?u=x",
+                "url": "https://shop.example.com/menu",
+                "link_type": "external",
+            }
+        ],
+        "business_email": "orders@example.com",
+        "business_phone_number": "+15550142",
+        "business_address_json": json.dumps(
+            {
+                "city_name": "Demo City",
+                "street_address": "2 Example Road",
+                "zip_code": "",
+                "latitude": 52.1,
+                "longitude": 5.1,
+            }
+        ),
         "profile_pic_url_hd": "https://example.com/p.jpg",
     }
     save_structure(tmp_path / "demo_user_1_101.json", node, "Profile")
@@ -435,18 +600,30 @@ def test_profile_business_fields(tmp_path: Path) -> None:
     assert meta["bio_links"] == ["https://shop.example.com/menu"]
     assert meta["category_name"] == "Shopping & retail" and meta["is_professional_account"] is True
     assert meta["business_email"] == "orders@example.com" and meta["business_phone"] == "+15550142"
-    assert meta["business_address"] == {"city_name": "Demo City", "street_address": "2 Example Road",
-                                        "latitude": 52.1, "longitude": 5.1}
+    assert meta["business_address"] == {
+        "city_name": "Demo City",
+        "street_address": "2 Example Road",
+        "latitude": 52.1,
+        "longitude": 5.1,
+    }
 
 
 def test_story_mentions_hashtags_links_and_place(tmp_path: Path) -> None:
     node = {
-        "__typename": "GraphStoryImage", "id": "3300000000000000021", "taken_at_timestamp": 1714590000,
-        "is_video": False, "display_resources": [{"src": "https://example.com/s.jpg", "config_width": 1080}],
+        "__typename": "GraphStoryImage",
+        "id": "3300000000000000021",
+        "taken_at_timestamp": 1714590000,
+        "is_video": False,
+        "display_resources": [{"src": "https://example.com/s.jpg", "config_width": 1080}],
         "owner": {"id": "101", "username": "demo_user_1"},
         "story_cta_url": "https://shop.example.com/story",
         "tappable_objects": [
-            {"__typename": "GraphTappableMention", "username": "demo_user_2", "full_name": "Demo Two", "is_private": False},
+            {
+                "__typename": "GraphTappableMention",
+                "username": "demo_user_2",
+                "full_name": "Demo Two",
+                "is_private": False,
+            },
             {"__typename": "GraphTappableHashtag", "name": "demotag"},
             {"__typename": "GraphTappableLocation", "id": "770001", "name": "Demo Square"},
             {"__typename": "GraphTappableFeedMedia", "media": {"shortcode": "DemoAbC01"}},

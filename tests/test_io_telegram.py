@@ -27,8 +27,13 @@ GROUP_ID = 1500000002
 
 def message(mid: int, text, *, sender: str = "user7001", name: str = "demo_seller", **extra) -> dict:
     base = {
-        "id": mid, "type": "message", "date": "2024-05-01T14:00:00", "date_unixtime": str(1714572000 + mid),
-        "from": name, "from_id": sender, "text": text,
+        "id": mid,
+        "type": "message",
+        "date": "2024-05-01T14:00:00",
+        "date_unixtime": str(1714572000 + mid),
+        "from": name,
+        "from_id": sender,
+        "text": text,
     }
     if isinstance(text, list):
         base["text_entities"] = [part if isinstance(part, dict) else {"type": "plain", "text": part} for part in text]
@@ -37,23 +42,75 @@ def message(mid: int, text, *, sender: str = "user7001", name: str = "demo_selle
 
 def channel_messages() -> list[dict]:
     return [
-        {"id": 1, "type": "service", "date": "2024-05-01T13:00:00", "date_unixtime": "1714568400",
-         "actor": "demo_shop", "actor_id": f"channel{CHAT_ID}", "action": "create_channel", "title": "demo shop",
-         "text": "", "text_entities": []},
-        message(2, ["menu today ", {"type": "hashtag", "text": "#demoweed"}, " order via ",
-                    {"type": "mention", "text": "@demo_bot"}, " or ", {"type": "phone", "text": "555-0142"},
-                    " see ", {"type": "text_link", "text": "here", "href": "https://shop.example.com/menu"}],
-                sender=f"channel{CHAT_ID}", name="demo shop", photo="photos/photo_1@01-05-2024_14-00-02.jpg",
-                width=800, height=600, edited="2024-05-01T15:00:00", edited_unixtime="1714575600"),
-        message(3, "price list in the video", sender=f"channel{CHAT_ID}", name="demo shop",
-                file="video_files/clip.mp4", thumbnail="video_files/clip.mp4_thumb.jpg",
-                media_type="video_file", mime_type="video/mp4", duration_seconds=12, width=640, height=360),
-        message(4, "forwarded offer", sender=f"channel{CHAT_ID}", name="demo shop", forwarded_from="demo other shop",
-                photo="(File not included. Change data exporting settings to download.)"),
-        message(5, "", sender=f"channel{CHAT_ID}", name="demo shop",
-                contact_information={"first_name": "Demo", "last_name": "Contact", "phone_number": "+1 555 0199"}),
-        message(6, "pickup point", sender=f"channel{CHAT_ID}", name="demo shop", place_name="Demo Park",
-                address="1 Example Street", location_information={"latitude": 52.37, "longitude": 4.89}),
+        {
+            "id": 1,
+            "type": "service",
+            "date": "2024-05-01T13:00:00",
+            "date_unixtime": "1714568400",
+            "actor": "demo_shop",
+            "actor_id": f"channel{CHAT_ID}",
+            "action": "create_channel",
+            "title": "demo shop",
+            "text": "",
+            "text_entities": [],
+        },
+        message(
+            2,
+            [
+                "menu today ",
+                {"type": "hashtag", "text": "#demoweed"},
+                " order via ",
+                {"type": "mention", "text": "@demo_bot"},
+                " or ",
+                {"type": "phone", "text": "555-0142"},
+                " see ",
+                {"type": "text_link", "text": "here", "href": "https://shop.example.com/menu"},
+            ],
+            sender=f"channel{CHAT_ID}",
+            name="demo shop",
+            photo="photos/photo_1@01-05-2024_14-00-02.jpg",
+            width=800,
+            height=600,
+            edited="2024-05-01T15:00:00",
+            edited_unixtime="1714575600",
+        ),
+        message(
+            3,
+            "price list in the video",
+            sender=f"channel{CHAT_ID}",
+            name="demo shop",
+            file="video_files/clip.mp4",
+            thumbnail="video_files/clip.mp4_thumb.jpg",
+            media_type="video_file",
+            mime_type="video/mp4",
+            duration_seconds=12,
+            width=640,
+            height=360,
+        ),
+        message(
+            4,
+            "forwarded offer",
+            sender=f"channel{CHAT_ID}",
+            name="demo shop",
+            forwarded_from="demo other shop",
+            photo="(File not included. Change data exporting settings to download.)",
+        ),
+        message(
+            5,
+            "",
+            sender=f"channel{CHAT_ID}",
+            name="demo shop",
+            contact_information={"first_name": "Demo", "last_name": "Contact", "phone_number": "+1 555 0199"},
+        ),
+        message(
+            6,
+            "pickup point",
+            sender=f"channel{CHAT_ID}",
+            name="demo shop",
+            place_name="Demo Park",
+            address="1 Example Street",
+            location_information={"latitude": 52.37, "longitude": 4.89},
+        ),
         {"id": 7, "type": "unsupported"},
     ]
 
@@ -63,10 +120,20 @@ def group_messages() -> list[dict]:
         message(10, "who has stock?", sender="user7002", name="demo_buyer"),
         message(11, "dm me", sender="user7001", name="demo_seller", reply_to_message_id=10),
         message(12, "how much", sender="user7002", name="demo_buyer", reply_to_message_id=11),
-        message(13, "answering a message before the export", sender="user7003", name="demo_third",
-                reply_to_message_id=3),
-        {"id": 14, "type": "service", "date": "2024-05-01T16:00:00", "date_unixtime": "1714579200",
-         "actor": "demo_buyer", "actor_id": "user7002", "action": "pin_message", "message_id": 11, "text": ""},
+        message(
+            13, "answering a message before the export", sender="user7003", name="demo_third", reply_to_message_id=3
+        ),
+        {
+            "id": 14,
+            "type": "service",
+            "date": "2024-05-01T16:00:00",
+            "date_unixtime": "1714579200",
+            "actor": "demo_buyer",
+            "actor_id": "user7002",
+            "action": "pin_message",
+            "message_id": 11,
+            "text": "",
+        },
         "not a message",
         {"type": "message", "date_unixtime": "1714579300", "text": "no id here"},
     ]
@@ -82,14 +149,32 @@ def write_full_export(folder: Path) -> Path:
     (folder / "video_files" / "clip.mp4_thumb.jpg").write_bytes(b"\xff\xd8demo-thumb")
     export = {
         "about": "Here is the data you requested. Remember: Telegram is ad free, ...",
-        "personal_information": {"user_id": 7000, "first_name": "Demo", "last_name": "Owner",
-                                 "phone_number": "+1 555 0100", "bio": "demo"},
-        "contacts": {"about": "...", "list": [{"user_id": 7005, "first_name": "Demo", "last_name": "Friend",
-                                                "phone_number": "+1 555 0101", "date": "2024-01-01T00:00:00"}]},
-        "chats": {"about": "This page lists all chats from this export.", "list": [
-            {"name": "demo shop", "type": "public_channel", "id": CHAT_ID, "messages": channel_messages()},
-            {"name": "demo group", "type": "private_supergroup", "id": GROUP_ID, "messages": group_messages()},
-        ]},
+        "personal_information": {
+            "user_id": 7000,
+            "first_name": "Demo",
+            "last_name": "Owner",
+            "phone_number": "+1 555 0100",
+            "bio": "demo",
+        },
+        "contacts": {
+            "about": "...",
+            "list": [
+                {
+                    "user_id": 7005,
+                    "first_name": "Demo",
+                    "last_name": "Friend",
+                    "phone_number": "+1 555 0101",
+                    "date": "2024-01-01T00:00:00",
+                }
+            ],
+        },
+        "chats": {
+            "about": "This page lists all chats from this export.",
+            "list": [
+                {"name": "demo shop", "type": "public_channel", "id": CHAT_ID, "messages": channel_messages()},
+                {"name": "demo group", "type": "private_supergroup", "id": GROUP_ID, "messages": group_messages()},
+            ],
+        },
     }
     path = folder / "result.json"
     # Telegram Desktop pretty-prints with one-space indentation.
@@ -132,8 +217,12 @@ def test_full_export_reads_messages_threads_entities_media_and_accounts(tmp_path
     assert forwarded.images == () and "not included" in forwarded.meta["media_not_included"]
     assert events[f"{CHAT_ID}/5"].meta["contact"]["phone_number"] == "+1 555 0199"
     assert events[f"{CHAT_ID}/6"].meta["location"] == "Demo Park"
-    assert events[f"{CHAT_ID}/6"].meta["place"] == {"lat": 52.37, "lng": 4.89, "name": "Demo Park",
-                                                       "address": "1 Example Street"}
+    assert events[f"{CHAT_ID}/6"].meta["place"] == {
+        "lat": 52.37,
+        "lng": 4.89,
+        "name": "Demo Park",
+        "address": "1 Example Street",
+    }
 
     # A reply thread: 11 answers 10, 12 answers 11; both belong to the thread of 10.
     reply, deeper = events[f"{GROUP_ID}/11"], events[f"{GROUP_ID}/12"]
@@ -148,7 +237,8 @@ def test_full_export_reads_messages_threads_entities_media_and_accounts(tmp_path
     assert set(accounts) == {f"channel{CHAT_ID}", "user7001", "user7002", "user7003"}
 
     assert sorted(s.reason for s in skipped) == [
-        "Telegram service message (create_channel)", "Telegram service message (pin_message)",
+        "Telegram service message (create_channel)",
+        "Telegram service message (pin_message)",
         "a message Telegram Desktop could not export ('unsupported')",
     ]
     assert sorted(p.locator for p in problems) == ["chats.list[1].messages[5]", "chats.list[1].messages[6]"]
@@ -165,8 +255,15 @@ def test_single_chat_export_and_the_import_counts(tmp_path: Path) -> None:
     with Store(f"sqlite:///{tmp_path / 'db.sqlite'}") as store:
         report = import_path(path, store, quarantine=tmp_path / "q.jsonl")
         # 4 messages + 3 senders stored; the pin is skipped; two broken entries quarantined.
-        assert report.counts() == {"read": 10, "imported": 7, "near_duplicate": 0, "merged": 0, "unchanged": 0,
-                                   "quarantined": 2, "skipped": 1}
+        assert report.counts() == {
+            "read": 10,
+            "imported": 7,
+            "near_duplicate": 0,
+            "merged": 0,
+            "unchanged": 0,
+            "quarantined": 2,
+            "skipped": 1,
+        }
         assert report.skipped_reasons == {"Telegram service message (pin_message)": 1}
         assert store.get_event(f"telegram:{GROUP_ID}/12").post_id == f"{GROUP_ID}/10"
         again = import_path(path, store, quarantine=tmp_path / "q2.jsonl")
@@ -181,7 +278,9 @@ def test_a_huge_message_and_broken_json_are_set_aside_with_their_place(tmp_path:
     monkeypatch.setattr(telegram, "MAX_MESSAGE_CHARS", 5_000)
     messages = [message(1, "first"), message(2, "x" * 20_000), message(3, "third")]
     path = tmp_path / "result.json"
-    path.write_text(json.dumps({"name": "demo", "type": "private_group", "id": 5, "messages": messages}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"name": "demo", "type": "private_group", "id": 5, "messages": messages}), encoding="utf-8"
+    )
     items = items_of(path)
     assert [i.record.id for i in items if isinstance(i, Parsed) and isinstance(i.record, Event)] == ["5/1", "5/3"]
     too_large = [i for i in items if isinstance(i, Problem)]
@@ -198,8 +297,14 @@ def test_the_stream_reads_values_split_across_chunks(tmp_path: Path, monkeypatch
     import drugwatch.io.jsonstream as jsonstream
 
     monkeypatch.setattr(jsonstream, "_CHUNK", 7)  # every value straddles a chunk boundary
-    doc = {"skip": {"deep": ["a\\\"b", {"x": [1, 2, "]}"]}], "n": 12345678901234}, "id": 987654321,
-           "messages": [{"id": 1, "text": "caf\u00e9 \u2615 \\u escaped"}, {"id": 2, "text": ["a", {"type": "bold", "text": "b"}]}]}
+    doc = {
+        "skip": {"deep": ['a\\"b', {"x": [1, 2, "]}"]}], "n": 12345678901234},
+        "id": 987654321,
+        "messages": [
+            {"id": 1, "text": "caf\u00e9 \u2615 \\u escaped"},
+            {"id": 2, "text": ["a", {"type": "bold", "text": "b"}]},
+        ],
+    }
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     seen = {}
@@ -223,15 +328,42 @@ def test_the_stream_reads_values_split_across_chunks(tmp_path: Path, monkeypatch
 def raw_message(mid: int, text: str, *, reply_to: int | None = None, sender: dict | None = None, **extra) -> dict:
     """A Telethon Message as 4CAT's ``serialize_obj`` writes it."""
     msg = {
-        "_type": "Message", "id": mid, "peer_id": {"_type": "PeerChannel", "channel_id": GROUP_ID},
-        "date": 1714572000 + mid, "message": text, "out": False, "mentioned": False,
+        "_type": "Message",
+        "id": mid,
+        "peer_id": {"_type": "PeerChannel", "channel_id": GROUP_ID},
+        "date": 1714572000 + mid,
+        "message": text,
+        "out": False,
+        "mentioned": False,
         "from_id": {"_type": "PeerUser", "user_id": (sender or {}).get("id", 7001)},
-        "fwd_from": None, "reply_to": None, "media": None, "entities": [], "views": None, "forwards": None,
-        "replies": None, "edit_date": None, "post_author": None, "grouped_id": None, "reactions": None,
-        "_chat": {"_type": "Channel", "id": GROUP_ID, "title": "demo group", "username": "demo_group",
-                  "broadcast": False, "megagroup": True},
-        "_sender": sender or {"_type": "User", "id": 7001, "username": "demo_seller", "first_name": "Demo",
-                              "last_name": "Seller", "bot": False},
+        "fwd_from": None,
+        "reply_to": None,
+        "media": None,
+        "entities": [],
+        "views": None,
+        "forwards": None,
+        "replies": None,
+        "edit_date": None,
+        "post_author": None,
+        "grouped_id": None,
+        "reactions": None,
+        "_chat": {
+            "_type": "Channel",
+            "id": GROUP_ID,
+            "title": "demo group",
+            "username": "demo_group",
+            "broadcast": False,
+            "megagroup": True,
+        },
+        "_sender": sender
+        or {
+            "_type": "User",
+            "id": 7001,
+            "username": "demo_seller",
+            "first_name": "Demo",
+            "last_name": "Seller",
+            "bot": False,
+        },
         "message_markdown": text,
     }
     if reply_to is not None:
@@ -246,15 +378,29 @@ def test_fourcat_dataset_newest_first_with_threads_entities_and_media(tmp_path: 
     lines = [
         raw_message(22, "how much", reply_to=21, sender=buyer),
         raw_message(21, "dm me", reply_to=20),
-        raw_message(20, text, views=120, entities=[
-            {"_type": "MessageEntityHashtag", "offset": 8, "length": 9},
-            {"_type": "MessageEntityPhone", "offset": 23, "length": 8},
-            {"_type": "MessageEntityUrl", "offset": 32, "length": 24},
-        ], media={"_type": "MessageMediaGeo", "geo": {"_type": "GeoPoint", "lat": 52.1, "long": 5.1}},
-            reactions={"_type": "MessageReactions", "results": [
-                {"_type": "ReactionCount", "reaction": {"_type": "ReactionEmoji", "emoticon": "🔥"}, "count": 3}]}),
-        {"_type": "MessageService", "id": 19, "peer_id": {"_type": "PeerChannel", "channel_id": GROUP_ID},
-         "action": {"_type": "MessageActionChatJoinedByLink"}},
+        raw_message(
+            20,
+            text,
+            views=120,
+            entities=[
+                {"_type": "MessageEntityHashtag", "offset": 8, "length": 9},
+                {"_type": "MessageEntityPhone", "offset": 23, "length": 8},
+                {"_type": "MessageEntityUrl", "offset": 32, "length": 24},
+            ],
+            media={"_type": "MessageMediaGeo", "geo": {"_type": "GeoPoint", "lat": 52.1, "long": 5.1}},
+            reactions={
+                "_type": "MessageReactions",
+                "results": [
+                    {"_type": "ReactionCount", "reaction": {"_type": "ReactionEmoji", "emoticon": "🔥"}, "count": 3}
+                ],
+            },
+        ),
+        {
+            "_type": "MessageService",
+            "id": 19,
+            "peer_id": {"_type": "PeerChannel", "channel_id": GROUP_ID},
+            "action": {"_type": "MessageActionChatJoinedByLink"},
+        },
         {"something": "else"},
     ]
     path = tmp_path / "telegram-search.ndjson"
@@ -270,7 +416,10 @@ def test_fourcat_dataset_newest_first_with_threads_entities_and_media(tmp_path: 
     assert post.meta["permalink"] == "https://t.me/demo_group/20"
     assert post.author == "user7001" and post.meta["author_username"] == "demo_seller"
     # Newest first in the file, yet the thread is whole: 22 -> 21 -> 20.
-    assert (events[f"{GROUP_ID}/22"].parent_id, events[f"{GROUP_ID}/22"].post_id) == (f"{GROUP_ID}/21", f"{GROUP_ID}/20")
+    assert (events[f"{GROUP_ID}/22"].parent_id, events[f"{GROUP_ID}/22"].post_id) == (
+        f"{GROUP_ID}/21",
+        f"{GROUP_ID}/20",
+    )
     assert [type(i).__name__ for i in items].count("Skipped") == 1
     assert [i.locator for i in items if isinstance(i, Problem)] == ["line 5"]
     usernames = {i.record.username for i in items if isinstance(i, Parsed) and isinstance(i.record, Account)}
@@ -278,12 +427,26 @@ def test_fourcat_dataset_newest_first_with_threads_entities_and_media(tmp_path: 
 
 
 def test_fourcat_mapped_items_are_read(tmp_path: Path) -> None:
-    item = {"id": "demo_group-31", "thread_id": "demo_group", "chat": "demo_group", "author": 7001,
-            "author_username": "demo_seller", "author_name": "Demo Seller", "author_is_bot": "no",
-            "body": "fresh stock, dm", "reply_to": "", "views": 40, "reactions": "🔥🔥",
-            "timestamp": "2024-05-01 14:00:00", "unix_timestamp": 1714572000, "unix_timestamp_edited": "",
-            "author_forwarded_from_name": "", "link_attached": "https://shop.example.com",
-            "attachment_type": "photo", "attachment_filename": "demo_group-31.jpeg"}
+    item = {
+        "id": "demo_group-31",
+        "thread_id": "demo_group",
+        "chat": "demo_group",
+        "author": 7001,
+        "author_username": "demo_seller",
+        "author_name": "Demo Seller",
+        "author_is_bot": "no",
+        "body": "fresh stock, dm",
+        "reply_to": "",
+        "views": 40,
+        "reactions": "🔥🔥",
+        "timestamp": "2024-05-01 14:00:00",
+        "unix_timestamp": 1714572000,
+        "unix_timestamp_edited": "",
+        "author_forwarded_from_name": "",
+        "link_attached": "https://shop.example.com",
+        "attachment_type": "photo",
+        "attachment_filename": "demo_group-31.jpeg",
+    }
     path = tmp_path / "mapped.ndjson"
     path.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
     events = [i.record for i in items_of(path) if isinstance(i, Parsed) and isinstance(i.record, Event)]
@@ -328,9 +491,19 @@ def test_a_message_nested_too_deeply_costs_only_itself(tmp_path: Path) -> None:
 
 
 def test_older_exports_without_text_entities_still_give_entities(tmp_path: Path) -> None:
-    old = {"id": 1, "type": "message", "date": "2021-03-01T10:00:00", "from": "demo_seller", "from_id": "user7001",
-           "text": ["order at ", {"type": "link", "text": "https://shop.example.com"}, " ",
-                    {"type": "hashtag", "text": "#demo"}]}
+    old = {
+        "id": 1,
+        "type": "message",
+        "date": "2021-03-01T10:00:00",
+        "from": "demo_seller",
+        "from_id": "user7001",
+        "text": [
+            "order at ",
+            {"type": "link", "text": "https://shop.example.com"},
+            " ",
+            {"type": "hashtag", "text": "#demo"},
+        ],
+    }
     path = tmp_path / "result.json"
     path.write_text(json.dumps({"name": "demo", "type": "personal_chat", "id": 9, "messages": [old]}), encoding="utf-8")
     [event] = [i.record for i in items_of(path) if isinstance(i, Parsed) and isinstance(i.record, Event)]
@@ -346,8 +519,17 @@ def test_the_import_command_reads_telegram_and_prints_what_it_skipped(tmp_path: 
     from drugwatch.cli import app
 
     write_full_export(tmp_path / "export")
-    result = CliRunner().invoke(app, ["import", str(tmp_path / "export" / "result.json"), "--db",
-                                      str(tmp_path / "db.sqlite"), "--quarantine", str(tmp_path / "q.jsonl")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "import",
+            str(tmp_path / "export" / "result.json"),
+            "--db",
+            str(tmp_path / "db.sqlite"),
+            "--quarantine",
+            str(tmp_path / "q.jsonl"),
+        ],
+    )
     assert result.exit_code == 3, result.output  # two broken messages were quarantined
     assert "(telegram)" in result.output and "skipped as not records" in result.output
     assert "Telegram service message (pin_message)" in result.output

@@ -42,10 +42,17 @@ def fourcat_line(item: dict) -> dict:
 
 def v1_comment(pk: str | None, text: str, username: str, created: int, parent: str | None = None) -> dict:
     comment = {
-        "user_id": "9", "user": {"pk": "9", "username": username, "is_private": False},
-        "type": 0, "text": text, "created_at": created, "created_at_utc": created,
-        "content_type": "comment", "status": "Active", "media_id": "3300000000000000101",
-        "comment_like_count": 1, "has_liked_comment": False,
+        "user_id": "9",
+        "user": {"pk": "9", "username": username, "is_private": False},
+        "type": 0,
+        "text": text,
+        "created_at": created,
+        "created_at_utc": created,
+        "content_type": "comment",
+        "status": "Active",
+        "media_id": "3300000000000000101",
+        "comment_like_count": 1,
+        "has_liked_comment": False,
     }
     if pk is not None:
         comment["pk"] = pk
@@ -56,14 +63,31 @@ def v1_comment(pk: str | None, text: str, username: str, created: int, parent: s
 
 def v1_item(pk: str = "3300000000000000101", code: str = "DemoZs101") -> dict:
     return {
-        "taken_at": 1714571100, "pk": pk, "id": f"{pk}_101", "media_type": 8, "code": code,
+        "taken_at": 1714571100,
+        "pk": pk,
+        "id": f"{pk}_101",
+        "media_type": 8,
+        "code": code,
         "caption": {"pk": "1", "text": "menu below #DemoTag #test_only call 555-0103", "created_at": 1714571100},
         "user": {"pk": "101", "username": "demo_user_1", "full_name": "Demo One", "is_private": False},
-        "like_count": 7, "comment_count": 3,
+        "like_count": 7,
+        "comment_count": 3,
         "carousel_media": [
-            {"id": "a", "media_type": 1, "image_versions2": {"candidates": [{"url": "https://example.com/z/a.jpg", "width": 1080, "height": 1080}]}},
-            {"id": "b", "media_type": 2, "image_versions2": {"candidates": [{"url": "https://example.com/z/b.jpg", "width": 1080, "height": 1080}]},
-             "video_versions": [{"url": "https://example.com/z/b.mp4", "type": 101}]},
+            {
+                "id": "a",
+                "media_type": 1,
+                "image_versions2": {
+                    "candidates": [{"url": "https://example.com/z/a.jpg", "width": 1080, "height": 1080}]
+                },
+            },
+            {
+                "id": "b",
+                "media_type": 2,
+                "image_versions2": {
+                    "candidates": [{"url": "https://example.com/z/b.jpg", "width": 1080, "height": 1080}]
+                },
+                "video_versions": [{"url": "https://example.com/z/b.mp4", "type": 101}],
+            },
         ],
         "location": {"pk": "5", "name": "Demo Harbour", "lat": 1.0, "lng": 2.0},
         "preview_comments": [
@@ -71,16 +95,22 @@ def v1_item(pk: str = "3300000000000000101", code: str = "DemoZs101") -> dict:
             v1_comment("17800000000000002", "check bio", "demo_user_1", 1714571300, parent="17800000000000001"),
             v1_comment(None, "lost id", "demo_user_3", 1714571400),
         ],
-        "_zs_partial": False, "_zs_instagram_view": "search", "_zs_html_embedded_json": False,
+        "_zs_partial": False,
+        "_zs_instagram_view": "search",
+        "_zs_html_embedded_json": False,
     }
 
 
 def graphql_item() -> dict:
     return {
-        "__typename": "GraphImage", "id": "3300000000000000202", "shortcode": "DemoGq202",
+        "__typename": "GraphImage",
+        "id": "3300000000000000202",
+        "shortcode": "DemoGq202",
         "edge_media_to_caption": {"edges": [{"node": {"text": "old style #graphql_demo"}}]},
-        "taken_at_timestamp": 1600000000, "display_url": "https://example.com/z/g.jpg",
-        "owner": {"id": "202", "username": "demo_user_2"}, "is_video": False,
+        "taken_at_timestamp": 1600000000,
+        "display_url": "https://example.com/z/g.jpg",
+        "owner": {"id": "202", "username": "demo_user_2"},
+        "is_video": False,
         "edge_media_preview_like": {"count": 3},
     }
 
@@ -128,7 +158,11 @@ def test_v1_item_post_images_and_preview_comments(tmp_path: Path) -> None:
     assert prov.raw_sha256 == sha256_json(item)
 
     assert (first.kind, first.parent_id, first.post_id, first.author, first.text) == (
-        "comment", "3300000000000000101", "3300000000000000101", "demo_user_2", "how to order"
+        "comment",
+        "3300000000000000101",
+        "3300000000000000101",
+        "demo_user_2",
+        "how to order",
     )
     assert first.created_at == datetime.fromtimestamp(1714571200, tz=UTC)
     assert first.provenance.locator == "line 1: data.preview_comments[0]"
@@ -137,7 +171,9 @@ def test_v1_item_post_images_and_preview_comments(tmp_path: Path) -> None:
 
     [problem] = problems(items)
     assert (problem.source, problem.locator, problem.reason) == (
-        str(path), "line 1: data.preview_comments[2]", "comment has no 'id'"
+        str(path),
+        "line 1: data.preview_comments[2]",
+        "comment has no 'id'",
     )
 
 
@@ -168,16 +204,16 @@ def test_bad_lines_are_problems_with_line_numbers(tmp_path: Path) -> None:
     ad = v1_item("3300000000000000303", "DemoAd303")
     ad["product_type"] = "ad"
     lines = [
-        zeeschuimer_line(v1_item()),                      # 1: post + 3 comments (one bad)
-        "",                                               # 2: blank, not a record
+        zeeschuimer_line(v1_item()),  # 1: post + 3 comments (one bad)
+        "",  # 2: blank, not a record
         zeeschuimer_line({"id": "7300000000000000001", "desc": "a video"}, platform="tiktok.com"),  # 3
-        '{"nav_index": "1:5:0", "data": {"pk": ',         # 4: truncated JSON
-        zeeschuimer_line(no_id),                          # 5: no id
-        zeeschuimer_line(ad),                             # 6: an ad
-        {"hello": "world"},                               # 7: neither shape
-        [1, 2, 3],                                        # 8: not an object
-        "   ",                                            # 9: blank
-        fourcat_line(graphql_item()),                     # 10: good
+        '{"nav_index": "1:5:0", "data": {"pk": ',  # 4: truncated JSON
+        zeeschuimer_line(no_id),  # 5: no id
+        zeeschuimer_line(ad),  # 6: an ad
+        {"hello": "world"},  # 7: neither shape
+        [1, 2, 3],  # 8: not an object
+        "   ",  # 9: blank
+        fourcat_line(graphql_item()),  # 10: good
     ]
     path = write_ndjson(tmp_path / "mixed.ndjson", lines)
     items = list(read_zeeschuimer(path))
@@ -185,7 +221,10 @@ def test_bad_lines_are_problems_with_line_numbers(tmp_path: Path) -> None:
     raw_records = 4 + 1 + 1 + 1 + 1 + 1 + 1 + 1
     assert len(items) == raw_records
     assert [r.id for r in parsed(items)] == [
-        "3300000000000000101", "17800000000000001", "17800000000000002", "3300000000000000202"
+        "3300000000000000101",
+        "17800000000000001",
+        "17800000000000002",
+        "3300000000000000202",
     ]
     found = {p.locator: p.reason for p in problems(items)}
     assert found.pop("line 1: data.preview_comments[2]") == "comment has no 'id'"
@@ -221,21 +260,45 @@ def test_current_web_item_shapes(tmp_path: Path) -> None:
     item["media_type"] = "8"
     item["carousel_media"][1]["media_type"] = "VIDEO"  # web items may give the type as a string
     item["carousel_media"].append({"id": "c", "media_type": 1, "display_uri": "https://example.com/z/c.jpg"})
-    item["location"] = {"pk": 5, "name": "Demo Harbour", "lat": "1.5", "lng": 2.0, "city": "Demo City",
-                        "address": "3 Example Quay", "short_name": "Harbour"}
+    item["location"] = {
+        "pk": 5,
+        "name": "Demo Harbour",
+        "lat": "1.5",
+        "lng": 2.0,
+        "city": "Demo City",
+        "address": "3 Example Quay",
+        "short_name": "Harbour",
+    }
     item["play_count"] = 321
-    reel = {"pk": "3300000000000000111", "code": "DemoReel1", "taken_at": 1714571100, "media_type": "2",
-            "display_uri": "https://example.com/z/reel.jpg", "video_versions": [{"url": "https://example.com/z/reel.mp4"}],
-            "user": {"pk": "101", "username": "demo_user_1"}, "caption": None, "play_count": 999}
+    reel = {
+        "pk": "3300000000000000111",
+        "code": "DemoReel1",
+        "taken_at": 1714571100,
+        "media_type": "2",
+        "display_uri": "https://example.com/z/reel.jpg",
+        "video_versions": [{"url": "https://example.com/z/reel.mp4"}],
+        "user": {"pk": "101", "username": "demo_user_1"},
+        "caption": None,
+        "play_count": 999,
+    }
     path = write_ndjson(tmp_path / "web.ndjson", [zeeschuimer_line(item), zeeschuimer_line(reel, row_id=2)])
     posts = [r for r in parsed(read_zeeschuimer(path)) if r.kind == "post"]
     carousel, video = posts
-    assert [i.url for i in carousel.images] == ["https://example.com/z/a.jpg", "https://example.com/z/b.jpg",
-                                                "https://example.com/z/c.jpg"]
+    assert [i.url for i in carousel.images] == [
+        "https://example.com/z/a.jpg",
+        "https://example.com/z/b.jpg",
+        "https://example.com/z/c.jpg",
+    ]
     assert carousel.meta["carousel_videos"] == [{"position": 2, "url": "https://example.com/z/b.mp4"}]
     assert carousel.meta["is_video"] is False and carousel.meta["play_count"] == 321
-    assert carousel.meta["place"] == {"id": "5", "name": "Demo Harbour", "lat": 1.5, "lng": 2.0,
-                                      "city": "Demo City", "address": "3 Example Quay"}
+    assert carousel.meta["place"] == {
+        "id": "5",
+        "name": "Demo Harbour",
+        "lat": 1.5,
+        "lng": 2.0,
+        "city": "Demo City",
+        "address": "3 Example Quay",
+    }
     assert video.meta["is_video"] is True and video.meta["video_url"] == "https://example.com/z/reel.mp4"
     assert [i.url for i in video.images] == ["https://example.com/z/reel.jpg"]
     assert video.meta["play_count"] == 999

@@ -51,20 +51,34 @@ def test_lookup_and_vocabulary() -> None:
     assert lex.lookup("dm to order")[0].label is None
 
 
-@pytest.mark.parametrize(("term", "label"), [
-    ("spice", "other_drugs"), ("k2", "other_drugs"), ("mda", "other_drugs"),
-    ("methylone", "other_drugs"), ("fentanyl", "painkiller"), ("dhc", "painkiller"),
-    ("promethazine", "codeine"), ("lean", "codeine"), ("zolpidem", "other_drugs"),
-    ("heroin", "other_drugs"), ("etizolam", "xanax"), ("1p-lsd", "lsd"), ("crack", "cocaine"),
-    ("molly", "mdma"), ("shrooms", "mushroom"), ("kush", "marijuana"), ("adderall", "other_drugs"),
-])
+@pytest.mark.parametrize(
+    ("term", "label"),
+    [
+        ("spice", "other_drugs"),
+        ("k2", "other_drugs"),
+        ("mda", "other_drugs"),
+        ("methylone", "other_drugs"),
+        ("fentanyl", "painkiller"),
+        ("dhc", "painkiller"),
+        ("promethazine", "codeine"),
+        ("lean", "codeine"),
+        ("zolpidem", "other_drugs"),
+        ("heroin", "other_drugs"),
+        ("etizolam", "xanax"),
+        ("1p-lsd", "lsd"),
+        ("crack", "cocaine"),
+        ("molly", "mdma"),
+        ("shrooms", "mushroom"),
+        ("kush", "marijuana"),
+        ("adderall", "other_drugs"),
+    ],
+)
 def test_label_conventions(term: str, label: str) -> None:
     assert label in load_lexicon().labels_of(term)
 
 
 def test_terms_are_stored_normalized() -> None:
-    bad = [e.term for e in load_lexicon().entries
-           if e.kind != EMOJI_KIND and normalize(e.term).text != e.term]
+    bad = [e.term for e in load_lexicon().entries if e.kind != EMOJI_KIND and normalize(e.term).text != e.term]
     assert bad == []
 
 
@@ -86,20 +100,24 @@ def test_bad_rows_are_rejected(tmp_path: Path) -> None:
 
 # -- matcher -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "labels"), [
-    ("xanax 2mg bars", {"xanax"}),
-    ("Selling percs and roxy 30s, dm", {"painkiller"}),
-    ("1g MDMA + 5g cocaine", {"mdma", "cocaine"}),
-    ("Golden Teacher shrooms 3.5g", {"mushroom"}),
-    ("1P-LSD blotters 100ug", {"lsd"}),
-    ("Actavis promethazine pint", {"codeine"}),
-    ("OG Kush 1oz indoor", {"marijuana"}),
-    ("Crystal meth shards 1g", {"other_drugs"}),
-    ("green crack 1 oz top shelf", {"marijuana"}),
-    ("#xanaxangel #percocert", {"xanax", "painkiller"}),
-    ("#weedlife #shroomsforsale", {"marijuana", "mushroom"}),
-    ("snow and molly available, hmu on snap", {"cocaine", "mdma"}),
-])
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("xanax 2mg bars", {"xanax"}),
+        ("Selling percs and roxy 30s, dm", {"painkiller"}),
+        ("1g MDMA + 5g cocaine", {"mdma", "cocaine"}),
+        ("Golden Teacher shrooms 3.5g", {"mushroom"}),
+        ("1P-LSD blotters 100ug", {"lsd"}),
+        ("Actavis promethazine pint", {"codeine"}),
+        ("OG Kush 1oz indoor", {"marijuana"}),
+        ("Crystal meth shards 1g", {"other_drugs"}),
+        ("green crack 1 oz top shelf", {"marijuana"}),
+        ("#xanaxangel #percocert", {"xanax", "painkiller"}),
+        ("#weedlife #shroomsforsale", {"marijuana", "mushroom"}),
+        ("snow and molly available, hmu on snap", {"cocaine", "mdma"}),
+    ],
+)
 def test_matcher_finds_labels(text: str, labels: set[str]) -> None:
     assert set(hit_labels(find_terms(text))) == labels
 
@@ -113,14 +131,23 @@ def test_word_boundaries() -> None:
     assert hit_labels(find_terms("methodology and lsdxyz and pothole")) == ()
 
 
-@pytest.mark.parametrize(("text", "fires"), [
-    ("diet coke", False), ("coke and molly, dm for prices", True),
-    ("pot of tea", False), ("pot for sale, qp available hmu", True),
-    ("lean on me", False), ("lean 4oz actavis", True),
-    ("gay bars downtown", False), ("bars 2mg", True),
-    ("folic acid", False), ("acid tabs 200ug", True),
-    ("snow day", False), ("❄️ 8ball hmu plug", True),
-])
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("diet coke", False),
+        ("coke and molly, dm for prices", True),
+        ("pot of tea", False),
+        ("pot for sale, qp available hmu", True),
+        ("lean on me", False),
+        ("lean 4oz actavis", True),
+        ("gay bars downtown", False),
+        ("bars 2mg", True),
+        ("folic acid", False),
+        ("acid tabs 200ug", True),
+        ("snow day", False),
+        ("❄️ 8ball hmu plug", True),
+    ],
+)
 def test_context_rules(text: str, fires: bool) -> None:
     assert bool(hit_labels(find_terms(text))) is fires
 
@@ -134,10 +161,10 @@ def test_sale_terms_need_drug_context_when_ambiguous() -> None:
 def test_hits_map_to_raw_spans() -> None:
     raw = "Got CΘKE + w□□d, #2mgxanax"
     hits = find_terms(raw)
-    raw_words = {raw[h.raw_start:h.raw_end] for h in hits}
+    raw_words = {raw[h.raw_start : h.raw_end] for h in hits}
     assert {"CΘKE", "w□□d"} <= raw_words
     tag = next(h for h in hits if h.label == "xanax")
-    assert raw[tag.raw_start:tag.raw_end] == "2mgxanax"
+    assert raw[tag.raw_start : tag.raw_end] == "2mgxanax"
 
 
 def test_hashtag_substrings() -> None:
@@ -153,6 +180,7 @@ def test_custom_matcher() -> None:
 
 # -- sources, kinds, ambiguity --------------------------------------------------
 
+
 def test_every_entry_has_source_kind_and_ambiguity() -> None:
     lex = load_lexicon()
     assert {e.source for e in lex} == set(SOURCES) - {"user"}  # no user lexicon in the tests
@@ -167,8 +195,7 @@ def test_hand_written_entries_win_over_dope() -> None:
     dope = [e for e in load_lexicon() if e.source == "dope"]
     assert dope and not {e.term for e in dope} & hand.vocabulary()
     # the merge rule itself: a derived entry for a hand-written term is dropped
-    merged = merge_lexicons(
-        [hand], [read_lexicon_tsv(ROOT / "src/drugwatch/lexicon/data/lexicon.tsv", "dope")])
+    merged = merge_lexicons([hand], [read_lexicon_tsv(ROOT / "src/drugwatch/lexicon/data/lexicon.tsv", "dope")])
     assert {e.source for e in merged} == {"drugwatch"}
 
 
@@ -197,54 +224,57 @@ def test_sources_and_emoji_rows_are_validated(tmp_path: Path) -> None:
 
 # -- DOPE ----------------------------------------------------------------------
 
+
 def _dope_script():
-    spec = importlib.util.spec_from_file_location(
-        "build_lexicon_dope", ROOT / "scripts/build_lexicon_dope.py")
+    spec = importlib.util.spec_from_file_location("build_lexicon_dope", ROOT / "scripts/build_lexicon_dope.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.mark.parametrize(("cls", "category", "synonym", "label", "kind"), [
-    ("cannabis", "marijuana", "chronic", "marijuana", "street"),
-    ("cannabis", "synthetic cannabinoid", "k2", "other_drugs", "street"),
-    ("depressant", "alprazolam", "zannies", "xanax", "street"),
-    ("depressant", "rohypnol", "roofies", "xanax", "street"),
-    ("depressant", "benzodiazepine", "klonopin", "xanax", "brand"),
-    ("narcotic (opioid)", "oxycodone", "oxy", "painkiller", "street"),
-    ("narcotic (opioid)", "codeine combinations, non-injectable", "hydrocodone", "painkiller",
-     "name"),
-    ("narcotic (opioid)", "codeine combinations, non-injectable", "codeine", "codeine", "name"),
-    ("narcotic (opioid)", "promethazine with codeine", "sizzurp", "codeine", "street"),
-    ("narcotic (opioid)", "morphine-opium, non-injectable", "opium", "other_drugs", "name"),
-    ("narcotic (opioid)", "fentanyl", "china white", "painkiller", "street"),
-    ("heroin", "heroin", "smack", "other_drugs", "street"),
-    ("stimulant", "crack", "rock", "cocaine", "street"),
-    ("stimulant", "methamphetamine", "crystal", "other_drugs", "street"),
-    ("hallucinogen", "psilocybin", "magic mushroom", "mushroom", "street"),
-    ("hallucinogen", "lsd", "blotter", "lsd", "street"),
-    ("hallucinogen", "mdma", "molly", "mdma", "street"),
-    ("hallucinogen", "mdma", "methedrine", "other_drugs", "street"),  # DOPE misfiles it
-    ("treatment drug", "treatment drug", "suboxone", "painkiller", "brand"),
-    ("Unknown", "Unknown", "triazolam", "xanax", "name"),
-    ("Unknown", "Unknown", "carfentanil", "painkiller", "name"),
-    ("Unknown", "Unknown", "captagon", "other_drugs", "brand"),
-])
-def test_dope_rows_map_to_labels(cls: str, category: str, synonym: str, label: str,
-                                 kind: str) -> None:
+@pytest.mark.parametrize(
+    ("cls", "category", "synonym", "label", "kind"),
+    [
+        ("cannabis", "marijuana", "chronic", "marijuana", "street"),
+        ("cannabis", "synthetic cannabinoid", "k2", "other_drugs", "street"),
+        ("depressant", "alprazolam", "zannies", "xanax", "street"),
+        ("depressant", "rohypnol", "roofies", "xanax", "street"),
+        ("depressant", "benzodiazepine", "klonopin", "xanax", "brand"),
+        ("narcotic (opioid)", "oxycodone", "oxy", "painkiller", "street"),
+        ("narcotic (opioid)", "codeine combinations, non-injectable", "hydrocodone", "painkiller", "name"),
+        ("narcotic (opioid)", "codeine combinations, non-injectable", "codeine", "codeine", "name"),
+        ("narcotic (opioid)", "promethazine with codeine", "sizzurp", "codeine", "street"),
+        ("narcotic (opioid)", "morphine-opium, non-injectable", "opium", "other_drugs", "name"),
+        ("narcotic (opioid)", "fentanyl", "china white", "painkiller", "street"),
+        ("heroin", "heroin", "smack", "other_drugs", "street"),
+        ("stimulant", "crack", "rock", "cocaine", "street"),
+        ("stimulant", "methamphetamine", "crystal", "other_drugs", "street"),
+        ("hallucinogen", "psilocybin", "magic mushroom", "mushroom", "street"),
+        ("hallucinogen", "lsd", "blotter", "lsd", "street"),
+        ("hallucinogen", "mdma", "molly", "mdma", "street"),
+        ("hallucinogen", "mdma", "methedrine", "other_drugs", "street"),  # DOPE misfiles it
+        ("treatment drug", "treatment drug", "suboxone", "painkiller", "brand"),
+        ("Unknown", "Unknown", "triazolam", "xanax", "name"),
+        ("Unknown", "Unknown", "carfentanil", "painkiller", "name"),
+        ("Unknown", "Unknown", "captagon", "other_drugs", "brand"),
+    ],
+)
+def test_dope_rows_map_to_labels(cls: str, category: str, synonym: str, label: str, kind: str) -> None:
     script = _dope_script()
     assert script.label_and_kind(script.Row(cls, category, synonym), synonym)[:2] == (label, kind)
 
 
-@pytest.mark.parametrize(("cls", "category", "synonym"), [
-    ("reversal agent", "reversal agent", "narcan"),
-    ("analgesic", "pain relief", "tylenol"),
-    ("treatment drug", "treatment drug", "naltrexone"),
-    ("Unknown", "Unknown", "android"),
-])
-def test_dope_rows_without_a_drug_of_abuse_are_dropped(cls: str, category: str,
-                                                       synonym: str) -> None:
+@pytest.mark.parametrize(
+    ("cls", "category", "synonym"),
+    [
+        ("reversal agent", "reversal agent", "narcan"),
+        ("analgesic", "pain relief", "tylenol"),
+        ("treatment drug", "treatment drug", "naltrexone"),
+        ("Unknown", "Unknown", "android"),
+    ],
+)
+def test_dope_rows_without_a_drug_of_abuse_are_dropped(cls: str, category: str, synonym: str) -> None:
     script = _dope_script()
     assert script.label_and_kind(script.Row(cls, category, synonym), synonym)[0] is None
 
@@ -267,10 +297,17 @@ def test_dope_synonym_cells_are_cleaned() -> None:
     assert script.clean_synonyms("dragon’s breath") == ["dragon's breath"]
 
 
-@pytest.mark.parametrize(("term", "label"), [
-    ("phentermine", "other_drugs"), ("cheeba", "marijuana"), ("captagon", "other_drugs"),
-    ("acryloylfentanyl", "painkiller"), ("flurazepam", "xanax"), ("ephylone", "other_drugs"),
-])
+@pytest.mark.parametrize(
+    ("term", "label"),
+    [
+        ("phentermine", "other_drugs"),
+        ("cheeba", "marijuana"),
+        ("captagon", "other_drugs"),
+        ("acryloylfentanyl", "painkiller"),
+        ("flurazepam", "xanax"),
+        ("ephylone", "other_drugs"),
+    ],
+)
 def test_dope_terms_are_in_the_lexicon(term: str, label: str) -> None:
     entries = load_lexicon().lookup(term)
     assert [(e.label, e.source, e.ambiguous) for e in entries] == [(label, "dope", False)]
@@ -284,6 +321,7 @@ def test_common_words_from_dope_are_left_out() -> None:
 
 
 # -- collisions with ordinary text ----------------------------------------------
+
 
 def test_collision_checks() -> None:
     assert inside_common_word("rophies") and inside_common_word("inex")
@@ -321,6 +359,7 @@ def test_no_term_mixes_latin_with_another_script() -> None:
 
 # -- emoji ---------------------------------------------------------------------
 
+
 def test_emoji_entries_are_ambiguous_and_agree_with_their_word() -> None:
     lex = load_lexicon()
     emoji = [e for e in lex if e.kind == EMOJI_KIND]
@@ -348,6 +387,7 @@ def test_decorative_emoji_name_no_drug() -> None:
 
 # -- other languages -------------------------------------------------------------
 
+
 def test_multilingual_entries_name_their_language() -> None:
     entries = list(load_lexicon(("multilingual.tsv",)))
     assert len(entries) >= 150
@@ -356,29 +396,35 @@ def test_multilingual_entries_name_their_language() -> None:
     assert {"zh", "ja", "ko", "th", "vi", "es", "pt", "fr", "de", "ru", "ar", "id"} <= langs
 
 
-@pytest.mark.parametrize(("text", "labels"), [
-    ("maconha e haxixe, entrega rápida", ("marijuana",)),
-    ("vendo cocaína y farlopa, envíos a domicilio", ("cocaine",)),
-    ("Koks und Teile, Lieferung, schreib mir auf wickr", ("mdma", "cocaine")),
-    ("beuh et haschich à vendre, livraison", ("marijuana",)),
-    ("sabu dan ekstasi ready stock, jual", ("mdma", "other_drugs")),
-    ("#大麻 #出售", ("marijuana",)),  # hashtags: read by drugwatch.text.hashtags
-    ("#코카인 판매", ("cocaine",)),
-])
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("maconha e haxixe, entrega rápida", ("marijuana",)),
+        ("vendo cocaína y farlopa, envíos a domicilio", ("cocaine",)),
+        ("Koks und Teile, Lieferung, schreib mir auf wickr", ("mdma", "cocaine")),
+        ("beuh et haschich à vendre, livraison", ("marijuana",)),
+        ("sabu dan ekstasi ready stock, jual", ("mdma", "other_drugs")),
+        ("#大麻 #出售", ("marijuana",)),  # hashtags: read by drugwatch.text.hashtags
+        ("#코카인 판매", ("cocaine",)),
+    ],
+)
 def test_other_languages_in_latin_script_and_hashtags(text: str, labels: tuple) -> None:
     assert analyze(text).labels == labels
 
 
-@pytest.mark.parametrize(("text", "labels"), [
-    ("코카인 팝니다", ("cocaine",)),
-    ("대마초를 팝니다", ("marijuana",)),  # a particle attached: Hangul terms match inside words
-    ("大麻出售", ("marijuana",)),
-    ("ขายกัญชา", ("marijuana",)),
-    ("кокаин и мефедрон, закладки", ("cocaine", "other_drugs")),
-    ("продам кокаина", ("cocaine",)),  # an ending after a term of four letters or more
-    ("كوكايين للبيع", ("cocaine",)),
-    ("今天天气很好", ()),
-])
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("코카인 팝니다", ("cocaine",)),
+        ("대마초를 팝니다", ("marijuana",)),  # a particle attached: Hangul terms match inside words
+        ("大麻出售", ("marijuana",)),
+        ("ขายกัญชา", ("marijuana",)),
+        ("кокаин и мефедрон, закладки", ("cocaine", "other_drugs")),
+        ("продам кокаина", ("cocaine",)),  # an ending after a term of four letters or more
+        ("كوكايين للبيع", ("cocaine",)),
+        ("今天天气很好", ()),
+    ],
+)
 def test_other_scripts_in_running_text(text: str, labels: tuple) -> None:
     assert analyze(text).labels == labels
 
@@ -390,32 +436,49 @@ def test_a_term_in_another_script_must_start_a_word():
 
 # -- sale sentences --------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "labels"), [
-    ("molly available, hmu on wickr", ("mdma",)),
-    ("cheeba for sale hmu", ("marijuana",)),
-    ("phentermine 37.5mg no prescription", ("other_drugs",)),
-    ("fent available, hmu on wickr", ("painkiller",)),
-])
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("molly available, hmu on wickr", ("mdma",)),
+        ("cheeba for sale hmu", ("marijuana",)),
+        ("phentermine 37.5mg no prescription", ("other_drugs",)),
+        ("fent available, hmu on wickr", ("painkiller",)),
+    ],
+)
 def test_street_names_in_sale_sentences(text: str, labels: tuple) -> None:
     assert analyze(text).labels == labels
 
 
-@pytest.mark.parametrize(("text", "labels"), [
-    ("got coke for sale, dm me", ("cocaine",)),
-    ("selling molly", ("mdma",)),
-    ("blow for sale", ("cocaine",)),
-    ("bars available", ("xanax",)),
-    ("special k for sale", ("other_drugs",)),
-])
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("got coke for sale, dm me", ("cocaine",)),
+        ("selling molly", ("mdma",)),
+        ("blow for sale", ("cocaine",)),
+        ("bars available", ("xanax",)),
+        ("special k for sale", ("other_drugs",)),
+    ],
+)
 def test_ambiguous_names_with_weak_sale_cues(text: str, labels: tuple) -> None:
     assert analyze(text).labels == labels
 
 
-@pytest.mark.parametrize("text", [
-    "Snow!", "Ice", "I love blues", "it is snow time", "got some ice for my drink",
-    "ice cold coke for sale", "Molly is selling cookies", "selling tickets for charlie tonight",
-    "the snow is beautiful today #winter", "pot luck tonight, bring a dish",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Snow!",
+        "Ice",
+        "I love blues",
+        "it is snow time",
+        "got some ice for my drink",
+        "ice cold coke for sale",
+        "Molly is selling cookies",
+        "selling tickets for charlie tonight",
+        "the snow is beautiful today #winter",
+        "pot luck tonight, bring a dish",
+    ],
+)
 def test_ambiguous_names_without_sale_context(text: str) -> None:
     assert analyze(text).labels == ()
 
@@ -439,15 +502,31 @@ def test_context_model_needs_context() -> None:
 
     model = load_context_model()
     assert model is not None
-    bare = context_features("hello molly", 6, 11, frozenset({"mdma"}),
-                            [Cue(6, 11, "drug", frozenset({"mdma"}))],
-                            dose=False, pharma_dose=False, pill_word=False, emoji=False)
+    bare = context_features(
+        "hello molly",
+        6,
+        11,
+        frozenset({"mdma"}),
+        [Cue(6, 11, "drug", frozenset({"mdma"}))],
+        dose=False,
+        pharma_dose=False,
+        pill_word=False,
+        emoji=False,
+    )
     assert len(bare) == len(FEATURES)
     assert not model.accepts(bare, "molly")  # no context at all, whatever the weights
     text = "selling molly"
-    sale = context_features(text, 8, 13, frozenset({"mdma"}),
-                            [Cue(0, 7, "weak"), Cue(8, 13, "drug", frozenset({"mdma"}))],
-                            dose=False, pharma_dose=False, pill_word=False, emoji=False)
+    sale = context_features(
+        text,
+        8,
+        13,
+        frozenset({"mdma"}),
+        [Cue(0, 7, "weak"), Cue(8, 13, "drug", frozenset({"mdma"}))],
+        dose=False,
+        pharma_dose=False,
+        pill_word=False,
+        emoji=False,
+    )
     assert sale[FEATURES.index("trade_near")] == 1.0
     assert model.probability(sale, "molly") > model.probability(bare, "molly")
 
@@ -502,13 +581,21 @@ def test_many_candidates_are_resolved_in_linear_time() -> None:
 
 # -- discovery and the user lexicon -----------------------------------------------
 
+
 def test_discover_ranks_words_used_like_drug_names() -> None:
     from drugwatch.lexicon.discover import discover
 
-    texts = [("a", "zootie for sale hmu 3.5g"), ("b", "fresh zootie and molly, dm me"),
-             ("c", "zootie 1oz $200"), ("d", "the weather is nice today"),
-             ("e", "cocaine and blizzo available, telegram"), ("f", "blizzo 1g $80 hmu"),
-             ("g", "blizzo 2g dm"), ("h", "nice weather for a walk"), ("i", "weather update: nice")]
+    texts = [
+        ("a", "zootie for sale hmu 3.5g"),
+        ("b", "fresh zootie and molly, dm me"),
+        ("c", "zootie 1oz $200"),
+        ("d", "the weather is nice today"),
+        ("e", "cocaine and blizzo available, telegram"),
+        ("f", "blizzo 1g $80 hmu"),
+        ("g", "blizzo 2g dm"),
+        ("h", "nice weather for a walk"),
+        ("i", "weather update: nice"),
+    ]
     found = discover(texts, min_count=2)
     terms = [c.term for c in found]
     assert {"zootie", "blizzo"} <= set(terms[:2])
@@ -535,8 +622,10 @@ def test_accepted_terms_load_on_top_of_the_builtin_lexicon(tmp_path: Path, monke
         assert len(lex) == builtin + 1
         assert [(e.label, e.source) for e in lex.lookup("zootie")] == [("marijuana", "user")]
         assert hit_labels(Matcher(lex).find("zootie for sale")) == ("marijuana",)
-        assert lex.fingerprint() != load_lexicon(("lexicon.tsv", "multilingual.tsv", "emoji.tsv",
-                                                  "dope.tsv")).fingerprint()
+        assert (
+            lex.fingerprint()
+            != load_lexicon(("lexicon.tsv", "multilingual.tsv", "emoji.tsv", "dope.tsv")).fingerprint()
+        )
         monkeypatch.setenv(USER_LEXICON_ENV, str(tmp_path / "missing.tsv"))
         load_lexicon.cache_clear()
         with pytest.raises(FileNotFoundError, match="no such lexicon file"):

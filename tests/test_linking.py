@@ -6,8 +6,10 @@ from drugwatch.accounts.evaluation import network_recovery
 from drugwatch.accounts.linking import hashtag_communities, link_accounts, linkable_contacts
 from drugwatch.records import Account, Event
 
-ADVERT = ("🔥 RESTOCKED 🔥 premium xanax bars ready to ship, {n} for ${p}, discreet packaging, "
-          "tracking provided, order now wickr: {h}")
+ADVERT = (
+    "🔥 RESTOCKED 🔥 premium xanax bars ready to ship, {n} for ${p}, discreet packaging, "
+    "tracking provided, order now wickr: {h}"
+)
 
 
 def account(name: str, *texts: str, bio: str = "") -> Account:
@@ -55,9 +57,11 @@ def test_components_are_the_known_networks_with_their_evidence():
     assert result.network_of("instagram:g") is None
     assert result.membership()["instagram:b"] == ab.id
     assert result.as_dict()["networks"][0]["size"] == 2
-    score = network_recovery([n.accounts for n in result.networks],
-                             [("instagram:a", "instagram:b"), ("instagram:c", "instagram:d"),
-                              ("instagram:e", "instagram:f")], [a.key for a in corpus()])
+    score = network_recovery(
+        [n.accounts for n in result.networks],
+        [("instagram:a", "instagram:b"), ("instagram:c", "instagram:d"), ("instagram:e", "instagram:f")],
+        [a.key for a in corpus()],
+    )
     assert score["pair_recall"] == 1.0 and score["pair_precision"] == 0.75
 
 
@@ -70,7 +74,10 @@ def test_only_restricts_the_graph_and_near_duplicates_can_be_turned_off():
 
 
 def test_events_without_account_records_link_their_authors():
-    events = [Event(id="x1", author="x", text="wickr: samehandle9"), Event(id="y1", author="y", text="wickr samehandle9")]
+    events = [
+        Event(id="x1", author="x", text="wickr: samehandle9"),
+        Event(id="y1", author="y", text="wickr samehandle9"),
+    ]
     result = link_accounts([], events)
     assert [n.accounts for n in result.networks] == [("instagram:x", "instagram:y")]
 

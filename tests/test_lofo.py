@@ -17,8 +17,13 @@ from drugwatch.records import Event
 
 
 def _event(i: int, text: str, selling: bool, source: str, platform: str = "twitter", subsource: str | None = None):
-    return Event(id=f"e{i}", text=text, selling=selling, platform=platform,
-                 meta={"source": source, "subsource": subsource or source, "group": f"g{i}"})
+    return Event(
+        id=f"e{i}",
+        text=text,
+        selling=selling,
+        platform=platform,
+        meta={"source": source, "subsource": subsource or source, "group": f"g{i}"},
+    )
 
 
 class KeywordDetector(Detector):
@@ -139,8 +144,11 @@ def test_threshold_of_each_fit_and_its_spread_are_reported():
     result = run_lofo({"kw": MovingThreshold}, events, y, by_language=False)
     column = result["columns"]["kw"]
     thresholds = {f: m["threshold"] for f, m in column["per_family"].items()}
-    assert thresholds == {"darknet_listings": pytest.approx(0.18), "pip_tweets": pytest.approx(0.18),
-                          "sms": pytest.approx(0.24)}
+    assert thresholds == {
+        "darknet_listings": pytest.approx(0.18),
+        "pip_tweets": pytest.approx(0.18),
+        "sms": pytest.approx(0.24),
+    }
     assert column["threshold_spread"] == pytest.approx(0.06)
 
 
@@ -155,12 +163,21 @@ def test_subsample_keeps_every_positive_and_is_deterministic():
 
 
 def _bench_line(i: int, text: str, selling: bool, source: str, platform: str, task: str) -> str:
-    return json.dumps({
-        "id": f"{task}:{source}:{i:012x}", "task": task, "source": source, "platform": platform, "text": text,
-        "author": None, "created_at": None, "labels": (["marijuana"] if selling else ["non_drug"])
-        if task == "drugtype" else None, "selling": selling, "group": f"g{task}{i}",
-        "meta": {"subsource": source},
-    })
+    return json.dumps(
+        {
+            "id": f"{task}:{source}:{i:012x}",
+            "task": task,
+            "source": source,
+            "platform": platform,
+            "text": text,
+            "author": None,
+            "created_at": None,
+            "labels": (["marijuana"] if selling else ["non_drug"]) if task == "drugtype" else None,
+            "selling": selling,
+            "group": f"g{task}{i}",
+            "meta": {"subsource": source},
+        }
+    )
 
 
 @pytest.fixture()
@@ -169,19 +186,31 @@ def kit(tmp_path):
     dev.mkdir()
     strains = ["kush", "haze", "gelato", "runtz", "zkittlez", "cookies"]
     apps = ["wickr", "telegram", "snap", "signal", "whatsapp", "kik"]
-    posts = [_bench_line(i, f"{s} for sale, {i + 1} oz left, {a} me", True, "pip_twitter", "twitter", "selling")
-             for i, (s, a) in enumerate(zip(strains, apps))]
-    moods = ["flight delayed again", "lost my bag in denver", "great crew on the red eye",
-             "seat was broken", "lounge coffee was cold", "landed early for once"]
+    posts = [
+        _bench_line(i, f"{s} for sale, {i + 1} oz left, {a} me", True, "pip_twitter", "twitter", "selling")
+        for i, (s, a) in enumerate(zip(strains, apps))
+    ]
+    moods = [
+        "flight delayed again",
+        "lost my bag in denver",
+        "great crew on the red eye",
+        "seat was broken",
+        "lounge coffee was cold",
+        "landed early for once",
+    ]
     posts += [_bench_line(100 + i, m, False, "airline_tweets", "twitter", "selling") for i, m in enumerate(moods)]
     posts.append(_bench_line(200, "flight delayed again", False, "airline_tweets", "twitter", "selling"))
     (dev / "selling.jsonl").write_text("\n".join(posts) + "\n", encoding="utf-8")
     drugs = ["weed", "mdma", "lsd", "xanax", "cocaine", "ketamine", "oxycodone", "mushrooms"]
     goods = ["netflix", "passport", "ebook", "paypal", "spotify", "vpn", "fake id", "malware"]
-    listings = [_bench_line(i, f"{d} {i + 1} units stealth", True, "dnm2017", "darknet_market", "drugtype")
-                for i, d in enumerate(drugs)]
-    listings += [_bench_line(50 + i, f"{g} lifetime offer", False, "agora2014", "darknet_market", "drugtype")
-                 for i, g in enumerate(goods)]
+    listings = [
+        _bench_line(i, f"{d} {i + 1} units stealth", True, "dnm2017", "darknet_market", "drugtype")
+        for i, d in enumerate(drugs)
+    ]
+    listings += [
+        _bench_line(50 + i, f"{g} lifetime offer", False, "agora2014", "darknet_market", "drugtype")
+        for i, g in enumerate(goods)
+    ]
     (dev / "drugtype.jsonl").write_text("\n".join(listings) + "\n", encoding="utf-8")
     return tmp_path
 

@@ -64,8 +64,17 @@ TINY_PARAMS: dict[str, dict] = {
 #: Settings that let each detector learn 16 examples perfectly.
 OVERFIT_PARAMS: dict[str, dict] = {
     "drugwatch.jmir_lstm.v1": dict(
-        embedding_dim=16, hidden=16, dense=16, text_len=12, tag_len=4, max_epochs=120,
-        lr=3e-2, dropout=0.0, recurrent_dropout=0.0, validation_fraction=0.0, num_threads=1,
+        embedding_dim=16,
+        hidden=16,
+        dense=16,
+        text_len=12,
+        tag_len=4,
+        max_epochs=120,
+        lr=3e-2,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        validation_fraction=0.0,
+        num_threads=1,
     ),
     "drugwatch.jmir_rf.v1": dict(n_estimators=30),
     "drugwatch.jmir_svm.v1": dict(C=100.0, calibration_folds=2),
@@ -85,8 +94,14 @@ def build(name: str, **extra) -> Detector:
 
 
 def test_registry_lists_the_paper_baselines_and_ours():
-    for name in ("drugwatch.jmir_dt.v1", "drugwatch.jmir_rf.v1", "drugwatch.jmir_svm.v1",
-                 "drugwatch.jmir_lstm.v1", "drugwatch.yang_luo_text.v1", "drugwatch.selling.v1"):
+    for name in (
+        "drugwatch.jmir_dt.v1",
+        "drugwatch.jmir_rf.v1",
+        "drugwatch.jmir_svm.v1",
+        "drugwatch.jmir_lstm.v1",
+        "drugwatch.yang_luo_text.v1",
+        "drugwatch.selling.v1",
+    ):
         assert name in DETECTORS
 
 

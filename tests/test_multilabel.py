@@ -65,18 +65,41 @@ TINY: dict[str, dict] = {
 OVERFIT: dict[str, dict] = {
     "drugwatch.tfidf_ovr.v1": dict(C=1000.0, tune_thresholds=False),
     "drugwatch.drugtype.v1": dict(C=100.0, inner_folds=2, min_df=1),
-    "drugwatch.fasttext.v1": dict(embedding_dim=32, buckets=256, epochs=150, lr=5e-2, batch_size=8,
-                                  validation_fraction=0.0, num_threads=1),
-    "drugwatch.textcnn.v1": dict(embedding_dim=16, filters=16, epochs=60, lr=2e-2, dropout=0.0, batch_size=8,
-                                 validation_fraction=0.0, num_threads=1),
-    "drugwatch.textrnn.v1": dict(embedding_dim=16, hidden=16, epochs=80, lr=2e-2, dropout=0.0, batch_size=8,
-                                 validation_fraction=0.0, num_threads=1),
+    "drugwatch.fasttext.v1": dict(
+        embedding_dim=32, buckets=256, epochs=150, lr=5e-2, batch_size=8, validation_fraction=0.0, num_threads=1
+    ),
+    "drugwatch.textcnn.v1": dict(
+        embedding_dim=16,
+        filters=16,
+        epochs=60,
+        lr=2e-2,
+        dropout=0.0,
+        batch_size=8,
+        validation_fraction=0.0,
+        num_threads=1,
+    ),
+    "drugwatch.textrnn.v1": dict(
+        embedding_dim=16,
+        hidden=16,
+        epochs=80,
+        lr=2e-2,
+        dropout=0.0,
+        batch_size=8,
+        validation_fraction=0.0,
+        num_threads=1,
+    ),
 }
 
 #: The text-only DMML detectors of this module's scope (other drug-type
 #: detectors, e.g. the multimodal ones, have their own tests).
-DRUGTYPE = ["drugwatch.tfidf_ovr.v1", "drugwatch.fasttext.v1", "drugwatch.textcnn.v1", "drugwatch.textrnn.v1",
-            "drugwatch.minilm.v1", "drugwatch.drugtype.v1"]
+DRUGTYPE = [
+    "drugwatch.tfidf_ovr.v1",
+    "drugwatch.fasttext.v1",
+    "drugwatch.textcnn.v1",
+    "drugwatch.textrnn.v1",
+    "drugwatch.minilm.v1",
+    "drugwatch.drugtype.v1",
+]
 FAST = [n for n in DRUGTYPE if n != "drugwatch.minilm.v1"]
 SLOW_MINILM = pytest.param("drugwatch.minilm.v1", marks=pytest.mark.slow)
 
@@ -147,8 +170,9 @@ def test_overfits_the_tiny_corpus(name):
 @pytest.mark.slow
 def test_minilm_one_epoch_on_ten_examples_learns_something():
     events = corpus()[:10]
-    detector = create_detector("drugwatch.minilm.v1", max_len=16, epochs=4, batch_size=5, lr=1e-3,
-                               validation_fraction=0.0, num_threads=1).fit(events)
+    detector = create_detector(
+        "drugwatch.minilm.v1", max_len=16, epochs=4, batch_size=5, lr=1e-3, validation_fraction=0.0, num_threads=1
+    ).fit(events)
     proba = detector.predict_proba(events)
     y = targets(events)
     assert detector.train_log_[-1]["train_loss"] < detector.train_log_[0]["train_loss"]
@@ -224,8 +248,9 @@ def test_view_version_2_separators_and_number_expressions():
     words = {"sale", "codeine", "easter"}.__contains__
     # a symbol between two known words separates them; a masked word read back frees its neighbour
     assert folded_text("sale*codeine", masks, is_word=words, version=2) == "sale codeine"
-    assert folded_text("s\u25a1le*codei?e", {**masks, "codei\x00e": "codeine"}, is_word=words,
-                       version=2) == "sale codeine"
+    assert (
+        folded_text("s\u25a1le*codei?e", {**masks, "codei\x00e": "codeine"}, is_word=words, version=2) == "sale codeine"
+    )
     assert folded_text("sale*codeine", masks) == "salecodeine"  # version 1, as saved directories read
     # an unknown side: a masked letter, dropped
     assert folded_text("sale*qzxv", masks, is_word=words, version=2) == "saleqzxv"
@@ -246,11 +271,28 @@ def test_text_views_undo_disguises():
 
 def stack_corpus(copies: int = 10) -> list[Event]:
     """The tiny corpus ``copies`` times over, reworded, each copy from other vendors (enough for the stacker)."""
-    fillers = ["fast shipping", "best price", "new stock", "escrow ok", "top quality", "free sample",
-               "bulk deal", "eu vendor", "us vendor", "limited offer"]
-    return [Event(id=f"s{c}-{i}", text=f"{t} {fillers[c % len(fillers)]} lot{c}", labels=labels,
-                  meta={"group": f"{g}-{c % 5}"})
-            for c in range(copies) for i, (t, labels, g) in enumerate(CORPUS)]
+    fillers = [
+        "fast shipping",
+        "best price",
+        "new stock",
+        "escrow ok",
+        "top quality",
+        "free sample",
+        "bulk deal",
+        "eu vendor",
+        "us vendor",
+        "limited offer",
+    ]
+    return [
+        Event(
+            id=f"s{c}-{i}",
+            text=f"{t} {fillers[c % len(fillers)]} lot{c}",
+            labels=labels,
+            meta={"group": f"{g}-{c % 5}"},
+        )
+        for c in range(copies)
+        for i, (t, labels, g) in enumerate(CORPUS)
+    ]
 
 
 def test_drugtype_stacks_svm_scores_neighbour_votes_and_lexicon(tmp_path):
@@ -305,8 +347,9 @@ def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_befor
     from drugwatch.models.multilabel import _Platt
 
     events = stack_corpus(4)
-    detector = create_detector("drugwatch.drugtype.v1", min_df=1, combiner="platt",
-                               mask_vocabulary="training").fit(events)
+    detector = create_detector("drugwatch.drugtype.v1", min_df=1, combiner="platt", mask_vocabulary="training").fit(
+        events
+    )
     directory = detector.save(tmp_path / "old")
     config = json.loads((directory / "config.json").read_text())
     for key in ("combiner", "knn_k", "knn_max_df", "stacker_C", "non_drug_wins", "mask_vocabulary"):
@@ -356,10 +399,22 @@ def test_drugtype_experiment_runs_end_to_end(tmp_path):
     from drugwatch.evaluation.experiment import load_config, run_evaluation, run_training
 
     data = tmp_path / "drugtype.jsonl"
-    rows = [dict(id=f"d{i}", task="drugtype", source="t", platform="darknet_market", text=t, author=g,
-                 labels=list(labels), selling=labels != ("non_drug",), group=g, meta={})
-            for i, (t, labels, g) in enumerate(CORPUS * 2)]
-    for i, row in enumerate(rows[len(CORPUS):]):  # second copy: other vendors, reworded
+    rows = [
+        dict(
+            id=f"d{i}",
+            task="drugtype",
+            source="t",
+            platform="darknet_market",
+            text=t,
+            author=g,
+            labels=list(labels),
+            selling=labels != ("non_drug",),
+            group=g,
+            meta={},
+        )
+        for i, (t, labels, g) in enumerate(CORPUS * 2)
+    ]
+    for i, row in enumerate(rows[len(CORPUS) :]):  # second copy: other vendors, reworded
         row["text"] = row["text"] + " stealth shipping"
         row["group"] = row["author"] = f"w{i}"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -396,8 +451,9 @@ def test_onnx_export_matches_pytorch(tmp_path):
     from drugwatch.models.onnx_text import OnnxTextDetector, export_onnx, quantize_int8
 
     events = corpus()
-    detector = create_detector("drugwatch.minilm.v1", max_len=24, epochs=1, batch_size=5, max_train=10,
-                               num_threads=1).fit(events)
+    detector = create_detector(
+        "drugwatch.minilm.v1", max_len=24, epochs=1, batch_size=5, max_train=10, num_threads=1
+    ).fit(events)
     model_dir = detector.save(tmp_path / "model")
     onnx_path = export_onnx(model_dir, tmp_path / "onnx")
     texts = [e.text for e in events] + ["", "x" * 300, "Ⓧⓐⓝⓐⓧ 2mg b.a.r.s"]
@@ -429,6 +485,7 @@ def test_no_test_fold_token_in_fitted_vocabulary(name):
 
 
 # -- drugtype.v2: the text layer's drugs in a sale ------------------------------------
+
 
 def test_sale_lexicon_labels_need_a_sale_reading():
     from drugwatch.models.multilabel import sale_lexicon_labels

@@ -48,14 +48,35 @@ TINY = {
     MMBT: dict(n_image_tokens=1, max_len=12, epochs=1, batch_size=8, validation_fraction=0.0, num_threads=1),
 }
 OVERFIT = {
-    IMAGE_ONLY: dict(hidden=32, dropout=0.0, epochs=150, lr=1e-2, batch_size=16, validation_fraction=0.0,
-                     num_threads=1),
-    CONCAT: dict(hidden=32, dropout=0.0, epochs=150, lr=1e-2, batch_size=16, max_len=16,
-                 validation_fraction=0.0, num_threads=1),
-    FBC: dict(atoms=64, rank=2, shrink=0.0, dropout=0.0, epochs=300, lr=1e-2, batch_size=16, max_len=16,
-              validation_fraction=0.0, num_threads=1),
-    MMBT: dict(n_image_tokens=4, max_len=12, epochs=25, batch_size=16, lr=1e-4, head_lr=3e-3, dropout=0.0,
-               validation_fraction=0.0, num_threads=1),
+    IMAGE_ONLY: dict(
+        hidden=32, dropout=0.0, epochs=150, lr=1e-2, batch_size=16, validation_fraction=0.0, num_threads=1
+    ),
+    CONCAT: dict(
+        hidden=32, dropout=0.0, epochs=150, lr=1e-2, batch_size=16, max_len=16, validation_fraction=0.0, num_threads=1
+    ),
+    FBC: dict(
+        atoms=64,
+        rank=2,
+        shrink=0.0,
+        dropout=0.0,
+        epochs=300,
+        lr=1e-2,
+        batch_size=16,
+        max_len=16,
+        validation_fraction=0.0,
+        num_threads=1,
+    ),
+    MMBT: dict(
+        n_image_tokens=4,
+        max_len=12,
+        epochs=25,
+        batch_size=16,
+        lr=1e-4,
+        head_lr=3e-3,
+        dropout=0.0,
+        validation_fraction=0.0,
+        num_threads=1,
+    ),
 }
 
 
@@ -233,8 +254,9 @@ def test_mmbt_onnx_export_matches_pytorch(events: list[Event], tmp_path: Path) -
     feats = np.random.default_rng(0).normal(size=(len(events), 4, 1280)).astype(np.float32)
     shown = runner.predict_proba_arrays(events, feats * 5, np.ones(len(events), dtype=bool))
     hidden = runner.predict_proba_arrays(events, feats * 5, np.zeros(len(events), dtype=bool))
-    np.testing.assert_allclose(hidden, detector.predict_proba_arrays(events, feats * 5, np.zeros(len(events), bool)),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        hidden, detector.predict_proba_arrays(events, feats * 5, np.zeros(len(events), bool)), atol=1e-5
+    )
     assert np.abs(shown - hidden).max() > 1e-4
     int8 = OnnxMMBTDetector(quantize_int8(path), num_threads=1)
     diff = np.abs(int8.predict_proba(events) - reference)

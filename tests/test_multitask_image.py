@@ -84,11 +84,21 @@ def _examples(n_per: int = 12, dim: int = 16, seed: int = 0) -> list[ImageExampl
     rng = np.random.default_rng(seed)
     centres = {k: rng.normal(0, 3, dim) for k in ("weed", "pills", "syrup", "other")}
     out = []
-    for kind, targets in (("weed", {"weed": 1}), ("pills", {"pills": 1}), ("syrup", {"syrup": 1}),
-                          ("other", {"drug": 0})):
+    for kind, targets in (
+        ("weed", {"weed": 1}),
+        ("pills", {"pills": 1}),
+        ("syrup", {"syrup": 1}),
+        ("other", {"drug": 0}),
+    ):
         for i in range(n_per):
-            out.append(ImageExample(id=f"{kind}{i}", targets=targets, source=f"web:{kind}",
-                                    features=(centres[kind] + rng.normal(0, 0.5, dim)).astype(np.float32)))
+            out.append(
+                ImageExample(
+                    id=f"{kind}{i}",
+                    targets=targets,
+                    source=f"web:{kind}",
+                    features=(centres[kind] + rng.normal(0, 0.5, dim)).astype(np.float32),
+                )
+            )
     return out
 
 
@@ -155,10 +165,14 @@ def test_late_fusion_weighted_average_and_text_only_events():
 
 
 TEXTS = [
-    ("xanax bars in stock dm me #xanax", 1), ("fresh kush for sale wickr plug #weed", 1),
-    ("lean pints available #lean", 1), ("percs 30 dm for prices #percocet", 1),
-    ("lovely sunset today #beach", 0), ("brunch with the girls #food", 0),
-    ("my dog is the best #dog", 0), ("gym time #fitness", 0),
+    ("xanax bars in stock dm me #xanax", 1),
+    ("fresh kush for sale wickr plug #weed", 1),
+    ("lean pints available #lean", 1),
+    ("percs 30 dm for prices #percocet", 1),
+    ("lovely sunset today #beach", 0),
+    ("brunch with the girls #food", 0),
+    ("my dog is the best #dog", 0),
+    ("gym time #fitness", 0),
 ]
 
 
@@ -178,17 +192,32 @@ def test_fusion_with_real_images_tunes_its_weight_inside_training(tmp_path: Path
     from drugwatch.records import sha256_bytes
 
     events = []
-    scenes = [("leaf", "marijuana", 1), ("pills", "xanax", 1), ("syrup", "codeine", 1), ("powder", "cocaine", 1),
-              ("sunset", None, 0), ("food", None, 0), ("dog", None, 0), ("coffee", None, 0)]
+    scenes = [
+        ("leaf", "marijuana", 1),
+        ("pills", "xanax", 1),
+        ("syrup", "codeine", 1),
+        ("powder", "cocaine", 1),
+        ("sunset", None, 0),
+        ("food", None, 0),
+        ("dog", None, 0),
+        ("coffee", None, 0),
+    ]
     for k in range(3):
         for i, (scene, drug, y) in enumerate(scenes):
             data = render(scene, f"test-fusion:{k}:{i}", drug=drug)
             path = tmp_path / f"{k}_{i}.jpg"
             path.write_bytes(data)
             labels = (drug,) if drug else ("non_drug",)
-            events.append(Event(id=f"e{k}_{i}", text="new post, dm #mood" if k % 2 else "check this out #daily",
-                                images=(ImageRef(path=str(path), sha256=sha256_bytes(data)),),
-                                labels=labels, selling=bool(y), meta={"group": f"g{k}_{i}"}))
+            events.append(
+                Event(
+                    id=f"e{k}_{i}",
+                    text="new post, dm #mood" if k % 2 else "check this out #daily",
+                    images=(ImageRef(path=str(path), sha256=sha256_bytes(data)),),
+                    labels=labels,
+                    selling=bool(y),
+                    meta={"group": f"g{k}_{i}"},
+                )
+            )
     fusion = YangLuoFusion(image_weight=None, image_params={"epochs": 40, "num_threads": 1}).fit(events)
     assert fusion.image_ is not None and 0.0 <= fusion.weight_ <= 1.0 and fusion.weight_scores_
     proba = fusion.predict_proba(events)[:, 1]

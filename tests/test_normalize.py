@@ -98,10 +98,8 @@ OBFUSCATED = [
 ]
 
 
-@pytest.mark.parametrize(("family", "raw", "word", "labels"), OBFUSCATED,
-                         ids=[f"{f}:{r}" for f, r, _, _ in OBFUSCATED])
-def test_obfuscated_forms_are_recovered(family: str, raw: str, word: str,
-                                        labels: set[str] | None) -> None:
+@pytest.mark.parametrize(("family", "raw", "word", "labels"), OBFUSCATED, ids=[f"{f}:{r}" for f, r, _, _ in OBFUSCATED])
+def test_obfuscated_forms_are_recovered(family: str, raw: str, word: str, labels: set[str] | None) -> None:
     nt = normalize(raw)
     assert word in nt.text, (family, raw, nt.text)
     if labels is not None:
@@ -111,18 +109,58 @@ def test_obfuscated_forms_are_recovered(family: str, raw: str, word: str,
 def test_table_covers_every_family_and_has_60_cases() -> None:
     families = {f for f, *_ in OBFUSCATED}
     assert len(OBFUSCATED) >= 60
-    assert {"homoglyph", "math", "fullwidth", "circled", "squared", "zero-width", "separator",
-            "mask", "leet", "repeat", "emoji", "keep"} <= families
+    assert {
+        "homoglyph",
+        "math",
+        "fullwidth",
+        "circled",
+        "squared",
+        "zero-width",
+        "separator",
+        "mask",
+        "leet",
+        "repeat",
+        "emoji",
+        "keep",
+    } <= families
 
 
 # Ordinary text must come out recognizable: only lower-cased, whitespace tidied.
 KEEP = [
-    "a b c", "A.M. meeting at 3 pm", "5 stars", "$50 each", "2mg", "m30", "r039", "1p-lsd",
-    "2c-b", "4-aco-dmt", "call 555-123-4567", "+1 (555) 010-0199", "mail me: john.d0e@gmail.com",
-    "@x4n4x_plug", "https://t.co/a1b2c3", "www.example.com/p4ge", "covid19", "mp3 and mp4",
-    "b4 u go", "1st 2nd 3rd 4th", "10am-5pm", "24/7", "i love you", "hello_world",
-    "what?why", "*new* menu", "wow!!!", "3.5g", "100%", "u.s.a.", "t3s", "m30s",
-    "snake_case_name", "0.5mg",
+    "a b c",
+    "A.M. meeting at 3 pm",
+    "5 stars",
+    "$50 each",
+    "2mg",
+    "m30",
+    "r039",
+    "1p-lsd",
+    "2c-b",
+    "4-aco-dmt",
+    "call 555-123-4567",
+    "+1 (555) 010-0199",
+    "mail me: john.d0e@gmail.com",
+    "@x4n4x_plug",
+    "https://t.co/a1b2c3",
+    "www.example.com/p4ge",
+    "covid19",
+    "mp3 and mp4",
+    "b4 u go",
+    "1st 2nd 3rd 4th",
+    "10am-5pm",
+    "24/7",
+    "i love you",
+    "hello_world",
+    "what?why",
+    "*new* menu",
+    "wow!!!",
+    "3.5g",
+    "100%",
+    "u.s.a.",
+    "t3s",
+    "m30s",
+    "snake_case_name",
+    "0.5mg",
 ]
 
 
@@ -362,12 +400,15 @@ def test_no_lexicon_word_is_longer_than_a_joined_run() -> None:
     assert max(len(w) for w in _vocab_words()) <= MAX_JOINED_RUN
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("x a n a x", "xanax"),
-    ("get k e t a m i n e now", "get ketamine now"),
-    ("s h r o o o m s", "shrooms"),
-    ("w e e e d and c 0 k e", "weed and coke"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("x a n a x", "xanax"),
+        ("get k e t a m i n e now", "get ketamine now"),
+        ("s h r o o o m s", "shrooms"),
+        ("w e e e d and c 0 k e", "weed and coke"),
+    ],
+)
 def test_spaced_words_are_joined(raw: str, expected: str) -> None:
     assert normalize(raw).text == expected
 
@@ -381,11 +422,14 @@ def test_long_spaced_runs_are_read_in_linear_time() -> None:
         assert time.process_time() - start < 2.0, unit
 
 
-@pytest.mark.parametrize("raw", [
-    "a." * 20_000 + "@",             # an address run that never reaches its '@'
-    "x@" + "a-" * 20_000 + " x.com",  # a domain run that never reaches a top-level domain
-    "-a" * 20_000 + " x.com",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a." * 20_000 + "@",  # an address run that never reaches its '@'
+        "x@" + "a-" * 20_000 + " x.com",  # a domain run that never reaches a top-level domain
+        "-a" * 20_000 + " x.com",
+    ],
+)
 def test_protected_spans_are_found_in_linear_time(raw: str) -> None:
     import time
 
@@ -396,11 +440,14 @@ def test_protected_spans_are_found_in_linear_time(raw: str) -> None:
     assert time.process_time() - start < 1.0
 
 
-@pytest.mark.parametrize(("raw", "spans"), [
-    ("mail Bob.Smith+x@mail.example.com now", [(5, 33)]),
-    ("see www.x.com/a and shop-x.co.uk/p", [(4, 15), (20, 34)]),
-    ("@handle.name or --a.com", [(0, 12), (16, 23)]),
-])
+@pytest.mark.parametrize(
+    ("raw", "spans"),
+    [
+        ("mail Bob.Smith+x@mail.example.com now", [(5, 33)]),
+        ("see www.x.com/a and shop-x.co.uk/p", [(4, 15), (20, 34)]),
+        ("@handle.name or --a.com", [(0, 12), (16, 23)]),
+    ],
+)
 def test_protected_spans(raw: str, spans: list[tuple[int, int]]) -> None:
     from drugwatch.text.normalize import _protected_spans
 

@@ -21,8 +21,9 @@ def test_demo_job_runs_the_whole_flow(tmp_path: Path) -> None:
     job = run_demo_job(db=db, out_dir=tmp_path / "demo", seed=3, n_accounts=12, images=False, on_step=steps.append)
     assert [s.split()[0] for s in steps][:3] == ["generating", "importing", "training"]
     assert f"seed {3 + TRAIN_SEED_OFFSET}" in steps[2]
-    assert any(s.startswith("training the dealer-account model") and f"seed {3 + TRAIN_SEED_OFFSET}" in s
-               for s in steps)
+    assert any(
+        s.startswith("training the dealer-account model") and f"seed {3 + TRAIN_SEED_OFFSET}" in s for s in steps
+    )
     assert steps[-2:] == ["scoring the scanned accounts with the dealer-account model", "writing the report"]
     # import
     assert job.import_report.read == job.corpus["accounts"] + job.corpus["events"]
@@ -48,11 +49,20 @@ def test_demo_job_runs_the_whole_flow(tmp_path: Path) -> None:
     assert job.account_scores == tmp_path / "demo" / "scan" / "accounts_scores.jsonl"
     assert len(scores) == job.corpus["accounts"] and all(0.0 <= s["probability"] <= 1.0 for s in scores)
     flagged = {s["username"] for s in scores if s["dealer"]}
-    for key in ("account_precision", "account_recall", "account_f1", "account_rule_precision",
-                "account_rule_recall", "account_rule_f1"):
+    for key in (
+        "account_precision",
+        "account_recall",
+        "account_f1",
+        "account_rule_precision",
+        "account_rule_recall",
+        "account_rule_f1",
+    ):
         assert 0.0 <= job.quality[key] <= 1.0
-    truth = {a["username"] for a in map(json.loads, (tmp_path / "demo" / "demo.jsonl").read_text().splitlines())
-             if a["record_type"] == "account" and a["dealer"]}
+    truth = {
+        a["username"]
+        for a in map(json.loads, (tmp_path / "demo" / "demo.jsonl").read_text().splitlines())
+        if a["record_type"] == "account" and a["dealer"]
+    }
     tp = len(flagged & truth)
     assert job.quality["account_recall"] == round(tp / len(truth), 3)
     assert job.quality["accounts_flagged"] == len(flagged) and job.quality["dealer_accounts_true"] == len(truth)
@@ -69,13 +79,17 @@ def test_demo_job_runs_the_whole_flow(tmp_path: Path) -> None:
     assert summary["accounts_with_dealer_events"] == len({r.author for r in results if r.selling})
     assert 'data-definition="account model"' in job.report_html.read_text()
     # `drugwatch report --account-model` scores the scan's accounts file the same way.
-    again_report = runner.invoke(app, ["report", str(job.results_file), "--output", str(tmp_path / "rep"),
-                                       "--account-model", str(job.account_model)])
+    again_report = runner.invoke(
+        app,
+        ["report", str(job.results_file), "--output", str(tmp_path / "rep"), "--account-model", str(job.account_model)],
+    )
     assert again_report.exit_code == 0, again_report.output
     same = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert (same["dealer_accounts"], same["account_model"]) == (summary["dealer_accounts"], summary["account_model"])
-    with open(tmp_path / "rep" / "tables" / "top-accounts.csv") as a, \
-            open(job.report_dir / "tables" / "top-accounts.csv") as b:
+    with (
+        open(tmp_path / "rep" / "tables" / "top-accounts.csv") as a,
+        open(job.report_dir / "tables" / "top-accounts.csv") as b,
+    ):
         # masks differ between reports; ranks and probabilities do not
         assert [r.split(",")[2] for r in a] == [r.split(",")[2] for r in b]
     # The main job can run again over the same folder and store.
@@ -84,14 +98,28 @@ def test_demo_job_runs_the_whole_flow(tmp_path: Path) -> None:
 
 
 def test_cli_demo_prints_where_the_report_is(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--db", str(tmp_path / "d.sqlite"), "--out", str(tmp_path / "out"),
-                                 "--accounts", "10", "--no-images"])
+    result = runner.invoke(
+        app,
+        ["demo", "--db", str(tmp_path / "d.sqlite"), "--out", str(tmp_path / "out"), "--accounts", "10", "--no-images"],
+    )
     assert result.exit_code == 0, result.output
     assert "report:" in result.output
     assert "dealer-account model (accounts;" in result.output and "account scores:" in result.output
     assert (tmp_path / "out" / "models" / "account" / "config.json").is_file()
     assert str(tmp_path / "out" / "report" / "report.html") in result.output.replace("\n", "")
     assert (tmp_path / "out" / "report" / "tables" / "jmir-contacts.csv").is_file()
-    stop = runner.invoke(app, ["demo", "--db", str(tmp_path / "e.sqlite"), "--out", str(tmp_path / "o2"),
-                               "--accounts", "10", "--no-images", "--no-scan"])
+    stop = runner.invoke(
+        app,
+        [
+            "demo",
+            "--db",
+            str(tmp_path / "e.sqlite"),
+            "--out",
+            str(tmp_path / "o2"),
+            "--accounts",
+            "10",
+            "--no-images",
+            "--no-scan",
+        ],
+    )
     assert stop.exit_code == 0 and "report:" not in stop.output

@@ -13,8 +13,16 @@ from drugwatch.labels import check_labels
 
 def test_labels_have_the_fixed_order() -> None:
     assert LABELS == (
-        "non_drug", "marijuana", "codeine", "mdma", "xanax",
-        "painkiller", "mushroom", "lsd", "cocaine", "other_drugs",
+        "non_drug",
+        "marijuana",
+        "codeine",
+        "mdma",
+        "xanax",
+        "painkiller",
+        "mushroom",
+        "lsd",
+        "cocaine",
+        "other_drugs",
     )
 
 

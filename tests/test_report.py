@@ -31,26 +31,55 @@ def _probs(*labels: str) -> dict[str, float]:
     return {label: (0.9 if label in labels else 0.01) for label in LABELS}
 
 
-def _result(id: str, author: str, text: str, *, kind: str = "post", post_id: str | None = None, selling: bool,
-            drugs: tuple[str, ...], hour: int, tags: tuple[tuple[str, str], ...] = (),
-            contacts: tuple[tuple[str, str | None, str], ...] = (), buy: bool = False,
-            hits: tuple[tuple[str, str | None, str], ...] = (), images: tuple[dict, ...] = ()) -> EventResult:
+def _result(
+    id: str,
+    author: str,
+    text: str,
+    *,
+    kind: str = "post",
+    post_id: str | None = None,
+    selling: bool,
+    drugs: tuple[str, ...],
+    hour: int,
+    tags: tuple[tuple[str, str], ...] = (),
+    contacts: tuple[tuple[str, str | None, str], ...] = (),
+    buy: bool = False,
+    hits: tuple[tuple[str, str | None, str], ...] = (),
+    images: tuple[dict, ...] = (),
+) -> EventResult:
     def span(piece: str) -> tuple[int, int]:
         start = text.find(piece)
         return (start, start + len(piece)) if start >= 0 else (0, 0)
 
     return EventResult(
-        key=f"instagram:{id}", id=id, platform="instagram", kind=kind, post_id=post_id,
-        parent_id=post_id, author=author, created_at=f"2024-05-0{1 + hour % 3}T{hour:02d}:15:00Z", text=text,
-        normalized_text=text.lower(), selling_probability=0.95 if selling else 0.05, selling=selling,
-        drug_probabilities=_probs(*(drugs or ("non_drug",))), drug_labels=drugs or ("non_drug",),
+        key=f"instagram:{id}",
+        id=id,
+        platform="instagram",
+        kind=kind,
+        post_id=post_id,
+        parent_id=post_id,
+        author=author,
+        created_at=f"2024-05-0{1 + hour % 3}T{hour:02d}:15:00Z",
+        text=text,
+        normalized_text=text.lower(),
+        selling_probability=0.95 if selling else 0.05,
+        selling=selling,
+        drug_probabilities=_probs(*(drugs or ("non_drug",))),
+        drug_labels=drugs or ("non_drug",),
         hashtags=tuple(HashtagHit(tag=t, kind=k, start=span("#" + t)[0], end=span("#" + t)[1]) for t, k in tags),
         contacts=tuple(ContactHit(kind=k, app=a, value=v, start=span(v)[0], end=span(v)[1]) for k, a, v in contacts),
-        lexicon_hits=tuple(LexiconMatch(term=t, label=lab, kind=k, start=span(t)[0], end=span(t)[1])
-                           for t, lab, k in hits),
-        buy_intent=buy, images=images, models=MODELS,
-        provenance={"platform": "instagram", "source": "hand.jsonl", "locator": f"line {id}",
-                    "raw_sha256": hashlib.sha256(id.encode()).hexdigest()},
+        lexicon_hits=tuple(
+            LexiconMatch(term=t, label=lab, kind=k, start=span(t)[0], end=span(t)[1]) for t, lab, k in hits
+        ),
+        buy_intent=buy,
+        images=images,
+        models=MODELS,
+        provenance={
+            "platform": "instagram",
+            "source": "hand.jsonl",
+            "locator": f"line {id}",
+            "raw_sha256": hashlib.sha256(id.encode()).hexdigest(),
+        },
     )
 
 
@@ -59,20 +88,43 @@ def corpus(tmp_path: Path) -> tuple[list[EventResult], list[Account]]:
     image = tmp_path / "bars.png"
     Image.new("RGB", (64, 48), (200, 30, 30)).save(image)
     results = [
-        _result("e1", "plugmaster", f"2mg bars ready wickr: demo_plug7 call {PHONE} #xanax #plug",
-                selling=True, drugs=("xanax",), hour=13, tags=(("xanax", "drug_name"), ("plug", "codeword")),
-                contacts=(("app_handle", "wickr", "demo_plug7"), ("phone", None, PHONE)),
-                hits=(("bars", "xanax", "slang"),), images=({"path": str(image), "sha256": "a" * 64},)),
-        _result("e2", "buyer1", "how much for 10?", kind="comment", post_id="e1", selling=False, drugs=(), hour=14,
-                buy=True),
-        _result("e3", "plugmaster", "snow in stock, pay by cashapp $demo_cash #coke #restock", selling=True,
-                drugs=("cocaine",), hour=14, tags=(("coke", "codeword"), ("restock", "sale")),
-                contacts=(("payment", "cashapp", "demo_cash"),), hits=(("snow", "cocaine", "slang"),
-                                                                        ("in stock", None, "selling"))),
+        _result(
+            "e1",
+            "plugmaster",
+            f"2mg bars ready wickr: demo_plug7 call {PHONE} #xanax #plug",
+            selling=True,
+            drugs=("xanax",),
+            hour=13,
+            tags=(("xanax", "drug_name"), ("plug", "codeword")),
+            contacts=(("app_handle", "wickr", "demo_plug7"), ("phone", None, PHONE)),
+            hits=(("bars", "xanax", "slang"),),
+            images=({"path": str(image), "sha256": "a" * 64},),
+        ),
+        _result(
+            "e2", "buyer1", "how much for 10?", kind="comment", post_id="e1", selling=False, drugs=(), hour=14, buy=True
+        ),
+        _result(
+            "e3",
+            "plugmaster",
+            "snow in stock, pay by cashapp $demo_cash #coke #restock",
+            selling=True,
+            drugs=("cocaine",),
+            hour=14,
+            tags=(("coke", "codeword"), ("restock", "sale")),
+            contacts=(("payment", "cashapp", "demo_cash"),),
+            hits=(("snow", "cocaine", "slang"), ("in stock", None, "selling")),
+        ),
         _result("e4", "friend_a", "sunset #travel", selling=False, drugs=(), hour=18, tags=(("travel", "other"),)),
-        _result("e5", "plug2", f"bars bars text {PHONE} or mail demo@example.com #xanax", selling=True,
-                drugs=("xanax",), hour=13, tags=(("xanax", "drug_name"),),
-                contacts=(("phone", None, PHONE), ("email", None, "demo@example.com"))),
+        _result(
+            "e5",
+            "plug2",
+            f"bars bars text {PHONE} or mail demo@example.com #xanax",
+            selling=True,
+            drugs=("xanax",),
+            hour=13,
+            tags=(("xanax", "drug_name"),),
+            contacts=(("phone", None, PHONE), ("email", None, "demo@example.com")),
+        ),
         _result("e6", "friend_a", "chill night with a joint", selling=False, drugs=("marijuana",), hour=20),
     ]
     accounts = [
@@ -202,13 +254,35 @@ def test_tables_carry_the_right_numbers(corpus, tmp_path: Path) -> None:
 def test_personal_data_is_masked_by_default(corpus, tmp_path: Path) -> None:
     results, accounts = corpus
     # A wallet address the contact reader did not validate is masked all the same.
-    results = [*results, _result("e7", "plug2", f"btc only {WALLET} #xanax", selling=True, drugs=("xanax",),
-                                 hour=13, tags=(("xanax", "drug_name"),))]
+    results = [
+        *results,
+        _result(
+            "e7",
+            "plug2",
+            f"btc only {WALLET} #xanax",
+            selling=True,
+            drugs=("xanax",),
+            hour=13,
+            tags=(("xanax", "drug_name"),),
+        ),
+    ]
     out = build_report(lambda: iter(results), tmp_path / "masked", accounts=accounts)
     everything = out.html.read_text(encoding="utf-8") + "".join(
-        p.read_text(encoding="utf-8") for p in (tmp_path / "masked").rglob("*") if p.suffix in (".csv", ".json", ".html"))
-    for secret in ("plugmaster", "plug2", "buyer1", "demo_plug7", PHONE, "4405550147", "demo@example.com", "demo_cash",
-                   WALLET):
+        p.read_text(encoding="utf-8")
+        for p in (tmp_path / "masked").rglob("*")
+        if p.suffix in (".csv", ".json", ".html")
+    )
+    for secret in (
+        "plugmaster",
+        "plug2",
+        "buyer1",
+        "demo_plug7",
+        PHONE,
+        "4405550147",
+        "demo@example.com",
+        "demo_cash",
+        WALLET,
+    ):
         assert secret not in everything, secret
     page = _parse(out.html)
     top = page.tables["top-accounts"][1:]
@@ -252,7 +326,8 @@ def test_cli_report_reads_results_and_accounts_files(corpus, tmp_path: Path) -> 
     path = tmp_path / "results.jsonl"
     path.write_text("".join(r.to_json() + "\n" for r in results))
     (tmp_path / "results.accounts.jsonl").write_text(
-        "".join(json.dumps({"record_type": "account", **a.model_dump(mode="json")}) + "\n" for a in accounts))
+        "".join(json.dumps({"record_type": "account", **a.model_dump(mode="json")}) + "\n" for a in accounts)
+    )
     result = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
     assert "report:" in result.output and (tmp_path / "rep" / "report.html").is_file()
@@ -263,9 +338,17 @@ def test_cli_report_reads_results_and_accounts_files(corpus, tmp_path: Path) -> 
 
 
 def _score(username: str, probability: float) -> AccountScore:
-    return AccountScore(key=f"instagram:{username}", username=username, platform="instagram",
-                        probability=probability, dealer=probability >= 0.5, threshold=0.5,
-                        model="drugwatch.accounts.v1", features={"P": 0.5}, evidence={})
+    return AccountScore(
+        key=f"instagram:{username}",
+        username=username,
+        platform="instagram",
+        probability=probability,
+        dealer=probability >= 0.5,
+        threshold=0.5,
+        model="drugwatch.accounts.v1",
+        features={"P": 0.5},
+        evidence={},
+    )
 
 
 def test_without_account_scores_the_report_says_it_counts_dealer_events(corpus, tmp_path: Path) -> None:
@@ -284,10 +367,15 @@ def test_account_scores_define_the_dealer_accounts(corpus, tmp_path: Path) -> No
     results, accounts = corpus
     # The model and the event rule disagree: plug2 has a dealer event but the model does not flag it;
     # friend_a has none but the model flags it.
-    scores = {"plugmaster": _score("plugmaster", 0.9), "plug2": _score("plug2", 0.2),
-              "friend_a": _score("friend_a", 0.7), "buyer1": _score("buyer1", 0.1)}
-    out = build_report(lambda: iter(results), tmp_path / "scored", accounts=accounts, unmask=True,
-                       account_scores=scores)
+    scores = {
+        "plugmaster": _score("plugmaster", 0.9),
+        "plug2": _score("plug2", 0.2),
+        "friend_a": _score("friend_a", 0.7),
+        "buyer1": _score("buyer1", 0.1),
+    }
+    out = build_report(
+        lambda: iter(results), tmp_path / "scored", accounts=accounts, unmask=True, account_scores=scores
+    )
     assert out.dealer_definition == "account model" and out.n_dealer_accounts == 2
     html = out.html.read_text(encoding="utf-8")
     assert 'data-definition="account model"' in html and "drugwatch.accounts.v1" in html
@@ -302,9 +390,13 @@ def test_account_scores_define_the_dealer_accounts(corpus, tmp_path: Path) -> No
     hours = _rows(page, "yl-hours")
     assert hours["13"] == ["1", "1"] and hours["14"] == ["1", "0"] and hours["20"] == ["1", "0"]
     definitions = _rows(page, "dealer-definitions")
-    assert definitions == {"flagged by the model and with a dealer event": ["1"], "flagged by the model only": ["1"],
-                           "with a dealer event only": ["1"], "neither": ["1"],
-                           "not scored (count as not flagged)": ["0"]}
+    assert definitions == {
+        "flagged by the model and with a dealer event": ["1"],
+        "flagged by the model only": ["1"],
+        "with a dealer event only": ["1"],
+        "neither": ["1"],
+        "not scored (count as not flagged)": ["0"],
+    }
 
     top = page.tables["top-accounts"]
     assert top[0][:4] == ["rank", "account", "dealer_probability", "events"]
@@ -320,8 +412,9 @@ def test_account_scores_define_the_dealer_accounts(corpus, tmp_path: Path) -> No
 
     # Higher probability ranks first whatever the dealer events say; unscored accounts are not dealers.
     scores = {"instagram:friend_a": _score("friend_a", 0.95), "instagram:plugmaster": _score("plugmaster", 0.6)}
-    out = build_report(lambda: iter(results), tmp_path / "partial", accounts=accounts, unmask=True,
-                       account_scores=scores)
+    out = build_report(
+        lambda: iter(results), tmp_path / "partial", accounts=accounts, unmask=True, account_scores=scores
+    )
     page = _parse(out.html)
     assert [row[1] for row in page.tables["top-accounts"][1:]] == ["friend_a", "plugmaster"]
     assert _rows(page, "dealer-definitions")["not scored (count as not flagged)"] == ["2"]
@@ -332,20 +425,34 @@ def test_cli_report_reads_account_scores(corpus, tmp_path: Path) -> None:
     results, accounts = corpus
     path = tmp_path / "results.jsonl"
     path.write_text("".join(r.to_json() + "\n" for r in results))
-    scores = write_account_scores([_score("plug2", 0.2), _score("friend_a", 0.7), _score("plugmaster", 0.9)],
-                                  tmp_path / "scores.jsonl")
+    scores = write_account_scores(
+        [_score("plug2", 0.2), _score("friend_a", 0.7), _score("plugmaster", 0.9)], tmp_path / "scores.jsonl"
+    )
     assert [s.username for s in read_account_scores(scores)] == ["plug2", "friend_a", "plugmaster"]
-    result = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "rep"), "--unmask",
-                                 "--account-scores", str(scores)])
+    result = runner.invoke(
+        app, ["report", str(path), "--output", str(tmp_path / "rep"), "--unmask", "--account-scores", str(scores)]
+    )
     assert result.exit_code == 0, result.output
     assert "2 dealer accounts (flagged by the dealer-account model)" in " ".join(result.output.split())
     page = _parse(tmp_path / "rep" / "report.html")
     assert [row[1:3] for row in page.tables["top-accounts"][1:]] == [["plugmaster", "0.9"], ["friend_a", "0.7"]]
-    both = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "x"), "--account-scores",
-                               str(scores), "--account-model", str(tmp_path)])
+    both = runner.invoke(
+        app,
+        [
+            "report",
+            str(path),
+            "--output",
+            str(tmp_path / "x"),
+            "--account-scores",
+            str(scores),
+            "--account-model",
+            str(tmp_path),
+        ],
+    )
     assert both.exit_code == 2 and "not both" in both.output
-    not_a_model = runner.invoke(app, ["report", str(path), "--output", str(tmp_path / "x"),
-                                      "--account-model", str(tmp_path)])
+    not_a_model = runner.invoke(
+        app, ["report", str(path), "--output", str(tmp_path / "x"), "--account-model", str(tmp_path)]
+    )
     assert not_a_model.exit_code == 2 and "not a model directory" in " ".join(not_a_model.output.split())
 
 
@@ -357,9 +464,15 @@ def test_csv_cells_cannot_start_a_formula(corpus, tmp_path: Path, unmask: bool) 
     """OWASP's rule: a text cell starting with = + - @ tab or CR gets a leading quote, masked or not;
     numbers the report computed stay numbers."""
     results, accounts = corpus
-    hostile_tags = ((FORMULA, "codeword"), ('=HYPERLINK("http://evil.example","x")', "codeword"),
-                    ("+1+1", "codeword"), ("-2+3", "codeword"), ("@SUM(A1)", "codeword"), ("\tTAB", "codeword"),
-                    ("\rCR", "codeword"))
+    hostile_tags = (
+        (FORMULA, "codeword"),
+        ('=HYPERLINK("http://evil.example","x")', "codeword"),
+        ("+1+1", "codeword"),
+        ("-2+3", "codeword"),
+        ("@SUM(A1)", "codeword"),
+        ("\tTAB", "codeword"),
+        ("\rCR", "codeword"),
+    )
     text = "bars " + " ".join(f"#{tag}" for tag, _ in hostile_tags)
     results = [*results, _result("e8", FORMULA, text, selling=True, drugs=("xanax",), hour=13, tags=hostile_tags)]
     out = build_report(lambda: iter(results), tmp_path / "csv", accounts=accounts, unmask=unmask)
@@ -377,7 +490,7 @@ def test_csv_cells_cannot_start_a_formula(corpus, tmp_path: Path, unmask: bool) 
     with open(out.csv["jmir-hashtags"], newline="", encoding="utf-8") as handle:
         tags = {row["hashtag"] for row in csv.DictReader(handle)}
     assert {"'" + FORMULA, "'+1+1", "'-2+3", "'@SUM(A1)", "'\tTAB", "'\rCR"} <= tags
-    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in tags
+    assert '\'=HYPERLINK("http://evil.example","x")' in tags
     with open(out.csv["top-accounts"], newline="", encoding="utf-8") as handle:
         accounts_column = [row["account"] for row in csv.DictReader(handle)]
     if unmask:

@@ -21,7 +21,6 @@ from drugwatch.scoring import train_default_detectors
 pytestmark = pytest.mark.slow
 
 
-
 def test_report_screenshot_in_headless_chromium(tmp_path: Path, chromium: tuple[str, list[str]]) -> None:
     executable, args = chromium
     from playwright.sync_api import sync_playwright

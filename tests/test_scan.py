@@ -88,8 +88,9 @@ def test_counts_in_equal_results_plus_quarantined(corpus_dir: Path, scorer: Even
     assert not (tmp_path / "out.jsonl.checkpoint.json").exists()
 
 
-def test_accounts_are_counted_and_kept_beside_the_results(corpus_dir: Path, scorer: EventScorer,
-                                                          tmp_path: Path) -> None:
+def test_accounts_are_counted_and_kept_beside_the_results(
+    corpus_dir: Path, scorer: EventScorer, tmp_path: Path
+) -> None:
     report = run_scan(corpus_dir / "demo.jsonl", tmp_path / "r.jsonl", scorer=scorer)
     assert report.accounts == 8
     assert report.read == report.results + report.accounts + report.quarantined == _lines(corpus_dir / "demo.jsonl")
@@ -107,12 +108,14 @@ def _interrupt_after(n: int):
     def progress(read: int) -> None:
         if read >= n:
             raise Interrupt
+
     return progress
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "parquet"])
-def test_resume_gives_the_same_output_as_an_uninterrupted_run(corpus_dir: Path, scorer: EventScorer,
-                                                             tmp_path: Path, suffix: str) -> None:
+def test_resume_gives_the_same_output_as_an_uninterrupted_run(
+    corpus_dir: Path, scorer: EventScorer, tmp_path: Path, suffix: str
+) -> None:
     source = corpus_dir / "demo.jsonl"
     whole = tmp_path / f"whole.{suffix}"
     part = tmp_path / f"part.{suffix}"
@@ -139,8 +142,9 @@ def test_resume_gives_the_same_output_as_an_uninterrupted_run(corpus_dir: Path, 
         assert part.read_bytes() == whole.read_bytes()
 
 
-def test_existing_output_and_foreign_checkpoint_are_refused(corpus_dir: Path, scorer: EventScorer,
-                                                            tmp_path: Path) -> None:
+def test_existing_output_and_foreign_checkpoint_are_refused(
+    corpus_dir: Path, scorer: EventScorer, tmp_path: Path
+) -> None:
     out = tmp_path / "o.jsonl"
     run_scan(corpus_dir / "demo.jsonl", out, scorer=scorer)
     with pytest.raises(ScanError, match="already exists"):
@@ -149,8 +153,14 @@ def test_existing_output_and_foreign_checkpoint_are_refused(corpus_dir: Path, sc
     other = tmp_path / "other.jsonl"
     other.write_text((corpus_dir / "demo.jsonl").read_text().splitlines()[30] + "\n")
     with pytest.raises(Interrupt):
-        run_scan(corpus_dir / "demo.jsonl", tmp_path / "x.jsonl", scorer=scorer, batch_size=8, checkpoint_every=8,
-                 on_progress=_interrupt_after(20))
+        run_scan(
+            corpus_dir / "demo.jsonl",
+            tmp_path / "x.jsonl",
+            scorer=scorer,
+            batch_size=8,
+            checkpoint_every=8,
+            on_progress=_interrupt_after(20),
+        )
     (tmp_path / "x.jsonl.checkpoint.json").rename(tmp_path / "y.jsonl.checkpoint.json")
     (tmp_path / "y.jsonl").write_text("")
     with pytest.raises(ScanError, match="checkpoint of another scan"):
@@ -167,7 +177,9 @@ def test_parquet_input_gives_the_same_results(corpus_dir: Path, scorer: EventSco
     from_jsonl = run_scan(write_demo(corpus, tmp_path / "c"), tmp_path / "j.jsonl", scorer=scorer)
     assert from_parquet.read == from_parquet.results == len(corpus.events)
     strip = lambda r: r.model_copy(update={"provenance": None}).to_json()  # noqa: E731
-    assert [strip(r) for r in read_results(tmp_path / "p.jsonl")] == [strip(r) for r in read_results(tmp_path / "j.jsonl")]
+    assert [strip(r) for r in read_results(tmp_path / "p.jsonl")] == [
+        strip(r) for r in read_results(tmp_path / "j.jsonl")
+    ]
     assert from_jsonl.results == from_parquet.results
 
 
@@ -182,8 +194,9 @@ def test_database_in_and_out(corpus_dir: Path, scorer: EventScorer, tmp_path: Pa
     assert len(stored) == posts and all(r.kind == "post" for r in stored)
     # Interrupted and resumed into the database: the same rows, each once.
     with pytest.raises(Interrupt):
-        run_scan("db", "db", scorer=scorer, db=db, batch_size=16, checkpoint_every=16,
-                 on_progress=_interrupt_after(100))
+        run_scan(
+            "db", "db", scorer=scorer, db=db, batch_size=16, checkpoint_every=16, on_progress=_interrupt_after(100)
+        )
     resumed = run_scan("db", "db", scorer=scorer, db=db, batch_size=16, checkpoint_every=16)
     assert resumed.resumed_from and resumed.run_id == report.run_id + 1
     run_scan("db", tmp_path / "whole.jsonl", scorer=scorer, db=db)
@@ -285,8 +298,9 @@ def test_hostile_lines_are_set_aside_without_being_held(scorer: EventScorer, tmp
 def test_splits_cut_at_line_ends_around_a_line_longer_than_a_split(tmp_path: Path) -> None:
     from drugwatch.scan.sources import JsonlSource
 
-    lines = [json.dumps({"record_type": "event", "id": f"e{i}", "text": ("z" * 5000 if i == 3 else "t")})
-             for i in range(8)]
+    lines = [
+        json.dumps({"record_type": "event", "id": f"e{i}", "text": ("z" * 5000 if i == 3 else "t")}) for i in range(8)
+    ]
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     source = JsonlSource(path, fmt="jsonl", split_bytes=256)

@@ -32,8 +32,12 @@ def scorer(models: dict[str, Path]) -> EventScorer:
     return EventScorer.from_directories(models.values())
 
 
-ADVERT = Event(id="a1", text="x4n4x 2mg bars 🔌 wickr: demo_plug7 #2mgxanax #plugnation", author="plug",
-               created_at="2024-05-01T13:45:00Z")
+ADVERT = Event(
+    id="a1",
+    text="x4n4x 2mg bars 🔌 wickr: demo_plug7 #2mgxanax #plugnation",
+    author="plug",
+    created_at="2024-05-01T13:45:00Z",
+)
 PLAIN = Event(id="p1", text="sunset at the lake #travel", author="friend", hashtags=["travel", "nofilter"])
 
 
@@ -55,9 +59,11 @@ def test_result_carries_scores_text_layer_and_model_ids(scorer: EventScorer) -> 
     assert "xanax" in advert.normalized_text
     assert any(c.app == "wickr" and c.value == "demo_plug7" for c in advert.contacts)
     tags = {t.tag: t for t in advert.hashtags}
-    assert tags["2mgxanax"].start is not None and ADVERT.text[tags["2mgxanax"].start:tags["2mgxanax"].end] == "#2mgxanax"
+    assert (
+        tags["2mgxanax"].start is not None and ADVERT.text[tags["2mgxanax"].start : tags["2mgxanax"].end] == "#2mgxanax"
+    )
     hit = next(h for h in advert.lexicon_hits if h.label == "xanax")
-    assert ADVERT.text[hit.start:hit.end]  # spans index the raw text
+    assert ADVERT.text[hit.start : hit.end]  # spans index the raw text
     assert [m.name for m in advert.models] == ["drugwatch.selling.v1", "drugwatch.drugtype.v2"]
     assert [m.version for m in advert.models] == [1, 2]
     assert all(len(m.fingerprint) == 64 for m in advert.models)
@@ -93,10 +99,17 @@ def test_default_location_and_clear_errors(models: dict[str, Path], tmp_path: Pa
     assert selling.score([ADVERT])[0].drug_probabilities is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("where can i get some bars?", True), ("how much for an 8th", True), ("wtb carts", True),
-    ("do you ship to texas?", True), ("fresh bars in stock, wickr me", False), ("lovely sunset", False),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("where can i get some bars?", True),
+        ("how much for an 8th", True),
+        ("wtb carts", True),
+        ("do you ship to texas?", True),
+        ("fresh bars in stock, wickr me", False),
+        ("lovely sunset", False),
+    ],
+)
 def test_buy_intent(text: str, expected: bool) -> None:
     assert buy_intent(text) is expected
 
@@ -114,8 +127,11 @@ def test_ocr_adds_the_contacts_written_on_images(models: dict[str, Path], tmp_pa
 
     image = tmp_path / "note.jpg"
     image.write_bytes(render("contact_note", "note-1", text="telegram: @demo_kamun"))
-    event = Event(id="n1", text="dm for the menu #menu", images=[ImageRef(path=str(image),
-                                                                           sha256=sha256_bytes(image.read_bytes()))])
+    event = Event(
+        id="n1",
+        text="dm for the menu #menu",
+        images=[ImageRef(path=str(image), sha256=sha256_bytes(image.read_bytes()))],
+    )
     try:
         scorer = EventScorer.from_directories(models.values(), ocr=OcrEngine(cache_dir=tmp_path / "ocr").load())
     except OcrUnavailableError as exc:

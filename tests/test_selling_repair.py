@@ -12,6 +12,8 @@ from drugwatch.models.registry import create_detector
 from drugwatch.models.selling import DENSE_FEATURES, text_features
 
 ADVERT = "golden goat $2200 #goldengoat #sativa #weedfactory telegram channel: plug_demo"
+
+
 def _tokens(text: str) -> set[str]:
     return set(re.findall(r"[\w$@]+", text))
 
@@ -42,7 +44,8 @@ def test_repair_keeps_doses_codes_and_contacts() -> None:
 def test_masked_letters_are_filled_from_the_training_vocabulary() -> None:
     detector = create_detector("drugwatch.selling.v2", inner_folds=2)
     texts = [ADVERT.replace("plug_demo", f"plug{i}") for i in range(6)] + [
-        f"lovely golden sunset number {i} at the beach" for i in range(12)]
+        f"lovely golden sunset number {i} at the beach" for i in range(12)
+    ]
     y = np.array([1] * 6 + [0] * 12)
     detector.fit(texts, y)
     assert detector.masks_["gol\x00en"] == "golden"

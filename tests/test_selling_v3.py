@@ -52,11 +52,16 @@ DRUG_TALK = [
     "naloxone saves lives, carry it if your friends use opioids",
 ]
 EVERYDAY = [
-    "lovely sunset at the beach today", "my flight was delayed again",
-    "new recipe: lemon cake with blueberries", "dm me for the meeting notes",
-    "concert tickets for sale, two seats, dm me", "fresh bread in stock at the bakery until 6",
-    "happy birthday to my best friend", "game night at ours on friday",
-    "sneakers drop tomorrow, order early", "the library opens at nine",
+    "lovely sunset at the beach today",
+    "my flight was delayed again",
+    "new recipe: lemon cake with blueberries",
+    "dm me for the meeting notes",
+    "concert tickets for sale, two seats, dm me",
+    "fresh bread in stock at the bakery until 6",
+    "happy birthday to my best friend",
+    "game night at ours on friday",
+    "sneakers drop tomorrow, order early",
+    "the library opens at nine",
 ]
 
 
@@ -65,8 +70,9 @@ def corpus() -> list[Event]:
     for i, text in enumerate(ADVERTS):
         events.append(Event(id=f"a{i}", text=text, selling=True, meta={"group": f"seller{i}"}))
     for i, text in enumerate(DRUG_TALK):
-        events.append(Event(id=f"t{i}", text=text, selling=False,
-                            meta={"group": f"talk{i}", "source": "drug_talk_tweets"}))
+        events.append(
+            Event(id=f"t{i}", text=text, selling=False, meta={"group": f"talk{i}", "source": "drug_talk_tweets"})
+        )
     for i, text in enumerate(EVERYDAY):
         events.append(Event(id=f"e{i}", text=text, selling=False, meta={"group": f"every{i}"}))
     return events
@@ -119,8 +125,9 @@ def test_threshold_from_negatives_caps_every_subsource_and_ignores_positives():
     moved[-2:] = [0.01, 0.02]
     assert choose_threshold_by_negatives(moved, y, sub, target_fpr=0.05, max_subsource_fpr=0.01) == capped
     # a sub-source below the minimum size is not capped on its own
-    small = choose_threshold_by_negatives(proba, y, sub, target_fpr=0.05, max_subsource_fpr=0.01,
-                                          min_subsource_negatives=500)
+    small = choose_threshold_by_negatives(
+        proba, y, sub, target_fpr=0.05, max_subsource_fpr=0.01, min_subsource_negatives=500
+    )
     assert small < capped
 
 
@@ -176,7 +183,7 @@ def test_latin_cues_need_word_boundaries():
 
 
 def test_delexicalize_hides_drug_names_from_the_character_view():
-    assert delexicalize("xanax bars and weed here") .count(DRUG_TOKEN) >= 1
+    assert delexicalize("xanax bars and weed here").count(DRUG_TOKEN) >= 1
     assert "xanax" not in delexicalize("xanax 2mg in stock")
     assert delexicalize("nothing to see here") == "nothing to see here"
 
@@ -263,10 +270,12 @@ def test_model_card_states_pool_calibration_threshold_and_spread(fitted, tmp_pat
 def test_an_advert_in_an_unseen_language_outranks_news_in_it(fitted):
     # Trained on English only; the Korean texts share no character n-gram with it that tells them
     # apart, so the order comes from the evidence block: drug + sale word + messenger vs drug + police.
-    advert, news = fitted.predict_proba([
-        "코카인 팝니다 텔레그램 문의 주세요",
-        "경찰 코카인 밀수 조직 검거",
-    ])[:, 1]
+    advert, news = fitted.predict_proba(
+        [
+            "코카인 팝니다 텔레그램 문의 주세요",
+            "경찰 코카인 밀수 조직 검거",
+        ]
+    )[:, 1]
     assert advert > news
 
 
@@ -274,11 +283,23 @@ def test_pool_is_read_weighted_and_not_counted_twice(tmp_path):
     lines = []
     for i, (drug, good) in enumerate(zip(["weed", "mdma", "lsd", "xanax"], ["ebook", "vpn", "netflix", "passport"])):
         for j, (text, selling) in enumerate([(f"{drug} {i + 1}g stealth", True), (f"{good} lifetime", False)]):
-            lines.append(json.dumps({
-                "id": f"drugtype:dnm2017:{i:06x}{j:06x}", "task": "drugtype", "source": "dnm2017",
-                "platform": "darknet_market", "text": text, "author": f"u_{i}{j}", "created_at": None,
-                "labels": None, "selling": selling, "group": f"vendor{i}{j}", "meta": {},
-            }))
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"drugtype:dnm2017:{i:06x}{j:06x}",
+                        "task": "drugtype",
+                        "source": "dnm2017",
+                        "platform": "darknet_market",
+                        "text": text,
+                        "author": f"u_{i}{j}",
+                        "created_at": None,
+                        "labels": None,
+                        "selling": selling,
+                        "group": f"vendor{i}{j}",
+                        "meta": {},
+                    }
+                )
+            )
     pool_file = tmp_path / "pool.jsonl"
     pool_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert len(load_pool(str(pool_file), 3)) == 3
@@ -327,9 +348,16 @@ def _fired(texts):
 
 def test_labelling_functions_vote_on_the_text_layer():
     lf = {name: j for j, name in enumerate(LF_NAMES)}
-    got = _fired(["percs 30mg $25 each, dm me on telegram @perc_demo", "where can i get xanax",
-                  "police seized 5kg of cocaine", "lovely sunset at the beach", "cocaine is a stimulant",
-                  "코카인 팝니다 텔레그램 @abc"])
+    got = _fired(
+        [
+            "percs 30mg $25 each, dm me on telegram @perc_demo",
+            "where can i get xanax",
+            "police seized 5kg of cocaine",
+            "lovely sunset at the beach",
+            "cocaine is a stimulant",
+            "코카인 팝니다 텔레그램 @abc",
+        ]
+    )
     assert got[0, lf["offer_with_contact"]] and not got[0, lf["drug_talk"]]
     assert got[1, lf["buy_intent"]] and not got[1, lf["drug_and_sale_cue"]]
     assert got[2, lf["news"]]
@@ -370,14 +398,15 @@ def test_weak_label_is_a_signed_feature_when_asked_for(fitted):
     assert set(weak.weak_lf_summary_) == set(LF_NAMES)
     proba = weak.predict_proba(corpus())
     assert proba.shape == (len(corpus()), 2)
-    assert proba[:len(ADVERTS), 1].min() > proba[len(ADVERTS):, 1].max() - 0.5
+    assert proba[: len(ADVERTS), 1].min() > proba[len(ADVERTS) :, 1].max() - 0.5
 
 
 def test_named_subsources_are_capped_whatever_their_size():
     proba = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.95])
     y = np.array([0, 0, 0, 0, 0, 1])
     sub = np.array(["a", "a", "b", "b", "b", "p"], dtype=object)
-    loose = choose_threshold_by_negatives(proba, y, sub, target_fpr=1.0, max_subsource_fpr=0.0,
-                                          min_subsource_negatives=100)
+    loose = choose_threshold_by_negatives(
+        proba, y, sub, target_fpr=1.0, max_subsource_fpr=0.0, min_subsource_negatives=100
+    )
     strict = choose_threshold_by_negatives(proba, y, sub, target_fpr=1.0, max_subsource_fpr=0.0, capped={"a"})
     assert loose == 0.0 and strict > 0.9

@@ -24,7 +24,9 @@ runner = CliRunner()
 
 def test_api_keys_create_list_revoke(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'keys.sqlite'}"
-    created = runner.invoke(app, ["api-keys", "create", "analyst laptop", "--scope", "score", "-s", "inspect", "--db", db])
+    created = runner.invoke(
+        app, ["api-keys", "create", "analyst laptop", "--scope", "score", "-s", "inspect", "--db", db]
+    )
     assert created.exit_code == 0, created.output
     token = re.search(r"dwk_[a-z2-7]{10}_[A-Za-z0-9_-]{43}", created.output).group(0)
     prefix = token.split("_")[1]
@@ -40,7 +42,9 @@ def test_api_keys_create_list_revoke(tmp_path: Path) -> None:
     assert revoked.exit_code == 0 and "revoked" in revoked.output
     active = runner.invoke(app, ["api-keys", "list", "--active", "--json", "--db", db])
     assert active.exit_code == 0 and active.output.strip() == ""
-    (row,) = [json.loads(line) for line in runner.invoke(app, ["api-keys", "list", "--json", "--db", db]).output.splitlines()]
+    (row,) = [
+        json.loads(line) for line in runner.invoke(app, ["api-keys", "list", "--json", "--db", db]).output.splitlines()
+    ]
     assert row["revoked_at"] is not None
     again = runner.invoke(app, ["api-keys", "revoke", "nosuchkey0", "--db", db])
     assert again.exit_code == 2 and "no API key" in again.output
@@ -68,9 +72,22 @@ def test_serve_runs_uvicorn_with_json_logs(tmp_path_factory: pytest.TempPathFact
     port = _free_port()
     env = {**os.environ, "DRUGWATCH_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from drugwatch.cli import main; main()", "serve", "--db", db,
-         "--models", str(models), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-c",
+            "from drugwatch.cli import main; main()",
+            "serve",
+            "--db",
+            db,
+            "--models",
+            str(models),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -84,11 +101,22 @@ def test_serve_runs_uvicorn_with_json_logs(tmp_path_factory: pytest.TempPathFact
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "server did not start in 60 s"
             time.sleep(0.2)
-        r = httpx.post(f"{base}/v1/score/event", json={"text": ADVERT, "author": "zz_user"},
-                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        r = httpx.post(
+            f"{base}/v1/score/event",
+            json={"text": ADVERT, "author": "zz_user"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         assert r.status_code == 200 and r.json()["selling"] is True
-        assert httpx.post(f"{base}/v1/score/event", content=b"{" * 2_000_000,
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 413
+        assert (
+            httpx.post(
+                f"{base}/v1/score/event",
+                content=b"{" * 2_000_000,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            ).status_code
+            == 413
+        )
     finally:
         proc.send_signal(signal.SIGINT)
         try:

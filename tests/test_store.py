@@ -32,7 +32,13 @@ def test_schema_matches_the_models(store: Store) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), load_all_tables())
     assert diff == []
     assert dbmod.current_revision(store.engine) == dbmod.head_revision()
-    assert set(inspect(store.engine).get_table_names()) >= {"events", "accounts", "lsh_bands", "text_signatures", "import_runs"}
+    assert set(inspect(store.engine).get_table_names()) >= {
+        "events",
+        "accounts",
+        "lsh_bands",
+        "text_signatures",
+        "import_runs",
+    }
 
 
 def test_upsert_is_idempotent(store: Store) -> None:
@@ -83,15 +89,20 @@ def test_duplicates_inside_one_batch_are_folded(store: Store) -> None:
 
 
 def test_repeated_accounts_inside_one_batch_are_folded(store: Store) -> None:
-    result = store.upsert([
-        Account(username="demo_a", followers=3), Account(username="demo_b"),
-        Account(username="demo_a", followers=3), Account(username="demo_a", bio="dm for menu"),
-    ])
+    result = store.upsert(
+        [
+            Account(username="demo_a", followers=3),
+            Account(username="demo_b"),
+            Account(username="demo_a", followers=3),
+            Account(username="demo_a", bio="dm for menu"),
+        ]
+    )
     assert result.statuses == ["imported", "imported", "unchanged", "merged"]
     stored = store.get_account("demo_a", with_timeline=False)
     assert (stored.followers, stored.bio) == (3, "dm for menu")
     assert store.upsert([Account(username="demo_b"), Account(username="demo_a", following=1)]).statuses == [
-        "unchanged", "merged",
+        "unchanged",
+        "merged",
     ]
     with pytest.raises(ValueError, match="carries a timeline"):
         store.upsert([Account(username="demo_c", timeline=(_event("t1", "hi", author="demo_c"),))])
@@ -106,7 +117,11 @@ def test_rows_keep_json_values_and_the_content_digest(store: Store) -> None:
     from drugwatch.store.schema import AccountRow, EventRow
 
     event = _event(
-        "j1", "café ☕ menu", hashtags=["menü"], labels=None, author="demo_a",
+        "j1",
+        "café ☕ menu",
+        hashtags=["menü"],
+        labels=None,
+        author="demo_a",
         images=[ImageRef(url="https://example.com/a.jpg")],
         meta={"price": 12.5, "nested": {"z": [1, None, True], "a": "ü"}, "big": 2**62, "empty": {}},
     )

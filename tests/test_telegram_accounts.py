@@ -30,33 +30,73 @@ runner = CliRunner()
 
 
 def message(mid: int, text, sender: str, name: str, **extra) -> dict:
-    return {"id": mid, "type": "message", "date": "2024-05-01T14:00:00", "date_unixtime": str(1714572000 + mid * 3600),
-            "from": name, "from_id": sender, "text": text, **extra}
+    return {
+        "id": mid,
+        "type": "message",
+        "date": "2024-05-01T14:00:00",
+        "date_unixtime": str(1714572000 + mid * 3600),
+        "from": name,
+        "from_id": sender,
+        "text": text,
+        **extra,
+    }
 
 
 def write_export(folder: Path) -> Path:
     shop, two = f"channel{SHOP}", f"channel{STORE_TWO}"
     export = {
         "about": "Here is the data you requested.",
-        "chats": {"about": "This page lists all chats from this export.", "list": [
-            {"name": "demo shop", "type": "public_channel", "id": SHOP, "messages": [
-                message(1, ["xanax bars 2mg in stock, order via ", {"type": "mention", "text": "@demo_orderbot"}],
-                        shop, "demo shop"),
-                message(2, "", shop, "demo shop",
-                        contact_information={"first_name": "Demo", "last_name": "Plug", "phone_number": CARD_PHONE}),
-                message(3, "new week, new menu", shop, "demo shop"),
-            ]},
-            {"name": "demo store two", "type": "public_channel", "id": STORE_TWO, "messages": [
-                message(1, "mdma pills fresh batch, write @demo_orderbot", two, "demo store two"),
-                message(2, "", two, "demo store two",
-                        contact_information={"first_name": "D", "last_name": "", "phone_number": "+15550107788"}),
-            ]},
-            {"name": "demo chat", "type": "private_supergroup", "id": GROUP, "messages": [
-                message(10, "@demo_seller how much for the pills?", "user7002", "demo_buyer"),
-                message(11, "@demo_seller still open tonight?", "user7003", "demo_other_buyer"),
-                message(12, "dm me", "user7001", "demo_seller", reply_to_message_id=10),
-            ]},
-        ]},
+        "chats": {
+            "about": "This page lists all chats from this export.",
+            "list": [
+                {
+                    "name": "demo shop",
+                    "type": "public_channel",
+                    "id": SHOP,
+                    "messages": [
+                        message(
+                            1,
+                            ["xanax bars 2mg in stock, order via ", {"type": "mention", "text": "@demo_orderbot"}],
+                            shop,
+                            "demo shop",
+                        ),
+                        message(
+                            2,
+                            "",
+                            shop,
+                            "demo shop",
+                            contact_information={"first_name": "Demo", "last_name": "Plug", "phone_number": CARD_PHONE},
+                        ),
+                        message(3, "new week, new menu", shop, "demo shop"),
+                    ],
+                },
+                {
+                    "name": "demo store two",
+                    "type": "public_channel",
+                    "id": STORE_TWO,
+                    "messages": [
+                        message(1, "mdma pills fresh batch, write @demo_orderbot", two, "demo store two"),
+                        message(
+                            2,
+                            "",
+                            two,
+                            "demo store two",
+                            contact_information={"first_name": "D", "last_name": "", "phone_number": "+15550107788"},
+                        ),
+                    ],
+                },
+                {
+                    "name": "demo chat",
+                    "type": "private_supergroup",
+                    "id": GROUP,
+                    "messages": [
+                        message(10, "@demo_seller how much for the pills?", "user7002", "demo_buyer"),
+                        message(11, "@demo_seller still open tonight?", "user7003", "demo_other_buyer"),
+                        message(12, "dm me", "user7001", "demo_seller", reply_to_message_id=10),
+                    ],
+                },
+            ],
+        },
     }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "result.json"
@@ -76,8 +116,13 @@ def store(tmp_path: Path) -> Store:
 def test_channels_and_senders_are_accounts_with_their_timelines(store: Store) -> None:
     accounts, comments = load_accounts(store)
     by_key = {a.key: a for a in accounts}
-    assert set(by_key) == {f"telegram:channel{SHOP}", f"telegram:channel{STORE_TWO}",
-                           "telegram:user7001", "telegram:user7002", "telegram:user7003"}
+    assert set(by_key) == {
+        f"telegram:channel{SHOP}",
+        f"telegram:channel{STORE_TWO}",
+        "telegram:user7001",
+        "telegram:user7002",
+        "telegram:user7003",
+    }
     shop = by_key[f"telegram:channel{SHOP}"]
     assert shop.full_name == "demo shop" and shop.meta["kind"] == "channel"
     assert [e.id for e in shop.timeline] == [f"{SHOP}/1", f"{SHOP}/2", f"{SHOP}/3"]
@@ -152,12 +197,24 @@ def _results(store: Store):
         selling = any(word in event.text for word in ("xanax", "mdma"))
         probs = {label: 0.01 for label in LABELS}
         probs["xanax" if "xanax" in event.text else "mdma" if "mdma" in event.text else "non_drug"] = 0.9
-        out.append(EventResult(
-            key=event.key, id=event.id, platform=event.platform, kind=event.kind, parent_id=event.parent_id,
-            post_id=event.post_id, author=event.author, created_at=event.created_at, text=event.text,
-            normalized_text=event.text.lower(), selling_probability=0.95 if selling else 0.05, selling=selling,
-            drug_probabilities=probs, drug_labels=tuple(k for k, v in probs.items() if v > 0.5),
-        ))
+        out.append(
+            EventResult(
+                key=event.key,
+                id=event.id,
+                platform=event.platform,
+                kind=event.kind,
+                parent_id=event.parent_id,
+                post_id=event.post_id,
+                author=event.author,
+                created_at=event.created_at,
+                text=event.text,
+                normalized_text=event.text.lower(),
+                selling_probability=0.95 if selling else 0.05,
+                selling=selling,
+                drug_probabilities=probs,
+                drug_labels=tuple(k for k, v in probs.items() if v > 0.5),
+            )
+        )
     return out
 
 
@@ -174,4 +231,7 @@ def test_the_report_ranks_and_links_telegram_channels(store: Store, tmp_path: Pa
     with open(tables / "networks.csv", encoding="utf-8") as handle:
         networks = list(csv.DictReader(handle))
     assert len(networks) == 1
-    assert f"telegram:channel{SHOP}" in networks[0]["members"] and "app_handle:demo_orderbot" in networks[0]["shared_contacts"]
+    assert (
+        f"telegram:channel{SHOP}" in networks[0]["members"]
+        and "app_handle:demo_orderbot" in networks[0]["shared_contacts"]
+    )

@@ -20,31 +20,171 @@ from drugwatch.text import contacts, normalize
 
 # Pieces that wake up the stages: separators, leetspeak, masks, look-alikes,
 # contacts, shipping words, digits, spaced letters, hashtags.
-_PIECES = st.sampled_from([
-    "wickr", "w.i.c.k.r", "w1ckr", "wickr me", "telegram", "t e l e g r a m", "te1egram", "kik",
-    "snap", "snapchat", "sc", "signal", "line", "session", "venmo", "zelle", "paypal", "pay pal",
-    "cash app", "c@sh app", "$", "crypto", "btc", "whats app", "wa", "tg", "ig", "insta", "👻",
-    "stealth", "overnight", "next-day delivery", "next day", "discreet", "shipping", "meet ups",
-    "vac sealed", "usps", "at", "[at]", "(at)", "dot", "(dot)", "com", "org", "me/", "t.me/x",
-    "www.", "https://", "example", "name@mail.com", ".shop", ".co", "five", "one", "zero", "oh",
-    "o", "440", "555", "0142", "+1", "(", ")", "*", ".", "_", "-", "/", "|", "·", "•", "~", "+",
-    ":", " ", "  ", "\t", "\n", "\x00", "\u00a0", "\u2003", "\u2028", "!", "?", "@", "#", "&",
-    "x4n4x", "xanax", "x a n a x", "co-caine", "co caine", "xan ax", "m-d-m-a", "m.d.m.a",
-    "md□ma", "C*ke", "c0ke", "CΘKE", "сoke", "СОКЕ", "кокаин", "ᴄᴏᴋᴇ", "ｘａｎａｘ", "🍄", "❄️",
-    "2mg", "10 mg", "x2", "bars", "pills", "lit", "high", "tabs", "weeeeed", "aaa", "ooo",
-    "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "abcdefghijklmn", "é", "ø", "٣", "a", "b", "c",
-    "1", "3", "0", "9", "ab", "xyz", "#xanax", "#2mgxanax", "A", "Q", "shrooms", "\ud800",
-    "🇺🇸🇨🇦", "e\u0301", "\u200d", "İ", ".io", "plug.io/menu",
-    "0x52908400098527886E0F7030069857D2E4169EE7", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
-    "@demo_plug", "$demo_cash", "a@", "$$", "w\u2003i", "t\u3000e", "...", "!!!", "zzz",
-])
+_PIECES = st.sampled_from(
+    [
+        "wickr",
+        "w.i.c.k.r",
+        "w1ckr",
+        "wickr me",
+        "telegram",
+        "t e l e g r a m",
+        "te1egram",
+        "kik",
+        "snap",
+        "snapchat",
+        "sc",
+        "signal",
+        "line",
+        "session",
+        "venmo",
+        "zelle",
+        "paypal",
+        "pay pal",
+        "cash app",
+        "c@sh app",
+        "$",
+        "crypto",
+        "btc",
+        "whats app",
+        "wa",
+        "tg",
+        "ig",
+        "insta",
+        "👻",
+        "stealth",
+        "overnight",
+        "next-day delivery",
+        "next day",
+        "discreet",
+        "shipping",
+        "meet ups",
+        "vac sealed",
+        "usps",
+        "at",
+        "[at]",
+        "(at)",
+        "dot",
+        "(dot)",
+        "com",
+        "org",
+        "me/",
+        "t.me/x",
+        "www.",
+        "https://",
+        "example",
+        "name@mail.com",
+        ".shop",
+        ".co",
+        "five",
+        "one",
+        "zero",
+        "oh",
+        "o",
+        "440",
+        "555",
+        "0142",
+        "+1",
+        "(",
+        ")",
+        "*",
+        ".",
+        "_",
+        "-",
+        "/",
+        "|",
+        "·",
+        "•",
+        "~",
+        "+",
+        ":",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\x00",
+        "\u00a0",
+        "\u2003",
+        "\u2028",
+        "!",
+        "?",
+        "@",
+        "#",
+        "&",
+        "x4n4x",
+        "xanax",
+        "x a n a x",
+        "co-caine",
+        "co caine",
+        "xan ax",
+        "m-d-m-a",
+        "m.d.m.a",
+        "md□ma",
+        "C*ke",
+        "c0ke",
+        "CΘKE",
+        "сoke",
+        "СОКЕ",
+        "кокаин",
+        "ᴄᴏᴋᴇ",
+        "ｘａｎａｘ",
+        "🍄",
+        "❄️",
+        "2mg",
+        "10 mg",
+        "x2",
+        "bars",
+        "pills",
+        "lit",
+        "high",
+        "tabs",
+        "weeeeed",
+        "aaa",
+        "ooo",
+        "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+        "abcdefghijklmn",
+        "é",
+        "ø",
+        "٣",
+        "a",
+        "b",
+        "c",
+        "1",
+        "3",
+        "0",
+        "9",
+        "ab",
+        "xyz",
+        "#xanax",
+        "#2mgxanax",
+        "A",
+        "Q",
+        "shrooms",
+        "\ud800",
+        "🇺🇸🇨🇦",
+        "e\u0301",
+        "\u200d",
+        "İ",
+        ".io",
+        "plug.io/menu",
+        "0x52908400098527886E0F7030069857D2E4169EE7",
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+        "@demo_plug",
+        "$demo_cash",
+        "a@",
+        "$$",
+        "w\u2003i",
+        "t\u3000e",
+        "...",
+        "!!!",
+        "zzz",
+    ]
+)
 _TEXTS = st.one_of(
     st.lists(_PIECES, max_size=24).map("".join),
     st.lists(_PIECES, max_size=24).map(" ".join),
     st.text(max_size=60),
 )
-_SETTINGS = settings(max_examples=400, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+_SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _match_key(m: re.Match[str]) -> tuple[tuple[int, int], dict[str, str]]:
@@ -68,8 +208,9 @@ def test_alias_matches_equal_the_full_alias_pattern(text):
     low = contacts.fold(text)
     expected = []
     for m in contacts._ALIAS_RE.finditer(low):
-        alias = next(contacts._ALIAS_GROUPS[k] for k, v in m.groupdict().items()
-                     if v is not None and k in contacts._ALIAS_GROUPS)
+        alias = next(
+            contacts._ALIAS_GROUPS[k] for k, v in m.groupdict().items() if v is not None and k in contacts._ALIAS_GROUPS
+        )
         expected.append((_match_key(m), alias))
     assert [(_match_key(m), a) for m, a in contacts._alias_matches(low)] == expected
 
@@ -95,7 +236,7 @@ def test_whitespace_table_is_what_backslash_s_matches():
 _LOOKBEHIND_FIRST = {
     "_BTC_LEGACY_RE": r"(?<![0-9A-Za-z])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])",
     "_IG_HANDLE_RE": r"(?<![a-z0-9_.@/])@(?P<h>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?)"
-                     r"(?![a-z0-9_@])",
+    r"(?![a-z0-9_@])",
     "_CASHTAG_RE": r"(?<![a-z0-9_$])\$(?P<h>[a-z][a-z0-9_]{1,19})(?![a-z0-9_])",
 }
 
@@ -105,19 +246,22 @@ _LOOKBEHIND_FIRST = {
 def test_look_behind_after_the_first_character_matches_the_same(text):
     for s in (text, contacts.fold(text)):
         for name, pattern in _LOOKBEHIND_FIRST.items():
-            assert ([_match_key(m) for m in getattr(contacts, name).finditer(s)]
-                    == [_match_key(m) for m in re.finditer(pattern, s)])
+            assert [_match_key(m) for m in getattr(contacts, name).finditer(s)] == [
+                _match_key(m) for m in re.finditer(pattern, s)
+            ]
 
 
 def _crypto_reference(raw: str, low: str) -> list[contacts.Contact]:
     out = []
     for m in contacts._BTC_LEGACY_RE.finditer(raw):
-        if (contacts.btc_legacy_checksum_ok(m.group())
-                or contacts._CRYPTO_CUE.search(low, max(0, m.start() - 30), m.start())):
+        if contacts.btc_legacy_checksum_ok(m.group()) or contacts._CRYPTO_CUE.search(
+            low, max(0, m.start() - 30), m.start()
+        ):
             out.append(("bitcoin", m.group(), m.span()))
     for m in contacts._BTC_BECH32_RE.finditer(raw):
-        if (contacts.btc_bech32_checksum_ok(m.group())
-                or contacts._CRYPTO_CUE.search(low, max(0, m.start() - 30), m.start())):
+        if contacts.btc_bech32_checksum_ok(m.group()) or contacts._CRYPTO_CUE.search(
+            low, max(0, m.start() - 30), m.start()
+        ):
             out.append(("bitcoin", m.group().lower(), m.span()))
     out += [("ethereum", m.group().lower(), m.span()) for m in contacts._ETH_RE.finditer(raw)]
     out += [("monero", m.group(), m.span()) for m in contacts._XMR_RE.finditer(raw)]
@@ -128,26 +272,39 @@ def _crypto_reference(raw: str, low: str) -> list[contacts.Contact]:
 @given(_TEXTS)
 def test_crypto_and_handle_pre_filters_drop_nothing(text):
     low = contacts.fold(text)
-    assert ([(c.app, c.value, (c.raw_start, c.raw_end)) for c in contacts._crypto(text, low)]
-            == _crypto_reference(text, low))
+    assert [(c.app, c.value, (c.raw_start, c.raw_end)) for c in contacts._crypto(text, low)] == _crypto_reference(
+        text, low
+    )
     # the unfiltered scans with the same rules for what a match is
-    expected = [m.group("h") for m in contacts._IG_HANDLE_RE.finditer(low)
-                if re.search("[a-z]", m.group("h")) and not contacts._DOMAIN_LIKE.fullmatch(m.group("h"))]
+    expected = [
+        m.group("h")
+        for m in contacts._IG_HANDLE_RE.finditer(low)
+        if re.search("[a-z]", m.group("h")) and not contacts._DOMAIN_LIKE.fullmatch(m.group("h"))
+    ]
     cash_cue = "cash" in low or "ca$h" in low
-    expected += [m.group("h") for m in contacts._CASHTAG_RE.finditer(low)
-                 if m.group("h") not in contacts._CURRENCY_CODES
-                 and (cash_cue or (contacts._TICKER.match(text, m.start()) is None
-                                   and not contacts._leet_s_word(m.group("h"))))]
+    expected += [
+        m.group("h")
+        for m in contacts._CASHTAG_RE.finditer(low)
+        if m.group("h") not in contacts._CURRENCY_CODES
+        and (cash_cue or (contacts._TICKER.match(text, m.start()) is None and not contacts._leet_s_word(m.group("h"))))
+    ]
     assert [c.value for c in contacts._handles(text, low)] == expected
 
 
 @_SETTINGS
-@given(st.lists(st.sampled_from([
-    contacts.Contact("phone", None, "+14405550142", 3, 17),
-    contacts.Contact("app_handle", "whatsapp", "+14405550142", 0, 17),
-    contacts.Contact("payment", "cashapp", "cashapp", 20, 27),
-    contacts.Contact("shipping", None, "stealth", 22, 29),
-]), max_size=3))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                contacts.Contact("phone", None, "+14405550142", 3, 17),
+                contacts.Contact("app_handle", "whatsapp", "+14405550142", 0, 17),
+                contacts.Contact("payment", "cashapp", "cashapp", 20, 27),
+                contacts.Contact("shipping", None, "stealth", 22, 29),
+            ]
+        ),
+        max_size=3,
+    )
+)
 def test_resolve_keeps_a_lone_candidate_as_the_full_resolution_does(candidates):
     resolved = contacts._resolve(candidates)
     if len(candidates) == 1:
@@ -162,8 +319,7 @@ def _cues_reference(raw: str, low: str) -> contacts._Cues:
         keyword = True
     if not keyword and contacts._LEET_CHARS.search(low):
         leet = low.translate(contacts._LEET_I)
-        keyword = (contacts._keyword_scan(leet)[0]
-                   or contacts._keyword_scan(low.translate(contacts._LEET_L))[0])
+        keyword = contacts._keyword_scan(leet)[0] or contacts._keyword_scan(low.translate(contacts._LEET_L))[0]
     if not keyword and contacts._SPLIT_WORD_HINT.search(low):
         squeezed = contacts._SEPARATORS.sub("", low.translate(contacts._LEET_I))
         keyword = any(True for _ in contacts._SQUEEZED_AUTOMATON.iter(squeezed))
@@ -190,8 +346,9 @@ def test_email_url_and_shipping_pre_filters_drop_nothing(text):
     low = contacts.fold(text)
     assert contacts._emails(low) == contacts._emails_unfiltered(low)
     assert contacts._urls(text, low, "US") == contacts._urls_unfiltered(text, low, "US")
-    assert ([_match_key(m) for m in contacts._shipping_matches(low)]
-            == [_match_key(m) for m in contacts._SHIPPING_RE.finditer(low)])
+    assert [_match_key(m) for m in contacts._shipping_matches(low)] == [
+        _match_key(m) for m in contacts._SHIPPING_RE.finditer(low)
+    ]
 
 
 @_SETTINGS
@@ -208,22 +365,38 @@ def test_phone_pre_filters_drop_nothing(text):
     assert contacts._phones(low, "US", run_digits, spelled) == contacts._phones(low, "US", run_digits), text
 
 
-@pytest.mark.parametrize("text", [
-    "oh 1 2 3 4 5 6 oh", "o-4-4-0-5-5-5-o", "four four zero five five five one two three four",
-    "call 440 555 0199", "+1(440) *** -3147", "wickr or call four four zero 5 5 5 0 1 9 9",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "oh 1 2 3 4 5 6 oh",
+        "o-4-4-0-5-5-5-o",
+        "four four zero five five five one two three four",
+        "call 440 555 0199",
+        "+1(440) *** -3147",
+        "wickr or call four four zero 5 5 5 0 1 9 9",
+    ],
+)
 def test_phone_pre_filters_let_real_phones_through(text):
     assert [c for c in contacts.find_contacts(text) if c.kind == "phone"]
 
 
-@pytest.mark.parametrize("text", [
-    "name at protonmail dot com", "mail me: x (at) y [dot] org", "a@b.co", "www.plug.shop",
-    "t.me/demo_x", "paypal.me/x", "https://x.io/a", "next-day delivery, vac sealed", "meet ups only",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name at protonmail dot com",
+        "mail me: x (at) y [dot] org",
+        "a@b.co",
+        "www.plug.shop",
+        "t.me/demo_x",
+        "paypal.me/x",
+        "https://x.io/a",
+        "next-day delivery, vac sealed",
+        "meet ups only",
+    ],
+)
 def test_pre_filters_let_real_contacts_through(text):
     low = contacts.fold(text)
-    assert (contacts._emails(low) or contacts._urls(text, low, "US")
-            or contacts._shipping_matches(low))
+    assert contacts._emails(low) or contacts._urls(text, low, "US") or contacts._shipping_matches(low)
 
 
 # ---------------------------------------------------------------------------
@@ -234,8 +407,7 @@ def test_pre_filters_let_real_contacts_through(text):
 def test_printable_strings_have_no_odd_whitespace():
     """``_whitespace_edits`` skips ``_ODD_WS`` for printable strings: every
     character that pattern matches must be unprintable (all of Unicode)."""
-    odd = [chr(i) for i in range(sys.maxunicode + 1)
-           if chr(i).isprintable() and normalize._ODD_WS.match(chr(i))]
+    odd = [chr(i) for i in range(sys.maxunicode + 1) if chr(i).isprintable() and normalize._ODD_WS.match(chr(i))]
     assert odd == []
 
 
@@ -244,10 +416,8 @@ def test_printable_strings_have_no_odd_whitespace():
 def test_single_char_run_hints_drop_nothing(text):
     cur = normalize.normalize(text).text
     for s in (cur, text.lower()):
-        assert ([m.span() for m in normalize._punct_runs(s)]
-                == [m.span() for m in normalize._PUNCT_RUN.finditer(s)])
-        assert ([m.span() for m in normalize._space_runs(s)]
-                == [m.span() for m in normalize._SPACE_RUN.finditer(s)])
+        assert [m.span() for m in normalize._punct_runs(s)] == [m.span() for m in normalize._PUNCT_RUN.finditer(s)]
+        assert [m.span() for m in normalize._space_runs(s)] == [m.span() for m in normalize._SPACE_RUN.finditer(s)]
 
 
 def _core_run(s: str, i: int) -> tuple[int, int]:
@@ -266,8 +436,7 @@ def test_suspect_starts_mark_the_same_words(text):
         starts = normalize._suspect_starts(s)
         assert starts == sorted(starts)
         found = list(dict.fromkeys(_core_run(s, i) for i in starts))
-        expected = list(dict.fromkeys(_core_run(s, m.start())
-                                      for m in normalize._SUSPECT.finditer(s)))
+        expected = list(dict.fromkeys(_core_run(s, m.start()) for m in normalize._SUSPECT.finditer(s)))
         assert found == expected
 
 
@@ -324,8 +493,7 @@ def test_piece_separator_fast_paths_match_the_str_table(text):
     cur = text.lower()
     expected = cur.translate(normalize._TO_SPACE)
     if cur.isascii():
-        assert (cur.encode("ascii").translate(normalize._TO_SPACE_BYTES).decode("ascii")
-                == expected)
+        assert cur.encode("ascii").translate(normalize._TO_SPACE_BYTES).decode("ascii") == expected
     assert normalize._ANY_PIECE_SEP.sub(" ", cur) == expected
 
 
@@ -333,8 +501,7 @@ def test_piece_separator_fast_paths_match_the_str_table(text):
 @given(_TEXTS)
 def test_protected_spans_pre_filter_drops_nothing(text):
     for s in (text.lower(), normalize.normalize(text).text):
-        assert (normalize._protected_spans(s)
-                == [m.span() for m in normalize._PROTECTED.finditer(s)])
+        assert normalize._protected_spans(s) == [m.span() for m in normalize._PROTECTED.finditer(s)]
 
 
 @_SETTINGS
@@ -388,8 +555,26 @@ def _whitespace_edits_reference(cur: str) -> list:
 
 
 _WHITESPACE_TEXTS = st.text(
-    alphabet=st.sampled_from([" ", "\n", "\t", "\r", "\x00", "\x1f", "\x7f", "\x85", "\xa0",
-                              "\u2028", "\u3000", "\u200b", "a", "B", "é", "🍄"]),
+    alphabet=st.sampled_from(
+        [
+            " ",
+            "\n",
+            "\t",
+            "\r",
+            "\x00",
+            "\x1f",
+            "\x7f",
+            "\x85",
+            "\xa0",
+            "\u2028",
+            "\u3000",
+            "\u200b",
+            "a",
+            "B",
+            "é",
+            "🍄",
+        ]
+    ),
     max_size=24,
 )
 
@@ -418,8 +603,7 @@ def test_matcher_fast_paths_match_the_regexes(text):
             assert matcher._DOSE.search(s) is None
         words = matcher._words_view(s)
         for start, end in ((0, 0), (len(s) // 3, len(s) // 2), (len(s), len(s)), (5, 60)):
-            assert (matcher.Matcher._neighbours(s, start, end, words)
-                    == matcher.Matcher._neighbours(s, start, end))
+            assert matcher.Matcher._neighbours(s, start, end, words) == matcher.Matcher._neighbours(s, start, end)
 
 
 # ---------------------------------------------------------------------------
@@ -436,8 +620,7 @@ def test_analyze_cache_returns_what_a_fresh_analysis_gives(text):
     fresh = _analyze_cached.__wrapped__(text)
     assert analyze(text) is first
     assert repr(first) == repr(fresh)
-    assert (first.normalized.starts, first.normalized.ends) == (
-        fresh.normalized.starts, fresh.normalized.ends)
+    assert (first.normalized.starts, first.normalized.ends) == (fresh.normalized.starts, fresh.normalized.ends)
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 256])

@@ -9,13 +9,25 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform, vectorizer_transform
 
 TRAIN = [
-    "xanax 2mg bars for sale dm me", "pressed m30 blues in stock", "weed weed weed kush 3.5g",
-    "lovely sunset at the beach", "bars bars bars", "shrooms and lsd tabs, discreet shipping",
-    "the beach was lovely today", "coke 1g 80 uncut", "#weedstagram #420 good vibes",
+    "xanax 2mg bars for sale dm me",
+    "pressed m30 blues in stock",
+    "weed weed weed kush 3.5g",
+    "lovely sunset at the beach",
+    "bars bars bars",
+    "shrooms and lsd tabs, discreet shipping",
+    "the beach was lovely today",
+    "coke 1g 80 uncut",
+    "#weedstagram #420 good vibes",
 ]
 TEST = [
-    "xanax bars and kush", "nothing known here qqq", "", "   ", "bars bars bars bars",
-    "sunset sunset at the beach 2mg", "Mixed CASE words Xanax", "#weedstagram",
+    "xanax bars and kush",
+    "nothing known here qqq",
+    "",
+    "   ",
+    "bars bars bars bars",
+    "sunset sunset at the beach 2mg",
+    "Mixed CASE words Xanax",
+    "#weedstagram",
 ]
 
 
@@ -50,8 +62,13 @@ def test_word_cache_gives_the_per_document_result() -> None:
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True).fit(TRAIN)
     analyzer = vectorizer.build_analyzer()
     plain = tfidf_transform(TEST, analyzer, vectorizer.vocabulary_, vectorizer.idf_)
-    cached = tfidf_transform(TEST, analyzer, vectorizer.vocabulary_, vectorizer.idf_,
-                             word_cache=WordIdCache(analyzer, vectorizer.vocabulary_, max_size=3))
+    cached = tfidf_transform(
+        TEST,
+        analyzer,
+        vectorizer.vocabulary_,
+        vectorizer.idf_,
+        word_cache=WordIdCache(analyzer, vectorizer.vocabulary_, max_size=3),
+    )
     np.testing.assert_array_equal(plain.toarray(), cached.toarray())
 
 
@@ -66,4 +83,4 @@ def test_word_cache_keeps_no_long_words():
     long_word = "abc" * 10
     ids = cache.ids(f"abc {long_word}")
     assert ids and "abc" in cache._ids and long_word not in cache._ids
-    assert cache.ids(long_word) == ids[len(cache.ids("abc")):]
+    assert cache.ids(long_word) == ids[len(cache.ids("abc")) :]

@@ -37,12 +37,7 @@ def fast_frozen_init(cls: type[T]) -> type[T]:
     cannot silently skip part of the dataclass's ``__init__``.
     """
     params = getattr(cls, "__dataclass_params__", None)
-    if (
-        not dataclasses.is_dataclass(cls)
-        or params is None
-        or not params.frozen
-        or "__slots__" not in cls.__dict__
-    ):
+    if not dataclasses.is_dataclass(cls) or params is None or not params.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__}: fast_frozen_init needs @dataclass(frozen=True, slots=True) below it")
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: fast_frozen_init does not run __post_init__")

@@ -173,7 +173,9 @@ def _vectorised_matches_datasketch() -> bool:
     a, b = _TEMPLATE.permutations
     if a.dtype != np.uint32 or b.dtype != np.uint32:
         return False
-    probes = [shingles(fingerprint_text(t)) for t in ("xanax 2mg bars in stock dm me", "ok", "order now, fast delivery")]
+    probes = [
+        shingles(fingerprint_text(t)) for t in ("xanax 2mg bars in stock dm me", "ok", "order now, fast delivery")
+    ]
     return bool(np.array_equal(_vectorised_values(probes), np.stack([_datasketch_values(g) for g in probes])))
 
 

@@ -35,19 +35,14 @@ def check_labels(labels: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """
     if isinstance(labels, str):
         raise ValueError(
-            f"labels must be a list of label names, got the string {labels!r}; "
-            f"write [{labels!r}] for a single label"
+            f"labels must be a list of label names, got the string {labels!r}; write [{labels!r}] for a single label"
         )
     unknown = [name for name in labels if name not in LABEL_INDEX]
     if unknown:
-        raise ValueError(
-            f"unknown label {unknown[0]!r}; expected one of: {', '.join(LABELS)}"
-        )
+        raise ValueError(f"unknown label {unknown[0]!r}; expected one of: {', '.join(LABELS)}")
     unique = sorted(set(labels), key=LABEL_INDEX.__getitem__)
     if not unique:
-        raise ValueError(
-            "labels is empty; use ['non_drug'] for a drug-free event or null when unknown"
-        )
+        raise ValueError("labels is empty; use ['non_drug'] for a drug-free event or null when unknown")
     if NON_DRUG in unique and len(unique) > 1:
         others = ", ".join(name for name in unique if name != NON_DRUG)
         raise ValueError(f"'non_drug' is exclusive but was combined with: {others}")

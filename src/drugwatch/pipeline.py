@@ -145,8 +145,10 @@ def run_demo_job(
     from drugwatch.scoring import EventScorer, train_default_detectors
 
     train_seed = seed + TRAIN_SEED_OFFSET
-    step(f"training the default detectors on a separate demo corpus (seed {train_seed}, "
-         f"{TRAIN_SCALE * n_accounts} accounts)")
+    step(
+        f"training the default detectors on a separate demo corpus (seed {train_seed}, "
+        f"{TRAIN_SCALE * n_accounts} accounts)"
+    )
     training = generate_demo(seed=train_seed, n_accounts=TRAIN_SCALE * n_accounts, images=False)
     job.models = train_default_detectors(training.events, out_dir / "models", seed=seed, on_step=step)
     step(f"training the dealer-account model on the accounts of the same corpus (seed {train_seed})")
@@ -155,16 +157,22 @@ def run_demo_job(
     scorer = EventScorer.from_directories(job.models.values())
     results = out_dir / "scan" / "results.jsonl"
     step(f"scanning {corpus_file.name} ({engine} engine)")
-    job.scan = run_scan(corpus_file, results, scorer=scorer, engine=engine, resume=False, overwrite=True,
-                        quarantine=out_dir / "scan" / "quarantine.jsonl")
+    job.scan = run_scan(
+        corpus_file,
+        results,
+        scorer=scorer,
+        engine=engine,
+        resume=False,
+        overwrite=True,
+        quarantine=out_dir / "scan" / "quarantine.jsonl",
+    )
     job.results_file = results
     step("scoring the scanned accounts with the dealer-account model")
     scores = score_scan_accounts(read_results(results), load_accounts(accounts_path(results)), job.account_model)
     job.account_scores = write_account_scores(scores, out_dir / "scan" / "accounts_scores.jsonl")
     job.quality = {**_quality(results, corpus), **_account_quality(scores, results, corpus)}
     step("writing the report")
-    out = build_report(results, out_dir / "report", title=f"drugwatch demo report (seed {seed})",
-                       account_scores=scores)
+    out = build_report(results, out_dir / "report", title=f"drugwatch demo report (seed {seed})", account_scores=scores)
     job.report_dir = out.directory
     job.report_html = out.html
     return job
@@ -183,14 +191,16 @@ def _train_account_model(training: Any, output: Path, *, seed: int) -> Any:
 
     from drugwatch.accounts.service import train_account_model
 
-    accounts = [a if a.dealer is not None else a.model_copy(update={"dealer": _dealer_truth(a)})
-                for a in training.accounts]
+    accounts = [
+        a if a.dealer is not None else a.model_copy(update={"dealer": _dealer_truth(a)}) for a in training.accounts
+    ]
     with tempfile.TemporaryDirectory(prefix="drugwatch-account-training-") as tmp:
         store = Store(f"sqlite:///{Path(tmp) / 'training.sqlite'}")
         try:
             store.upsert([*accounts, *training.events])
-            return train_account_model(store, output, params={**ACCOUNT_MODEL_PARAMS, "seed": seed},
-                                       n_splits=ACCOUNT_MODEL_FOLDS, seed=seed)
+            return train_account_model(
+                store, output, params={**ACCOUNT_MODEL_PARAMS, "seed": seed}, n_splits=ACCOUNT_MODEL_FOLDS, seed=seed
+            )
         finally:
             store.close()
 
@@ -210,8 +220,10 @@ def _account_quality(scores: list[Any], results: Path, corpus: Any) -> dict[str,
     flagged = {s.key: s.dealer for s in scores if s.key in truth}
     with_dealer_event = {f"{r.platform}:{r.author}" for r in read_results(results) if r.selling and r.author}
     out: dict[str, Any] = {}
-    for prefix, predicted in (("account", lambda k: flagged.get(k, False)),
-                              ("account_rule", lambda k: k in with_dealer_event)):
+    for prefix, predicted in (
+        ("account", lambda k: flagged.get(k, False)),
+        ("account_rule", lambda k: k in with_dealer_event),
+    ):
         tp = sum(1 for k, t in truth.items() if t and predicted(k))
         fp = sum(1 for k, t in truth.items() if not t and predicted(k))
         fn = sum(1 for k, t in truth.items() if t and not predicted(k))

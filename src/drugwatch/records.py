@@ -395,9 +395,7 @@ class Account(_Record):
     def _timeline_is_theirs(self) -> Account:
         for event in self.timeline:
             if event.author is not None and event.author != self.username:
-                raise ValueError(
-                    f"timeline event {event.id!r} is by {event.author!r}, not {self.username!r}"
-                )
+                raise ValueError(f"timeline event {event.id!r} is by {event.author!r}, not {self.username!r}")
         return self
 
     @property

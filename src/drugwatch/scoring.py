@@ -267,8 +267,14 @@ class EventScorer:
     batch.
     """
 
-    def __init__(self, detectors: Sequence[Detector] = (), *, ocr: OcrEngine | None = None,
-                 _paths: Sequence[Path | None] | None = None, _configs: Sequence[dict[str, Any] | None] | None = None):
+    def __init__(
+        self,
+        detectors: Sequence[Detector] = (),
+        *,
+        ocr: OcrEngine | None = None,
+        _paths: Sequence[Path | None] | None = None,
+        _configs: Sequence[dict[str, Any] | None] | None = None,
+    ):
         loaded: list[_Loaded] = []
         tasks: set[str] = set()
         paths = list(_paths) if _paths is not None else [None] * len(detectors)
@@ -368,8 +374,9 @@ class EventScorer:
             drug_y = drugtype.detector.decide(drug_p)
         vision: Sequence[VisionResult | None] = [None] * len(events)
         if self.vision is not None:
-            vision = self.vision.score(events, selling_proba=sell_p, selling_decision=sell_y, drug_proba=drug_p,
-                                       drug_decision=drug_y)
+            vision = self.vision.score(
+                events, selling_proba=sell_p, selling_decision=sell_y, drug_proba=drug_p, drug_decision=drug_y
+            )
         models = self.models
         return [
             self._result(
@@ -385,17 +392,25 @@ class EventScorer:
             for i, event in enumerate(events)
         ]
 
-    def _result(self, event: Event, view: TextView, models: tuple[ModelInfo, ...], sell_p: float | None,
-                sell_y: bool | None,
-                drug_p: np.ndarray | None, drug_y: np.ndarray | None,
-                vision: VisionResult | None = None) -> EventResult:
+    def _result(
+        self,
+        event: Event,
+        view: TextView,
+        models: tuple[ModelInfo, ...],
+        sell_p: float | None,
+        sell_y: bool | None,
+        drug_p: np.ndarray | None,
+        drug_y: np.ndarray | None,
+        vision: VisionResult | None = None,
+    ) -> EventResult:
         # Results are built from the text layer's typed objects, so the models
         # are constructed without validation (``model_construct``): validating
         # ~20 nested models per event cost about a sixth of a scan. The field
         # validators' orderings are applied here instead (see EventResult).
         contacts = [
-            ContactHit.model_construct(kind=c.kind, app=c.app, value=c.value, start=c.raw_start, end=c.raw_end,
-                                       obfuscated=c.obfuscated)
+            ContactHit.model_construct(
+                kind=c.kind, app=c.app, value=c.value, start=c.raw_start, end=c.raw_end, obfuscated=c.obfuscated
+            )
             for c in view.contacts
         ]
         ocr_text = None
@@ -408,21 +423,36 @@ class EventScorer:
             for index, ocr in enumerate(results):
                 if ocr.text:
                     contacts.extend(
-                        ContactHit(kind=c.kind, app=c.app, value=c.value, source="image", start=c.raw_start,
-                                   end=c.raw_end, obfuscated=c.obfuscated, image_index=index, image_sha256=ocr.sha256)
+                        ContactHit(
+                            kind=c.kind,
+                            app=c.app,
+                            value=c.value,
+                            source="image",
+                            start=c.raw_start,
+                            end=c.raw_end,
+                            obfuscated=c.obfuscated,
+                            image_index=index,
+                            image_sha256=ocr.sha256,
+                        )
                         for c in find_contacts(ocr.text)
                     )
         tags = [
-            HashtagHit.model_construct(tag=h.tag, kind=h.analysis.kind, labels=tuple(sorted(h.analysis.labels)),
-                                       start=h.raw_start, end=h.raw_end)
+            HashtagHit.model_construct(
+                tag=h.tag,
+                kind=h.analysis.kind,
+                labels=tuple(sorted(h.analysis.labels)),
+                start=h.raw_start,
+                end=h.raw_end,
+            )
             for h in view.hashtags
         ]
         seen = {t.tag for t in tags}
         for tag in event.hashtags:
             if tag not in seen:
                 analysis = analyze_hashtag(tag)
-                tags.append(HashtagHit.model_construct(tag=tag, kind=analysis.kind,
-                                                       labels=tuple(sorted(analysis.labels))))
+                tags.append(
+                    HashtagHit.model_construct(tag=tag, kind=analysis.kind, labels=tuple(sorted(analysis.labels)))
+                )
                 seen.add(tag)
         return EventResult.model_construct(
             key=event.key,
@@ -442,16 +472,18 @@ class EventScorer:
             drug_labels=None if drug_y is None else tuple(lab for lab, on in zip(LABELS, drug_y) if on),
             lexicon_labels=view.labels,
             lexicon_hits=tuple(
-                LexiconMatch.model_construct(term=h.term, label=h.label, kind=h.kind, start=h.raw_start,
-                                             end=h.raw_end, in_hashtag=h.in_hashtag)
+                LexiconMatch.model_construct(
+                    term=h.term, label=h.label, kind=h.kind, start=h.raw_start, end=h.raw_end, in_hashtag=h.in_hashtag
+                )
                 for h in view.hits
             ),
             hashtags=tuple(tags),
             contacts=tuple(contacts),
             buy_intent=buy_intent(event.text),
             images=tuple(_ordered(image.model_dump(mode="json"), ImageRef.model_fields) for image in event.images),
-            provenance=None if event.provenance is None else _ordered(
-                event.provenance.model_dump(mode="json"), Provenance.model_fields),
+            provenance=None
+            if event.provenance is None
+            else _ordered(event.provenance.model_dump(mode="json"), Provenance.model_fields),
             annotated_labels=event.labels,
             annotated_selling=event.selling,
             models=models,

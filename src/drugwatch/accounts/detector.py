@@ -103,9 +103,7 @@ def dealer_targets(accounts: Sequence[Account], y: Any | None) -> np.ndarray:
     if y is None:
         missing = [a.username for a in accounts if a.dealer is None]
         if missing:
-            raise ValueError(
-                f"{len(missing)} account(s) have dealer=None (first: {missing[0]!r}); pass y or drop them"
-            )
+            raise ValueError(f"{len(missing)} account(s) have dealer=None (first: {missing[0]!r}); pass y or drop them")
         return np.array([int(bool(a.dealer)) for a in accounts], dtype=np.int64)
     arr = np.asarray(y)
     if arr.ndim != 1 or arr.shape[0] != len(accounts):
@@ -141,8 +139,9 @@ def comments_by_post(events: Iterable[Event]) -> dict[str, list[Event]]:
 # Event probabilities
 
 
-def fit_event_detector(accounts: Sequence[Account], name: str, params: Mapping[str, Any] | None,
-                       target: str) -> Detector:
+def fit_event_detector(
+    accounts: Sequence[Account], name: str, params: Mapping[str, Any] | None, target: str
+) -> Detector:
     """Fit the registered event detector ``name`` on the accounts' labelled timeline events."""
     from drugwatch.models.registry import create_detector
 
@@ -168,13 +167,22 @@ def timeline_proba(detector: Detector, accounts: Sequence[Account]) -> list[np.n
     proba = detector.predict_proba(events)[:, 1] if events else np.zeros(0)
     out, start = [], 0
     for account in accounts:
-        out.append(proba[start:start + len(account.timeline)])
+        out.append(proba[start : start + len(account.timeline)])
         start += len(account.timeline)
     return out
 
 
-def cross_fit_proba(accounts: Sequence[Account], y: np.ndarray, *, name: str, params: Mapping[str, Any] | None,
-                    target: str, folds: int, seed: int, groups: Sequence[str] | None = None) -> list[np.ndarray]:
+def cross_fit_proba(
+    accounts: Sequence[Account],
+    y: np.ndarray,
+    *,
+    name: str,
+    params: Mapping[str, Any] | None,
+    target: str,
+    folds: int,
+    seed: int,
+    groups: Sequence[str] | None = None,
+) -> list[np.ndarray]:
     """Out-of-fold event probabilities of the accounts' timelines (accounts split in ``folds``).
 
     With ``groups`` (e.g. link components) the split keeps each group on one
@@ -192,7 +200,8 @@ def cross_fit_proba(accounts: Sequence[Account], y: np.ndarray, *, name: str, pa
         splits = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     else:
         splits = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
-            np.zeros(len(y)), y, list(groups))
+            np.zeros(len(y)), y, list(groups)
+        )
     for train, test in splits:
         if len(np.unique(y[train])) < 2:
             continue  # a degenerate split; those accounts are scored below
@@ -224,8 +233,14 @@ class L1Selector(BaseEstimator, TransformerMixin):
         self.random_state = random_state
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> L1Selector:
-        model = LogisticRegression(l1_ratio=1.0, solver="liblinear", C=self.C, class_weight="balanced",
-                                   random_state=self.random_state, max_iter=1000)
+        model = LogisticRegression(
+            l1_ratio=1.0,
+            solver="liblinear",
+            C=self.C,
+            class_weight="balanced",
+            random_state=self.random_state,
+            max_iter=1000,
+        )
         model.fit(X, y)
         support = np.abs(model.coef_[0]) > 1e-8
         self.support_ = support if support.any() else np.ones(X.shape[1], dtype=bool)
@@ -236,23 +251,35 @@ class L1Selector(BaseEstimator, TransformerMixin):
         return np.asarray(X)[:, self.support_]
 
 
-def make_account_model(model: str, *, C: float = 1.0, l1_C: float = 0.5, select: bool = True,
-                       n_estimators: int = 300, seed: int = 0) -> Pipeline:
+def make_account_model(
+    model: str, *, C: float = 1.0, l1_C: float = 0.5, select: bool = True, n_estimators: int = 300, seed: int = 0
+) -> Pipeline:
     """The scikit-learn pipeline of ``model`` (``logreg`` or ``forest``)."""
     if model == "logreg":
-        steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                                        ("scale", StandardScaler())]
+        steps: list[tuple[str, Any]] = [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]
         if select:
             steps.append(("select", L1Selector(C=l1_C, random_state=seed)))
-        steps.append(("classify", LogisticRegression(C=C, class_weight="balanced", max_iter=2000,
-                                                     random_state=seed)))
+        steps.append(("classify", LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed)))
         return Pipeline(steps)
     if model == "forest":
-        return Pipeline([
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("classify", RandomForestClassifier(n_estimators=n_estimators, min_samples_leaf=2,
-                                                class_weight="balanced_subsample", random_state=seed, n_jobs=1)),
-        ])
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                (
+                    "classify",
+                    RandomForestClassifier(
+                        n_estimators=n_estimators,
+                        min_samples_leaf=2,
+                        class_weight="balanced_subsample",
+                        random_state=seed,
+                        n_jobs=1,
+                    ),
+                ),
+            ]
+        )
     raise ValueError(f"model must be 'logreg' or 'forest'; got {model!r}")
 
 
@@ -287,11 +314,23 @@ class AccountDetector(Detector):
         "seed": [Interval(int, 0, None)],
     }
 
-    def __init__(self, *, features: str = "ours", model: str = "logreg",
-                 event_detector: str = "drugwatch.yang_luo_text.v1", event_params: dict | None = None,
-                 event_target: str = "is_drug", event_threshold: float = 0.5, inner_folds: int = 3,
-                 timezone: Timezone = "account", C: float = 1.0, l1_C: float = 0.5, select: bool = True,
-                 n_estimators: int = 300, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        features: str = "ours",
+        model: str = "logreg",
+        event_detector: str = "drugwatch.yang_luo_text.v1",
+        event_params: dict | None = None,
+        event_target: str = "is_drug",
+        event_threshold: float = 0.5,
+        inner_folds: int = 3,
+        timezone: Timezone = "account",
+        C: float = 1.0,
+        l1_C: float = 0.5,
+        select: bool = True,
+        n_estimators: int = 300,
+        seed: int = 0,
+    ):
         self.features = features
         self.model = model
         self.event_detector = event_detector
@@ -316,24 +355,33 @@ class AccountDetector(Detector):
 
     # -- features ---------------------------------------------------------------
 
-    def account_features(self, accounts: Sequence[Account], event_proba: Sequence[np.ndarray], *,
-                         comments: Mapping[str, Sequence[Event]] | None = None) -> list[AccountFeatures]:
+    def account_features(
+        self,
+        accounts: Sequence[Account],
+        event_proba: Sequence[np.ndarray],
+        *,
+        comments: Mapping[str, Sequence[Event]] | None = None,
+    ) -> list[AccountFeatures]:
         """Features of ``accounts`` given their timeline event probabilities."""
         if len(event_proba) != len(accounts):
             raise ValueError(f"event_proba needs one array per account ({len(accounts)}); got {len(event_proba)}")
         return [
-            account_features(a, p, comments_on=comments, threshold=self.event_threshold,
-                             timezone=self.timezone)
+            account_features(a, p, comments_on=comments, threshold=self.event_threshold, timezone=self.timezone)
             for a, p in zip(accounts, event_proba)
         ]
 
     # -- fitting ------------------------------------------------------------------
 
     # fit, predict_proba and predict take accounts, not the base's events (hence the ignores).
-    def fit(self, accounts: Iterable[Account], y: Any | None = None, *,  # type: ignore[override]
-            comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
-            event_proba: Sequence[np.ndarray] | None = None,
-            groups: Sequence[str] | None = None) -> AccountDetector:
+    def fit(  # type: ignore[override]
+        self,
+        accounts: Iterable[Account],
+        y: Any | None = None,
+        *,
+        comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
+        event_proba: Sequence[np.ndarray] | None = None,
+        groups: Sequence[str] | None = None,
+    ) -> AccountDetector:
         """Fit on ``accounts`` (with timelines); ``y`` defaults to ``account.dealer``.
 
         ``comments``: other users' comments (an iterable of events, or a
@@ -352,13 +400,19 @@ class AccountDetector(Detector):
         if len(np.unique(targets)) < 2:
             raise ValueError(f"AccountDetector.fit needs dealers and other accounts in y; got only class {targets[0]}")
         grouped = _comment_map(comments)
-        self.event_detector_ = fit_event_detector(accounts, self.event_detector, self.event_params,
-                                                  self.event_target)
+        self.event_detector_ = fit_event_detector(accounts, self.event_detector, self.event_params, self.event_target)
         if event_proba is None:
             if self.inner_folds >= 2:
-                event_proba = cross_fit_proba(accounts, targets, name=self.event_detector, params=self.event_params,
-                                              target=self.event_target, folds=self.inner_folds, seed=self.seed,
-                                              groups=groups)
+                event_proba = cross_fit_proba(
+                    accounts,
+                    targets,
+                    name=self.event_detector,
+                    params=self.event_params,
+                    target=self.event_target,
+                    folds=self.inner_folds,
+                    seed=self.seed,
+                    groups=groups,
+                )
             else:
                 event_proba = timeline_proba(self.event_detector_, accounts)
         feats = self.account_features(accounts, event_proba, comments=grouped)
@@ -371,8 +425,9 @@ class AccountDetector(Detector):
         check_parameters(type(self).__name__, self.get_params(), self._parameter_constraints)
         X = feature_matrix(features, self.feature_names_)
         y = np.asarray(y, dtype=np.int64)
-        self.model_ = make_account_model(self.model, C=self.C, l1_C=self.l1_C, select=self.select,
-                                         n_estimators=self.n_estimators, seed=self.seed).fit(X, y)
+        self.model_ = make_account_model(
+            self.model, C=self.C, l1_C=self.l1_C, select=self.select, n_estimators=self.n_estimators, seed=self.seed
+        ).fit(X, y)
         self.threshold_ = 0.5
         self.n_features_in_ = X.shape[1]
         self.training_data_ = {"n_accounts": int(len(y)), "n_dealers": int(y.sum())}
@@ -388,17 +443,25 @@ class AccountDetector(Detector):
             raise RuntimeError("this AccountDetector was fitted on features only; pass event_proba")
         return timeline_proba(self.event_detector_, accounts)
 
-    def features_of(self, accounts: Iterable[Account], *,
-                    comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
-                    event_proba: Sequence[np.ndarray] | None = None) -> list[AccountFeatures]:
+    def features_of(
+        self,
+        accounts: Iterable[Account],
+        *,
+        comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
+        event_proba: Sequence[np.ndarray] | None = None,
+    ) -> list[AccountFeatures]:
         accounts = as_accounts(accounts)
         if event_proba is None:
             event_proba = self.event_probabilities(accounts)
         return self.account_features(accounts, event_proba, comments=_comment_map(comments))
 
-    def predict_proba(self, accounts: Iterable[Account], *,  # type: ignore[override]
-                      comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
-                      event_proba: Sequence[np.ndarray] | None = None) -> np.ndarray:
+    def predict_proba(  # type: ignore[override]
+        self,
+        accounts: Iterable[Account],
+        *,
+        comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
+        event_proba: Sequence[np.ndarray] | None = None,
+    ) -> np.ndarray:
         """``(n_accounts, 2)``: columns ``("not_dealer", "dealer")``."""
         self._check_fitted()
         feats = self.features_of(accounts, comments=comments, event_proba=event_proba)
@@ -440,8 +503,11 @@ class AccountDetector(Detector):
         return {n: float(v) for n, v in zip(self.selected_features_, values)}
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"features": list(self.feature_names_), "selected_features": list(self.selected_features_),
-                "coefficients": self.coefficients()}
+        return {
+            "features": list(self.feature_names_),
+            "selected_features": list(self.selected_features_),
+            "coefficients": self.coefficients(),
+        }
 
     def _save_weights(self, directory: Path) -> list[str]:
         state = {k: v for k, v in self._learned_state().items() if k != "event_detector_"}

@@ -87,16 +87,30 @@ def cross_validate_accounts(
     for train, test in folds:
         train_accounts = [accounts[i] for i in train]
         test_accounts = [accounts[i] for i in test]
-        train_proba = cross_fit_proba(train_accounts, targets[train], name=event_detector, params=event_params,
-                                      target=event_target, folds=inner_folds, seed=seed,
-                                      groups=None if group_list is None else [group_list[i] for i in train])
+        train_proba = cross_fit_proba(
+            train_accounts,
+            targets[train],
+            name=event_detector,
+            params=event_params,
+            target=event_target,
+            folds=inner_folds,
+            seed=seed,
+            groups=None if group_list is None else [group_list[i] for i in train],
+        )
         detector = fit_event_detector(train_accounts, event_detector, event_params, event_target)
         test_proba = timeline_proba(detector, test_accounts)
         feature_cache: dict[tuple[Any, ...], tuple[list, list]] = {}
         for name, params in cells.items():
-            model = AccountDetector(**{"event_detector": event_detector, "event_params": dict(event_params or {}),
-                                       "event_target": event_target, "inner_folds": inner_folds,
-                                       "seed": seed, **params})
+            model = AccountDetector(
+                **{
+                    "event_detector": event_detector,
+                    "event_params": dict(event_params or {}),
+                    "event_target": event_target,
+                    "inner_folds": inner_folds,
+                    "seed": seed,
+                    **params,
+                }
+            )
             key = (model.event_threshold, model.timezone)
             if key not in feature_cache:
                 feature_cache[key] = (
@@ -184,8 +198,9 @@ def cross_annotator_table(
     return rows
 
 
-def network_recovery(predicted: Iterable[Iterable[str]], truth: Iterable[Iterable[str]],
-                     universe: Iterable[str]) -> dict[str, Any]:
+def network_recovery(
+    predicted: Iterable[Iterable[str]], truth: Iterable[Iterable[str]], universe: Iterable[str]
+) -> dict[str, Any]:
     """Pairwise precision / recall / F1 of network membership and the adjusted Rand index.
 
     ``predicted`` and ``truth`` are collections of account groups; accounts of
@@ -209,8 +224,9 @@ def network_recovery(predicted: Iterable[Iterable[str]], truth: Iterable[Iterabl
     precision = tp / len(pred_pairs) if pred_pairs else 0.0
     recall = tp / len(true_pairs) if true_pairs else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    ari = adjusted_rand_score([true_label.get(a, f"s:{a}") for a in universe],
-                              [pred_label.get(a, f"s:{a}") for a in universe])
+    ari = adjusted_rand_score(
+        [true_label.get(a, f"s:{a}") for a in universe], [pred_label.get(a, f"s:{a}") for a in universe]
+    )
     return {
         "pair_precision": float(precision),
         "pair_recall": float(recall),
@@ -223,5 +239,11 @@ def network_recovery(predicted: Iterable[Iterable[str]], truth: Iterable[Iterabl
     }
 
 
-__all__ = ["DEFAULT_CELLS", "account_folds", "cross_annotator_table", "cross_validate_accounts",
-           "network_recovery", "prf"]
+__all__ = [
+    "DEFAULT_CELLS",
+    "account_folds",
+    "cross_annotator_table",
+    "cross_validate_accounts",
+    "network_recovery",
+    "prf",
+]

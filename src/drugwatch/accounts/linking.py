@@ -93,8 +93,14 @@ class Network:
         return tuple(e.value for e in self.evidence if e.type == "contact")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "accounts": list(self.accounts), "size": self.size, "n_edges": self.n_edges,
-                "contacts": list(self.contacts), "evidence": [e.as_dict() for e in self.evidence]}
+        return {
+            "id": self.id,
+            "accounts": list(self.accounts),
+            "size": self.size,
+            "n_edges": self.n_edges,
+            "contacts": list(self.contacts),
+            "evidence": [e.as_dict() for e in self.evidence],
+        }
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,11 @@ class LinkResult:
         return {a: n.id for n in self.networks for a in n.accounts}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n_accounts": self.graph.number_of_nodes(), "n_links": self.graph.number_of_edges(),
-                "networks": [n.as_dict() for n in self.networks]}
+        return {
+            "n_accounts": self.graph.number_of_nodes(),
+            "n_links": self.graph.number_of_edges(),
+            "networks": [n.as_dict() for n in self.networks],
+        }
 
 
 _DIGITS_ONLY = re.compile(r"^\+?[0-9]+$")
@@ -174,8 +183,11 @@ def platform_contacts(event: Event) -> set[str]:
     if event.author and _TELEGRAM_CHANNEL.match(event.author):
         from drugwatch.text.analyze import analyze
 
-        out |= {f"app_handle:{c.value.lower()}" for c in analyze(event.text).contacts
-                if c.kind == "instagram_handle" and c.value}
+        out |= {
+            f"app_handle:{c.value.lower()}"
+            for c in analyze(event.text).contacts
+            if c.kind == "instagram_handle" and c.value
+        }
     return out
 
 
@@ -252,7 +264,8 @@ def link_accounts(
 
     if near_duplicates:
         adverts = [
-            (node, event) for node, event in by_event.values()
+            (node, event)
+            for node, event in by_event.values()
             if is_advert(event, None if drug_proba is None else drug_proba.get(event.key, 0.0))
         ]
         adverts.sort(key=lambda pair: pair[1].key)
@@ -283,12 +296,14 @@ def link_accounts(
         for _, _, data in sub.edges(data=True):
             for item in data["evidence"]:
                 items[(item.type, item.value)] = item
-        networks.append(Network(
-            id=f"net-{number:03d}",
-            accounts=tuple(component),
-            evidence=tuple(items[k] for k in sorted(items)),
-            n_edges=sub.number_of_edges(),
-        ))
+        networks.append(
+            Network(
+                id=f"net-{number:03d}",
+                accounts=tuple(component),
+                evidence=tuple(items[k] for k in sorted(items)),
+                n_edges=sub.number_of_edges(),
+            )
+        )
     return LinkResult(graph=graph, networks=tuple(networks), evidence=tuple(evidence))
 
 
@@ -306,8 +321,12 @@ class HashtagCommunity:
     tag_counts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"drug": self.drug, "tags": list(self.tags), "n_events": self.n_events,
-                "tag_counts": dict(self.tag_counts)}
+        return {
+            "drug": self.drug,
+            "tags": list(self.tags),
+            "n_events": self.n_events,
+            "tag_counts": dict(self.tag_counts),
+        }
 
 
 def hashtag_communities(

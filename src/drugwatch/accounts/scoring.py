@@ -35,9 +35,15 @@ class AccountScore:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "username": self.username, "platform": self.platform,
-            "probability": self.probability, "dealer": self.dealer, "threshold": self.threshold,
-            "model": self.model, "features": dict(self.features), "evidence": dict(self.evidence),
+            "key": self.key,
+            "username": self.username,
+            "platform": self.platform,
+            "probability": self.probability,
+            "dealer": self.dealer,
+            "threshold": self.threshold,
+            "model": self.model,
+            "features": dict(self.features),
+            "evidence": dict(self.evidence),
         }
 
 
@@ -72,12 +78,19 @@ def score_accounts(
     name = detector.name
     out = []
     for account, feats, p in zip(accounts, features, proba):
-        out.append(AccountScore(
-            key=account.key, username=account.username, platform=account.platform,
-            probability=float(p), dealer=bool(p >= cut), threshold=float(cut), model=name,
-            features={k: (None if v != v else float(v)) for k, v in feats.values.items()},  # NaN -> None
-            evidence=feats.evidence,
-        ))
+        out.append(
+            AccountScore(
+                key=account.key,
+                username=account.username,
+                platform=account.platform,
+                probability=float(p),
+                dealer=bool(p >= cut),
+                threshold=float(cut),
+                model=name,
+                features={k: (None if v != v else float(v)) for k, v in feats.values.items()},  # NaN -> None
+                evidence=feats.evidence,
+            )
+        )
     return out
 
 

@@ -41,8 +41,10 @@ def load_accounts(store: Store, *, labelled_only: bool = False) -> tuple[list[Ac
     for account in store.iter_accounts():
         if labelled_only and account.dealer is None:
             continue
-        events = sorted(timelines.get(account.key, ()),
-                        key=lambda e: (e.created_at is None, e.created_at or datetime.min.replace(tzinfo=UTC)))
+        events = sorted(
+            timelines.get(account.key, ()),
+            key=lambda e: (e.created_at is None, e.created_at or datetime.min.replace(tzinfo=UTC)),
+        )
         accounts.append(account.model_copy(update={"timeline": tuple(events)}))
     return accounts, comments
 
@@ -56,8 +58,15 @@ class TrainReport:
     selected_features: tuple[str, ...] = ()
 
 
-def train_account_model(store: Store, output: str | Path, *, params: Mapping[str, Any] | None = None,
-                        n_splits: int = 5, seed: int = 0, group_by_links: bool = True) -> TrainReport:
+def train_account_model(
+    store: Store,
+    output: str | Path,
+    *,
+    params: Mapping[str, Any] | None = None,
+    n_splits: int = 5,
+    seed: int = 0,
+    group_by_links: bool = True,
+) -> TrainReport:
     """CV then fit ``drugwatch.accounts.v1`` on the store's labelled accounts; save it under ``output``."""
     from drugwatch.accounts.detector import AccountDetector
     from drugwatch.accounts.evaluation import cross_validate_accounts
@@ -74,10 +83,18 @@ def train_account_model(store: Store, output: str | Path, *, params: Mapping[str
         membership = link_accounts(accounts).membership()
         groups = [membership.get(a.key, a.key) for a in accounts]
     if n_splits >= 2 and min(n_dealers, len(accounts) - n_dealers) >= n_splits:
-        cell = {k: v for k, v in params.items() if k not in ("event_detector", "event_params", "event_target",
-                                                             "inner_folds")}
+        cell = {
+            k: v
+            for k, v in params.items()
+            if k not in ("event_detector", "event_params", "event_target", "inner_folds")
+        }
         cv = cross_validate_accounts(
-            accounts, cells={"model": cell}, comments=comments, groups=groups, n_splits=n_splits, seed=seed,
+            accounts,
+            cells={"model": cell},
+            comments=comments,
+            groups=groups,
+            n_splits=n_splits,
+            seed=seed,
             **{k: params[k] for k in ("event_detector", "event_params", "event_target", "inner_folds") if k in params},
         )
         pooled = cv["cells"]["model"]["pooled"]
@@ -110,16 +127,33 @@ def score_store(store: Store, model_dir: str | Path, *, threshold: float | None 
     accounts, comments = load_accounts(store)
     scores = score_accounts(accounts, detector, comments=comments, threshold=threshold) if accounts else []
     with store.engine.begin() as conn:
-        run_id = conn.execute(insert(AccountRunRow).values(
-            kind="score", model=str(model_dir), params={"threshold": threshold, "registry_name": detector.name},
-            counts={"accounts": len(scores), "dealers": sum(1 for s in scores if s.dealer)}, created_at=_now(),
-        ).returning(AccountRunRow.id)).scalar_one()
+        run_id = conn.execute(
+            insert(AccountRunRow)
+            .values(
+                kind="score",
+                model=str(model_dir),
+                params={"threshold": threshold, "registry_name": detector.name},
+                counts={"accounts": len(scores), "dealers": sum(1 for s in scores if s.dealer)},
+                created_at=_now(),
+            )
+            .returning(AccountRunRow.id)
+        ).scalar_one()
         if scores:
-            conn.execute(insert(AccountScoreRow), [
-                {"run_id": run_id, "account_key": s.key, "probability": s.probability, "dealer": s.dealer,
-                 "threshold": s.threshold, "features": s.features, "evidence": s.evidence}
-                for s in scores
-            ])
+            conn.execute(
+                insert(AccountScoreRow),
+                [
+                    {
+                        "run_id": run_id,
+                        "account_key": s.key,
+                        "probability": s.probability,
+                        "dealer": s.dealer,
+                        "threshold": s.threshold,
+                        "features": s.features,
+                        "evidence": s.evidence,
+                    }
+                    for s in scores
+                ],
+            )
     return ScoreRun(int(run_id), scores)
 
 
@@ -129,8 +163,13 @@ class LinkRun:
     result: Any  # drugwatch.accounts.linking.LinkResult
 
 
-def link_store(store: Store, *, dealers_only: bool = False, min_probability: float | None = None,
-               near_duplicate_threshold: float = 0.7) -> LinkRun:
+def link_store(
+    store: Store,
+    *,
+    dealers_only: bool = False,
+    min_probability: float | None = None,
+    near_duplicate_threshold: float = 0.7,
+) -> LinkRun:
     """Link the stored accounts and store the networks.
 
     ``dealers_only`` keeps the accounts the latest score run flagged (or,
@@ -144,25 +183,48 @@ def link_store(store: Store, *, dealers_only: bool = False, min_probability: flo
         latest = latest_scores(store)
         if not latest:
             raise ValueError("no account scores in the store yet; run `drugwatch accounts score` first")
-        only = [k for k, row in latest.items()
-                if (row["probability"] >= min_probability if min_probability is not None else row["dealer"])]
+        only = [
+            k
+            for k, row in latest.items()
+            if (row["probability"] >= min_probability if min_probability is not None else row["dealer"])
+        ]
     result = link_accounts(accounts, comments, only=only, near_duplicate_threshold=near_duplicate_threshold)
     with store.engine.begin() as conn:
-        run_id = conn.execute(insert(AccountRunRow).values(
-            kind="link", model=None,
-            params={"dealers_only": dealers_only, "min_probability": min_probability,
-                    "near_duplicate_threshold": near_duplicate_threshold},
-            counts={"accounts": result.graph.number_of_nodes(), "links": result.graph.number_of_edges(),
-                    "networks": len(result.networks)},
-            created_at=_now(),
-        ).returning(AccountRunRow.id)).scalar_one()
+        run_id = conn.execute(
+            insert(AccountRunRow)
+            .values(
+                kind="link",
+                model=None,
+                params={
+                    "dealers_only": dealers_only,
+                    "min_probability": min_probability,
+                    "near_duplicate_threshold": near_duplicate_threshold,
+                },
+                counts={
+                    "accounts": result.graph.number_of_nodes(),
+                    "links": result.graph.number_of_edges(),
+                    "networks": len(result.networks),
+                },
+                created_at=_now(),
+            )
+            .returning(AccountRunRow.id)
+        ).scalar_one()
         if result.networks:
-            conn.execute(insert(AccountNetworkRow), [
-                {"run_id": run_id, "network_id": n.id, "size": n.size, "accounts": list(n.accounts),
-                 "contacts": list(n.contacts), "evidence": [e.as_dict() for e in n.evidence],
-                 "summary": _summary(n)}
-                for n in result.networks
-            ])
+            conn.execute(
+                insert(AccountNetworkRow),
+                [
+                    {
+                        "run_id": run_id,
+                        "network_id": n.id,
+                        "size": n.size,
+                        "accounts": list(n.accounts),
+                        "contacts": list(n.contacts),
+                        "evidence": [e.as_dict() for e in n.evidence],
+                        "summary": _summary(n),
+                    }
+                    for n in result.networks
+                ],
+            )
     return LinkRun(int(run_id), result)
 
 
@@ -173,8 +235,9 @@ def _summary(network: Any) -> str:
 
 def _latest_run(store: Store, kind: str) -> int | None:
     with store.engine.connect() as conn:
-        return conn.execute(select(AccountRunRow.id).where(AccountRunRow.kind == kind)
-                            .order_by(AccountRunRow.id.desc()).limit(1)).scalar_one_or_none()
+        return conn.execute(
+            select(AccountRunRow.id).where(AccountRunRow.kind == kind).order_by(AccountRunRow.id.desc()).limit(1)
+        ).scalar_one_or_none()
 
 
 def latest_scores(store: Store) -> dict[str, dict[str, Any]]:
@@ -184,8 +247,17 @@ def latest_scores(store: Store) -> dict[str, dict[str, Any]]:
         return {}
     with store.engine.connect() as conn:
         rows = conn.execute(select(AccountScoreRow).where(AccountScoreRow.run_id == run_id)).all()
-    return {r.account_key: {"probability": r.probability, "dealer": r.dealer, "threshold": r.threshold,
-                            "features": r.features, "evidence": r.evidence, "run_id": run_id} for r in rows}
+    return {
+        r.account_key: {
+            "probability": r.probability,
+            "dealer": r.dealer,
+            "threshold": r.threshold,
+            "features": r.features,
+            "evidence": r.evidence,
+            "run_id": run_id,
+        }
+        for r in rows
+    }
 
 
 def latest_networks(store: Store) -> list[dict[str, Any]]:
@@ -194,11 +266,33 @@ def latest_networks(store: Store) -> list[dict[str, Any]]:
     if run_id is None:
         return []
     with store.engine.connect() as conn:
-        rows = conn.execute(select(AccountNetworkRow).where(AccountNetworkRow.run_id == run_id)
-                            .order_by(AccountNetworkRow.size.desc(), AccountNetworkRow.network_id)).all()
-    return [{"id": r.network_id, "size": r.size, "accounts": r.accounts, "contacts": r.contacts,
-             "evidence": r.evidence, "summary": r.summary, "run_id": run_id} for r in rows]
+        rows = conn.execute(
+            select(AccountNetworkRow)
+            .where(AccountNetworkRow.run_id == run_id)
+            .order_by(AccountNetworkRow.size.desc(), AccountNetworkRow.network_id)
+        ).all()
+    return [
+        {
+            "id": r.network_id,
+            "size": r.size,
+            "accounts": r.accounts,
+            "contacts": r.contacts,
+            "evidence": r.evidence,
+            "summary": r.summary,
+            "run_id": run_id,
+        }
+        for r in rows
+    ]
 
 
-__all__ = ["LinkRun", "ScoreRun", "TrainReport", "latest_networks", "latest_scores", "link_store", "load_accounts",
-           "score_store", "train_account_model"]
+__all__ = [
+    "LinkRun",
+    "ScoreRun",
+    "TrainReport",
+    "latest_networks",
+    "latest_scores",
+    "link_store",
+    "load_accounts",
+    "score_store",
+    "train_account_model",
+]

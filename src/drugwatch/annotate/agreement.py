@@ -161,7 +161,9 @@ def _label_key(labels: Iterable[str]) -> str:
     return "+".join(sorted(labels)) or "-"
 
 
-def agreement_report(answers: Answers, *, label_levels: Sequence[str] = ("hashtag", "image", "comment"), dealer_level: str = "dealer") -> AgreementReport:
+def agreement_report(
+    answers: Answers, *, label_levels: Sequence[str] = ("hashtag", "image", "comment"), dealer_level: str = "dealer"
+) -> AgreementReport:
     """All statistics for ``answers`` (only events with two or more annotators count)."""
     answers = {e: coders for e, coders in answers.items() if len(coders) >= 2}
     annotators = tuple(sorted({c for coders in answers.values() for c in coders}))
@@ -226,4 +228,6 @@ def agreement_report(answers: Answers, *, label_levels: Sequence[str] = ("hashta
     notes: tuple[str, ...] = ()
     if not answers:
         notes = ("No event has two or more finished annotations yet.",)
-    return AgreementReport(n_events=len(answers), annotators=annotators, pairs=tuple(pairs), labels=tuple(per_label), notes=notes)
+    return AgreementReport(
+        n_events=len(answers), annotators=annotators, pairs=tuple(pairs), labels=tuple(per_label), notes=notes
+    )

@@ -92,11 +92,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.scorer = app.state.suggester.probabilities
     app.state.guidelines = load_guidelines(settings.annotate_guidelines)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(LABELS=LABELS, LABEL_KEYS=LABEL_KEYS, LEVEL_KEYS=LEVEL_KEYS, guide=app.state.guidelines)
+    templates.env.globals.update(
+        LABELS=LABELS, LABEL_KEYS=LABEL_KEYS, LEVEL_KEYS=LEVEL_KEYS, guide=app.state.guidelines
+    )
     app.state.templates = templates
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (auth, users, assignments, tasks, media, agreement, adjudication, export, hashtags, guidelines, slang):
+    for module in (
+        auth,
+        users,
+        assignments,
+        tasks,
+        media,
+        agreement,
+        adjudication,
+        export,
+        hashtags,
+        guidelines,
+        slang,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(NotAuthenticated)
@@ -110,7 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _error_page(request: Request, exc: HTTPException) -> Response:
         if _wants_html(request):
             return templates.TemplateResponse(
-                request, "error.html", {"status": exc.status_code, "detail": exc.detail, "user": None}, status_code=exc.status_code
+                request,
+                "error.html",
+                {"status": exc.status_code, "detail": exc.detail, "user": None},
+                status_code=exc.status_code,
             )
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
@@ -121,7 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
         )
         return response
 

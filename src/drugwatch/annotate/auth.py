@@ -78,7 +78,9 @@ def create_user(engine: Engine, username: str, password: str, role: str, hasher:
     with engine.begin() as conn:
         existing = conn.execute(select(UserRow.id).where(UserRow.username == username)).scalar_one_or_none()
         if existing is not None:
-            conn.execute(update(UserRow).where(UserRow.id == existing).values(password_hash=hashed, role=role, active=True))
+            conn.execute(
+                update(UserRow).where(UserRow.id == existing).values(password_hash=hashed, role=role, active=True)
+            )
             conn.execute(delete(SessionRow).where(SessionRow.user_id == existing))
             return existing
         inserted = conn.execute(

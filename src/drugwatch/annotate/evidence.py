@@ -98,7 +98,15 @@ def evidence_spans(text: str) -> list[Span]:
     for tag in view.hashtags:
         kind = tag.analysis.kind
         labels = ", ".join(sorted(tag.analysis.labels))
-        spans.append(Span(tag.raw_start, tag.raw_end, "tag", f"tag tag-{kind}", f"hashtag: {kind}" + (f" ({labels})" if labels else "")))
+        spans.append(
+            Span(
+                tag.raw_start,
+                tag.raw_end,
+                "tag",
+                f"tag tag-{kind}",
+                f"hashtag: {kind}" + (f" ({labels})" if labels else ""),
+            )
+        )
     for hit in view.hits:
         if hit.in_hashtag:
             continue
@@ -108,7 +116,9 @@ def evidence_spans(text: str) -> list[Span]:
             spans.append(Span(hit.raw_start, hit.raw_end, "sale", "sale", f"sale cue: {hit.kind}"))
     for contact in view.contacts:
         if contact.kind == "shipping":
-            spans.append(Span(contact.raw_start, contact.raw_end, "sale", "sale", f"sale cue: shipping ({contact.value})"))
+            spans.append(
+                Span(contact.raw_start, contact.raw_end, "sale", "sale", f"sale cue: shipping ({contact.value})")
+            )
             continue
         what = f"{contact.kind}{' / ' + contact.app if contact.app else ''}: {contact.value}"
         spans.append(Span(contact.raw_start, contact.raw_end, "contact", "contact", f"contact information: {what}"))
@@ -165,7 +175,9 @@ def _render(text: str, spans: list[Span]) -> Markup:
     pos = 0
     for span in spans:
         out.append(str(escape(text[pos : span.start])))
-        out.append(f'<mark class="{span.css}" title="{escape(span.title)}">{escape(text[span.start : span.end])}</mark>')
+        out.append(
+            f'<mark class="{span.css}" title="{escape(span.title)}">{escape(text[span.start : span.end])}</mark>'
+        )
         pos = span.end
     out.append(str(escape(text[pos:])))
     return Markup("".join(out))

@@ -111,13 +111,18 @@ def load_guidelines(path: str | os.PathLike[str] | None = None) -> Guidelines:
             raise GuidelinesError(f"{source}: unknown label(s) {', '.join(unknown)}; expected: {', '.join(LABELS)}")
         unknown = sorted(set(override.get("levels", {})) - set(LABEL_LEVELS))
         if unknown:
-            raise GuidelinesError(f"{source}: unknown level(s) {', '.join(unknown)}; expected: {', '.join(LABEL_LEVELS)}")
+            raise GuidelinesError(
+                f"{source}: unknown level(s) {', '.join(unknown)}; expected: {', '.join(LABEL_LEVELS)}"
+            )
         data = _merge(data, override)
     labels = {}
     for label in LABELS:
         entry = data.get("labels", {}).get(label, {})
-        labels[label] = LabelGuide(label, _text(entry.get("definition"), f"labels.{label}.definition", source),
-                                   _examples(entry.get("examples"), f"labels.{label}.examples", source))
+        labels[label] = LabelGuide(
+            label,
+            _text(entry.get("definition"), f"labels.{label}.definition", source),
+            _examples(entry.get("examples"), f"labels.{label}.examples", source),
+        )
     levels = {}
     for level in LABEL_LEVELS:
         entry = data.get("levels", {}).get(level, {})

@@ -122,7 +122,9 @@ class AdjudicationRow(Base):
     __tablename__ = "annotate_adjudications"
 
     id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
-    event_key: Mapped[str] = mapped_column(String(330), ForeignKey("events.key", ondelete="CASCADE"), unique=True, nullable=False)
+    event_key: Mapped[str] = mapped_column(
+        String(330), ForeignKey("events.key", ondelete="CASCADE"), unique=True, nullable=False
+    )
     user_id: Mapped[int] = mapped_column(SeqType, ForeignKey("annotate_users.id", ondelete="CASCADE"), nullable=False)
     #: ``{"hashtag": [...], "image": [...], "comment": [...]}``; a level the
     #: event does not have is missing.

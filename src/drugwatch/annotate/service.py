@@ -224,7 +224,11 @@ def assign(
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         with engine.begin() as conn:
-            stmt = _insert(conn, AssignmentRow).values(chunk).on_conflict_do_nothing(index_elements=["event_key", "user_id"])
+            stmt = (
+                _insert(conn, AssignmentRow)
+                .values(chunk)
+                .on_conflict_do_nothing(index_elements=["event_key", "user_id"])
+            )
             made += conn.execute(stmt).rowcount or 0
     return made
 
@@ -254,7 +258,9 @@ def next_task(engine: Engine, user_id: int, *, exclude: int | None = None) -> in
     if exclude is not None:
         query = query.where(AssignmentRow.id != exclude)
     with engine.connect() as conn:
-        return conn.execute(query.order_by(AssignmentRow.priority.desc(), AssignmentRow.id).limit(1)).scalar_one_or_none()
+        return conn.execute(
+            query.order_by(AssignmentRow.priority.desc(), AssignmentRow.id).limit(1)
+        ).scalar_one_or_none()
 
 
 #: Characters of an event's text read for a preview in the queue and history lists.
@@ -267,14 +273,17 @@ def _preview(text: str | None) -> str:
 
 
 def _listing_query():
-    return (
-        select(
-            AssignmentRow.id, AssignmentRow.event_key, AssignmentRow.status, AssignmentRow.priority, AssignmentRow.note,
-            AssignmentRow.completed_at, EventRow.kind, EventRow.author,
-            func.substr(EventRow.text, 1, PREVIEW_CHARS * 2).label("text"),
-        )
-        .join(EventRow, EventRow.key == AssignmentRow.event_key)
-    )
+    return select(
+        AssignmentRow.id,
+        AssignmentRow.event_key,
+        AssignmentRow.status,
+        AssignmentRow.priority,
+        AssignmentRow.note,
+        AssignmentRow.completed_at,
+        EventRow.kind,
+        EventRow.author,
+        func.substr(EventRow.text, 1, PREVIEW_CHARS * 2).label("text"),
+    ).join(EventRow, EventRow.key == AssignmentRow.event_key)
 
 
 def queue(engine: Engine, user_id: int, limit: int = 50) -> list[dict[str, Any]]:
@@ -301,8 +310,11 @@ def _with_answers(conn: Any, user_id: int, keys: Sequence[str]) -> set[str]:
     for start in range(0, len(keys), _CHUNK):
         found.update(
             conn.execute(
-                select(AnnotationRow.event_key).distinct()
-                .where(AnnotationRow.user_id == user_id, AnnotationRow.event_key.in_(list(keys[start : start + _CHUNK])))
+                select(AnnotationRow.event_key)
+                .distinct()
+                .where(
+                    AnnotationRow.user_id == user_id, AnnotationRow.event_key.in_(list(keys[start : start + _CHUNK]))
+                )
             ).scalars()
         )
     return found
@@ -312,8 +324,16 @@ def _with_answers(conn: Any, user_id: int, keys: Sequence[str]) -> set[str]:
 HISTORY_FILTERS = ("all", "done", "skipped", "flagged", "draft")
 
 
-def history(engine: Engine, user_id: int, *, status: str = "all", kind: str | None = None, q: str | None = None,
-            limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+def history(
+    engine: Engine,
+    user_id: int,
+    *,
+    status: str = "all",
+    kind: str | None = None,
+    q: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """The user's submitted, skipped, flagged and draft items, most recent first.
 
     ``q`` keeps items whose text contains it (case-insensitive, at most 200
@@ -333,28 +353,33 @@ def history(engine: Engine, user_id: int, *, status: str = "all", kind: str | No
         query = query.where(EventRow.kind == kind)
     if q:
         query = query.where(func.lower(EventRow.text).contains(q[:200].lower(), autoescape=True))
-    query = query.order_by(AssignmentRow.completed_at.is_(None), AssignmentRow.completed_at.desc(), AssignmentRow.id.desc())
+    query = query.order_by(
+        AssignmentRow.completed_at.is_(None), AssignmentRow.completed_at.desc(), AssignmentRow.id.desc()
+    )
     with engine.connect() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).all()
         answers: dict[str, dict[str, Any]] = defaultdict(dict)
         keys = [r.event_key for r in rows]
         for start in range(0, len(keys), _CHUNK):
             for a in conn.execute(
-                select(AnnotationRow.event_key, AnnotationRow.level, AnnotationRow.labels, AnnotationRow.selling)
-                .where(AnnotationRow.user_id == user_id, AnnotationRow.event_key.in_(keys[start : start + _CHUNK]))
+                select(AnnotationRow.event_key, AnnotationRow.level, AnnotationRow.labels, AnnotationRow.selling).where(
+                    AnnotationRow.user_id == user_id, AnnotationRow.event_key.in_(keys[start : start + _CHUNK])
+                )
             ):
                 answers[a.event_key][a.level] = a.selling if a.level == DEALER_LEVEL else tuple(a.labels or ())
     out = []
     for r in rows:
         own = answers.get(r.event_key, {})
         levels = {level: own[level] for level in LABEL_LEVELS if level in own}
-        out.append({
-            **dict(r._mapping),
-            "preview": _preview(r.text),
-            "state": "draft" if r.status == "pending" else r.status,
-            "labels": merge_levels(levels) if levels else (),
-            "selling": own.get(DEALER_LEVEL),
-        })
+        out.append(
+            {
+                **dict(r._mapping),
+                "preview": _preview(r.text),
+                "state": "draft" if r.status == "pending" else r.status,
+                "labels": merge_levels(levels) if levels else (),
+                "selling": own.get(DEALER_LEVEL),
+            }
+        )
     return out
 
 
@@ -377,19 +402,34 @@ def neighbours(engine: Engine, task: Task) -> Neighbours:
         here = conn.execute(select(AssignmentRow.completed_at).where(AssignmentRow.id == task.id)).scalar_one_or_none()
         newest_first = (AssignmentRow.completed_at.desc(), AssignmentRow.id.desc())
         if task.status == "pending" or here is None:
-            previous = conn.execute(select(AssignmentRow.id).where(finished).order_by(*newest_first).limit(1)).scalar_one_or_none()
+            previous = conn.execute(
+                select(AssignmentRow.id).where(finished).order_by(*newest_first).limit(1)
+            ).scalar_one_or_none()
             later = None
         else:
-            before = or_(AssignmentRow.completed_at < here, and_(AssignmentRow.completed_at == here, AssignmentRow.id < task.id))
-            after = or_(AssignmentRow.completed_at > here, and_(AssignmentRow.completed_at == here, AssignmentRow.id > task.id))
-            previous = conn.execute(select(AssignmentRow.id).where(finished, before).order_by(*newest_first).limit(1)).scalar_one_or_none()
+            before = or_(
+                AssignmentRow.completed_at < here, and_(AssignmentRow.completed_at == here, AssignmentRow.id < task.id)
+            )
+            after = or_(
+                AssignmentRow.completed_at > here, and_(AssignmentRow.completed_at == here, AssignmentRow.id > task.id)
+            )
+            previous = conn.execute(
+                select(AssignmentRow.id).where(finished, before).order_by(*newest_first).limit(1)
+            ).scalar_one_or_none()
             later = conn.execute(
-                select(AssignmentRow.id).where(finished, after).order_by(AssignmentRow.completed_at, AssignmentRow.id).limit(1)
+                select(AssignmentRow.id)
+                .where(finished, after)
+                .order_by(AssignmentRow.completed_at, AssignmentRow.id)
+                .limit(1)
             ).scalar_one_or_none()
         if later is None:
             later = conn.execute(
                 select(AssignmentRow.id)
-                .where(AssignmentRow.user_id == task.user_id, AssignmentRow.status == "pending", AssignmentRow.id != task.id)
+                .where(
+                    AssignmentRow.user_id == task.user_id,
+                    AssignmentRow.status == "pending",
+                    AssignmentRow.id != task.id,
+                )
                 .order_by(AssignmentRow.priority.desc(), AssignmentRow.id)
                 .limit(1)
             ).scalar_one_or_none()
@@ -398,7 +438,9 @@ def neighbours(engine: Engine, task: Task) -> Neighbours:
 
 def is_adjudicated(engine: Engine, event_key: str) -> bool:
     with engine.connect() as conn:
-        return conn.execute(select(AdjudicationRow.id).where(AdjudicationRow.event_key == event_key)).first() is not None
+        return (
+            conn.execute(select(AdjudicationRow.id).where(AdjudicationRow.event_key == event_key)).first() is not None
+        )
 
 
 def undo(engine: Engine, task: Task) -> str:
@@ -413,7 +455,8 @@ def undo(engine: Engine, task: Task) -> str:
         raise TaskStateError("this item is already adjudicated; its answer can no longer be withdrawn")
     with engine.begin() as conn:
         conn.execute(
-            update(AssignmentRow).where(AssignmentRow.id == task.id, AssignmentRow.status == task.status)
+            update(AssignmentRow)
+            .where(AssignmentRow.id == task.id, AssignmentRow.status == task.status)
             .values(status="pending", note=None, completed_at=None)
         )
     return task.status
@@ -437,22 +480,28 @@ def save_draft(engine: Engine, task: Task, levels: Mapping[str, Sequence[str]], 
     if selling is not None:
         rows.append({"level": DEALER_LEVEL, "labels": None, "selling": selling})
     with engine.begin() as conn:
-        conn.execute(
-            update(AssignmentRow).where(AssignmentRow.id == task.id).values(status="pending")
-        )
+        conn.execute(update(AssignmentRow).where(AssignmentRow.id == task.id).values(status="pending"))
         conn.execute(
             delete(AnnotationRow).where(
-                AnnotationRow.event_key == task.event_key, AnnotationRow.user_id == task.user_id,
+                AnnotationRow.event_key == task.event_key,
+                AnnotationRow.user_id == task.user_id,
                 AnnotationRow.level.not_in([r["level"] for r in rows]) if rows else true(),
             )
         )
         if rows:
             stmt = _insert(conn, AnnotationRow).values(
-                [{**r, "event_key": task.event_key, "user_id": task.user_id, "suggested": None, "updated_at": now} for r in rows]
+                [
+                    {**r, "event_key": task.event_key, "user_id": task.user_id, "suggested": None, "updated_at": now}
+                    for r in rows
+                ]
             )
             stmt = stmt.on_conflict_do_update(
                 index_elements=["event_key", "user_id", "level"],
-                set_={"labels": stmt.excluded.labels, "selling": stmt.excluded.selling, "updated_at": stmt.excluded.updated_at},
+                set_={
+                    "labels": stmt.excluded.labels,
+                    "selling": stmt.excluded.selling,
+                    "updated_at": stmt.excluded.updated_at,
+                },
             )
             conn.execute(stmt)
 
@@ -483,7 +532,11 @@ def set_option(engine: Engine, name: str, value: Any) -> None:
         raise ValueError(f"option {name!r} takes a {type(OPTION_DEFAULTS[name]).__name__}, got {value!r}")
     with engine.begin() as conn:
         stmt = _insert(conn, OptionRow).values(name=name, value=value, updated_at=_now())
-        conn.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}))
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["name"], set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}
+            )
+        )
 
 
 #: Longer than this between showing an item and its answer is a break, not labelling time.
@@ -515,18 +568,38 @@ def submit(engine: Engine, task: Task, answer: Answer, suggestion: Any = None, s
         return suggestion.suggested_for(level) if suggestion is not None else None
 
     rows = [
-        {"event_key": task.event_key, "user_id": task.user_id, "level": level, "labels": list(labels), "selling": None,
-         "suggested": offered(level), "updated_at": now}
+        {
+            "event_key": task.event_key,
+            "user_id": task.user_id,
+            "level": level,
+            "labels": list(labels),
+            "selling": None,
+            "suggested": offered(level),
+            "updated_at": now,
+        }
         for level, labels in answer.levels.items()
     ]
-    rows.append({"event_key": task.event_key, "user_id": task.user_id, "level": DEALER_LEVEL, "labels": None,
-                 "selling": answer.selling, "suggested": offered(DEALER_LEVEL), "updated_at": now})
+    rows.append(
+        {
+            "event_key": task.event_key,
+            "user_id": task.user_id,
+            "level": DEALER_LEVEL,
+            "labels": None,
+            "selling": answer.selling,
+            "suggested": offered(DEALER_LEVEL),
+            "updated_at": now,
+        }
+    )
     with engine.begin() as conn:
         stmt = _insert(conn, AnnotationRow).values(rows)
         stmt = stmt.on_conflict_do_update(
             index_elements=["event_key", "user_id", "level"],
-            set_={"labels": stmt.excluded.labels, "selling": stmt.excluded.selling, "suggested": stmt.excluded.suggested,
-                  "updated_at": stmt.excluded.updated_at},
+            set_={
+                "labels": stmt.excluded.labels,
+                "selling": stmt.excluded.selling,
+                "suggested": stmt.excluded.suggested,
+                "updated_at": stmt.excluded.updated_at,
+            },
         )
         conn.execute(stmt)
         conn.execute(
@@ -539,8 +612,11 @@ def submit(engine: Engine, task: Task, answer: Answer, suggestion: Any = None, s
         conn.execute(
             update(AssignmentRow)
             .where(AssignmentRow.id == task.id)
-            .values(status="done", completed_at=func.coalesce(AssignmentRow.completed_at, now),
-                    seconds=seconds if seconds is not None else AssignmentRow.seconds)
+            .values(
+                status="done",
+                completed_at=func.coalesce(AssignmentRow.completed_at, now),
+                seconds=seconds if seconds is not None else AssignmentRow.seconds,
+            )
         )
 
 
@@ -549,7 +625,11 @@ def pass_task(engine: Engine, task: Task, status: str, note: str | None = None) 
     if status not in ("skipped", "flagged", "pending"):
         raise ValueError(f"cannot set a task to {status!r}")
     with engine.begin() as conn:
-        conn.execute(update(AssignmentRow).where(AssignmentRow.id == task.id).values(status=status, note=note or None, completed_at=_now()))
+        conn.execute(
+            update(AssignmentRow)
+            .where(AssignmentRow.id == task.id)
+            .values(status=status, note=note or None, completed_at=_now())
+        )
 
 
 def own_answer(engine: Engine, task: Task) -> tuple[dict[str, list[str]], bool | None]:
@@ -578,10 +658,15 @@ def progress(engine: Engine, user_id: int | None = None) -> list[dict[str, Any]]
         rows = conn.execute(query).all()
     table: dict[int, dict[str, Any]] = {}
     for r in rows:
-        entry = table.setdefault(r.id, {"user_id": r.id, "username": r.username, "pending": 0, "done": 0, "skipped": 0, "flagged": 0})
+        entry = table.setdefault(
+            r.id, {"user_id": r.id, "username": r.username, "pending": 0, "done": 0, "skipped": 0, "flagged": 0}
+        )
         entry[r.status] = r.n
-    timing = select(AssignmentRow.user_id, func.avg(AssignmentRow.seconds), func.count(AssignmentRow.seconds)).where(
-        AssignmentRow.status == "done", AssignmentRow.seconds.is_not(None)).group_by(AssignmentRow.user_id)
+    timing = (
+        select(AssignmentRow.user_id, func.avg(AssignmentRow.seconds), func.count(AssignmentRow.seconds))
+        .where(AssignmentRow.status == "done", AssignmentRow.seconds.is_not(None))
+        .group_by(AssignmentRow.user_id)
+    )
     if user_id is not None:
         timing = timing.where(AssignmentRow.user_id == user_id)
     with engine.connect() as conn:
@@ -603,7 +688,9 @@ def collect_answers(engine: Engine, event_keys: Iterable[str] | None = None) -> 
     """event key -> annotator name -> level -> label tuple (or bool for the
     dealer level), from finished assignments only."""
     query = (
-        select(AnnotationRow.event_key, UserRow.username, AnnotationRow.level, AnnotationRow.labels, AnnotationRow.selling)
+        select(
+            AnnotationRow.event_key, UserRow.username, AnnotationRow.level, AnnotationRow.labels, AnnotationRow.selling
+        )
         .join(UserRow, UserRow.id == AnnotationRow.user_id)
         .join(
             AssignmentRow,
@@ -626,7 +713,9 @@ def collect_answers(engine: Engine, event_keys: Iterable[str] | None = None) -> 
 def _status_counts(engine: Engine) -> dict[str, dict[str, int]]:
     with engine.connect() as conn:
         rows = conn.execute(
-            select(AssignmentRow.event_key, AssignmentRow.status, func.count()).group_by(AssignmentRow.event_key, AssignmentRow.status)
+            select(AssignmentRow.event_key, AssignmentRow.status, func.count()).group_by(
+                AssignmentRow.event_key, AssignmentRow.status
+            )
         ).all()
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for key, status, n in rows:
@@ -643,7 +732,8 @@ def answer_seconds(engine: Engine, event_key: str) -> dict[str, float | None]:
     """Annotator name -> seconds they spent on ``event_key`` (finished answers)."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(UserRow.username, AssignmentRow.seconds).join(UserRow, UserRow.id == AssignmentRow.user_id)
+            select(UserRow.username, AssignmentRow.seconds)
+            .join(UserRow, UserRow.id == AssignmentRow.user_id)
             .where(AssignmentRow.event_key == event_key, AssignmentRow.status == "done")
         ).all()
     return {r.username: r.seconds for r in rows}
@@ -726,7 +816,9 @@ def adjudicate(engine: Engine, event_key: str, user_id: int, answer: Answer, not
         stmt = _insert(conn, AdjudicationRow).values(values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["event_key"],
-            set_={name: stmt.excluded[name] for name in ("user_id", "levels", "labels", "selling", "note", "created_at")},
+            set_={
+                name: stmt.excluded[name] for name in ("user_id", "levels", "labels", "selling", "note", "created_at")
+            },
         )
         conn.execute(stmt)
 
@@ -747,10 +839,16 @@ def final_labels(engine: Engine, *, min_annotators: int = 2) -> list[FinalLabel]
     counts = _status_counts(engine)
     decided = _adjudicated(engine)
     out: list[FinalLabel] = []
-    answers = collect_answers(engine, [k for k, c in counts.items() if k not in decided and not c.get("pending") and not c.get("flagged")])
+    answers = collect_answers(
+        engine, [k for k, c in counts.items() if k not in decided and not c.get("pending") and not c.get("flagged")]
+    )
     for key, row in decided.items():
         levels = {level: tuple(labels) for level, labels in row.levels.items()}
-        out.append(FinalLabel(key, levels, tuple(row.labels), bool(row.selling), "adjudicated", counts.get(key, {}).get("done", 0)))
+        out.append(
+            FinalLabel(
+                key, levels, tuple(row.labels), bool(row.selling), "adjudicated", counts.get(key, {}).get("done", 0)
+            )
+        )
     for key, coders in answers.items():
         if len(coders) < min_annotators or differing_levels(coders):
             continue
@@ -846,21 +944,42 @@ def export_labels(engine: Engine, path: str | os.PathLike[str], *, fmt: str = "j
     strings = pa.list_(pa.string())
     schema = pa.schema(
         [
-            ("id", pa.string()), ("platform", pa.string()), ("key", pa.string()), ("kind", pa.string()),
-            ("text", pa.string()), ("author", pa.string()), ("created_at", pa.string()),
-            ("hashtags", strings), ("labels", strings), ("selling", pa.bool_()),
-            ("hashtag_labels", strings), ("image_labels", strings), ("comment_labels", strings),
-            ("label_source", pa.string()), ("n_annotators", pa.int32()), ("group", pa.string()),
+            ("id", pa.string()),
+            ("platform", pa.string()),
+            ("key", pa.string()),
+            ("kind", pa.string()),
+            ("text", pa.string()),
+            ("author", pa.string()),
+            ("created_at", pa.string()),
+            ("hashtags", strings),
+            ("labels", strings),
+            ("selling", pa.bool_()),
+            ("hashtag_labels", strings),
+            ("image_labels", strings),
+            ("comment_labels", strings),
+            ("label_source", pa.string()),
+            ("n_annotators", pa.int32()),
+            ("group", pa.string()),
         ]
     )
     rows = [
         {
-            "id": r["id"], "platform": r["platform"], "key": r["meta"]["key"], "kind": r["meta"]["kind"],
-            "text": r["text"], "author": r["author"], "created_at": r["created_at"],
-            "hashtags": r["meta"]["hashtags"], "labels": r["labels"], "selling": r["selling"],
-            "hashtag_labels": r["meta"]["levels"].get("hashtag"), "image_labels": r["meta"]["levels"].get("image"),
+            "id": r["id"],
+            "platform": r["platform"],
+            "key": r["meta"]["key"],
+            "kind": r["meta"]["kind"],
+            "text": r["text"],
+            "author": r["author"],
+            "created_at": r["created_at"],
+            "hashtags": r["meta"]["hashtags"],
+            "labels": r["labels"],
+            "selling": r["selling"],
+            "hashtag_labels": r["meta"]["levels"].get("hashtag"),
+            "image_labels": r["meta"]["levels"].get("image"),
             "comment_labels": r["meta"]["levels"].get("comment"),
-            "label_source": r["meta"]["label_source"], "n_annotators": r["meta"]["n_annotators"], "group": r["group"],
+            "label_source": r["meta"]["label_source"],
+            "n_annotators": r["meta"]["n_annotators"],
+            "group": r["group"],
         }
         for r in records
     ]
@@ -918,9 +1037,18 @@ def recompute_hashtag_weights(engine: Engine, *, min_annotators: int = 2) -> int
 
 def hashtag_weights(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(select(HashtagWeightRow).order_by(HashtagWeightRow.weight.desc(), HashtagWeightRow.tag)).all()
+        rows = conn.execute(
+            select(HashtagWeightRow).order_by(HashtagWeightRow.weight.desc(), HashtagWeightRow.tag)
+        ).all()
     return [
-        {"tag": r.tag, "weight": round(r.weight, 6), "n_events": r.n_events, "n_drug": r.n_drug, "n_selling": r.n_selling, "labels": r.label_counts}
+        {
+            "tag": r.tag,
+            "weight": round(r.weight, 6),
+            "n_events": r.n_events,
+            "n_drug": r.n_drug,
+            "n_selling": r.n_selling,
+            "labels": r.label_counts,
+        }
         for r in rows
     ]
 
@@ -958,7 +1086,9 @@ def _features(event: Event, cluster: int | None) -> frozenset[str]:
     return frozenset(feats)
 
 
-def diverse_order(scores: Sequence[float], features: Sequence[frozenset[str]], *, diversity: float = 0.5, pool: int = 500) -> list[int]:
+def diverse_order(
+    scores: Sequence[float], features: Sequence[frozenset[str]], *, diversity: float = 0.5, pool: int = 500
+) -> list[int]:
     """Indices in labelling order: greedy maximal marginal relevance.
 
     Each step takes the item maximizing ``(1 - diversity) * score -
@@ -992,12 +1122,17 @@ def prioritize(engine: Engine, scorer: Scorer, *, diversity: float = 0.5, limit:
         keys = [
             r.event_key
             for r in conn.execute(
-                select(AssignmentRow.event_key).where(AssignmentRow.status == "pending").group_by(AssignmentRow.event_key).limit(limit)
+                select(AssignmentRow.event_key)
+                .where(AssignmentRow.status == "pending")
+                .group_by(AssignmentRow.event_key)
+                .limit(limit)
             )
         ]
         clusters = {}
         for start in range(0, len(keys), _CHUNK):
-            for r in conn.execute(select(EventRow.key, EventRow.cluster_id).where(EventRow.key.in_(keys[start : start + _CHUNK]))):
+            for r in conn.execute(
+                select(EventRow.key, EventRow.cluster_id).where(EventRow.key.in_(keys[start : start + _CHUNK]))
+            ):
                 clusters[r.key] = r.cluster_id
     if not keys:
         return 0
@@ -1078,8 +1213,15 @@ def _ocr(event: Event, run_ocr: bool, min_confidence: float = 0.8) -> OcrReading
     return readable_lines(((line.text, line.confidence) for result in results for line in result.lines), min_confidence)
 
 
-def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_thread: int = 200,
-                 media: MediaLibrary | None = None, ocr_min_confidence: float = 0.8) -> ItemContext | None:
+def item_context(
+    engine: Engine,
+    event_key: str,
+    *,
+    run_ocr: bool = False,
+    max_thread: int = 200,
+    media: MediaLibrary | None = None,
+    ocr_min_confidence: float = 0.8,
+) -> ItemContext | None:
     """The event with its thread (root post and comments, the event marked),
     its author's bio, its image text and its hashtags' categories. With
     ``media``, OCR reads only the images the app would serve."""
@@ -1097,9 +1239,11 @@ def item_context(engine: Engine, event_key: str, *, run_ocr: bool = False, max_t
             .order_by(case((EventRow.key == root, 0), else_=1), EventRow.created_at, EventRow.seq)
             .limit(max_thread)
         ).all()
-        account = conn.execute(
-            select(AccountRow).where(AccountRow.key == f"{event.platform}:{event.author}")
-        ).first() if event.author else None
+        account = (
+            conn.execute(select(AccountRow).where(AccountRow.key == f"{event.platform}:{event.author}")).first()
+            if event.author
+            else None
+        )
     thread_events = [row_to_event(r) for r in rows]
     if all(e.key != event.key for e in thread_events):
         thread_events.append(event)
@@ -1196,8 +1340,12 @@ class MediaLibrary:
     so a small table), and only a change re-resolves the sources.
     """
 
-    def __init__(self, engine: Engine, configured: Iterable[str | os.PathLike[str]] = (),
-                 denied: Iterable[str | os.PathLike[str]] = ()) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        configured: Iterable[str | os.PathLike[str]] = (),
+        denied: Iterable[str | os.PathLike[str]] = (),
+    ) -> None:
         self.engine = engine
         # Kept even while missing: a folder mounted after the start counts once it is there.
         self.configured = tuple(dict.fromkeys(_real(p) for p in configured))
@@ -1324,11 +1472,12 @@ def can_see_event(engine: Engine, user_id: int, role: str, event_key: str) -> bo
     if role in ("adjudicator", "admin"):
         return True
     with engine.connect() as conn:
-        return conn.execute(
-            select(AssignmentRow.id)
-            .join(EventRow, EventRow.key == AssignmentRow.event_key)
-            .where(AssignmentRow.user_id == user_id, or_(EventRow.key == event_key, EventRow.post_key == event_key))
-            .limit(1)
-        ).first() is not None
-
-
+        return (
+            conn.execute(
+                select(AssignmentRow.id)
+                .join(EventRow, EventRow.key == AssignmentRow.event_key)
+                .where(AssignmentRow.user_id == user_id, or_(EventRow.key == event_key, EventRow.post_key == event_key))
+                .limit(1)
+            ).first()
+            is not None
+        )

@@ -86,9 +86,15 @@ class Settings(BaseSettings):
     media_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Folders event images may be served from, besides the import folders."
     )
-    login_account_failures: int = Field(default=5, ge=1, le=10_000, description="Sign-in attempts per account in a window.")
-    login_address_failures: int = Field(default=30, ge=1, le=100_000, description="Sign-in attempts per address in a window.")
-    login_window_s: float = Field(default=900.0, gt=0, le=7 * 86400, description="The window of the sign-in limits, seconds.")
+    login_account_failures: int = Field(
+        default=5, ge=1, le=10_000, description="Sign-in attempts per account in a window."
+    )
+    login_address_failures: int = Field(
+        default=30, ge=1, le=100_000, description="Sign-in attempts per address in a window."
+    )
+    login_window_s: float = Field(
+        default=900.0, gt=0, le=7 * 86400, description="The window of the sign-in limits, seconds."
+    )
     login_max_hashes: int = Field(default=4, ge=1, le=256, description="Password hashes run at once; more get 503.")
 
     @field_validator("media_roots", mode="before")

@@ -106,14 +106,24 @@ def run_discovery(engine: Engine, *, limit: int, top: int = 50, min_count: int =
             counted[0] += 1
             yield pair
 
-    found = [c for c in discover(texts(), top=top + len(decided), min_count=min_count, max_texts=limit)
-             if c.term not in decided][:top]
+    found = [
+        c
+        for c in discover(texts(), top=top + len(decided), min_count=min_count, max_texts=limit)
+        if c.term not in decided
+    ][:top]
     now = _now()
     rows = [
         {
-            "term": c.term, "status": "proposed", "score": c.score, "in_context": c.in_context, "total": c.total,
-            "next_to_drug": c.next_to_drug, "label_counts": dict(sorted(c.labels.items())),
-            "examples": [[key, text] for key, text in c.examples], "events_read": counted[0], "proposed_at": now,
+            "term": c.term,
+            "status": "proposed",
+            "score": c.score,
+            "in_context": c.in_context,
+            "total": c.total,
+            "next_to_drug": c.next_to_drug,
+            "label_counts": dict(sorted(c.labels.items())),
+            "examples": [[key, text] for key, text in c.examples],
+            "events_read": counted[0],
+            "proposed_at": now,
         }
         for c in found
     ]
@@ -136,10 +146,19 @@ def _row_dict(row: Any) -> dict[str, Any]:
     labels = row.label_counts or {}
     likely = max(sorted(labels), key=labels.__getitem__) if labels else None
     return {
-        "term": row.term, "status": row.status, "score": row.score, "in_context": row.in_context, "total": row.total,
-        "next_to_drug": row.next_to_drug, "labels": labels, "likely_label": likely if likely in DRUG_LABELS else None,
-        "examples": [(key, text) for key, text in row.examples], "events_read": row.events_read,
-        "proposed_at": _utc(row.proposed_at), "label": row.label, "ambiguous": row.ambiguous,
+        "term": row.term,
+        "status": row.status,
+        "score": row.score,
+        "in_context": row.in_context,
+        "total": row.total,
+        "next_to_drug": row.next_to_drug,
+        "labels": labels,
+        "likely_label": likely if likely in DRUG_LABELS else None,
+        "examples": [(key, text) for key, text in row.examples],
+        "events_read": row.events_read,
+        "proposed_at": _utc(row.proposed_at),
+        "label": row.label,
+        "ambiguous": row.ambiguous,
         "decided_at": _utc(row.decided_at),
     }
 
@@ -147,24 +166,33 @@ def _row_dict(row: Any) -> dict[str, Any]:
 def candidates(engine: Engine) -> list[dict[str, Any]]:
     """The undecided candidates, best first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(_TABLE).where(SlangTermRow.status == "proposed")
-                            .order_by(SlangTermRow.score.desc(), SlangTermRow.term).limit(MAX_TOP)).all()
+        rows = conn.execute(
+            select(_TABLE)
+            .where(SlangTermRow.status == "proposed")
+            .order_by(SlangTermRow.score.desc(), SlangTermRow.term)
+            .limit(MAX_TOP)
+        ).all()
     return [_row_dict(r) for r in rows]
 
 
 def decided(engine: Engine, limit: int = DECIDED_SHOWN) -> list[dict[str, Any]]:
     """The most recent decisions."""
     with engine.connect() as conn:
-        rows = conn.execute(select(_TABLE).where(SlangTermRow.status != "proposed")
-                            .order_by(SlangTermRow.decided_at.desc(), SlangTermRow.term).limit(limit)).all()
+        rows = conn.execute(
+            select(_TABLE)
+            .where(SlangTermRow.status != "proposed")
+            .order_by(SlangTermRow.decided_at.desc(), SlangTermRow.term)
+            .limit(limit)
+        ).all()
     return [_row_dict(r) for r in rows]
 
 
 def _claim(engine: Engine, term: str, values: dict[str, Any]) -> Any:
     """Move ``term`` from proposed to a decision; the row as it was proposed."""
     with engine.begin() as conn:
-        claimed = conn.execute(update(SlangTermRow).where(SlangTermRow.term == term, SlangTermRow.status == "proposed")
-                               .values(**values)).rowcount
+        claimed = conn.execute(
+            update(SlangTermRow).where(SlangTermRow.term == term, SlangTermRow.status == "proposed").values(**values)
+        ).rowcount
         row = conn.execute(select(_TABLE).where(SlangTermRow.term == term)).first()
     if not claimed:
         if row is None:
@@ -176,8 +204,11 @@ def _claim(engine: Engine, term: str, values: dict[str, Any]) -> Any:
 
 def _unclaim(engine: Engine, term: str) -> None:
     with engine.begin() as conn:
-        conn.execute(update(SlangTermRow).where(SlangTermRow.term == term)
-                     .values(status="proposed", label=None, ambiguous=None, decided_by=None, decided_at=None))
+        conn.execute(
+            update(SlangTermRow)
+            .where(SlangTermRow.term == term)
+            .values(status="proposed", label=None, ambiguous=None, decided_by=None, decided_at=None)
+        )
 
 
 @contextmanager
@@ -199,31 +230,43 @@ def _file_lock(path: Path) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def accept(engine: Engine, term: str, label: str, *, ambiguous: bool, user_id: int, username: str,
-           lexicon_path: Path | None) -> Path:
+def accept(
+    engine: Engine, term: str, label: str, *, ambiguous: bool, user_id: int, username: str, lexicon_path: Path | None
+) -> Path:
     """Write ``term`` with ``label`` to the user lexicon file and record the
     decision; returns the file written."""
     from drugwatch.lexicon.discover import append_user_entry
 
     if lexicon_path is None:
-        raise SlangError(409, "no user lexicon file is configured: set DRUGWATCH_USER_LEXICON to the file accepted "
-                              "terms go to (the text layer reads it by the same variable), then restart the app")
+        raise SlangError(
+            409,
+            "no user lexicon file is configured: set DRUGWATCH_USER_LEXICON to the file accepted "
+            "terms go to (the text layer reads it by the same variable), then restart the app",
+        )
     if label not in DRUG_LABELS:
         raise SlangError(422, f"label “{label}”: an accepted term names a drug, one of {', '.join(DRUG_LABELS)}")
     path = Path(lexicon_path).expanduser()
-    row = _claim(engine, term, {"status": "accepted", "label": label, "ambiguous": ambiguous, "decided_by": user_id,
-                                "decided_at": _now()})
+    row = _claim(
+        engine,
+        term,
+        {"status": "accepted", "label": label, "ambiguous": ambiguous, "decided_by": user_id, "decided_at": _now()},
+    )
     note = f"slang review: accepted by {username}; {row.in_context} of {row.total} texts in drug or sale context"
     try:
         with _file_lock(path):
             append_user_entry(path, term, label, kind=ACCEPTED_KIND, ambiguous=ambiguous, note=note)
     except (OSError, ValueError) as exc:
         _unclaim(engine, term)
-        raise SlangError(409 if isinstance(exc, OSError) else 422, f"could not write “{term}” to {path}: {exc}") from None
+        raise SlangError(
+            409 if isinstance(exc, OSError) else 422, f"could not write “{term}” to {path}: {exc}"
+        ) from None
     return path
 
 
 def reject(engine: Engine, term: str, *, user_id: int) -> None:
     """Record that ``term`` is not drug slang: it is not proposed again."""
-    _claim(engine, term, {"status": "rejected", "label": None, "ambiguous": None, "decided_by": user_id,
-                          "decided_at": _now()})
+    _claim(
+        engine,
+        term,
+        {"status": "rejected", "label": None, "ambiguous": None, "decided_by": user_id, "decided_at": _now()},
+    )

@@ -87,8 +87,17 @@ class Suggester:
             columns = [result.selling_probability] if result.selling_probability is not None else []
             columns += list((probabilities or {}).values())
             certainty = max((1.0 - abs(2.0 * p - 1.0) for p in columns), default=None)
-            out.append(Suggestion(result.key, labels, probabilities, result.selling, result.selling_probability,
-                                  certainty, self.models))
+            out.append(
+                Suggestion(
+                    result.key,
+                    labels,
+                    probabilities,
+                    result.selling,
+                    result.selling_probability,
+                    certainty,
+                    self.models,
+                )
+            )
         return out
 
     def probabilities(self, events: list[Event]) -> list[list[float]]:
@@ -183,10 +192,19 @@ def suggestion_report(engine: Engine) -> dict[str, Any]:
     dealer question.
     """
     query = (
-        select(AnnotationRow.event_key, UserRow.username, AnnotationRow.level, AnnotationRow.labels,
-               AnnotationRow.selling, AnnotationRow.suggested)
+        select(
+            AnnotationRow.event_key,
+            UserRow.username,
+            AnnotationRow.level,
+            AnnotationRow.labels,
+            AnnotationRow.selling,
+            AnnotationRow.suggested,
+        )
         .join(UserRow, UserRow.id == AnnotationRow.user_id)
-        .join(AssignmentRow, (AssignmentRow.event_key == AnnotationRow.event_key) & (AssignmentRow.user_id == AnnotationRow.user_id))
+        .join(
+            AssignmentRow,
+            (AssignmentRow.event_key == AnnotationRow.event_key) & (AssignmentRow.user_id == AnnotationRow.user_id),
+        )
         .where(AssignmentRow.status == "done", AnnotationRow.suggested.is_not(None))
     )
     units = accepted = 0
@@ -226,7 +244,13 @@ def suggestion_report(engine: Engine) -> dict[str, Any]:
         "answers": len(items),
         "answers_accepted": sum(items.values()),
         "answers_acceptance_rate": _rate(sum(items.values()), len(items)),
-        "by_level": {level: {"units": n, "accepted": a, "acceptance_rate": _rate(a, n)} for level, (a, n) in sorted(by_level.items())},
-        "by_annotator": {user: {"units": n, "accepted": a, "acceptance_rate": _rate(a, n)} for user, (a, n) in sorted(by_user.items())},
+        "by_level": {
+            level: {"units": n, "accepted": a, "acceptance_rate": _rate(a, n)}
+            for level, (a, n) in sorted(by_level.items())
+        },
+        "by_annotator": {
+            user: {"units": n, "accepted": a, "acceptance_rate": _rate(a, n)}
+            for user, (a, n) in sorted(by_user.items())
+        },
         "labels": [{"label": label, **counts} for label, counts in per_label.items() if any(counts.values())],
     }

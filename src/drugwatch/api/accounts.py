@@ -67,10 +67,14 @@ class AccountOut(_Out):
     drug_label_counts: dict[str, int]
     bio_drug_labels: list[str]
     contacts: list[AccountContact]
-    dealer_probability: float | None = Field(default=None, description="From the dealer-account model, when one is loaded.")
+    dealer_probability: float | None = Field(
+        default=None, description="From the dealer-account model, when one is loaded."
+    )
     dealer: bool | None = Field(default=None, description="dealer_probability at the model's threshold.")
     dealer_model: ModelInfo | None = None
-    dealer_features: dict[str, float | None] | None = Field(default=None, description="The account features the dealer model read.")
+    dealer_features: dict[str, float | None] | None = Field(
+        default=None, description="The account features the dealer model read."
+    )
     dealer_evidence: dict[str, Any] | None = None
     events: list[AccountEventScore]
     models: list[ModelInfo]
@@ -138,9 +142,14 @@ def aggregate(account: Account, results: list[EventResult], models: ModelSet) ->
             for (k, a, v), seen in sorted(contacts.items(), key=lambda kv: (-len(kv[1]["events"]), kv[0][0], kv[0][2]))
         ],
         events=[
-            AccountEventScore(id=r.id, kind=r.kind, selling_probability=r.selling_probability, selling=r.selling,
-                              drug_labels=None if r.drug_labels is None else list(r.drug_labels),
-                              n_contacts=len(r.contacts))
+            AccountEventScore(
+                id=r.id,
+                kind=r.kind,
+                selling_probability=r.selling_probability,
+                selling=r.selling,
+                drug_labels=None if r.drug_labels is None else list(r.drug_labels),
+                n_contacts=len(r.contacts),
+            )
             for r in results
         ],
         models=list(models.scorer.models),
@@ -167,14 +176,16 @@ class _AccountWork:
             from drugwatch.accounts import score_accounts
 
             dealer = score_accounts([self.account], self.models.account.detector)[0]
-            out = out.model_copy(update={
-                "method": dealer.model,
-                "dealer_probability": dealer.probability,
-                "dealer": dealer.dealer,
-                "dealer_model": self.models.account.loaded.info,
-                "dealer_features": _finite(dealer.features),
-                "dealer_evidence": _finite(dealer.evidence),
-            })
+            out = out.model_copy(
+                update={
+                    "method": dealer.model,
+                    "dealer_probability": dealer.probability,
+                    "dealer": dealer.dealer,
+                    "dealer_model": self.models.account.loaded.info,
+                    "dealer_features": _finite(dealer.features),
+                    "dealer_evidence": _finite(dealer.evidence),
+                }
+            )
         return out.model_dump_json()
 
 

@@ -89,7 +89,9 @@ async def _watch(app: FastAPI, seconds: float) -> None:
             await after_reload(app)
             log_event(_log, "models reloaded", generation=fresh.generation, models=list(fresh.names), trigger="watch")
         except ModelReloadError:
-            log_event(_log, "model reload failed", logging.WARNING, generation=holder.current.generation, trigger="watch")
+            log_event(
+                _log, "model reload failed", logging.WARNING, generation=holder.current.generation, trigger="watch"
+            )
         except OSError as exc:
             log_event(_log, "model directory unreadable", logging.WARNING, error_type=type(exc).__name__)
 
@@ -117,7 +119,8 @@ def _local_docs(app: FastAPI, assets: Path) -> None:
     async def docs(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - docs",
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - docs",
             swagger_js_url=f"{root}/docs/assets/swagger-ui-bundle.js",
             swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
             swagger_favicon_url=favicon if favicon.startswith("data:") else f"{root}{favicon}",
@@ -139,8 +142,9 @@ def create_app(settings: ApiSettings | None = None, *, settle: bool = False) -> 
     settings = settings or ApiSettings()
     store = Store(settings.db)
     holder = ModelHolder(models_directory(settings), settings.api_account_model)
-    queue = ScoreQueue(max_events=max(settings.api_max_batch, settings.api_max_timeline),
-                       max_chars=settings.api_max_request_chars)
+    queue = ScoreQueue(
+        max_events=max(settings.api_max_batch, settings.api_max_timeline), max_chars=settings.api_max_request_chars
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -201,8 +205,13 @@ def create_app(settings: ApiSettings | None = None, *, settle: bool = False) -> 
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
-        log_event(_log, "unhandled error", logging.ERROR, error_type=type(exc).__name__,
-                  request_id=request.scope.get("state", {}).get("request_id"))
+        log_event(
+            _log,
+            "unhandled error",
+            logging.ERROR,
+            error_type=type(exc).__name__,
+            request_id=request.scope.get("state", {}).get("request_id"),
+        )
         return JSONResponse({"detail": "internal error; the request id is in the X-Request-ID header"}, status_code=500)
 
     # Outermost last: the access log sees the 413s the size limit sends.

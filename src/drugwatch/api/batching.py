@@ -113,7 +113,7 @@ def _run_group_now(scorer: EventScorer, jobs: list[_Job]) -> list[tuple[bool, An
         return outcomes
     start = 0
     for i, evs in prepared:
-        part = results[start:start + len(evs)]
+        part = results[start : start + len(evs)]
         start += len(evs)
         try:
             outcomes[i] = (True, jobs[i].finish(part))
@@ -123,8 +123,9 @@ def _run_group_now(scorer: EventScorer, jobs: list[_Job]) -> list[tuple[bool, An
 
 
 class ScoreQueue:
-    def __init__(self, max_events: int = 256, max_chars: int = 65_536, gather_turns: int = 3,
-                 linger_seconds: float = 0.002) -> None:
+    def __init__(
+        self, max_events: int = 256, max_chars: int = 65_536, gather_turns: int = 3, linger_seconds: float = 0.002
+    ) -> None:
         self.max_events = max_events
         #: A group takes more requests only while their text stays under this many characters,
         #: so one scorer call (and the wait of the requests behind it) stays bounded.
@@ -143,8 +144,14 @@ class ScoreQueue:
         """Score ``events`` (already parsed) in the next group."""
         return await self.submit(scorer, lambda: events, _identity, len(events), text_chars(events))
 
-    async def submit(self, scorer: EventScorer, prepare: Callable[[], list[Event]],
-                     finish: Callable[[list[EventResult]], T], n_events: int, chars: int) -> T:
+    async def submit(
+        self,
+        scorer: EventScorer,
+        prepare: Callable[[], list[Event]],
+        finish: Callable[[list[EventResult]], T],
+        n_events: int,
+        chars: int,
+    ) -> T:
         """Score the events ``prepare()`` makes and return ``finish(results)``; both run on the worker thread.
 
         ``n_events`` and ``chars`` (what ``prepare`` will make, counted from the

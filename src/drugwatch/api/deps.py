@@ -48,7 +48,9 @@ class ScopeRequirement:
 
     async def __call__(
         # ``credentials`` is unused: it puts the bearer scheme in the OpenAPI schema; check() reads the header.
-        self, request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+        self,
+        request: Request,
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> ApiKey:
         checked = getattr(request.state, _CHECKED, None)
         if checked is not None:  # AuthFirstRoute checked it before the body (and took its rate token)
@@ -61,7 +63,8 @@ class ScopeRequirement:
         key = verifier.verify(_bearer_token(request))
         if key is None:
             raise HTTPException(
-                401, "missing, unknown or revoked API key; send 'Authorization: Bearer dwk_...'",
+                401,
+                "missing, unknown or revoked API key; send 'Authorization: Bearer dwk_...'",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         request.state.api_key = key.prefix
@@ -71,7 +74,8 @@ class ScopeRequirement:
         wait = limiter.acquire(key.id)
         if wait > 0:
             raise HTTPException(
-                429, f"rate limit of {limiter.rate:g} requests/s (burst {limiter.burst}) exceeded; retry later",
+                429,
+                f"rate limit of {limiter.rate:g} requests/s (burst {limiter.burst}) exceeded; retry later",
                 headers={"Retry-After": limiter.retry_after(wait)},
             )
         return key

@@ -131,8 +131,11 @@ def create_key(engine: Engine, name: str, scopes: Iterable[str]) -> CreatedKey:
                 continue
             inserted = conn.execute(
                 insert(ApiKeyRow).values(
-                    prefix=prefix, secret_sha256=token_digest(token), name=name,
-                    scopes=list(ordered), created_at=_now(),
+                    prefix=prefix,
+                    secret_sha256=token_digest(token),
+                    name=name,
+                    scopes=list(ordered),
+                    created_at=_now(),
                 )
             ).inserted_primary_key
             if inserted is None:
@@ -148,7 +151,9 @@ def list_keys(engine: Engine, *, include_revoked: bool = True) -> list[KeyInfo]:
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [
-        KeyInfo(r.id, r.prefix, r.name, tuple(r.scopes), _aware(r.created_at), _aware(r.revoked_at), _aware(r.last_used_at))
+        KeyInfo(
+            r.id, r.prefix, r.name, tuple(r.scopes), _aware(r.created_at), _aware(r.revoked_at), _aware(r.last_used_at)
+        )
         for r in rows
     ]
 
@@ -160,7 +165,7 @@ def revoke_key(engine: Engine, prefix_or_id: str) -> KeyInfo:
     if match:
         ident = match["prefix"]
     if ident.startswith(TOKEN_PREFIX):
-        ident = ident[len(TOKEN_PREFIX):]
+        ident = ident[len(TOKEN_PREFIX) :]
     condition = ApiKeyRow.id == int(ident) if ident.isdigit() else ApiKeyRow.prefix == ident
     with engine.begin() as conn:
         row = conn.execute(select(ApiKeyRow.id, ApiKeyRow.revoked_at).where(condition)).first()
@@ -220,8 +225,9 @@ class KeyVerifier:
     def _load(self, prefix: str, digest: str) -> ApiKey | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(ApiKeyRow.id, ApiKeyRow.prefix, ApiKeyRow.secret_sha256, ApiKeyRow.scopes, ApiKeyRow.revoked_at)
-                .where(ApiKeyRow.prefix == prefix)
+                select(
+                    ApiKeyRow.id, ApiKeyRow.prefix, ApiKeyRow.secret_sha256, ApiKeyRow.scopes, ApiKeyRow.revoked_at
+                ).where(ApiKeyRow.prefix == prefix)
             ).first()
         if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, digest):
             return None

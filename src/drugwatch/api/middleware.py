@@ -24,13 +24,21 @@ _PROCESS_TAG = secrets.token_hex(4)
 _request_numbers = itertools.count(1)
 
 
-async def _send_json(send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _send_json(
+    send: Send, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps(payload).encode("utf-8")
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -61,7 +69,9 @@ class BodySizeLimitMiddleware:
                 try:
                     length = int(value)
                 except ValueError:
-                    await _send_json(send, 400, {"detail": "invalid Content-Length header"}, [(b"connection", b"close")])
+                    await _send_json(
+                        send, 400, {"detail": "invalid Content-Length header"}, [(b"connection", b"close")]
+                    )
                     return
                 break
         if length is not None:

@@ -133,11 +133,16 @@ def _load_account_model(path: Path) -> AccountModel:
     detector = load_account_detector(path)
     config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
     info = ModelInfo(
-        name=detector.name, version=int(detector.version), task=str(detector.task),
+        name=detector.name,
+        version=int(detector.version),
+        task=str(detector.task),
         fingerprint=(config.get("training_data") or {}).get("fingerprint"),
-        saved_at=config.get("saved_at"), threshold=float(detector.threshold_),
+        saved_at=config.get("saved_at"),
+        threshold=float(detector.threshold_),
     )
-    return AccountModel(detector, LoadedModel(info, directory_sha256(path), tuple(config["columns"]), config.get("saved_at")))
+    return AccountModel(
+        detector, LoadedModel(info, directory_sha256(path), tuple(config["columns"]), config.get("saved_at"))
+    )
 
 
 _generation = itertools.count(1)
@@ -163,7 +168,9 @@ def load_model_set(directory: Path, account_dir: Path | None = None) -> ModelSet
     subsets: dict[frozenset[str], EventScorer] = {}
     for n in range(1, len(found)):
         for combo in itertools.combinations(range(len(found)), n):
-            subsets[frozenset(models[i].info.name for i in combo)] = EventScorer.from_directories([found[i] for i in combo])
+            subsets[frozenset(models[i].info.name for i in combo)] = EventScorer.from_directories(
+                [found[i] for i in combo]
+            )
     account_path = account_model_dir(directory, account_dir)
     account = _load_account_model(account_path) if account_path is not None else None
     return ModelSet(scorer, tuple(models), directory, next(_generation), datetime.now(UTC), account, subsets)
@@ -172,8 +179,12 @@ def load_model_set(directory: Path, account_dir: Path | None = None) -> ModelSet
 class ModelHolder:
     """The current :class:`ModelSet`; reloads are serialized, the swap is one assignment."""
 
-    def __init__(self, directory: Path, account_dir: Path | None = None,
-                 loader: Callable[[Path, Path | None], ModelSet] = load_model_set) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        account_dir: Path | None = None,
+        loader: Callable[[Path, Path | None], ModelSet] = load_model_set,
+    ) -> None:
         self.directory = directory
         self.account_dir = account_dir
         self.loader = loader

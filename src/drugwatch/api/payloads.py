@@ -53,11 +53,17 @@ def _kind_of(value: Any) -> str:
 
 
 class _EventFields(_In):
-    id: str | None = Field(default=None, min_length=1, max_length=256,
-                           description="Your id for the event; echoed back. Default: its position ('0', '1', ...).")
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=256,
+        description="Your id for the event; echoed back. Default: its position ('0', '1', ...).",
+    )
     platform: str = Field(default="instagram", min_length=1, max_length=64)
     text: str = Field(default="", max_length=MAX_TEXT_CHARS)
-    hashtags: list[HashtagStr] = Field(default_factory=list, max_length=MAX_HASHTAGS, description="Hashtags beside the text (with or without '#').")
+    hashtags: list[HashtagStr] = Field(
+        default_factory=list, max_length=MAX_HASHTAGS, description="Hashtags beside the text (with or without '#')."
+    )
     created_at: datetime | None = Field(default=None, description="ISO 8601, e.g. 2024-05-01T13:45:00Z.")
 
     @field_validator("created_at", mode="before")
@@ -160,10 +166,14 @@ def input_models(max_batch: int, max_timeline: int, max_event_chars: int = MAX_T
     tl_post = _sized(TimelinePostIn, max_event_chars, text=text)
     tl_comment = _sized(TimelineCommentIn, max_event_chars, text=text)
     # Values, not type aliases: the member models are made here, at run time.
-    event: Any = Annotated[Union[Annotated[post, Tag("post")], Annotated[comment, Tag("comment")]],  # noqa: UP007
-                           Discriminator(_kind_of)]
-    timeline_event: Any = Annotated[Union[Annotated[tl_post, Tag("post")], Annotated[tl_comment, Tag("comment")]],  # noqa: UP007
-                                    Discriminator(_kind_of)]
+    event: Any = Annotated[
+        Union[Annotated[post, Tag("post")], Annotated[comment, Tag("comment")]],  # noqa: UP007
+        Discriminator(_kind_of),
+    ]
+    timeline_event: Any = Annotated[
+        Union[Annotated[tl_post, Tag("post")], Annotated[tl_comment, Tag("comment")]],  # noqa: UP007
+        Discriminator(_kind_of),
+    ]
     batch = create_model(
         "BatchIn",
         __base__=_In,
@@ -173,16 +183,28 @@ def input_models(max_batch: int, max_timeline: int, max_event_chars: int = MAX_T
         "AccountIn",
         __base__=AccountFields,
         bio=(str, _text(max_event_chars, default="")),
-        timeline=(list[timeline_event], Field(default_factory=list, max_length=max_timeline,
-                                              description=f"The account's events (at most {max_timeline}).")),
+        timeline=(
+            list[timeline_event],
+            Field(
+                default_factory=list,
+                max_length=max_timeline,
+                description=f"The account's events (at most {max_timeline}).",
+            ),
+        ),
     )
-    inspect = _sized(InspectIn, max_event_chars, text=(str, _text(max_event_chars, description="The raw text to read.")))
+    inspect = _sized(
+        InspectIn, max_event_chars, text=(str, _text(max_event_chars, description="The raw text to read."))
+    )
     return InputModels(event, batch, account, inspect, max_event_chars)
 
 
 def _item_chars(fields: dict[str, Any]) -> int:
-    return (len(fields.get("text") or "") + len(fields.get("bio") or "") + len(fields.get("full_name") or "")
-            + sum(map(len, fields.get("hashtags") or ())))
+    return (
+        len(fields.get("text") or "")
+        + len(fields.get("bio") or "")
+        + len(fields.get("full_name") or "")
+        + sum(map(len, fields.get("hashtags") or ()))
+    )
 
 
 def request_chars(body: BaseModel) -> int:
@@ -281,19 +303,38 @@ def inspect_out(view: TextView) -> InspectOut:
         normalized=view.text,
         labels=list(view.labels),
         hashtags=[
-            HashtagOut(tag=h.tag, segments=list(h.analysis.segments), category=h.analysis.kind,
-                       labels=sorted(h.analysis.labels), ambiguous=h.analysis.ambiguous,
-                       raw_span=[h.raw_start, h.raw_end])
+            HashtagOut(
+                tag=h.tag,
+                segments=list(h.analysis.segments),
+                category=h.analysis.kind,
+                labels=sorted(h.analysis.labels),
+                ambiguous=h.analysis.ambiguous,
+                raw_span=[h.raw_start, h.raw_end],
+            )
             for h in view.hashtags
         ],
         contacts=[
-            ContactOut(kind=c.kind, app=c.app, value=c.value, obfuscated=c.obfuscated,
-                       raw_span=[c.raw_start, c.raw_end], raw=view.raw[c.raw_start:c.raw_end])
+            ContactOut(
+                kind=c.kind,
+                app=c.app,
+                value=c.value,
+                obfuscated=c.obfuscated,
+                raw_span=[c.raw_start, c.raw_end],
+                raw=view.raw[c.raw_start : c.raw_end],
+            )
             for c in view.contacts
         ],
         hits=[
-            HitOut(label=h.label, term=h.term, kind=h.kind, ambiguous=h.ambiguous, in_hashtag=h.in_hashtag,
-                   span=[h.start, h.end], raw_span=[h.raw_start, h.raw_end], raw=view.raw[h.raw_start:h.raw_end])
+            HitOut(
+                label=h.label,
+                term=h.term,
+                kind=h.kind,
+                ambiguous=h.ambiguous,
+                in_hashtag=h.in_hashtag,
+                span=[h.start, h.end],
+                raw_span=[h.raw_start, h.raw_end],
+                raw=view.raw[h.raw_start : h.raw_end],
+            )
             for h in view.hits
         ],
     )

@@ -38,19 +38,27 @@ class ApiSettings(BaseSettings):
     )
     api_max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30, description="Largest request body.")
     api_max_batch: int = Field(default=256, ge=1, le=100_000, description="Most events in one batch request.")
-    api_max_timeline: int = Field(default=1000, ge=1, le=100_000, description="Most timeline events in an account request.")
+    api_max_timeline: int = Field(
+        default=1000, ge=1, le=100_000, description="Most timeline events in an account request."
+    )
     api_max_event_chars: int = Field(
-        default=16_384, ge=64, le=MAX_TEXT_CHARS,
+        default=16_384,
+        ge=64,
+        le=MAX_TEXT_CHARS,
         description="Longest text (or bio) of one event, in characters (422 past it).",
     )
     api_max_request_chars: int = Field(
-        default=65_536, ge=64, le=100_000_000,
+        default=65_536,
+        ge=64,
+        le=100_000_000,
         description="Most characters of text (texts, hashtags, bio, name) in one request (413 past it).",
     )
     api_rate_per_second: float = Field(default=100.0, gt=0, description="Requests per second each key may sustain.")
     api_rate_burst: int = Field(default=200, ge=1, description="Requests a key may make at once (bucket size).")
     api_key_cache_seconds: float = Field(
-        default=10.0, ge=0, le=3600,
+        default=10.0,
+        ge=0,
+        le=3600,
         description="How long a verified key is trusted before the database is read again (revocation delay).",
     )
     api_watch_seconds: float = Field(
@@ -68,19 +76,24 @@ class ApiSettings(BaseSettings):
     )
     # Server (uvicorn) limits, used by `drugwatch serve`.
     api_header_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=3600,
+        default=10.0,
+        gt=0,
+        le=3600,
         description="A connection must deliver a whole request head within this time (of opening, or of the "
         "previous response); else it is closed.",
     )
     api_body_timeout_seconds: float = Field(
-        default=60.0, gt=0, le=3600,
+        default=60.0,
+        gt=0,
+        le=3600,
         description="A request body must arrive within this time of its head; else the connection is closed.",
     )
     api_keep_alive_seconds: int = Field(
         default=5, ge=1, le=600, description="Idle time before a keep-alive connection is closed."
     )
     api_limit_concurrency: int | None = Field(
-        default=512, ge=1,
+        default=512,
+        ge=1,
         description="Most open connections and running requests per worker; past it new requests get 503.",
     )
 

@@ -39,9 +39,13 @@ def _engine(db: str | None):
 @annotate_app.command("serve")
 def serve(
     db: DbOption = None,
-    host: Annotated[str, typer.Option(help="Interface to listen on; 127.0.0.1 keeps it local (use a TLS proxy for a team).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to listen on; 127.0.0.1 keeps it local (use a TLS proxy for a team).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8765,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL; SQLite is best with 1).")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL; SQLite is best with 1).")
+    ] = 1,
 ) -> None:
     """Run the web app (uvicorn)."""
     import uvicorn
@@ -53,7 +57,9 @@ def serve(
     _engine(db)
     settings.signing_key()
     console.print(f"drugwatch annotate on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run("drugwatch.annotate.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+    uvicorn.run(
+        "drugwatch.annotate.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )
 
 
 @annotate_app.command("add-user")
@@ -76,7 +82,9 @@ def add_user(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = _settings(db)
     try:
-        uid = create_user(_engine(db), username, password, role, make_hasher(settings.argon2_time_cost, settings.argon2_memory_kib))
+        uid = create_user(
+            _engine(db), username, password, role, make_hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
+        )
     except ValueError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
     console.print(f"user {username!r} ({role}) saved, id {uid}")
@@ -85,11 +93,21 @@ def add_user(
 @annotate_app.command("assign")
 def assign(
     db: DbOption = None,
-    k: Annotated[int | None, typer.Option("--k", "-k", min=1, max=20, help="Annotators per event (default $DRUGWATCH_ANNOTATORS_PER_EVENT or 2).")] = None,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k", "-k", min=1, max=20, help="Annotators per event (default $DRUGWATCH_ANNOTATORS_PER_EVENT or 2)."
+        ),
+    ] = None,
     kind: Annotated[str | None, typer.Option(help="Only 'post' or 'comment' events.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many events.")] = None,
-    events: Annotated[Path | None, typer.Option("--events", help="File of event keys (platform:id), one per line.", exists=True, dir_okay=False)] = None,
-    annotator: Annotated[list[str] | None, typer.Option("--annotator", "-a", help="Only these annotators (repeatable).")] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option("--events", help="File of event keys (platform:id), one per line.", exists=True, dir_okay=False),
+    ] = None,
+    annotator: Annotated[
+        list[str] | None, typer.Option("--annotator", "-a", help="Only these annotators (repeatable).")
+    ] = None,
 ) -> None:
     """Assign every event not yet assigned to k different annotators.
 
@@ -105,8 +123,12 @@ def assign(
         keys = [line.strip() for line in events.read_text(encoding="utf-8").splitlines() if line.strip()]
     try:
         made = do_assign(
-            _engine(db), k=k or _settings(db).annotators_per_event, event_keys=keys,
-            kinds=[kind] if kind else None, limit=limit, annotators=annotator or None,
+            _engine(db),
+            k=k or _settings(db).annotators_per_event,
+            event_keys=keys,
+            kinds=[kind] if kind else None,
+            limit=limit,
+            annotators=annotator or None,
         )
     except ValueError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
@@ -160,13 +182,22 @@ def agreement(
     for col in ("A", "B", "events", "units", "raw", "kappa labels", "kappa dealer"):
         pairs.add_column(col)
     for p in report.pairs:
-        pairs.add_row(p.a, p.b, str(p.n_events), str(p.n_units), num(p.raw_agreement), num(p.kappa_labels), num(p.kappa_dealer))
+        pairs.add_row(
+            p.a, p.b, str(p.n_events), str(p.n_units), num(p.raw_agreement), num(p.kappa_labels), num(p.kappa_dealer)
+        )
     console.print(pairs)
     labels = Table(title="Labels (Fleiss' kappa, Krippendorff's alpha)")
     for col in ("label", "units", "positive", "raw", "Fleiss kappa", "Krippendorff alpha"):
         labels.add_column(col)
     for lab in report.labels:
-        labels.add_row(lab.label, str(lab.n_units), str(lab.n_positive), num(lab.raw_agreement), num(lab.fleiss_kappa), num(lab.krippendorff_alpha))
+        labels.add_row(
+            lab.label,
+            str(lab.n_units),
+            str(lab.n_positive),
+            num(lab.raw_agreement),
+            num(lab.fleiss_kappa),
+            num(lab.krippendorff_alpha),
+        )
     console.print(labels)
     if model["units"]:
         console.print(

@@ -43,32 +43,20 @@ def _seeds(seed: list[str] | None, seeds_file: Path | None) -> tuple[str, ...]:
 @app.command("collect")
 def collect_command(
     db: DbOption = None,
-    strategy: Annotated[
-        str, typer.Option(help="Hashtag strategy: fixed, jmir or dmml (see below).")
-    ] = "dmml",
+    strategy: Annotated[str, typer.Option(help="Hashtag strategy: fixed, jmir or dmml (see below).")] = "dmml",
     seed: Annotated[
         list[str] | None,
-        typer.Option(
-            "--seed", "-s", help="A seed hashtag (repeat). Default: drugwatch's seed list."
-        ),
+        typer.Option("--seed", "-s", help="A seed hashtag (repeat). Default: drugwatch's seed list."),
     ] = None,
-    seeds_file: Annotated[
-        Path | None, typer.Option(help="File of seed hashtags (one or more per line).")
-    ] = None,
-    budget: Annotated[
-        int, typer.Option(min=1, help="Most requests this crawl may make (all runs together).")
-    ] = 1000,
+    seeds_file: Annotated[Path | None, typer.Option(help="File of seed hashtags (one or more per line).")] = None,
+    budget: Annotated[int, typer.Option(min=1, help="Most requests this crawl may make (all runs together).")] = 1000,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the interrupted crawl with these options.")
     ] = False,
-    restart: Annotated[
-        bool, typer.Option("--restart", help="Discard an existing checkpoint and start over.")
-    ] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard an existing checkpoint and start over.")] = False,
     checkpoint: Annotated[
         Path | None,
-        typer.Option(
-            help="Checkpoint file. Default: $DRUGWATCH_HOME/crawls/<strategy>-<digest>.json."
-        ),
+        typer.Option(help="Checkpoint file. Default: $DRUGWATCH_HOME/crawls/<strategy>-<digest>.json."),
     ] = None,
     replay: Annotated[
         Path | None,
@@ -90,13 +78,9 @@ def collect_command(
     ] = None,
     cutoff_days: Annotated[
         float | None,
-        typer.Option(
-            help="End a feed at posts older than this (default: 90 for jmir, none otherwise)."
-        ),
+        typer.Option(help="End a feed at posts older than this (default: 90 for jmir, none otherwise)."),
     ] = None,
-    max_pages_per_tag: Annotated[
-        int | None, typer.Option(min=1, help="Most pages read per hashtag.")
-    ] = None,
+    max_pages_per_tag: Annotated[int | None, typer.Option(min=1, help="Most pages read per hashtag.")] = None,
     target_dealers: Annotated[
         int | None, typer.Option(min=1, help="Stop at this many suspected dealer accounts.")
     ] = None,
@@ -105,13 +89,9 @@ def collect_command(
     ] = True,
     follow: Annotated[
         str,
-        typer.Option(
-            help="Fetch profile and timeline of authors of events judged: selling, drug, none."
-        ),
+        typer.Option(help="Fetch profile and timeline of authors of events judged: selling, drug, none."),
     ] = "selling",
-    timeline_posts: Annotated[
-        int, typer.Option(min=0, help="Most timeline posts per followed account.")
-    ] = 200,
+    timeline_posts: Annotated[int, typer.Option(min=0, help="Most timeline posts per followed account.")] = 200,
     feedback: Annotated[
         Path | None,
         typer.Option(help="Annotated hashtags: JSON {tag: true|false} or lines 'tag yes|no'."),
@@ -123,21 +103,11 @@ def collect_command(
             help="Also label hashtags from the store's annotated events (majority of their labels).",
         ),
     ] = False,
-    images_dir: Annotated[
-        Path | None, typer.Option(help="Download images of drug-related posts here.")
-    ] = None,
-    backoff_base: Annotated[
-        float, typer.Option(min=0, help="First wait after a 429, in seconds (doubles).")
-    ] = 60.0,
-    latency: Annotated[
-        float, typer.Option(min=0, hidden=True, help="Replay only: seconds per request.")
-    ] = 0.0,
-    summary: Annotated[
-        Path | None, typer.Option(help="Also write the run summary here as JSON.")
-    ] = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log every item error as it happens.")
-    ] = False,
+    images_dir: Annotated[Path | None, typer.Option(help="Download images of drug-related posts here.")] = None,
+    backoff_base: Annotated[float, typer.Option(min=0, help="First wait after a 429, in seconds (doubles).")] = 60.0,
+    latency: Annotated[float, typer.Option(min=0, hidden=True, help="Replay only: seconds per request.")] = 0.0,
+    summary: Annotated[Path | None, typer.Option(help="Also write the run summary here as JSON.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every item error as it happens.")] = False,
 ) -> None:
     """Collect posts, comments and profiles by hashtag into the store, resumably.
 
@@ -160,9 +130,7 @@ def collect_command(
     from drugwatch.collect.sources import ReplaySource, Source
     from drugwatch.store import Store
 
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(message)s")
     if resume and restart:
         raise fail("--resume and --restart exclude each other", CollectExit.USAGE)
     if replay is not None and replay_demo is not None:
@@ -192,9 +160,7 @@ def collect_command(
         elif replay_demo is not None:
             from drugwatch.demo import generate_demo
 
-            corpus = generate_demo(
-                seed=demo_seed, n_accounts=replay_demo, images=images_dir is not None
-            )
+            corpus = generate_demo(seed=demo_seed, n_accounts=replay_demo, images=images_dir is not None)
             source = ReplaySource.from_corpus(corpus, budget=request_budget, latency=latency)
         else:
             from drugwatch.collect.instagram import InstagramSource
@@ -258,13 +224,9 @@ def collect_command(
 
     console.print(result.format())
     if result.status == "budget":
-        console.print(
-            f"budget spent; checkpoint kept at {path}: --resume --budget N continues this crawl"
-        )
+        console.print(f"budget spent; checkpoint kept at {path}: --resume --budget N continues this crawl")
     if summary is not None:
         summary.parent.mkdir(parents=True, exist_ok=True)
-        summary.write_text(
-            json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        summary.write_text(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if result.error_count:
         raise typer.Exit(int(CollectExit.PARTIAL))

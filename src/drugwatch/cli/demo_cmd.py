@@ -15,7 +15,12 @@ from drugwatch.cli.common import DbOption, console
 @app.command("demo")
 def demo_command(
     db: DbOption = None,
-    out: Annotated[Path | None, typer.Option(help="Where to write the corpus, models, results and report. Default: $DRUGWATCH_HOME/demo/seed-N.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the corpus, models, results and report. Default: $DRUGWATCH_HOME/demo/seed-N."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Generator seed; the same seed gives the same corpus.")] = 0,
     accounts: Annotated[int, typer.Option(min=6, help="Number of accounts to generate.")] = 120,
     images: Annotated[bool, typer.Option("--images/--no-images", help="Draw images (slower).")] = True,
@@ -64,14 +69,18 @@ def demo_command(
         q = report.quality
 
         def prf(prefix: str) -> str:
-            return (f"precision {q.get(prefix + '_precision')}, recall {q.get(prefix + '_recall')}, "
-                    f"F1 {q.get(prefix + '_f1')}")
+            return (
+                f"precision {q.get(prefix + '_precision')}, recall {q.get(prefix + '_recall')}, "
+                f"F1 {q.get(prefix + '_f1')}"
+            )
 
         console.print("on this corpus (out of sample, generator truth):")
         console.print(f"  selling detector (events): {prf('selling')}")
         if "account_f1" in q:
-            console.print(f"  dealer-account model (accounts; {q['accounts_flagged']} of {q['accounts_scored']} "
-                          f"flagged, {q['dealer_accounts_true']} true dealers): {prf('account')}")
+            console.print(
+                f"  dealer-account model (accounts; {q['accounts_flagged']} of {q['accounts_scored']} "
+                f"flagged, {q['dealer_accounts_true']} true dealers): {prf('account')}"
+            )
             console.print(f"  rule 'an account with a dealer event' (accounts): {prf('account_rule')}")
         console.print(f"models: {report.corpus_dir / 'models'}")
         if report.account_scores is not None:

@@ -26,18 +26,21 @@ def evaluate(
     config: Path = typer.Argument(..., help="Experiment TOML (see experiments/).", exists=True, dir_okay=False),
     output: Path | None = typer.Option(None, "--output", "-o", help="Run directory (default: runs/<experiment name>)."),
     overrides: list[str] = typer.Option(
-        [], "--set", help="Dotted override, e.g. --set cv.n_splits=5 (repeatable). "
-        "Extra args like --train.seed 3 work too."
+        [],
+        "--set",
+        help="Dotted override, e.g. --set cv.n_splits=5 (repeatable). Extra args like --train.seed 3 work too.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-fold progress."),
     checkpoints: Path | None = typer.Option(
-        None, "--checkpoints", help="Where each finished fold's predictions are saved and read back "
-        "(default: RUN_DIR/folds)."
+        None,
+        "--checkpoints",
+        help="Where each finished fold's predictions are saved and read back (default: RUN_DIR/folds).",
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Refit every fold even where a matching checkpoint exists."),
     saved_only: bool = typer.Option(
-        False, "--saved-only", help="Fit nothing: make the tables from the saved folds alone "
-        "(partial cells say which folds they cover)."
+        False,
+        "--saved-only",
+        help="Fit nothing: make the tables from the saved folds alone (partial cells say which folds they cover).",
     ),
 ) -> None:
     """Cross-validate every detector of CONFIG; write metrics.json and table.md to the run directory.
@@ -59,8 +62,14 @@ def evaluate(
     try:
         cfg = load_config(config, [*overrides, *extra_args_to_overrides(ctx.args)])
         out = output or default_output(config, cfg.experiment.name)
-        run_evaluation(cfg, out, progress=None if quiet else plain_progress,
-                       checkpoint_dir=checkpoints, reuse_checkpoints=not fresh, fit_missing=not saved_only)
+        run_evaluation(
+            cfg,
+            out,
+            progress=None if quiet else plain_progress,
+            checkpoint_dir=checkpoints,
+            reuse_checkpoints=not fresh,
+            fit_missing=not saved_only,
+        )
     except (ConfigError, ReaderError, ModelLoadError) as exc:
         _console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None

@@ -16,7 +16,10 @@ from drugwatch.io.formats import EXPORT_FORMATS
 def export_command(
     output: Annotated[Path, typer.Argument(help="File to write (.jsonl or .parquet).")],
     db: DbOption = None,
-    fmt: Annotated[str | None, typer.Option("--format", "-f", help=f"One of {', '.join(EXPORT_FORMATS)}; default from the file name.")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help=f"One of {', '.join(EXPORT_FORMATS)}; default from the file name."),
+    ] = None,
     what: Annotated[str, typer.Option(help="all (JSONL only), events or accounts.")] = "all",
 ) -> None:
     """Export events and accounts.

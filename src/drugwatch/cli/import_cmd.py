@@ -34,7 +34,19 @@ def print_report(report: ImportReport) -> None:
     table.add_column("near-duplicate", justify="right")
     table.add_column("unchanged", justify="right")
     table.add_column("quarantined", justify="right")
-    table.add_row(*(str(v) for v in (report.read, report.imported, report.merged, report.near_duplicate, report.unchanged, report.quarantined)))
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.read,
+                report.imported,
+                report.merged,
+                report.near_duplicate,
+                report.unchanged,
+                report.quarantined,
+            )
+        )
+    )
     console.print(table)
     if report.skipped:
         console.print(f"{report.skipped} item(s) read and skipped as not records:")
@@ -50,13 +62,36 @@ def print_report(report: ImportReport) -> None:
 
 @app.command("import")
 def import_command(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to import (instaloader folders, *.json(.xz), Telegram Desktop result.json, *.jsonl, *.ndjson (Zeeschuimer, 4CAT Instagram or Telegram), *.csv; the last three may be .gz, .bz2 or .xz).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files or folders to import (instaloader folders, *.json(.xz), Telegram Desktop result.json, *.jsonl, *.ndjson (Zeeschuimer, 4CAT Instagram or Telegram), *.csv; the last three may be .gz, .bz2 or .xz)."
+        ),
+    ],
     db: DbOption = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help=f"Input format: auto or one of {', '.join(IMPORT_FORMATS)}.")] = "auto",
-    quarantine: Annotated[Path | None, typer.Option(help="Where to write records that cannot be imported (JSONL with file, line, reason). Default: $DRUGWATCH_HOME/quarantine/.")] = None,
-    mapping: Annotated[list[str], typer.Option("--map", help="CSV only: FIELD=COLUMN, e.g. --map text=caption --map author=user. Repeatable.")] = [],  # noqa: B006
-    platform: Annotated[str, typer.Option(help="CSV only: the platform of rows without a platform column (e.g. telegram).")] = "instagram",
-    id_from: Annotated[str | None, typer.Option("--id-from", help="CSV only: the column event ids come from, or several comma-separated columns whose cells are hashed into the id (e.g. author,created_at,text). Default: the id column, else a hash of the whole row.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"Input format: auto or one of {', '.join(IMPORT_FORMATS)}.")
+    ] = "auto",
+    quarantine: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write records that cannot be imported (JSONL with file, line, reason). Default: $DRUGWATCH_HOME/quarantine/."
+        ),
+    ] = None,
+    mapping: Annotated[
+        list[str],
+        typer.Option("--map", help="CSV only: FIELD=COLUMN, e.g. --map text=caption --map author=user. Repeatable."),
+    ] = [],  # noqa: B006
+    platform: Annotated[
+        str, typer.Option(help="CSV only: the platform of rows without a platform column (e.g. telegram).")
+    ] = "instagram",
+    id_from: Annotated[
+        str | None,
+        typer.Option(
+            "--id-from",
+            help="CSV only: the column event ids come from, or several comma-separated columns whose cells are hashed into the id (e.g. author,created_at,text). Default: the id column, else a hash of the whole row.",
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 2000,
 ) -> None:
     """Import posts, comments and accounts into the store.

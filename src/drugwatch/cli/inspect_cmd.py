@@ -1,8 +1,8 @@
 """``drugwatch inspect``: show what the text layer reads in a text.
 
-    drugwatch inspect "🍄 + ❄️ available, hmu on the 👻"
-    drugwatch inspect --file posts.txt        # one text per line; '-' for stdin
-    drugwatch inspect --json "x4n4x 2mg bars"
+drugwatch inspect "🍄 + ❄️ available, hmu on the 👻"
+drugwatch inspect --file posts.txt        # one text per line; '-' for stdin
+drugwatch inspect --json "x4n4x 2mg bars"
 """
 
 from __future__ import annotations
@@ -39,20 +39,38 @@ def view_to_dict(view: TextView) -> dict[str, Any]:
         "normalized": view.text,
         "labels": list(view.labels),
         "hashtags": [
-            {"tag": h.tag, "segments": list(h.analysis.segments), "category": h.analysis.kind,
-             "labels": sorted(h.analysis.labels), "ambiguous": h.analysis.ambiguous,
-             "raw_span": [h.raw_start, h.raw_end]}
+            {
+                "tag": h.tag,
+                "segments": list(h.analysis.segments),
+                "category": h.analysis.kind,
+                "labels": sorted(h.analysis.labels),
+                "ambiguous": h.analysis.ambiguous,
+                "raw_span": [h.raw_start, h.raw_end],
+            }
             for h in view.hashtags
         ],
         "contacts": [
-            {"kind": c.kind, "app": c.app, "value": c.value, "obfuscated": c.obfuscated,
-             "raw_span": [c.raw_start, c.raw_end], "raw": view.raw[c.raw_start:c.raw_end]}
+            {
+                "kind": c.kind,
+                "app": c.app,
+                "value": c.value,
+                "obfuscated": c.obfuscated,
+                "raw_span": [c.raw_start, c.raw_end],
+                "raw": view.raw[c.raw_start : c.raw_end],
+            }
             for c in view.contacts
         ],
         "hits": [
-            {"label": h.label, "term": h.term, "kind": h.kind, "ambiguous": h.ambiguous,
-             "in_hashtag": h.in_hashtag, "span": [h.start, h.end],
-             "raw_span": [h.raw_start, h.raw_end], "raw": view.raw[h.raw_start:h.raw_end]}
+            {
+                "label": h.label,
+                "term": h.term,
+                "kind": h.kind,
+                "ambiguous": h.ambiguous,
+                "in_hashtag": h.in_hashtag,
+                "span": [h.start, h.end],
+                "raw_span": [h.raw_start, h.raw_end],
+                "raw": view.raw[h.raw_start : h.raw_end],
+            }
             for h in view.hits
         ],
     }
@@ -83,19 +101,27 @@ def _more(console: Console, items: Sequence[object], what: str) -> None:
 def _render(console: Console, view: TextView, index: int | None) -> None:
     title = "text" if index is None else f"text {index}"
     labels = ", ".join(view.labels) if view.labels else "none"
-    console.print(Panel(_highlighted(view), title=f"{title} — drug labels: {labels}",
-                        title_align="left", border_style="cyan"))
+    console.print(
+        Panel(_highlighted(view), title=f"{title} — drug labels: {labels}", title_align="left", border_style="cyan")
+    )
     console.print(Text.assemble(("normalized: ", "bold"), view.text))
     if view.hits:
         table = Table(title="lexicon hits", title_justify="left", show_edge=False)
         for col in ("label", "term", "kind", "raw text", "raw span", "note"):
             table.add_column(col)
         for h in view.hits[:MAX_TABLE_ROWS]:
-            note = ", ".join(n for n, on in (("ambiguous, context ok", h.ambiguous),
-                                             ("inside hashtag", h.in_hashtag)) if on)
-            table.add_row(h.label or "—", h.term, h.kind, view.raw[h.raw_start:h.raw_end],
-                          f"{h.raw_start}:{h.raw_end}", note,
-                          style="yellow" if h.label else "cyan")
+            note = ", ".join(
+                n for n, on in (("ambiguous, context ok", h.ambiguous), ("inside hashtag", h.in_hashtag)) if on
+            )
+            table.add_row(
+                h.label or "—",
+                h.term,
+                h.kind,
+                view.raw[h.raw_start : h.raw_end],
+                f"{h.raw_start}:{h.raw_end}",
+                note,
+                style="yellow" if h.label else "cyan",
+            )
         console.print(table)
         _more(console, view.hits, "lexicon hits")
     if view.hashtags:
@@ -104,8 +130,12 @@ def _render(console: Console, view: TextView, index: int | None) -> None:
             table.add_column(col)
         for tag in view.hashtags[:MAX_TABLE_ROWS]:
             a = tag.analysis
-            table.add_row("#" + a.tag, " · ".join(a.segments), a.kind + (" (ambiguous)" if
-                          a.ambiguous else ""), ", ".join(sorted(a.labels)))
+            table.add_row(
+                "#" + a.tag,
+                " · ".join(a.segments),
+                a.kind + (" (ambiguous)" if a.ambiguous else ""),
+                ", ".join(sorted(a.labels)),
+            )
         console.print(table)
         _more(console, view.hashtags, "hashtags")
     if view.contacts:
@@ -113,9 +143,14 @@ def _render(console: Console, view: TextView, index: int | None) -> None:
         for col in ("kind", "app", "value", "raw text", "raw span"):
             table.add_column(col)
         for c in view.contacts[:MAX_TABLE_ROWS]:
-            table.add_row(c.kind, c.app or "—", c.value + (" (obfuscated)" if c.obfuscated
-                          else ""), view.raw[c.raw_start:c.raw_end], f"{c.raw_start}:{c.raw_end}",
-                          style="magenta")
+            table.add_row(
+                c.kind,
+                c.app or "—",
+                c.value + (" (obfuscated)" if c.obfuscated else ""),
+                view.raw[c.raw_start : c.raw_end],
+                f"{c.raw_start}:{c.raw_end}",
+                style="magenta",
+            )
         console.print(table)
         _more(console, view.contacts, "contacts")
     if not (view.hits or view.hashtags or view.contacts):
@@ -136,10 +171,10 @@ def _read_lines(path: str) -> list[str]:
 @app.command("inspect")
 def inspect_command(
     text: Annotated[str | None, typer.Argument(help="The text to inspect.")] = None,
-    file: Annotated[str | None, typer.Option(
-        "--file", "-f", help="Read texts from a file, one per line ('-' for stdin).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per text).")]
-    = False,
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="Read texts from a file, one per line ('-' for stdin).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per text).")] = False,
 ) -> None:
     """Show the normalized text, hashtags, contacts and lexicon hits of a text."""
     if (text is None) == (file is None):

@@ -20,8 +20,9 @@ import typer
 
 from drugwatch.cli import app
 
-lexicon_app = typer.Typer(help="The drug lexicon: discover new slang, accept it into a user lexicon.",
-                          no_args_is_help=True)
+lexicon_app = typer.Typer(
+    help="The drug lexicon: discover new slang, accept it into a user lexicon.", no_args_is_help=True
+)
 app.add_typer(lexicon_app, name="lexicon")
 
 
@@ -40,8 +41,9 @@ def _texts(path: Path, limit: int, skipped: list[int]):
 
 @lexicon_app.command("discover")
 def discover_cmd(
-    corpus: Annotated[Path, typer.Argument(help="JSON Lines with a 'text' field per line", exists=True,
-                                           dir_okay=False)],
+    corpus: Annotated[
+        Path, typer.Argument(help="JSON Lines with a 'text' field per line", exists=True, dir_okay=False)
+    ],
     top: Annotated[int, typer.Option(min=1, max=10_000, help="candidates shown")] = 30,
     min_count: Annotated[int, typer.Option(min=1, help="fewest texts in drug or sale context")] = 3,
     limit: Annotated[int, typer.Option(min=1, help="lines read at most")] = 200_000,
@@ -54,17 +56,29 @@ def discover_cmd(
     found = discover(_texts(corpus, limit, skipped), top=top, min_count=min_count, max_texts=limit)
     if as_json:
         for c in found:
-            typer.echo(json.dumps({"term": c.term, "score": c.score, "in_context": c.in_context,
-                                   "total": c.total, "next_to_drug": c.next_to_drug,
-                                   "likely_label": c.likely_label, "labels": c.labels,
-                                   "examples": [{"id": i, "text": t} for i, t in c.examples]},
-                                  ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {
+                        "term": c.term,
+                        "score": c.score,
+                        "in_context": c.in_context,
+                        "total": c.total,
+                        "next_to_drug": c.next_to_drug,
+                        "likely_label": c.likely_label,
+                        "labels": c.labels,
+                        "examples": [{"id": i, "text": t} for i, t in c.examples],
+                    },
+                    ensure_ascii=False,
+                )
+            )
     else:
         typer.echo(f"{'term':24} {'score':>7} {'context':>8} {'total':>6} {'near':>5}  likely label  example")
         for c in found:
             example = c.examples[0][1].replace("\n", " ")[:70] if c.examples else ""
-            typer.echo(f"{c.term:24} {c.score:7.3f} {c.in_context:8d} {c.total:6d} {c.next_to_drug:5d}  "
-                       f"{(c.likely_label or '-'):12}  {example}")
+            typer.echo(
+                f"{c.term:24} {c.score:7.3f} {c.in_context:8d} {c.total:6d} {c.next_to_drug:5d}  "
+                f"{(c.likely_label or '-'):12}  {example}"
+            )
     if skipped[0]:
         typer.echo(f"{skipped[0]} lines skipped (not a JSON object with a 'text' string)", err=True)
 

@@ -23,8 +23,9 @@ def print_scan_report(report: ScanReport) -> None:
     counts = report.counts()
     table.add_row(*(str(counts[k]) for k in ("read", "results", "accounts", "quarantined", "selling")))
     console.print(table)
-    models = ", ".join(f"{m['name']} (v{m['version']}, {m['task']}, data {str(m['fingerprint'])[:12]})"
-                       for m in report.models)
+    models = ", ".join(
+        f"{m['name']} (v{m['version']}, {m['task']}, data {str(m['fingerprint'])[:12]})" for m in report.models
+    )
     console.print(f"models: {models}")
     if report.resumed_from:
         console.print(f"resumed after {report.resumed_from} records")
@@ -39,17 +40,40 @@ def print_scan_report(report: ScanReport) -> None:
 
 @app.command("scan")
 def scan_command(
-    input: Annotated[str, typer.Argument(help="A .jsonl (drugwatch or bench kit) or .parquet file of events, or 'db' for the store.")],
-    output: Annotated[str, typer.Option("--output", "-o", help="Results: a .jsonl or .parquet path, or 'db' (the store's scan_results).")] = "scan-results.jsonl",
-    model: Annotated[list[Path], typer.Option("--model", help="A saved model directory (repeatable: one selling, one drugtype). Default: the fast detectors in $DRUGWATCH_HOME/models.")] = [],  # noqa: B006
-    ocr: Annotated[bool, typer.Option("--ocr/--no-ocr", help="Also read the images' text (contacts written on images).")] = False,
+    input: Annotated[
+        str, typer.Argument(help="A .jsonl (drugwatch or bench kit) or .parquet file of events, or 'db' for the store.")
+    ],
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", help="Results: a .jsonl or .parquet path, or 'db' (the store's scan_results)."),
+    ] = "scan-results.jsonl",
+    model: Annotated[
+        list[Path],
+        typer.Option(
+            "--model",
+            help="A saved model directory (repeatable: one selling, one drugtype). Default: the fast detectors in $DRUGWATCH_HOME/models.",
+        ),
+    ] = [],  # noqa: B006
+    ocr: Annotated[
+        bool, typer.Option("--ocr/--no-ocr", help="Also read the images' text (contacts written on images).")
+    ] = False,
     db: DbOption = None,
-    where: Annotated[str | None, typer.Option(help="With INPUT 'db': an SQL condition on the events table, e.g. \"platform = 'instagram'\".")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Input format: auto, jsonl, bench, images (the kit's images.jsonl), parquet or db.")] = "auto",
+    where: Annotated[
+        str | None,
+        typer.Option(help="With INPUT 'db': an SQL condition on the events table, e.g. \"platform = 'instagram'\"."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="Input format: auto, jsonl, bench, images (the kit's images.jsonl), parquet or db."
+        ),
+    ] = "auto",
     engine: Annotated[str, typer.Option(help="local (in-process) or ray (Ray Data).")] = "local",
     workers: Annotated[int, typer.Option(min=1, help="Ray: scoring actors (each loads the models once).")] = 2,
     ray_address: Annotated[str | None, typer.Option(help="Ray: cluster address (default: local mode).")] = None,
-    quarantine: Annotated[Path | None, typer.Option(help="Where to set aside bad records. Default: beside the output.")] = None,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Where to set aside bad records. Default: beside the output.")
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events scored together.")] = 256,
     checkpoint_every: Annotated[int, typer.Option(min=1, help="Records between checkpoints.")] = 5000,
     restart: Annotated[bool, typer.Option("--restart", help="Ignore a checkpoint and start over.")] = False,
@@ -72,9 +96,21 @@ def scan_command(
     try:
         with progress_bar(f"scanning {Path(input).name}") as (progress, task):
             report = run_scan(
-                input, output, model_dirs=model, ocr=ocr, input_format=fmt, db=db, where=where,
-                quarantine=quarantine, engine=engine, workers=workers, ray_address=ray_address,
-                batch_size=batch_size, checkpoint_every=checkpoint_every, resume=not restart, overwrite=overwrite,
+                input,
+                output,
+                model_dirs=model,
+                ocr=ocr,
+                input_format=fmt,
+                db=db,
+                where=where,
+                quarantine=quarantine,
+                engine=engine,
+                workers=workers,
+                ray_address=ray_address,
+                batch_size=batch_size,
+                checkpoint_every=checkpoint_every,
+                resume=not restart,
+                overwrite=overwrite,
                 on_progress=lambda n: progress.update(task, completed=n),
             )
     except (ReaderError, ScanError, ModelLoadError, FileNotFoundError, ValueError, ImportError) as exc:

@@ -1,9 +1,9 @@
 """``drugwatch serve``: the scoring API; ``drugwatch api-keys``: its keys.
 
-    drugwatch api-keys create "team laptop" --scope score --scope inspect
-    drugwatch api-keys list
-    drugwatch api-keys revoke k3j5x7q2ab
-    drugwatch serve --models runs/models --port 8080
+drugwatch api-keys create "team laptop" --scope score --scope inspect
+drugwatch api-keys list
+drugwatch api-keys revoke k3j5x7q2ab
+drugwatch serve --models runs/models --port 8080
 """
 
 from __future__ import annotations
@@ -33,15 +33,26 @@ def _engine(db: str | None):
 @app.command("serve")
 def serve(
     db: DbOption = None,
-    models: Annotated[Path | None, typer.Option(
-        "--models", help="Model directory (selling/ and drugtype/). Default: $DRUGWATCH_API_MODELS, "
-        "else $DRUGWATCH_HOME/models.", file_okay=False)] = None,
-    host: Annotated[str, typer.Option(help="Interface; 127.0.0.1 keeps it local (put a TLS proxy in front).")] = "127.0.0.1",
+    models: Annotated[
+        Path | None,
+        typer.Option(
+            "--models",
+            help="Model directory (selling/ and drugtype/). Default: $DRUGWATCH_API_MODELS, "
+            "else $DRUGWATCH_HOME/models.",
+            file_okay=False,
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Interface; 127.0.0.1 keeps it local (put a TLS proxy in front).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes; each loads the models and "
-                                         "keeps its own rate limits.")] = 1,
-    watch: Annotated[float | None, typer.Option(min=0, help="Poll the model directory every N seconds "
-                                                "and reload on change (0: off).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes; each loads the models and keeps its own rate limits.")
+    ] = 1,
+    watch: Annotated[
+        float | None,
+        typer.Option(min=0, help="Poll the model directory every N seconds and reload on change (0: off)."),
+    ] = None,
 ) -> None:
     """Run the scoring API (uvicorn; request heads and bodies have time limits, see docs/api.md).
     Logs are JSON lines on stderr."""
@@ -63,15 +74,22 @@ def serve(
     settings = ApiSettings()
     _engine(settings.db)  # migrate once, before the workers start
     try:
-        load_model_set(models_directory(settings), settings.api_account_model)  # fail here, with the reason, not in a worker
+        load_model_set(
+            models_directory(settings), settings.api_account_model
+        )  # fail here, with the reason, not in a worker
     except (ModelLoadError, OSError, ValueError) as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
     configure_logging()
     docs = "docs /docs, " if settings.api_docs else ""
     console.print(f"drugwatch scoring API on http://{host}:{port}/ ({docs}schema /openapi.json; Ctrl-C stops)")
     uvicorn.run(
-        "drugwatch.api.app:serving_app", factory=True, host=host, port=port, workers=workers,
-        log_level="warning", access_log=False,  # our access log has no client address and no query
+        "drugwatch.api.app:serving_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,  # our access log has no client address and no query
         # h11 with timeouts for reading a request head and body (uvicorn has none: slowloris).
         # By import path: worker processes import it themselves.
         http="drugwatch.api.server:TimedH11Protocol",
@@ -83,7 +101,9 @@ def serve(
 @keys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Who or what uses the key (shown in the list).")],
-    scope: Annotated[list[str], typer.Option("--scope", "-s", help="score, inspect or admin (repeatable).")] = ["score"],  # noqa: B006
+    scope: Annotated[list[str], typer.Option("--scope", "-s", help="score, inspect or admin (repeatable).")] = [
+        "score"
+    ],
     db: DbOption = None,
 ) -> None:
     """Create a key and print it once. Only its SHA-256 is stored."""
@@ -93,8 +113,10 @@ def create(
         created = create_key(_engine(db), name, scope)
     except ApiKeyError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
-    console.print(f"key {created.prefix} ({', '.join(created.scopes)}) for {created.name!r}; "
-                  "copy it now, it is not shown again:", highlight=False)
+    console.print(
+        f"key {created.prefix} ({', '.join(created.scopes)}) for {created.name!r}; copy it now, it is not shown again:",
+        highlight=False,
+    )
     typer.echo(created.token)
 
 
@@ -113,19 +135,33 @@ def list_command(
     keys = list_keys(_engine(db), include_revoked=not active)
     if as_json:
         for key in keys:
-            typer.echo(json.dumps({
-                "id": key.id, "prefix": key.prefix, "name": key.name, "scopes": list(key.scopes),
-                "created_at": key.created_at.isoformat(),
-                "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-                "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
-            }))
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": key.id,
+                        "prefix": key.prefix,
+                        "name": key.name,
+                        "scopes": list(key.scopes),
+                        "created_at": key.created_at.isoformat(),
+                        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
+                        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+                    }
+                )
+            )
         return
     table = Table(title="API keys")
     for col in ("id", "prefix", "name", "scopes", "created", "last used", "revoked"):
         table.add_column(col, overflow="fold")
     for key in keys:
-        table.add_row(str(key.id), key.prefix, key.name, ", ".join(key.scopes), when(key.created_at),
-                      when(key.last_used_at), when(key.revoked_at))
+        table.add_row(
+            str(key.id),
+            key.prefix,
+            key.name,
+            ", ".join(key.scopes),
+            when(key.created_at),
+            when(key.last_used_at),
+            when(key.revoked_at),
+        )
     console.print(table)
 
 

@@ -20,10 +20,13 @@ _EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 def train(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="Experiment TOML (see experiments/).", exists=True, dir_okay=False),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Run directory (default: runs/<experiment name>-train)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Run directory (default: runs/<experiment name>-train)."
+    ),
     overrides: list[str] = typer.Option(
-        [], "--set", help="Dotted override, e.g. --set train.seed=3 (repeatable). "
-        "Extra args like --train.column ours work too."
+        [],
+        "--set",
+        help="Dotted override, e.g. --set train.seed=3 (repeatable). Extra args like --train.column ours work too.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
 ) -> None:

@@ -153,9 +153,7 @@ class CrawlConfig:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise ValueError(
-                f"unknown strategy {self.strategy!r}; expected one of: {', '.join(STRATEGIES)}"
-            )
+            raise ValueError(f"unknown strategy {self.strategy!r}; expected one of: {', '.join(STRATEGIES)}")
         seeds = tuple(dict.fromkeys(_tag(s) for s in self.seeds))
         if not seeds:
             raise ValueError("a crawl needs at least one seed hashtag")
@@ -167,9 +165,7 @@ class CrawlConfig:
         if self.max_pages_per_tag is not None and self.max_pages_per_tag < 1:
             raise ValueError(f"max_pages_per_tag must be at least 1, got {self.max_pages_per_tag}")
         if self.follow_authors not in ("drug", "selling", "none"):
-            raise ValueError(
-                f"follow_authors must be 'drug', 'selling' or 'none', got {self.follow_authors!r}"
-            )
+            raise ValueError(f"follow_authors must be 'drug', 'selling' or 'none', got {self.follow_authors!r}")
         if self.timeline_posts < 0:
             raise ValueError(f"timeline_posts cannot be negative, got {self.timeline_posts}")
         if self.target_dealers is not None and self.target_dealers < 1:
@@ -267,9 +263,7 @@ class DetectorJudge:
         proba = self.detector.predict_proba(list(events))
         drug = self.drug_judge.judge(events)
         return [
-            Verdict(
-                drug=bool(p[1] >= self.threshold) or d.drug, selling=bool(p[1] >= self.threshold)
-            )
+            Verdict(drug=bool(p[1] >= self.threshold) or d.drug, selling=bool(p[1] >= self.threshold))
             for p, d in zip(proba, drug, strict=True)
         ]
 
@@ -378,9 +372,7 @@ class Checkpoint:
 
     def save(self, payload: Mapping[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode(
-            "utf-8"
-        )
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -527,9 +519,7 @@ class Crawler:
     # -- lifecycle ----------------------------------------------------------
 
     def _begin(self) -> None:
-        self.state.phase = {"fixed": "seeds", "jmir": "loop1", "dmml": "expand"}[
-            self.config.strategy
-        ]
+        self.state.phase = {"fixed": "seeds", "jmir": "loop1", "dmml": "expand"}[self.config.strategy]
         self.state.tag_queue = list(self.config.seeds)
 
     def _restore(self, payload: Mapping[str, Any]) -> None:
@@ -619,10 +609,7 @@ class Crawler:
         return self.summary(elapsed=time.monotonic() - started)
 
     def _stop_reason(self) -> str | None:
-        if (
-            self.config.target_dealers is not None
-            and len(self.state.dealers) >= self.config.target_dealers
-        ):
+        if self.config.target_dealers is not None and len(self.state.dealers) >= self.config.target_dealers:
             return "target"
         if self.budget.exhausted:
             return "budget"
@@ -829,15 +816,10 @@ class Crawler:
             self.state.tasks.pop(0)
             assert isinstance(account, Account)
             self.state.counters["accounts"] += 1
-            if (
-                account.bio
-                and self.judge.judge([Event(id=f"bio:{username}", text=account.bio)])[0].selling
-            ):
+            if account.bio and self.judge.judge([Event(id=f"bio:{username}", text=account.bio)])[0].selling:
                 self._selling_evidence(username)
             if self.config.timeline_posts > 0 and not account.is_private:
-                self.state.tasks.append(
-                    {"kind": "timeline", "username": username, "cursor": None, "taken": 0}
-                )
+                self.state.tasks.append({"kind": "timeline", "username": username, "cursor": None, "taken": 0})
             return [account]
         if kind == "timeline":
             username = action["username"]
@@ -863,9 +845,7 @@ class Crawler:
         else:
             self.state.tasks[0]["cursor"] = cursor
 
-    def _absorb_hashtag(
-        self, tag: str, feed: dict[str, Any], page: Page[Event]
-    ) -> list[Event | Account]:
+    def _absorb_hashtag(self, tag: str, feed: dict[str, Any], page: Page[Event]) -> list[Event | Account]:
         feed["pages"] += 1
         self.state.counters["hashtag_pages"] += 1
         posts = list(page.items)
@@ -923,11 +903,7 @@ class Crawler:
                 state.counters["selling_events"] += 1
                 if event.author:
                     self._selling_evidence(event.author)
-            if (
-                event.kind == "post"
-                and self.config.comments
-                and event.meta.get("comment_count") != 0
-            ):
+            if event.kind == "post" and self.config.comments and event.meta.get("comment_count") != 0:
                 # A post that shows zero comments costs no request (instaloader skips it too).
                 state.tasks.append(
                     {
@@ -943,10 +919,7 @@ class Crawler:
                 state.queued_accounts.add(event.author)
                 state.tasks.append({"kind": "profile", "username": event.author})
         if self.config.images:
-            records = [
-                self._with_images(r) if isinstance(r, Event) and r.key in unique else r
-                for r in records
-            ]
+            records = [self._with_images(r) if isinstance(r, Event) and r.key in unique else r for r in records]
         return records
 
     def _with_images(self, event: Event) -> Event:
@@ -984,9 +957,7 @@ class Crawler:
 # helpers for callers
 
 
-def default_checkpoint_path(
-    config: CrawlConfig, source_name: str, home: Path | None = None
-) -> Path:
+def default_checkpoint_path(config: CrawlConfig, source_name: str, home: Path | None = None) -> Path:
     """``$DRUGWATCH_HOME/crawls/<strategy>-<digest>.json``: one file per crawl identity and source."""
     from drugwatch.store.db import data_home
 

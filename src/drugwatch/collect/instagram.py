@@ -168,9 +168,7 @@ def instaloader_errors(what: str) -> Iterator[None]:
     except il_exc.PrivateProfileNotFollowedException as exc:
         raise PrivateProfile(f"{what}: {exc}") from exc
     except il_exc.LoginRequiredException as exc:
-        raise LoginRequired(
-            f"{what}: Instagram serves this to logged-in sessions only ({exc}); {LOGIN_HELP}"
-        ) from exc
+        raise LoginRequired(f"{what}: Instagram serves this to logged-in sessions only ({exc}); {LOGIN_HELP}") from exc
     except il_exc.QueryReturnedForbiddenException as exc:
         raise AuthError(
             f"{what}: 403 Forbidden ({exc}); the session may be blocked: {LOGIN_HELP}, then --resume"
@@ -195,8 +193,7 @@ def instaloader_errors(what: str) -> Iterator[None]:
         raise ItemError(f"{what}: {type(exc).__name__}: {exc}") from exc
     except (KeyError, TypeError, IndexError) as exc:
         raise ItemError(
-            f"{what}: unexpected response shape ({type(exc).__name__}: {exc}); Instagram may have changed "
-            "this endpoint"
+            f"{what}: unexpected response shape ({type(exc).__name__}: {exc}); Instagram may have changed this endpoint"
         ) from exc
 
 
@@ -253,9 +250,7 @@ class InstagramSource:
                 self.loader.load_session_from_file(session_user, session_file)
             except FileNotFoundError:
                 path = session_file or get_default_session_filename(session_user)
-                raise AuthError(
-                    f"no instaloader session file for {session_user} at {path}; {LOGIN_HELP}"
-                ) from None
+                raise AuthError(f"no instaloader session file for {session_user} at {path}; {LOGIN_HELP}") from None
         self._profiles: dict[str, instaloader.Profile] = {}
         self._iterators: dict[tuple[str, str], instaloader.NodeIterator[Any]] = {}
 
@@ -286,9 +281,7 @@ class InstagramSource:
 
     def _require_login(self, what: str) -> None:
         if not self.context.is_logged_in:
-            raise LoginRequired(
-                f"{what}: Instagram serves this to logged-in sessions only; {LOGIN_HELP}"
-            )
+            raise LoginRequired(f"{what}: Instagram serves this to logged-in sessions only; {LOGIN_HELP}")
 
     # -- hashtags ------------------------------------------------------------
 
@@ -303,9 +296,7 @@ class InstagramSource:
                 node = hashtag._node  # the web_info answer; _asdict() would drop the posts
             else:
                 try:
-                    data = self.context.get_json(
-                        f"explore/tags/{tag}/", {"__a": 1, "__d": "dis", "max_id": cursor}
-                    )
+                    data = self.context.get_json(f"explore/tags/{tag}/", {"__a": 1, "__d": "dis", "max_id": cursor})
                 except il_exc.QueryReturnedNotFoundException as exc:
                     raise EndpointUnavailable(
                         HASHTAG_ENDPOINT_GONE.format(tag=tag, version=instaloader.__version__)
@@ -320,9 +311,7 @@ class InstagramSource:
                     post = instaloader.Post(self.context, media)
                 else:
                     post = instaloader.Post.from_iphone_struct(self.context, media)
-                got, bad = self._split(
-                    media_items(post._asdict(), self._origin(url), f"page {page_no} [{n}]")
-                )
+                got, bad = self._split(media_items(post._asdict(), self._origin(url), f"page {page_no} [{n}]"))
                 records.extend(got)
                 problems.extend(bad)
         for problem in problems:
@@ -335,9 +324,7 @@ class InstagramSource:
         recent = node.get("recent")
         if isinstance(recent, dict):
             medias = [
-                item["media"]
-                for section in recent.get("sections", [])
-                for item in section["layout_content"]["medias"]
+                item["media"] for section in recent.get("sections", []) for item in section["layout_content"]["medias"]
             ]
             return (
                 medias,
@@ -358,11 +345,7 @@ class InstagramSource:
         self._require_login(what)
         self._charge_as("comments")
         shortcode = post.meta.get("shortcode")
-        url = (
-            f"{WEB}/p/{shortcode}/"
-            if shortcode
-            else f"https://i.instagram.com/api/v1/media/{post.id}/comments/"
-        )
+        url = f"{WEB}/p/{shortcode}/" if shortcode else f"https://i.instagram.com/api/v1/media/{post.id}/comments/"
         params = {"can_support_threading": "true", "permalink_enabled": "false"}
         if cursor is not None:
             params["min_id"] = cursor
@@ -383,9 +366,7 @@ class InstagramSource:
                 comments.append(comment)
             raws = [(f"comments[{i}]", c) for i, c in enumerate(comments)]
             records, problems = self._split(
-                comment_items(
-                    raws, _v1_comment, self._origin(url), parent_id=post.id, post_id=post.id
-                )
+                comment_items(raws, _v1_comment, self._origin(url), parent_id=post.id, post_id=post.id)
             )
         for problem in problems:
             log.warning("%s: %s", what, problem)
@@ -445,9 +426,7 @@ class InstagramSource:
             problems: list[str] = []
             for n, post in enumerate(posts):
                 got, bad = self._split(
-                    media_items(
-                        post._asdict(), self._origin(f"{WEB}/{username}/"), f"timeline [{n}]"
-                    )
+                    media_items(post._asdict(), self._origin(f"{WEB}/{username}/"), f"timeline [{n}]")
                 )
                 records.extend(e for e in got if isinstance(e, Event))
                 problems.extend(bad)

@@ -208,9 +208,7 @@ class ReplaySource:
         for event in self._events.values():
             if event.kind == "comment" and event.post_id:
                 self._comment_counts[event.post_id] += 1
-        self._as_of = as_of or (
-            (newest + timedelta(days=1)) if newest else datetime(2000, 1, 1, tzinfo=UTC)
-        )
+        self._as_of = as_of or ((newest + timedelta(days=1)) if newest else datetime(2000, 1, 1, tzinfo=UTC))
 
     # -- constructors -------------------------------------------------------
 
@@ -263,9 +261,7 @@ class ReplaySource:
         chunk = ids[start : start + self.hashtag_page_size]
         where = f"explore/tags/{tag}/"
         items = tuple(
-            self._serve(
-                self._events[i], where, f"page {start // self.hashtag_page_size + 1} item {n}"
-            )
+            self._serve(self._events[i], where, f"page {start // self.hashtag_page_size + 1} item {n}")
             for n, i in enumerate(chunk)
         )
         end = start + len(chunk)
@@ -283,9 +279,7 @@ class ReplaySource:
         page_no = start // self.comments_page_size + 1
 
         def walk(comment_id: str) -> None:
-            items.append(
-                self._serve(self._events[comment_id], where, f"page {page_no} comment {comment_id}")
-            )
+            items.append(self._serve(self._events[comment_id], where, f"page {page_no} comment {comment_id}"))
             for reply in self._replies.get(comment_id, []):
                 walk(reply)
 
@@ -303,9 +297,7 @@ class ReplaySource:
         if self.redact:
             data["dealer"] = None
             data["meta"] = {k: v for k, v in data["meta"].items() if k not in ACCOUNT_TRUTH_META}
-        return Account.model_validate(
-            {**data, "provenance": self._provenance(data, f"{username}/", "profile")}
-        )
+        return Account.model_validate({**data, "provenance": self._provenance(data, f"{username}/", "profile")})
 
     def timeline_page(self, username: str, cursor: Any = None) -> Page[Event]:
         self._request("timeline")
@@ -397,7 +389,6 @@ class ReplaySource:
             data["meta"]["comment_count"] = self._comment_counts.get(event.id, 0)
         # A crawler sees an image URL, not a local file; the digest comes with the download.
         data["images"] = [
-            {"url": image.get("url") or f"replay://{self.name}/{image.get('path')}"}
-            for image in data["images"]
+            {"url": image.get("url") or f"replay://{self.name}/{image.get('path')}"} for image in data["images"]
         ]
         return Event.model_validate({**data, "provenance": self._provenance(data, where, locator)})

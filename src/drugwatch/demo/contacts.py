@@ -24,9 +24,7 @@ from typing import Final, Literal
 
 from drugwatch.demo.vocab import AREA_CODES, DIGIT_WORDS, SYLLABLES
 
-ContactType = Literal[
-    "phone", "email", "wickr", "telegram", "kik", "whatsapp", "snapchat", "signal", "btc"
-]
+ContactType = Literal["phone", "email", "wickr", "telegram", "kik", "whatsapp", "snapchat", "signal", "btc"]
 
 #: Channel shares among dealer contacts, after JMIR (Wickr 36.2%, Telegram
 #: 20.0%, Kik 18.3%, WhatsApp 15.3%; e-mail and phone less often).
@@ -142,24 +140,18 @@ def render_contact(rng: random.Random, contact: Contact, obfuscate: bool = False
     value = contact.value
     if contact.type == "phone":
         number = render_phone(rng, value, obfuscate)
-        return rng.choice(("text {n}", "call/text {n}", "📱 {n}", "tel {n}", "hmu {n}")).format(
-            n=number
-        )
+        return rng.choice(("text {n}", "call/text {n}", "📱 {n}", "tel {n}", "hmu {n}")).format(n=number)
     if contact.type == "email":
         if obfuscate:
             user, domain = value.split("@")
             name, tld = domain.rsplit(".", 1)
-            value = rng.choice(
-                (f"{user} (at) {name} (dot) {tld}", f"{user}[at]{domain}", f"{user} at {domain}")
-            )
+            value = rng.choice((f"{user} (at) {name} (dot) {tld}", f"{user}[at]{domain}", f"{user} at {domain}"))
         return rng.choice(("email {v}", "📧 {v}", "mail me {v}")).format(v=value)
     if contact.type == "btc":
         return rng.choice(("btc: {v}", "pay btc {v}", "₿ {v}")).format(v=value)
     if _is_phone(contact):
         number = render_phone(rng, value, obfuscate)
-        app = {"whatsapp": ("WhatsApp", "whatsapp", "WA"), "signal": ("Signal", "signal")}[
-            contact.type
-        ]
+        app = {"whatsapp": ("WhatsApp", "whatsapp", "WA"), "signal": ("Signal", "signal")}[contact.type]
         return f"{rng.choice(app)} {rng.choice(('', ': ', '👉 '))}{number}".replace("  ", " ")
     names = {
         "wickr": ("Wickr", "wickr", "wickr me", "W1ckr", "WICKR ID"),
@@ -178,9 +170,7 @@ def render_contact(rng: random.Random, contact: Contact, obfuscate: bool = False
 def note_line(contact: Contact) -> str:
     """The contact written plainly on a note (the OCR target), e.g. ``"wickr: zorivel_plug"``."""
     if contact.type == "btc":
-        raise ValueError(
-            "bitcoin addresses are too long for a legible note; write a handle or phone instead"
-        )
+        raise ValueError("bitcoin addresses are too long for a legible note; write a handle or phone instead")
     if _is_phone(contact):
         number = f"{contact.value[2:5]}-{contact.value[5:8]}-{contact.value[8:]}"
         label = {"phone": "tel", "whatsapp": "whatsapp", "signal": "signal"}[contact.type]

@@ -311,10 +311,7 @@ class _Builder:
 
     def _kinds(self) -> list[str]:
         n = self.n_accounts
-        counts = {
-            kind: max(2 if kind == "dealer" else 1, round(share * n))
-            for kind, share in KIND_SHARES.items()
-        }
+        counts = {kind: max(2 if kind == "dealer" else 1, round(share * n)) for kind, share in KIND_SHARES.items()}
         counts["ordinary"] = n - sum(counts.values())
         if counts["ordinary"] < 1:
             raise ValueError(f"n_accounts={n} is too small for every account kind; use at least 6")
@@ -369,9 +366,7 @@ class _Builder:
 
     def _plan_accounts(self) -> None:
         for index, kind in enumerate(self._kinds()):
-            persona = _Persona(
-                index=index, kind=kind, username=self._username(kind), offset=self._offset()
-            )
+            persona = _Persona(index=index, kind=kind, username=self._username(kind), offset=self._offset())
             self.personas.append(persona)
             self.by_kind[kind].append(persona)
         self._plan_dealers()
@@ -411,9 +406,7 @@ class _Builder:
             link = rng.choices(("shared_contact", "template", "both"), (0.45, 0.35, 0.2))[0]
             details: dict[str, Any] = {"link": link, "usernames": [m.username for m in members]}
             if link in ("shared_contact", "both"):
-                shared = self._unique_contact(
-                    rng.choice(("wickr", "phone", "telegram", "whatsapp"))
-                )
+                shared = self._unique_contact(rng.choice(("wickr", "phone", "telegram", "whatsapp")))
                 details["shared_contact"] = {"type": shared.type, "value": shared.value}
                 for member in members:
                     member.shared = shared
@@ -431,8 +424,7 @@ class _Builder:
             self.network_details[network_id] = details
         for persona in dealers:
             persona.templates = [
-                self._template(f"{persona.username}-t{k}", persona.drugs)
-                for k in range(rng.randint(1, 2))
+                self._template(f"{persona.username}-t{k}", persona.drugs) for k in range(rng.randint(1, 2))
             ]
 
     def _counts(self, persona: _Persona) -> tuple[int, int]:
@@ -495,9 +487,7 @@ class _Builder:
     def _local_time(self, persona: _Persona, day: int) -> datetime:
         hour = self.rng.choices(range(24), HOUR_WEIGHTS[persona.kind])[0]
         minute, second = self.rng.randrange(60), self.rng.randrange(60)
-        return WINDOW_START + timedelta(
-            days=day, hours=hour - persona.offset, minutes=minute, seconds=second
-        )
+        return WINDOW_START + timedelta(days=day, hours=hour - persona.offset, minutes=minute, seconds=second)
 
     def _post_time(self, persona: _Persona) -> datetime:
         return self._local_time(persona, self.rng.randrange(WINDOW_DAYS))
@@ -537,13 +527,9 @@ class _Builder:
         kind = "comment" if parent else "post"
         plans = image_plans or []
         depicted = {d for plan in plans for d in plan["labels"]}
-        all_mentions = sorted(
-            set(mentions) | set(trafficked) | depicted, key=LABEL_INDEX.__getitem__
-        )
+        all_mentions = sorted(set(mentions) | set(trafficked) | depicted, key=LABEL_INDEX.__getitem__)
         labels = tuple(sorted(set(trafficked), key=LABEL_INDEX.__getitem__)) or (NON_DRUG,)
-        created = when or (
-            self._reply_time(persona, parent.created_at) if parent else self._post_time(persona)
-        )
+        created = when or (self._reply_time(persona, parent.created_at) if parent else self._post_time(persona))
         draft = _Draft(
             id=self._new_id(kind),
             kind=kind,
@@ -586,9 +572,7 @@ class _Builder:
             parts.append(f"{offer.quantity} ${price}")
         return " | ".join(parts)
 
-    def _contact_lines(
-        self, persona: _Persona, force_shared: bool
-    ) -> tuple[list[str], list[dict[str, str]]]:
+    def _contact_lines(self, persona: _Persona, force_shared: bool) -> tuple[list[str], list[dict[str, str]]]:
         rng = self.rng
         talk = [c for c in persona.contacts if c.type != "btc"]
         chosen = rng.sample(talk, min(len(talk), rng.choices((1, 2), (0.7, 0.3))[0]))
@@ -599,9 +583,7 @@ class _Builder:
             chosen.append(btc[0])
         lines, truth = [], []
         for contact in chosen:
-            surface = render_contact(
-                rng, contact, obfuscate=rng.random() < OBFUSCATED_CONTACT_SHARE
-            )
+            surface = render_contact(rng, contact, obfuscate=rng.random() < OBFUSCATED_CONTACT_SHARE)
             lines.append(surface)
             truth.append(contact.truth(surface, "text"))
         return lines, truth
@@ -615,9 +597,7 @@ class _Builder:
         disguised = text
         for drug in drugs:
             drug_terms = [t for t in terms if t in vocab.DRUGS[drug].names]
-            disguised, _ = disguise(
-                self.rng, disguised, drug_terms, vocab.DRUGS[drug].emoji, technique
-            )
+            disguised, _ = disguise(self.rng, disguised, drug_terms, vocab.DRUGS[drug].emoji, technique)
         if disguised == text:
             return text, [], None
         return disguised, [technique], text
@@ -636,11 +616,7 @@ class _Builder:
                 plans.append(self._drug_image(drug))
         else:
             talk = [c for c in persona.contacts if c.type != "btc"]
-            on_image = (
-                persona.shared
-                if persona.shared and (first or rng.random() < 0.6)
-                else rng.choice(talk)
-            )
+            on_image = persona.shared if persona.shared and (first or rng.random() < 0.6) else rng.choice(talk)
             if where == "image" and rng.random() < 0.6:
                 lines = [note_line(on_image)]
                 others = [c for c in talk if c != on_image]
@@ -665,9 +641,7 @@ class _Builder:
                 overlay = note_line(on_image)
                 plans.append(self._drug_image(drug, overlay=overlay))
                 shown = [on_image]
-            contacts = ([] if where == "image" else contacts) + [
-                c.truth(note_line(c), "image") for c in shown
-            ]
+            contacts = ([] if where == "image" else contacts) + [c.truth(note_line(c), "image") for c in shown]
             if where == "image":
                 contact_lines = [rng.choice(vocab.CONTACT_IN_IMAGE)]
         item = " & ".join(template.items)
@@ -685,9 +659,7 @@ class _Builder:
             " ".join(f"#{t}" for t in tag_list),
         ]
         plain = "\n".join(line for line in lines if line)
-        text, technique, plain_text = self._maybe_disguise(
-            plain, template.drugs, list(template.items), first
-        )
+        text, technique, plain_text = self._maybe_disguise(plain, template.drugs, list(template.items), first)
         return self._add(
             persona,
             "advert",
@@ -708,9 +680,7 @@ class _Builder:
         item = rng.choice(entry.names)
         head = rng.choice(vocab.TEASERS)
         plain = f"{item} {head}" if rng.random() < 0.5 else head
-        tags = rng.sample(entry.hashtags, rng.randint(2, 4)) + rng.sample(
-            vocab.SALE_HASHTAGS, rng.randint(0, 2)
-        )
+        tags = rng.sample(entry.hashtags, rng.randint(2, 4)) + rng.sample(vocab.SALE_HASHTAGS, rng.randint(0, 2))
         plain = f"{plain} {entry.emoji}\n" + " ".join(f"#{t}" for t in tags)
         text, technique, plain_text = self._maybe_disguise(plain, (drug,), [item])
         plans = [self._drug_image(drug)] if rng.random() < 0.95 else []
@@ -736,16 +706,10 @@ class _Builder:
 
     def _personal_use(self, persona: _Persona) -> _Draft:
         rng = self.rng
-        drug = rng.choices(
-            list(vocab.DEALER_DRUG_WEIGHTS), list(vocab.DEALER_DRUG_WEIGHTS.values())
-        )[0]
+        drug = rng.choices(list(vocab.DEALER_DRUG_WEIGHTS), list(vocab.DEALER_DRUG_WEIGHTS.values()))[0]
         entry = vocab.DRUGS[drug]
-        tags = [
-            t for t in rng.sample(entry.hashtags, rng.randint(1, 3)) if not t.endswith("forsale")
-        ]
-        tags += rng.sample(
-            ("vibes", "weekend", "party", "mood", "lit", "nightlife"), rng.randint(0, 2)
-        )
+        tags = [t for t in rng.sample(entry.hashtags, rng.randint(1, 3)) if not t.endswith("forsale")]
+        tags += rng.sample(("vibes", "weekend", "party", "mood", "lit", "nightlife"), rng.randint(0, 2))
         text = rng.choice(entry.use) + ("\n" + " ".join(f"#{t}" for t in tags) if tags else "")
         plans = (
             [self._drug_image(drug)]
@@ -757,16 +721,12 @@ class _Builder:
     def _news(self, persona: _Persona) -> _Draft:
         rng = self.rng
         template, drugs, scene = rng.choice(vocab.NEWS_POSTS)
-        text = template.format(
-            place=self._place(), n=rng.randint(3, 60), k=rng.randint(1, 12), pct=rng.randint(5, 40)
-        )
+        text = template.format(place=self._place(), n=rng.randint(3, 60), k=rng.randint(1, 12), pct=rng.randint(5, 40))
         plans: list[dict[str, Any]] = []
         if rng.random() < 0.8:
             if scene in demo_images.DRUG_SCENES and drugs:
                 drug = next((d for d in drugs if scene in vocab.DRUGS[d].images), drugs[0])
-                plans = [
-                    {"kind": scene, "drug": drug, "labels": [drug], "overlay": None, "text": None}
-                ]
+                plans = [{"kind": scene, "drug": drug, "labels": [drug], "overlay": None, "text": None}]
             else:
                 plans = [self._scene(scene)]
         return self._add(persona, "news", text, mentions=tuple(drugs), image_plans=plans)
@@ -822,9 +782,7 @@ class _Builder:
             channel = {"phone": "ur number", "btc": "dm"}.get(channel, channel)
             text = self.rng.choice(vocab.BUYER_FOLLOWUPS).format(channel=channel)
         else:
-            text = self.rng.choice(
-                ("sent u a dm", "check your dms", "dm'd you 🙏", "ok sending msg now")
-            )
+            text = self.rng.choice(("sent u a dm", "check your dms", "dm'd you 🙏", "ok sending msg now"))
         return self._add(buyer, "buyer_followup", text, parent=parent, trafficked=(drug,))
 
     def _piggyback(self, dealer: _Persona, parent: _Draft) -> _Draft:
@@ -837,9 +795,7 @@ class _Builder:
         price = round(rng.uniform(offer.low, offer.high) / 5) * 5
         lines, contacts = self._contact_lines(dealer, force_shared=False)
         tags = " ".join(f"#{t}" for t in rng.sample(entry.hashtags, rng.randint(0, 2)))
-        plain = " ".join(
-            part for part in (opener, f"{offer.quantity} ${price}", " | ".join(lines), tags) if part
-        )
+        plain = " ".join(part for part in (opener, f"{offer.quantity} ${price}", " | ".join(lines), tags) if part)
         text, technique, plain_text = self._maybe_disguise(plain, (drug,), [item])
         return self._add(
             dealer,
@@ -860,9 +816,7 @@ class _Builder:
         roll = rng.random()
         if roll < 0.3:
             someone = self._someone("ordinary", "drug_user", besides=advert.author)
-            self._add(
-                someone, "piggyback_reaction", rng.choice(vocab.PIGGYBACK_REPLIES), parent=advert
-            )
+            self._add(someone, "piggyback_reaction", rng.choice(vocab.PIGGYBACK_REPLIES), parent=advert)
         elif roll < 0.45:
             drug = rng.choice([label for label in advert.labels])
             self._add(
@@ -903,9 +857,7 @@ class _Builder:
                 )
             else:
                 someone = self._someone("drug_user", "ordinary", besides=dealer.username)
-                self._add(
-                    someone, "friend", rng.choice(("🔥🔥", "💯", "👀", "link up soon")), parent=post
-                )
+                self._add(someone, "friend", rng.choice(("🔥🔥", "💯", "👀", "link up soon")), parent=post)
 
     def _social_threads(self, author: _Persona, post: _Draft) -> None:
         rng = self.rng
@@ -915,9 +867,7 @@ class _Builder:
         for _ in range(count):
             if role == "news":
                 friend = self._someone("ordinary", "drug_user", besides=author.username)
-                threads.append(
-                    self._add(friend, "friend", rng.choice(vocab.NEWS_COMMENTS), parent=post)
-                )
+                threads.append(self._add(friend, "friend", rng.choice(vocab.NEWS_COMMENTS), parent=post))
                 continue
             if role == "personal_use" and rng.random() < 0.3:
                 asker = self._buyer(author.username)
@@ -932,16 +882,12 @@ class _Builder:
                     )
                 )
                 continue
-            comments = (
-                vocab.USER_FRIEND_COMMENTS if role == "personal_use" else vocab.FRIEND_COMMENTS
-            )
+            comments = vocab.USER_FRIEND_COMMENTS if role == "personal_use" else vocab.FRIEND_COMMENTS
             friend = self._someone("ordinary", "drug_user", besides=author.username)
             first = self._add(friend, "friend", rng.choice(comments), parent=post)
             threads.append(first)
             if rng.random() < 0.3:
-                reply = self._add(
-                    author, "author_reply", rng.choice(vocab.AUTHOR_REPLIES), parent=first
-                )
+                reply = self._add(author, "author_reply", rng.choice(vocab.AUTHOR_REPLIES), parent=first)
                 threads.append(reply)
                 if rng.random() < 0.3:
                     threads.append(self._add(friend, "friend", rng.choice(comments), parent=reply))
@@ -965,9 +911,7 @@ class _Builder:
         roles = POST_ROLES[persona.kind]
         for k in range(n):
             role = (
-                "advert"
-                if persona.kind == "dealer" and k == 0
-                else rng.choices(list(roles), list(roles.values()))[0]
+                "advert" if persona.kind == "dealer" and k == 0 else rng.choices(list(roles), list(roles.values()))[0]
             )
             if role == "advert":
                 post = self._advert(persona, first=k == 0)
@@ -1022,9 +966,7 @@ class _Builder:
                 "bio_contacts": bio_contacts,
             },
         }
-        return _with_provenance(
-            Account.model_validate(fields), self.seed, f"account {persona.username}"
-        )
+        return _with_provenance(Account.model_validate(fields), self.seed, f"account {persona.username}")
 
     def build(self, render_images: bool, image_dir: Path | None) -> DemoCorpus:
         self._plan_accounts()
@@ -1123,15 +1065,10 @@ def generate_demo(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if n_accounts < 6:
-        raise ValueError(
-            f"n_accounts must be at least 6 (one per kind and two dealers), got {n_accounts}"
-        )
+        raise ValueError(f"n_accounts must be at least 6 (one per kind and two dealers), got {n_accounts}")
     low, high = posts_per_account
     if low < 1 or high < low:
-        raise ValueError(
-            "posts_per_account must be (low, high) with 1 <= low <= high, "
-            f"got {posts_per_account!r}"
-        )
+        raise ValueError(f"posts_per_account must be (low, high) with 1 <= low <= high, got {posts_per_account!r}")
     return _Builder(seed, n_accounts, (low, high)).build(images, image_dir)
 
 

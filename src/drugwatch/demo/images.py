@@ -84,21 +84,15 @@ def _surface(rng: random.Random, kind: str | None = None) -> Image.Image:
         draw = ImageDraw.Draw(image)
         for y in range(0, SIZE, rng.randint(9, 16)):
             shade = _jitter(rng, (95, 60, 35), 12)
-            draw.line(
-                [(0, y + rng.randint(-3, 3)), (SIZE, y + rng.randint(-3, 3))], fill=shade, width=1
-            )
+            draw.line([(0, y + rng.randint(-3, 3)), (SIZE, y + rng.randint(-3, 3))], fill=shade, width=1)
         return _texture(rng, image, 0.08)
     if kind == "dark":
-        return _texture(
-            rng, _gradient(_jitter(rng, (40, 40, 46), 10), _jitter(rng, (15, 15, 18), 6)), 0.06
-        )
+        return _texture(rng, _gradient(_jitter(rng, (40, 40, 46), 10), _jitter(rng, (15, 15, 18), 6)), 0.06)
     if kind == "white":
         return _texture(rng, _gradient((238, 236, 232), (214, 212, 206)), 0.05)
     if kind == "palm":
         image = _surface(rng, "dark")
-        ImageDraw.Draw(image).ellipse(
-            [20, 40, SIZE - 20, SIZE + 60], fill=_jitter(rng, (214, 168, 134), 25)
-        )
+        ImageDraw.Draw(image).ellipse([20, 40, SIZE - 20, SIZE + 60], fill=_jitter(rng, (214, 168, 134), 25))
         return image
     image = _gradient((225, 225, 228), (200, 200, 205))
     draw = ImageDraw.Draw(image)
@@ -108,9 +102,7 @@ def _surface(rng: random.Random, kind: str | None = None) -> Image.Image:
     return _texture(rng, image, 0.05)
 
 
-def _paste_rotated(
-    base: Image.Image, layer: Image.Image, center: tuple[int, int], angle: float
-) -> None:
+def _paste_rotated(base: Image.Image, layer: Image.Image, center: tuple[int, int], angle: float) -> None:
     layer = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
     x = int(center[0] - layer.width / 2)
     y = int(center[1] - layer.height / 2)
@@ -149,9 +141,7 @@ _PILL_STYLES: Final[dict[str, tuple[tuple[str, RGB, tuple[str, ...]], ...]]] = {
 }
 
 
-def _pill_layer(
-    rng: random.Random, shape: str, color: RGB, imprint: str, scale: float
-) -> Image.Image:
+def _pill_layer(rng: random.Random, shape: str, color: RGB, imprint: str, scale: float) -> Image.Image:
     w, h = {
         "bar": (96, 26),
         "round": (44, 44),
@@ -173,9 +163,7 @@ def _pill_layer(
             draw.line([(x, 6), (x, h)], fill=edge, width=2)
     elif shape == "capsule":
         draw.rounded_rectangle(box, radius=h // 2, fill=fill, outline=edge)
-        draw.rounded_rectangle(
-            [3 + w // 2, 3, 3 + w, 3 + h], radius=h // 2, fill=(240, 240, 235), outline=edge
-        )
+        draw.rounded_rectangle([3 + w // 2, 3, 3 + w, 3 + h], radius=h // 2, fill=(240, 240, 235), outline=edge)
         draw.rectangle([3 + w // 2, 3 + 1, 3 + w // 2 + h // 2, 3 + h - 1], fill=(240, 240, 235))
     else:
         draw.ellipse(box, fill=fill, outline=edge, width=2)
@@ -250,11 +238,7 @@ def _leaf(rng: random.Random, drug: str | None) -> Image.Image:
             for _ in range(14):
                 r = rng.randint(6, 12)
                 x, y = bx + rng.randint(-16, 16), by + rng.randint(-12, 12)
-                color = (
-                    _jitter(rng, (110, 150, 70), 20)
-                    if rng.random() < 0.8
-                    else _jitter(rng, (200, 120, 50))
-                )
+                color = _jitter(rng, (110, 150, 70), 20) if rng.random() < 0.8 else _jitter(rng, (200, 120, 50))
                 draw.ellipse([x - r, y - r, x + r, y + r], fill=color + (255,))
     base.paste(overlay, (0, 0), overlay)
     return base
@@ -294,14 +278,10 @@ def _powder(rng: random.Random, drug: str | None) -> Image.Image:
     draw = ImageDraw.Draw(base)
     if rng.random() < 0.6:  # a card
         x, y = rng.randint(150, 220), rng.randint(180, 250)
-        draw.rounded_rectangle(
-            [x, y, x + 110, y + 70], radius=6, fill=_jitter(rng, (40, 90, 170), 40)
-        )
+        draw.rounded_rectangle([x, y, x + 110, y + 70], radius=6, fill=_jitter(rng, (40, 90, 170), 40))
     if rng.random() < 0.4:  # a rolled bill
         x, y = rng.randint(20, 120), rng.randint(220, 280)
-        draw.rounded_rectangle(
-            [x, y, x + 130, y + 16], radius=8, fill=(130, 160, 110), outline=(90, 120, 80)
-        )
+        draw.rounded_rectangle([x, y, x + 130, y + 16], radius=8, fill=(130, 160, 110), outline=(90, 120, 80))
     return base
 
 
@@ -325,9 +305,7 @@ def _syrup(rng: random.Random, drug: str | None) -> Image.Image:
         draw.rectangle([cx - 16, top, cx + 16, top + 40], fill=(240, 240, 240))
         draw.rounded_rectangle([cx - 55, top + 35, cx + 55, top + 250], radius=18, fill=amber)
         level = rng.randint(top + 80, top + 160)
-        draw.rounded_rectangle(
-            [cx - 50, level, cx + 50, top + 245], radius=16, fill=purple + (200,)
-        )
+        draw.rounded_rectangle([cx - 50, level, cx + 50, top + 245], radius=16, fill=purple + (200,))
         draw.rectangle([cx - 45, top + 110, cx + 45, top + 190], fill=(245, 245, 238))
         draw.text((cx, top + 135), "Promethazine", fill=(50, 50, 50), font=_font(11), anchor="mm")
         draw.text((cx, top + 160), "w/ Codeine", fill=(50, 50, 50), font=_font(11), anchor="mm")
@@ -345,18 +323,14 @@ def _mushroom(rng: random.Random, drug: str | None) -> Image.Image:
         layer = Image.new("RGBA", (w + 10, h + 10), (0, 0, 0, 0))
         draw = ImageDraw.Draw(layer)
         stem = _jitter(rng, (225, 215, 190), 15)
-        draw.rounded_rectangle(
-            [w // 2 - w // 8, h // 3, w // 2 + w // 8, h], radius=w // 10, fill=stem
-        )
+        draw.rounded_rectangle([w // 2 - w // 8, h // 3, w // 2 + w // 8, h], radius=w // 10, fill=stem)
         cap = _jitter(rng, (180, 130, 60), 30)
         draw.chord([2, 2, w, int(h * 0.75)], 180, 360, fill=cap, outline=tuple(c - 40 for c in cap))
         for _ in range(rng.randint(0, 4)):
             x, y = rng.randint(12, w - 12), rng.randint(8, max(9, h // 3 - 8))
             draw.ellipse([x - 3, y - 2, x + 3, y + 2], fill=_jitter(rng, (230, 200, 140), 15))
         center = (rng.randint(50, SIZE - 50), rng.randint(50, SIZE - 50))
-        _paste_rotated(
-            base, layer, center, rng.uniform(-70, 70) if rng.random() < 0.6 else rng.uniform(0, 360)
-        )
+        _paste_rotated(base, layer, center, rng.uniform(-70, 70) if rng.random() < 0.6 else rng.uniform(0, 360))
     return base
 
 
@@ -370,9 +344,7 @@ def _blotter(rng: random.Random, drug: str | None) -> Image.Image:
     for _ in range(rng.randint(2, 5)):  # the sheet's art
         cx, cy, r = rng.randint(0, side), rng.randint(0, side), rng.randint(side // 8, side // 3)
         for k in range(r, 0, -max(3, r // 4)):
-            draw.ellipse(
-                [cx - k, cy - k, cx + k, cy + k], outline=_jitter(rng, (250, 220, 60), 60), width=3
-            )
+            draw.ellipse([cx - k, cy - k, cx + k, cy + k], outline=_jitter(rng, (250, 220, 60), 60), width=3)
     for i in range(1, n):  # perforations
         for j in range(0, side, 4):
             draw.point([(i * tab, j), (j, i * tab)], fill=(245, 245, 245))
@@ -402,9 +374,7 @@ def _sunset(rng: random.Random, drug: str | None) -> Image.Image:
     draw = ImageDraw.Draw(image)
     horizon = rng.randint(190, 250)
     sx, r = rng.randint(60, 260), rng.randint(25, 45)
-    draw.ellipse(
-        [sx - r, horizon - r - rng.randint(0, 40), sx + r, horizon + r], fill=(255, 215, 120)
-    )
+    draw.ellipse([sx - r, horizon - r - rng.randint(0, 40), sx + r, horizon + r], fill=(255, 215, 120))
     if rng.random() < 0.5:
         draw.rectangle([0, horizon, SIZE, SIZE], fill=_jitter(rng, (40, 50, 90), 15))
         for y in range(horizon + 6, SIZE, 9):
@@ -430,12 +400,8 @@ def _food(rng: random.Random, drug: str | None) -> Image.Image:
         rng.randint(100, 125),
     )
     draw.ellipse([cx - r + 6, cy - r + 8, cx + r + 6, cy + r + 8], fill=(0, 0, 0, 60))
-    draw.ellipse(
-        [cx - r, cy - r, cx + r, cy + r], fill=(250, 250, 250), outline=(215, 215, 215), width=3
-    )
-    draw.ellipse(
-        [cx - r + 22, cy - r + 22, cx + r - 22, cy + r - 22], outline=(230, 230, 230), width=2
-    )
+    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=(250, 250, 250), outline=(215, 215, 215), width=3)
+    draw.ellipse([cx - r + 22, cy - r + 22, cx + r - 22, cy + r - 22], outline=(230, 230, 230), width=2)
     dish = rng.choice(("pasta", "salad", "steak"))
     for _ in range(rng.randint(20, 45)):
         x, y = cx + rng.randint(-65, 65), cy + rng.randint(-65, 65)
@@ -482,9 +448,7 @@ def _dog(rng: random.Random, drug: str | None) -> Image.Image:
         [hx - 20 + 20 * tail, hy, hx + 20 + 20 * tail, hy + 30],
         fill=tuple(min(255, c + 30) for c in fur),
     )
-    draw.ellipse(
-        [hx - 5 + 34 * tail, hy + 2, hx + 9 + 34 * tail, hy + 14], fill=(20, 20, 20)
-    )  # nose
+    draw.ellipse([hx - 5 + 34 * tail, hy + 2, hx + 9 + 34 * tail, hy + 14], fill=(20, 20, 20))  # nose
     for ex in (-15, 15):
         draw.ellipse([hx + ex - 5, hy - 15, hx + ex + 5, hy - 5], fill=(20, 20, 20))
     return _texture(rng, base, 0.04)
@@ -503,9 +467,7 @@ def _landscape(rng: random.Random, drug: str | None) -> Image.Image:
             points += [(x, base_y), (x + rng.randint(30, 60), peak)]
             if rng.random() < 0.4:  # a snow cap
                 px, py = points[-1]
-                draw.polygon(
-                    [(px - 12, py + 16), (px, py), (px + 12, py + 16)], fill=(245, 245, 250)
-                )
+                draw.polygon([(px - 12, py + 16), (px, py), (px + 12, py + 16)], fill=(245, 245, 250))
             x += rng.randint(70, 120)
         points.append((SIZE, SIZE))
         draw.polygon(points, fill=color)
@@ -521,13 +483,9 @@ def _coffee(rng: random.Random, drug: str | None) -> Image.Image:
     draw = ImageDraw.Draw(base, "RGBA")
     cx, cy = SIZE // 2 + rng.randint(-30, 30), SIZE // 2 + rng.randint(-30, 30)
     draw.ellipse([cx - 130, cy - 130, cx + 130, cy + 130], fill=(0, 0, 0, 40))
-    draw.ellipse(
-        [cx - 120, cy - 120, cx + 120, cy + 120], fill=(248, 248, 246), outline=(220, 220, 220)
-    )
+    draw.ellipse([cx - 120, cy - 120, cx + 120, cy + 120], fill=(248, 248, 246), outline=(220, 220, 220))
     draw.rounded_rectangle([cx + 70, cy - 14, cx + 128, cy + 14], radius=12, fill=(245, 245, 243))
-    draw.ellipse(
-        [cx - 80, cy - 80, cx + 80, cy + 80], fill=(246, 246, 244), outline=(210, 210, 210), width=3
-    )
+    draw.ellipse([cx - 80, cy - 80, cx + 80, cy + 80], fill=(246, 246, 244), outline=(210, 210, 210), width=3)
     brown = _jitter(rng, (110, 65, 35), 15)
     draw.ellipse([cx - 68, cy - 68, cx + 68, cy + 68], fill=brown)
     draw.ellipse([cx - 60, cy - 60, cx + 60, cy + 60], outline=(190, 140, 90), width=4)
@@ -574,9 +532,7 @@ def _candy(rng: random.Random, drug: str | None) -> Image.Image:
         )
     for _ in range(rng.randint(15, 35)):
         x, y, r = rng.randint(60, SIZE - 60), rng.randint(70, SIZE - 60), rng.randint(9, 17)
-        color = rng.choice(
-            ((230, 40, 60), (250, 200, 30), (60, 180, 80), (90, 90, 230), (250, 120, 200))
-        )
+        color = rng.choice(((230, 40, 60), (250, 200, 30), (60, 180, 80), (90, 90, 230), (250, 120, 200)))
         if rng.random() < 0.3:  # a wrapped sweet
             draw.polygon([(x - r - 10, y - 8), (x - r, y), (x - r - 10, y + 8)], fill=color)
             draw.polygon([(x + r + 10, y - 8), (x + r, y), (x + r + 10, y + 8)], fill=color)
@@ -593,13 +549,7 @@ def _contact_note(rng: random.Random, text: str | None) -> Image.Image:
     if not text:
         raise ValueError("a contact_note image needs the text to write on it")
     lines = text.split("\n")
-    size = (
-        30
-        if max(len(line) for line in lines) <= 16
-        else 26
-        if max(len(line) for line in lines) <= 20
-        else 22
-    )
+    size = 30 if max(len(line) for line in lines) <= 16 else 26 if max(len(line) for line in lines) <= 20 else 22
     font = _font(size)
     width = int(max(font.getlength(line) for line in lines)) + 40
     height = len(lines) * (size + 12) + 30
@@ -610,9 +560,7 @@ def _contact_note(rng: random.Random, text: str | None) -> Image.Image:
         draw.line([(0, y + size - 2), (width, y + size - 2)], fill=(170, 195, 225, 255), width=1)
     ink = rng.choice(((20, 30, 110), (25, 25, 25), (120, 20, 20)))
     for i, line in enumerate(lines):
-        draw.text(
-            (20 + rng.randint(-4, 4), 18 + i * (size + 12)), line, fill=ink + (255,), font=font
-        )
+        draw.text((20 + rng.randint(-4, 4), 18 + i * (size + 12)), line, fill=ink + (255,), font=font)
     base = _surface(rng, rng.choice(("wood", "dark", "marble")))
     _paste_rotated(base, paper, (SIZE // 2, SIZE // 2), rng.uniform(-7, 7))
     return base

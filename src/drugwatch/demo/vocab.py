@@ -644,8 +644,7 @@ WHO_IS_YOUR_PLUG: Final[tuple[str, ...]] = (
 
 NEWS_POSTS: Final[tuple[tuple[str, tuple[str, ...], str], ...]] = (
     (
-        "Police in {place} seized {n} lbs of marijuana and {k} kg of cocaine in a traffic stop. "
-        "#news #police",
+        "Police in {place} seized {n} lbs of marijuana and {k} kg of cocaine in a traffic stop. #news #police",
         ("marijuana", "cocaine"),
         "powder",
     ),
@@ -663,8 +662,7 @@ NEWS_POSTS: Final[tuple[tuple[str, tuple[str, ...], str], ...]] = (
         "sunset",
     ),
     (
-        "Counterfeit Xanax bars found in {place} schools contain fentanyl. Talk to your kids. "
-        "#xanax #publichealth",
+        "Counterfeit Xanax bars found in {place} schools contain fentanyl. Talk to your kids. #xanax #publichealth",
         ("xanax",),
         "pills",
     ),
@@ -676,8 +674,7 @@ NEWS_POSTS: Final[tuple[tuple[str, tuple[str, ...], str], ...]] = (
         "landscape",
     ),
     (
-        "Study: psilocybin therapy shows promise for depression. "
-        "#research #psilocybin #mentalhealth",
+        "Study: psilocybin therapy shows promise for depression. #research #psilocybin #mentalhealth",
         ("mushroom",),
         "mushroom",
     ),
@@ -687,8 +684,7 @@ NEWS_POSTS: Final[tuple[tuple[str, tuple[str, ...], str], ...]] = (
         "syrup",
     ),
     (
-        "{place} sheriff: {n} arrested after an investigation into LSD sales on social media. "
-        "#news #lsd",
+        "{place} sheriff: {n} arrested after an investigation into LSD sales on social media. #news #lsd",
         ("lsd",),
         "blotter",
     ),
@@ -698,8 +694,7 @@ NEWS_POSTS: Final[tuple[tuple[str, tuple[str, ...], str], ...]] = (
         "leaf",
     ),
     (
-        "Community meeting on the opioid crisis this Thursday at the library. "
-        "#opioidcrisis #community",
+        "Community meeting on the opioid crisis this Thursday at the library. #opioidcrisis #community",
         ("painkiller",),
         "landscape",
     ),

@@ -56,10 +56,22 @@ from typing import Any, Final
 import numpy as np
 
 CORE_FAMILIES: Final[tuple[str, ...]] = (
-    "homoglyph", "math_alphabet", "separator", "leetspeak", "zero_width", "mask", "repeat", "mixture",
+    "homoglyph",
+    "math_alphabet",
+    "separator",
+    "leetspeak",
+    "zero_width",
+    "mask",
+    "repeat",
+    "mixture",
 )
 EXTENDED_FAMILIES: Final[tuple[str, ...]] = (
-    "mask_vowels", "mask_heavy", "mask_heldout", "mixture2", "mixture3", "mixture_heldout",
+    "mask_vowels",
+    "mask_heavy",
+    "mask_heldout",
+    "mixture2",
+    "mixture3",
+    "mixture_heldout",
 )
 FAMILIES: Final[tuple[str, ...]] = CORE_FAMILIES + EXTENDED_FAMILIES
 #: Families never looked at while tuning (reported apart).
@@ -73,9 +85,34 @@ _ELIGIBLE = re.compile(
 )
 
 HOMOGLYPHS: Final[dict[str, str]] = {
-    "a": "аα", "c": "сϲ", "d": "ԁ", "e": "е", "h": "һ", "i": "іι", "j": "ј", "k": "κ", "o": "оο", "p": "рρ",
-    "s": "ѕ", "x": "хχ", "y": "у", "v": "ν", "A": "АΑ", "B": "ВΒ", "C": "С", "E": "ЕΕ", "H": "НΗ",
-    "I": "ІΙ", "K": "КΚ", "M": "МΜ", "N": "Ν", "O": "ОΘΟ", "P": "РΡ", "T": "ТΤ", "X": "ХΧ", "Y": "Υ",
+    "a": "аα",
+    "c": "сϲ",
+    "d": "ԁ",
+    "e": "е",
+    "h": "һ",
+    "i": "іι",
+    "j": "ј",
+    "k": "κ",
+    "o": "оο",
+    "p": "рρ",
+    "s": "ѕ",
+    "x": "хχ",
+    "y": "у",
+    "v": "ν",
+    "A": "АΑ",
+    "B": "ВΒ",
+    "C": "С",
+    "E": "ЕΕ",
+    "H": "НΗ",
+    "I": "ІΙ",
+    "K": "КΚ",
+    "M": "МΜ",
+    "N": "Ν",
+    "O": "ОΘΟ",
+    "P": "РΡ",
+    "T": "ТΤ",
+    "X": "ХΧ",
+    "Y": "Υ",
 }
 LEET: Final[dict[str, str]] = {"a": "4@", "e": "3", "i": "1!", "o": "0", "s": "5$", "t": "7", "b": "8", "g": "9"}
 SEPARATORS: Final[tuple[str, ...]] = (".", "-", "_", "*", "·", "|", " ")
@@ -96,8 +133,8 @@ STYLES: Final[tuple[tuple[int, int], ...]] = (
     (0x1D5D4, 0x1D5EE),  # sans-serif bold
     (0x1D608, 0x1D622),  # sans-serif italic
     (0x1D670, 0x1D68A),  # monospace
-    (0xFF21, 0xFF41),    # fullwidth
-    (0x24B6, 0x24D0),    # circled
+    (0xFF21, 0xFF41),  # fullwidth
+    (0x24B6, 0x24D0),  # circled
 )
 
 
@@ -111,8 +148,10 @@ def _homoglyph(rng: random.Random, word: str) -> str:
 
 def _math_alphabet(rng: random.Random, word: str) -> str:
     upper, lower = rng.choice(STYLES)
-    return "".join(chr(upper + ord(ch) - 65) if "A" <= ch <= "Z" else chr(lower + ord(ch) - 97) if "a" <= ch <= "z"
-                   else ch for ch in word)
+    return "".join(
+        chr(upper + ord(ch) - 65) if "A" <= ch <= "Z" else chr(lower + ord(ch) - 97) if "a" <= ch <= "z" else ch
+        for ch in word
+    )
 
 
 def _separator(rng: random.Random, word: str) -> str:
@@ -137,12 +176,12 @@ def _zero_width(rng: random.Random, word: str) -> str:
 
 def _mask(rng: random.Random, word: str) -> str:
     i = rng.randrange(1, len(word) - 1)
-    return word[:i] + rng.choice(MASKS) + word[i + 1:]
+    return word[:i] + rng.choice(MASKS) + word[i + 1 :]
 
 
 def _repeat(rng: random.Random, word: str) -> str:
     i = rng.randrange(len(word))
-    return word[:i] + word[i] * rng.randint(3, 6) + word[i + 1:]
+    return word[:i] + word[i] * rng.randint(3, 6) + word[i + 1 :]
 
 
 def _vowel_mask(rng: random.Random, word: str, alphabet: Sequence[str], consonants: int) -> str:
@@ -173,7 +212,14 @@ def _mask_heldout(rng: random.Random, word: str) -> str:
 #: Families a light mixture draws from. Letter-level rewrites come before
 #: the ones that insert characters between letters, so that each acts on letters.
 MIXABLE: Final[tuple[str, ...]] = (
-    "homoglyph", "math_alphabet", "leetspeak", "mask", "mask_vowels", "repeat", "separator", "zero_width",
+    "homoglyph",
+    "math_alphabet",
+    "leetspeak",
+    "mask",
+    "mask_vowels",
+    "repeat",
+    "separator",
+    "zero_width",
 )
 _LATE: Final[frozenset[str]] = frozenset({"separator", "zero_width"})
 #: The held-out mixture recipe: applied in this order.
@@ -189,6 +235,7 @@ def _compose(rng: random.Random, word: str, names: Sequence[str]) -> str:
 def _mixture_of(k: int) -> Callable[[random.Random, str], str]:
     def mix(rng: random.Random, word: str) -> str:
         return _compose(rng, word, rng.sample(MIXABLE, k))
+
     return mix
 
 
@@ -351,8 +398,15 @@ def run_robustness(
         for key in keys:
             values = [f["scores"][condition][key] for f in per_fold if f["scores"][condition][key] is not None]
             mean[condition][key] = float(np.mean(values)) if values else None
-    return {"task": task, "families": list(families), "strengths": list(strengths), "seed": seed,
-            "per_fold": per_fold, "mean": mean, "pooled": pooled}
+    return {
+        "task": task,
+        "families": list(families),
+        "strengths": list(strengths),
+        "seed": seed,
+        "per_fold": per_fold,
+        "mean": mean,
+        "pooled": pooled,
+    }
 
 
 def robustness_table(result: Mapping[str, Any], metric: str, *, source: str = "mean") -> str:
@@ -360,8 +414,10 @@ def robustness_table(result: Mapping[str, Any], metric: str, *, source: str = "m
     scores = result[source]
     clean = scores["clean"][metric]
     strengths = result["strengths"]
-    lines = ["| family | clean | " + " | ".join(strengths) + f" | drop at {strengths[-1]} (points) |",
-             "|" + "---|" * (len(strengths) + 3)]
+    lines = [
+        "| family | clean | " + " | ".join(strengths) + f" | drop at {strengths[-1]} (points) |",
+        "|" + "---|" * (len(strengths) + 3),
+    ]
     for family in result["families"]:
         values = [scores[f"{family}/{s}"][metric] for s in strengths]
         cells = " | ".join("–" if v is None else f"{100 * v:.1f}" for v in values)

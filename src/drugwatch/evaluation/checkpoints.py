@@ -84,8 +84,9 @@ class FoldCheckpoints:
     def path(self, column: str, row: Any, fold: int) -> Path:
         return self.directory / _slug(column) / _slug(row) / f"fold-{fold:02d}.npz"
 
-    def _header(self, column: str, detector: str, row: Any, fold: int, params: dict[str, Any],
-                test_idx: np.ndarray) -> dict[str, Any]:
+    def _header(
+        self, column: str, detector: str, row: Any, fold: int, params: dict[str, Any], test_idx: np.ndarray
+    ) -> dict[str, Any]:
         return {
             "format": FORMAT_VERSION,
             "column": column,
@@ -98,8 +99,9 @@ class FoldCheckpoints:
             "n_test": int(len(test_idx)),
         }
 
-    def load(self, column: str, detector: str, row: Any, fold: int, params: dict[str, Any],
-             test_idx: np.ndarray) -> FoldResult | None:
+    def load(
+        self, column: str, detector: str, row: Any, fold: int, params: dict[str, Any], test_idx: np.ndarray
+    ) -> FoldResult | None:
         """The saved fold, or ``None`` when there is none, reuse is off, or it does not match."""
         path = self.path(column, row, fold)
         if not self.reuse or not path.is_file():
@@ -115,17 +117,29 @@ class FoldCheckpoints:
             return None
         return FoldResult(proba, float(header["threshold"]), float(header["fit_s"]), float(header["predict_s"]))
 
-    def save(self, column: str, detector: str, row: Any, fold: int, params: dict[str, Any],
-             test_idx: np.ndarray, result: FoldResult) -> Path:
+    def save(
+        self,
+        column: str,
+        detector: str,
+        row: Any,
+        fold: int,
+        params: dict[str, Any],
+        test_idx: np.ndarray,
+        result: FoldResult,
+    ) -> Path:
         path = self.path(column, row, fold)
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = {**self._header(column, detector, row, fold, params, test_idx),
-                  "threshold": float(result.threshold), "fit_s": float(result.fit_s),
-                  "predict_s": float(result.predict_s)}
+        header = {
+            **self._header(column, detector, row, fold, params, test_idx),
+            "threshold": float(result.threshold),
+            "fit_s": float(result.fit_s),
+            "predict_s": float(result.predict_s),
+        }
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as handle:
-            np.savez_compressed(handle, header=np.array(json.dumps(header)),
-                                proba=np.asarray(result.proba, dtype=np.float64))
+            np.savez_compressed(
+                handle, header=np.array(json.dumps(header)), proba=np.asarray(result.proba, dtype=np.float64)
+            )
         os.replace(tmp, path)
         return path
 

@@ -226,8 +226,7 @@ class ExperimentConfig(_Strict):
         unknown = sorted(set(params) - accepted)
         if unknown:
             raise ConfigError(
-                f"columns.{column_key}: {column.detector} has no parameter(s) {unknown}; "
-                f"valid: {sorted(accepted)}"
+                f"columns.{column_key}: {column.detector} has no parameter(s) {unknown}; valid: {sorted(accepted)}"
             )
         return cls(**params)
 
@@ -317,7 +316,7 @@ def load_dataset(config: ExperimentConfig) -> tuple[list[Event], np.ndarray, dic
     if fmt == "images":
         raise ConfigError(
             f"{config.data_path()} holds images without text or selling labels; use data.target = "
-            "\"drug_image\" (binary), \"image_tree\" (Yang & Luo's heads) or \"drugtype\" (DMML's 10 labels)"
+            '"drug_image" (binary), "image_tree" (Yang & Luo\'s heads) or "drugtype" (DMML\'s 10 labels)'
         )
     if fmt != "bench":  # generic JSONL or the demo corpus: events with images, e.g. for Yang & Luo's late fusion
         events, source, _ = load_config_events(config)
@@ -356,8 +355,11 @@ def _bench_errors() -> Iterator[None]:
     try:
         yield
     except ReaderError as exc:
-        hint = (" (image records: set data.format = \"images\" and data.target = \"drug_image\", \"image_tree\" "
-                "or \"drugtype\")" if "lacks text" in str(exc) else "")
+        hint = (
+            ' (image records: set data.format = "images" and data.target = "drug_image", "image_tree" or "drugtype")'
+            if "lacks text" in str(exc)
+            else ""
+        )
         raise ConfigError(f"cannot read the data as bench records: {exc}{hint}") from None
 
 
@@ -383,22 +385,33 @@ def _pooled(y: np.ndarray, proba: np.ndarray, pred: np.ndarray) -> dict[str, Any
     )
 
     tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
-    metrics.update({
-        "threshold": None,
-        "accuracy": float(accuracy_score(y, pred)),
-        "precision": float(precision_score(y, pred, zero_division=0)),
-        "recall": float(recall_score(y, pred, zero_division=0)),
-        "f1": float(f1_score(y, pred, zero_division=0)),
-        "fpr": float(fp / (fp + tn)) if (fp + tn) else None,
-        "tp": int(tp), "fp": int(fp), "fn": int(fn), "tn": int(tn),
-    })
+    metrics.update(
+        {
+            "threshold": None,
+            "accuracy": float(accuracy_score(y, pred)),
+            "precision": float(precision_score(y, pred, zero_division=0)),
+            "recall": float(recall_score(y, pred, zero_division=0)),
+            "f1": float(f1_score(y, pred, zero_division=0)),
+            "fpr": float(fp / (fp + tn)) if (fp + tn) else None,
+            "tp": int(tp),
+            "fp": int(fp),
+            "fn": int(fn),
+            "tn": int(tn),
+        }
+    )
     return metrics
 
 
 def evaluate_cell(
-    config: ExperimentConfig, column_key: str, row_value: Any, events: list[Event], y: np.ndarray,
-    folds: list[tuple[np.ndarray, np.ndarray]], progress: Progress | None = None,
-    checkpoints: FoldCheckpoints | None = None, fold_ids: Sequence[int] | None = None,
+    config: ExperimentConfig,
+    column_key: str,
+    row_value: Any,
+    events: list[Event],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    progress: Progress | None = None,
+    checkpoints: FoldCheckpoints | None = None,
+    fold_ids: Sequence[int] | None = None,
     fit_missing: bool = True,
 ) -> dict[str, Any] | None:
     """Cross-validate one detector (one table cell) on the folds ``fold_ids`` (default all).
@@ -439,16 +452,29 @@ def evaluate_cell(
             fold_pred = detector.decide(fold_proba)
             threshold = float(detector.threshold_)
             if checkpoints:
-                checkpoints.save(column_key, detector_name, row_value, k, params, test_idx,
-                                 FoldResult(p, threshold, fit_s, predict_s))
+                checkpoints.save(
+                    column_key,
+                    detector_name,
+                    row_value,
+                    k,
+                    params,
+                    test_idx,
+                    FoldResult(p, threshold, fit_s, predict_s),
+                )
         proba[test_idx] = p
         # A checkpoint keeps the probabilities and the threshold the detector decided with.
         pred[test_idx] = (p >= threshold).astype(np.int64) if fold_pred is None else fold_pred
         tested[test_idx] = True
         fold = binary_metrics(y[test_idx], p, threshold=threshold)
-        fold.update({"fold": k, "fit_s": round(fit_s, 3), "predict_s": round(predict_s, 3),
-                     "n_test_groups": len({group_of(events[i]) for i in test_idx}),
-                     "from_checkpoint": saved is not None})
+        fold.update(
+            {
+                "fold": k,
+                "fit_s": round(fit_s, 3),
+                "predict_s": round(predict_s, 3),
+                "n_test_groups": len({group_of(events[i]) for i in test_idx}),
+                "from_checkpoint": saved is not None,
+            }
+        )
         per_fold.append(fold)
         if progress:
             progress(
@@ -479,15 +505,23 @@ def evaluate_cell(
         "per_fold": per_fold,
         "fpr_by_source": by_source,
         "max_source_fpr": max((v["fpr"] for v in by_source.values()), default=0.0),
-        "oracle_best_threshold": {"threshold": oracle_threshold, "f1": oracle_f1,
-                                  "note": "chosen on pooled test predictions: a diagnostic, not a result"},
+        "oracle_best_threshold": {
+            "threshold": oracle_threshold,
+            "f1": oracle_f1,
+            "note": "chosen on pooled test predictions: a diagnostic, not a result",
+        },
         "fit_s_total": float(sum(f["fit_s"] for f in per_fold)),
     }
 
 
 def run_evaluation(
-    config: ExperimentConfig, output_dir: str | Path, progress: Progress | None = None, *,
-    checkpoint_dir: str | Path | None = None, reuse_checkpoints: bool = True, fit_missing: bool = True,
+    config: ExperimentConfig,
+    output_dir: str | Path,
+    progress: Progress | None = None,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    reuse_checkpoints: bool = True,
+    fit_missing: bool = True,
 ) -> dict[str, Any]:
     """Cross-validate every (row, column) cell; write ``metrics.json`` and ``table.md``.
 
@@ -505,13 +539,17 @@ def run_evaluation(
 
     if uses_image_runner(config):  # image and multimodal experiments
         if not fit_missing or checkpoint_dir is not None:
-            raise ConfigError("image experiments keep no fold checkpoints (image features are cached instead): "
-                              "drop --saved-only / --checkpoints and run chosen folds with cv.folds")
+            raise ConfigError(
+                "image experiments keep no fold checkpoints (image features are cached instead): "
+                "drop --saved-only / --checkpoints and run chosen folds with cv.folds"
+            )
         return run_image_evaluation(config, output_dir, progress)
     if config.data.target == "drugtype":  # DMML hook: multi-label experiments
         if not fit_missing or checkpoint_dir is not None:
-            raise ConfigError("drug-type experiments keep no fold checkpoints: drop --saved-only / --checkpoints "
-                              "and run chosen folds with cv.folds")
+            raise ConfigError(
+                "drug-type experiments keep no fold checkpoints: drop --saved-only / --checkpoints "
+                "and run chosen folds with cv.folds"
+            )
         from drugwatch.evaluation.multilabel_metrics import run_multilabel_evaluation
 
         with _bench_errors():
@@ -522,7 +560,8 @@ def run_evaluation(
     folds = list(grouped_folds(events, y, config.cv.n_splits, config.cv.seed))
     checkpoints = FoldCheckpoints(
         Path(checkpoint_dir) if checkpoint_dir is not None else output_dir / CHECKPOINT_DIR,
-        data_fingerprint(events, y), reuse=reuse_checkpoints,
+        data_fingerprint(events, y),
+        reuse=reuse_checkpoints,
     )
     data_info["sha256"] = checkpoints.fingerprint
     data_info["folds"] = [
@@ -546,8 +585,18 @@ def run_evaluation(
         for column_key in config.column_keys():
             if row_value in config.columns[column_key].skip_rows:
                 continue
-            cell = evaluate_cell(config, column_key, row_value, events, y, folds, progress,
-                                 checkpoints=checkpoints, fold_ids=config.cv.folds, fit_missing=fit_missing)
+            cell = evaluate_cell(
+                config,
+                column_key,
+                row_value,
+                events,
+                y,
+                folds,
+                progress,
+                checkpoints=checkpoints,
+                fold_ids=config.cv.folds,
+                fit_missing=fit_missing,
+            )
             if cell is None:
                 if progress:
                     progress(f"{column_key} [{config.row_title(row_value)}]: no saved fold, left out")
@@ -590,7 +639,7 @@ def _pct(value: float | None) -> str:
 
 
 def _partial_note(cell: Mapping[str, Any]) -> str:
-    """"folds 0, 1 of 10" for a cell cross-validated on some folds only; "" otherwise."""
+    """ "folds 0, 1 of 10" for a cell cross-validated on some folds only; "" otherwise."""
     run, total = cell.get("folds_run"), cell.get("n_folds")
     if run is None or total is None or len(run) == total:
         return ""
@@ -609,8 +658,12 @@ def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
     dedup = data.get("dedup")
     lines += [
         f"Data: `{Path(data['path']).name}`, {data['n_events']} events after near-duplicate removal "
-        + (f"({dedup['n_removed']} removed at Jaccard ≥ {dedup['threshold']}, {dedup['n_label_conflicts']} "
-           "clusters with disagreeing labels kept a positive)" if dedup else "(no dedup)")
+        + (
+            f"({dedup['n_removed']} removed at Jaccard ≥ {dedup['threshold']}, {dedup['n_label_conflicts']} "
+            "clusters with disagreeing labels kept a positive)"
+            if dedup
+            else "(no dedup)"
+        )
         + f"; {data['n_positive']} positives from {data['n_positive_groups']} groups; "
         f"{config.cv.n_splits}-fold stratified group CV, seed {config.cv.seed}. "
         "Thresholds are chosen inside the training folds (0.5 for detectors that do not tune one).",
@@ -637,8 +690,10 @@ def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
 
     lines += ["", "Per-fold F1 (%) (mean ± sd over folds; folds without positives score 0):", ""]
     n_folds = len(data.get("folds", []))
-    lines += ["| row | column | " + " | ".join(f"f{k}" for k in range(n_folds)) + " | mean ± sd |",
-              "|" + "---|" * (n_folds + 3)]
+    lines += [
+        "| row | column | " + " | ".join(f"f{k}" for k in range(n_folds)) + " | mean ± sd |",
+        "|" + "---|" * (n_folds + 3),
+    ]
     for r in rows:
         for k in columns:
             c = cells.get((r, k))
@@ -652,8 +707,11 @@ def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
             )
     lines += ["", "Positives per test fold: " + ", ".join(str(f["n_test_positive"]) for f in data.get("folds", [])), ""]
 
-    lines += ["Other pooled metrics (accuracy %, ECE, max FPR over negative sources %, oracle F1 % "
-              "at the best pooled threshold — a diagnostic only, fit time s):", ""]
+    lines += [
+        "Other pooled metrics (accuracy %, ECE, max FPR over negative sources %, oracle F1 % "
+        "at the best pooled threshold — a diagnostic only, fit time s):",
+        "",
+    ]
     lines += ["| row | column | accuracy | ECE | max source FPR | oracle F1 | fit s |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         for k in columns:
@@ -667,16 +725,23 @@ def render_table(config: ExperimentConfig, result: Mapping[str, Any]) -> str:
                 f"{c['fit_s_total']:.1f} |"
             )
 
-    sources = sorted({s for c in cells.values() for s in c["fpr_by_source"]},
-                     key=lambda s: -max(c["fpr_by_source"].get(s, {}).get("negatives", 0) for c in cells.values()))
+    sources = sorted(
+        {s for c in cells.values() for s in c["fpr_by_source"]},
+        key=lambda s: -max(c["fpr_by_source"].get(s, {}).get("negatives", 0) for c in cells.values()),
+    )
     if len(sources) > 1:
         lines += ["", "False-positive rate per negative source (%), pooled:", ""]
-        header = [f"{config.row_title(r)} · {config.columns[k].title}" for r in rows for k in columns if (r, k) in cells]
+        header = [
+            f"{config.row_title(r)} · {config.columns[k].title}" for r in rows for k in columns if (r, k) in cells
+        ]
         lines += ["| source | negatives | " + " | ".join(header) + " |", "|" + "---|" * (len(header) + 2)]
         for s in sources:
             negatives = next(c["fpr_by_source"][s]["negatives"] for c in cells.values() if s in c["fpr_by_source"])
             vals = [
-                _pct(cells[(r, k)]["fpr_by_source"].get(s, {}).get("fpr")) for r in rows for k in columns if (r, k) in cells
+                _pct(cells[(r, k)]["fpr_by_source"].get(s, {}).get("fpr"))
+                for r in rows
+                for k in columns
+                if (r, k) in cells
             ]
             lines.append(f"| {s} | {negatives} | " + " | ".join(vals) + " |")
     lines.append("")
@@ -718,7 +783,7 @@ def run_training(config: ExperimentConfig, output_dir: str | Path, progress: Pro
         assert cell is not None  # every fold is fitted
         evaluation = {
             "protocol": f"{config.cv.n_splits}-fold stratified group CV on {Path(data_info['path']).name}, "
-                        f"near-duplicates removed, thresholds chosen inside training folds",
+            f"near-duplicates removed, thresholds chosen inside training folds",
             **{k: v for k, v in cell["pooled"].items() if k != "threshold"},
             "fold_f1_mean": cell["fold_f1_mean"],
             "fold_f1_std": cell["fold_f1_std"],

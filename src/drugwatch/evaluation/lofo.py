@@ -63,8 +63,15 @@ from drugwatch.models.base import Detector
 from drugwatch.records import Event
 
 __all__ = [
-    "PLATFORM_FAMILY", "SOURCE_FAMILY", "family_of", "load_universe", "render_lofo_table", "run_config_lofo",
-    "run_lofo", "subsample", "write_lofo",
+    "PLATFORM_FAMILY",
+    "SOURCE_FAMILY",
+    "family_of",
+    "load_universe",
+    "render_lofo_table",
+    "run_config_lofo",
+    "run_lofo",
+    "subsample",
+    "write_lofo",
 ]
 
 SOURCE_FAMILY: dict[str, str] = {
@@ -115,8 +122,13 @@ def subsample(events: Sequence[Event], fraction: float, seed: int = 0) -> list[E
 
 
 def load_universe(
-    selling_path: str | Path, drugtype_path: str | Path | None = None, *, darknet_max: int = 8000,
-    negative_fraction: float = 1.0, dedup_threshold: float = 0.7, seed: int = 0,
+    selling_path: str | Path,
+    drugtype_path: str | Path | None = None,
+    *,
+    darknet_max: int = 8000,
+    negative_fraction: float = 1.0,
+    dedup_threshold: float = 0.7,
+    seed: int = 0,
 ) -> tuple[list[Event], np.ndarray, dict[str, Any]]:
     """The LOFO universe: labelled posts, plus at most ``darknet_max`` listings; deduplicated.
 
@@ -160,8 +172,13 @@ def _languages(texts: Sequence[str]) -> list[str]:
 
 
 def run_lofo(
-    detectors: Mapping[str, Callable[[], Detector]], events: Sequence[Event], y: Sequence[int] | np.ndarray, *,
-    scheme: str = "source", families: Sequence[str] | None = None, by_language: bool = True,
+    detectors: Mapping[str, Callable[[], Detector]],
+    events: Sequence[Event],
+    y: Sequence[int] | np.ndarray,
+    *,
+    scheme: str = "source",
+    families: Sequence[str] | None = None,
+    by_language: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Hold out each family in turn; fit each detector on the rest and score the held-out family.
@@ -177,9 +194,7 @@ def run_lofo(
     unknown = [f for f in chosen if f not in present]
     if unknown:
         raise ValueError(f"no events in famil{'y' if len(unknown) == 1 else 'ies'} {unknown}; the data has {present}")
-    summary = {
-        f: {"n": int((fams == f).sum()), "positives": int(targets[fams == f].sum())} for f in present
-    }
+    summary = {f: {"n": int((fams == f).sum()), "positives": int(targets[fams == f].sum())} for f in present}
     languages = _languages([e.text for e in events]) if by_language else None
     result: dict[str, Any] = {"scheme": scheme, "families": summary, "columns": {}}
     for name, factory in detectors.items():
@@ -203,13 +218,17 @@ def run_lofo(
             metrics["threshold"] = float(detector.threshold_)
             if languages is not None:
                 metrics["by_language"] = _by_group(targets[test], pred, [languages[i] for i in test.tolist()])
-            sources = [str(events[i].meta.get("subsource") or events[i].meta.get("source") or "?") for i in test.tolist()]
+            sources = [
+                str(events[i].meta.get("subsource") or events[i].meta.get("source") or "?") for i in test.tolist()
+            ]
             metrics["fpr_by_subsource"] = _fpr_by(targets[test], pred, sources)
             per_family[family] = metrics
             if progress:
-                progress(f"lofo {name} held out {family}: F1 {metrics['f1']:.3f} P {metrics['precision']:.3f} "
-                         f"R {metrics['recall']:.3f} FPR {_fmt(metrics['fpr'])} (threshold "
-                         f"{detector.threshold_:.3f}, fit {fit_s:.0f}s)")
+                progress(
+                    f"lofo {name} held out {family}: F1 {metrics['f1']:.3f} P {metrics['precision']:.3f} "
+                    f"R {metrics['recall']:.3f} FPR {_fmt(metrics['fpr'])} (threshold "
+                    f"{detector.threshold_:.3f}, fit {fit_s:.0f}s)"
+                )
         with_pos = [m["f1"] for f, m in per_family.items() if "f1" in m and summary[f]["positives"]]
         thresholds = [m["threshold"] for m in per_family.values() if "threshold" in m]
         result["columns"][name] = {
@@ -229,7 +248,12 @@ def _counts(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     return {
-        "tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": precision,
+        "recall": recall,
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         "fpr": fp / (fp + tn) if fp + tn else None,
     }
@@ -253,8 +277,10 @@ def _fpr_by(y: np.ndarray, pred: np.ndarray, keys: Sequence[str]) -> dict[str, d
         if not truth:
             negatives[key] += 1
             false_pos[key] += int(p)
-    return {k: {"negatives": n, "false_positives": false_pos[k], "fpr": false_pos[k] / n}
-            for k, n in negatives.most_common()}
+    return {
+        k: {"negatives": n, "false_positives": false_pos[k], "fpr": false_pos[k] / n}
+        for k, n in negatives.most_common()
+    }
 
 
 def _fmt(value: float | None, pct: bool = True) -> str:
@@ -275,23 +301,37 @@ def render_lofo_table(result: Mapping[str, Any], info: Mapping[str, Any] | None 
             f"Universe: {info.get('n_events')} events ({info.get('n_positive')} positive) after near-duplicate "
             f"removal ({dedup.get('n_removed', 0)} removed); {info.get('n_posts')} posts"
             + (f" + {info['n_listings']} darknet listings" if info.get("n_listings") else "")
-            + (f"; negatives subsampled to {100 * info['negative_fraction']:.0f} %" if info.get("negative_fraction") else "")
+            + (
+                f"; negatives subsampled to {100 * info['negative_fraction']:.0f} %"
+                if info.get("negative_fraction")
+                else ""
+            )
             + ".",
             "",
         ]
-    lines += ["Held-out families with positives: precision / recall / **F1** / PR-AUC (%), at each detector's "
-              "own decision:", ""]
+    lines += [
+        "Held-out families with positives: precision / recall / **F1** / PR-AUC (%), at each detector's own decision:",
+        "",
+    ]
     lines += ["| family | events (pos) | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 2)]
     for f in pos_fams:
         cells = []
         for c in columns:
             m = result["columns"][c]["per_family"].get(f, {})
-            cells.append("–" if "f1" not in m else
-                         f"{_fmt(m['precision'])} / {_fmt(m['recall'])} / **{_fmt(m['f1'])}** / {_fmt(m.get('pr_auc'))}")
+            cells.append(
+                "–"
+                if "f1" not in m
+                else f"{_fmt(m['precision'])} / {_fmt(m['recall'])} / **{_fmt(m['f1'])}** / {_fmt(m.get('pr_auc'))}"
+            )
         lines.append(f"| {f} | {families[f]['n']} ({families[f]['positives']}) | " + " | ".join(cells) + " |")
-    lines.append("| **macro F1** | | " + " | ".join(
-        f"**{_fmt(result['columns'][c]['macro_f1'])}** (min {_fmt(result['columns'][c]['min_f1'])})" for c in columns
-    ) + " |")
+    lines.append(
+        "| **macro F1** | | "
+        + " | ".join(
+            f"**{_fmt(result['columns'][c]['macro_f1'])}** (min {_fmt(result['columns'][c]['min_f1'])})"
+            for c in columns
+        )
+        + " |"
+    )
     lines += ["", "False-positive rate on each held-out family's negatives (%; false positives / negatives):", ""]
     lines += ["| family | negatives | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 2)]
     for f, s in families.items():
@@ -311,8 +351,11 @@ def render_lofo_table(result: Mapping[str, Any], info: Mapping[str, Any] | None 
             m = result["columns"][c]["per_family"].get(f, {})
             cells.append("–" if m.get("threshold") is None else f"{m['threshold']:.3f}")
         lines.append(f"| {f} | " + " | ".join(cells) + " |")
-    lines.append("| **spread** | " + " | ".join(
-        _fmt(result["columns"][c].get("threshold_spread"), pct=False) for c in columns) + " |")
+    lines.append(
+        "| **spread** | "
+        + " | ".join(_fmt(result["columns"][c].get("threshold_spread"), pct=False) for c in columns)
+        + " |"
+    )
     lines.append("")
     return "\n".join(lines)
 
@@ -321,14 +364,17 @@ def write_lofo(result: Mapping[str, Any], info: Mapping[str, Any], output_dir: s
     """``lofo.json`` and ``lofo.md`` in ``output_dir``; returns the Markdown path."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "lofo.json").write_text(json.dumps({"data": info, **result}, indent=2, default=float) + "\n",
-                                          encoding="utf-8")
+    (output_dir / "lofo.json").write_text(
+        json.dumps({"data": info, **result}, indent=2, default=float) + "\n", encoding="utf-8"
+    )
     path = output_dir / "lofo.md"
     path.write_text(render_lofo_table(result, info), encoding="utf-8")
     return path
 
 
-def run_config_lofo(config: Any, output_dir: str | Path, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_config_lofo(
+    config: Any, output_dir: str | Path, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """The ``[lofo]`` section of an experiment config: every column (first row), on the config's data.
 
     Writes ``lofo.json`` and ``lofo.md`` to ``output_dir``; returns the macro and
@@ -340,18 +386,24 @@ def run_config_lofo(config: Any, output_dir: str | Path, progress: Callable[[str
     if darknet is not None and not darknet.is_file():
         from drugwatch.evaluation.experiment import ConfigError
 
-        raise ConfigError(f"lofo.darknet_file: {darknet} does not exist; set it to a file next to "
-                          f"{data_path.name} or to \"\" for posts only")
-    events, y, info = load_universe(data_path, darknet, darknet_max=section.darknet_max,
-                                    negative_fraction=section.negative_fraction,
-                                    dedup_threshold=config.data.dedup_threshold, seed=config.cv.seed)
+        raise ConfigError(
+            f"lofo.darknet_file: {darknet} does not exist; set it to a file next to "
+            f'{data_path.name} or to "" for posts only'
+        )
+    events, y, info = load_universe(
+        data_path,
+        darknet,
+        darknet_max=section.darknet_max,
+        negative_fraction=section.negative_fraction,
+        dedup_threshold=config.data.dedup_threshold,
+        seed=config.cv.seed,
+    )
     row = config.train.row if config.train.row is not None else config.row_values()[0]
     factories = {
         config.columns[key].title: (lambda key=key: config.build_detector(key, row)) for key in config.column_keys()
     }
     if progress:
         progress(f"lofo: {info['n_events']} events ({info['n_positive']} positive), scheme {section.scheme}")
-    result = run_lofo(factories, events, y, scheme=section.scheme, families=section.families or None,
-                      progress=progress)
+    result = run_lofo(factories, events, y, scheme=section.scheme, families=section.families or None, progress=progress)
     write_lofo(result, info, output_dir)
     return {name: {"macro_f1": col["macro_f1"], "min_f1": col["min_f1"]} for name, col in result["columns"].items()}

@@ -103,8 +103,11 @@ def fpr_by_source(
             negatives[source] += 1
             false_pos[source] += int(pred)
     return {
-        source: {"negatives": negatives[source], "false_positives": false_pos[source],
-                 "fpr": false_pos[source] / negatives[source]}
+        source: {
+            "negatives": negatives[source],
+            "false_positives": false_pos[source],
+            "fpr": false_pos[source] / negatives[source],
+        }
         for source in sorted(negatives, key=lambda s: (-negatives[s], s))
     }
 

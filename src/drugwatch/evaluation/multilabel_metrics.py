@@ -42,9 +42,14 @@ from drugwatch.labels import LABELS
 
 #: Scalar metrics of :func:`multilabel_metrics`, in table order.
 SCALAR_METRICS: tuple[str, ...] = (
-    "subset_accuracy", "hamming_loss",
-    "micro_precision", "micro_recall", "micro_f1",
-    "macro_precision", "macro_recall", "macro_f1",
+    "subset_accuracy",
+    "hamming_loss",
+    "micro_precision",
+    "micro_recall",
+    "micro_f1",
+    "macro_precision",
+    "macro_recall",
+    "macro_f1",
 )
 
 
@@ -56,8 +61,10 @@ def _check(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     if y_pred.shape != y_true.shape:
         raise ValueError(f"y_pred has shape {y_pred.shape}, y_true {y_true.shape}; they must match")
     if not (np.isin(y_true, (0, 1)).all() and np.isin(y_pred, (0, 1)).all()):
-        raise ValueError("y_true and y_pred must be 0/1 indicator matrices; threshold probabilities first "
-                         "(drugwatch.models.multilabel.decode)")
+        raise ValueError(
+            "y_true and y_pred must be 0/1 indicator matrices; threshold probabilities first "
+            "(drugwatch.models.multilabel.decode)"
+        )
     return y_true.astype(np.int64), y_pred.astype(np.int64)
 
 
@@ -127,7 +134,6 @@ __all__ = ["SCALAR_METRICS", "confusion_table", "mean_over_folds", "multilabel_m
 # ``thresholds_`` (:func:`drugwatch.models.multilabel.decode`).
 
 
-
 def _label_matrix(events) -> np.ndarray:
     from drugwatch.models.base import drugtype_targets
 
@@ -154,8 +160,14 @@ def deduplicate_multilabel(events, y: np.ndarray, threshold: float) -> tuple[lis
         else:
             keep.append(idx[0])
     keep.sort()
-    return keep, {"threshold": threshold, "n_before": len(events), "n_after": len(keep),
-                  "n_removed": len(events) - len(keep), "n_clusters_merged": merged, "n_label_conflicts": conflicts}
+    return keep, {
+        "threshold": threshold,
+        "n_before": len(events),
+        "n_after": len(keep),
+        "n_removed": len(events) - len(keep),
+        "n_clusters_merged": merged,
+        "n_label_conflicts": conflicts,
+    }
 
 
 def load_multilabel_dataset(config) -> tuple[list, np.ndarray, dict[str, Any]]:
@@ -165,8 +177,10 @@ def load_multilabel_dataset(config) -> tuple[list, np.ndarray, dict[str, Any]]:
 
     path = config.data_path()
     if not path.is_file():
-        raise ConfigError(f"data file {path} does not exist; fix data.path (relative to the config file) "
-                          f"or set {BENCH_ENV} to the bench kit folder")
+        raise ConfigError(
+            f"data file {path} does not exist; fix data.path (relative to the config file) "
+            f"or set {BENCH_ENV} to the bench kit folder"
+        )
     events = load_bench_events(path)
     labelled = [e for e in events if e.labels]
     y = _label_matrix(labelled)
@@ -198,8 +212,16 @@ def multilabel_folds(events, y: np.ndarray, n_splits: int, seed: int) -> list[tu
     return list(splitter.split(np.zeros(len(events)), strat, groups))
 
 
-def evaluate_multilabel_cell(config, column_key: str, row_value: Any, events, y: np.ndarray, folds,
-                             fold_ids: Sequence[int] | None = None, progress=None) -> dict[str, Any]:
+def evaluate_multilabel_cell(
+    config,
+    column_key: str,
+    row_value: Any,
+    events,
+    y: np.ndarray,
+    folds,
+    fold_ids: Sequence[int] | None = None,
+    progress=None,
+) -> dict[str, Any]:
     """Cross-validate one detector on the folds ``fold_ids`` (default all)."""
     fold_ids = list(range(len(folds))) if not fold_ids else list(fold_ids)
     pred = np.zeros_like(y)
@@ -217,12 +239,20 @@ def evaluate_multilabel_cell(config, column_key: str, row_value: Any, events, y:
         pred[test_idx] = p
         tested[test_idx] = True
         m = multilabel_metrics(y[test_idx], p)
-        m.update({"fold": k, "fit_s": round(fit_s, 1), "predict_s": round(predict_s, 1),
-                  "thresholds": [float(t) for t in detector.thresholds_]})
+        m.update(
+            {
+                "fold": k,
+                "fit_s": round(fit_s, 1),
+                "predict_s": round(predict_s, 1),
+                "thresholds": [float(t) for t in detector.thresholds_],
+            }
+        )
         per_fold.append(m)
         if progress:
-            progress(f"{column_key} fold {k + 1}/{len(folds)}: macro-F1 {m['macro_f1']:.4f} "
-                     f"subset acc {m['subset_accuracy']:.4f} (fit {fit_s:.0f}s)")
+            progress(
+                f"{column_key} fold {k + 1}/{len(folds)}: macro-F1 {m['macro_f1']:.4f} "
+                f"subset acc {m['subset_accuracy']:.4f} (fit {fit_s:.0f}s)"
+            )
     return {
         "column": column_key,
         "title": config.columns[column_key].title,
@@ -247,8 +277,9 @@ def run_multilabel_evaluation(config, output_dir, progress=None) -> dict[str, An
     output_dir.mkdir(parents=True, exist_ok=True)
     events, y, info = load_multilabel_dataset(config)
     folds = multilabel_folds(events, y, config.cv.n_splits, config.cv.seed)
-    info["folds"] = [{"fold": k, "n_test": int(len(te)), "label_counts": y[te].sum(0).tolist()}
-                     for k, (_, te) in enumerate(folds)]
+    info["folds"] = [
+        {"fold": k, "n_test": int(len(te)), "label_counts": y[te].sum(0).tolist()} for k, (_, te) in enumerate(folds)
+    ]
     if progress:
         progress(f"{info['n_events']} events, {info['n_groups']} groups after dedup; {len(folds)} folds")
     result: dict[str, Any] = {
@@ -298,8 +329,11 @@ def render_multilabel_table(*results: Mapping[str, Any]) -> str:
         lines += [first["experiment"]["note"], ""]
     lines += [
         f"Data: `{_Path(data['path']).name}`, {data['n_events']} events from {data['n_groups']} groups"
-        + (f" after near-duplicate removal ({dedup['n_removed']} removed at Jaccard ≥ {dedup['threshold']})"
-           if dedup else "")
+        + (
+            f" after near-duplicate removal ({dedup['n_removed']} removed at Jaccard ≥ {dedup['threshold']})"
+            if dedup
+            else ""
+        )
         + f"; {len(data.get('folds', []))}-fold stratified group CV (group = vendor). Per-label thresholds "
         "are fitted inside the training folds; `non_drug` exclusive; argmax when nothing fires.",
         "",
@@ -310,8 +344,11 @@ def render_multilabel_table(*results: Mapping[str, Any]) -> str:
     ]
     for c in cells:
         m = c["mean"]
-        folds = "all " + str(c["n_folds"]) if len(c["folds_run"]) == c["n_folds"] else ",".join(
-            str(k) for k in c["folds_run"])
+        folds = (
+            "all " + str(c["n_folds"])
+            if len(c["folds_run"]) == c["n_folds"]
+            else ",".join(str(k) for k in c["folds_run"])
+        )
         lines.append(
             f"| {c['title'] if 'title' in c else c['column']} | {folds} | {_pct(m['subset_accuracy']['mean'])} | "
             f"{m['hamming_loss']['mean']:.4f} | {_pct(m['micro_precision']['mean'])} | "
@@ -320,25 +357,42 @@ def render_multilabel_table(*results: Mapping[str, Any]) -> str:
             f"**{_pct(m['macro_f1']['mean'])}** |"
         )
     n_folds = max((c["n_folds"] for c in cells), default=0)
-    lines += ["", "Per fold: macro-F1 / subset accuracy (%):", "",
-              "| model | " + " | ".join(f"f{k}" for k in range(n_folds)) + " | mean ± sd |",
-              "|" + "---|" * (n_folds + 2)]
+    lines += [
+        "",
+        "Per fold: macro-F1 / subset accuracy (%):",
+        "",
+        "| model | " + " | ".join(f"f{k}" for k in range(n_folds)) + " | mean ± sd |",
+        "|" + "---|" * (n_folds + 2),
+    ]
     for c in cells:
         by = {f["fold"]: f for f in c["per_fold"]}
-        parts = [f"{_pct(by[k]['macro_f1'])} / {_pct(by[k]['subset_accuracy'])}" if k in by else "not run"
-                 for k in range(n_folds)]
+        parts = [
+            f"{_pct(by[k]['macro_f1'])} / {_pct(by[k]['subset_accuracy'])}" if k in by else "not run"
+            for k in range(n_folds)
+        ]
         m = c["mean"]
-        lines.append(f"| {c['column']} | " + " | ".join(parts) + f" | {_pct(m['macro_f1']['mean'])} ± "
-                     f"{_pct(m['macro_f1']['std'])} / {_pct(m['subset_accuracy']['mean'])} ± "
-                     f"{_pct(m['subset_accuracy']['std'])} |")
-    lines += ["", "Per-label F1 (%), pooled over the test folds run:", "",
-              "| model | " + " | ".join(LABELS) + " |", "|" + "---|" * (len(LABELS) + 1)]
+        lines.append(
+            f"| {c['column']} | " + " | ".join(parts) + f" | {_pct(m['macro_f1']['mean'])} ± "
+            f"{_pct(m['macro_f1']['std'])} / {_pct(m['subset_accuracy']['mean'])} ± "
+            f"{_pct(m['subset_accuracy']['std'])} |"
+        )
+    lines += [
+        "",
+        "Per-label F1 (%), pooled over the test folds run:",
+        "",
+        "| model | " + " | ".join(LABELS) + " |",
+        "|" + "---|" * (len(LABELS) + 1),
+    ]
     for c in cells:
         pl = c["pooled"]["per_label"]
         lines.append(f"| {c['column']} | " + " | ".join(_pct(pl[name]["f1"]) for name in LABELS) + " |")
     for c in cells:
-        lines += ["", f"Confusion matrices of `{c['column']}` (pooled over the test folds run):", "",
-                  confusion_table(c["pooled"]["confusion"])]
+        lines += [
+            "",
+            f"Confusion matrices of `{c['column']}` (pooled over the test folds run):",
+            "",
+            confusion_table(c["pooled"]["confusion"]),
+        ]
     lines.append("")
     return "\n".join(lines)
 
@@ -358,20 +412,35 @@ def run_multilabel_training(config, output_dir, progress=None):
     if config.train.cross_validate:
         folds = multilabel_folds(events, y, config.cv.n_splits, config.cv.seed)
         cell = evaluate_multilabel_cell(config, column, row, events, y, folds, None, progress)
-        evaluation = {"protocol": f"{config.cv.n_splits}-fold stratified group CV on {_Path(info['path']).name}",
-                      **{k: v["mean"] for k, v in cell["mean"].items()}}
+        evaluation = {
+            "protocol": f"{config.cv.n_splits}-fold stratified group CV on {_Path(info['path']).name}",
+            **{k: v["mean"] for k, v in cell["mean"].items()},
+        }
     detector = config.build_detector(column, row)
     if progress:
         progress(f"fitting {detector.name} on {len(events)} events")
     started = _time.perf_counter()
     detector.fit(events, y)
     model_dir = detector.save(output_dir / "model-best", evaluation=evaluation)
-    summary = {"experiment": config.experiment.model_dump(), "data": info, "column": column,
-               "detector": detector.name, "fit_s": _time.perf_counter() - started,
-               "evaluation": evaluation, "model_dir": str(model_dir)}
+    summary = {
+        "experiment": config.experiment.model_dump(),
+        "data": info,
+        "column": column,
+        "detector": detector.name,
+        "fit_s": _time.perf_counter() - started,
+        "evaluation": evaluation,
+        "model_dir": str(model_dir),
+    }
     (output_dir / METRICS_FILE).write_text(_json.dumps(_clean(summary), indent=2) + "\n", encoding="utf-8")
     return model_dir
 
 
-__all__ += ["deduplicate_multilabel", "evaluate_multilabel_cell", "load_multilabel_dataset", "multilabel_folds",
-            "render_multilabel_table", "run_multilabel_evaluation", "run_multilabel_training"]
+__all__ += [
+    "deduplicate_multilabel",
+    "evaluate_multilabel_cell",
+    "load_multilabel_dataset",
+    "multilabel_folds",
+    "render_multilabel_table",
+    "run_multilabel_evaluation",
+    "run_multilabel_training",
+]

@@ -84,7 +84,7 @@ class _PhysicalLines:
         self.last = line.number
         data = line.data
         if line.number == 1 and data.startswith(codecs.BOM_UTF8):
-            data = data[len(codecs.BOM_UTF8):]
+            data = data[len(codecs.BOM_UTF8) :]
         if line.overlong:
             self.bad[line.number] = f"line {line.number} is longer than {MAX_LINE_BYTES} bytes ({line.length} bytes)"
             return "\n"

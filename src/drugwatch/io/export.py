@@ -151,7 +151,21 @@ def _account_row(account: Account) -> dict[str, Any]:
     data = account.model_dump(mode="json", exclude={"timeline"})
     return {
         "key": account.key,
-        **{k: data[k] for k in ("platform", "username", "user_id", "full_name", "bio", "followers", "following", "posts_count", "is_private", "dealer")},
+        **{
+            k: data[k]
+            for k in (
+                "platform",
+                "username",
+                "user_id",
+                "full_name",
+                "bio",
+                "followers",
+                "following",
+                "posts_count",
+                "is_private",
+                "dealer",
+            )
+        },
         "meta": json.dumps(data["meta"], ensure_ascii=False),
         "provenance": json.dumps(data["provenance"], ensure_ascii=False),
     }
@@ -168,7 +182,13 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def write_parquet(records: Iterable[Event] | Iterable[Account], path: str | os.PathLike[str], *, what: str = "events", batch_size: int = 10_000) -> int:
+def write_parquet(
+    records: Iterable[Event] | Iterable[Account],
+    path: str | os.PathLike[str],
+    *,
+    what: str = "events",
+    batch_size: int = 10_000,
+) -> int:
     """Write events or accounts to a Parquet file in row groups of ``batch_size``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -185,7 +205,9 @@ def write_parquet(records: Iterable[Event] | Iterable[Account], path: str | os.P
     return n
 
 
-def export_store(store: Store, path: str | os.PathLike[str], *, fmt: str = "jsonl", what: str = "all") -> dict[str, int]:
+def export_store(
+    store: Store, path: str | os.PathLike[str], *, fmt: str = "jsonl", what: str = "all"
+) -> dict[str, int]:
     """Export ``store`` to ``path``; returns counts per record type.
 
     ``what`` is ``all`` (JSONL only), ``events`` or ``accounts``.

@@ -128,10 +128,25 @@ COMPANION_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic
 
 #: Folders of a Telegram Desktop export that hold the media its ``result.json``
 #: names (and the HTML export's styles and scripts): passed over in a folder import.
-TELEGRAM_MEDIA_FOLDERS = frozenset({
-    "photos", "files", "video_files", "voice_messages", "round_video_messages", "stickers", "animations",
-    "contacts", "profile_pictures", "stories", "lists", "css", "js", "images", "chats",
-})
+TELEGRAM_MEDIA_FOLDERS = frozenset(
+    {
+        "photos",
+        "files",
+        "video_files",
+        "voice_messages",
+        "round_video_messages",
+        "stickers",
+        "animations",
+        "contacts",
+        "profile_pictures",
+        "stories",
+        "lists",
+        "css",
+        "js",
+        "images",
+        "chats",
+    }
+)
 
 
 def folder_plan(root: Path, fmt: str = "auto") -> tuple[list[tuple[str, list[Path]]], list[Path]]:
@@ -156,9 +171,12 @@ def folder_plan(root: Path, fmt: str = "auto") -> tuple[list[tuple[str, list[Pat
     telegram = [p for p in files if _is_structure_file(p) and is_desktop_export(p)]
     media_roots = [p.parent for p in telegram]
     companions = {
-        p for p in files
-        if any(p.parent != folder and p.is_relative_to(folder)
-               and p.relative_to(folder).parts[0] in TELEGRAM_MEDIA_FOLDERS for folder in media_roots)
+        p
+        for p in files
+        if any(
+            p.parent != folder and p.is_relative_to(folder) and p.relative_to(folder).parts[0] in TELEGRAM_MEDIA_FOLDERS
+            for folder in media_roots
+        )
         or (p.parent in media_roots and p.suffix.lower() in (".html", ".css", ".js"))
     }
     for p in telegram:
@@ -202,8 +220,9 @@ def _folder_reader(
     if not plan and not unreadable:
         raise ReaderError(f"no files to import under {root}")
     formats = sorted({file_fmt for file_fmt, _ in plan})
-    supported = ("instaloader .json/.json.xz, Telegram Desktop result.json, .jsonl, .ndjson, .csv "
-                 "(optionally .gz, .bz2, .xz)")
+    supported = (
+        "instaloader .json/.json.xz, Telegram Desktop result.json, .jsonl, .ndjson, .csv (optionally .gz, .bz2, .xz)"
+    )
 
     def read(_: str) -> Iterator[ReadItem]:
         for file_fmt, files in plan:
@@ -212,8 +231,11 @@ def _folder_reader(
             else:
                 yield from reader_for(file_fmt, csv_mapping, csv_platform, csv_id_from)(str(files[0]))
         for p in unreadable:
-            reason = (f"not a file drugwatch can import ({p.suffix or 'no suffix'}); supported: {supported}"
-                      if fmt == "auto" else f"not read as {fmt}: {p.name}")
+            reason = (
+                f"not a file drugwatch can import ({p.suffix or 'no suffix'}); supported: {supported}"
+                if fmt == "auto"
+                else f"not read as {fmt}: {p.name}"
+            )
             yield Problem(str(p), "file", reason, None)
 
     return read, formats[0] if len(formats) == 1 else "mixed"
@@ -321,7 +343,8 @@ def _store_error_kind(exc: Exception) -> str:
 def _invalid_after_cleaning(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
-            f"field '{'.'.join(map(str, err['loc'])) or 'record'}': {err['msg']}" for err in exc.errors(include_url=False)
+            f"field '{'.'.join(map(str, err['loc'])) or 'record'}': {err['msg']}"
+            for err in exc.errors(include_url=False)
         )
     return short_message(exc)
 
@@ -429,16 +452,24 @@ def import_path(
         except Exception as exc:
             if not _record_fault(exc):
                 raise
-            log.warning("the store refused a batch of %d records (%s); storing them one by one", len(batch), _store_error_kind(exc))
+            log.warning(
+                "the store refused a batch of %d records (%s); storing them one by one",
+                len(batch),
+                _store_error_kind(exc),
+            )
             for item in batch:
                 try:
                     add(store.upsert([item.record], nul_free=True).counts)
                 except Exception as one:
                     if not _record_fault(one):
                         raise
-                    log.warning("%s, %s: the store refused this record (%s)", item.source, item.locator, _store_error_kind(one))
+                    log.warning(
+                        "%s, %s: the store refused this record (%s)", item.source, item.locator, _store_error_kind(one)
+                    )
                     raw = _record_raw(item.record)
-                    set_aside(Problem(item.source, item.locator, f"the store refused this record: {_store_error(one)}", raw))
+                    set_aside(
+                        Problem(item.source, item.locator, f"the store refused this record: {_store_error(one)}", raw)
+                    )
         batch.clear()
         pending.clear()
         if on_progress is not None:

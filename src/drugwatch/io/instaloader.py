@@ -384,9 +384,7 @@ def _image_urls(node: dict[str, Any]) -> list[tuple[int, str | None]]:
     """``(position, url)`` of a node's pictures: sidecar children from 1, else one at 0."""
     children = _edges(node, "edge_sidecar_to_children")
     if children:
-        return [
-            (n, _dict(_dict(edge).get("node")).get("display_url")) for n, edge in enumerate(children, start=1)
-        ]
+        return [(n, _dict(_dict(edge).get("node")).get("display_url")) for n, edge in enumerate(children, start=1)]
     carousel = _list(node.get("carousel_media"))
     if carousel:
         return [
@@ -401,9 +399,7 @@ def _image_urls(node: dict[str, Any]) -> list[tuple[int, str | None]]:
     return [(0, url)] if url else []
 
 
-def _image_refs(
-    urls: list[tuple[int, str | None]], image_file: ImageFinder | None
-) -> list[dict[str, Any]]:
+def _image_refs(urls: list[tuple[int, str | None]], image_file: ImageFinder | None) -> list[dict[str, Any]]:
     images = []
     for position, url in urls:
         found = image_file(position, url) if image_file is not None else None
@@ -427,7 +423,9 @@ def _is_v1(node: dict[str, Any]) -> bool:
     graphql = ("shortcode", "edge_media_to_caption", "taken_at_timestamp", "date", "display_url")
     if any(key in node for key in graphql) or (isinstance(typename, str) and typename.startswith("Graph")):
         return False
-    return any(key in node for key in ("code", "taken_at", "image_versions2", "media_type", "carousel_media", "display_uri"))
+    return any(
+        key in node for key in ("code", "taken_at", "image_versions2", "media_type", "carousel_media", "display_uri")
+    )
 
 
 def post_fields(node: dict[str, Any]) -> dict[str, Any]:
@@ -436,10 +434,7 @@ def post_fields(node: dict[str, Any]) -> dict[str, Any]:
     if _is_v1(node):
         iphone, node = node, {}
     owner = (
-        _dict(node.get("owner"))
-        or _dict(node.get("user"))
-        or _dict(iphone.get("user"))
-        or _dict(iphone.get("owner"))
+        _dict(node.get("owner")) or _dict(node.get("user")) or _dict(iphone.get("user")) or _dict(iphone.get("owner"))
     )
     created = node.get("date", node.get("taken_at_timestamp"))
     if created is None:
@@ -681,9 +676,7 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix} {key}" if prefix.endswith(":") else f"{prefix}.{key}"
 
 
-def _inline_comment_items(
-    node: dict[str, Any], origin: Origin, inner: str, post_id: str | None
-) -> Iterator[ReadItem]:
+def _inline_comment_items(node: dict[str, Any], origin: Origin, inner: str, post_id: str | None) -> Iterator[ReadItem]:
     thread = {"parent_id": post_id, "post_id": post_id}
     if not post_id:
         thread["orphan_reason"] = "the post node these comments are in has no 'id'"
@@ -728,9 +721,7 @@ def media_items(
 # profiles and story items
 
 
-def _account_record(
-    node: dict[str, Any], origin: Origin, locator: str, extra_meta: dict[str, Any]
-) -> ReadItem:
+def _account_record(node: dict[str, Any], origin: Origin, locator: str, extra_meta: dict[str, Any]) -> ReadItem:
     try:
         return _account_record_unguarded(node, origin, locator, extra_meta)
     except Exception as exc:  # one bad record must not end the import
@@ -750,9 +741,15 @@ def _account_record_unguarded(
         "user_id": _id(node.get("id")) or _id(node.get("pk")) or _id(iphone.get("pk")),
         "full_name": node.get("full_name", iphone.get("full_name")),
         "bio": node.get("biography", iphone.get("biography")),
-        "followers": _first_present(_count(node, "edge_followed_by"), node.get("follower_count"), iphone.get("follower_count")),
-        "following": _first_present(_count(node, "edge_follow"), node.get("following_count"), iphone.get("following_count")),
-        "posts_count": _first_present(_count(node, "edge_owner_to_timeline_media"), node.get("media_count"), iphone.get("media_count")),
+        "followers": _first_present(
+            _count(node, "edge_followed_by"), node.get("follower_count"), iphone.get("follower_count")
+        ),
+        "following": _first_present(
+            _count(node, "edge_follow"), node.get("following_count"), iphone.get("following_count")
+        ),
+        "posts_count": _first_present(
+            _count(node, "edge_owner_to_timeline_media"), node.get("media_count"), iphone.get("media_count")
+        ),
         "is_private": node.get("is_private", iphone.get("is_private")),
         "meta": {**profile_meta(node, iphone), **extra_meta},
         "provenance": origin.provenance(node, locator),
@@ -784,7 +781,9 @@ def profile_meta(node: dict[str, Any], iphone: dict[str, Any] | None = None) -> 
     return _drop_none(
         {
             "is_verified": get("is_verified"),
-            "is_business_account": get("is_business_account") if get("is_business_account") is not None else get("is_business"),
+            "is_business_account": get("is_business_account")
+            if get("is_business_account") is not None
+            else get("is_business"),
             "is_professional_account": get("is_professional_account"),
             "business_category_name": get("business_category_name"),
             "category_name": get("category_name") or get("category"),
@@ -963,7 +962,7 @@ def _unwrap(obj: Any) -> _Structure | str:
     if isinstance(obj, dict) and "shortcode" in obj:
         return _Structure("Post", obj, None, "document")  # Instaloader v3 post JSON
     return (
-        "not an instaloader JSON: expected {\"node\": {...}, \"instaloader\": {\"node_type\": ...}}, "
+        'not an instaloader JSON: expected {"node": {...}, "instaloader": {"node_type": ...}}, '
         f"got {_describe_json(obj)}"
     )
 

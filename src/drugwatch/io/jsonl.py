@@ -48,7 +48,9 @@ def iter_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, bytes, 
                 number = line.number
                 locator = f"line {number}"
                 if line.overlong:
-                    reason = f"line longer than {MAX_LINE_BYTES} bytes ({line.length} bytes); only its start is kept here"
+                    reason = (
+                        f"line longer than {MAX_LINE_BYTES} bytes ({line.length} bytes); only its start is kept here"
+                    )
                     yield number, line.data, Problem(source, locator, reason, _preview(line.data))
                     continue
                 stripped = line.data.strip()
@@ -155,7 +157,19 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[ReadItem]:
     return _read_lines(path, _build_generic, "jsonl")
 
 
-_BENCH_FIELDS = {"id", "task", "source", "platform", "text", "author", "created_at", "labels", "selling", "group", "meta"}
+_BENCH_FIELDS = {
+    "id",
+    "task",
+    "source",
+    "platform",
+    "text",
+    "author",
+    "created_at",
+    "labels",
+    "selling",
+    "group",
+    "meta",
+}
 
 
 def _build_bench(obj: dict[str, Any], provenance: Provenance, source: str, locator: str) -> Event:

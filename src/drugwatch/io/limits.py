@@ -49,8 +49,22 @@ OVERLONG_PREVIEW_BYTES = 20_000
 _CHUNK = 1 << 20
 
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
-          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "kib": 2**10,
+    "m": 10**6,
+    "mb": 10**6,
+    "mib": 2**20,
+    "g": 10**9,
+    "gb": 10**9,
+    "gib": 2**30,
+    "t": 10**12,
+    "tb": 10**12,
+    "tib": 2**40,
+}
 
 
 class InputTooLarge(Exception):
@@ -161,7 +175,9 @@ class CappedReader:
         self.close()
 
 
-def open_input(path: str | os.PathLike[str], *, cap: int | None = None, setting: str = DECOMPRESSED_ENV) -> CappedReader:
+def open_input(
+    path: str | os.PathLike[str], *, cap: int | None = None, setting: str = DECOMPRESSED_ENV
+) -> CappedReader:
     """Open ``path`` for bounded reading; ``.gz``/``.bz2``/``.xz`` are decompressed.
 
     ``cap`` defaults to :func:`max_decompressed_bytes` for compressed files

@@ -156,7 +156,11 @@ _TELETHON_ENTITIES = {
     "MessageEntityBotCommand": "bot_command",
 }
 _PEER_PREFIX = re.compile(r"^(user|channel|chat)")
-_PEER_KEYS = (("PeerUser", "user_id", "user"), ("PeerChannel", "channel_id", "channel"), ("PeerChat", "chat_id", "chat"))
+_PEER_KEYS = (
+    ("PeerUser", "user_id", "user"),
+    ("PeerChannel", "channel_id", "channel"),
+    ("PeerChat", "chat_id", "chat"),
+)
 
 
 # --------------------------------------------------------------------------
@@ -280,7 +284,9 @@ def _build(message: _Message, ctx: _Context, raw: Any, locator: str, post_id: st
         return Problem(ctx.source, locator, f"a timestamp is out of range: {exc}", _raw_text(raw))
 
 
-def _account(username: str, full_name: str | None, meta: dict[str, Any], ctx: _Context, raw: Any, locator: str) -> ReadItem | None:
+def _account(
+    username: str, full_name: str | None, meta: dict[str, Any], ctx: _Context, raw: Any, locator: str
+) -> ReadItem | None:
     """An Account the first time this file names ``username``; ``None`` after."""
     if username in ctx.seen_accounts:
         return None
@@ -307,22 +313,34 @@ def _account(username: str, full_name: str | None, meta: dict[str, Any], ctx: _C
         return Problem(ctx.source, where, exc.reason, _raw_text(raw))
 
 
-def _accounts_of(message: _Message, ctx: _Context, raw: Any, locator: str, sender_is_bot: bool | None) -> Iterator[ReadItem]:
+def _accounts_of(
+    message: _Message, ctx: _Context, raw: Any, locator: str, sender_is_bot: bool | None
+) -> Iterator[ReadItem]:
     chat = message.chat
     if chat.type in _CHANNEL_TYPES and chat.id is not None:
         channel = _account(
-            f"channel{chat.id}", chat.name,
-            {"chat_type": chat.type, "telegram_username": chat.username, "kind": "channel"}, ctx, raw, locator,
+            f"channel{chat.id}",
+            chat.name,
+            {"chat_type": chat.type, "telegram_username": chat.username, "kind": "channel"},
+            ctx,
+            raw,
+            locator,
         )
         if channel is not None:
             yield channel
     if message.author:
         kind = re.match(r"[a-z]+", message.author)
         sender = _account(
-            message.author, message.author_name,
-            {"telegram_username": message.author_username, "is_bot": sender_is_bot,
-             "kind": kind.group() if kind else None},
-            ctx, raw, locator,
+            message.author,
+            message.author_name,
+            {
+                "telegram_username": message.author_username,
+                "is_bot": sender_is_bot,
+                "kind": kind.group() if kind else None,
+            },
+            ctx,
+            raw,
+            locator,
         )
         if sender is not None:
             yield sender
@@ -418,20 +436,29 @@ def _desktop_message(msg: dict[str, Any], chat: _Chat, ctx: _Context) -> tuple[_
     location = _dict(msg.get("location_information"))
     if location or msg.get("place_name") or msg.get("address"):
         meta["place"] = _drop_empty(
-            {"lat": location.get("latitude"), "lng": location.get("longitude"),
-             "name": _text(msg.get("place_name")), "address": _text(msg.get("address"))}
+            {
+                "lat": location.get("latitude"),
+                "lng": location.get("longitude"),
+                "name": _text(msg.get("place_name")),
+                "address": _text(msg.get("address")),
+            }
         )
         meta["location"] = _text(msg.get("place_name"))
     contact = _dict(msg.get("contact_information"))
     if contact:
-        meta["contact"] = _drop_empty({key: _text(contact.get(key)) for key in ("first_name", "last_name", "phone_number")})
+        meta["contact"] = _drop_empty(
+            {key: _text(contact.get(key)) for key in ("first_name", "last_name", "phone_number")}
+        )
         if _text(msg.get("contact_vcard")):
             meta["contact_vcard"] = msg["contact_vcard"]
     poll = _dict(msg.get("poll"))
     if poll:
         meta["poll"] = _drop_empty(
-            {"question": _text(poll.get("question")), "total_voters": poll.get("total_voters"),
-             "answers": [_text(_dict(a).get("text")) for a in _list(poll.get("answers"))]}
+            {
+                "question": _text(poll.get("question")),
+                "total_voters": poll.get("total_voters"),
+                "answers": [_text(_dict(a).get("text")) for a in _list(poll.get("answers"))],
+            }
         )
     if msg.get("invoice_information") is not None:
         meta["invoice"] = msg["invoice_information"]
@@ -473,8 +500,10 @@ def _desktop_images(msg: dict[str, Any], ctx: _Context, meta: dict[str, Any]) ->
         found = _media_file(msg.get("file"), ctx, meta)
         mime = _text(msg.get("mime_type")) or ""
         media_type = _text(msg.get("media_type"))
-        if found is not None and media_type != "sticker" and (
-            mime.startswith("image/") or (not mime and found.suffix.lower() in _IMAGE_SUFFIXES)
+        if (
+            found is not None
+            and media_type != "sticker"
+            and (mime.startswith("image/") or (not mime and found.suffix.lower() in _IMAGE_SUFFIXES))
         ):
             images.append(_image_ref(found))
         elif media_type in _VIDEO_MEDIA or mime.startswith("video/"):
@@ -507,7 +536,9 @@ def _desktop_items(msg: Any, chat: _Chat, ctx: _Context, locator: str, roots: di
         yield Skipped(ctx.source, locator, "a message Telegram Desktop could not export ('unsupported')")
         return
     if kind != "message":
-        yield Problem(ctx.source, locator, f"unknown message type {kind!r}; expected message or service", _raw_text(msg))
+        yield Problem(
+            ctx.source, locator, f"unknown message type {kind!r}; expected message or service", _raw_text(msg)
+        )
         return
     if chat.id is None:
         yield Problem(ctx.source, locator, "the chat this message is in has no 'id'", _raw_text(msg))
@@ -572,7 +603,7 @@ def _chat_list(stream: JsonStream, ctx: _Context, name: str) -> Iterator[ReadIte
 
 def _desktop_walk(stream: JsonStream, ctx: _Context) -> Iterator[ReadItem]:
     if stream.peek() != "{":
-        raise Malformed("a Telegram Desktop export is a JSON object ({\"chats\": ...} or {\"messages\": [...]})")
+        raise Malformed('a Telegram Desktop export is a JSON object ({"chats": ...} or {"messages": [...]})')
     top = _Chat(id=None)
     for key in stream.keys():
         if key in ("chats", "left_chats"):
@@ -673,20 +704,31 @@ def _fourcat_media(msg: dict[str, Any], meta: dict[str, Any]) -> None:
         url = _text(page.get("url"))
         if url and url not in meta.setdefault("links", []):
             meta["links"].append(url)
-        meta["link_preview"] = _drop_empty({"url": url, "title": _text(page.get("title")), "description": _text(page.get("description"))})
+        meta["link_preview"] = _drop_empty(
+            {"url": url, "title": _text(page.get("title")), "description": _text(page.get("description"))}
+        )
     elif kind in ("MessageMediaGeo", "MessageMediaGeoLive", "MessageMediaVenue"):
         geo = _dict(media.get("geo"))
         meta["place"] = _drop_empty(
-            {"lat": geo.get("lat"), "lng": geo.get("long"), "name": _text(media.get("title")), "address": _text(media.get("address"))}
+            {
+                "lat": geo.get("lat"),
+                "lng": geo.get("long"),
+                "name": _text(media.get("title")),
+                "address": _text(media.get("address")),
+            }
         )
         meta["location"] = _text(media.get("title"))
     elif kind == "MessageMediaContact":
         contact = _dict(media.get("contact")) or media
-        meta["contact"] = _drop_empty({key: _text(contact.get(key)) for key in ("first_name", "last_name", "phone_number")})
+        meta["contact"] = _drop_empty(
+            {key: _text(contact.get(key)) for key in ("first_name", "last_name", "phone_number")}
+        )
     elif kind == "MessageMediaPoll":
         poll = _dict(media.get("poll"))
         question = poll.get("question")
-        meta["poll"] = _drop_empty({"question": _text(question if not isinstance(question, dict) else question.get("text"))})
+        meta["poll"] = _drop_empty(
+            {"question": _text(question if not isinstance(question, dict) else question.get("text"))}
+        )
 
 
 def _fourcat_raw_message(msg: dict[str, Any], ctx: _Context) -> tuple[_Message, bool | None]:
@@ -713,8 +755,12 @@ def _fourcat_raw_message(msg: dict[str, Any], ctx: _Context) -> tuple[_Message, 
     fwd = _dict(msg.get("fwd_from"))
     if fwd:
         meta["forwarded_from"] = _drop_empty(
-            {"name": _text(fwd.get("from_name")), "id": _peer(fwd.get("from_id")), "date": fwd.get("date"),
-             "signature": _text(fwd.get("post_author"))}
+            {
+                "name": _text(fwd.get("from_name")),
+                "id": _peer(fwd.get("from_id")),
+                "date": fwd.get("date"),
+                "signature": _text(fwd.get("post_author")),
+            }
         )
     reply = _dict(msg.get("reply_to"))
     reply_id = _text(reply.get("reply_to_msg_id"))
@@ -728,7 +774,12 @@ def _fourcat_raw_message(msg: dict[str, Any], ctx: _Context) -> tuple[_Message, 
     reactions = [_dict(r) for r in _list(_dict(msg.get("reactions")).get("results"))]
     if reactions:
         meta["reactions"] = [
-            _drop_empty({"emoji": _text(_dict(r.get("reaction")).get("emoticon")) or _text(r.get("reaction")), "count": r.get("count")})
+            _drop_empty(
+                {
+                    "emoji": _text(_dict(r.get("reaction")).get("emoticon")) or _text(r.get("reaction")),
+                    "count": r.get("count"),
+                }
+            )
             for r in reactions
         ]
         meta["likes"] = sum(r["count"] for r in reactions if isinstance(r.get("count"), int))
@@ -767,7 +818,9 @@ def _fourcat_mapped_message(item: dict[str, Any], ctx: _Context) -> tuple[_Messa
     message_id = raw_id.removeprefix(f"{thread}-")
     chat = _Chat(id=thread, username=thread if not thread.lstrip("-").isdigit() else None)
     author_id = _text(item.get("author"))
-    author = f"user{author_id}" if author_id and author_id.isdigit() else (author_id or _text(item.get("author_username")))
+    author = (
+        f"user{author_id}" if author_id and author_id.isdigit() else (author_id or _text(item.get("author_username")))
+    )
     meta: dict[str, Any] = {
         "views": item.get("views") if item.get("views") != "" else None,
         "reactions_text": _text(item.get("reactions")),
@@ -776,8 +829,12 @@ def _fourcat_mapped_message(item: dict[str, Any], ctx: _Context) -> tuple[_Messa
         "mentions": [m for m in str(item.get("entities_mentioned") or "").split(",") if m],
         "linked_entities": [m for m in str(item.get("entities_linked") or "").split(",") if m],
         "forwarded_from": _drop_empty(
-            {"name": _text(item.get("author_forwarded_from_name")), "username": _text(item.get("author_forwarded_from_username")),
-             "id": _text(item.get("author_forwarded_from_id")), "date": _text(item.get("unix_timestamp_forwarded_from"))}
+            {
+                "name": _text(item.get("author_forwarded_from_name")),
+                "username": _text(item.get("author_forwarded_from_username")),
+                "id": _text(item.get("author_forwarded_from_id")),
+                "date": _text(item.get("unix_timestamp_forwarded_from")),
+            }
         ),
         "media_type": _text(item.get("attachment_type")),
         "file": _text(item.get("attachment_filename")),
@@ -846,7 +903,9 @@ def _root(message_id: str, parents: dict[str, str | None]) -> str | None:
         current = parent
 
 
-def _fourcat_items(obj: Any, raw: bytes, number: int, ctx: _Context, parents: dict[str, str | None]) -> Iterator[ReadItem]:
+def _fourcat_items(
+    obj: Any, raw: bytes, number: int, ctx: _Context, parents: dict[str, str | None]
+) -> Iterator[ReadItem]:
     locator = f"line {number}"
     if not isinstance(obj, dict):
         yield Problem(ctx.source, locator, f"expected a JSON object, got {type(obj).__name__}", _preview(raw))

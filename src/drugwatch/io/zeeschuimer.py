@@ -103,8 +103,8 @@ def _split(obj: dict[str, Any]) -> tuple[str, dict[str, Any], Any, str]:
         return "zeeschuimer", meta, obj["data"], "data"
     keys = ", ".join(sorted(map(str, obj))[:8]) or "(none)"
     raise _LineError(
-        "neither a Zeeschuimer line ({\"source_platform\": ..., \"data\": {...}}) nor a 4CAT item "
-        f"(with \"__import_meta\"); keys: {keys}"
+        'neither a Zeeschuimer line ({"source_platform": ..., "data": {...}}) nor a 4CAT item '
+        f'(with "__import_meta"); keys: {keys}'
     )
 
 

@@ -43,12 +43,9 @@ from drugwatch.labels import DRUG_LABELS
 #: The kinds of lexicon entries. Six name a drug (``label`` is set), three are
 #: evidence of a sale and carry no label, and ``emoji`` entries are either.
 KINDS: Final[frozenset[str]] = frozenset(
-    {"name", "brand", "street", "misspelling", "hashtag", "form",
-     "transaction", "selling", "shipping", "emoji"}
+    {"name", "brand", "street", "misspelling", "hashtag", "form", "transaction", "selling", "shipping", "emoji"}
 )
-DRUG_KINDS: Final[frozenset[str]] = frozenset(
-    {"name", "brand", "street", "misspelling", "hashtag", "form"}
-)
+DRUG_KINDS: Final[frozenset[str]] = frozenset({"name", "brand", "street", "misspelling", "hashtag", "form"})
 SALE_KINDS: Final[frozenset[str]] = frozenset({"transaction", "selling", "shipping"})
 #: Emoji codes (DEA chart). Kept apart from :data:`DRUG_KINDS` and
 #: :data:`SALE_KINDS`: text consumers never match the emoji character itself,
@@ -144,8 +141,7 @@ class Lexicon:
         record which lexicon a result or a model was made with."""
         digest = hashlib.sha256()
         for e in self.entries:
-            digest.update(f"{e.term}\t{e.label}\t{e.kind}\t{int(e.ambiguous)}\t{e.source}\n"
-                          .encode())
+            digest.update(f"{e.term}\t{e.label}\t{e.kind}\t{int(e.ambiguous)}\t{e.source}\n".encode())
         return digest.hexdigest()[:16]
 
     def __len__(self) -> int:
@@ -187,24 +183,17 @@ def _read_entries(path: Path, source: str) -> list[LexiconEntry]:
             if kind not in KINDS:
                 raise ValueError(f"{where}: unknown kind {kind!r}; use one of {sorted(KINDS)}")
             if kind in DRUG_KINDS and label not in DRUG_LABELS:
-                raise ValueError(
-                    f"{where}: kind {kind!r} needs a drug label from {DRUG_LABELS}, got {label!r}"
-                )
+                raise ValueError(f"{where}: kind {kind!r} needs a drug label from {DRUG_LABELS}, got {label!r}")
             if kind in SALE_KINDS and label is not None:
                 raise ValueError(f"{where}: kind {kind!r} takes label '-', got {label!r}")
             if kind == EMOJI_KIND and label is not None and label not in DRUG_LABELS:
-                raise ValueError(
-                    f"{where}: kind 'emoji' takes a drug label from {DRUG_LABELS} or '-', "
-                    f"got {label!r}"
-                )
+                raise ValueError(f"{where}: kind 'emoji' takes a drug label from {DRUG_LABELS} or '-', got {label!r}")
             key = (term, label, kind)
             if key in seen:
                 continue
             seen.add(key)
             note = row[4].strip() if len(row) > 4 else ""
-            entries.append(
-                LexiconEntry(term, label, kind, _parse_bool(row[3], where), source, note)
-            )
+            entries.append(LexiconEntry(term, label, kind, _parse_bool(row[3], where), source, note))
     return entries
 
 
@@ -282,13 +271,72 @@ def inside_common_word(term: str) -> bool:
 
 #: English function words: the glue that makes a split drug word read as
 #: ordinary text ("her one", "heroin a", "meth is").
-FUNCTION_WORDS: Final[frozenset[str]] = frozenset({
-    "a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me",
-    "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "all", "and", "any",
-    "are", "but", "can", "did", "for", "had", "has", "her", "him", "his", "how", "its", "may",
-    "not", "now", "one", "our", "out", "own", "see", "she", "the", "too", "two", "was", "way",
-    "who", "why", "yes", "yet", "you",
-})
+FUNCTION_WORDS: Final[frozenset[str]] = frozenset(
+    {
+        "a",
+        "i",
+        "am",
+        "an",
+        "as",
+        "at",
+        "be",
+        "by",
+        "do",
+        "go",
+        "he",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "no",
+        "of",
+        "oh",
+        "ok",
+        "on",
+        "or",
+        "so",
+        "to",
+        "up",
+        "us",
+        "we",
+        "all",
+        "and",
+        "any",
+        "are",
+        "but",
+        "can",
+        "did",
+        "for",
+        "had",
+        "has",
+        "her",
+        "him",
+        "his",
+        "how",
+        "its",
+        "may",
+        "not",
+        "now",
+        "one",
+        "our",
+        "out",
+        "own",
+        "see",
+        "she",
+        "the",
+        "too",
+        "two",
+        "was",
+        "way",
+        "who",
+        "why",
+        "yes",
+        "yet",
+        "you",
+    }
+)
 
 
 def splits_into_common_words(term: str) -> tuple[str, str] | None:
@@ -306,7 +354,8 @@ def splits_into_common_words(term: str) -> tuple[str, str] | None:
     for i in range(1, len(term)):
         left, right = term[:i], term[i:]
         if (left in FUNCTION_WORDS and (right in FUNCTION_WORDS or right in words)) or (
-                right in FUNCTION_WORDS and left in words):
+            right in FUNCTION_WORDS and left in words
+        ):
             return (left, right)
     return None
 

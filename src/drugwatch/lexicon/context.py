@@ -30,28 +30,37 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-__all__ = ["FEATURES", "MODEL_FILE", "ContextModel", "Cue", "TextContext", "context_features", "has_context",
-           "load_context_model", "read_context_model"]
+__all__ = [
+    "FEATURES",
+    "MODEL_FILE",
+    "ContextModel",
+    "Cue",
+    "TextContext",
+    "context_features",
+    "has_context",
+    "load_context_model",
+    "read_context_model",
+]
 
 MODEL_FILE: Final[Path] = Path(__file__).with_name("data") / "context_model.json"
 
 #: Names of the numeric features, in the order of the model's weights. The
 #: word's own feature ("term=<word>") comes on top of these.
 FEATURES: Final[tuple[str, ...]] = (
-    "trade_strong",   # unambiguous trade terms ("wickr", "dm to order"), at most 2
-    "trade_dealer",   # dealer words ("hmu", "dm me", "plug", "oz"), at most 2
-    "trade_weak",     # other trade words ("for sale", "selling", "price"), at most 3
-    "trade_near",     # a trade word within WINDOW characters of the word
-    "dose",           # "2mg", "1oz", "x10"
-    "pharma_dose",    # "2mg", "30mcg"
-    "pill_word",      # "pills", "tabs", "high", "plug"
-    "same_drug",      # other ambiguous words naming the same drug, at most 2
-    "other_drug",     # ambiguous words naming other drugs, at most 2
-    "price",          # "$20", "20€", "20 each"
-    "contact",        # a phone number or an @handle
-    "log_words",      # log(1 + words in the text)
-    "emoji",          # the word was written as an emoji (❄️ -> "snow")
-    "hashtag",        # the text has a hashtag
+    "trade_strong",  # unambiguous trade terms ("wickr", "dm to order"), at most 2
+    "trade_dealer",  # dealer words ("hmu", "dm me", "plug", "oz"), at most 2
+    "trade_weak",  # other trade words ("for sale", "selling", "price"), at most 3
+    "trade_near",  # a trade word within WINDOW characters of the word
+    "dose",  # "2mg", "1oz", "x10"
+    "pharma_dose",  # "2mg", "30mcg"
+    "pill_word",  # "pills", "tabs", "high", "plug"
+    "same_drug",  # other ambiguous words naming the same drug, at most 2
+    "other_drug",  # ambiguous words naming other drugs, at most 2
+    "price",  # "$20", "20€", "20 each"
+    "contact",  # a phone number or an @handle
+    "log_words",  # log(1 + words in the text)
+    "emoji",  # the word was written as an emoji (❄️ -> "snow")
+    "hashtag",  # the text has a hashtag
 )
 
 #: How far (characters of the normalized text) a trade word may sit from
@@ -82,11 +91,9 @@ class TextContext:
     features then cost a binary search (a text with thousands of ambiguous
     words stays linear)."""
 
-    __slots__ = ("_drug_total", "_per_label", "_text_feats", "_trade_ends", "_trade_starts",
-                 "_trade_totals")
+    __slots__ = ("_drug_total", "_per_label", "_text_feats", "_trade_ends", "_trade_starts", "_trade_totals")
 
-    def __init__(self, text: str, cues: list[Cue], *, dose: bool, pharma_dose: bool,
-                 pill_word: bool) -> None:
+    def __init__(self, text: str, cues: list[Cue], *, dose: bool, pharma_dose: bool, pill_word: bool) -> None:
         strong = dealer = weak = 0
         starts: list[int] = []
         ends: list[int] = []
@@ -120,9 +127,13 @@ class TextContext:
         self._drug_total = drug_total
         n_words = text.count(" ") + 1 if text.strip() else 0
         self._text_feats = (
-            float(dose), float(pharma_dose), float(pill_word),
-            float(_PRICE.search(text) is not None), float(_CONTACT.search(text) is not None),
-            math.log1p(n_words), float("#" in text),
+            float(dose),
+            float(pharma_dose),
+            float(pill_word),
+            float(_PRICE.search(text) is not None),
+            float(_CONTACT.search(text) is not None),
+            math.log1p(n_words),
+            float("#" in text),
         )
 
     def features(self, start: int, end: int, labels: frozenset[str], emoji: bool) -> list[float]:
@@ -138,14 +149,35 @@ class TextContext:
         other = max(self._drug_total - 1 - same, 0)
         dose, pharma, pill, price, contact, log_words, hashtag = self._text_feats
         strong, dealer, weak = self._trade_totals
-        return [strong, dealer, weak, near, dose, pharma, pill,
-                float(min(same, 2)), float(min(other, 2)), price, contact, log_words,
-                float(emoji), hashtag]
+        return [
+            strong,
+            dealer,
+            weak,
+            near,
+            dose,
+            pharma,
+            pill,
+            float(min(same, 2)),
+            float(min(other, 2)),
+            price,
+            contact,
+            log_words,
+            float(emoji),
+            hashtag,
+        ]
 
 
 def context_features(
-    text: str, start: int, end: int, labels: frozenset[str], cues: list[Cue], *,
-    dose: bool, pharma_dose: bool, pill_word: bool, emoji: bool,
+    text: str,
+    start: int,
+    end: int,
+    labels: frozenset[str],
+    cues: list[Cue],
+    *,
+    dose: bool,
+    pharma_dose: bool,
+    pill_word: bool,
+    emoji: bool,
 ) -> list[float]:
     """The feature vector of one ambiguous word (see :class:`TextContext`,
     which reads the text once for all its words)."""
@@ -180,8 +212,9 @@ class ContextModel:
 # whole listing title on a drug market, so a model fitted on listings would
 # accept it.)
 _CONTEXT_INDEX: Final[tuple[int, ...]] = tuple(
-    FEATURES.index(name) for name in
-    ("trade_strong", "trade_dealer", "trade_weak", "dose", "same_drug", "other_drug", "price", "contact"))
+    FEATURES.index(name)
+    for name in ("trade_strong", "trade_dealer", "trade_weak", "dose", "same_drug", "other_drug", "price", "contact")
+)
 
 
 def has_context(features: list[float]) -> bool:
@@ -196,12 +229,18 @@ def read_context_model(path: str | Path) -> ContextModel:
     if names != FEATURES:
         raise ValueError(
             f"{path}: the model's features {names} are not this code's {FEATURES}; "
-            "retrain it with scripts/train_context_model.py")
+            "retrain it with scripts/train_context_model.py"
+        )
     weights = tuple(float(w) for w in data["weights"])
     if len(weights) != len(FEATURES):
         raise ValueError(f"{path}: {len(weights)} weights for {len(FEATURES)} features")
-    return ContextModel(weights, {str(k): float(v) for k, v in data.get("term_weights", {}).items()},
-                        float(data["bias"]), float(data["threshold"]), str(data.get("version", "")))
+    return ContextModel(
+        weights,
+        {str(k): float(v) for k, v in data.get("term_weights", {}).items()},
+        float(data["bias"]),
+        float(data["threshold"]),
+        str(data.get("version", "")),
+    )
 
 
 @lru_cache(maxsize=1)

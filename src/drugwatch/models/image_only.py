@@ -163,7 +163,7 @@ class FeatureHeadDetector(MultiLabelDetector):
         out = []
         with torch.inference_mode():
             for start in range(0, n, batch):
-                inputs = [torch.from_numpy(arrays[k][start:start + batch]) for k in self.input_names]
+                inputs = [torch.from_numpy(arrays[k][start : start + batch]) for k in self.input_names]
                 out.append(net(*inputs).float().numpy())
         return np.concatenate(out) if out else np.zeros((0, N_LABELS), dtype=np.float32)
 
@@ -196,7 +196,7 @@ class FeatureHeadDetector(MultiLabelDetector):
             order = train_t[torch.randperm(len(train_t), generator=generator)]
             running = 0.0
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+                batch = order[start : start + self.batch_size]
                 optimizer.zero_grad()
                 loss = loss_fn(net(*[tensors[k][batch] for k in self.input_names]), target[batch])
                 loss.backward()
@@ -228,8 +228,9 @@ class FeatureHeadDetector(MultiLabelDetector):
         self.fit_s_ = round(time.perf_counter() - started, 2)
         if len(val_idx):
             proba = _sigmoid(self._logits(net, val))
-            self._set_thresholds(y[val_idx], proba,
-                                 f"held-out {len(val_idx)} events ({self.validation_fraction:.0%} of groups)")
+            self._set_thresholds(
+                y[val_idx], proba, f"held-out {len(val_idx)} events ({self.validation_fraction:.0%} of groups)"
+            )
         else:
             self._set_thresholds(y, None, "fixed 0.5 (no validation split)")
 
@@ -241,14 +242,19 @@ class FeatureHeadDetector(MultiLabelDetector):
 
     def _save_weights(self, directory: Path) -> list[str]:
         torch.save(self.network_.state_dict(), directory / WEIGHTS)
-        (directory / HEAD).write_text(json.dumps({
-            "scalers": {k: np.asarray(v).tolist() for k, v in self.scalers_.items()},
-            "thresholds": [float(t) for t in self.thresholds_],
-            "threshold_source": self.threshold_source_,
-            "history": self.history_,
-            "best_epoch": self.best_epoch_,
-            "fit_s": self.fit_s_,
-        }), encoding="utf-8")
+        (directory / HEAD).write_text(
+            json.dumps(
+                {
+                    "scalers": {k: np.asarray(v).tolist() for k, v in self.scalers_.items()},
+                    "thresholds": [float(t) for t in self.thresholds_],
+                    "threshold_source": self.threshold_source_,
+                    "history": self.history_,
+                    "best_epoch": self.best_epoch_,
+                    "fit_s": self.fit_s_,
+                }
+            ),
+            encoding="utf-8",
+        )
         return [WEIGHTS, HEAD]
 
     def _load_weights(self, directory: Path) -> None:
@@ -268,8 +274,12 @@ class FeatureHeadDetector(MultiLabelDetector):
         return {k: v for k, v in super()._learned_state().items() if k != "network_"}
 
     def _extra_config(self) -> dict[str, Any]:
-        return {**super()._extra_config(), "best_epoch": self.best_epoch_, "fit_s": self.fit_s_,
-                "history": json.dumps(self.history_[-5:])}
+        return {
+            **super()._extra_config(),
+            "best_epoch": self.best_epoch_,
+            "fit_s": self.fit_s_,
+            "history": json.dumps(self.history_[-5:]),
+        }
 
     # -- fast inference ---------------------------------------------------------
 
@@ -309,14 +319,30 @@ def export_head_onnx(detector: FeatureHeadDetector, path: str | Path, opset: int
     # The classic TorchScript exporter (as drugwatch's other exports); it warns that it is deprecated.
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(WithSigmoid(), args, str(path), input_names=list(detector.input_names),
-                          output_names=["proba"], dynamic_axes=axes, opset_version=opset,
-                          do_constant_folding=True, dynamo=False)
-    path.with_suffix(".json").write_text(json.dumps({
-        "registry_name": detector.name, "inputs": list(detector.input_names), "opset": opset,
-        "thresholds": [float(t) for t in detector.thresholds_],
-        "output": "proba (sigmoid), columns in drugwatch.labels.LABELS order",
-    }, indent=2), encoding="utf-8")
+        torch.onnx.export(
+            WithSigmoid(),
+            args,
+            str(path),
+            input_names=list(detector.input_names),
+            output_names=["proba"],
+            dynamic_axes=axes,
+            opset_version=opset,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    path.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "registry_name": detector.name,
+                "inputs": list(detector.input_names),
+                "opset": opset,
+                "thresholds": [float(t) for t in detector.thresholds_],
+                "output": "proba (sigmoid), columns in drugwatch.labels.LABELS order",
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -350,8 +376,9 @@ class ImageMLP(nn.Module):
     def __init__(self, dim: int, hidden: int, dropout: float, n_out: int = N_LABELS):
         super().__init__()
         if hidden:
-            self.body: nn.Module = nn.Sequential(nn.Linear(dim + 1, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                                 nn.Linear(hidden, n_out))
+            self.body: nn.Module = nn.Sequential(
+                nn.Linear(dim + 1, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_out)
+            )
         else:
             self.body = nn.Sequential(nn.Dropout(dropout), nn.Linear(dim + 1, n_out))
 
@@ -359,8 +386,9 @@ class ImageMLP(nn.Module):
         return self.body(torch.cat([image * has_image, has_image], dim=1))
 
 
-def standardize_images(detector: FeatureHeadDetector, key: str, pooled: np.ndarray, mask: np.ndarray,
-                       fit: bool) -> np.ndarray:
+def standardize_images(
+    detector: FeatureHeadDetector, key: str, pooled: np.ndarray, mask: np.ndarray, fit: bool
+) -> np.ndarray:
     """Standardize image rows with the training images' mean / sd (kept in ``scalers_``); missing rows stay 0."""
     if fit:
         rows = pooled[mask] if mask.any() else np.zeros((1, pooled.shape[1]), dtype=np.float32)
@@ -386,10 +414,21 @@ class ImageOnlyDetector(FeatureHeadDetector):
         "hidden": [Interval(int, 0, None)],
     }
 
-    def __init__(self, *, hidden: int = 256, dropout: float = 0.2, epochs: int = 40, patience: int = 5,
-                 batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 validation_fraction: float = 0.1, image_batch_size: int = 32, num_threads: int = 0,
-                 seed: int = 0):
+    def __init__(
+        self,
+        *,
+        hidden: int = 256,
+        dropout: float = 0.2,
+        epochs: int = 40,
+        patience: int = 5,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        validation_fraction: float = 0.1,
+        image_batch_size: int = 32,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.hidden = hidden
         self.dropout = dropout
         self.epochs = epochs

@@ -115,9 +115,7 @@ class _JmirTfidf(Detector):
         return [jmir_text(e.text, self.variant) for e in events]
 
     def _vectorizer(self) -> TfidfVectorizer:
-        return TfidfVectorizer(
-            analyzer=_split_tokens, min_df=self.min_df, sublinear_tf=False, dtype=np.float32
-        )
+        return TfidfVectorizer(analyzer=_split_tokens, min_df=self.min_df, sublinear_tf=False, dtype=np.float32)
 
     def _classifier(self, y: np.ndarray):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -172,7 +170,13 @@ class JmirRandomForest(_JmirTfidf):
     }
 
     def __init__(
-        self, *, variant: str = "with_hashtags", min_df: int = 1, n_estimators: int = 100, n_jobs: int = 1, seed: int = 0
+        self,
+        *,
+        variant: str = "with_hashtags",
+        min_df: int = 1,
+        n_estimators: int = 100,
+        n_jobs: int = 1,
+        seed: int = 0,
     ):
         self.variant = variant
         self.min_df = min_df
@@ -199,7 +203,13 @@ class JmirSVM(_JmirTfidf):
     }
 
     def __init__(
-        self, *, variant: str = "with_hashtags", min_df: int = 1, C: float = 1.0, calibration_folds: int = 3, seed: int = 0
+        self,
+        *,
+        variant: str = "with_hashtags",
+        min_df: int = 1,
+        C: float = 1.0,
+        calibration_folds: int = 3,
+        seed: int = 0,
     ):
         self.variant = variant
         self.min_df = min_df
@@ -215,9 +225,7 @@ class JmirSVM(_JmirTfidf):
                 f"the smaller class has {smallest}"
             )
         folds = min(self.calibration_folds, smallest)
-        return CalibratedClassifierCV(
-            LinearSVC(C=self.C, random_state=self.seed), method="sigmoid", cv=folds
-        )
+        return CalibratedClassifierCV(LinearSVC(C=self.C, random_state=self.seed), method="sigmoid", cv=folds)
 
 
 __all__ = ["JmirDecisionTree", "JmirRandomForest", "JmirSVM", "VARIANTS", "jmir_text", "jmir_token_pair"]

@@ -121,8 +121,14 @@ class _Recurrence(torch.autograd.Function):
     def forward(ctx, gates_x, w_hh, h_mask, active):
         h, saved = _run_steps(gates_x, w_hh, h_mask, active, keep=True)
         ctx.active = active
-        ctx.save_for_backward(w_hh, h_mask if h_mask is not None else torch.empty(0), saved["h_in"], saved["acts"],
-                              saved["c_prev"], saved["c"])
+        ctx.save_for_backward(
+            w_hh,
+            h_mask if h_mask is not None else torch.empty(0),
+            saved["h_in"],
+            saved["acts"],
+            saved["c_prev"],
+            saved["c"],
+        )
         ctx.has_mask = h_mask is not None
         return h
 
@@ -170,8 +176,17 @@ class TwoBranchLSTM(nn.Module):
     """The JMIR network; ``forward`` returns logits of shape ``(batch,)``."""
 
     def __init__(
-        self, vocab_size: int, *, text_len: int, tag_len: int, embedding_dim: int, hidden: int, dense: int,
-        dropout: float, recurrent_dropout: float, sparse_embeddings: bool = False,
+        self,
+        vocab_size: int,
+        *,
+        text_len: int,
+        tag_len: int,
+        embedding_dim: int,
+        hidden: int,
+        dense: int,
+        dropout: float,
+        recurrent_dropout: float,
+        sparse_embeddings: bool = False,
     ):
         super().__init__()
         self.hidden = hidden
@@ -356,9 +371,15 @@ class JmirLSTM(Detector):
 
     def _network(self, *, sparse_embeddings: bool = False) -> TwoBranchLSTM:
         return TwoBranchLSTM(
-            len(self.vocabulary_) + 1, text_len=self.text_len, tag_len=self.tag_len,
-            embedding_dim=self.embedding_dim, hidden=self.hidden, dense=self.dense,
-            dropout=self.dropout, recurrent_dropout=self.recurrent_dropout, sparse_embeddings=sparse_embeddings,
+            len(self.vocabulary_) + 1,
+            text_len=self.text_len,
+            tag_len=self.tag_len,
+            embedding_dim=self.embedding_dim,
+            hidden=self.hidden,
+            dense=self.dense,
+            dropout=self.dropout,
+            recurrent_dropout=self.recurrent_dropout,
+            sparse_embeddings=sparse_embeddings,
         )
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
@@ -448,8 +469,14 @@ class JmirLSTM(Detector):
     def _save_weights(self, directory: Path) -> list[str]:
         torch.save(self.network_.state_dict(), directory / "weights.pt")
         (directory / "vocab.json").write_text(
-            json.dumps({"vocabulary": self.vocabulary_, "val_loss_history": self.val_loss_history_,
-                        "best_epoch": self.best_epoch_}, ensure_ascii=False),
+            json.dumps(
+                {
+                    "vocabulary": self.vocabulary_,
+                    "val_loss_history": self.val_loss_history_,
+                    "best_epoch": self.best_epoch_,
+                },
+                ensure_ascii=False,
+            ),
             encoding="utf-8",
         )
         return ["weights.pt", "vocab.json"]

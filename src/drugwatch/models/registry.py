@@ -71,8 +71,7 @@ def parse_name(name: str) -> tuple[str, int]:
     match = _NAME.match(name)
     if not match:
         raise ValueError(
-            f"invalid registry name {name!r}; expected '<namespace>.<model>.v<N>', "
-            "e.g. 'drugwatch.jmir_rf.v1'"
+            f"invalid registry name {name!r}; expected '<namespace>.<model>.v<N>', e.g. 'drugwatch.jmir_rf.v1'"
         )
     return match["base"], int(match["version"])
 
@@ -130,7 +129,8 @@ def get_detector_class(name: str) -> type[Detector]:
         base, version = parse_name(name)
         same_base = sorted(n for n, c in _REGISTRY.items() if c.base_name == base)
         hint = (
-            f"; this drugwatch has {', '.join(same_base)}" if same_base
+            f"; this drugwatch has {', '.join(same_base)}"
+            if same_base
             else f"; known detectors: {', '.join(sorted(_REGISTRY))}"
         )
         raise UnknownDetectorError(f"no detector registered as {name!r}{hint}") from None

@@ -65,29 +65,117 @@ VIEWS: tuple[str, ...] = ("with_hashtags", "hashtags_only", "without_hashtags")
 
 _EXTRA_DRUG_TERMS: dict[str, str] = {
     # Korean
-    "코카인": "cocaine", "필로폰": "other_drugs", "빙두": "other_drugs", "아이스": "other_drugs",
-    "떨": "marijuana", "대마": "marijuana", "엑스터시": "mdma", "엑스터": "mdma", "케타민": "other_drugs",
-    "원석": "other_drugs", "사끼": "other_drugs", "후리": "other_drugs", "캔디": "mdma",
+    "코카인": "cocaine",
+    "필로폰": "other_drugs",
+    "빙두": "other_drugs",
+    "아이스": "other_drugs",
+    "떨": "marijuana",
+    "대마": "marijuana",
+    "엑스터시": "mdma",
+    "엑스터": "mdma",
+    "케타민": "other_drugs",
+    "원석": "other_drugs",
+    "사끼": "other_drugs",
+    "후리": "other_drugs",
+    "캔디": "mdma",
     # Thai, Chinese, Japanese
-    "กัญชา": "marijuana", "大麻": "marijuana", "冰毒": "other_drugs", "可卡因": "cocaine",
-    "摇头丸": "mdma", "麻古": "other_drugs", "覚醒剤": "other_drugs",
+    "กัญชา": "marijuana",
+    "大麻": "marijuana",
+    "冰毒": "other_drugs",
+    "可卡因": "cocaine",
+    "摇头丸": "mdma",
+    "麻古": "other_drugs",
+    "覚醒剤": "other_drugs",
     # European slang
-    "beuh": "marijuana", "shit": "marijuana", "hachis": "marijuana", "cannabis": "marijuana",
+    "beuh": "marijuana",
+    "shit": "marijuana",
+    "hachis": "marijuana",
+    "cannabis": "marijuana",
     # common strain / product words
-    "sativa": "marijuana", "indica": "marijuana", "hybrid strain": "marijuana", "strain": "marijuana",
-    "strains": "marijuana", "ogkush": "marijuana", "carts": "marijuana", "moonrocks": "marijuana",
-    "shatter": "marijuana", "dabs": "marijuana", "edibles": "marijuana", "prerolls": "marijuana",
-    "shrooms": "mushroom", "psilocybin": "mushroom",
+    "sativa": "marijuana",
+    "indica": "marijuana",
+    "hybrid strain": "marijuana",
+    "strain": "marijuana",
+    "strains": "marijuana",
+    "ogkush": "marijuana",
+    "carts": "marijuana",
+    "moonrocks": "marijuana",
+    "shatter": "marijuana",
+    "dabs": "marijuana",
+    "edibles": "marijuana",
+    "prerolls": "marijuana",
+    "shrooms": "mushroom",
+    "psilocybin": "mushroom",
 }
 
 _SALE_TERMS: tuple[str, ...] = (
-    "in stock", "for sale", "dm", "dm me", "dm for", "hmu", "hit me up", "order", "orders", "minimum order",
-    "delivery", "deliver", "ship", "shipping", "shipped", "discreet", "stealth", "available", "menu",
-    "plug", "tap in", "contact me", "contact", "text me", "promo", "deal", "deals", "price", "prices",
-    "prix", "livraison", "expédition", "expedition", "telegram channel", "wickr", "whatsapp",
-    "snap", "telegram", "kik", "signal", "구입", "텔레", "상담", "판매", "딜러", "전문딜러",
-    "worldwide", "overnight", "cashapp", "bitcoin", "btc", "wholesale", "bulk", "restock", "restocked",
-    "dropping", "drop", "lb", "qp", "hp", "zip", "zips", "oz", "ounce", "pound", "gram", "grams",
+    "in stock",
+    "for sale",
+    "dm",
+    "dm me",
+    "dm for",
+    "hmu",
+    "hit me up",
+    "order",
+    "orders",
+    "minimum order",
+    "delivery",
+    "deliver",
+    "ship",
+    "shipping",
+    "shipped",
+    "discreet",
+    "stealth",
+    "available",
+    "menu",
+    "plug",
+    "tap in",
+    "contact me",
+    "contact",
+    "text me",
+    "promo",
+    "deal",
+    "deals",
+    "price",
+    "prices",
+    "prix",
+    "livraison",
+    "expédition",
+    "expedition",
+    "telegram channel",
+    "wickr",
+    "whatsapp",
+    "snap",
+    "telegram",
+    "kik",
+    "signal",
+    "구입",
+    "텔레",
+    "상담",
+    "판매",
+    "딜러",
+    "전문딜러",
+    "worldwide",
+    "overnight",
+    "cashapp",
+    "bitcoin",
+    "btc",
+    "wholesale",
+    "bulk",
+    "restock",
+    "restocked",
+    "dropping",
+    "drop",
+    "lb",
+    "qp",
+    "hp",
+    "zip",
+    "zips",
+    "oz",
+    "ounce",
+    "pound",
+    "gram",
+    "grams",
 )
 
 _PRICE = re.compile(
@@ -118,6 +206,8 @@ def _unleet(text: str) -> str:
     if text.isascii():
         return text.encode("ascii").translate(_LEET_BYTES).decode("ascii")
     return text.translate(_LEET)
+
+
 # Look-alike attacks mix Latin with Cyrillic, Greek or accented Latin letters,
 # or use masking symbols and fancy alphabets (math, fullwidth letters,
 # circled, squared). CJK, Hangul or Thai next to Latin is ordinary text.
@@ -138,18 +228,45 @@ def _obfuscated(text: str) -> bool:
 
 
 DENSE_FEATURES: tuple[str, ...] = (
-    "drug_word", "drug_word_count", "drug_hashtag", "drug_any", "drug_labels", "ambiguous_drug_word",
-    "contact_any", "contact_app", "contact_phone", "contact_email", "contact_url", "contact_payment",
-    "contact_crypto", "contact_handle", "contact_shipping",
-    "sale_term", "sale_term_count", "url", "n_hashtags",
-    "drug_and_contact", "drug_and_app_or_phone", "drug_and_price", "drug_and_quantity",
-    "drug_and_sale_term", "drug_and_url", "drug_and_offer", "drug_offer_score",
+    "drug_word",
+    "drug_word_count",
+    "drug_hashtag",
+    "drug_any",
+    "drug_labels",
+    "ambiguous_drug_word",
+    "contact_any",
+    "contact_app",
+    "contact_phone",
+    "contact_email",
+    "contact_url",
+    "contact_payment",
+    "contact_crypto",
+    "contact_handle",
+    "contact_shipping",
+    "sale_term",
+    "sale_term_count",
+    "url",
+    "n_hashtags",
+    "drug_and_contact",
+    "drug_and_app_or_phone",
+    "drug_and_price",
+    "drug_and_quantity",
+    "drug_and_sale_term",
+    "drug_and_url",
+    "drug_and_offer",
+    "drug_offer_score",
 )
 _INDEX = {name: i for i, name in enumerate(DENSE_FEATURES)}
 _CONTACT_FEATURE = {
-    "app_handle": "contact_app", "app_mention": "contact_app", "phone": "contact_phone", "email": "contact_email",
-    "url": "contact_url", "payment": "contact_payment", "crypto_address": "contact_crypto",
-    "instagram_handle": "contact_handle", "shipping": "contact_shipping",
+    "app_handle": "contact_app",
+    "app_mention": "contact_app",
+    "phone": "contact_phone",
+    "email": "contact_email",
+    "url": "contact_url",
+    "payment": "contact_payment",
+    "crypto_address": "contact_crypto",
+    "instagram_handle": "contact_handle",
+    "shipping": "contact_shipping",
 }
 
 
@@ -267,14 +384,13 @@ def _repair(text: str, masks: dict[str, str] | None) -> str:
 
 #: What every change of :func:`_repair` needs (a cheap superset test): a digit,
 #: leet symbol or mask next to a letter (any script), or three spaced single letters.
-_MAY_NEED_REPAIR = re.compile(
-    r"[^\W\d_][0-9@$!|□■●○▪◆*_#?]|[0-9@$!|□■●○▪◆*_#?][^\W\d_]|(?<!\S)[a-z] [a-z] [a-z](?!\S)"
-)
+_MAY_NEED_REPAIR = re.compile(r"[^\W\d_][0-9@$!|□■●○▪◆*_#?]|[0-9@$!|□■●○▪◆*_#?][^\W\d_]|(?<!\S)[a-z] [a-z] [a-z](?!\S)")
 
 
 #: Zero-width, joiner, soft-hyphen and combining characters.
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
-                        "\u2060-\u2064\ufeff\u0300-\u036f]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u0300-\u036f]"
+)
 
 #: Pill and product codes ("m30", "k2", "a215") and handles ("plug_7") are not leetspeak.
 _SHORT_CODE = re.compile(r"[a-z]{1,3}\d{1,4}|.*_.*")
@@ -285,7 +401,11 @@ def _keep_token(token: str) -> bool:
 
 
 def text_features(
-    text: str, view: str = "with_hashtags", *, repair: bool = False, masks: dict[str, str] | None = None,
+    text: str,
+    view: str = "with_hashtags",
+    *,
+    repair: bool = False,
+    masks: dict[str, str] | None = None,
     text_view: TextView | None = None,
 ) -> tuple[str, str, np.ndarray]:
     """``(word view, hashtag string, dense evidence vector)`` of one text.
@@ -512,14 +632,16 @@ class SellingDetector(Detector):
 
     # -- features ---------------------------------------------------------------
 
-    def _views(self, events: Sequence[Event],
-               views: Sequence[TextView] | None = None) -> tuple[list[str], list[str], np.ndarray]:
+    def _views(
+        self, events: Sequence[Event], views: Sequence[TextView] | None = None
+    ) -> tuple[list[str], list[str], np.ndarray]:
         words, tags, dense = [], [], np.zeros((len(events), len(DENSE_FEATURES)), dtype=np.float32)
         repair = getattr(self, "repair", False)  # models saved before the option did not repair
         masks = getattr(self, "masks_", None) if repair else None
         for i, event in enumerate(events):
-            w, t, d = text_features(event.text, self.variant, repair=repair, masks=masks,
-                                    text_view=None if views is None else views[i])
+            w, t, d = text_features(
+                event.text, self.variant, repair=repair, masks=masks, text_view=None if views is None else views[i]
+            )
             words.append(w)
             tags.append(t)
             dense[i] = d
@@ -606,7 +728,7 @@ class SellingDetector(Detector):
 
     def evidence_weights(self) -> dict[str, float]:
         """Learned weight of each dense evidence feature (for the model card and error analysis)."""
-        coef = self.model_.coef_.ravel()[-len(DENSE_FEATURES):] * self.dense_weight
+        coef = self.model_.coef_.ravel()[-len(DENSE_FEATURES) :] * self.dense_weight
         return {name: float(w) for name, w in zip(DENSE_FEATURES, coef)}
 
     def _extra_config(self) -> dict[str, Any]:
@@ -644,8 +766,17 @@ class RobustSellingDetector(SellingDetector):
         repair: bool = True,
         seed: int = 0,
     ):
-        super().__init__(variant=variant, C=C, dense_weight=dense_weight, word_weight=word_weight,
-                         tag_weight=tag_weight, min_df=min_df, inner_folds=inner_folds, repair=repair, seed=seed)
+        super().__init__(
+            variant=variant,
+            C=C,
+            dense_weight=dense_weight,
+            word_weight=word_weight,
+            tag_weight=tag_weight,
+            min_df=min_df,
+            inner_folds=inner_folds,
+            repair=repair,
+            seed=seed,
+        )
 
 
 @register("drugwatch.tfidf_lr.v1")

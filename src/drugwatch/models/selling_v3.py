@@ -130,39 +130,175 @@ from drugwatch.records import Event
 
 #: Words that offer something for sale, a price, delivery, stock or a way to order.
 SALE_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("for sale", "selling", "sell", "buy online", "order online", "order now", "online pharmacy",
-           "without prescription", "without a prescription", "no prescription", "no rx", "cheap", "discount",
-           "in stock", "restock", "delivery", "deliver", "shipping", "ships", "dm me", "dm for", "text me",
-           "hit me up", "hmu", "menu", "price", "prices", "tap in", "link in bio", "meetup", "meet up",
-           "drop off", "plug", "available"),
-    "es": ("vendo", "venta", "se vende", "precio", "precios", "envío", "envíos", "envio", "entrega",
-           "a domicilio", "pedido", "pedidos", "disponible", "escríbeme", "escribeme", "sin receta"),
-    "pt": ("vendo", "venda", "vende-se", "preço", "preços", "entrega", "envio", "pedido", "pedidos",
-           "disponível", "chama no", "chama na dm", "sem receita"),
-    "fr": ("vends", "vente", "à vendre", "prix", "livraison", "commande", "commander", "dispo",
-           "disponible", "envoi", "sans ordonnance"),
-    "de": ("verkaufe", "verkauf", "zu verkaufen", "preis", "preise", "lieferung", "versand", "bestellen",
-           "bestellung", "verfügbar", "ohne rezept"),
-    "ru": ("продам", "продаю", "продажа", "цена", "цены", "доставка", "заказ", "заказать", "в наличии",
-           "наличие", "оптом", "пиши", "без рецепта"),
+    "en": (
+        "for sale",
+        "selling",
+        "sell",
+        "buy online",
+        "order online",
+        "order now",
+        "online pharmacy",
+        "without prescription",
+        "without a prescription",
+        "no prescription",
+        "no rx",
+        "cheap",
+        "discount",
+        "in stock",
+        "restock",
+        "delivery",
+        "deliver",
+        "shipping",
+        "ships",
+        "dm me",
+        "dm for",
+        "text me",
+        "hit me up",
+        "hmu",
+        "menu",
+        "price",
+        "prices",
+        "tap in",
+        "link in bio",
+        "meetup",
+        "meet up",
+        "drop off",
+        "plug",
+        "available",
+    ),
+    "es": (
+        "vendo",
+        "venta",
+        "se vende",
+        "precio",
+        "precios",
+        "envío",
+        "envíos",
+        "envio",
+        "entrega",
+        "a domicilio",
+        "pedido",
+        "pedidos",
+        "disponible",
+        "escríbeme",
+        "escribeme",
+        "sin receta",
+    ),
+    "pt": (
+        "vendo",
+        "venda",
+        "vende-se",
+        "preço",
+        "preços",
+        "entrega",
+        "envio",
+        "pedido",
+        "pedidos",
+        "disponível",
+        "chama no",
+        "chama na dm",
+        "sem receita",
+    ),
+    "fr": (
+        "vends",
+        "vente",
+        "à vendre",
+        "prix",
+        "livraison",
+        "commande",
+        "commander",
+        "dispo",
+        "disponible",
+        "envoi",
+        "sans ordonnance",
+    ),
+    "de": (
+        "verkaufe",
+        "verkauf",
+        "zu verkaufen",
+        "preis",
+        "preise",
+        "lieferung",
+        "versand",
+        "bestellen",
+        "bestellung",
+        "verfügbar",
+        "ohne rezept",
+    ),
+    "ru": (
+        "продам",
+        "продаю",
+        "продажа",
+        "цена",
+        "цены",
+        "доставка",
+        "заказ",
+        "заказать",
+        "в наличии",
+        "наличие",
+        "оптом",
+        "пиши",
+        "без рецепта",
+    ),
     "ar": ("للبيع", "بيع", "سعر", "السعر", "توصيل", "اطلب", "متوفر", "متوفرة", "تواصل", "بدون وصفة"),
-    "id": ("jual", "dijual", "harga", "kirim", "pengiriman", "pesan sekarang", "tersedia", "hubungi",
-           "tanpa resep"),
+    "id": ("jual", "dijual", "harga", "kirim", "pengiriman", "pesan sekarang", "tersedia", "hubungi", "tanpa resep"),
     "vi": ("bán", "giá", "giao hàng", "đặt hàng", "liên hệ", "có sẵn", "ship cod", "không cần đơn"),
-    "zh": ("出售", "卖", "有货", "现货", "价格", "批发", "包邮", "送货", "配送", "下单", "联系", "私聊",
-           "货到付款", "同城", "无需处方"),
-    "ja": ("販売", "売ります", "在庫", "価格", "値段", "発送", "配送", "注文", "連絡", "即日", "郵送",
-           "処方箋不要"),
-    "ko": ("판매", "팝니다", "팔아요", "구매", "가격", "배송", "택배", "주문", "상담", "연락", "문의", "재고",
-           "처방전 없이"),
+    "zh": (
+        "出售",
+        "卖",
+        "有货",
+        "现货",
+        "价格",
+        "批发",
+        "包邮",
+        "送货",
+        "配送",
+        "下单",
+        "联系",
+        "私聊",
+        "货到付款",
+        "同城",
+        "无需处方",
+    ),
+    "ja": ("販売", "売ります", "在庫", "価格", "値段", "発送", "配送", "注文", "連絡", "即日", "郵送", "処方箋不要"),
+    "ko": (
+        "판매",
+        "팝니다",
+        "팔아요",
+        "구매",
+        "가격",
+        "배송",
+        "택배",
+        "주문",
+        "상담",
+        "연락",
+        "문의",
+        "재고",
+        "처방전 없이",
+    ),
     "th": ("ขาย", "ราคา", "จัดส่ง", "ส่งฟรี", "สั่งซื้อ", "มีของ", "ติดต่อ", "พร้อมส่ง"),
 }
 
 #: Requests to buy: the writer wants drugs, the post offers none.
 BUY_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("where can i get", "where can i buy", "where to buy", "where do i get", "where do you get",
-           "anyone selling", "anyone got", "who sells", "who has", "looking for", "need a plug",
-           "want to buy", "wtb", "does anyone know", "how do i get", "can someone"),
+    "en": (
+        "where can i get",
+        "where can i buy",
+        "where to buy",
+        "where do i get",
+        "where do you get",
+        "anyone selling",
+        "anyone got",
+        "who sells",
+        "who has",
+        "looking for",
+        "need a plug",
+        "want to buy",
+        "wtb",
+        "does anyone know",
+        "how do i get",
+        "can someone",
+    ),
     "es": ("dónde consigo", "donde consigo", "dónde comprar", "donde comprar", "alguien vende", "busco"),
     "pt": ("onde compro", "onde comprar", "onde consigo", "alguém vende", "procuro"),
     "fr": ("où acheter", "ou acheter", "où trouver", "quelqu'un vend", "je cherche"),
@@ -179,9 +315,26 @@ BUY_CUES: dict[str, tuple[str, ...]] = {
 
 #: News, policing and research: a report about drugs, not an offer.
 NEWS_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("police", "arrested", "arrest", "seized", "seizure", "charged", "sentenced", "court", "prison",
-           "raid", "according to", "study", "researchers", "officials", "authorities", "overdose deaths",
-           "reported", "report"),
+    "en": (
+        "police",
+        "arrested",
+        "arrest",
+        "seized",
+        "seizure",
+        "charged",
+        "sentenced",
+        "court",
+        "prison",
+        "raid",
+        "according to",
+        "study",
+        "researchers",
+        "officials",
+        "authorities",
+        "overdose deaths",
+        "reported",
+        "report",
+    ),
     "es": ("policía", "detenido", "detenidos", "incautan", "incautación", "decomiso", "según", "estudio"),
     "pt": ("polícia", "preso", "presos", "apreensão", "apreendidos", "segundo", "estudo"),
     "fr": ("police", "interpellé", "saisie", "saisi", "selon", "étude", "tribunal"),
@@ -198,8 +351,21 @@ NEWS_CUES: dict[str, tuple[str, ...]] = {
 
 #: Recovery and harm reduction.
 CARE_CUES: dict[str, tuple[str, ...]] = {
-    "en": ("sober", "sobriety", "recovery", "rehab", "clean for", "relapse", "naloxone", "narcan",
-           "test strips", "harm reduction", "stay safe", "support group", "helpline"),
+    "en": (
+        "sober",
+        "sobriety",
+        "recovery",
+        "rehab",
+        "clean for",
+        "relapse",
+        "naloxone",
+        "narcan",
+        "test strips",
+        "harm reduction",
+        "stay safe",
+        "support group",
+        "helpline",
+    ),
     "es": ("recuperación", "rehabilitación", "sobrio", "reducción de daños"),
     "pt": ("recuperação", "reabilitação", "sóbrio", "redução de danos"),
     "fr": ("sevrage", "réduction des risques", "désintox", "abstinent"),
@@ -215,8 +381,15 @@ CARE_CUES: dict[str, tuple[str, ...]] = {
 }
 
 CUE_FEATURES: tuple[str, ...] = (
-    "sale_cue", "sale_cue_count", "buy_cue", "news_cue", "care_cue",
-    "drug_and_sale_cue", "drug_and_buy_cue", "drug_and_news_cue", "drug_and_care_cue",
+    "sale_cue",
+    "sale_cue_count",
+    "buy_cue",
+    "news_cue",
+    "care_cue",
+    "drug_and_sale_cue",
+    "drug_and_buy_cue",
+    "drug_and_news_cue",
+    "drug_and_care_cue",
     "offer_evidence",
 )
 #: The dense block: v1's evidence features, then this module's cues.
@@ -228,8 +401,11 @@ _CUE_KIND = {"sale": 0, "buy": 1, "news": 2, "care": 3}
 def _unbounded(term: str) -> bool:
     """Terms of scripts written without spaces match inside longer runs."""
     return any(
-        "\u0e00" <= ch <= "\u0e7f" or "\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff"
-        or "\uac00" <= ch <= "\ud7a3" for ch in term
+        "\u0e00" <= ch <= "\u0e7f"
+        or "\u3040" <= ch <= "\u30ff"
+        or "\u4e00" <= ch <= "\u9fff"
+        or "\uac00" <= ch <= "\ud7a3"
+        for ch in term
     )
 
 
@@ -322,7 +498,9 @@ class _DrugTerms:
         n = len(text)
         for end, (length, unbounded) in self.automaton.iter(text):
             start = end - length + 1
-            if not unbounded and ((start > 0 and text[start - 1].isalnum()) or (end + 1 < n and text[end + 1].isalnum())):
+            if not unbounded and (
+                (start > 0 and text[start - 1].isalnum()) or (end + 1 < n and text[end + 1].isalnum())
+            ):
                 continue
             found.append((start, end + 1))
         return found
@@ -376,8 +554,12 @@ def evidence(text: str, cue_version: int = CUE_VERSION) -> tuple[str, np.ndarray
         dense[k + 7] = news > 0
         dense[k + 8] = care > 0
         # how many kinds of offer evidence sit next to the drug: contact, price, quantity, sale word
-        offers = (base[_V1["drug_and_contact"]] + base[_V1["drug_and_price"]] + base[_V1["drug_and_quantity"]]
-                  + float(sale > 0 or base[_V1["drug_and_sale_term"]] > 0))
+        offers = (
+            base[_V1["drug_and_contact"]]
+            + base[_V1["drug_and_price"]]
+            + base[_V1["drug_and_quantity"]]
+            + float(sale > 0 or base[_V1["drug_and_sale_term"]] > 0)
+        )
         dense[k + 9] = offers / 4.0
     return view, dense
 
@@ -392,15 +574,38 @@ WEAK_FEATURE = "weak_label"
 #: learns "no hashtags, no link" as evidence of selling learns the kit's registers,
 #: not selling. Unlisted features are free.
 EVIDENCE_SIGNS: dict[str, str] = {
-    "drug_word": "+", "drug_word_count": "+", "drug_hashtag": "+", "drug_any": "+",
-    "contact_any": "+", "contact_app": "+", "contact_phone": "+", "contact_email": "+", "contact_payment": "+",
-    "contact_crypto": "+", "contact_handle": "+", "contact_shipping": "+",
-    "drug_and_contact": "+", "drug_and_app_or_phone": "+", "drug_and_price": "+", "drug_and_quantity": "+",
-    "drug_and_sale_term": "+", "drug_and_url": "+", "drug_and_offer": "+", "drug_offer_score": "+",
-    "drug_and_sale_cue": "+", "offer_evidence": "+", WEAK_FEATURE: "+",
-    "buy_cue": "-", "news_cue": "-", "care_cue": "-",
-    "drug_and_buy_cue": "-", "drug_and_news_cue": "-", "drug_and_care_cue": "-",
-    "n_hashtags": "0", "url": "0", "contact_url": "0",
+    "drug_word": "+",
+    "drug_word_count": "+",
+    "drug_hashtag": "+",
+    "drug_any": "+",
+    "contact_any": "+",
+    "contact_app": "+",
+    "contact_phone": "+",
+    "contact_email": "+",
+    "contact_payment": "+",
+    "contact_crypto": "+",
+    "contact_handle": "+",
+    "contact_shipping": "+",
+    "drug_and_contact": "+",
+    "drug_and_app_or_phone": "+",
+    "drug_and_price": "+",
+    "drug_and_quantity": "+",
+    "drug_and_sale_term": "+",
+    "drug_and_url": "+",
+    "drug_and_offer": "+",
+    "drug_offer_score": "+",
+    "drug_and_sale_cue": "+",
+    "offer_evidence": "+",
+    WEAK_FEATURE: "+",
+    "buy_cue": "-",
+    "news_cue": "-",
+    "care_cue": "-",
+    "drug_and_buy_cue": "-",
+    "drug_and_news_cue": "-",
+    "drug_and_care_cue": "-",
+    "n_hashtags": "0",
+    "url": "0",
+    "contact_url": "0",
 }
 
 
@@ -455,8 +660,14 @@ class SignedLogisticRegression:
         start = np.zeros(n_features + 1)
         bounds = list(zip(np.append(lower, -np.inf), np.append(upper, np.inf)))
         bounds = [(None if np.isinf(lo) else lo, None if np.isinf(hi) else hi) for lo, hi in bounds]
-        result = minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                          options={"maxiter": self.max_iter, "gtol": self.tol})
+        result = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": self.max_iter, "gtol": self.tol},
+        )
         self.coef_ = result.x[:-1].reshape(1, -1)
         self.intercept_ = np.array([result.x[-1]])
         self.n_iter_ = int(result.nit)
@@ -570,7 +781,11 @@ def _sigmoid(scores: np.ndarray, a: float, b: float) -> np.ndarray:
 
 
 def choose_threshold(
-    proba: np.ndarray, y: np.ndarray, *, target_fpr: float, target_precision: float = 0.0,
+    proba: np.ndarray,
+    y: np.ndarray,
+    *,
+    target_fpr: float,
+    target_precision: float = 0.0,
 ) -> float:
     """Lowest threshold with FPR <= ``target_fpr`` on the negatives and precision >= ``target_precision``.
 
@@ -607,8 +822,14 @@ def choose_threshold(
 
 
 def choose_threshold_by_negatives(
-    proba: np.ndarray, y: np.ndarray, subsources: Sequence[str], *, target_fpr: float,
-    max_subsource_fpr: float = 1.0, min_subsource_negatives: int = 100, capped: Collection[str] | None = None,
+    proba: np.ndarray,
+    y: np.ndarray,
+    subsources: Sequence[str],
+    *,
+    target_fpr: float,
+    max_subsource_fpr: float = 1.0,
+    min_subsource_negatives: int = 100,
+    capped: Collection[str] | None = None,
 ) -> float:
     """Lowest threshold meeting a pooled false-positive target and a cap on every negative sub-source.
 
@@ -798,8 +1019,10 @@ class GeneralSellingDetector(Detector):
         return EVIDENCE_FEATURES + ((WEAK_FEATURE,) if getattr(self, "label_model_", None) is not None else ())
 
     def _stack(self, char_X, dense: np.ndarray, *, with_chars: bool = True):
-        blocks = [char_X * self.char_weight if with_chars else sp.csr_matrix(char_X.shape, dtype=np.float32),
-                  sp.csr_matrix(dense * self.evidence_weight)]
+        blocks = [
+            char_X * self.char_weight if with_chars else sp.csr_matrix(char_X.shape, dtype=np.float32),
+            sp.csr_matrix(dense * self.evidence_weight),
+        ]
         return sp.hstack(blocks, format="csr")
 
     def _weights(self, events: Sequence[Event]) -> np.ndarray:
@@ -853,8 +1076,11 @@ class GeneralSellingDetector(Detector):
             self.weak_lf_summary_ = lf_summary(fired, target)
             dense = np.hstack([dense, self.label_model_.predict_proba(fired).astype(np.float32)[:, None]])
         vectorizer = TfidfVectorizer(
-            analyzer=char_ngrams, min_df=self.min_df if len(train) >= 10 * self.min_df else 1,
-            max_features=self.max_features, sublinear_tf=True, dtype=np.float32,
+            analyzer=char_ngrams,
+            min_df=self.min_df if len(train) >= 10 * self.min_df else 1,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            dtype=np.float32,
         )
         char_X = vectorizer.fit_transform(views)
         self.vocabulary_ = dict(vectorizer.vocabulary_)
@@ -896,12 +1122,18 @@ class GeneralSellingDetector(Detector):
 
         subsources = np.array([_subsource(e) for e in train], dtype=object)
         if self.target_precision > 0:
-            self.threshold_ = choose_threshold(proba[calib], target[calib], target_fpr=self.target_fpr,
-                                               target_precision=self.target_precision)
+            self.threshold_ = choose_threshold(
+                proba[calib], target[calib], target_fpr=self.target_fpr, target_precision=self.target_precision
+            )
         else:
             self.threshold_ = choose_threshold_by_negatives(
-                proba[calib], target[calib], subsources[calib], target_fpr=self.target_fpr,
-                max_subsource_fpr=self.max_subsource_fpr, min_subsource_negatives=self.min_subsource_negatives)
+                proba[calib],
+                target[calib],
+                subsources[calib],
+                target_fpr=self.target_fpr,
+                max_subsource_fpr=self.max_subsource_fpr,
+                min_subsource_negatives=self.min_subsource_negatives,
+            )
         self.threshold_review_ = min(
             self.threshold_, choose_threshold(proba[calib], target[calib], target_fpr=self.review_fpr)
         )
@@ -915,23 +1147,44 @@ class GeneralSellingDetector(Detector):
             in_fold = calib & (fold_of == k)
             if (target[in_fold] == 0).any():
                 if self.target_precision > 0:
-                    fold_thresholds.append(choose_threshold(proba[in_fold], target[in_fold],
-                                                            target_fpr=self.target_fpr,
-                                                            target_precision=self.target_precision))
+                    fold_thresholds.append(
+                        choose_threshold(
+                            proba[in_fold],
+                            target[in_fold],
+                            target_fpr=self.target_fpr,
+                            target_precision=self.target_precision,
+                        )
+                    )
                 else:
-                    fold_thresholds.append(choose_threshold_by_negatives(
-                        proba[in_fold], target[in_fold], subsources[in_fold], target_fpr=self.target_fpr,
-                        max_subsource_fpr=self.max_subsource_fpr, capped=capped))
+                    fold_thresholds.append(
+                        choose_threshold_by_negatives(
+                            proba[in_fold],
+                            target[in_fold],
+                            subsources[in_fold],
+                            target_fpr=self.target_fpr,
+                            max_subsource_fpr=self.max_subsource_fpr,
+                            capped=capped,
+                        )
+                    )
         self.inner_thresholds_ = [float(t) for t in fold_thresholds]
         # kept for analysis in this process only (not saved): the out-of-fold view the threshold came from
-        self.__dict__["_oof"] = {"proba": proba, "target": target, "calib": calib, "fold": fold_of,
-                                 "subsource": subsources, "raw": scores}
+        self.__dict__["_oof"] = {
+            "proba": proba,
+            "target": target,
+            "calib": calib,
+            "fold": fold_of,
+            "subsource": subsources,
+            "raw": scores,
+        }
         decided = proba[calib] >= self.threshold_
         tc = target[calib]
         tp = int((decided & (tc == 1)).sum())
         fp = int((decided & (tc == 0)).sum())
         self.inner_metrics_ = {
-            "n": int(calib.sum()), "positives": int(tc.sum()), "tp": tp, "fp": fp,
+            "n": int(calib.sum()),
+            "positives": int(tc.sum()),
+            "tp": tp,
+            "fp": fp,
             "precision": tp / (tp + fp) if tp + fp else None,
             "recall": tp / int(tc.sum()) if tc.sum() else None,
             "fpr": fp / int((tc == 0).sum()) if (tc == 0).any() else None,
@@ -939,8 +1192,10 @@ class GeneralSellingDetector(Detector):
         self.inner_folds_used_ = int(n_folds if n_folds >= 2 else 0)
         used = pool_path(self.pool)
         self.pool_ = {
-            "spec": self.pool, "file": None if used is None else used.name,
-            "n_events": len(pool), "n_offers": int(sum(1 for e in pool if e.selling)),
+            "spec": self.pool,
+            "file": None if used is None else used.name,
+            "n_events": len(pool),
+            "n_offers": int(sum(1 for e in pool if e.selling)),
         }
         self.roles_ = dict(roles)
 
@@ -992,8 +1247,11 @@ class GeneralSellingDetector(Detector):
     def _predict_proba(self, events: list[Event]) -> np.ndarray:
         views, dense = self._read(events)
         coef = self.model_.coef_.ravel()
-        scores = (self._char_scores(views) + dense @ (coef[len(self.vocabulary_):] * self.evidence_weight)
-                  + self.model_.intercept_[0])
+        scores = (
+            self._char_scores(views)
+            + dense @ (coef[len(self.vocabulary_) :] * self.evidence_weight)
+            + self.model_.intercept_[0]
+        )
         return _sigmoid(scores, *self.calibration_)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -1024,7 +1282,7 @@ class GeneralSellingDetector(Detector):
     def evidence_weights(self) -> dict[str, float]:
         """Learned weight of each evidence feature (model card, error analysis)."""
         names = self._feature_names()
-        coef = self.model_.coef_.ravel()[-len(names):] * self.evidence_weight
+        coef = self.model_.coef_.ravel()[-len(names) :] * self.evidence_weight
         return {name: float(w) for name, w in zip(names, coef)}
 
     def _extra_config(self) -> dict[str, Any]:
@@ -1038,12 +1296,15 @@ class GeneralSellingDetector(Detector):
             "calibration": f"sigmoid (CalibratedClassifierCV on frozen out-of-fold scores) on {self.calibration_source_}",
             "threshold_target": (
                 f"FPR <= {self.target_fpr} on negative posts and precision >= {self.target_precision} on posts, "
-                "out-of-fold" if self.target_precision > 0 else
-                f"FPR <= {self.target_fpr} on the pooled negative posts and <= {self.max_subsource_fpr} on each "
-                f"negative sub-source with >= {self.min_subsource_negatives} negatives, out-of-fold (negatives only)"),
+                "out-of-fold"
+                if self.target_precision > 0
+                else f"FPR <= {self.target_fpr} on the pooled negative posts and <= {self.max_subsource_fpr} on each "
+                f"negative sub-source with >= {self.min_subsource_negatives} negatives, out-of-fold (negatives only)"
+            ),
             "cue_version": int(getattr(self, "cue_version_", 1)),
-            "weak_supervision": None if getattr(self, "label_model_", None) is None else
-            "label model posterior over 9 labelling functions (drugwatch.models.weak), sign-constrained feature",
+            "weak_supervision": None
+            if getattr(self, "label_model_", None) is None
+            else "label model posterior over 9 labelling functions (drugwatch.models.weak), sign-constrained feature",
             "threshold_review": float(self.threshold_review_),
             "inner_fold_thresholds": ", ".join(f"{t:.3f}" for t in spread),
             "inner_fold_threshold_spread": float(max(spread) - min(spread)) if spread else None,
@@ -1053,7 +1314,20 @@ class GeneralSellingDetector(Detector):
 
 
 __all__ = [
-    "BUY_CUES", "CARE_CUES", "EVIDENCE_FEATURES", "GeneralSellingDetector", "NEWS_CUES", "ROLES", "SALE_CUES",
-    "CUE_VERSION", "WEAK_FEATURE", "choose_threshold", "choose_threshold_by_negatives", "evidence", "lexicon_sale_cues",
-    "load_pool", "pool_path", "role_of",
+    "BUY_CUES",
+    "CARE_CUES",
+    "EVIDENCE_FEATURES",
+    "GeneralSellingDetector",
+    "NEWS_CUES",
+    "ROLES",
+    "SALE_CUES",
+    "CUE_VERSION",
+    "WEAK_FEATURE",
+    "choose_threshold",
+    "choose_threshold_by_negatives",
+    "evidence",
+    "lexicon_sale_cues",
+    "load_pool",
+    "pool_path",
+    "role_of",
 ]

@@ -36,8 +36,7 @@ class WordIdCache:
     ``max_size * max_word`` characters.
     """
 
-    def __init__(self, analyzer: Analyzer, vocabulary: Mapping[str, int], max_size: int = 200_000,
-                 max_word: int = 64):
+    def __init__(self, analyzer: Analyzer, vocabulary: Mapping[str, int], max_size: int = 200_000, max_word: int = 64):
         self.analyzer = analyzer
         self.vocabulary = vocabulary
         self.max_size = max_size
@@ -61,8 +60,13 @@ class WordIdCache:
 
 
 def tfidf_transform(
-    docs: Sequence[str], analyzer: Analyzer, vocabulary: Mapping[str, int], idf: np.ndarray,
-    *, sublinear_tf: bool = True, word_cache: WordIdCache | None = None,
+    docs: Sequence[str],
+    analyzer: Analyzer,
+    vocabulary: Mapping[str, int],
+    idf: np.ndarray,
+    *,
+    sublinear_tf: bool = True,
+    word_cache: WordIdCache | None = None,
 ) -> sp.csr_matrix:
     """The l2-normalized tf-idf rows of ``docs`` (float32 CSR), as scikit-learn computes them."""
     n_features = len(vocabulary)
@@ -118,5 +122,6 @@ def vectorizer_transform(vectorizer: Any, docs: Sequence[str]) -> sp.csr_matrix:
         entry = (analyzer, WordIdCache(analyzer, vectorizer.vocabulary_) if per_word else None)
         _ANALYZERS[vectorizer] = entry
     analyzer, cache = entry
-    return tfidf_transform(docs, analyzer, vectorizer.vocabulary_, vectorizer.idf_,
-                           sublinear_tf=vectorizer.sublinear_tf, word_cache=cache)
+    return tfidf_transform(
+        docs, analyzer, vectorizer.vocabulary_, vectorizer.idf_, sublinear_tf=vectorizer.sublinear_tf, word_cache=cache
+    )

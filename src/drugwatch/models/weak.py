@@ -63,8 +63,19 @@ LF_CLASS = np.array([vote for _, vote in LABELLING_FUNCTIONS], dtype=np.int64)
 
 #: Evidence features the LFs read (a subset of ``selling_v3.EVIDENCE_FEATURES``).
 NEEDED: tuple[str, ...] = (
-    "drug_any", "ambiguous_drug_word", "contact_any", "contact_shipping", "drug_and_contact", "drug_and_price",
-    "drug_and_quantity", "drug_and_sale_term", "sale_term", "sale_cue", "buy_cue", "news_cue", "care_cue",
+    "drug_any",
+    "ambiguous_drug_word",
+    "contact_any",
+    "contact_shipping",
+    "drug_and_contact",
+    "drug_and_price",
+    "drug_and_quantity",
+    "drug_and_sale_term",
+    "sale_term",
+    "sale_cue",
+    "buy_cue",
+    "news_cue",
+    "care_cue",
     "drug_and_sale_cue",
 )
 
@@ -91,17 +102,19 @@ def fires(dense: np.ndarray, feature_names: Sequence[str]) -> np.ndarray:
     price, quantity = f("drug_and_price"), f("drug_and_quantity")
     contact = f("contact_any")
     buy = f("buy_cue")
-    out = np.column_stack([
-        drug & contact & (price | quantity | sale),                        # offer_with_contact
-        f("drug_and_sale_cue") & ~buy,                                     # drug_and_sale_cue
-        quantity & (price | sale | f("contact_shipping")),                 # listing
-        ~drug & f("ambiguous_drug_word") & sale & contact,                 # slang_offer
-        buy,                                                               # buy_intent
-        f("news_cue"),                                                     # news
-        f("care_cue"),                                                     # care
-        ~drug & ~f("ambiguous_drug_word"),                                 # no_drug
-        drug & ~contact & ~price & ~quantity & ~sale,                      # drug_talk
-    ])
+    out = np.column_stack(
+        [
+            drug & contact & (price | quantity | sale),  # offer_with_contact
+            f("drug_and_sale_cue") & ~buy,  # drug_and_sale_cue
+            quantity & (price | sale | f("contact_shipping")),  # listing
+            ~drug & f("ambiguous_drug_word") & sale & contact,  # slang_offer
+            buy,  # buy_intent
+            f("news_cue"),  # news
+            f("care_cue"),  # care
+            ~drug & ~f("ambiguous_drug_word"),  # no_drug
+            drug & ~contact & ~price & ~quantity & ~sale,  # drug_talk
+        ]
+    )
     return out
 
 
@@ -172,10 +185,12 @@ class LabelModel:
         s = self.smoothing
         n1, n0 = q.sum(), (1.0 - q).sum()
         self.prior_ = float((n1 + s) / (len(q) + 2 * s))
-        self.rates_ = np.vstack([
-            ((1.0 - q) @ fired + s) / (n0 + 2 * s),
-            (q @ fired + s) / (n1 + 2 * s),
-        ])
+        self.rates_ = np.vstack(
+            [
+                ((1.0 - q) @ fired + s) / (n0 + 2 * s),
+                (q @ fired + s) / (n1 + 2 * s),
+            ]
+        )
 
     def predict_proba(self, fired: np.ndarray) -> np.ndarray:
         """``P(selling | votes)`` per row."""
@@ -187,8 +202,11 @@ class LabelModel:
     def describe(self) -> dict[str, dict[str, float]]:
         """Per LF: its class, P(fires | selling), P(fires | not selling)."""
         return {
-            name: {"votes": int(LF_CLASS[j]), "rate_selling": float(self.rates_[1, j]),
-                   "rate_not_selling": float(self.rates_[0, j])}
+            name: {
+                "votes": int(LF_CLASS[j]),
+                "rate_selling": float(self.rates_[1, j]),
+                "rate_not_selling": float(self.rates_[0, j]),
+            }
             for j, name in enumerate(LF_NAMES)
         }
 
@@ -201,7 +219,9 @@ def lf_summary(fired: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
     for j, name in enumerate(LF_NAMES):
         hits = fired[:, j]
         out[name] = {
-            "votes": int(LF_CLASS[j]), "coverage": float(hits.mean()) if len(hits) else 0.0, "n": int(hits.sum()),
+            "votes": int(LF_CLASS[j]),
+            "coverage": float(hits.mean()) if len(hits) else 0.0,
+            "n": int(hits.sum()),
             "accuracy": float((y[hits] == LF_CLASS[j]).mean()) if hits.any() else float("nan"),
         }
     return out

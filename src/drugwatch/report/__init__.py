@@ -21,5 +21,13 @@ from drugwatch.report.build import ReportOutput, build_report, load_accounts
 from drugwatch.report.evidence import write_bundle
 from drugwatch.report.masking import Masker
 
-__all__ = ["Masker", "ReportOutput", "build_report", "load_accounts", "read_account_scores",
-           "score_scan_accounts", "write_account_scores", "write_bundle"]
+__all__ = [
+    "Masker",
+    "ReportOutput",
+    "build_report",
+    "load_accounts",
+    "read_account_scores",
+    "score_scan_accounts",
+    "write_account_scores",
+    "write_bundle",
+]

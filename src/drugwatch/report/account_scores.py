@@ -34,8 +34,15 @@ if TYPE_CHECKING:  # scikit-learn is loaded only when scores are used
     from drugwatch.accounts.detector import AccountDetector
     from drugwatch.accounts.scoring import AccountScore
 
-__all__ = ["AccountScoresInput", "read_account_scores", "result_event", "scan_timelines", "score_scan_accounts",
-           "scores_by_username", "write_account_scores"]
+__all__ = [
+    "AccountScoresInput",
+    "read_account_scores",
+    "result_event",
+    "scan_timelines",
+    "score_scan_accounts",
+    "scores_by_username",
+    "write_account_scores",
+]
 
 #: What ``build_report(..., account_scores=...)`` accepts.
 AccountScoresInput = Any  # str | os.PathLike | Mapping[str, AccountScore] | Iterable[AccountScore]
@@ -53,9 +60,17 @@ def result_event(result: EventResult) -> Event:
         from drugwatch.text.hashtags import extract_hashtags
 
         hashtags = (*extract_hashtags(result.text), *extra_tags)
-    return Event(id=result.id, platform=result.platform, kind=result.kind,  # type: ignore[arg-type]
-                 parent_id=result.parent_id, post_id=result.post_id, text=result.text, author=result.author,
-                 created_at=result.created_at, hashtags=hashtags)
+    return Event(
+        id=result.id,
+        platform=result.platform,
+        kind=result.kind,  # type: ignore[arg-type]
+        parent_id=result.parent_id,
+        post_id=result.post_id,
+        text=result.text,
+        author=result.author,
+        created_at=result.created_at,
+        hashtags=hashtags,
+    )
 
 
 def scan_timelines(results: Iterable[EventResult]) -> tuple[dict[str, list[Event]], list[Event]]:

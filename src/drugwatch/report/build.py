@@ -97,10 +97,12 @@ def _html_table(table: Table, masker: Masker) -> str:
         cells = []
         for column, value in zip(table.columns, row):
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            cells.append(f'<td{" class=num" if numeric else ""}>{escape(_cell(value, column, masker))}</td>')
+            cells.append(f"<td{' class=num' if numeric else ''}>{escape(_cell(value, column, masker))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table id="{table.id}"><caption>{escape(table.caption)}</caption><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    return (
+        f'<table id="{table.id}"><caption>{escape(table.caption)}</caption><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _csv_cell(value: Any, column: str, masker: Masker) -> str:
@@ -124,19 +126,22 @@ def _plots(data: ReportTables, masker: Masker) -> dict[str, str]:
     labels = data.tables["dmml-labels"].rows
     plots = {
         "labels": bar_chart("Predicted labels (events)", [r[0] for r in labels], [r[1] for r in labels]),
-        "hours": grouped_bar_chart("Drug events by hour of day (UTC)", [str(h) for h in range(24)],
-                                   {k: v for k, v in data.hours.items()}),
+        "hours": grouped_bar_chart(
+            "Drug events by hour of day (UTC)", [str(h) for h in range(24)], {k: v for k, v in data.hours.items()}
+        ),
     }
     drugs = data.tables["jmir-drugs"].rows
     if drugs:
         plots["drugs"] = bar_chart("Dealer events per drug", [r[0] for r in drugs], [r[1] for r in drugs])
     contacts = [r for r in data.tables["jmir-contacts"].rows if r[1]]
     if contacts:
-        plots["contacts"] = bar_chart("Contacts in dealer events (share)", [r[0] for r in contacts],
-                                      [100 * r[2] for r in contacts], unit="%")
+        plots["contacts"] = bar_chart(
+            "Contacts in dealer events (share)", [r[0] for r in contacts], [100 * r[2] for r in contacts], unit="%"
+        )
     yl = data.tables["yl-accounts"].rows
-    plots["drug_share"] = bar_chart("Mean share of drug events per account", [r[0] for r in yl],
-                                    [100 * r[2] for r in yl], unit="%")
+    plots["drug_share"] = bar_chart(
+        "Mean share of drug events per account", [r[0] for r in yl], [100 * r[2] for r in yl], unit="%"
+    )
     plots["ratio"] = bar_chart("Median following/follower ratio", [r[0] for r in yl], [r[3] for r in yl])
     if data.networks:
         nets = []
@@ -145,7 +150,7 @@ def _plots(data: ReportTables, masker: Masker) -> dict[str, str]:
             edges: list[tuple[str, str]] = []
             for ev in network.evidence:
                 members = [masker.account_key(a) for a in ev.accounts]
-                edges.extend((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+                edges.extend((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
             nets.append((network.id, nodes, edges))
         plots["networks"] = network_chart("Contact-linked networks", nets)
     return plots
@@ -233,13 +238,16 @@ def build_report(
     bundle_paths: dict[str, Path] = {}
     n_bundles = top if bundles is None else bundles
     for username in data.top[:n_bundles]:
-        bundle_paths[username] = write_bundle(out / "evidence", username, data.evidence[username],
-                                              data.account_records.get(username), masker, css=CSS)
+        bundle_paths[username] = write_bundle(
+            out / "evidence", username, data.evidence[username], data.account_records.get(username), masker, css=CSS
+        )
 
     plots = _plots(data, masker)
     t = data.tables
-    models = ", ".join(f"{m['name']} v{m['version']} (training data {str(m.get('fingerprint'))[:12]})"
-                       for m in data.models) or "none recorded"
+    models = (
+        ", ".join(f"{m['name']} v{m['version']} (training data {str(m.get('fingerprint'))[:12]})" for m in data.models)
+        or "none recorded"
+    )
     evidence_html = []
     for rank, username in enumerate(data.top, 1):
         link = ""
@@ -247,20 +255,28 @@ def build_report(
             rel = bundle_paths[username].relative_to(out)
             link = f' · <a href="{escape(str(rel))}/bundle.html">bundle</a>'
         cards = "".join(event_card(r, masker) for r in data.evidence[username][:5])
-        evidence_html.append(f'<section class="account" id="account-{rank}"><h3>{rank}. '
-                             f'{escape(masker.user(username))}{link}</h3>{cards}</section>')
+        evidence_html.append(
+            f'<section class="account" id="account-{rank}"><h3>{rank}. '
+            f"{escape(masker.user(username))}{link}</h3>{cards}</section>"
+        )
     image_cards = "".join(event_card(r, masker) for r in data.image_evidence)
     image_section = (
-        ("" if data.n_vision else
-         '<p id="no-image-evidence">No image evidence: the scan applied no model that reads images '
-         "(scan with --model DIR of an image or fusion model).</p>")
+        (
+            ""
+            if data.n_vision
+            else '<p id="no-image-evidence">No image evidence: the scan applied no model that reads images '
+            "(scan with --model DIR of an image or fusion model).</p>"
+        )
         + f"{_html_table(t['image-text-agreement'], masker)}{_html_table(t['image-evidence'], masker)}"
         f'<div id="image-evidence-cards">{image_cards}</div>{_html_table(t["image-contacts"], masker)}'
     )
     definition = _definition_html(data)
-    privacy = ("Personal data is <b>shown</b> (--unmask); this was logged." if unmask else
-               "Personal data is masked: usernames and contact values are replaced by keyed hashes valid in this "
-               "report only; images are blurred. Use --unmask to show them (logged).")
+    privacy = (
+        "Personal data is <b>shown</b> (--unmask); this was logged."
+        if unmask
+        else "Personal data is masked: usernames and contact values are replaced by keyed hashes valid in this "
+        "report only; images are blurred. Use --unmask to show them (logged)."
+    )
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
@@ -300,34 +316,59 @@ term. Hours are UTC. Highlights: <mark class="drug">drug term</mark> <mark class
 """
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
-    (out / "report.json").write_text(json.dumps({
-        "results": source_name, "events": data.n_events, "dealer_events": data.n_selling,
-        "dealer_accounts": len(data.dealers), "dealer_account_definition": data.dealer_definition,
-        "account_model": data.account_model or None,
-        "accounts_with_dealer_events": len(data.event_dealers),
-        "networks": len(data.networks), "masked": not unmask,
-        "models": data.models, "tables": {k: str(v.relative_to(out)) for k, v in csv_paths.items()},
-        "bundles": {masker.user(u): str(p.relative_to(out)) for u, p in bundle_paths.items()},
-    }, indent=1, default=str), encoding="utf-8")
-    return ReportOutput(directory=out, html=html_path, csv=csv_paths, bundles=bundle_paths, masked=not unmask,
-                        n_events=data.n_events, n_selling=data.n_selling,
-                        dealer_definition=data.dealer_definition, n_dealer_accounts=len(data.dealers),
-                        account_scores=computed)
+    (out / "report.json").write_text(
+        json.dumps(
+            {
+                "results": source_name,
+                "events": data.n_events,
+                "dealer_events": data.n_selling,
+                "dealer_accounts": len(data.dealers),
+                "dealer_account_definition": data.dealer_definition,
+                "account_model": data.account_model or None,
+                "accounts_with_dealer_events": len(data.event_dealers),
+                "networks": len(data.networks),
+                "masked": not unmask,
+                "models": data.models,
+                "tables": {k: str(v.relative_to(out)) for k, v in csv_paths.items()},
+                "bundles": {masker.user(u): str(p.relative_to(out)) for u, p in bundle_paths.items()},
+            },
+            indent=1,
+            default=str,
+        ),
+        encoding="utf-8",
+    )
+    return ReportOutput(
+        directory=out,
+        html=html_path,
+        csv=csv_paths,
+        bundles=bundle_paths,
+        masked=not unmask,
+        n_events=data.n_events,
+        n_selling=data.n_selling,
+        dealer_definition=data.dealer_definition,
+        n_dealer_accounts=len(data.dealers),
+        account_scores=computed,
+    )
 
 
 def _definition_html(data: ReportTables) -> str:
     """The sentence saying what a dealer account is in this report."""
     n_event = len(data.event_dealers)
     if data.dealer_definition != "account model":
-        return ("A dealer account has at least one dealer event (no dealer-account model scores were given; "
-                "give <code>--account-model</code> or <code>--account-scores</code> to use "
-                "<code>drugwatch.accounts.v1</code>). Top accounts are ranked by dealer events.")
+        return (
+            "A dealer account has at least one dealer event (no dealer-account model scores were given; "
+            "give <code>--account-model</code> or <code>--account-scores</code> to use "
+            "<code>drugwatch.accounts.v1</code>). Top accounts are ranked by dealer events."
+        )
     info = data.account_model
     models = ", ".join(escape(m) for m in info.get("models", ())) or "the dealer-account model"
     cuts = ", ".join(f"{c:g}" for c in info.get("thresholds", ()))
-    unscored = (f" {len(data.unscored)} accounts with events had no score and count as not flagged."
-                if data.unscored else "")
-    return (f"A dealer account is one the dealer-account model ({models}) flags: dealer probability at or above "
-            f"{cuts or 'its threshold'} ({len(data.dealers)} accounts; {n_event} accounts have at least one dealer "
-            f"event, the definition used without scores). The Yang &amp; Luo tables group accounts by this flag and "
-            f"show the model's mean probability; top accounts are the flagged ones ranked by it.{unscored}")
+    unscored = (
+        f" {len(data.unscored)} accounts with events had no score and count as not flagged." if data.unscored else ""
+    )
+    return (
+        f"A dealer account is one the dealer-account model ({models}) flags: dealer probability at or above "
+        f"{cuts or 'its threshold'} ({len(data.dealers)} accounts; {n_event} accounts have at least one dealer "
+        f"event, the definition used without scores). The Yang &amp; Luo tables group accounts by this flag and "
+        f"show the model's mean probability; top accounts are the flagged ones ranked by it.{unscored}"
+    )

@@ -37,7 +37,9 @@ __all__ = ["highlight", "masked_result", "thumbnail", "write_bundle"]
 
 #: Long letter-and-digit tokens (wallet addresses, keys, IDs) that the contact reader did not validate:
 #: treated as contacts for highlighting and masking, so an unrecognized address is never shown masked-off.
-_LONG_TOKEN = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{20,}(?![A-Za-z0-9])")
+_LONG_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{20,}(?![A-Za-z0-9])"
+)
 
 
 def _spans(result: EventResult) -> list[tuple[int, int, str, str]]:
@@ -73,8 +75,10 @@ def highlight(result: EventResult, masker: Masker) -> str:
         if css == "contact":
             kind, _, value = label.partition(":")
             piece = masker.contact(kind, value) if not masker.unmask else piece
-        out.append(f'<mark class="{css}" title="{escape(label if masker.unmask or css != "contact" else css)}">'
-                   f"{escape(piece)}</mark>")
+        out.append(
+            f'<mark class="{css}" title="{escape(label if masker.unmask or css != "contact" else css)}">'
+            f"{escape(piece)}</mark>"
+        )
         pos = end
     out.append(escape(text[pos:]))
     return "".join(out)
@@ -105,8 +109,9 @@ def masked_result(result: EventResult, masker: Masker) -> dict[str, Any]:
     data["text"] = masked_text(result, masker)
     data["normalized_text"] = None  # holds the contacts in clear; the masked raw text stands in
     data["ocr_text"] = None if result.ocr_text is None else "[masked]"
-    data["contacts"] = [{**c, "value": masker.contact(c["kind"], c["value"]), "start": None, "end": None}
-                        for c in data["contacts"]]
+    data["contacts"] = [
+        {**c, "value": masker.contact(c["kind"], c["value"]), "start": None, "end": None} for c in data["contacts"]
+    ]
     data["note"] = "personal data masked; spans of the raw text are omitted because the masked text differs"
     data["lexicon_hits"] = [{**h, "start": None, "end": None} for h in data["lexicon_hits"]]
     data["hashtags"] = [{**t, "start": None, "end": None} for t in data["hashtags"]]
@@ -163,19 +168,25 @@ def event_card(result: EventResult, masker: Masker, *, images: bool = True) -> s
             else:
                 label = f'<span class="p-image">P(drug) {score.probability:.3f}</span><br>'
             if uri:
-                thumbs.append(f'<figure><img src="{uri}" alt="image {escape(sha[:12])}"><figcaption>{label}sha256 '
-                              f'{escape(sha[:16])}…</figcaption></figure>')
+                thumbs.append(
+                    f'<figure><img src="{uri}" alt="image {escape(sha[:12])}"><figcaption>{label}sha256 '
+                    f"{escape(sha[:16])}…</figcaption></figure>"
+                )
             elif label:
-                thumbs.append(f'<figure><figcaption>{label}sha256 {escape(sha[:16])}… (no thumbnail)</figcaption>'
-                              '</figure>')
+                thumbs.append(
+                    f"<figure><figcaption>{label}sha256 {escape(sha[:16])}… (no thumbnail)</figcaption></figure>"
+                )
     ocr = [c for c in result.contacts if c.source == "image"]
     ocr_line = ""
     if ocr:
         ocr_line = "<p>in images: " + ", ".join(escape(masker.contact(c.kind, c.value)) for c in ocr) + "</p>"
     if result.ocr_text:
         # OCR text holds the contacts in clear: shown only unmasked, like the normalized text.
-        ocr_line += (f'<p class="ocr">text in images: {escape(result.ocr_text)}</p>' if masker.unmask else
-                     f'<p class="ocr">text in images: {len(result.ocr_text)} characters (masked)</p>')
+        ocr_line += (
+            f'<p class="ocr">text in images: {escape(result.ocr_text)}</p>'
+            if masker.unmask
+            else f'<p class="ocr">text in images: {len(result.ocr_text)} characters (masked)</p>'
+        )
     if vision is not None:
         parts = []
         if vision.image_probability is not None:
@@ -190,11 +201,11 @@ def event_card(result: EventResult, masker: Masker, *, images: bool = True) -> s
         scores.append(" · ".join(parts))
     return (
         f'<div class="event"><p class="meta">{escape(result.kind)} {escape(masker.user(result.author))} · '
-        f'{escape(str(result.created_at or ""))} · {escape(" · ".join(scores))}</p>'
+        f"{escape(str(result.created_at or ''))} · {escape(' · '.join(scores))}</p>"
         f'<p class="text">{highlight(result, masker)}</p>{ocr_line}<div class="thumbs">{"".join(thumbs)}</div>'
         f'<p class="prov">source {escape(str(prov.get("source")))} {escape(str(prov.get("locator") or ""))} · '
-        f'fetched {escape(str(prov.get("fetched_at")))} · raw sha256 <code>{escape(str(prov.get("raw_sha256")))}'
-        f'</code> · key <code>{escape(result.key if masker.unmask else result.id)}</code></p></div>'
+        f"fetched {escape(str(prov.get('fetched_at')))} · raw sha256 <code>{escape(str(prov.get('raw_sha256')))}"
+        f"</code> · key <code>{escape(result.key if masker.unmask else result.id)}</code></p></div>"
     )
 
 
@@ -216,8 +227,15 @@ def write_bundle(
     files: list[dict[str, Any]] = []
 
     def add(path: Path, what: str, **extra: Any) -> None:
-        files.append({"path": str(path.relative_to(root)), "what": what, "sha256": _sha256_file(path),
-                      "bytes": path.stat().st_size, **extra})
+        files.append(
+            {
+                "path": str(path.relative_to(root)),
+                "what": what,
+                "sha256": _sha256_file(path),
+                "bytes": path.stat().st_size,
+                **extra,
+            }
+        )
 
     account_data: dict[str, Any] = {"username": name}
     if account is not None:
@@ -232,8 +250,7 @@ def write_bundle(
     for index, result in enumerate(results):
         path = root / "events" / f"{index:03d}.json"
         path.write_text(json.dumps(masked_result(result, masker), indent=1, ensure_ascii=False), encoding="utf-8")
-        add(path, "event", event_id=result.id,
-            raw_sha256=(result.provenance or {}).get("raw_sha256"))
+        add(path, "event", event_id=result.id, raw_sha256=(result.provenance or {}).get("raw_sha256"))
         if masker.unmask:
             for image in result.images:
                 src = image.get("path")
@@ -245,11 +262,13 @@ def write_bundle(
                         shutil.copyfile(src, dst)
                         add(dst, "image", event_id=result.id, declared_sha256=image.get("sha256"))
     cards = "".join(event_card(r, masker) for r in results)
-    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>evidence {escape(name)}</title>'
-            f"<style>{css}</style></head><body><h1>Evidence: {escape(name)}</h1>"
-            f"<p>{len(results)} events; every file is listed with its SHA-256 in manifest.json. "
-            f"{'Personal data shown (unmasked).' if masker.unmask else 'Personal data masked; images blurred and not copied.'}"
-            f"</p>{cards}</body></html>")
+    html = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>evidence {escape(name)}</title>'
+        f"<style>{css}</style></head><body><h1>Evidence: {escape(name)}</h1>"
+        f"<p>{len(results)} events; every file is listed with its SHA-256 in manifest.json. "
+        f"{'Personal data shown (unmasked).' if masker.unmask else 'Personal data masked; images blurred and not copied.'}"
+        f"</p>{cards}</body></html>"
+    )
     (root / "bundle.html").write_text(html, encoding="utf-8")
     add(root / "bundle.html", "html")
     manifest = {

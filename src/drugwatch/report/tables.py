@@ -142,7 +142,8 @@ def is_transaction(result: EventResult) -> bool:
     if not result.selling:
         return False
     return any(c.kind in TRANSACTION_CONTACTS for c in result.contacts) or any(
-        h.label is None and h.kind in TRANSACTION_TERMS for h in result.lexicon_hits)
+        h.label is None and h.kind in TRANSACTION_TERMS for h in result.lexicon_hits
+    )
 
 
 def _thread(result: EventResult) -> str:
@@ -267,8 +268,11 @@ def compute_tables(
             contact_counts["any contact"] += 1
 
     tables: dict[str, Table] = {}
-    t = Table("jmir-hashtags", "JMIR: hashtags of dealer events per drug (events carrying the tag; share of the "
-              "drug's dealer events)", ["drug", "hashtag", "kind", "events", "share"])
+    t = Table(
+        "jmir-hashtags",
+        "JMIR: hashtags of dealer events per drug (events carrying the tag; share of the drug's dealer events)",
+        ["drug", "hashtag", "kind", "events", "share"],
+    )
     for drug in DRUG_LABELS:
         if not selling_by_drug[drug]:
             continue
@@ -283,18 +287,32 @@ def compute_tables(
             t.rows.append([drug, selling_by_drug[drug], _share(selling_by_drug[drug], n_selling)])
     tables[t.id] = t
 
-    t = Table("jmir-hashtag-kinds", "JMIR: hashtag kinds in dealer events (distinct tags; occurrences; share of "
-              "occurrences)", ["kind", "distinct_hashtags", "occurrences", "share"])
+    t = Table(
+        "jmir-hashtag-kinds",
+        "JMIR: hashtag kinds in dealer events (distinct tags; occurrences; share of occurrences)",
+        ["kind", "distinct_hashtags", "occurrences", "share"],
+    )
     total_occ = sum(kind_occ.values())
     distinct = Counter(tag_kind.values())
     for kind in ("drug_name", "codeword", "sale", "other"):
         t.rows.append([kind, distinct[kind], kind_occ[kind], _share(kind_occ[kind], total_occ)])
     tables[t.id] = t
 
-    t = Table("jmir-contacts", "JMIR: contact information in dealer events (events; share of dealer events)",
-              ["contact", "events", "share"])
-    order = ["any contact", "any messaging app", *sorted(k for k in contact_counts if k.startswith("app: ")),
-             "email", "phone", "payment", "crypto_address", "url"]
+    t = Table(
+        "jmir-contacts",
+        "JMIR: contact information in dealer events (events; share of dealer events)",
+        ["contact", "events", "share"],
+    )
+    order = [
+        "any contact",
+        "any messaging app",
+        *sorted(k for k in contact_counts if k.startswith("app: ")),
+        "email",
+        "phone",
+        "payment",
+        "crypto_address",
+        "url",
+    ]
     for name in order:
         t.rows.append([name, contact_counts[name], _share(contact_counts[name], n_selling)])
     tables[t.id] = t
@@ -303,42 +321,82 @@ def compute_tables(
     sell = sum(1 for s, _ in threads.values() if s)
     buy = sum(1 for _, b in threads.values() if b)
     both = sum(1 for s, b in threads.values() if s and b)
-    t = Table("jmir-threads", "JMIR: threads (a post and its comments) with an offer to sell and to buy",
-              ["threads", "count", "share"])
-    for name, count in (("all threads", n_threads), ("offer to sell", sell), ("offer to buy", buy),
-                        ("offer to sell and offer to buy", both)):
+    t = Table(
+        "jmir-threads",
+        "JMIR: threads (a post and its comments) with an offer to sell and to buy",
+        ["threads", "count", "share"],
+    )
+    for name, count in (
+        ("all threads", n_threads),
+        ("offer to sell", sell),
+        ("offer to buy", buy),
+        ("offer to sell and offer to buy", both),
+    ):
         t.rows.append([name, count, _share(count, n_threads)])
     tables[t.id] = t
 
-    t = Table("dmml-labels", f"DMML: label distribution (predicted by the {drug_source}; annotated where the input "
-              "had labels)", ["label", "predicted", "predicted_share", "annotated", "annotated_share"])
+    t = Table(
+        "dmml-labels",
+        f"DMML: label distribution (predicted by the {drug_source}; annotated where the input had labels)",
+        ["label", "predicted", "predicted_share", "annotated", "annotated_share"],
+    )
     for label in LABELS:
-        t.rows.append([label, label_pred[label], _share(label_pred[label], n_events),
-                       label_true[label], _share(label_true[label], n_annotated)])
+        t.rows.append(
+            [
+                label,
+                label_pred[label],
+                _share(label_pred[label], n_events),
+                label_true[label],
+                _share(label_true[label], n_annotated),
+            ]
+        )
     tables[t.id] = t
 
-    t = Table("image-text-agreement", f"Images and text: does the image model (image probability ≥ 0.5) agree "
-              f"with the text decision? ({n_vision} events with image evidence, {n_images_scored} images scored)",
-              ["agreement", "events", "share"])
+    t = Table(
+        "image-text-agreement",
+        f"Images and text: does the image model (image probability ≥ 0.5) agree "
+        f"with the text decision? ({n_vision} events with image evidence, {n_images_scored} images scored)",
+        ["agreement", "events", "share"],
+    )
     for name in AGREEMENT_ROWS:
         t.rows.append([name, agreement[name], _share(agreement[name], n_vision)])
     tables[t.id] = t
 
     ranked_images = [entry[2] for entry in sorted(best_images, key=lambda e: (-e[0], -e[1]))]
-    t = Table("image-evidence", "Events with the highest image probability (image model; text side; fused decision)",
-              ["rank", "event", "images", "image_probability", "text_probability", "fused_probability", "fused",
-               "fused_by", "agreement"])
+    t = Table(
+        "image-evidence",
+        "Events with the highest image probability (image model; text side; fused decision)",
+        [
+            "rank",
+            "event",
+            "images",
+            "image_probability",
+            "text_probability",
+            "fused_probability",
+            "fused",
+            "fused_by",
+            "agreement",
+        ],
+    )
     for rank, r in enumerate(ranked_images, 1):
         v = r.vision
         assert v is not None
-        t.rows.append([rank, r.id, len(v.images), round(v.image_probability or 0.0, 4),
-                       None if v.text_probability is None else round(v.text_probability, 4),
-                       None if v.fused_probability is None else round(v.fused_probability, 4), v.fused,
-                       v.fused_by, v.agreement])
+        t.rows.append(
+            [
+                rank,
+                r.id,
+                len(v.images),
+                round(v.image_probability or 0.0, 4),
+                None if v.text_probability is None else round(v.text_probability, 4),
+                None if v.fused_probability is None else round(v.fused_probability, 4),
+                v.fused,
+                v.fused_by,
+                v.agreement,
+            ]
+        )
     tables[t.id] = t
 
-    t = Table("image-contacts", f"Contacts read in images (OCR; {n_ocr} events with image text)",
-              ["kind", "contacts"])
+    t = Table("image-contacts", f"Contacts read in images (OCR; {n_ocr} events with image text)", ["kind", "contacts"])
     for kind, count in sorted(image_contacts.items(), key=lambda kv: (-kv[1], kv[0])):
         t.rows.append([kind, count])
     tables[t.id] = t
@@ -350,9 +408,12 @@ def compute_tables(
         dealer_definition = "account model"
         dealers = sorted(u for u in stats if u in scores and scores[u].dealer)
         unscored = sorted(u for u in stats if u not in scores)
-        model_info = {"models": sorted({s.model for s in scores.values()}),
-                      "thresholds": sorted({float(s.threshold) for s in scores.values()}),
-                      "scored": len(scores), "flagged": sum(1 for s in scores.values() if s.dealer)}
+        model_info = {
+            "models": sorted({s.model for s in scores.values()}),
+            "thresholds": sorted({float(s.threshold) for s in scores.values()}),
+            "scored": len(scores),
+            "flagged": sum(1 for s in scores.values() if s.dealer),
+        }
     else:
         dealer_definition = "dealer events"
         dealers = event_dealers
@@ -368,8 +429,14 @@ def compute_tables(
         return None if score is None else float(score.probability)
 
     by = "flagged by the dealer-account model" if account_scores is not None else "with a dealer event"
-    columns = ["group", "accounts", "mean_drug_share", "median_following_ratio", "transaction_evidence_share",
-               "annotated_dealers"]
+    columns = [
+        "group",
+        "accounts",
+        "mean_drug_share",
+        "median_following_ratio",
+        "transaction_evidence_share",
+        "annotated_dealers",
+    ]
     if account_scores is not None:
         columns.append("mean_dealer_probability")
     t = Table("yl-accounts", f"Yang & Luo: account figures, dealer accounts ({by}) vs others", columns)
@@ -377,9 +444,14 @@ def compute_tables(
         shares = [stats[u].drug_events / stats[u].events for u in group if stats[u].events]
         ratios = [r for r in (ratio(u) for u in group) if r is not None]
         known = sum(1 for u in group if account_records.get(u) is not None and account_records[u].dealer)
-        row = [name, len(group), round(statistics.fmean(shares), 4) if shares else 0.0,
-               round(statistics.median(ratios), 4) if ratios else None,
-               _share(sum(1 for u in group if stats[u].transaction), len(group)), known]
+        row = [
+            name,
+            len(group),
+            round(statistics.fmean(shares), 4) if shares else 0.0,
+            round(statistics.median(ratios), 4) if ratios else None,
+            _share(sum(1 for u in group if stats[u].transaction), len(group)),
+            known,
+        ]
         if account_scores is not None:
             probs = [p for p in (probability(u) for u in group) if p is not None]
             row.append(round(statistics.fmean(probs), 4) if probs else None)
@@ -387,8 +459,11 @@ def compute_tables(
     tables[t.id] = t
 
     if account_scores is not None:
-        t = Table("dealer-definitions", "Dealer accounts: the dealer-account model's flag vs at least one dealer "
-                  "event (accounts with events)", ["definition", "accounts"])
+        t = Table(
+            "dealer-definitions",
+            "Dealer accounts: the dealer-account model's flag vs at least one dealer event (accounts with events)",
+            ["definition", "accounts"],
+        )
         selling = set(event_dealers)
         t.rows.append(["flagged by the model and with a dealer event", len(dealer_set & selling)])
         t.rows.append(["flagged by the model only", len(dealer_set - selling)])
@@ -402,15 +477,19 @@ def compute_tables(
         for u in group:
             for hour, count in stats[u].hours.items():
                 hours[name][hour] += count
-    t = Table("yl-hours", f"Yang & Luo: hour of day (UTC) of drug events, dealer accounts ({by}) vs others",
-              ["hour", "dealer_accounts", "other_accounts"])
+    t = Table(
+        "yl-hours",
+        f"Yang & Luo: hour of day (UTC) of drug events, dealer accounts ({by}) vs others",
+        ["hour", "dealer_accounts", "other_accounts"],
+    )
     for hour in range(24):
         t.rows.append([hour, hours["dealer accounts"][hour], hours["other accounts"][hour]])
     tables[t.id] = t
 
     if account_scores is not None:
-        ranked = sorted(dealers, key=lambda u: (-(probability(u) or 0.0), -stats[u].selling_events,
-                                                -stats[u].max_selling, u))
+        ranked = sorted(
+            dealers, key=lambda u: (-(probability(u) or 0.0), -stats[u].selling_events, -stats[u].max_selling, u)
+        )
     else:
         ranked = sorted(dealers, key=lambda u: (-stats[u].selling_events, -stats[u].max_selling, u))
     top_users = ranked[:top]
@@ -429,21 +508,44 @@ def compute_tables(
         if r.author in flagged:
             # Results come from validated events, so ``kind`` is "post" or "comment"; Event checks it again.
             kind = cast(Literal["post", "comment"], r.kind)
-            flagged_events.append(Event(id=r.id, platform=r.platform, kind=kind, parent_id=r.parent_id,
-                                        post_id=r.post_id, text=r.text, author=r.author, created_at=r.created_at))
+            flagged_events.append(
+                Event(
+                    id=r.id,
+                    platform=r.platform,
+                    kind=kind,
+                    parent_id=r.parent_id,
+                    post_id=r.post_id,
+                    text=r.text,
+                    author=r.author,
+                    created_at=r.created_at,
+                )
+            )
             if r.drug_probabilities is not None:
                 drug_proba[r.key] = 1.0 - r.drug_probabilities["non_drug"]
     evidence = {u: (selling_evidence[u] + drug_evidence[u])[:evidence_per_account] for u in top_users}
     networks = _link(flagged, account_records, flagged_events, drug_proba or None)
 
-    t = Table("networks", "Contact-linked networks among dealer accounts (shared contacts or near-duplicate adverts)",
-              ["network", "accounts", "members", "shared_contacts", "links"])
+    t = Table(
+        "networks",
+        "Contact-linked networks among dealer accounts (shared contacts or near-duplicate adverts)",
+        ["network", "accounts", "members", "shared_contacts", "links"],
+    )
     for network in networks:
         t.rows.append([network.id, network.size, list(network.accounts), list(network.contacts), network.n_edges])
     tables[t.id] = t
 
-    columns = ["rank", "account", "events", "drug_events", "dealer_events", "max_selling_probability", "drugs",
-               "transaction_evidence", "following_ratio", "annotated_dealer"]
+    columns = [
+        "rank",
+        "account",
+        "events",
+        "drug_events",
+        "dealer_events",
+        "max_selling_probability",
+        "drugs",
+        "transaction_evidence",
+        "following_ratio",
+        "annotated_dealer",
+    ]
     if account_scores is not None:
         columns.insert(2, "dealer_probability")
         caption = "Top accounts: flagged by the dealer-account model, by its probability"
@@ -454,26 +556,50 @@ def compute_tables(
         s = stats[u]
         account = account_records.get(u)
         following = ratio(u)
-        row = [rank, u, s.events, s.drug_events, s.selling_events, round(s.max_selling, 4),
-               [d for d, _ in s.drugs.most_common()], s.transaction,
-               None if following is None else round(following, 4),
-               None if account is None else account.dealer]
+        row = [
+            rank,
+            u,
+            s.events,
+            s.drug_events,
+            s.selling_events,
+            round(s.max_selling, 4),
+            [d for d, _ in s.drugs.most_common()],
+            s.transaction,
+            None if following is None else round(following, 4),
+            None if account is None else account.dealer,
+        ]
         if account_scores is not None:
             p = probability(u)
             row.insert(2, None if p is None else round(p, 4))
         t.rows.append(row)
     tables[t.id] = t
 
-    return ReportTables(tables=tables, n_events=n_events, n_selling=n_selling, accounts=dict(stats),
-                        account_records=account_records, dealers=dealers, top=top_users, evidence=evidence,
-                        networks=networks, models=models, hours=hours, drug_source=drug_source,
-                        dealer_definition=dealer_definition, scores=scores, event_dealers=event_dealers,
-                        unscored=unscored, account_model=model_info, image_evidence=ranked_images,
-                        n_vision=n_vision)
+    return ReportTables(
+        tables=tables,
+        n_events=n_events,
+        n_selling=n_selling,
+        accounts=dict(stats),
+        account_records=account_records,
+        dealers=dealers,
+        top=top_users,
+        evidence=evidence,
+        networks=networks,
+        models=models,
+        hours=hours,
+        drug_source=drug_source,
+        dealer_definition=dealer_definition,
+        scores=scores,
+        event_dealers=event_dealers,
+        unscored=unscored,
+        account_model=model_info,
+        image_evidence=ranked_images,
+        n_vision=n_vision,
+    )
 
 
-def _link(flagged: set[str], accounts: dict[str, Account], events: list[Event],
-          drug_proba: dict[str, float] | None) -> list[Any]:
+def _link(
+    flagged: set[str], accounts: dict[str, Account], events: list[Event], drug_proba: dict[str, float] | None
+) -> list[Any]:
     from drugwatch.accounts.linking import link_accounts
 
     if not flagged:
@@ -482,4 +608,3 @@ def _link(flagged: set[str], accounts: dict[str, Account], events: list[Event],
     platforms = {e.author: e.platform for e in events}
     only = {f"{platforms.get(u, 'instagram')}:{u}" for u in flagged}
     return list(link_accounts(records, events, drug_proba=drug_proba, only=only).networks)
-

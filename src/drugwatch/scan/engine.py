@@ -83,8 +83,13 @@ class ScanReport:
             raise AssertionError(f"scan counts do not add up: {self.counts()}")
 
     def counts(self) -> dict[str, int]:
-        return {"read": self.read, "results": self.results, "accounts": self.accounts,
-                "quarantined": self.quarantined, "selling": self.selling}
+        return {
+            "read": self.read,
+            "results": self.results,
+            "accounts": self.accounts,
+            "quarantined": self.quarantined,
+            "selling": self.selling,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -123,16 +128,23 @@ def score_items(scorer: EventScorer, items: Sequence[SourceItem]) -> list[Outcom
                 try:
                     retried.append(scorer.score([event])[0])
                 except Exception as exc:  # noqa: BLE001
-                    retried.append(Problem(parsed.source, parsed.locator, f"scoring failed: {type(exc).__name__}: {exc}",
-                                           event.model_dump_json()))
+                    retried.append(
+                        Problem(
+                            parsed.source,
+                            parsed.locator,
+                            f"scoring failed: {type(exc).__name__}: {exc}",
+                            event.model_dump_json(),
+                        )
+                    )
             scored = retried
         for (index, _, _), outcome in zip(events, scored):
             outcomes[index] = outcome
     return [o for o in outcomes if o is not None]
 
 
-def _in_process(source: Source, scorer: EventScorer, start: dict[str, int] | None,
-                batch_size: int) -> Iterator[list[tuple[SourceItem, Outcome]]]:
+def _in_process(
+    source: Source, scorer: EventScorer, start: dict[str, int] | None, batch_size: int
+) -> Iterator[list[tuple[SourceItem, Outcome]]]:
     window: list[SourceItem] = []
     for split in source.splits(start):
         for item in source.read(split):
@@ -161,8 +173,12 @@ class _Checkpoint:
         return state
 
     def save(self, state: dict[str, Any]) -> None:
-        state = {"version": CHECKPOINT_VERSION, "identity": self.identity,
-                 "updated_at": datetime.now(UTC).isoformat(timespec="seconds"), **state}
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "identity": self.identity,
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **state,
+        }
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -232,8 +248,11 @@ def run_scan(
             from drugwatch.vision.ocr import default_ocr_engine
 
             ocr_engine = default_ocr_engine()
-        scorer = (EventScorer.from_directories([Path(d) for d in model_dirs], ocr=ocr_engine) if model_dirs
-                  else EventScorer.default(ocr=ocr_engine))
+        scorer = (
+            EventScorer.from_directories([Path(d) for d in model_dirs], ocr=ocr_engine)
+            if model_dirs
+            else EventScorer.default(ocr=ocr_engine)
+        )
     sink = open_sink(str(output), fmt=output_format, db=output_db or db)
     identity = {"input": source.identity(), "output": sink.identity(), "scorer": scorer.identity()}
     ckpt = _Checkpoint(Path(checkpoint) if checkpoint else default_checkpoint_path(sink, source), identity)
@@ -245,8 +264,9 @@ def run_scan(
     if state is None and sink.exists() and not overwrite:
         raise ScanError(f"{output} already exists; pass --overwrite to replace it")
     qpath = Path(quarantine) if quarantine else _default_quarantine(sink, ckpt.path)
-    report = ScanReport(input=str(input), output=str(output), engine=engine,
-                        models=[m.model_dump() for m in scorer.models])
+    report = ScanReport(
+        input=str(input), output=str(output), engine=engine, models=[m.model_dump() for m in scorer.models]
+    )
     if isinstance(sink, DbSink | JsonlSink):
         sink.run_info = {"input": source.identity(), "models": report.models, "engine": engine}
     if state is not None:
@@ -313,15 +333,18 @@ def run_scan(
     return report
 
 
-def _save(ckpt: _Checkpoint, sink: ResultSink, qfile: QuarantineFile, report: ScanReport,
-          resume: dict[str, int] | None) -> None:
-    ckpt.save({
-        "resume": resume,
-        "sink": sink.flush(),
-        "quarantine": qfile.flush(),
-        "counts": {k: getattr(report, k) for k in ("read", "results", "accounts", "quarantined", "selling")},
-        "reasons": dict(report.reasons),
-    })
+def _save(
+    ckpt: _Checkpoint, sink: ResultSink, qfile: QuarantineFile, report: ScanReport, resume: dict[str, int] | None
+) -> None:
+    ckpt.save(
+        {
+            "resume": resume,
+            "sink": sink.flush(),
+            "quarantine": qfile.flush(),
+            "counts": {k: getattr(report, k) for k in ("read", "results", "accounts", "quarantined", "selling")},
+            "reasons": dict(report.reasons),
+        }
+    )
 
 
 def _default_quarantine(sink: ResultSink, checkpoint: Path) -> Path:

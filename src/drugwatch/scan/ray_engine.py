@@ -38,8 +38,12 @@ def _encode_item(item: SourceItem) -> dict[str, Any]:
     else:
         kind = "account" if isinstance(inner.record, Account) else "event"
         payload = {"record": inner.record.model_dump(mode="json"), "source": inner.source, "locator": inner.locator}
-    return {"position": item.position, "resume": json.dumps(item.resume), "kind": kind,
-            "payload": json.dumps(payload, ensure_ascii=False)}
+    return {
+        "position": item.position,
+        "resume": json.dumps(item.resume),
+        "kind": kind,
+        "payload": json.dumps(payload, ensure_ascii=False),
+    }
 
 
 def _decode_item(position: int, resume: str, kind: str, payload: str) -> SourceItem:
@@ -76,8 +80,9 @@ def _datasource(source: Source, start: dict[str, int] | None, rows_per_block: in
         def estimate_inmemory_data_size(self) -> int | None:
             return None
 
-        def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
-                           data_context: Any = None) -> list[ReadTask]:
+        def get_read_tasks(
+            self, parallelism: int, per_task_row_limit: int | None = None, data_context: Any = None
+        ) -> list[ReadTask]:
             tasks = []
             for split in self._splits:
                 meta = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None)
@@ -140,8 +145,15 @@ def _decode_outcome(kind: str, payload: str) -> EventResult | Account | Problem:
     return Problem(**json.loads(payload))
 
 
-def ray_windows(source: Source, scorer: EventScorer, start: dict[str, int] | None, *, batch_size: int = 256,
-                workers: int = 2, address: str | None = None) -> Iterator[list[tuple[_Done, Any]]]:
+def ray_windows(
+    source: Source,
+    scorer: EventScorer,
+    start: dict[str, int] | None,
+    *,
+    batch_size: int = 256,
+    workers: int = 2,
+    address: str | None = None,
+) -> Iterator[list[tuple[_Done, Any]]]:
     """Scored windows in input order, computed by Ray Data (see the module docstring)."""
     try:
         import ray
@@ -155,8 +167,13 @@ def ray_windows(source: Source, scorer: EventScorer, start: dict[str, int] | Non
         if address:
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         else:
-            ray.init(num_cpus=workers + 1, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False,
-                     configure_logging=False)
+            ray.init(
+                num_cpus=workers + 1,
+                include_dashboard=False,
+                ignore_reinit_error=True,
+                log_to_driver=False,
+                configure_logging=False,
+            )
     ctx = DataContext.get_current()
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False

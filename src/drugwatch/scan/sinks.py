@@ -28,8 +28,17 @@ from drugwatch.records import Account
 from drugwatch.scoring import EventResult, ModelInfo
 
 __all__ = [
-    "DbSink", "JsonlSink", "ParquetSink", "QuarantineFile", "ResultSink", "accounts_path", "open_sink",
-    "read_results", "result_schema", "result_to_row", "row_to_result",
+    "DbSink",
+    "JsonlSink",
+    "ParquetSink",
+    "QuarantineFile",
+    "ResultSink",
+    "accounts_path",
+    "open_sink",
+    "read_results",
+    "result_schema",
+    "result_to_row",
+    "row_to_result",
 ]
 
 #: Layout of a JSONL results file: 2 = a header line with the models, then results without them.
@@ -188,11 +197,19 @@ def result_schema() -> Any:
     return pa.schema(
         [
             ("format", pa.int32()),
-            ("key", pa.string()), ("id", pa.string()), ("platform", pa.string()), ("kind", pa.string()),
-            ("parent_id", pa.string()), ("post_id", pa.string()), ("author", pa.string()),
+            ("key", pa.string()),
+            ("id", pa.string()),
+            ("platform", pa.string()),
+            ("kind", pa.string()),
+            ("parent_id", pa.string()),
+            ("post_id", pa.string()),
+            ("author", pa.string()),
             ("created_at", pa.timestamp("us", tz="UTC")),
-            ("text", pa.string()), ("normalized_text", pa.string()), ("ocr_text", pa.string()),
-            ("selling_probability", pa.float64()), ("selling", pa.bool_()),
+            ("text", pa.string()),
+            ("normalized_text", pa.string()),
+            ("ocr_text", pa.string()),
+            ("selling_probability", pa.float64()),
+            ("selling", pa.bool_()),
             *[(f"p_{label}", pa.float64()) for label in LABELS],
             ("drug_labels", pa.list_(pa.string())),
             ("lexicon_labels", pa.list_(pa.string())),
@@ -208,9 +225,29 @@ def result_to_row(result: EventResult) -> dict[str, Any]:
     from drugwatch.labels import LABELS
 
     data = result.model_dump(mode="json")
-    row = {k: data[k] for k in ("format", "key", "id", "platform", "kind", "parent_id", "post_id", "author", "text",
-                                "normalized_text", "ocr_text", "selling_probability", "selling", "drug_labels",
-                                "lexicon_labels", "buy_intent", "annotated_labels", "annotated_selling")}
+    row = {
+        k: data[k]
+        for k in (
+            "format",
+            "key",
+            "id",
+            "platform",
+            "kind",
+            "parent_id",
+            "post_id",
+            "author",
+            "text",
+            "normalized_text",
+            "ocr_text",
+            "selling_probability",
+            "selling",
+            "drug_labels",
+            "lexicon_labels",
+            "buy_intent",
+            "annotated_labels",
+            "annotated_selling",
+        )
+    }
     row["created_at"] = result.created_at
     probs = result.drug_probabilities
     for label in LABELS:
@@ -347,8 +384,11 @@ class DbSink:
             if state is None:
                 inserted = conn.execute(
                     insert(ScanRunRow).values(
-                        label=self.label, status="running", started_at=datetime.now(UTC),
-                        info=self.run_info, counts={},
+                        label=self.label,
+                        status="running",
+                        started_at=datetime.now(UTC),
+                        info=self.run_info,
+                        counts={},
                     )
                 ).inserted_primary_key
                 if inserted is None:
@@ -356,18 +396,28 @@ class DbSink:
                 self.run_id = inserted[0]
             else:
                 self.run_id = int(state["run_id"])
-                conn.execute(delete(ScanResultRow).where(
-                    ScanResultRow.run_id == self.run_id, ScanResultRow.ordinal >= int(state["rows"])))
+                conn.execute(
+                    delete(ScanResultRow).where(
+                        ScanResultRow.run_id == self.run_id, ScanResultRow.ordinal >= int(state["rows"])
+                    )
+                )
         self._written = 0 if state is None else int(state["rows"])
 
     def write(self, position: int, result: EventResult) -> None:
-        self._rows.append({
-            "run_id": self.run_id, "ordinal": self._written + len(self._rows), "position": position,
-            "event_key": result.key, "author": result.author, "created_at": result.created_at,
-            "selling_probability": result.selling_probability, "selling": result.selling,
-            "drug_labels": list(result.drug_labels) if result.drug_labels is not None else None,
-            "result": result.model_dump(mode="json"),
-        })
+        self._rows.append(
+            {
+                "run_id": self.run_id,
+                "ordinal": self._written + len(self._rows),
+                "position": position,
+                "event_key": result.key,
+                "author": result.author,
+                "created_at": result.created_at,
+                "selling_probability": result.selling_probability,
+                "selling": result.selling,
+                "drug_labels": list(result.drug_labels) if result.drug_labels is not None else None,
+                "result": result.model_dump(mode="json"),
+            }
+        )
 
     def write_account(self, account: Account) -> None:
         self._accounts.append(account)
@@ -393,8 +443,11 @@ class DbSink:
         from drugwatch.scan.schema import ScanRunRow
 
         with self.store.engine.begin() as conn:
-            conn.execute(update(ScanRunRow).where(ScanRunRow.id == self.run_id).values(
-                status="complete", finished_at=datetime.now(UTC), counts=counts))
+            conn.execute(
+                update(ScanRunRow)
+                .where(ScanRunRow.id == self.run_id)
+                .values(status="complete", finished_at=datetime.now(UTC), counts=counts)
+            )
 
     def close(self, complete: bool) -> None:
         self._rows = []
@@ -417,8 +470,9 @@ def open_sink(output: str, *, fmt: str = "auto", db: str | None = None, label: s
 # Reading results back
 
 
-def read_results(path_or_db: str | os.PathLike[str], *, db: str | None = None, run_id: int | None = None,
-                 batch_size: int = 2000) -> Iterator[EventResult]:
+def read_results(
+    path_or_db: str | os.PathLike[str], *, db: str | None = None, run_id: int | None = None, batch_size: int = 2000
+) -> Iterator[EventResult]:
     """Stream the results of a scan: a JSONL or Parquet file, or ``"db"`` (latest complete run, or ``run_id``)."""
     if str(path_or_db) == "db":
         yield from _read_db_results(db, run_id, batch_size)
@@ -439,8 +493,10 @@ def read_results(path_or_db: str | os.PathLike[str], *, db: str | None = None, r
             if line.startswith(b'{"record_type":"scan"'):
                 header = json.loads(line)
                 if header.get("format") != JSONL_FORMAT:
-                    raise ValueError(f"{path}: scan results format {header.get('format')!r}; "
-                                     f"this drugwatch reads format {JSONL_FORMAT}")
+                    raise ValueError(
+                        f"{path}: scan results format {header.get('format')!r}; "
+                        f"this drugwatch reads format {JSONL_FORMAT}"
+                    )
                 models = tuple(ModelInfo.model_validate(m) for m in header.get("models", []))
             elif line.strip():
                 result = EventResult.from_json(line)
@@ -455,8 +511,9 @@ def latest_run(db: str | None) -> int:
 
     store = Store(db)
     with store.engine.connect() as conn:
-        run = conn.execute(select(ScanRunRow.id).where(ScanRunRow.status == "complete")
-                           .order_by(ScanRunRow.id.desc()).limit(1)).scalar_one_or_none()
+        run = conn.execute(
+            select(ScanRunRow.id).where(ScanRunRow.status == "complete").order_by(ScanRunRow.id.desc()).limit(1)
+        ).scalar_one_or_none()
     if run is None:
         raise LookupError(f"no complete scan run in {store.display_url}; run `drugwatch scan ... --output db`")
     return int(run)
@@ -473,13 +530,14 @@ def _read_db_results(db: str | None, run_id: int | None, batch_size: int) -> Ite
     last = -1
     while True:
         with store.engine.connect() as conn:
-            rows = conn.execute(select(ScanResultRow.ordinal, ScanResultRow.result)
-                                .where(ScanResultRow.run_id == run, ScanResultRow.ordinal > last)
-                                .order_by(ScanResultRow.ordinal).limit(batch_size)).all()
+            rows = conn.execute(
+                select(ScanResultRow.ordinal, ScanResultRow.result)
+                .where(ScanResultRow.run_id == run, ScanResultRow.ordinal > last)
+                .order_by(ScanResultRow.ordinal)
+                .limit(batch_size)
+            ).all()
         if not rows:
             return
         for row in rows:
             yield EventResult.model_validate(row.result)
         last = rows[-1].ordinal
-
-

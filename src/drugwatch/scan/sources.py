@@ -105,8 +105,13 @@ class JsonlSource:
 
     def identity(self) -> dict[str, Any]:
         st = self.path.stat()
-        return {"kind": self.kind, "format": self.fmt, "path": str(self.path.resolve()), "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns}
+        return {
+            "kind": self.kind,
+            "format": self.fmt,
+            "path": str(self.path.resolve()),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+        }
 
     def splits(self, start: dict[str, int] | None = None) -> list[Split]:
         offset = int((start or {}).get("offset", 0))
@@ -174,30 +179,53 @@ class JsonlSource:
                 resume = {"offset": offset, "line": number}
                 locator = f"line {number}"
                 if overlong or len(stripped) > MAX_LINE_BYTES:
-                    yield SourceItem(number, Problem(source, locator, f"line longer than {MAX_LINE_BYTES} bytes",
-                                                     _preview(stripped[:20_000])), resume)
+                    yield SourceItem(
+                        number,
+                        Problem(
+                            source, locator, f"line longer than {MAX_LINE_BYTES} bytes", _preview(stripped[:20_000])
+                        ),
+                        resume,
+                    )
                     continue
                 try:
                     obj = json.loads(stripped)
                 except UnicodeDecodeError as exc:
-                    yield SourceItem(number, Problem(source, locator, f"not UTF-8: {exc.reason} at byte {exc.start}",
-                                                     _preview(stripped)), resume)
+                    yield SourceItem(
+                        number,
+                        Problem(source, locator, f"not UTF-8: {exc.reason} at byte {exc.start}", _preview(stripped)),
+                        resume,
+                    )
                     continue
                 except json.JSONDecodeError as exc:
-                    yield SourceItem(number, Problem(source, locator, f"invalid JSON: {exc.msg} at column {exc.colno}",
-                                                     _preview(stripped)), resume)
+                    yield SourceItem(
+                        number,
+                        Problem(source, locator, f"invalid JSON: {exc.msg} at column {exc.colno}", _preview(stripped)),
+                        resume,
+                    )
                     continue
                 except (ValueError, RecursionError) as exc:  # a 5,000-digit integer, nesting 100,000 deep
-                    yield SourceItem(number, Problem(source, locator, f"unreadable JSON: {type(exc).__name__}",
-                                                     _preview(stripped)), resume)
+                    yield SourceItem(
+                        number,
+                        Problem(source, locator, f"unreadable JSON: {type(exc).__name__}", _preview(stripped)),
+                        resume,
+                    )
                     continue
                 if not isinstance(obj, dict):
-                    yield SourceItem(number, Problem(source, locator, f"expected a JSON object, got {type(obj).__name__}",
-                                                     _preview(stripped)), resume)
+                    yield SourceItem(
+                        number,
+                        Problem(
+                            source, locator, f"expected a JSON object, got {type(obj).__name__}", _preview(stripped)
+                        ),
+                        resume,
+                    )
                     continue
                 provenance = Provenance(
-                    platform=str(obj.get("platform") or "instagram"), source=source, fetched_at=fetched_at,
-                    raw_sha256=sha256_bytes(stripped), locator=locator, importer=importer,
+                    platform=str(obj.get("platform") or "instagram"),
+                    source=source,
+                    fetched_at=fetched_at,
+                    raw_sha256=sha256_bytes(stripped),
+                    locator=locator,
+                    importer=importer,
                 )
                 try:
                     record = self._build(obj, provenance, source, locator)
@@ -205,8 +233,11 @@ class JsonlSource:
                     yield SourceItem(number, Problem(source, locator, exc.reason, _preview(stripped)), resume)
                     continue
                 except Exception as exc:  # noqa: BLE001 - one bad record never stops a scan
-                    yield SourceItem(number, Problem(source, locator, f"cannot read record: {type(exc).__name__}",
-                                                     _preview(stripped)), resume)
+                    yield SourceItem(
+                        number,
+                        Problem(source, locator, f"cannot read record: {type(exc).__name__}", _preview(stripped)),
+                        resume,
+                    )
                     continue
                 yield SourceItem(number, Parsed(record, source, locator), resume)
 
@@ -217,8 +248,19 @@ class JsonlSource:
 
 def _parquet_event(row: dict[str, Any], source: str, locator: str) -> Event:
     data: dict[str, Any] = {}
-    for name in ("id", "platform", "kind", "parent_id", "post_id", "text", "hashtags", "author", "created_at",
-                 "labels", "selling"):
+    for name in (
+        "id",
+        "platform",
+        "kind",
+        "parent_id",
+        "post_id",
+        "text",
+        "hashtags",
+        "author",
+        "created_at",
+        "labels",
+        "selling",
+    ):
         if name in row:
             data[name] = row[name]
     for name in ("images", "meta", "provenance"):
@@ -227,7 +269,9 @@ def _parquet_event(row: dict[str, Any], source: str, locator: str) -> Event:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                raise RecordError(f"column {name!r} is not valid JSON ({exc.msg})", source=source, locator=locator) from None
+                raise RecordError(
+                    f"column {name!r} is not valid JSON ({exc.msg})", source=source, locator=locator
+                ) from None
         if value is not None:
             data[name] = value
     if "id" not in data and isinstance(row.get("key"), str) and ":" in row["key"]:
@@ -282,7 +326,9 @@ class ParquetSource:
                 try:
                     item: Parsed | Problem = Parsed(_parquet_event(values, source, locator), source, locator)
                 except RecordError as exc:
-                    item = Problem(source, locator, exc.reason, json.dumps(values, default=str, ensure_ascii=False)[:20_000])
+                    item = Problem(
+                        source, locator, exc.reason, json.dumps(values, default=str, ensure_ascii=False)[:20_000]
+                    )
                 yield SourceItem(index, item, {"row": index + 1})
 
 
@@ -299,8 +345,9 @@ class DbSource:
 
     kind = "db"
 
-    def __init__(self, db: str | None = None, where: str | None = None, split_seqs: int = SPLIT_SEQS,
-                 batch_rows: int = 1000):
+    def __init__(
+        self, db: str | None = None, where: str | None = None, split_seqs: int = SPLIT_SEQS, batch_rows: int = 1000
+    ):
         from drugwatch.store.db import resolve_url
 
         self.url = resolve_url(db)
@@ -355,8 +402,12 @@ class DbSource:
         last = split.start["seq"] - 1
         condition = self._condition()
         while True:
-            query = (select(EventRow).where(EventRow.seq > last, EventRow.seq < split.end)
-                     .order_by(EventRow.seq).limit(self.batch_rows))
+            query = (
+                select(EventRow)
+                .where(EventRow.seq > last, EventRow.seq < split.end)
+                .order_by(EventRow.seq)
+                .limit(self.batch_rows)
+            )
             if condition is not None:
                 query = query.where(condition)
             with self.engine.connect() as conn:

@@ -163,6 +163,4 @@ def merge_records(stored: Event | Account, incoming: Event | Account) -> Event |
     if not changed and _same_sources(provenance, stored.provenance):
         return stored
     # Revalidate: a merge must not produce an invalid record (a post with a parent).
-    return type(stored).model_validate(
-        {**(merged if changed else stored).model_dump(), "provenance": provenance}
-    )
+    return type(stored).model_validate({**(merged if changed else stored).model_dump(), "provenance": provenance})

@@ -74,7 +74,9 @@ def temporary_server(*, max_connections: int = 100) -> Iterator[str]:
         try:
             yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         finally:
-            subprocess.run(prefix + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60)
+            subprocess.run(
+                prefix + [pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -313,7 +313,9 @@ class Store:
     migrated to the latest revision on open unless ``migrate=False``.
     """
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True, near_duplicate_threshold: float = dedup.DEFAULT_THRESHOLD):
+    def __init__(
+        self, url: str | None = None, *, migrate: bool = True, near_duplicate_threshold: float = dedup.DEFAULT_THRESHOLD
+    ):
         self.url = db.resolve_url(url)
         self.engine: Engine = db.make_engine(self.url)
         self.near_duplicate_threshold = near_duplicate_threshold
@@ -530,16 +532,19 @@ class Store:
                 conn.execute(update(EventRow).where(EventRow.cluster_id.in_(chunk)).values(cluster_id=root))
 
         _executemany(
-            conn, "UPDATE events SET cluster_id = ? WHERE seq = ?",
+            conn,
+            "UPDATE events SET cluster_id = ? WHERE seq = ?",
             [(find(seq) if seq in nonempty else seq, seq) for seq in prints],
         )
         if fresh:
             _executemany(
-                conn, "INSERT INTO text_signatures (seq, exact, hashvalues) VALUES (?, ?, ?)",
+                conn,
+                "INSERT INTO text_signatures (seq, exact, hashvalues) VALUES (?, ?, ?)",
                 [(seq, sig.exact, sig.to_bytes()) for seq, sig in fresh.items()],
             )
             _executemany(
-                conn, "INSERT INTO lsh_bands (seq, band, key) VALUES (?, ?, ?)",
+                conn,
+                "INSERT INTO lsh_bands (seq, band, key) VALUES (?, ?, ?)",
                 [(seq, band, key) for seq in fresh for band, key in enumerate(band_keys[seq])],
             )
         return joined
@@ -580,14 +585,18 @@ class Store:
             if merged is existing:
                 result.statuses[index] = "unchanged"
                 continue
-            conn.execute(update(AccountRow).where(AccountRow.key == key).values(**account_to_row(merged), updated_at=now))
+            conn.execute(
+                update(AccountRow).where(AccountRow.key == key).values(**account_to_row(merged), updated_at=now)
+            )
             result.statuses[index] = "merged"
         if new_rows:
             conn.execute(insert(AccountRow), new_rows)
         for index, status in repeats:
             result.statuses[index] = status
 
-    def record_import(self, *, source: str, format: str, started_at: datetime, counts: dict[str, int], quarantine_path: str | None) -> int:
+    def record_import(
+        self, *, source: str, format: str, started_at: datetime, counts: dict[str, int], quarantine_path: str | None
+    ) -> int:
         with self.engine.begin() as conn:
             return conn.execute(
                 insert(ImportRunRow)
@@ -621,7 +630,9 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(select(EventRow.cluster_id).where(EventRow.key == key)).scalar_one_or_none()
 
-    def iter_events(self, *, batch_size: int = 1000, platform: str | None = None, author: str | None = None) -> Iterator[Event]:
+    def iter_events(
+        self, *, batch_size: int = 1000, platform: str | None = None, author: str | None = None
+    ) -> Iterator[Event]:
         """All events in insertion order, read in batches (bounded memory)."""
         last = 0
         while True:
@@ -696,10 +707,16 @@ class Store:
                     .subquery()
                 )
             ).scalar_one()
-            labelled = conn.execute(select(func.count()).select_from(EventRow).where(EventRow.labels.is_not(None))).scalar_one()
-            selling = conn.execute(select(func.count()).select_from(EventRow).where(EventRow.selling.is_(True))).scalar_one()
+            labelled = conn.execute(
+                select(func.count()).select_from(EventRow).where(EventRow.labels.is_not(None))
+            ).scalar_one()
+            selling = conn.execute(
+                select(func.count()).select_from(EventRow).where(EventRow.selling.is_(True))
+            ).scalar_one()
             accounts = conn.execute(select(func.count()).select_from(AccountRow)).scalar_one()
-            dealers = conn.execute(select(func.count()).select_from(AccountRow).where(AccountRow.dealer.is_(True))).scalar_one()
+            dealers = conn.execute(
+                select(func.count()).select_from(AccountRow).where(AccountRow.dealer.is_(True))
+            ).scalar_one()
             imports = conn.execute(select(func.count()).select_from(ImportRunRow)).scalar_one()
         return {
             "url": self.display_url,

@@ -144,8 +144,7 @@ class _ViewCache:
     both read it, and one view is kept.
     """
 
-    def __init__(self, read: Callable[[str], TextView], max_views: int, max_bytes: int,
-                 max_chars: int) -> None:
+    def __init__(self, read: Callable[[str], TextView], max_views: int, max_bytes: int, max_chars: int) -> None:
         self.__wrapped__ = read
         self.max_views = max_views
         self.max_bytes = max_bytes
@@ -201,8 +200,7 @@ class _ViewCache:
             return len(self._views), self._bytes
 
 
-_analyze_cached = _ViewCache(_read, ANALYZE_CACHE_SIZE, ANALYZE_CACHE_BYTES,
-                             ANALYZE_CACHE_MAX_CHARS)
+_analyze_cached = _ViewCache(_read, ANALYZE_CACHE_SIZE, ANALYZE_CACHE_BYTES, ANALYZE_CACHE_MAX_CHARS)
 
 
 def cached_view(text: str) -> TextView | None:
@@ -214,8 +212,7 @@ def cached_view(text: str) -> TextView | None:
     return _analyze_cached.peek(text)
 
 
-def _assemble(text: str, nt: NormalizedText, hits: tuple[LexiconHit, ...],
-              contacts: tuple[Contact, ...]) -> TextView:
+def _assemble(text: str, nt: NormalizedText, hits: tuple[LexiconHit, ...], contacts: tuple[Contact, ...]) -> TextView:
     """The view of one text from its stages' results (hashtags are read here)."""
     found = {h.label for h in hits if h.label is not None} if hits else set()
     tags: tuple[HashtagSpan, ...] = ()
@@ -272,12 +269,12 @@ def analyze_many(texts: Iterable[str], *, batch_size: int = BATCH_SIZE) -> list[
         gc.disable()
     try:
         for number, start in enumerate(range(0, len(items), batch_size), 1):
-            chunk = list(dict.fromkeys(items[start:start + batch_size]))
+            chunk = list(dict.fromkeys(items[start : start + batch_size]))
             normalized = [normalize(text) for text in chunk]
             hits = [tuple(find_terms(nt)) for nt in normalized]
             contacts = [tuple(find_contacts(text)) for text in chunk]
             views = {text: _assemble(text, nt, h, c) for text, nt, h, c in zip(chunk, normalized, hits, contacts)}
-            out.extend(views[text] for text in items[start:start + batch_size])
+            out.extend(views[text] for text in items[start : start + batch_size])
             if paused and number % _COLLECT_EVERY == 0:
                 gc.collect(0)
     finally:

@@ -100,16 +100,61 @@ class Contact:
 
 _CONFUSABLES: Final[dict[str, str]] = {
     # Cyrillic (lower case; upper case is lowered first)
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i",
-    "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "һ": "h", "ɡ": "g", "ʀ": "r",
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "ԛ": "q",
+    "ԝ": "w",
+    "ӏ": "l",
+    "һ": "h",
+    "ɡ": "g",
+    "ʀ": "r",
     # Greek
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "θ": "o", "ω": "w", "ϲ": "c", "ϳ": "j",
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "θ": "o",
+    "ω": "w",
+    "ϲ": "c",
+    "ϳ": "j",
     # Latin letters without a decomposition
-    "ø": "o", "ð": "d", "ł": "l", "đ": "d", "ı": "i", "ħ": "h", "ŧ": "t", "ƒ": "f",
+    "ø": "o",
+    "ð": "d",
+    "ł": "l",
+    "đ": "d",
+    "ı": "i",
+    "ħ": "h",
+    "ŧ": "t",
+    "ƒ": "f",
     # at / dot look-alikes
-    "＠": "@", "﹫": "@", "。": ".", "．": ".",
+    "＠": "@",
+    "﹫": "@",
+    "。": ".",
+    "．": ".",
 }
 
 
@@ -135,9 +180,7 @@ def _fold_char(char: str) -> str:
             return mapped
     decomposed = unicodedata.normalize("NFKD", low)
     base = decomposed[0] if decomposed else low
-    if base.isascii() and base.isalnum() and all(
-        unicodedata.combining(c) for c in decomposed[1:]
-    ):
+    if base.isascii() and base.isalnum() and all(unicodedata.combining(c) for c in decomposed[1:]):
         return base.lower()
     return low
 
@@ -173,7 +216,13 @@ _FOLD_TABLE: Final[_FoldTable] = _FoldTable()
 
 #: Leetspeak classes used inside app and payment keywords.
 _LEET: Final[dict[str, str]] = {
-    "a": "a4@", "e": "e3", "i": "i1!|", "o": "o0", "s": "s5$", "t": "t7+", "l": "l1|",
+    "a": "a4@",
+    "e": "e3",
+    "i": "i1!|",
+    "o": "o0",
+    "s": "s5$",
+    "t": "t7+",
+    "l": "l1|",
     "b": "b8",
 }
 _LETTER_SEP = r"[\s._\-*·•]?"
@@ -225,24 +274,26 @@ class _Alias:
 
 #: The contact kind of an alias followed by a handle, by the alias's kind.
 _HANDLE_KIND: Final[dict[str, ContactKind]] = {
-    "app": "app_handle", "payment": "payment", "instagram": "instagram_handle",
+    "app": "app_handle",
+    "payment": "payment",
+    "instagram": "instagram_handle",
 }
 
 _ALIASES: Final[tuple[_Alias, ...]] = (
     # messaging apps: unambiguous names
-    *(_Alias(t, "wickr", "app", True)
-      for t in ("wickr me", "wickrme", "wickr", "wikr", "wickr id")),
+    *(_Alias(t, "wickr", "app", True) for t in ("wickr me", "wickrme", "wickr", "wikr", "wickr id")),
     *(_Alias(t, "telegram", "app", True) for t in ("telegram", "telegramm", "telegarm")),
     *(_Alias(t, "kik", "app", True) for t in ("kik messenger", "kik me", "kik")),
-    *(_Alias(t, "whatsapp", "app", True) for t in
-      ("whatsapp", "whats app", "whatsap", "watsapp", "watsap", "whatapp", "whattsapp")),
+    *(
+        _Alias(t, "whatsapp", "app", True)
+        for t in ("whatsapp", "whats app", "whatsap", "watsapp", "watsap", "whatapp", "whattsapp")
+    ),
     *(_Alias(t, "snapchat", "app", True) for t in ("snapchat", "snap chat")),
     _Alias("threema", "threema", "app", True),
     *(_Alias(t, "wechat", "app", True) for t in ("wechat", "weixin")),
     _Alias("discord", "discord", "app", True),
     *(_Alias(t, "signal", "app", True) for t in ("signal app", "signal messenger")),
-    *(_Alias(t, "session", "app", True)
-      for t in ("session app", "session messenger", "session id")),
+    *(_Alias(t, "session", "app", True) for t in ("session app", "session messenger", "session id")),
     *(_Alias(t, "line", "app", True) for t in ("line app", "line messenger", "line id")),
     # messaging apps: short or ordinary words, need a handle or a cue
     *(_Alias(t, "telegram", "app", False) for t in ("tg", "tele")),
@@ -258,46 +309,174 @@ _ALIASES: Final[tuple[_Alias, ...]] = (
     _Alias("venmo", "venmo", "payment", True),
     _Alias("zelle", "zelle", "payment", True),
     *(_Alias(t, "paypal", "payment", True) for t in ("paypal", "pay pal")),
-    *(_Alias(t, "bitcoin", "payment", True) for t in
-      ("bitcoin accepted", "bitcoins", "bitcoin", "btc")),
+    *(_Alias(t, "bitcoin", "payment", True) for t in ("bitcoin accepted", "bitcoins", "bitcoin", "btc")),
     *(_Alias(t, "ethereum", "payment", True) for t in ("ethereum", "eth")),
     *(_Alias(t, "monero", "payment", True) for t in ("monero", "xmr")),
-    *(_Alias(t, None, "payment", True) for t in
-      ("cryptocurrency", "crypto", "usdt", "western union", "moneygram", "apple pay")),
+    *(
+        _Alias(t, None, "payment", True)
+        for t in ("cryptocurrency", "crypto", "usdt", "western union", "moneygram", "apple pay")
+    ),
 )
 
 _ALIAS_BY_TEXT: Final[dict[str, _Alias]] = {a.text: a for a in _ALIASES}
 
 #: Shipping and stealth phrases (kind "shipping"), longest first in the regex.
 _SHIPPING: Final[tuple[str, ...]] = (
-    "discreet shipping", "discrete shipping", "discreet packaging", "discrete packaging",
-    "discreet delivery", "discrete delivery", "discreet package", "stealth shipping",
-    "stealth packaging", "stealth", "overnight shipping", "overnight delivery", "overnight",
-    "next day delivery", "next day shipping", "next-day delivery", "same day delivery",
-    "same-day delivery", "fast delivery", "quick delivery", "express delivery",
-    "express shipping", "fast shipping", "free shipping", "worldwide shipping",
-    "shipping worldwide", "ship worldwide", "ships worldwide", "worldwide delivery",
-    "nationwide shipping", "nationwide delivery", "tracking number", "tracking",
-    "vacuum sealed", "vacuum-sealed", "vac sealed", "smell proof", "meetups", "meetup",
-    "meet-up", "meet ups", "door to door", "priority mail", "usps", "fedex", "dhl",
+    "discreet shipping",
+    "discrete shipping",
+    "discreet packaging",
+    "discrete packaging",
+    "discreet delivery",
+    "discrete delivery",
+    "discreet package",
+    "stealth shipping",
+    "stealth packaging",
+    "stealth",
+    "overnight shipping",
+    "overnight delivery",
+    "overnight",
+    "next day delivery",
+    "next day shipping",
+    "next-day delivery",
+    "same day delivery",
+    "same-day delivery",
+    "fast delivery",
+    "quick delivery",
+    "express delivery",
+    "express shipping",
+    "fast shipping",
+    "free shipping",
+    "worldwide shipping",
+    "shipping worldwide",
+    "ship worldwide",
+    "ships worldwide",
+    "worldwide delivery",
+    "nationwide shipping",
+    "nationwide delivery",
+    "tracking number",
+    "tracking",
+    "vacuum sealed",
+    "vacuum-sealed",
+    "vac sealed",
+    "smell proof",
+    "meetups",
+    "meetup",
+    "meet-up",
+    "meet ups",
+    "door to door",
+    "priority mail",
+    "usps",
+    "fedex",
+    "dhl",
 )
 
 #: Words after an app name that are not handles.
-_NOT_HANDLE: Final[frozenset[str]] = frozenset(ENGLISH_STOP_WORDS) | frozenset(
-    {
-        "me", "id", "is", "at", "name", "username", "user", "handle", "number", "num",
-        "no", "on", "only", "available", "now", "orders", "order", "inquiries",
-        "inquiry", "info", "information", "link", "bio", "below", "above", "plug",
-        "dm", "hmu", "contact", "delivery", "shipping", "price", "prices", "menu",
-        "text", "call", "message", "msg", "add", "hit", "up", "please", "pls", "plz",
-        "serious", "buyers", "app", "messenger", "channel", "group", "account", "accepted",
-        "accept", "payment", "payments", "pay", "via", "and", "or", "asap", "today",
-        "details", "questions", "more", "fast", "quick", "reply", "replies", "chat",
-        "com", "www", "http", "https", "here", "there", "tho", "too", "also", "ok",
-        "okay", "yes", "yeah", "u", "ur", "you", "your", "my", "mine", "dms", "pm",
-        "inbox", "follow", "page", "same", "day", "new", "best", "legit",
-    }
-) | frozenset(a.text for a in _ALIASES)
+_NOT_HANDLE: Final[frozenset[str]] = (
+    frozenset(ENGLISH_STOP_WORDS)
+    | frozenset(
+        {
+            "me",
+            "id",
+            "is",
+            "at",
+            "name",
+            "username",
+            "user",
+            "handle",
+            "number",
+            "num",
+            "no",
+            "on",
+            "only",
+            "available",
+            "now",
+            "orders",
+            "order",
+            "inquiries",
+            "inquiry",
+            "info",
+            "information",
+            "link",
+            "bio",
+            "below",
+            "above",
+            "plug",
+            "dm",
+            "hmu",
+            "contact",
+            "delivery",
+            "shipping",
+            "price",
+            "prices",
+            "menu",
+            "text",
+            "call",
+            "message",
+            "msg",
+            "add",
+            "hit",
+            "up",
+            "please",
+            "pls",
+            "plz",
+            "serious",
+            "buyers",
+            "app",
+            "messenger",
+            "channel",
+            "group",
+            "account",
+            "accepted",
+            "accept",
+            "payment",
+            "payments",
+            "pay",
+            "via",
+            "and",
+            "or",
+            "asap",
+            "today",
+            "details",
+            "questions",
+            "more",
+            "fast",
+            "quick",
+            "reply",
+            "replies",
+            "chat",
+            "com",
+            "www",
+            "http",
+            "https",
+            "here",
+            "there",
+            "tho",
+            "too",
+            "also",
+            "ok",
+            "okay",
+            "yes",
+            "yeah",
+            "u",
+            "ur",
+            "you",
+            "your",
+            "my",
+            "mine",
+            "dms",
+            "pm",
+            "inbox",
+            "follow",
+            "page",
+            "same",
+            "day",
+            "new",
+            "best",
+            "legit",
+        }
+    )
+    | frozenset(a.text for a in _ALIASES)
+)
 
 _SEP_WORDS = r"me|id|is|at|name|username|user|handle|number|num|no\.?|on|via|add|@"
 _SEP_PUNCT = r"[:=>\-–—~|»→⇒➡👉📲📱☎📞✉️\ufe0f()\[\]]"
@@ -344,15 +523,11 @@ def _alias_regex(first: str) -> tuple[re.Pattern[str], tuple[tuple[str, _Alias],
     if cached is not None:
         return cached
     chosen = [
-        (i, a) for i, a in sorted(enumerate(_ALIASES), key=lambda p: -len(p[1].text))
-        if first in _alias_first_chars(a)
+        (i, a) for i, a in sorted(enumerate(_ALIASES), key=lambda p: -len(p[1].text)) if first in _alias_first_chars(a)
     ]
     pattern = re.compile(
         r"(?<![a-z0-9_])(?P<alias>"
-        + "|".join(
-            f"(?P<a{i}>{re.escape(a.text) if not a.text.isascii() else _fuzzy(a.text)})"
-            for i, a in chosen
-        )
+        + "|".join(f"(?P<a{i}>{re.escape(a.text) if not a.text.isascii() else _fuzzy(a.text)})" for i, a in chosen)
         + r")(?![a-z0-9_])"
         + rf"(?=(?P<sep>{_SEP})(?P<tok>{_LINK_TOKEN}|{_PHONE_TOKEN}|{_WORD_TOKEN}))?"
     )
@@ -414,22 +589,18 @@ def _alias_matches(low: str) -> list[tuple[re.Match[str], _Alias]]:
         done = m.end()
     return out
 
+
 #: Words just before a weak app name that make it a mention ("hmu on signal").
-_MENTION_CUE: Final[re.Pattern[str]] = re.compile(
-    r"(?:\bon|\bvia|\bthru|\bthrough|\busing|\bhmu|\badd me)\s+$"
-)
+_MENTION_CUE: Final[re.Pattern[str]] = re.compile(r"(?:\bon|\bvia|\bthru|\bthrough|\busing|\bhmu|\badd me)\s+$")
 #: Ordinary words as app names: their handle must have '@' or a digit, '_' or '.'.
-_STRICT_HANDLE: Final[frozenset[str]] = frozenset(
-    {"line", "signal", "session", "tele", "wa", "sc", "wx"}
-)
+_STRICT_HANDLE: Final[frozenset[str]] = frozenset({"line", "signal", "session", "tele", "wa", "sc", "wx"})
 #: Weak names that never count without a handle ("on line", "on tele" = on TV).
 _NO_BARE_MENTION: Final[frozenset[str]] = frozenset({"line", "session", "tele", "wa", "wx", "sc"})
 
 _SHIPPING_RE: Final[re.Pattern[str]] = re.compile(
     r"(?<![a-z0-9])(?:"
     + "|".join(
-        r"[\s\-]*".join(re.escape(w) for w in re.split(r"[\s\-]+", p))
-        for p in sorted(_SHIPPING, key=len, reverse=True)
+        r"[\s\-]*".join(re.escape(w) for w in re.split(r"[\s\-]+", p)) for p in sorted(_SHIPPING, key=len, reverse=True)
     )
     + r")(?![a-z0-9])"
 )
@@ -482,8 +653,18 @@ _RUN_RE: Final[re.Pattern[str]] = re.compile(
     r"(?![0-9a-z%°])"
 )
 _DIGIT_WORDS: Final[dict[str, str]] = {
-    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
 }
 _SPELLED_TOKEN = r"(?:zero|one|two|three|four|five|six|seven|eight|nine|oh|o|[0-9]+)(?![a-z])"
 _SPELLED_RE: Final[re.Pattern[str]] = re.compile(
@@ -491,8 +672,21 @@ _SPELLED_RE: Final[re.Pattern[str]] = re.compile(
     r"(?![a-z0-9])"
 )
 _DATE_SHAPES: Final[frozenset[tuple[int, ...]]] = frozenset(
-    {(1, 1, 4), (1, 2, 4), (2, 1, 4), (2, 2, 4), (4, 1, 1), (4, 1, 2), (4, 2, 1), (4, 2, 2),
-     (4, 4), (2, 2, 2), (1, 1, 2), (2, 1, 2), (1, 2, 2)}
+    {
+        (1, 1, 4),
+        (1, 2, 4),
+        (2, 1, 4),
+        (2, 2, 4),
+        (4, 1, 1),
+        (4, 1, 2),
+        (4, 2, 1),
+        (4, 2, 2),
+        (4, 4),
+        (2, 2, 2),
+        (1, 1, 2),
+        (2, 1, 2),
+        (1, 2, 2),
+    }
 )
 
 # ---------------------------------------------------------------------------
@@ -503,9 +697,7 @@ _B58_INDEX: Final[dict[str, int]] = {c: i for i, c in enumerate(_B58)}
 # Patterns whose first character is fixed or a small class put the
 # look-behind after it: "(?<![x])[13]" and "[13](?<![x].)" match the same
 # spans, but the regex engine can only skip ahead to a leading class.
-_BTC_LEGACY_RE: Final[re.Pattern[str]] = re.compile(
-    r"[13](?<![0-9A-Za-z].)[1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])"
-)
+_BTC_LEGACY_RE: Final[re.Pattern[str]] = re.compile(r"[13](?<![0-9A-Za-z].)[1-9A-HJ-NP-Za-km-z]{25,34}(?![0-9A-Za-z])")
 _BTC_BECH32_RE: Final[re.Pattern[str]] = re.compile(
     r"(?<![0-9A-Za-z])(?:bc1[02-9ac-hj-np-z]{11,71}|BC1[02-9AC-HJ-NP-Z]{11,71})(?![0-9A-Za-z])"
 )
@@ -514,9 +706,7 @@ _XMR_RE: Final[re.Pattern[str]] = re.compile(
     r"(?<![0-9A-Za-z])[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93}(?:[1-9A-HJ-NP-Za-km-z]{11})?"
     r"(?![0-9A-Za-z])"
 )
-_CRYPTO_CUE: Final[re.Pattern[str]] = re.compile(
-    r"(?:btc|bitcoin|wallet|address|addy|crypto|send)\W{0,12}$"
-)
+_CRYPTO_CUE: Final[re.Pattern[str]] = re.compile(r"(?:btc|bitcoin|wallet|address|addy|crypto|send)\W{0,12}$")
 _BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 
@@ -572,8 +762,20 @@ def btc_bech32_checksum_ok(address: str) -> bool:
 _SEPARATORS: Final[re.Pattern[str]] = re.compile(r"[\s._\-*·•]+")
 #: Leetspeak read back for the keyword pre-filter ('1' and '|' are tried as i and l).
 _LEET_I: Final[dict[int, str]] = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s",
-     "!": "i", "|": "i", "+": "t"}
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "i",
+        "+": "t",
+    }
 )
 _LEET_L: Final[dict[int, str]] = str.maketrans({"1": "l", "|": "l"})
 
@@ -591,9 +793,7 @@ _LEET_L_BYTES: Final[bytes] = _bytes_table(_LEET_L)
 _SEPARATOR_BYTES: Final[bytes] = bytes(i for i in range(128) if _SEPARATORS.match(chr(i)))
 _DIGIT_BYTES: Final[bytes] = b"0123456789"
 # every ASCII letter or digit -> "a", every other byte -> " "
-_ALNUM_BYTES: Final[bytes] = bytes(
-    ord("a") if chr(i).isascii() and chr(i).isalnum() else ord(" ") for i in range(256)
-)
+_ALNUM_BYTES: Final[bytes] = bytes(ord("a") if chr(i).isascii() and chr(i).isalnum() else ord(" ") for i in range(256))
 _LONG_ALNUM_RUN: Final[bytes] = b"a" * 14
 
 
@@ -607,16 +807,14 @@ def _leet_i(low: str) -> str:
     """``low.translate(_LEET_I)``."""
     if low.isascii():
         return low.encode("ascii").translate(_LEET_I_BYTES).decode("ascii")
-    return (low.encode("utf-8", "surrogatepass").translate(_LEET_I_BYTES)
-            .decode("utf-8", "surrogatepass"))
+    return low.encode("utf-8", "surrogatepass").translate(_LEET_I_BYTES).decode("utf-8", "surrogatepass")
 
 
 def _leet_l(low: str) -> str:
     """``low.translate(_LEET_L)``."""
     if low.isascii():
         return low.encode("ascii").translate(_LEET_L_BYTES).decode("ascii")
-    return (low.encode("utf-8", "surrogatepass").translate(_LEET_L_BYTES)
-            .decode("utf-8", "surrogatepass"))
+    return low.encode("utf-8", "surrogatepass").translate(_LEET_L_BYTES).decode("utf-8", "surrogatepass")
 
 
 def _squeeze(view: str) -> str:
@@ -624,8 +822,7 @@ def _squeeze(view: str) -> str:
     if view.isascii():
         return view.encode("ascii").translate(None, _SEPARATOR_BYTES).decode("ascii")
     # drop the ASCII separators in bulk, then the others (" ", "·", "•" ...)
-    view = (view.encode("utf-8", "surrogatepass").translate(None, _SEPARATOR_BYTES)
-            .decode("utf-8", "surrogatepass"))
+    view = view.encode("utf-8", "surrogatepass").translate(None, _SEPARATOR_BYTES).decode("utf-8", "surrogatepass")
     return _SEPARATORS.sub("", view)
 
 
@@ -642,6 +839,8 @@ def _count_digits(low: str) -> int:
 def _has_long_token(raw: str) -> bool:
     """``_LONG_ALNUM`` occurs in ``raw``."""
     return _LONG_ALNUM_RUN in raw.encode("ascii", "replace").translate(_ALNUM_BYTES)
+
+
 _LEET_CHARS: Final[re.Pattern[str]] = re.compile(r"[0134578@$!|+]")
 _LONG_ALNUM: Final[re.Pattern[str]] = re.compile(r"[0-9A-Za-z]{14,}")
 _ANY_DIGIT: Final[re.Pattern[str]] = re.compile(r"[0-9]")
@@ -705,9 +904,7 @@ _SHIPPING_FIRST: Final[ahocorasick.Automaton] = _build_shipping_first()
 def _boundary_ok(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    return not (before.isalpha() and text[start].isalpha()) and not (
-        after.isalnum() and text[end - 1].isalnum()
-    )
+    return not (before.isalpha() and text[start].isalpha()) and not (after.isalnum() and text[end - 1].isalnum())
 
 
 class _Cues(NamedTuple):
@@ -726,8 +923,8 @@ class _Cues(NamedTuple):
 
     @property
     def phone(self) -> bool:
-        return self.digits >= 6 or self.digit_words >= 3 or (
-            self.digit_words > 0 and self.digits + self.digit_words >= 5
+        return (
+            self.digits >= 6 or self.digit_words >= 3 or (self.digit_words > 0 and self.digits + self.digit_words >= 5)
         )
 
     @property
@@ -758,8 +955,7 @@ def _cues(raw: str, low: str) -> _Cues:
     if not keyword and _LEET_CHARS.search(low):
         leet = _leet_i(low)
         # _leet_l only changes '1' and '|': without them it reads like ``low``
-        keyword = _keyword_scan(leet)[0] or (
-            ("1" in low or "|" in low) and _keyword_scan(_leet_l(low))[0])
+        keyword = _keyword_scan(leet)[0] or (("1" in low or "|" in low) and _keyword_scan(_leet_l(low))[0])
     # _SPLIT_WORD_HINT's last alternative is _LEET_CHARS: no need to search again
     if not keyword and (leet is not None or _SPLIT_WORD_HINT.search(low)):
         squeezed = _squeeze(leet if leet is not None else _leet_i(low))
@@ -817,9 +1013,7 @@ def _groups(run: str) -> list[str]:
     return [g for g in re.split(r"[^0-9*x•●]+", run) if g]
 
 
-def _classify_run(
-    low: str, start: int, end: int, region: str
-) -> tuple[str, bool] | None:
+def _classify_run(low: str, start: int, end: int, region: str) -> tuple[str, bool] | None:
     """Decide whether the digit run ``low[start:end]`` is a phone: (value, obfuscated)."""
     run = low[start:end]
     plus = run.startswith("+")
@@ -841,7 +1035,7 @@ def _classify_run(
         code = str(phonenumbers.country_code_for_region(region) or "")
         national = value
         if code and national.startswith(code) and positions > 10:
-            national = national[len(code):]
+            national = national[len(code) :]
         return ("+" + code + national if code and len(national) == 10 else value), True
     if not 7 <= len(digits) <= 15:
         return None
@@ -852,9 +1046,7 @@ def _classify_run(
     spaced = len(groups) >= 7 and all(n == 1 for n in shape)
     if len(groups) >= 5 and not spaced and not plus:
         return None  # a list of small numbers
-    odd_seps = bool(re.search(r"[*•]|\s{2,}|\.\s|\s\.", run)) or (
-        len(groups) >= 5 and max(shape) <= 2
-    )
+    odd_seps = bool(re.search(r"[*•]|\s{2,}|\.\s|\s\.", run)) or (len(groups) >= 5 and max(shape) <= 2)
     try:
         number = phonenumbers.parse(run, region)
         valid = phonenumbers.is_valid_number(number)
@@ -935,9 +1127,7 @@ _AT_WORD_HINT: Final[re.Pattern[str]] = re.compile(r"[\s\[({<]at[\s\])}>]")
 
 #: What every ``_OBF_EMAIL_RE`` match holds from its ``_DOT`` on: "dot" or '.'
 #: (then perhaps a closing bracket) and a top-level domain.
-_DOT_TLD_HINT: Final[re.Pattern[str]] = re.compile(
-    rf"(?:dot|\.)\s*[\])}}>]?\s*(?:{_TLDS_EMAIL})(?![a-z0-9])"
-)
+_DOT_TLD_HINT: Final[re.Pattern[str]] = re.compile(rf"(?:dot|\.)\s*[\])}}>]?\s*(?:{_TLDS_EMAIL})(?![a-z0-9])")
 
 
 def _emails(low: str) -> list[Contact]:
@@ -947,8 +1137,7 @@ def _emails(low: str) -> list[Contact]:
     if "." not in low and "dot" not in low:
         return []
     plain = "@" in low
-    obfuscated = ((plain or _AT_WORD_HINT.search(low) is not None)
-                  and _DOT_TLD_HINT.search(low) is not None)
+    obfuscated = (plain or _AT_WORD_HINT.search(low) is not None) and _DOT_TLD_HINT.search(low) is not None
     if not (plain or obfuscated):
         return []
     return _emails_unfiltered(low, plain=plain, obfuscated=obfuscated)
@@ -958,8 +1147,9 @@ def _emails_unfiltered(low: str, *, plain: bool = True, obfuscated: bool = True)
     """E-mail addresses, plain (``_EMAIL_RE``) and written out
     (``_OBF_EMAIL_RE``); ``plain``/``obfuscated`` skip a pattern that the
     caller knows cannot match."""
-    out = [Contact("email", None, m.group(), m.start(), m.end(), False)
-           for m in (_EMAIL_RE.finditer(low) if plain else ())]
+    out = [
+        Contact("email", None, m.group(), m.start(), m.end(), False) for m in (_EMAIL_RE.finditer(low) if plain else ())
+    ]
     for m in _OBF_EMAIL_RE.finditer(low) if obfuscated else ():
         at, dot = m.group("at"), m.group("dot")
         at_obf, dot_obf = "@" not in at or "[" in at or "(" in at, dot != "."
@@ -976,27 +1166,19 @@ def _emails_unfiltered(low: str, *, plain: bool = True, obfuscated: bool = True)
 
 
 _URL_APPS: Final[tuple[tuple[re.Pattern[str], ContactKind, str], ...]] = (
-    (re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.(?:me|dog)/([a-z0-9_]{3,32})/?$"),
-     "app_handle", "telegram"),
+    (re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.(?:me|dog)/([a-z0-9_]{3,32})/?$"), "app_handle", "telegram"),
     (re.compile(r"^(?:https?://)?(?:www\.)?wa\.me/\+?([0-9]{7,15})/?$"), "app_handle", "whatsapp"),
     (re.compile(r"^(?:https?://)?(?:www\.)?kik\.me/([a-z0-9_.]{2,32})/?$"), "app_handle", "kik"),
-    (re.compile(r"^(?:https?://)?(?:www\.)?snapchat\.com/add/([a-z0-9_.\-]{2,32})/?$"),
-     "app_handle", "snapchat"),
-    (re.compile(r"^(?:https?://)?(?:www\.)?instagram\.com/([a-z0-9_.]{1,30})/?$"),
-     "instagram_handle", "instagram"),
-    (re.compile(r"^(?:https?://)?(?:www\.)?paypal\.me/([a-z0-9_.\-]{2,32})/?$"),
-     "payment", "paypal"),
-    (re.compile(r"^(?:https?://)?(?:www\.)?cash\.app/\$([a-z0-9_]{1,20})/?$"),
-     "payment", "cashapp"),
-    (re.compile(r"^(?:https?://)?(?:www\.)?venmo\.com/(?:u/)?([a-z0-9_\-]{2,30})/?$"),
-     "payment", "venmo"),
+    (re.compile(r"^(?:https?://)?(?:www\.)?snapchat\.com/add/([a-z0-9_.\-]{2,32})/?$"), "app_handle", "snapchat"),
+    (re.compile(r"^(?:https?://)?(?:www\.)?instagram\.com/([a-z0-9_.]{1,30})/?$"), "instagram_handle", "instagram"),
+    (re.compile(r"^(?:https?://)?(?:www\.)?paypal\.me/([a-z0-9_.\-]{2,32})/?$"), "payment", "paypal"),
+    (re.compile(r"^(?:https?://)?(?:www\.)?cash\.app/\$([a-z0-9_]{1,20})/?$"), "payment", "cashapp"),
+    (re.compile(r"^(?:https?://)?(?:www\.)?venmo\.com/(?:u/)?([a-z0-9_\-]{2,30})/?$"), "payment", "venmo"),
 )
 
 
 #: What every match of a ``_URL_RE`` alternative holds.
-_URL_HINT: Final[re.Pattern[str]] = re.compile(
-    rf"\.(?:{_TLDS_URL})(?![a-z0-9\-@])|\.me/"
-)
+_URL_HINT: Final[re.Pattern[str]] = re.compile(rf"\.(?:{_TLDS_URL})(?![a-z0-9\-@])|\.me/")
 
 
 def _urls(raw: str, low: str, region: str) -> list[Contact]:
@@ -1054,8 +1236,7 @@ def _crypto(raw: str, low: str) -> list[Contact]:
     if "bc1" in raw or "BC1" in raw:
         for m in _BTC_BECH32_RE.finditer(raw):
             if btc_bech32_checksum_ok(m.group()) or cue(m.start()):
-                out.append(Contact("crypto_address", "bitcoin", m.group().lower(), m.start(),
-                                   m.end()))
+                out.append(Contact("crypto_address", "bitcoin", m.group().lower(), m.start(), m.end()))
     if "0x" in raw:
         for m in _ETH_RE.finditer(raw):
             out.append(Contact("crypto_address", "ethereum", m.group().lower(), m.start(), m.end()))
@@ -1079,25 +1260,20 @@ def _alias_contacts(raw: str, low: str, region: str) -> list[Contact]:
         if handle is not None:
             value, h_end, h_obf = handle
             h_obf = h_obf or low[a_start:h_end] != raw[a_start:h_end].lower()
-            out.append(Contact(_HANDLE_KIND[alias.kind], alias.app, value, a_start, h_end,
-                               alias_obf or h_obf))
+            out.append(Contact(_HANDLE_KIND[alias.kind], alias.app, value, a_start, h_end, alias_obf or h_obf))
             continue
         if alias.kind == "instagram":
             if _MENTION_CUE.search(low, max(0, a_start - 12), a_start):
-                out.append(Contact("app_mention", "instagram", "instagram", a_start, a_end,
-                                   alias_obf))
+                out.append(Contact("app_mention", "instagram", "instagram", a_start, a_end, alias_obf))
             continue
         if not alias.strong:
-            if alias.text in _NO_BARE_MENTION or not _MENTION_CUE.search(
-                low, max(0, a_start - 12), a_start
-            ):
+            if alias.text in _NO_BARE_MENTION or not _MENTION_CUE.search(low, max(0, a_start - 12), a_start):
                 continue
         if alias.kind == "payment":
             value = alias.app or " ".join(alias.text.replace("-", " ").split())
             out.append(Contact("payment", alias.app, value, a_start, a_end, alias_obf))
         else:
-            out.append(Contact("app_mention", alias.app, alias.app or alias.text,
-                               a_start, a_end, alias_obf))
+            out.append(Contact("app_mention", alias.app, alias.app or alias.text, a_start, a_end, alias_obf))
     return out
 
 
@@ -1111,18 +1287,14 @@ _ORDINARY_NAMES: Final[frozenset[str]] = frozenset({"line", "signal", "session",
 _FIELD_SEP: Final[re.Pattern[str]] = re.compile(r"\s*[\-–—|]+\s*")
 
 
-def _handle(
-    m: re.Match[str], alias: _Alias, low: str, region: str
-) -> tuple[str, int, bool] | None:
+def _handle(m: re.Match[str], alias: _Alias, low: str, region: str) -> tuple[str, int, bool] | None:
     """The handle after an app or payment word: (value, raw end, obfuscated) or None."""
     tok = m.group("tok")
     if tok is None:
         return None
     sep = m.group("sep") or ""
     t_start = m.start("tok")
-    explicit = bool(re.search(r"[^\s\w]|\b(?:id|username|handle)\b", sep)) or (
-        alias.text == "👻"
-    )
+    explicit = bool(re.search(r"[^\s\w]|\b(?:id|username|handle)\b", sep)) or (alias.text == "👻")
     # "pull snap - shatter", "ig | lemon": a dash or bar between the fields of a
     # listing title; after a weak name it introduces a handle only when the
     # handle looks like one (a digit, '_' or '.'), checked below
@@ -1183,9 +1355,7 @@ def _handle(
 _IG_HANDLE_RE: Final[re.Pattern[str]] = re.compile(
     r"@(?<![a-z0-9_.@/].)(?P<h>[a-z0-9_](?:[a-z0-9_.]{0,28}[a-z0-9_])?)(?![a-z0-9_@])"
 )
-_CASHTAG_RE: Final[re.Pattern[str]] = re.compile(
-    r"\$(?<![a-z0-9_$].)(?P<h>[a-z][a-z0-9_]{1,19})(?![a-z0-9_])"
-)
+_CASHTAG_RE: Final[re.Pattern[str]] = re.compile(r"\$(?<![a-z0-9_$].)(?P<h>[a-z][a-z0-9_]{1,19})(?![a-z0-9_])")
 _CURRENCY_CODES: Final[frozenset[str]] = frozenset(
     {"usd", "cad", "aud", "eur", "gbp", "nzd", "mxn", "btc", "eth", "xmr", "usdt"}
 )
@@ -1214,7 +1384,7 @@ def _handles(raw: str, low: str) -> list[Contact]:
     for m in _IG_HANDLE_RE.finditer(low) if "@" in low else ():
         name = m.group("h")
         if re.search(r"[a-z]", name) and not _DOMAIN_LIKE.fullmatch(name):
-            obf = low[m.start():m.end()] != raw[m.start():m.end()].lower()
+            obf = low[m.start() : m.end()] != raw[m.start() : m.end()].lower()
             out.append(Contact("instagram_handle", "instagram", name, m.start(), m.end(), obf))
     if "$" in low:
         # a bare "$word" is a Cash App tag unless it is leetspeak for an s-word
@@ -1255,7 +1425,7 @@ def _shipping(raw: str, low: str) -> list[Contact]:
     out = []
     for m in _shipping_matches(low):
         value = " ".join(m.group().replace("-", " ").split())
-        obf = low[m.start():m.end()] != raw[m.start():m.end()].lower()
+        obf = low[m.start() : m.end()] != raw[m.start() : m.end()].lower()
         out.append(Contact("shipping", None, value, m.start(), m.end(), obf))
     return out
 
@@ -1271,9 +1441,12 @@ def _coexist(cand: Contact, other: Contact) -> bool:
     nested = (other.raw_start <= cand.raw_start and cand.raw_end <= other.raw_end) or (
         cand.raw_start <= other.raw_start and other.raw_end <= cand.raw_end
     )
-    return (nested and cand.value == other.value
-            and bool({cand.kind, other.kind} & {"phone", "email"})
-            and cand.kind != other.kind)
+    return (
+        nested
+        and cand.value == other.value
+        and bool({cand.kind, other.kind} & {"phone", "email"})
+        and cand.kind != other.kind
+    )
 
 
 #: Up to this many candidates, ``_resolve`` compares each with the kept ones.
@@ -1377,8 +1550,12 @@ def find_contacts(text: str, *, region: str = "US") -> list[Contact]:
         # cues.digit_words counts the digit words of three letters or more,
         # all of them only when no keyword stopped the scan early; "o" and
         # "oh" are looked for apart
-        candidates += _phones(low, region, run_digits=cues.digits >= 6,
-                              spelled=cues.keyword or cues.digit_words > 0 or _O_WORD_HINT.search(low) is not None)
+        candidates += _phones(
+            low,
+            region,
+            run_digits=cues.digits >= 6,
+            spelled=cues.keyword or cues.digit_words > 0 or _O_WORD_HINT.search(low) is not None,
+        )
     if cues.at or cues.dollar:
         candidates += _handles(text, low)
     found = _resolve(candidates)
@@ -1386,8 +1563,7 @@ def find_contacts(text: str, *, region: str = "US") -> list[Contact]:
         # look-alike or full-width characters inside a contact are obfuscation
         found = [
             replace(c, obfuscated=True)
-            if not c.obfuscated
-            and text[c.raw_start:c.raw_end].lower() != low[c.raw_start:c.raw_end]
+            if not c.obfuscated and text[c.raw_start : c.raw_end].lower() != low[c.raw_start : c.raw_end]
             else c
             for c in found
         ]

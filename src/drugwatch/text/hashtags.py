@@ -98,9 +98,7 @@ def hashtag_spans(text: str) -> list[tuple[str, int, int]]:
     """
     if "#" not in text and "＃" not in text:
         return []
-    skip = [m.span() for m in _NOT_TAG.finditer(text)] if (
-        "/" in text or "&" in text or "www" in text
-    ) else []
+    skip = [m.span() for m in _NOT_TAG.finditer(text)] if ("/" in text or "&" in text or "www" in text) else []
     # the skipped spans are disjoint and in order: one binary search per tag
     skip_ends = [b for _, b in skip]
     out: list[tuple[str, int, int]] = []
@@ -134,19 +132,60 @@ def extract_hashtags(text: str) -> list[str]:
 #: Sale, shipping and contact words that mark a selling hashtag.
 SALE_WORDS: Final[frozenset[str]] = frozenset(
     {
-        "sale", "sell", "selling", "seller", "sells", "order", "orders",
-        "plug", "plugs", "connect", "dealer", "dealers", "delivery", "deliver",
-        "delivering", "shipping", "ship", "ships", "shipped", "discreet", "stealth",
-        "overnight", "worldwide", "dm", "hmu", "menu", "instock", "price", "prices",
-        "wholesale", "vendor", "supplier", "cashapp", "wickr", "kik", "telegram",
-        "whatsapp", "bitcoin", "btc",
+        "sale",
+        "sell",
+        "selling",
+        "seller",
+        "sells",
+        "order",
+        "orders",
+        "plug",
+        "plugs",
+        "connect",
+        "dealer",
+        "dealers",
+        "delivery",
+        "deliver",
+        "delivering",
+        "shipping",
+        "ship",
+        "ships",
+        "shipped",
+        "discreet",
+        "stealth",
+        "overnight",
+        "worldwide",
+        "dm",
+        "hmu",
+        "menu",
+        "instock",
+        "price",
+        "prices",
+        "wholesale",
+        "vendor",
+        "supplier",
+        "cashapp",
+        "wickr",
+        "kik",
+        "telegram",
+        "whatsapp",
+        "bitcoin",
+        "btc",
     }
 )
 
 #: Instagram words, added so that "plugsofinstagram" -> plugs of instagram.
 _SOCIAL_WORDS: Final[dict[str, float]] = {
-    "instagram": 5e6, "insta": 1e6, "stagram": 2e5, "gram": 5e6, "igers": 1e5,
-    "ig": 1e6, "hmu": 1e6, "dm": 1e7, "plug": 3e7, "plugs": 5e6,
+    "instagram": 5e6,
+    "insta": 1e6,
+    "stagram": 2e5,
+    "gram": 5e6,
+    "igers": 1e5,
+    "ig": 1e6,
+    "hmu": 1e6,
+    "dm": 1e7,
+    "plug": 3e7,
+    "plugs": 5e6,
 }
 
 
@@ -182,9 +221,7 @@ HASHTAG_TERMS: Final[tuple[HashtagTerm, ...]] = (
     HashtagTerm("pill", None, "form", True),
 )
 
-_DRUG_KINDS: Final[frozenset[str]] = frozenset(
-    {"name", "brand", "street", "misspelling", "hashtag", "form"}
-)
+_DRUG_KINDS: Final[frozenset[str]] = frozenset({"name", "brand", "street", "misspelling", "hashtag", "form"})
 _NAME_KINDS: Final[frozenset[str]] = frozenset({"name", "brand"})
 _SALE_KINDS: Final[frozenset[str]] = frozenset({"transaction", "selling", "shipping"})
 
@@ -243,9 +280,7 @@ class _Segmenter:
     def __init__(self, extra: dict[str, float]) -> None:
         base = _base_log_probs()
         self._base = base
-        self._extra = {
-            w: max(base.get(w, -math.inf), math.log10(c) - _LOG_TOTAL) for w, c in extra.items()
-        }
+        self._extra = {w: max(base.get(w, -math.inf), math.log10(c) - _LOG_TOTAL) for w, c in extra.items()}
 
     def _log_score(self, word: str) -> float:
         score = self._extra.get(word)
@@ -278,9 +313,10 @@ class _Segmenter:
         words: list[str] = []
         end = n
         while end > 0:
-            words.append(text[back[end]:end])
+            words.append(text[back[end] : end])
             end = back[end]
         return words[::-1]
+
 
 # ---------------------------------------------------------------------------
 # Analysis.
@@ -321,7 +357,7 @@ def _deletions(word: str, k: int) -> set[str]:
     out = {word}
     frontier = {word}
     for _ in range(k):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
         out |= frontier
     return out
 
@@ -337,8 +373,7 @@ def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
         for j in range(1, len(b) + 1):
             cost = 0 if a[i - 1] == b[j - 1] else 1
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if (prev2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2]
-                    and a[i - 2] == b[j - 1]):
+            if prev2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
         if min(cur) > limit:
             return False
@@ -365,9 +400,7 @@ class HashtagAnalyzer:
         cache_size: int = 65536,
     ) -> None:
         if ambiguous_tags not in ("codeword", "other"):
-            raise ValueError(
-                f"ambiguous_tags must be 'codeword' or 'other', got {ambiguous_tags!r}"
-            )
+            raise ValueError(f"ambiguous_tags must be 'codeword' or 'other', got {ambiguous_tags!r}")
         self.lexicon = lexicon
         self.ambiguous_tags = ambiguous_tags
         self.cache_size = cache_size
@@ -390,9 +423,7 @@ class HashtagAnalyzer:
             index: dict[str, list[_Entry]] = {}
             for term in sorted(lexicon.vocabulary()):
                 for e in lexicon.lookup(term):
-                    index.setdefault(term, []).append(
-                        _Entry(e.term, e.label, e.kind, bool(e.ambiguous))
-                    )
+                    index.setdefault(term, []).append(_Entry(e.term, e.label, e.kind, bool(e.ambiguous)))
             for t in HASHTAG_TERMS:
                 if t.term not in index:
                     index[t.term] = [_Entry(t.term, t.label, t.kind, t.ambiguous)]
@@ -402,9 +433,13 @@ class HashtagAnalyzer:
             self._index = {k: tuple(v) for k, v in index.items()}
             # fuzzy targets for misspellings: unambiguous names and brands
             names = sorted(
-                {t for t, es in self._index.items()
-                 if _ASCII_ALNUM.match(t) and len(t) >= 6
-                 and any(e.kind in _NAME_KINDS and not e.ambiguous for e in es)}
+                {
+                    t
+                    for t, es in self._index.items()
+                    if _ASCII_ALNUM.match(t)
+                    and len(t) >= 6
+                    and any(e.kind in _NAME_KINDS and not e.ambiguous for e in es)
+                }
             )
             # symmetric-delete index (SymSpell): a word within k edits of a
             # name shares a string with it after at most k deletions each
@@ -497,8 +532,7 @@ class HashtagAnalyzer:
             norm = self._normalize(term).text.replace(" ", "")
             if norm != term:
                 return tuple(
-                    _Entry(e.term, e.label, "misspelling", e.ambiguous)
-                    if e.kind in _DRUG_KINDS else e
+                    _Entry(e.term, e.label, "misspelling", e.ambiguous) if e.kind in _DRUG_KINDS else e
                     for e in self._index.get(norm, ())
                 )
         return ()
@@ -512,14 +546,11 @@ class HashtagAnalyzer:
         if not 6 <= len(term) <= 32 or not _ASCII_ALNUM.match(term):
             return ()
         limit = _max_edits(term)
-        candidates = sorted(
-            {n for d in _deletions(term, limit) for n in self._deletes.get(d, ())}
-        )
+        candidates = sorted({n for d in _deletions(term, limit) for n in self._deletes.get(d, ())})
         for name in candidates:
             if name != term and _edit_distance_at_most(term, name, limit):
                 return tuple(
-                    _Entry(name, e.label, "misspelling", False)
-                    for e in self._index[name] if e.kind in _NAME_KINDS
+                    _Entry(name, e.label, "misspelling", False) for e in self._index[name] if e.kind in _NAME_KINDS
                 )
         return ()
 
@@ -530,17 +561,22 @@ class HashtagAnalyzer:
         if drug and self.ambiguous_tags == "other" and all(e.ambiguous for e in drug):
             drug = []
         if drug:
-            kind: HashtagKind = (
-                "drug_name" if any(e.kind in _NAME_KINDS for e in drug) else "codeword"
-            )
+            kind: HashtagKind = "drug_name" if any(e.kind in _NAME_KINDS for e in drug) else "codeword"
             return HashtagAnalysis(
-                tag, segments, kind, frozenset(e.label for e in drug if e.label),
-                (tag,), all(e.ambiguous for e in drug),
+                tag,
+                segments,
+                kind,
+                frozenset(e.label for e in drug if e.label),
+                (tag,),
+                all(e.ambiguous for e in drug),
             )
         fuzzy = self._misspelling_of(tag)
         if fuzzy:
             return HashtagAnalysis(
-                tag, segments, "codeword", frozenset(e.label for e in fuzzy if e.label),
+                tag,
+                segments,
+                "codeword",
+                frozenset(e.label for e in fuzzy if e.label),
                 tuple(sorted({e.term for e in fuzzy})),
             )
         if any(e.kind in _SALE_KINDS for e in whole):
@@ -552,7 +588,7 @@ class HashtagAnalyzer:
         dosage = False
         for n in (3, 2, 1):
             for i in range(len(segments) - n + 1):
-                words = segments[i:i + n]
+                words = segments[i : i + n]
                 for term in {" ".join(words), "".join(words)}:
                     entries = self._lookup(term) if n > 1 or len(term) >= 2 else ()
                     for e in entries:
@@ -569,9 +605,12 @@ class HashtagAnalyzer:
             ambiguous = False
         if strong:
             return HashtagAnalysis(
-                tag, segments, "codeword",
+                tag,
+                segments,
+                "codeword",
                 frozenset(e.label for e in strong.values() if e.label),
-                tuple(strong), ambiguous,
+                tuple(strong),
+                ambiguous,
             )
         if sale:
             return HashtagAnalysis(tag, segments, "sale", frozenset(), tuple(sale))

@@ -63,10 +63,7 @@ def _tokens(text: str) -> list[str]:
     text = _LINK.sub(" ", text)
     text = html.unescape(text)
     text = _APOSTROPHE.sub("", text.lower())
-    return [
-        t for t in _TOKEN.findall(text)
-        if _HAS_ALNUM.search(t) and (t.startswith("#") or t not in STOP_WORDS)
-    ]
+    return [t for t in _TOKEN.findall(text) if _HAS_ALNUM.search(t) and (t.startswith("#") or t not in STOP_WORDS)]
 
 
 def jmir_clean(text: str) -> str:

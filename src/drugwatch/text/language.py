@@ -53,13 +53,64 @@ __all__ = ["LANGUAGES", "MAX_CHARS", "detect_language", "detect_languages"]
 #: Wu Chinese, which on short texts mostly absorb Spanish or Chinese posts).
 LANGUAGES: tuple[str, ...] = (
     # English and the languages named for drug adverts
-    "en", "zh", "ko", "ja", "th", "vi", "es", "pt", "fr", "de", "ru", "ar", "id",
+    "en",
+    "zh",
+    "ko",
+    "ja",
+    "th",
+    "vi",
+    "es",
+    "pt",
+    "fr",
+    "de",
+    "ru",
+    "ar",
+    "id",
     # other official languages of the EU
-    "it", "nl", "pl", "sv", "da", "fi", "cs", "sk", "ro", "hu", "bg", "el", "hr", "sl",
-    "lt", "lv", "et", "ga", "mt",
+    "it",
+    "nl",
+    "pl",
+    "sv",
+    "da",
+    "fi",
+    "cs",
+    "sk",
+    "ro",
+    "hu",
+    "bg",
+    "el",
+    "hr",
+    "sl",
+    "lt",
+    "lv",
+    "et",
+    "ga",
+    "mt",
     # other large languages of the big platforms
-    "uk", "tr", "fa", "he", "hi", "bn", "ur", "ta", "te", "mr", "ms", "tl", "sw",
-    "no", "sr", "ca", "km", "lo", "my", "ne", "si", "az", "kk", "uz",
+    "uk",
+    "tr",
+    "fa",
+    "he",
+    "hi",
+    "bn",
+    "ur",
+    "ta",
+    "te",
+    "mr",
+    "ms",
+    "tl",
+    "sw",
+    "no",
+    "sr",
+    "ca",
+    "km",
+    "lo",
+    "my",
+    "ne",
+    "si",
+    "az",
+    "kk",
+    "uz",
 )
 
 #: Characters read per text: a language shows in the first few sentences, and
@@ -70,9 +121,9 @@ MAX_CHARS = 1_000
 MIN_LETTERS = 3
 
 _NOISE = re.compile(
-    r"(?:https?://|www\.)\S+"            # links
-    r"|\S+@\S+\.\S+"                     # e-mail addresses
-    r"|[@＠][\w.]+"                      # handles
+    r"(?:https?://|www\.)\S+"  # links
+    r"|\S+@\S+\.\S+"  # e-mail addresses
+    r"|[@＠][\w.]+"  # handles
     r"|\b[a-z0-9]+\.(?:com|net|org|me|io|example)\S*"  # bare domains
     r"|[\d_]+",
     re.IGNORECASE,

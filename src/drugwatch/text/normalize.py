@@ -66,66 +66,66 @@ __all__ = ["EMOJI_WORDS", "MAX_EXPANSION", "NormalizedText", "normalize", "norma
 #: Sources: DEA "Emoji drug code decoded" (2021) reference chart and the
 #: hashtag/emoji usage described in the seed papers.
 EMOJI_WORDS: Final[dict[str, str]] = {
-    "\U0001F343": "leaf",          # 🍃 leaf fluttering: weed
-    "\U0001F33F": "herb",          # 🌿 herb: weed
-    "\U0001F341": "maple leaf",    # 🍁 weed
-    "\U0001F332": "tree",          # 🌲 "trees": weed
-    "\U0001F333": "tree",          # 🌳
-    "\U0001F966": "broccoli",      # 🥦 weed
-    "\U0001F4A8": "smoke",         # 💨 dash: smoke / gas
-    "\u26FD": "gas",               # ⛽ fuel pump: strong weed
-    "\U0001F525": "fire",          # 🔥 quality
-    "\U0001F36A": "cookies",       # 🍪 edibles / strain
-    "\U0001F36B": "chocolate",     # 🍫 edibles, shroom chocolate
-    "\u2744": "snow",              # ❄️ cocaine
-    "\u2603": "snowman",           # ☃️ cocaine
-    "\u26C4": "snowman",           # ⛄ cocaine
-    "\U0001F3D4": "mountain",      # 🏔️ cocaine
-    "\U0001F3B1": "eight ball",    # 🎱 an eighth of cocaine
-    "\U0001F511": "key",           # 🔑 kilo
-    "\U0001F48A": "pill",          # 💊 pills
-    "\U0001F36C": "candy",         # 🍬 ecstasy / candy
-    "\U0001F36D": "lollipop",      # 🍭 candy: ecstasy
-    "\U0001F984": "unicorn",       # 🦄 ecstasy
-    "\U0001F308": "rainbow",       # 🌈 rainbow pills
-    "\U0001F48E": "crystal",       # 💎 crystal: meth
-    "\U0001F9CA": "ice",           # 🧊 ice: meth
-    "\U0001F52E": "crystal",       # 🔮 crystal ball: meth
-    "\U0001F40E": "horse",         # 🐎 heroin
-    "\U0001F409": "dragon",        # 🐉 chasing the dragon: heroin
-    "\U0001F344": "mushroom",      # 🍄 shrooms
-    "\U0001F9A0": "microbe",       # 🦠
-    "\U0001F441": "eye",           # 👁️ acid
-    "\U0001F9E0": "brain",         # 🧠
-    "\U0001F4A7": "drop",          # 💧 drops: liquid acid / lean
-    "\U0001F347": "grape",         # 🍇 purple drank flavour
-    "\U0001F49C": "purple",        # 💜 lean
-    "\U0001F964": "cup",           # 🥤 double cup: lean
-    "\U0001F37C": "bottle",        # 🍼
-    "\U0001F489": "syringe",       # 💉
-    "\U0001F9EA": "lab",           # 🧪 research chemicals
-    "\U0001F50C": "plug",          # 🔌 dealer
-    "\U0001F47B": "snapchat",      # 👻 contact channel
-    "\U0001F4E6": "package",       # 📦
-    "\U0001F69A": "delivery",      # 🚚
-    "\U0001F69B": "delivery",      # 🚛
-    "\U0001F4EC": "mail",          # 📬
-    "\U0001F4EB": "mail",          # 📫
-    "\U0001F4EE": "mail",          # 📮
-    "\U0001F4E9": "dm",            # 📩
-    "\U0001F4E8": "dm",            # 📨
-    "\U0001F4F2": "call",          # 📲
-    "\U0001F4DE": "call",          # 📞
-    "\u260E": "call",              # ☎️
-    "\U0001F4B0": "money",         # 💰
-    "\U0001F4B5": "cash",          # 💵
-    "\U0001F4B8": "money",         # 💸
-    "\U0001F911": "money",         # 🤑
-    "\U0001F6D2": "shop",          # 🛒
-    "\u2708": "shipping",          # ✈️
-    "\U0001F30D": "worldwide",     # 🌍
-    "\U0001F30E": "worldwide",     # 🌎
-    "\U0001F30F": "worldwide",     # 🌏
+    "\U0001f343": "leaf",  # 🍃 leaf fluttering: weed
+    "\U0001f33f": "herb",  # 🌿 herb: weed
+    "\U0001f341": "maple leaf",  # 🍁 weed
+    "\U0001f332": "tree",  # 🌲 "trees": weed
+    "\U0001f333": "tree",  # 🌳
+    "\U0001f966": "broccoli",  # 🥦 weed
+    "\U0001f4a8": "smoke",  # 💨 dash: smoke / gas
+    "\u26fd": "gas",  # ⛽ fuel pump: strong weed
+    "\U0001f525": "fire",  # 🔥 quality
+    "\U0001f36a": "cookies",  # 🍪 edibles / strain
+    "\U0001f36b": "chocolate",  # 🍫 edibles, shroom chocolate
+    "\u2744": "snow",  # ❄️ cocaine
+    "\u2603": "snowman",  # ☃️ cocaine
+    "\u26c4": "snowman",  # ⛄ cocaine
+    "\U0001f3d4": "mountain",  # 🏔️ cocaine
+    "\U0001f3b1": "eight ball",  # 🎱 an eighth of cocaine
+    "\U0001f511": "key",  # 🔑 kilo
+    "\U0001f48a": "pill",  # 💊 pills
+    "\U0001f36c": "candy",  # 🍬 ecstasy / candy
+    "\U0001f36d": "lollipop",  # 🍭 candy: ecstasy
+    "\U0001f984": "unicorn",  # 🦄 ecstasy
+    "\U0001f308": "rainbow",  # 🌈 rainbow pills
+    "\U0001f48e": "crystal",  # 💎 crystal: meth
+    "\U0001f9ca": "ice",  # 🧊 ice: meth
+    "\U0001f52e": "crystal",  # 🔮 crystal ball: meth
+    "\U0001f40e": "horse",  # 🐎 heroin
+    "\U0001f409": "dragon",  # 🐉 chasing the dragon: heroin
+    "\U0001f344": "mushroom",  # 🍄 shrooms
+    "\U0001f9a0": "microbe",  # 🦠
+    "\U0001f441": "eye",  # 👁️ acid
+    "\U0001f9e0": "brain",  # 🧠
+    "\U0001f4a7": "drop",  # 💧 drops: liquid acid / lean
+    "\U0001f347": "grape",  # 🍇 purple drank flavour
+    "\U0001f49c": "purple",  # 💜 lean
+    "\U0001f964": "cup",  # 🥤 double cup: lean
+    "\U0001f37c": "bottle",  # 🍼
+    "\U0001f489": "syringe",  # 💉
+    "\U0001f9ea": "lab",  # 🧪 research chemicals
+    "\U0001f50c": "plug",  # 🔌 dealer
+    "\U0001f47b": "snapchat",  # 👻 contact channel
+    "\U0001f4e6": "package",  # 📦
+    "\U0001f69a": "delivery",  # 🚚
+    "\U0001f69b": "delivery",  # 🚛
+    "\U0001f4ec": "mail",  # 📬
+    "\U0001f4eb": "mail",  # 📫
+    "\U0001f4ee": "mail",  # 📮
+    "\U0001f4e9": "dm",  # 📩
+    "\U0001f4e8": "dm",  # 📨
+    "\U0001f4f2": "call",  # 📲
+    "\U0001f4de": "call",  # 📞
+    "\u260e": "call",  # ☎️
+    "\U0001f4b0": "money",  # 💰
+    "\U0001f4b5": "cash",  # 💵
+    "\U0001f4b8": "money",  # 💸
+    "\U0001f911": "money",  # 🤑
+    "\U0001f6d2": "shop",  # 🛒
+    "\u2708": "shipping",  # ✈️
+    "\U0001f30d": "worldwide",  # 🌍
+    "\U0001f30e": "worldwide",  # 🌎
+    "\U0001f30f": "worldwide",  # 🌏
 }
 
 # The longest output of any one raw character (an emoji word with a space on
@@ -140,13 +140,15 @@ MAX_EXPANSION: Final[int] = _MAX_PER_CHAR
 # the circled and squared operators (U+2295-U+22A1), the large squares and
 # circles of U+2B1B-U+2B2F and the multiplication crosses of the dingbats, so
 # that a mask alphabet not seen before ("◘", "⊕", "⬟", "✖") reads as one too.
-_BOX_MASKS: Final[str] = "".join(dict.fromkeys(
-    "□■▢▣▤▥▦▧▨▩▪▫◻◼◽◾☐☒⬛⬜▮▯█░▒▓●•◦○◯◌◍◎⊗⊘∅⌧\ufffd✱✲✳✴✵✶★☆⁎∗❋❖◆◇"
-    + "".join(chr(c) for c in range(0x2580, 0x2600))
-    + "".join(chr(c) for c in range(0x2295, 0x22A2))
-    + "".join(chr(c) for c in range(0x2B1B, 0x2B30))
-    + "✕✖✗✘※⁂¤"
-))
+_BOX_MASKS: Final[str] = "".join(
+    dict.fromkeys(
+        "□■▢▣▤▥▦▧▨▩▪▫◻◼◽◾☐☒⬛⬜▮▯█░▒▓●•◦○◯◌◍◎⊗⊘∅⌧\ufffd✱✲✳✴✵✶★☆⁎∗❋❖◆◇"
+        + "".join(chr(c) for c in range(0x2580, 0x2600))
+        + "".join(chr(c) for c in range(0x2295, 0x22A2))
+        + "".join(chr(c) for c in range(0x2B1B, 0x2B30))
+        + "✕✖✗✘※⁂¤"
+    )
+)
 _ASCII_MASKS: Final[str] = "*?_"
 _MASKS: Final[frozenset[str]] = frozenset(_BOX_MASKS + _ASCII_MASKS)
 
@@ -170,38 +172,131 @@ for _i in range(26):
     _OVERRIDES[chr(0x249C + _i)] = chr(ord("a") + _i)  # ⒜ parenthesized
     _OVERRIDES[chr(0x1F110 + _i)] = chr(ord("a") + _i)  # 🄐 parenthesized
 # Letters with strokes and ligatures that NFKD does not decompose.
-_OVERRIDES.update({
-    "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "ħ": "h", "Ħ": "h",
-    "ı": "i", "ĸ": "k", "ŧ": "t", "Ŧ": "t", "ƀ": "b", "ɨ": "i", "ʉ": "u", "ɇ": "e",
-    "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ð": "d", "Ð": "d", "ß": "ss",
-})
+_OVERRIDES.update(
+    {
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "ħ": "h",
+        "Ħ": "h",
+        "ı": "i",
+        "ĸ": "k",
+        "ŧ": "t",
+        "Ŧ": "t",
+        "ƀ": "b",
+        "ɨ": "i",
+        "ʉ": "u",
+        "ɇ": "e",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ð": "d",
+        "Ð": "d",
+        "ß": "ss",
+    }
+)
 
 # Look-alikes from other scripts, used word by word (see ``_fix_homoglyphs``).
 # Gaps of the confusables data (it maps к to "ĸ", Θ to "O̵", Σ to "Ʃ" ...).
 _SCRIPT_LOOKALIKES: Final[dict[str, str]] = {
     # Cyrillic (lower case: the view is lower-cased before this table is used)
-    "а": "a", "в": "b", "с": "c", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i",
-    "ј": "j", "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q",
-    "г": "r", "ѕ": "s", "т": "t", "у": "y", "ү": "y", "х": "x", "ԝ": "w",
-    "ѡ": "w", "ь": "b", "п": "n",
+    "а": "a",
+    "в": "b",
+    "с": "c",
+    "е": "e",
+    "ё": "e",
+    "һ": "h",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "к": "k",
+    "ӏ": "l",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "ԛ": "q",
+    "г": "r",
+    "ѕ": "s",
+    "т": "t",
+    "у": "y",
+    "ү": "y",
+    "х": "x",
+    "ԝ": "w",
+    "ѡ": "w",
+    "ь": "b",
+    "п": "n",
     # Greek
-    "α": "a", "β": "b", "γ": "y", "δ": "d", "ε": "e", "ζ": "z", "η": "n", "θ": "o",
-    "ι": "i", "κ": "k", "λ": "a", "μ": "u", "ν": "v", "ξ": "e", "ο": "o", "π": "n",
-    "ρ": "p", "σ": "o", "ς": "c", "τ": "t", "υ": "u", "φ": "o", "χ": "x", "ψ": "y",
-    "ω": "w", "ϲ": "c", "ϳ": "j", "ϑ": "o", "ϱ": "p", "ϕ": "o", "ϰ": "k",
+    "α": "a",
+    "β": "b",
+    "γ": "y",
+    "δ": "d",
+    "ε": "e",
+    "ζ": "z",
+    "η": "n",
+    "θ": "o",
+    "ι": "i",
+    "κ": "k",
+    "λ": "a",
+    "μ": "u",
+    "ν": "v",
+    "ξ": "e",
+    "ο": "o",
+    "π": "n",
+    "ρ": "p",
+    "σ": "o",
+    "ς": "c",
+    "τ": "t",
+    "υ": "u",
+    "φ": "o",
+    "χ": "x",
+    "ψ": "y",
+    "ω": "w",
+    "ϲ": "c",
+    "ϳ": "j",
+    "ϑ": "o",
+    "ϱ": "p",
+    "ϕ": "o",
+    "ϰ": "k",
     # Armenian / Cherokee / others seen in spam
-    "օ": "o", "ս": "u", "ց": "g", "հ": "h", "ո": "n", "ա": "w", "ք": "p",
+    "օ": "o",
+    "ս": "u",
+    "ց": "g",
+    "հ": "h",
+    "ո": "n",
+    "ա": "w",
+    "ք": "p",
 }
 # Faux-Cyrillic letters: only mapped inside words that also hold Latin letters,
 # so that Russian words ("кокаин") are kept.
 _WEAK_LOOKALIKES: Final[dict[str, str]] = {
-    "ш": "w", "л": "n", "и": "u", "ц": "u", "д": "d", "я": "r", "ф": "o",
-    "λ": "a", "ξ": "e", "π": "n", "σ": "o", "ψ": "y",
+    "ш": "w",
+    "л": "n",
+    "и": "u",
+    "ц": "u",
+    "д": "d",
+    "я": "r",
+    "ф": "o",
+    "λ": "a",
+    "ξ": "e",
+    "π": "n",
+    "σ": "o",
+    "ψ": "y",
 }
 
 _COMBINING_RANGES: Final[tuple[tuple[int, int], ...]] = (
-    (0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF),
-    (0xFE20, 0xFE2F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x1F3FB, 0x1F3FF),
+    (0x0300, 0x036F),
+    (0x1AB0, 0x1AFF),
+    (0x1DC0, 0x1DFF),
+    (0x20D0, 0x20FF),
+    (0xFE20, 0xFE2F),
+    (0xFE00, 0xFE0F),
+    (0xE0100, 0xE01EF),
+    (0x1F3FB, 0x1F3FF),
 )
 
 
@@ -271,8 +366,7 @@ def _lookalikes() -> dict[str, str]:
         if len(low) != 1 or low.isascii():
             continue
         for glyph in glyphs:
-            base = "".join(c for c in unicodedata.normalize("NFD", glyph["c"])
-                           if not unicodedata.combining(c))
+            base = "".join(c for c in unicodedata.normalize("NFD", glyph["c"]) if not unicodedata.combining(c))
             if len(base) == 1 and base.isascii() and base.isalpha():
                 table.setdefault(low, base.lower())
                 break
@@ -350,11 +444,11 @@ class NormalizedText:
 
 @dataclass(frozen=True, slots=True)
 class _Vocab:
-    words: frozenset[str]            # single-token terms and their plurals
-    mask_pool: str                    # "\n"-joined candidates for masked words
-    preferred: dict[str, int]         # term -> rank (lower is better) for masks
+    words: frozenset[str]  # single-token terms and their plurals
+    mask_pool: str  # "\n"-joined candidates for masked words
+    preferred: dict[str, int]  # term -> rank (lower is better) for masks
     labels: dict[str, frozenset[str | None]]
-    joinable: frozenset[str]          # unambiguous drug words for split joins
+    joinable: frozenset[str]  # unambiguous drug words for split joins
 
 
 _TOKEN_TERM = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -370,8 +464,17 @@ def _vocab() -> _Vocab:
     preferred: dict[str, int] = {}
     labels: dict[str, set[str | None]] = {}
     joinable: set[str] = set()
-    kind_rank = {"name": 0, "brand": 0, "street": 1, "misspelling": 2, "form": 2,
-                 "hashtag": 3, "transaction": 4, "selling": 4, "shipping": 4}
+    kind_rank = {
+        "name": 0,
+        "brand": 0,
+        "street": 1,
+        "misspelling": 2,
+        "form": 2,
+        "hashtag": 3,
+        "transaction": 4,
+        "selling": 4,
+        "shipping": 4,
+    }
     for e in lex.entries:
         term = e.term
         if not _TOKEN_TERM.fullmatch(term) or len(term) < 3:
@@ -385,8 +488,13 @@ def _vocab() -> _Vocab:
             preferred[term] = rank
         if term.isalpha() and len(term) >= 4:
             pool.add(term)
-        if (e.label is not None and not e.ambiguous and term.isalpha() and len(term) >= 5
-                and e.kind in ("name", "brand", "street", "misspelling")):
+        if (
+            e.label is not None
+            and not e.ambiguous
+            and term.isalpha()
+            and len(term) >= 5
+            and e.kind in ("name", "brand", "street", "misspelling")
+        ):
             joinable.add(term)
     return _Vocab(
         frozenset(words),
@@ -416,8 +524,7 @@ MAX_DECODED_WORD: Final[int] = 40
 _Edit = tuple[int, int, str, "list[int] | None"]
 
 
-def _apply(cur: str, starts: list[int], ends: list[int],
-           edits: list[_Edit]) -> tuple[str, list[int], list[int]]:
+def _apply(cur: str, starts: list[int], ends: list[int], edits: list[_Edit]) -> tuple[str, list[int], list[int]]:
     out: list[str] = []
     ns: list[int] = []
     ne: list[int] = []
@@ -479,9 +586,7 @@ _PROTECTED_TLD_HINT = re.compile(
 def _protected_spans(s: str) -> list[tuple[int, int]]:
     """``_PROTECTED`` spans of ``s``; the regex is slow, so texts that cannot
     hold a match are answered without it."""
-    if "@" not in s and "://" not in s and "www." not in s and (
-        "." not in s or _PROTECTED_TLD_HINT.search(s) is None
-    ):
+    if "@" not in s and "://" not in s and "www." not in s and ("." not in s or _PROTECTED_TLD_HINT.search(s) is None):
         return []
     return [m.span() for m in _PROTECTED.finditer(s)]
 
@@ -540,7 +645,7 @@ _WS_CLASS = r"[\s\x00-\x1f\x7f]"
 _ODD_WS_RUN = re.compile(rf"(?:[^\S ]|[\x00-\x1f\x7f]| (?={_WS_CLASS})){_WS_CLASS}*")
 _WS_CHAR = re.compile(_WS_CLASS)
 _ODD_WS = re.compile(r"[^\S ]|[\x00-\x1f\x7f]")
-_RI_RUN = re.compile("[\U0001F1E6-\U0001F1FF]{3,}")
+_RI_RUN = re.compile("[\U0001f1e6-\U0001f1ff]{3,}")
 
 
 def _whitespace_edits(cur: str) -> list[_Edit]:
@@ -548,8 +653,9 @@ def _whitespace_edits(cur: str) -> list[_Edit]:
     leading/trailing whitespace."""
     # every character _ODD_WS matches is unprintable, so a printable string
     # (the usual case) needs no regex search
-    if not cur or (cur[0] != " " and cur[-1] != " " and "  " not in cur
-                   and (cur.isprintable() or _ODD_WS.search(cur) is None)):
+    if not cur or (
+        cur[0] != " " and cur[-1] != " " and "  " not in cur and (cur.isprintable() or _ODD_WS.search(cur) is None)
+    ):
         return []
     edits: list[_Edit] = []
     n = len(cur)
@@ -604,7 +710,7 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
     maps to one character, else one by one); whitespace is collapsed
     afterwards like on the ASCII path."""
     ri_letters: set[int] = set()
-    if "\U0001F1E6" <= max(raw):
+    if "\U0001f1e6" <= max(raw):
         for m in _RI_RUN.finditer(raw):
             ri_letters.update(range(*m.span()))
     table = _MAP_TABLE
@@ -675,8 +781,11 @@ def _capital_positions(raw: str, cur: str, starts: list[int] | None) -> dict[int
     # four substring searches: much cheaper than hashing every character
     if starts is None or not any(c in raw for c in _CAPITAL_LOOKALIKES):
         return None
-    return {p: _CAPITAL_LOOKALIKES[raw[r]] for p, r in enumerate(starts) if raw[r] in _CAPITAL_LOOKALIKES
-            and p < len(cur) and not cur[p].isascii()}
+    return {
+        p: _CAPITAL_LOOKALIKES[raw[r]]
+        for p, r in enumerate(starts)
+        if raw[r] in _CAPITAL_LOOKALIKES and p < len(cur) and not cur[p].isascii()
+    }
 
 
 def _fix_homoglyphs(cur: str, capitals: dict[int, str] | None = None) -> list[_Edit]:
@@ -731,9 +840,7 @@ def _fix_homoglyphs_unfiltered(cur: str, capitals: dict[int, str] | None = None)
 # ---------------------------------------------------------------------------
 
 _X = r"[a-z0-9@$!]"
-_PUNCT_RUN = re.compile(
-    rf"(?<![\w@#$&]){_X}(?:[ ]?[.\-_*/|·•~+:][ ]?{_X}){{2,}}(?![\w])"
-)
+_PUNCT_RUN = re.compile(rf"(?<![\w@#$&]){_X}(?:[ ]?[.\-_*/|·•~+:][ ]?{_X}){{2,}}(?![\w])")
 _SPACE_RUN = re.compile(rf"(?<![\w@#$&]){_X}(?: {_X}){{2,}}(?![\w])")
 # What every match of the two patterns above holds: "<sep> x <sep>" and
 # " x y" with no word character after y. Both start with a character the
@@ -781,7 +888,7 @@ def _consistent_runs(cur: str, src: list[int]) -> list[list[int]]:
     tight neighbours. Only pieces of three or more characters are kept (the
     length ``_PUNCT_RUN`` asks for).
     """
-    spaced = [" " in cur[p + 1:q] for p, q in zip(src, src[1:], strict=False)]
+    spaced = [" " in cur[p + 1 : q] for p, q in zip(src, src[1:], strict=False)]
     if all(spaced) or not any(spaced):
         return [src]
     pieces: list[list[int]] = []
@@ -790,9 +897,9 @@ def _consistent_runs(cur: str, src: list[int]) -> list[list[int]]:
         j = i
         while j + 1 < len(spaced) and spaced[j + 1] == spaced[i]:
             j += 1
-        chars = src[i:j + 2]  # separators i..j join characters i..j+1
+        chars = src[i : j + 2]  # separators i..j join characters i..j+1
         if spaced[i]:
-            chars = chars[1 if i > 0 else 0:len(chars) - (1 if j + 1 < len(spaced) else 0)]
+            chars = chars[1 if i > 0 else 0 : len(chars) - (1 if j + 1 < len(spaced) else 0)]
         if len(chars) >= 3:
             pieces.append(chars)
         i = j + 1
@@ -810,7 +917,8 @@ MAX_JOINED_RUN: Final[int] = MAX_DECODED_WORD
 # and shortens runs of one letter, so a word and its decoding have the same
 # *join key* (leet mapped, "l" and "1" read as "i", repeats collapsed).
 _JOIN_KEY_TABLE: Final[dict[int, str]] = str.maketrans(
-    {**{c: ("i" if c == "1" else v) for c, v in _LEET.items()}, "l": "i"})
+    {**{c: ("i" if c == "1" else v) for c, v in _LEET.items()}, "l": "i"}
+)
 
 
 def _join_key(word: str) -> str:
@@ -902,7 +1010,7 @@ def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
         if best is not None:
             i, j = best
             src = list(range(a + 2 * i, a + 2 * j, 2))
-            edits.append((src[0], src[-1] + 1, cur[a + 2 * i:a + 2 * j:2], src))
+            edits.append((src[0], src[-1] + 1, cur[a + 2 * i : a + 2 * j : 2], src))
     edits.sort()
     return edits
 
@@ -1087,10 +1195,12 @@ def _decode_word_once(core: str) -> str | None:
         if all(c in _LEET for c in seg):
             # Digits between letters are leet ("c0ke", "sh00ms") unless the
             # word looks like a code ("m30s", "t3s", "m30forsale").
-            if 0 < k < last and all(c in _LEET_DIGITS for c in seg) and (
-                (len(seg) == 1 and n_letters >= 3)
-                or (len(segs[k - 1]) >= 2 and len(segs[k + 1]) >= 2)
-            ) and not (seg == "4" and segs[k + 1].startswith(_FOUR_WORDS)):
+            if (
+                0 < k < last
+                and all(c in _LEET_DIGITS for c in seg)
+                and ((len(seg) == 1 and n_letters >= 3) or (len(segs[k - 1]) >= 2 and len(segs[k + 1]) >= 2))
+                and not (seg == "4" and segs[k + 1].startswith(_FOUR_WORDS))
+            ):
                 safe.add(k)
             else:
                 optional.add(k)
@@ -1101,8 +1211,7 @@ def _decode_word_once(core: str) -> str | None:
         out = []
         for k, seg in enumerate(segs):
             if k in safe or (confirmed and (k in optional or k in masked)):
-                out.append("".join(
-                    (one if c == "1" else _LEET.get(c, c)) for c in seg))
+                out.append("".join((one if c == "1" else _LEET.get(c, c)) for c in seg))
             else:
                 out.append(seg)
         return "".join(out)
@@ -1133,8 +1242,7 @@ def _edge_masks(cur: str, a0: int, a: int, b: int, b0: int) -> bool:
     "wow!" end a sentence), and only when the word is masked inside as well
     ("car*" is a footnote mark)."""
     edges = cur[a0:a] + cur[b:b0]
-    return (all(c in _MASKS and c not in "?!@" for c in edges)
-            and any(c in _MASKS for c in cur[a:b]))
+    return all(c in _MASKS and c not in "?!@" for c in edges) and any(c in _MASKS for c in cur[a:b])
 
 
 def _decode_words(cur: str, prot: _Protected) -> list[_Edit]:
@@ -1200,8 +1308,8 @@ def _align(core: str, new: str, offset: int) -> list[int]:
 _PIECE_SEPS: Final[str] = " .-_*/|·•~+"
 _TO_SPACE: Final[dict[int, int]] = {ord(c): ord(" ") for c in _PIECE_SEPS}
 _TO_SPACE_BYTES: Final[bytes] = bytes.maketrans(
-    "".join(c for c in _PIECE_SEPS if c.isascii()).encode(),
-    b" " * sum(1 for c in _PIECE_SEPS if c.isascii()))
+    "".join(c for c in _PIECE_SEPS if c.isascii()).encode(), b" " * sum(1 for c in _PIECE_SEPS if c.isascii())
+)
 _ANY_PIECE_SEP = re.compile("[" + re.escape(_PIECE_SEPS.replace(" ", "")) + "]")
 
 

@@ -19,14 +19,27 @@ from typing import TYPE_CHECKING, Any
 # Names resolve on first use (PEP 562), so importing one submodule (the scan's
 # image scoring, the kit reader) does not load the encoder, OCR and ONNX modules.
 _LAZY = {
-    "FEATURE_DIM": "encoder", "MODEL_ID": "encoder", "TOKEN_COUNTS": "encoder", "ImageEncoder": "encoder",
+    "FEATURE_DIM": "encoder",
+    "MODEL_ID": "encoder",
+    "TOKEN_COUNTS": "encoder",
+    "ImageEncoder": "encoder",
     "ImageFeatures": "encoder",
-    "EventContact": "fields", "EventTexts": "fields", "contacts_for_event": "fields",
-    "event_text_with_ocr": "fields", "event_texts": "fields",
-    "ImageLoadError": "images", "read_image": "images",
-    "OcrEngine": "ocr", "OcrLine": "ocr", "OcrResult": "ocr", "OcrUnavailableError": "ocr",
-    "default_ocr_engine": "ocr", "event_ocr_text": "ocr",
-    "OnnxExportError": "onnx_export", "OnnxImageEncoder": "onnx_export", "export_onnx": "onnx_export",
+    "EventContact": "fields",
+    "EventTexts": "fields",
+    "contacts_for_event": "fields",
+    "event_text_with_ocr": "fields",
+    "event_texts": "fields",
+    "ImageLoadError": "images",
+    "read_image": "images",
+    "OcrEngine": "ocr",
+    "OcrLine": "ocr",
+    "OcrResult": "ocr",
+    "OcrUnavailableError": "ocr",
+    "default_ocr_engine": "ocr",
+    "event_ocr_text": "ocr",
+    "OnnxExportError": "onnx_export",
+    "OnnxImageEncoder": "onnx_export",
+    "export_onnx": "onnx_export",
 }
 
 if TYPE_CHECKING:

@@ -47,13 +47,22 @@ def _image_path(file: Any, base_dir: Path, source: str, locator: str) -> str:
         raise RecordError("image record: 'file' is longer than 4096 characters", source=source, locator=locator)
     pure = PurePosixPath(file.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or (len(file) > 1 and file[1] == ":"):
-        raise RecordError(f"image record: 'file' must be relative to the JSONL's folder, without '..': {file!r}",
-                          source=source, locator=locator)
+        raise RecordError(
+            f"image record: 'file' must be relative to the JSONL's folder, without '..': {file!r}",
+            source=source,
+            locator=locator,
+        )
     return str(base_dir / Path(*pure.parts))
 
 
-def image_record_event(obj: Mapping[str, Any], base_dir: str | os.PathLike[str], *, source: str = "images.jsonl",
-                       locator: str = "", provenance: Provenance | None = None) -> Event:
+def image_record_event(
+    obj: Mapping[str, Any],
+    base_dir: str | os.PathLike[str],
+    *,
+    source: str = "images.jsonl",
+    locator: str = "",
+    provenance: Provenance | None = None,
+) -> Event:
     """One kit image record as an event (mapping in the module docstring); :class:`RecordError` if malformed."""
     missing = [name for name in ("id", "file") if name not in obj]
     if missing:
@@ -63,15 +72,18 @@ def image_record_event(obj: Mapping[str, Any], base_dir: str | os.PathLike[str],
         raise RecordError(f"unknown image record field(s): {', '.join(unknown)}", source=source, locator=locator)
     drug = obj.get("drug")
     if drug is not None and not isinstance(drug, bool):
-        raise RecordError(f"image record: 'drug' must be true, false or null, got {drug!r}", source=source,
-                          locator=locator)
+        raise RecordError(
+            f"image record: 'drug' must be true, false or null, got {drug!r}", source=source, locator=locator
+        )
     path = _image_path(obj["file"], Path(base_dir), source, locator)
     meta = dict(obj.get("meta") or {}) if isinstance(obj.get("meta"), Mapping) else {}
-    meta.update({
-        "group": str(obj.get("group") or PurePosixPath(str(obj["file"])).stem),
-        "source": obj.get("source"),
-        "image_drug": drug,
-    })
+    meta.update(
+        {
+            "group": str(obj.get("group") or PurePosixPath(str(obj["file"])).stem),
+            "source": obj.get("source"),
+            "image_drug": drug,
+        }
+    )
     data: dict[str, Any] = {
         "id": obj["id"],
         "platform": str(obj.get("platform") or "bench"),

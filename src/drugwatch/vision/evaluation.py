@@ -161,8 +161,10 @@ def load_config_events(config: Any) -> tuple[list[Event], str, str]:
         return events, source, fmt
     path = config.data_path()
     if not path.is_file():
-        raise _config_error(f"data file {path} does not exist; fix data.path (relative to the config file) "
-                            f"or set {BENCH_ENV} to the bench kit folder")
+        raise _config_error(
+            f"data file {path} does not exist; fix data.path (relative to the config file) "
+            f"or set {BENCH_ENV} to the bench kit folder"
+        )
     try:
         if fmt == "images":
             from drugwatch.vision.bench import load_image_events
@@ -177,7 +179,7 @@ def load_config_events(config: Any) -> tuple[list[Event], str, str]:
     except ReaderError as exc:
         hint = ""
         if fmt == "bench" and "lacks text" in str(exc):
-            hint = " (image records: set data.format = \"images\")"
+            hint = ' (image records: set data.format = "images")'
         raise _config_error(f"cannot read {path} as {fmt} data: {exc}{hint}") from None
     return events, str(path), fmt
 
@@ -223,8 +225,10 @@ def load_image_dataset(config: Any) -> tuple[list[Event], np.ndarray, dict[str, 
     events, source, fmt = load_config_events(config)
     info: dict[str, Any] = {"path": source, "format": fmt, "target": target, "n_read": len(events)}
     if target == "selling":
-        raise _config_error("selling targets read text bench files; for images use data.target = \"drug_image\" "
-                            "(binary), \"image_tree\" (Yang & Luo's heads) or \"drugtype\" (DMML's 10 labels)")
+        raise _config_error(
+            'selling targets read text bench files; for images use data.target = "drug_image" '
+            '(binary), "image_tree" (Yang & Luo\'s heads) or "drugtype" (DMML\'s 10 labels)'
+        )
     if target == "drugtype":
         kept = [e for e in events if e.labels]
         if not kept:
@@ -232,8 +236,9 @@ def load_image_dataset(config: Any) -> tuple[list[Event], np.ndarray, dict[str, 
     else:
         kept = [e for e in events if e.images and image_truth_labels(e) is not None]
         if not kept:
-            raise _config_error(f"{source}: no event has both an image and a known image label; "
-                                f"target {target!r} needs labelled images")
+            raise _config_error(
+                f"{source}: no event has both an image and a known image label; target {target!r} needs labelled images"
+            )
     info["n_dropped"] = len(events) - len(kept)
     if config.data.dedup_threshold > 0:
         with_text = [i for i, e in enumerate(kept) if e.text.strip()]
@@ -241,18 +246,24 @@ def load_image_dataset(config: Any) -> tuple[list[Event], np.ndarray, dict[str, 
             from drugwatch.evaluation.multilabel_metrics import deduplicate_multilabel
 
             texts = [kept[i] for i in with_text]
-            keep_idx, report = deduplicate_multilabel(texts, drugtype_targets(texts, None)
-                                                      if all(e.labels is not None for e in texts)
-                                                      else np.zeros((len(texts), len(LABELS)), dtype=np.int64),
-                                                      config.data.dedup_threshold)
+            keep_idx, report = deduplicate_multilabel(
+                texts,
+                drugtype_targets(texts, None)
+                if all(e.labels is not None for e in texts)
+                else np.zeros((len(texts), len(LABELS)), dtype=np.int64),
+                config.data.dedup_threshold,
+            )
             drop = set(with_text) - {with_text[i] for i in keep_idx}
             kept = [e for i, e in enumerate(kept) if i not in drop]
             info["dedup"] = {**report, "note": "events with text only; empty texts are never merged"}
     before = len(kept)
     kept = _subset(kept, config.data.max_events)
     if len(kept) < before:
-        info["subset"] = {"max_events": config.data.max_events, "n_before": before,
-                          "rule": "first max_events by SHA-256 of the event key"}
+        info["subset"] = {
+            "max_events": config.data.max_events,
+            "n_before": before,
+            "rule": "first max_events by SHA-256 of the event key",
+        }
     if target == "drugtype":
         y = drugtype_targets(kept, None)
     elif target == "drug_image":
@@ -269,15 +280,18 @@ def load_image_dataset(config: Any) -> tuple[list[Event], np.ndarray, dict[str, 
     elif target == "image_tree":
         from drugwatch.models.multitask_image import HEADS
 
-        info["heads"] = {h: {"known": int((~np.isnan(y[:, j])).sum()), "positive": int(np.nansum(y[:, j]))}
-                         for j, h in enumerate(HEADS)}
+        info["heads"] = {
+            h: {"known": int((~np.isnan(y[:, j])).sum()), "positive": int(np.nansum(y[:, j]))}
+            for j, h in enumerate(HEADS)
+        }
     else:
         info["label_counts"] = {name: int(y[:, j].sum()) for j, name in enumerate(LABELS)}
     return kept, y, info
 
 
-def image_folds(events: Sequence[Event], y: np.ndarray, target: str, n_splits: int,
-                seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def image_folds(
+    events: Sequence[Event], y: np.ndarray, target: str, n_splits: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified group k-fold for an image target (stratified as the module docstring says)."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -309,8 +323,10 @@ def _fit(detector: Detector, events: list[Event], y: np.ndarray, target: str) ->
             tree[:, 0] = y
         return detector.fit(events, tree)
     if target == "image_tree":
-        raise _config_error(f"target image_tree needs drug_image detectors (drugwatch.yang_luo_image.v1); "
-                            f"{detector.name} is a {detector.task} detector")
+        raise _config_error(
+            f"target image_tree needs drug_image detectors (drugwatch.yang_luo_image.v1); "
+            f"{detector.name} is a {detector.task} detector"
+        )
     if detector.task == "drugtype":
         if target == "drugtype":
             return detector.fit(events, y)
@@ -344,9 +360,19 @@ def _binary(y: np.ndarray, p: np.ndarray, decision: np.ndarray) -> dict[str, Any
     tn = int(((pred == 0) & (y == 0)).sum())
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    m.update({"threshold": None, "accuracy": (tp + tn) / max(1, len(y)), "precision": precision, "recall": recall,
-              "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-              "tp": tp, "fp": fp, "fn": fn, "tn": tn})
+    m.update(
+        {
+            "threshold": None,
+            "accuracy": (tp + tn) / max(1, len(y)),
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": tn,
+        }
+    )
     return m
 
 
@@ -360,18 +386,32 @@ def _tree_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         known = ~np.isnan(y[:, j])
         t, q = y[known, j].astype(int), p[known, j]
         pred = (q >= 0.5).astype(int)
-        tp, fp, fn = int(((pred == 1) & (t == 1)).sum()), int(((pred == 1) & (t == 0)).sum()), \
-            int(((pred == 0) & (t == 1)).sum())
+        tp, fp, fn = (
+            int(((pred == 1) & (t == 1)).sum()),
+            int(((pred == 1) & (t == 0)).sum()),
+            int(((pred == 0) & (t == 1)).sum()),
+        )
         f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-        out[head] = {"n": int(known.sum()), "n_positive": int(t.sum()),
-                     "accuracy": float((pred == t).mean()) if len(t) else None, "f1": f1,
-                     "roc_auc": float(roc_auc_score(t, q)) if len(np.unique(t)) == 2 else None}
+        out[head] = {
+            "n": int(known.sum()),
+            "n_positive": int(t.sum()),
+            "accuracy": float((pred == t).mean()) if len(t) else None,
+            "f1": f1,
+            "roc_auc": float(roc_auc_score(t, q)) if len(np.unique(t)) == 2 else None,
+        }
     return out
 
 
-def evaluate_image_cell(config: Any, column_key: str, row_value: Any, events: list[Event], y: np.ndarray,
-                        folds: list[tuple[np.ndarray, np.ndarray]], fold_ids: Sequence[int] | None = None,
-                        progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_image_cell(
+    config: Any,
+    column_key: str,
+    row_value: Any,
+    events: list[Event],
+    y: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    fold_ids: Sequence[int] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Cross-validate one detector on a ``drug_image`` or ``image_tree`` target."""
     target = config.data.target
     fold_ids = list(range(len(folds))) if not fold_ids else sorted(set(fold_ids))
@@ -403,19 +443,31 @@ def evaluate_image_cell(config: Any, column_key: str, row_value: Any, events: li
         m.update({"fold": k, "fit_s": round(fit_s, 2), "predict_s": round(predict_s, 2), "n_test": int(len(test))})
         per_fold.append(m)
         if progress:
-            score = (f"accuracy {m['accuracy']:.3f} F1 {m['f1']:.3f}" if target == "drug_image"
-                     else "drug accuracy " + (f"{m['heads']['drug']['accuracy']:.3f}"
-                                              if m['heads']['drug']['accuracy'] is not None else "–"))
-            progress(f"{column_key} [{config.row_title(row_value)}] fold {k + 1}/{len(folds)}: {score} "
-                     f"(fit {fit_s:.1f}s)")
+            score = (
+                f"accuracy {m['accuracy']:.3f} F1 {m['f1']:.3f}"
+                if target == "drug_image"
+                else "drug accuracy "
+                + (f"{m['heads']['drug']['accuracy']:.3f}" if m["heads"]["drug"]["accuracy"] is not None else "–")
+            )
+            progress(
+                f"{column_key} [{config.row_title(row_value)}] fold {k + 1}/{len(folds)}: {score} (fit {fit_s:.1f}s)"
+            )
     idx = np.flatnonzero(tested)
-    pooled = (_binary(y[idx], proba[idx, 0], decision[idx]) if target == "drug_image"
-              else {"heads": _tree_metrics(y[idx], proba[idx])})
+    pooled = (
+        _binary(y[idx], proba[idx, 0], decision[idx])
+        if target == "drug_image"
+        else {"heads": _tree_metrics(y[idx], proba[idx])}
+    )
     return {
-        "column": column_key, "title": config.columns[column_key].title,
-        "detector": config.columns[column_key].detector, "row": row_value,
+        "column": column_key,
+        "title": config.columns[column_key].title,
+        "detector": config.columns[column_key].detector,
+        "row": row_value,
         "params": config.build_detector(column_key, row_value).get_params(),
-        "folds_run": fold_ids, "n_folds": len(folds), "per_fold": per_fold, "pooled": pooled,
+        "folds_run": fold_ids,
+        "n_folds": len(folds),
+        "per_fold": per_fold,
+        "pooled": pooled,
         "fit_s_total": float(sum(f["fit_s"] for f in per_fold)),
     }
 
@@ -427,8 +479,12 @@ def _drug_vs_not(cell: Mapping[str, Any]) -> dict[str, float]:
     precision = d_tp / (d_tp + d_fp) if d_tp + d_fp else 0.0
     recall = d_tp / (d_tp + d_fn) if d_tp + d_fn else 0.0
     n = d_tp + d_fn + d_fp + d_tn
-    return {"accuracy": (d_tp + d_tn) / n if n else 0.0, "precision": precision, "recall": recall,
-            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0}
+    return {
+        "accuracy": (d_tp + d_tn) / n if n else 0.0,
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+    }
 
 
 def _check_columns(config: Any) -> None:
@@ -438,11 +494,14 @@ def _check_columns(config: Any) -> None:
     for key in config.column_keys():
         cls = get_detector_class(config.columns[key].detector)
         if target == "image_tree" and cls.task != "drug_image":
-            raise _config_error(f"columns.{key}: target image_tree needs drug_image detectors "
-                                f"(drugwatch.yang_luo_image.v1); {cls.name} is a {cls.task} detector")
+            raise _config_error(
+                f"columns.{key}: target image_tree needs drug_image detectors "
+                f"(drugwatch.yang_luo_image.v1); {cls.name} is a {cls.task} detector"
+            )
         if target == "drugtype" and cls.task != "drugtype":
-            raise _config_error(f"columns.{key}: target drugtype needs drug-type detectors; "
-                                f"{cls.name} is a {cls.task} detector")
+            raise _config_error(
+                f"columns.{key}: target drugtype needs drug-type detectors; {cls.name} is a {cls.task} detector"
+            )
 
 
 def run_image_evaluation(config: Any, output_dir: str | Path, progress: Progress | None = None) -> dict[str, Any]:
@@ -458,12 +517,18 @@ def run_image_evaluation(config: Any, output_dir: str | Path, progress: Progress
     folds = image_folds(events, y, target, config.cv.n_splits, config.cv.seed)
     info["folds"] = [{"fold": k, "n_test": int(len(te))} for k, (_, te) in enumerate(folds)]
     if progress:
-        progress(f"{info['n_events']} events ({info['n_with_image']} with an image), {info['n_groups']} groups; "
-                 f"{len(folds)} folds; target {target}")
+        progress(
+            f"{info['n_events']} events ({info['n_with_image']} with an image), {info['n_groups']} groups; "
+            f"{len(folds)} folds; target {target}"
+        )
     result: dict[str, Any] = {
-        "task": target, "experiment": config.experiment.model_dump(),
-        "config": config.model_dump(exclude={"base_dir"}), "data": info, "libraries": library_versions(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"), "cells": [],
+        "task": target,
+        "experiment": config.experiment.model_dump(),
+        "config": config.model_dump(exclude={"base_dir"}),
+        "data": info,
+        "libraries": library_versions(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cells": [],
     }
 
     def write() -> None:
@@ -479,12 +544,12 @@ def run_image_evaluation(config: Any, output_dir: str | Path, progress: Progress
             if target == "drugtype":
                 from drugwatch.evaluation.multilabel_metrics import evaluate_multilabel_cell
 
-                cell = evaluate_multilabel_cell(config, column_key, row_value, events, y, folds,
-                                                config.cv.folds or None, progress)
+                cell = evaluate_multilabel_cell(
+                    config, column_key, row_value, events, y, folds, config.cv.folds or None, progress
+                )
                 cell["drug_vs_not"] = _drug_vs_not(cell)
             else:
-                cell = evaluate_image_cell(config, column_key, row_value, events, y, folds, config.cv.folds,
-                                           progress)
+                cell = evaluate_image_cell(config, column_key, row_value, events, y, folds, config.cv.folds, progress)
             accepts = config.rows.param in get_detector_class(config.columns[column_key].detector)._param_names()
             if config.rows.param and row_value is not None and accepts:
                 cell["title"] = f"{config.columns[column_key].title} [{config.row_title(row_value)}]"
@@ -501,8 +566,11 @@ def _pct(value: float | None) -> str:
 
 
 def _folds_note(cell: Mapping[str, Any]) -> str:
-    return (f"all {cell['n_folds']}" if len(cell["folds_run"]) == cell["n_folds"]
-            else ",".join(str(k) for k in cell["folds_run"]))
+    return (
+        f"all {cell['n_folds']}"
+        if len(cell["folds_run"]) == cell["n_folds"]
+        else ",".join(str(k) for k in cell["folds_run"])
+    )
 
 
 def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
@@ -515,12 +583,16 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
         text = render_multilabel_table(result)
         cells = [c for c in result["cells"] if "drug_vs_not" in c]
         if cells:
-            text += ("\nDrug vs not (from the non_drug decisions; %): accuracy / precision / recall / F1\n\n"
-                     "| model | folds | acc | P | R | F1 | fit s |\n|---|---|---|---|---|---|---|\n")
+            text += (
+                "\nDrug vs not (from the non_drug decisions; %): accuracy / precision / recall / F1\n\n"
+                "| model | folds | acc | P | R | F1 | fit s |\n|---|---|---|---|---|---|---|\n"
+            )
             for c in cells:
                 b = c["drug_vs_not"]
-                text += (f"| {c.get('title', c['column'])} | {_folds_note(c)} | {_pct(b['accuracy'])} | "
-                         f"{_pct(b['precision'])} | {_pct(b['recall'])} | {_pct(b['f1'])} | {c['fit_s_total']:.0f} |\n")
+                text += (
+                    f"| {c.get('title', c['column'])} | {_folds_note(c)} | {_pct(b['accuracy'])} | "
+                    f"{_pct(b['precision'])} | {_pct(b['recall'])} | {_pct(b['f1'])} | {c['fit_s_total']:.0f} |\n"
+                )
         return text
     lines = [f"# {config.experiment.title or config.experiment.name}", ""]
     if config.experiment.note:
@@ -528,43 +600,70 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
     subset = data.get("subset")
     lines += [
         f"Data: `{Path(data['path']).name}` ({data['format']}), {data['n_events']} events with an image from "
-        f"{data['n_groups']} groups" + (f" (a subset of {subset['n_before']}: {subset['rule']})" if subset else "")
+        f"{data['n_groups']} groups"
+        + (f" (a subset of {subset['n_before']}: {subset['rule']})" if subset else "")
         + f"; {len(data.get('folds', []))}-fold stratified group CV, seed {config.cv.seed}; target `{target}`.",
         "",
     ]
     cells = result["cells"]
     if target == "drug_image":
-        lines += [f"Drug image vs not, pooled over the test folds run ({data.get('n_positive')} drug images; %):", "",
-                  "| model | folds | accuracy | precision | recall | F1 | ROC-AUC | fit s |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"Drug image vs not, pooled over the test folds run ({data.get('n_positive')} drug images; %):",
+            "",
+            "| model | folds | accuracy | precision | recall | F1 | ROC-AUC | fit s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for c in cells:
             p = c["pooled"]
-            lines.append(f"| {c.get('title', c['column'])} | {_folds_note(c)} | {_pct(p['accuracy'])} | "
-                         f"{_pct(p['precision'])} | {_pct(p['recall'])} | **{_pct(p['f1'])}** | "
-                         f"{_pct(p['roc_auc'])} | {c['fit_s_total']:.1f} |")
+            lines.append(
+                f"| {c.get('title', c['column'])} | {_folds_note(c)} | {_pct(p['accuracy'])} | "
+                f"{_pct(p['precision'])} | {_pct(p['recall'])} | **{_pct(p['f1'])}** | "
+                f"{_pct(p['roc_auc'])} | {c['fit_s_total']:.1f} |"
+            )
         n_folds = max((c["n_folds"] for c in cells), default=0)
-        lines += ["", "Accuracy per fold (%):", "", "| model | " + " | ".join(f"f{k}" for k in range(n_folds)) + " |",
-                  "|" + "---|" * (n_folds + 1)]
+        lines += [
+            "",
+            "Accuracy per fold (%):",
+            "",
+            "| model | " + " | ".join(f"f{k}" for k in range(n_folds)) + " |",
+            "|" + "---|" * (n_folds + 1),
+        ]
         for c in cells:
             by = {f["fold"]: f for f in c["per_fold"]}
-            lines.append(f"| {c.get('title', c['column'])} | "
-                         + " | ".join(_pct(by[k]["accuracy"]) if k in by else "not run" for k in range(n_folds)) + " |")
+            lines.append(
+                f"| {c.get('title', c['column'])} | "
+                + " | ".join(_pct(by[k]["accuracy"]) if k in by else "not run" for k in range(n_folds))
+                + " |"
+            )
     else:
         from drugwatch.models.multitask_image import HEADS
 
         heads = data.get("heads", {})
-        lines += ["Per head at 0.5, pooled over the test folds run, over the examples that know the head "
-                  "(accuracy / F1 / ROC-AUC, %):", "",
-                  "| model | folds | " + " | ".join(f"{h} (n={heads.get(h, {}).get('known', '?')})" for h in HEADS)
-                  + " | fit s |", "|" + "---|" * (len(HEADS) + 3)]
+        lines += [
+            "Per head at 0.5, pooled over the test folds run, over the examples that know the head "
+            "(accuracy / F1 / ROC-AUC, %):",
+            "",
+            "| model | folds | "
+            + " | ".join(f"{h} (n={heads.get(h, {}).get('known', '?')})" for h in HEADS)
+            + " | fit s |",
+            "|" + "---|" * (len(HEADS) + 3),
+        ]
         for c in cells:
             h = c["pooled"]["heads"]
             single = c.get("params", {}).get("multitask") is False  # the child heads were never trained
-            parts = ["not trained" if single and x != "drug" else
-                     f"{_pct(h[x]['accuracy'])} / {_pct(h[x]['f1'])} / {_pct(h[x]['roc_auc'])}" if h[x]["n"] else "–"
-                     for x in HEADS]
-            lines.append(f"| {c.get('title', c['column'])} | {_folds_note(c)} | " + " | ".join(parts)
-                         + f" | {c['fit_s_total']:.1f} |")
+            parts = [
+                "not trained"
+                if single and x != "drug"
+                else f"{_pct(h[x]['accuracy'])} / {_pct(h[x]['f1'])} / {_pct(h[x]['roc_auc'])}"
+                if h[x]["n"]
+                else "–"
+                for x in HEADS
+            ]
+            lines.append(
+                f"| {c.get('title', c['column'])} | {_folds_note(c)} | "
+                + " | ".join(parts)
+                + f" | {c['fit_s_total']:.1f} |"
+            )
     lines.append("")
     return "\n".join(lines)
 
@@ -594,14 +693,19 @@ def run_image_training(config: Any, output_dir: str | Path, progress: Progress |
             from drugwatch.evaluation.multilabel_metrics import evaluate_multilabel_cell
 
             cell = evaluate_multilabel_cell(config, column, row, events, y, folds, None, progress)
-            evaluation = {"protocol": protocol, **{k: v["mean"] for k, v in cell["mean"].items()},
-                          "drug_vs_not": _drug_vs_not(cell)}
+            evaluation = {
+                "protocol": protocol,
+                **{k: v["mean"] for k, v in cell["mean"].items()},
+                "drug_vs_not": _drug_vs_not(cell),
+            }
         else:
             cell = evaluate_image_cell(config, column, row, events, y, folds, None, progress)
             pooled = cell["pooled"]
-            evaluation = ({"protocol": protocol, **{k: pooled[k] for k in ("accuracy", "precision", "recall", "f1",
-                                                                           "roc_auc")}}
-                          if target == "drug_image" else {"protocol": protocol, **pooled["heads"]})
+            evaluation = (
+                {"protocol": protocol, **{k: pooled[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")}}
+                if target == "drug_image"
+                else {"protocol": protocol, **pooled["heads"]}
+            )
     detector = config.build_detector(column, row)
     if progress:
         progress(f"fitting {detector.name} on {len(events)} events (target {target})")
@@ -609,8 +713,16 @@ def run_image_training(config: Any, output_dir: str | Path, progress: Progress |
     _fit(detector, events, y, target)
     fit_s = time.perf_counter() - started
     model_dir = detector.save(output_dir / "model-best", evaluation=evaluation)
-    summary = {"experiment": config.experiment.model_dump(), "config": config.model_dump(exclude={"base_dir"}),
-               "data": info, "column": column, "row": row, "detector": detector.name, "fit_s": fit_s,
-               "evaluation": evaluation, "model_dir": str(model_dir)}
+    summary = {
+        "experiment": config.experiment.model_dump(),
+        "config": config.model_dump(exclude={"base_dir"}),
+        "data": info,
+        "column": column,
+        "row": row,
+        "detector": detector.name,
+        "fit_s": fit_s,
+        "evaluation": evaluation,
+        "model_dir": str(model_dir),
+    }
     (output_dir / METRICS_FILE).write_text(json.dumps(_clean(summary), indent=2) + "\n", encoding="utf-8")
     return model_dir

@@ -63,9 +63,14 @@ __all__ = [
 ]
 
 #: Detectors that fuse text and image themselves.
-FUSION_MODELS = frozenset({
-    "drugwatch.yang_luo_fusion.v1", "drugwatch.fusion_concat.v1", "drugwatch.fusion_fbc.v1", "drugwatch.mmbt.v1",
-})
+FUSION_MODELS = frozenset(
+    {
+        "drugwatch.yang_luo_fusion.v1",
+        "drugwatch.fusion_concat.v1",
+        "drugwatch.fusion_fbc.v1",
+        "drugwatch.mmbt.v1",
+    }
+)
 #: Detectors that read images only.
 IMAGE_MODELS = frozenset({"drugwatch.yang_luo_image.v1", "drugwatch.image_only.v1"})
 #: Yang & Luo's late-fusion weight of the image when no fusion model is loaded.
@@ -118,15 +123,23 @@ def _drug_probability(detector: Detector, proba: np.ndarray) -> np.ndarray:
 
 def _image_events(event: Event) -> list[Event]:
     """One single-image, text-free event per image (what an image model sees of each)."""
-    return [Event(id=f"{event.id}#image{index}", platform=event.platform, images=(image,))
-            for index, image in enumerate(event.images)]
+    return [
+        Event(id=f"{event.id}#image{index}", platform=event.platform, images=(image,))
+        for index, image in enumerate(event.images)
+    ]
 
 
 class ImageScorer:
     """Per-image probabilities and the fused decision for batches of events."""
 
-    def __init__(self, *, image_model: Detector | None, fusion_model: Detector | None,
-                 text_drugtype: Detector | None, text_selling: Detector | None):
+    def __init__(
+        self,
+        *,
+        image_model: Detector | None,
+        fusion_model: Detector | None,
+        text_drugtype: Detector | None,
+        text_selling: Detector | None,
+    ):
         if image_model is None and fusion_model is None:
             raise ValueError("ImageScorer needs an image model or a fusion model")
         self.image_model = image_model
@@ -174,16 +187,28 @@ class ImageScorer:
 
                 heads = {head: float(proba[k, j]) for j, head in enumerate(HEADS)}
             error = None if readable else (features.errors[k] or "unreadable")
-            out[row].append(ImageScore(index=index, sha256=ref.sha256 or features.sha256[k] or None,
-                                       probability=float(p_drug[k]) if readable else None, heads=heads,
-                                       error=error))
+            out[row].append(
+                ImageScore(
+                    index=index,
+                    sha256=ref.sha256 or features.sha256[k] or None,
+                    probability=float(p_drug[k]) if readable else None,
+                    heads=heads,
+                    error=error,
+                )
+            )
         return [tuple(x) for x in out]
 
     # -- fused ------------------------------------------------------------------------
 
-    def score(self, events: Sequence[Event], *, selling_proba: np.ndarray | None,
-              selling_decision: np.ndarray | None, drug_proba: np.ndarray | None,
-              drug_decision: np.ndarray | None) -> list[VisionResult]:
+    def score(
+        self,
+        events: Sequence[Event],
+        *,
+        selling_proba: np.ndarray | None,
+        selling_decision: np.ndarray | None,
+        drug_proba: np.ndarray | None,
+        drug_decision: np.ndarray | None,
+    ) -> list[VisionResult]:
         """One :class:`VisionResult` per event; the text detectors' outputs are passed in, not recomputed."""
         events = list(events)
         per_image = self.score_images(events)
@@ -205,8 +230,9 @@ class ImageScorer:
         fusion_text_p: Any = None
         weight: float | None = None
         if self.fusion_model is not None:
-            fused_p, fused_y, fusion_text_p, weight = self._fusion_outputs(events, selling_proba, selling_decision,
-                                                                          drug_proba, drug_decision)
+            fused_p, fused_y, fusion_text_p, weight = self._fusion_outputs(
+                events, selling_proba, selling_decision, drug_proba, drug_decision
+            )
         out = []
         for i, images in enumerate(per_image):
             readable = [s.probability for s in images if s.probability is not None]
@@ -233,11 +259,21 @@ class ImageScorer:
             agreement: Any = None
             if p_image is not None and t_y is not None:
                 i_y = p_image >= 0.5
-                agreement = ("both" if i_y and t_y else "image_only" if i_y else "text_only" if t_y else "neither")
-            out.append(VisionResult(
-                image_model=image_name, images=images, image_probability=p_image, text_probability=t_p,
-                fused_probability=f_p, fused=f_y, fused_by=by, rule=rule, weight=w, agreement=agreement,
-            ))
+                agreement = "both" if i_y and t_y else "image_only" if i_y else "text_only" if t_y else "neither"
+            out.append(
+                VisionResult(
+                    image_model=image_name,
+                    images=images,
+                    image_probability=p_image,
+                    text_probability=t_p,
+                    fused_probability=f_p,
+                    fused=f_y,
+                    fused_by=by,
+                    rule=rule,
+                    weight=w,
+                    agreement=agreement,
+                )
+            )
         return out
 
     def _fusion_outputs(self, events: list[Event], selling_proba, selling_decision, drug_proba, drug_decision):
@@ -277,5 +313,6 @@ def image_scorer_for(detectors: Sequence[Detector]) -> ImageScorer | None:
     text_drugtype = drug if drug is not None and not reads_images(drug) else None
     selling = by_task.get("selling")
     text_selling = selling if selling is not None and not reads_images(selling) else None
-    return ImageScorer(image_model=image_model, fusion_model=fusion, text_drugtype=text_drugtype,
-                       text_selling=text_selling)
+    return ImageScorer(
+        image_model=image_model, fusion_model=fusion, text_drugtype=text_drugtype, text_selling=text_selling
+    )

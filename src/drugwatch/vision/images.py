@@ -69,9 +69,7 @@ def image_key(image: ImageInput) -> ImageKey:
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
         return ImageKey(source=path, sha256=None, path=path)
-    raise TypeError(
-        f"expected an ImageRef, a file path or image bytes, got {type(image).__name__}"
-    )
+    raise TypeError(f"expected an ImageRef, a file path or image bytes, got {type(image).__name__}")
 
 
 def read_bytes(key: ImageKey) -> tuple[bytes, str]:

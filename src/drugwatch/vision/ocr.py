@@ -194,8 +194,10 @@ class OcrEngine:
         self._lock = threading.Lock()
 
     def _check_params(self) -> None:
-        if isinstance(self.min_confidence, bool) or not isinstance(self.min_confidence, (int, float)) or not (
-            0.0 <= self.min_confidence <= 1.0
+        if (
+            isinstance(self.min_confidence, bool)
+            or not isinstance(self.min_confidence, (int, float))
+            or not (0.0 <= self.min_confidence <= 1.0)
         ):
             raise ValueError(f"min_confidence must be a number in [0, 1], got {self.min_confidence!r}")
 
@@ -240,10 +242,7 @@ class OcrEngine:
         if cache is not None:
             payload = {
                 "ocr_id": self.ocr_id,
-                "lines": [
-                    {"text": line.text, "confidence": line.confidence, "box": line.box}
-                    for line in lines
-                ],
+                "lines": [{"text": line.text, "confidence": line.confidence, "box": line.box} for line in lines],
             }
             cache.write_bytes(sha, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
         return self._result(lines, sha, from_cache=False)

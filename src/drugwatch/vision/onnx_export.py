@@ -205,9 +205,7 @@ def _session(path: Path, num_threads: int | None):
             if num_threads is not None:
                 options.intra_op_num_threads = num_threads
                 options.inter_op_num_threads = 1
-            session = onnxruntime.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
             _SESSIONS[key] = session
         return session
 

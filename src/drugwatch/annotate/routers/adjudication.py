@@ -23,11 +23,25 @@ def queue(request: Request, user: CurrentUser = Depends(ADJUDICATOR), engine: En
     return render(request, "adjudicate_list.html", user, {"items": service.disagreements(engine)})
 
 
-def _page(request: Request, user: CurrentUser, engine: Engine, event_key: str, *, errors: tuple[str, ...] = (),
-          levels: dict[str, list[str]] | None = None, selling: bool | None = None, status_code: int = 200) -> Response:
+def _page(
+    request: Request,
+    user: CurrentUser,
+    engine: Engine,
+    event_key: str,
+    *,
+    errors: tuple[str, ...] = (),
+    levels: dict[str, list[str]] | None = None,
+    selling: bool | None = None,
+    status_code: int = 200,
+) -> Response:
     settings = request.app.state.settings
-    context = service.item_context(engine, event_key, run_ocr=settings.annotate_ocr, media=request.app.state.media,
-                                   ocr_min_confidence=settings.annotate_ocr_min_confidence)
+    context = service.item_context(
+        engine,
+        event_key,
+        run_ocr=settings.annotate_ocr,
+        media=request.app.state.media,
+        ocr_min_confidence=settings.annotate_ocr_min_confidence,
+    )
     if context is None:
         raise HTTPException(404, "no such event")
     answers = service.collect_answers(engine, [event_key]).get(event_key, {})
@@ -55,7 +69,9 @@ def _page(request: Request, user: CurrentUser, engine: Engine, event_key: str, *
 
 
 @router.get("/{event_key}")
-def show(event_key: str, request: Request, user: CurrentUser = Depends(ADJUDICATOR), engine: Engine = Depends(get_engine)) -> Response:
+def show(
+    event_key: str, request: Request, user: CurrentUser = Depends(ADJUDICATOR), engine: Engine = Depends(get_engine)
+) -> Response:
     return _page(request, user, engine, event_key)
 
 
@@ -78,8 +94,16 @@ def decide(
     try:
         answer = service.parse_answer(event, levels, selling)
     except service.AnswerError as exc:
-        return _page(request, user, engine, event_key, errors=exc.messages, levels=levels,
-                     selling=service.parse_selling(selling), status_code=422)
+        return _page(
+            request,
+            user,
+            engine,
+            event_key,
+            errors=exc.messages,
+            levels=levels,
+            selling=service.parse_selling(selling),
+            status_code=422,
+        )
     service.adjudicate(engine, event_key, user.id, answer, note.strip() or None)
     # On to the next disagreement (in queue order, wrapping), or the empty queue.
     waiting = [d.event_key for d in service.disagreements(engine)]

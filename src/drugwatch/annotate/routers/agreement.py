@@ -23,4 +23,6 @@ def page(request: Request, user: CurrentUser = Depends(REVIEWER), engine: Engine
 
 @router.get("/agreement.json")
 def as_json(user: CurrentUser = Depends(REVIEWER), engine: Engine = Depends(get_engine)) -> JSONResponse:
-    return JSONResponse({**agreement_report(service.collect_answers(engine)).as_dict(), "suggestions": suggestion_report(engine)})
+    return JSONResponse(
+        {**agreement_report(service.collect_answers(engine)).as_dict(), "suggestions": suggestion_report(engine)}
+    )

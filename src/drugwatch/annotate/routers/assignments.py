@@ -15,7 +15,9 @@ from drugwatch.annotate.routers.common import render
 router = APIRouter(prefix="/admin/assignments", tags=["assignments"])
 
 
-def _page(request: Request, user: CurrentUser, engine: Engine, message: str | None = None, status_code: int = 200) -> Response:
+def _page(
+    request: Request, user: CurrentUser, engine: Engine, message: str | None = None, status_code: int = 200
+) -> Response:
     return render(
         request,
         "admin_assignments.html",
@@ -81,4 +83,6 @@ def options(
     service.set_option(engine, "suggestions", suggestions)
     service.set_option(engine, "blur_images", blur_images)
     shown = "shown" if suggestions else "hidden (blind labelling)"
-    return _page(request, user, engine, f"Suggestions {shown}; images {'blurred' if blur_images else 'not blurred'} by default.")
+    return _page(
+        request, user, engine, f"Suggestions {shown}; images {'blurred' if blur_images else 'not blurred'} by default."
+    )

@@ -34,10 +34,17 @@ def _safe_next(target: str | None) -> str | None:
     return None
 
 
-def _login_page(request: Request, next_url: str | None, error: str | None = None, status_code: int = 200,
-                retry_after: int | None = None) -> Response:
+def _login_page(
+    request: Request,
+    next_url: str | None,
+    error: str | None = None,
+    status_code: int = 200,
+    retry_after: int | None = None,
+) -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", None, {"login_csrf": token, "next": next_url or "", "error": error}, status_code)
+    response = render(
+        request, "login.html", None, {"login_csrf": token, "next": next_url or "", "error": error}, status_code
+    )
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     response.set_cookie(
@@ -79,8 +86,13 @@ async def login(
     attempt = guard.start(username, address_key(request.client.host if request.client else None))
     if not isinstance(attempt, Attempt):
         minutes = max(1, round(attempt / 60))
-        return _login_page(request, _safe_next(next), f"Too many sign-in attempts; try again in {minutes} minute"
-                           f"{'s' if minutes != 1 else ''}.", 429, retry_after=attempt)
+        return _login_page(
+            request,
+            _safe_next(next),
+            f"Too many sign-in attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            429,
+            retry_after=attempt,
+        )
     if not await guard.acquire_hash():
         guard.cancel(attempt)
         return _login_page(request, _safe_next(next), "The server is busy; try again in a moment.", 503, retry_after=1)

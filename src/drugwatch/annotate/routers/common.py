@@ -13,7 +13,9 @@ from drugwatch.annotate.evidence import highlight
 __all__ = ["form_levels", "highlight", "render"]
 
 
-def render(request: Request, name: str, user: CurrentUser | None, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, name: str, user: CurrentUser | None, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request,

@@ -34,7 +34,9 @@ def _file(request: Request, engine: Engine, fmt: str, media_type: str) -> Respon
         path = Path(tmp) / f"labels.{fmt}"
         service.export_labels(engine, path, fmt=fmt, min_annotators=_min(request))
         data = path.read_bytes()
-    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="labels.{fmt}"'})
+    return Response(
+        data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="labels.{fmt}"'}
+    )
 
 
 @router.get("/labels.jsonl")

@@ -24,6 +24,8 @@ def weights(user: CurrentUser = Depends(REVIEWER), engine: Engine = Depends(get_
 
 
 @router.post("/recompute")
-def recompute(request: Request, user: CurrentUser = Depends(REVIEWER), engine: Engine = Depends(get_engine)) -> Response:
+def recompute(
+    request: Request, user: CurrentUser = Depends(REVIEWER), engine: Engine = Depends(get_engine)
+) -> Response:
     service.recompute_hashtag_weights(engine, min_annotators=min(2, request.app.state.settings.annotators_per_event))
     return RedirectResponse("/hashtags", status_code=303)

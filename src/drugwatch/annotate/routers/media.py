@@ -30,7 +30,11 @@ def _chunks(handle: Any, size: int) -> Iterator[bytes]:
 
 @router.get("/{event_key}/{index}")
 def image(
-    request: Request, event_key: str, index: int, user: CurrentUser = Depends(ANY_ROLE), engine: Engine = Depends(get_engine)
+    request: Request,
+    event_key: str,
+    index: int,
+    user: CurrentUser = Depends(ANY_ROLE),
+    engine: Engine = Depends(get_engine),
 ) -> StreamingResponse:
     if not service.can_see_event(engine, user.id, user.role, event_key):
         raise HTTPException(404, "no such image")

@@ -21,8 +21,15 @@ router = APIRouter(prefix="/admin/slang", tags=["slang"])
 Term = Annotated[str, Form(min_length=1, max_length=64)]
 
 
-def _page(request: Request, user: CurrentUser, engine: Engine, *, message: str | None = None,
-          error: str | None = None, status_code: int = 200) -> Response:
+def _page(
+    request: Request,
+    user: CurrentUser,
+    engine: Engine,
+    *,
+    message: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     settings = request.app.state.settings
     proposed = slang.candidates(engine)
     context: dict[str, Any] = {
@@ -72,8 +79,9 @@ def run(
         # The text layer could not load its lexicon (a DRUGWATCH_USER_LEXICON
         # file that is missing or malformed): nothing was changed.
         return _page(request, user, engine, error=f"discovery could not run: {exc}", status_code=409)
-    return _page(request, user, engine,
-                 message=f"Read {result.events_read} event(s); {result.proposed} term(s) proposed.")
+    return _page(
+        request, user, engine, message=f"Read {result.events_read} event(s); {result.proposed} term(s) proposed."
+    )
 
 
 @router.post("/accept")
@@ -86,8 +94,15 @@ def accept(
     engine: Engine = Depends(get_engine),
 ) -> Response:
     try:
-        slang.accept(engine, term, label, ambiguous=ambiguous, user_id=user.id, username=user.username,
-                     lexicon_path=request.app.state.settings.user_lexicon)
+        slang.accept(
+            engine,
+            term,
+            label,
+            ambiguous=ambiguous,
+            user_id=user.id,
+            username=user.username,
+            lexicon_path=request.app.state.settings.user_lexicon,
+        )
     except slang.SlangError as exc:
         return _page(request, user, engine, error=str(exc), status_code=exc.status)
     return RedirectResponse(f"/admin/slang?accepted={quote(term)}", status_code=303)

@@ -62,12 +62,26 @@ def _last_action(engine: Engine, user: CurrentUser, last: int | None, did: str |
     return {"id": task.id, "did": did, "undoable": task.status != "pending"}
 
 
-def _item_page(request: Request, user: CurrentUser, engine: Engine, task: service.Task, *, errors: tuple[str, ...] = (),
-               levels: dict[str, list[str]] | None = None, selling: bool | None = None, status_code: int = 200,
-               last: dict[str, Any] | None = None) -> Response:
+def _item_page(
+    request: Request,
+    user: CurrentUser,
+    engine: Engine,
+    task: service.Task,
+    *,
+    errors: tuple[str, ...] = (),
+    levels: dict[str, list[str]] | None = None,
+    selling: bool | None = None,
+    status_code: int = 200,
+    last: dict[str, Any] | None = None,
+) -> Response:
     settings = request.app.state.settings
-    context = service.item_context(engine, task.event_key, run_ocr=settings.annotate_ocr, media=request.app.state.media,
-                                   ocr_min_confidence=settings.annotate_ocr_min_confidence)
+    context = service.item_context(
+        engine,
+        task.event_key,
+        run_ocr=settings.annotate_ocr,
+        media=request.app.state.media,
+        ocr_min_confidence=settings.annotate_ocr_min_confidence,
+    )
     if context is None:
         raise HTTPException(404, "the event of this task is no longer in the store")
     own_levels, own_selling = service.own_answer(engine, task)
@@ -104,8 +118,13 @@ def _item_page(request: Request, user: CurrentUser, engine: Engine, task: servic
 
 
 @router.get("")
-def my_queue(request: Request, user: CurrentUser = Depends(ANNOTATOR), engine: Engine = Depends(get_engine),
-             last: int | None = None, did: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+def my_queue(
+    request: Request,
+    user: CurrentUser = Depends(ANNOTATOR),
+    engine: Engine = Depends(get_engine),
+    last: int | None = None,
+    did: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
     items = service.queue(engine, user.id)
     suggestions = _suggestions(request, engine, [t["event_key"] for t in items], compute=True)
     return render(
@@ -132,8 +151,15 @@ def my_history(
     user: CurrentUser = Depends(ANNOTATOR),
     engine: Engine = Depends(get_engine),
 ) -> Response:
-    rows = service.history(engine, user.id, status=status, kind=kind or None, q=q.strip() or None,
-                           limit=_PAGE + 1, offset=(page - 1) * _PAGE)
+    rows = service.history(
+        engine,
+        user.id,
+        status=status,
+        kind=kind or None,
+        q=q.strip() or None,
+        limit=_PAGE + 1,
+        offset=(page - 1) * _PAGE,
+    )
     return render(
         request,
         "history.html",
@@ -149,8 +175,12 @@ def my_history(
 
 
 @router.get("/next")
-def next_task(user: CurrentUser = Depends(ANNOTATOR), engine: Engine = Depends(get_engine),
-              last: int | None = None, did: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+def next_task(
+    user: CurrentUser = Depends(ANNOTATOR),
+    engine: Engine = Depends(get_engine),
+    last: int | None = None,
+    did: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
     # A drafted task stays pending: the next item is another one.
     task_id = service.next_task(engine, user.id, exclude=last if did == "drafted" else None)
     after = f"?last={last}&did={did}" if last is not None and did in DONE_ACTIONS else ""
@@ -158,9 +188,17 @@ def next_task(user: CurrentUser = Depends(ANNOTATOR), engine: Engine = Depends(g
 
 
 @router.get("/{assignment_id}")
-def show(assignment_id: int, request: Request, user: CurrentUser = Depends(ANNOTATOR), engine: Engine = Depends(get_engine),
-         last: int | None = None, did: Annotated[str | None, Query(max_length=16)] = None) -> Response:
-    return _item_page(request, user, engine, _task(engine, assignment_id, user), last=_last_action(engine, user, last, did))
+def show(
+    assignment_id: int,
+    request: Request,
+    user: CurrentUser = Depends(ANNOTATOR),
+    engine: Engine = Depends(get_engine),
+    last: int | None = None,
+    did: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    return _item_page(
+        request, user, engine, _task(engine, assignment_id, user), last=_last_action(engine, user, last, did)
+    )
 
 
 @router.post("/{assignment_id}")
@@ -185,8 +223,16 @@ def submit(
     try:
         answer = service.parse_answer(event, levels, selling)
     except service.AnswerError as exc:
-        return _item_page(request, user, engine, task, errors=exc.messages, levels=levels,
-                          selling=service.parse_selling(selling), status_code=422)
+        return _item_page(
+            request,
+            user,
+            engine,
+            task,
+            errors=exc.messages,
+            levels=levels,
+            selling=service.parse_selling(selling),
+            status_code=422,
+        )
     # What the page offered: the stored suggestion for the current models (never
     # computed here, so an answer is only marked "suggested" if it was shown).
     suggestion = _suggestions(request, engine, [task.event_key], compute=False).get(task.event_key)
@@ -212,8 +258,16 @@ def draft(
     except service.TaskStateError as exc:
         raise HTTPException(409, str(exc)) from None
     except service.AnswerError as exc:
-        return _item_page(request, user, engine, task, errors=exc.messages, levels=levels,
-                          selling=service.parse_selling(selling), status_code=422)
+        return _item_page(
+            request,
+            user,
+            engine,
+            task,
+            errors=exc.messages,
+            levels=levels,
+            selling=service.parse_selling(selling),
+            status_code=422,
+        )
     return RedirectResponse(f"/tasks/next?last={task.id}&did=drafted", status_code=303)
 
 

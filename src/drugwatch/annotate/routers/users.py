@@ -16,9 +16,13 @@ from drugwatch.annotate.schema import ROLES, SessionRow, UserRow
 router = APIRouter(prefix="/admin/users", tags=["users"])
 
 
-def _page(request: Request, user: CurrentUser, engine: Engine, error: str | None = None, status_code: int = 200) -> Response:
+def _page(
+    request: Request, user: CurrentUser, engine: Engine, error: str | None = None, status_code: int = 200
+) -> Response:
     with engine.connect() as conn:
-        users = conn.execute(select(UserRow.id, UserRow.username, UserRow.role, UserRow.active).order_by(UserRow.username)).all()
+        users = conn.execute(
+            select(UserRow.id, UserRow.username, UserRow.role, UserRow.active).order_by(UserRow.username)
+        ).all()
     return render(request, "admin_users.html", user, {"users": users, "roles": ROLES, "error": error}, status_code)
 
 

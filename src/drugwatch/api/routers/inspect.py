@@ -26,8 +26,13 @@ def build_router(inputs: InputModels) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["inspect"], route_class=AuthFirstRoute)
     InspectIn: Any = inputs.inspect  # made per app: no static type names it
 
-    @router.post("/inspect", response_model=InspectOut, summary="Inspect a text",
-                 responses=errors(*AUTH_ERRORS, 413, 422), dependencies=[Depends(INSPECT)])
+    @router.post(
+        "/inspect",
+        response_model=InspectOut,
+        summary="Inspect a text",
+        responses=errors(*AUTH_ERRORS, 413, 422),
+        dependencies=[Depends(INSPECT)],
+    )
     async def inspect_text(body: InspectIn, request: Request) -> Response:
         """Normalized text, hashtags (segmented and categorized), contacts and lexicon hits, with spans."""
         request.state.n_events = 1

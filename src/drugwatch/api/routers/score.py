@@ -25,7 +25,9 @@ from drugwatch.api.routers.common import AUTH_ERRORS, errors
 from drugwatch.records import Event, RecordError
 from drugwatch.scoring import EventResult, EventScorer
 
-ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[1-9][0-9]*$", max_length=128)]
+ModelName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[1-9][0-9]*$", max_length=128)
+]
 
 
 class ScoreQuery(BaseModel):
@@ -34,7 +36,8 @@ class ScoreQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: list[ModelName] | None = Field(
-        default=None, max_length=8,
+        default=None,
+        max_length=8,
         description="Only these loaded models (registry names, e.g. drugwatch.selling.v1); default all. "
         "A name that is not loaded is a 404.",
     )
@@ -76,7 +79,8 @@ def check_request_chars(body: BaseModel, request: Request) -> int:
     chars = request_chars(body)
     if chars > limit:
         raise HTTPException(
-            413, f"the request holds {chars} characters of text; the limit is {limit} per request "
+            413,
+            f"the request holds {chars} characters of text; the limit is {limit} per request "
             "(DRUGWATCH_API_MAX_REQUEST_CHARS): send fewer or shorter texts per request",
         )
     return chars
@@ -90,37 +94,60 @@ def build_router(inputs: InputModels) -> APIRouter:
     BatchIn: Any = inputs.batch
     AccountIn: Any = inputs.account
 
-    @router.post("/event", response_model=EventResult, summary="Score one event",
-                 responses=errors(*AUTH_ERRORS, 404, 413, 422), dependencies=[Depends(SCORE)])
-    async def score_event(body: EventIn, request: Request, query: ModelQuery,
-                          models: ModelSet = Depends(current_models)) -> Response:
+    @router.post(
+        "/event",
+        response_model=EventResult,
+        summary="Score one event",
+        responses=errors(*AUTH_ERRORS, 404, 413, 422),
+        dependencies=[Depends(SCORE)],
+    )
+    async def score_event(
+        body: EventIn, request: Request, query: ModelQuery, models: ModelSet = Depends(current_models)
+    ) -> Response:
         """Selling probability and label, drug-type probabilities and labels, contacts, lexicon hits,
         hashtags, the normalized text and the models that produced the numbers."""
         scorer = _scorer(models, query.model)
         chars = check_request_chars(body, request)
         request.state.n_events = 1
         content = await request.app.state.queue.submit(
-            scorer, lambda: _events([body], "event"), lambda results: results[0].model_dump_json(), 1, chars)
+            scorer, lambda: _events([body], "event"), lambda results: results[0].model_dump_json(), 1, chars
+        )
         return _json(content)
 
-    @router.post("/events", response_model=BatchOut, summary="Score a batch of events",
-                 responses=errors(*AUTH_ERRORS, 404, 413, 422), dependencies=[Depends(SCORE)])
-    async def score_events(body: BatchIn, request: Request, query: ModelQuery,
-                           models: ModelSet = Depends(current_models)) -> Response:
+    @router.post(
+        "/events",
+        response_model=BatchOut,
+        summary="Score a batch of events",
+        responses=errors(*AUTH_ERRORS, 404, 413, 422),
+        dependencies=[Depends(SCORE)],
+    )
+    async def score_events(
+        body: BatchIn, request: Request, query: ModelQuery, models: ModelSet = Depends(current_models)
+    ) -> Response:
         """One result per event, in order."""
         scorer = _scorer(models, query.model)
         chars = check_request_chars(body, request)
         items = body.events
         request.state.n_events = len(items)
         content = await request.app.state.queue.submit(
-            scorer, lambda: _events(items, "events"), lambda results: BatchOut(results=results).model_dump_json(),
-            len(items), chars)
+            scorer,
+            lambda: _events(items, "events"),
+            lambda results: BatchOut(results=results).model_dump_json(),
+            len(items),
+            chars,
+        )
         return _json(content)
 
-    @router.post("/account", response_model=AccountOut, summary="Score an account",
-                 responses=errors(*AUTH_ERRORS, 413, 422), dependencies=[Depends(SCORE)])
-    async def score_account_route(body: AccountIn, request: Request,
-                                  models: ModelSet = Depends(current_models)) -> Response:
+    @router.post(
+        "/account",
+        response_model=AccountOut,
+        summary="Score an account",
+        responses=errors(*AUTH_ERRORS, 413, 422),
+        dependencies=[Depends(SCORE)],
+    )
+    async def score_account_route(
+        body: AccountIn, request: Request, models: ModelSet = Depends(current_models)
+    ) -> Response:
         """Score every timeline event, then the account (see docs/api.md for how)."""
         chars = check_request_chars(body, request)
         request.state.n_events = len(body.timeline)
