@@ -257,6 +257,9 @@ def test_jsonl_results_name_the_models_once(corpus_dir: Path, scorer: EventScore
     header = json.loads(header)
     assert header["record_type"] == "scan" and header["format"] == 2
     assert [m["name"] for m in header["models"]] == [m.name for m in scorer.models]
+    from drugwatch.lexicon import load_lexicon
+
+    assert header["lexicon"] == load_lexicon().fingerprint() and len(header["lexicon"]) == 16
     assert all('"models"' not in line for line in lines)
     results = list(read_results(out))
     assert len(results) == len(lines)

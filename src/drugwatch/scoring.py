@@ -55,6 +55,7 @@ __all__ = [
     "ModelInfo",
     "buy_intent",
     "default_models_dir",
+    "lexicon_fingerprint",
     "train_default_detectors",
 ]
 
@@ -69,6 +70,14 @@ SCAN_TASKS = frozenset({"selling", "drugtype", "drug_image"})
 
 #: Version of the :class:`EventResult` layout; bump when fields change meaning.
 RESULT_FORMAT = 1
+
+
+def lexicon_fingerprint() -> str:
+    """The fingerprint of the lexicon the text layer reads (built-in files and any user lexicon), as
+    :meth:`drugwatch.lexicon.Lexicon.fingerprint` gives it: scan results record it beside the models."""
+    from drugwatch.lexicon import load_lexicon
+
+    return load_lexicon().fingerprint()
 
 
 def default_models_dir() -> Path:
@@ -336,9 +345,10 @@ class EventScorer:
         return tuple(item.path for item in self._loaded)
 
     def identity(self) -> dict[str, Any]:
-        """What decides the numbers (for checkpoints): models and whether OCR runs."""
+        """What decides the numbers (for checkpoints): models, the lexicon and whether OCR runs."""
         return {
             "models": [m.model_dump() for m in self.models],
+            "lexicon": lexicon_fingerprint(),
             "ocr": None if self.ocr is None else self.ocr.ocr_id,
         }
 

@@ -35,7 +35,7 @@ from drugwatch.io.base import Parsed, Problem
 from drugwatch.records import Account, Event
 from drugwatch.scan.sinks import DbSink, JsonlSink, QuarantineFile, ResultSink, open_sink
 from drugwatch.scan.sources import Source, SourceItem, open_source
-from drugwatch.scoring import EventResult, EventScorer
+from drugwatch.scoring import EventResult, EventScorer, lexicon_fingerprint
 
 __all__ = ["Outcome", "ScanError", "ScanReport", "run_scan", "score_items"]
 
@@ -268,7 +268,12 @@ def run_scan(
         input=str(input), output=str(output), engine=engine, models=[m.model_dump() for m in scorer.models]
     )
     if isinstance(sink, DbSink | JsonlSink):
-        sink.run_info = {"input": source.identity(), "models": report.models, "engine": engine}
+        sink.run_info = {
+            "input": source.identity(),
+            "models": report.models,
+            "lexicon": lexicon_fingerprint(),
+            "engine": engine,
+        }
     if state is not None:
         for name, value in state["counts"].items():
             setattr(report, name, value)

@@ -138,8 +138,8 @@ class QuarantineFile:
 class JsonlSink:
     """A header line, then one :class:`EventResult` per line.
 
-    The header (``{"record_type": "scan", "format": 2, "models": [...]}``)
-    names the models once; result lines leave :attr:`EventResult.models` out
+    The header (``{"record_type": "scan", "format": 2, "models": [...],
+    "lexicon": "<fingerprint>"}``) names the models and the lexicon once; result lines leave :attr:`EventResult.models` out
     and :func:`read_results` puts it back. Files without a header (format 1,
     models on every line) are read too.
     """
@@ -163,7 +163,12 @@ class JsonlSink:
         self._results.open(None if state is None else int(state["bytes"]))
         self._accounts.open(None if state is None else int(state["accounts_bytes"]))
         if state is None:
-            header = {"record_type": "scan", "format": JSONL_FORMAT, "models": self.run_info.get("models", [])}
+            header = {
+                "record_type": "scan",
+                "format": JSONL_FORMAT,
+                "models": self.run_info.get("models", []),
+                "lexicon": self.run_info.get("lexicon"),
+            }
             self._results.write_line(json.dumps(header, ensure_ascii=False, separators=(",", ":")))
 
     def write(self, position: int, result: EventResult) -> None:
