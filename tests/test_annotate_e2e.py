@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def _serving(app) -> Iterator[str]:
+    """``app`` served by uvicorn on a free local port, in a thread; yields its base URL."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator[str]:
-    import uvicorn
 
     image = tmp_path / "bars.png"
     image.write_bytes(PNG)
@@ -66,20 +87,8 @@ def server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator[str]:
     for name, role in (("ann1", "annotator"), ("ann2", "annotator"), ("adj", "adjudicator")):
         create_user(app.state.engine, name, PASSWORD, role, app.state.hasher)
     service.assign(app.state.engine, k=2)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with _serving(app) as base:
+        yield base
 
 
 def _login(browser, base: str, name: str):
@@ -221,7 +230,6 @@ class _Scorer:
 
 @pytest.fixture
 def labeller_server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator[tuple[str, object]]:
-    import uvicorn
 
     from drugwatch.annotate.suggest import Suggester
 
@@ -252,20 +260,8 @@ def labeller_server(tmp_path: Path, chromium: tuple[str, list[str]]) -> Iterator
     )
     create_user(app.state.engine, "ann1", PASSWORD, "annotator", app.state.hasher)
     service.assign(app.state.engine, k=1)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with _serving(app) as base:
+        yield base, app
 
 
 def _in_view(page, selector: str) -> bool:
@@ -392,7 +388,6 @@ SLANG_TEXTS = [
 
 def test_slang_review_with_keys_writes_the_user_lexicon(tmp_path: Path, chromium: tuple[str, list[str]]) -> None:
     """An admin runs discovery, accepts one term with keys only (label digit, Enter) and rejects another (x)."""
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
     lexicon = tmp_path / "user.tsv"
@@ -407,52 +402,38 @@ def test_slang_review_with_keys_writes_the_user_lexicon(tmp_path: Path, chromium
     app = create_app(settings)
     app.state.store.upsert([Event(id=f"s{i}", text=t, author="demo_user") for i, t in enumerate(SLANG_TEXTS)])
     create_user(app.state.engine, "boss", PASSWORD, "admin", app.state.hasher)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     executable, args = chromium
     errors: list[str] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, args=args, headless=True)
-            try:
-                page = _login(browser, base, "boss")
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-                page.goto(f"{base}/admin/slang")
-                page.fill('#slang-run input[name="min_count"]', "2")
-                with page.expect_navigation():
-                    page.click("#slang-run button[type=submit]")
-                terms = page.locator("form.slang-card").evaluate_all("cs => cs.map(c => c.dataset.slangTerm)")
-                assert {"zootie", "blizzo"} <= set(terms), terms
-                first, second = terms[0], terms[1]
-                page.locator("body").click(position={"x": 1, "y": 1})  # focus the page, not a form field
-                page.keyboard.press("1")  # label key 1 on the active (first) card
-                with page.expect_navigation():
-                    page.keyboard.press("Enter")
-                assert first in page.inner_text("#slang-decided")
-                remaining = page.locator("form.slang-card").evaluate_all("cs => cs.map(c => c.dataset.slangTerm)")
-                assert first not in remaining and second in remaining
-                page.locator("body").click(position={"x": 1, "y": 1})
-                for _ in range(remaining.index(second)):  # "]" moves to the next card
-                    page.keyboard.press("]")
-                assert page.locator("form.slang-card.active").get_attribute("data-slang-term") == second
-                with page.expect_navigation():
-                    page.keyboard.press("x")
-                decided = page.inner_text("#slang-decided")
-                assert "rejected" in decided and second in decided
-            finally:
-                browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with _serving(app) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=args, headless=True)
+        try:
+            page = _login(browser, base, "boss")
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.goto(f"{base}/admin/slang")
+            page.fill('#slang-run input[name="min_count"]', "2")
+            with page.expect_navigation():
+                page.click("#slang-run button[type=submit]")
+            terms = page.locator("form.slang-card").evaluate_all("cs => cs.map(c => c.dataset.slangTerm)")
+            assert {"zootie", "blizzo"} <= set(terms), terms
+            first, second = terms[0], terms[1]
+            page.locator("body").click(position={"x": 1, "y": 1})  # focus the page, not a form field
+            page.keyboard.press("1")  # label key 1 on the active (first) card
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            assert first in page.inner_text("#slang-decided")
+            remaining = page.locator("form.slang-card").evaluate_all("cs => cs.map(c => c.dataset.slangTerm)")
+            assert first not in remaining and second in remaining
+            page.locator("body").click(position={"x": 1, "y": 1})
+            for _ in range(remaining.index(second)):  # "]" moves to the next card
+                page.keyboard.press("]")
+            assert page.locator("form.slang-card.active").get_attribute("data-slang-term") == second
+            with page.expect_navigation():
+                page.keyboard.press("x")
+            decided = page.inner_text("#slang-decided")
+            assert "rejected" in decided and second in decided
+        finally:
+            browser.close()
     written = lexicon.read_text(encoding="utf-8")
     assert f"{first}\t" in written and f"{second}\t" not in written
     assert errors == []
