@@ -1,7 +1,7 @@
 """Which lexicon terms are not confident evidence for drugtype.v2's lexicon union.
 
 drugtype.v2 adds the text layer's drug labels to the model's (see
-``drugwatch.models.multilabel.lexicon_union``). A term whose label often
+``drugwatch.models.lexicon_union.lexicon_union``). A term whose label often
 disagrees with the kit's labels is left out of that union: on the drug
 listings of ``dev/drugtype.jsonl`` (never the multi-drug suite), a term found
 at least ``--min-support`` times whose label is one of the listing's labels

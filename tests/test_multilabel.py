@@ -488,7 +488,7 @@ def test_no_test_fold_token_in_fitted_vocabulary(name):
 
 
 def test_sale_lexicon_labels_need_a_sale_reading():
-    from drugwatch.models.multilabel import sale_lexicon_labels
+    from drugwatch.models.lexicon_union import sale_lexicon_labels
 
     assert sale_lexicon_labels("xanax and oxycodone, wickr me") == ("xanax", "painkiller")
     menu = "LSD, MDMA, shrooms, coke. DM for prices"
@@ -501,7 +501,7 @@ def test_sale_lexicon_labels_need_a_sale_reading():
 
 
 def test_lexicon_union_raises_exactly_the_sale_labels_over_their_thresholds():
-    from drugwatch.models.multilabel import lexicon_union
+    from drugwatch.models.lexicon_union import lexicon_union
 
     thresholds = np.full(len(LABELS), 0.5)
     thresholds[LABELS.index("cocaine")] = 0.8

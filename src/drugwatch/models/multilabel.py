@@ -44,7 +44,6 @@ import re
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -849,21 +848,7 @@ class TfidfOvR(MultiLabelDetector):
         return self.vectorizer_.vocabulary_
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-# ---------------------------------------------------------------------------
-# Ours
-
-
-#: Prices ("$20", "20€", "20 each") make a text read as a sale.
-_PRICE = re.compile(r"[$£€¥₿]\s?\d|\d\s?(?:[$£€¥]|usd|eur|gbp)(?![a-z])|(?<![a-z0-9])\d+\s?(?:each|ea)(?![a-z])")
-#: Margin above the decision point given to a label the lexicon confirms.
-_UNION_MARGIN = 1e-3
-
-
-def _lexicon_fingerprint() -> str:
+def lexicon_fingerprint() -> str:
     """The packaged lexicon's digest, recorded in the model card: the text
     layer's evidence (features and union) depends on it."""
     from drugwatch.lexicon import load_lexicon
@@ -871,96 +856,12 @@ def _lexicon_fingerprint() -> str:
     return load_lexicon().fingerprint()
 
 
-#: Terms whose label often disagrees with the kit's (written by
-#: ``scripts/build_union_exclusions.py``): not confident evidence.
-UNION_EXCLUSIONS_FILE = Path(__file__).resolve().parents[1] / "lexicon" / "data" / "union_exclusions.tsv"
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
 
 
-@lru_cache(maxsize=1)
-def union_exclusions() -> frozenset[tuple[str, str]]:
-    """(term, label) pairs left out of :func:`lexicon_union`."""
-    if not UNION_EXCLUSIONS_FILE.exists():
-        return frozenset()
-    out = set()
-    for line in UNION_EXCLUSIONS_FILE.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#") or line.startswith("term\t"):
-            continue
-        term, label = line.split("\t")[:2]
-        out.add((term, label))
-    return frozenset(out)
-
-
-def confident_lexicon_labels(text: str, view: TextView | None = None) -> tuple[tuple[str, ...], bool]:
-    """The drug labels of ``text``'s confident lexicon evidence, and whether
-    the text reads as a sale.
-
-    Confident: a hit of the text layer (unambiguous, or ambiguous and
-    accepted by the matcher's context rules or context model) whose term is
-    not in :func:`union_exclusions`. A sale: a trade word ("for sale", "hmu",
-    "wickr"), a contact or a price. ``view`` is the text layer's reading of
-    ``text`` if the caller has it.
-    """
-    from drugwatch.labels import DRUG_LABELS
-    from drugwatch.text.analyze import analyze
-
-    if view is None or view.raw != text:
-        view = analyze(text)
-    excluded = union_exclusions()
-    found = {h.label for h in view.drug_hits if (h.term, h.label) not in excluded}
-    labels = tuple(lab for lab in DRUG_LABELS if lab in found)
-    if not labels:
-        return (), False
-    sale = bool(view.sale_hits) or view.has_contact or _PRICE.search(view.text) is not None
-    return labels, sale
-
-
-def sale_lexicon_labels(text: str) -> tuple[str, ...]:
-    """The confident lexicon labels of ``text`` when it reads as a sale of
-    drugs by itself (a trade word, contact or price, and two drugs or more
-    named: a menu); ``()`` otherwise."""
-    labels, sale = confident_lexicon_labels(text)
-    return labels if sale and len(labels) >= 2 else ()
-
-
-def lexicon_union(
-    proba: np.ndarray,
-    texts: Sequence[str],
-    thresholds: np.ndarray,
-    *,
-    non_drug_wins: bool = False,
-    views: Sequence[TextView] | None = None,
-) -> np.ndarray:
-    """``proba`` with the text layer's confident drug labels added.
-
-    Where the model already decides a drug label (by :func:`decode` at
-    ``thresholds``), every confident lexicon label of the text is added;
-    where it decides ``non_drug``, only a text that reads as a sale of
-    several drugs by itself (:func:`sale_lexicon_labels`) gets its labels,
-    so a guide naming drugs stays ``non_drug``. A label is added by raising
-    its probability just over its decision point (at least its threshold
-    and 0.5, plus a margin) and lowering ``non_drug`` to at most one minus
-    that, so that :func:`decode` (``non_drug`` first included) gives it.
-    Other rows and the model's own labels are unchanged. ``views``: the
-    text layer's reading of each text, if the caller has it.
-    """
-    from drugwatch.labels import LABELS as _LABELS
-
-    index = {name: j for j, name in enumerate(_LABELS)}
-    out = np.array(proba, dtype=np.float64, copy=True)
-    thresholds = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (N_LABELS,))
-    model_drug: np.ndarray = np.any(decode(out, thresholds, non_drug_wins=non_drug_wins)[:, 1:], axis=1)
-    for i, text in enumerate(texts):
-        labels, sale = confident_lexicon_labels(text, None if views is None else views[i])
-        if not labels or not (model_drug[i] or (sale and len(labels) >= 2)):
-            continue
-        top = 0.0
-        for name in labels:
-            j = index[name]
-            floor = min(1.0, max(thresholds[j], 0.5) + _UNION_MARGIN)
-            out[i, j] = max(out[i, j], floor)
-            top = max(top, out[i, j])
-        out[i, 0] = min(out[i, 0], 1.0 - top, top - _UNION_MARGIN)
-    return out
+# ---------------------------------------------------------------------------
+# Ours
 
 
 @register("drugwatch.drugtype.v1")
@@ -1185,6 +1086,8 @@ class DrugTypeDetector(MultiLabelDetector):
         confident evidence gets its label (see :func:`lexicon_union`)."""
         if not getattr(self, "lexicon_union", False):
             return proba
+        from drugwatch.models.lexicon_union import lexicon_union
+
         return lexicon_union(
             proba,
             [e.text for e in events],
@@ -1219,7 +1122,7 @@ class DrugTypeDetector(MultiLabelDetector):
             ),
             "non_drug_wins": bool(getattr(self, "non_drug_wins_", False)),
             "lexicon_union": bool(getattr(self, "lexicon_union", False)),
-            "lexicon": _lexicon_fingerprint(),
+            "lexicon": lexicon_fingerprint(),
         }
 
 
@@ -1232,7 +1135,7 @@ class DrugTypeDetectorV2(DrugTypeDetector):
     description = DrugTypeDetector.description + (
         " Lexicon union: where the model decides a drug, every confident drug label of the text layer is "
         "added; where it decides non_drug, only a text that reads as a sale of several drugs gets them "
-        "(drugwatch.models.multilabel.lexicon_union)."
+        "(drugwatch.models.lexicon_union)."
     )
 
     def __init__(
@@ -1292,12 +1195,8 @@ __all__ = [
     "lexicon_features",
     "general_mask_index",
     "lexicon_mask_index",
-    "confident_lexicon_labels",
-    "lexicon_union",
     "mask_index",
     "normalized_text",
-    "sale_lexicon_labels",
     "skeleton_text",
-    "union_exclusions",
     "validation_split",
 ]
