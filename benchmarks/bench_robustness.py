@@ -43,23 +43,16 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     from drugwatch.evaluation.attacks import FAMILIES, run_robustness
-    from drugwatch.evaluation.experiment import load_config
+    from drugwatch.evaluation.config import load_config
+    from drugwatch.evaluation.tasks import task_for
 
     config = load_config(args.config)
     task = config.data.target
-    if task == "drugtype":
-        from drugwatch.evaluation.multilabel_metrics import load_multilabel_dataset, multilabel_folds
-
-        events, y, info = load_multilabel_dataset(config)
-        folds = multilabel_folds(events, y, config.cv.n_splits, config.cv.seed)
-        metrics, source = ("macro_f1", "subset_accuracy"), "mean"
-    else:
-        from drugwatch.evaluation.experiment import load_dataset
-        from drugwatch.evaluation.splits import grouped_folds
-
-        events, y, info = load_dataset(config)
-        folds = list(grouped_folds(events, y, config.cv.n_splits, config.cv.seed))
-        metrics, source = ("f1", "pr_auc"), "pooled"
+    evaluation_task = task_for(config)
+    data = evaluation_task.load(config)
+    events, y = data.events, data.y
+    folds = evaluation_task.folds(config, data)
+    metrics, source = (("macro_f1", "subset_accuracy"), "mean") if task == "drugtype" else (("f1", "pr_auc"), "pooled")
     fold_ids = args.folds if args.folds else list(range(len(folds)))
     chosen = []
     rng = np.random.default_rng(args.seed)
@@ -73,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "config": str(args.config),
         "task": task,
-        "data": {k: v for k, v in info.items() if k != "folds"},
+        "data": {k: v for k, v in data.info.items() if k != "folds"},
         "folds": fold_ids,
         "test_sample": args.test_sample,
         "columns": {},

@@ -10,7 +10,8 @@ What it does:
 1. trains the default detectors (``scoring.DEFAULT_DETECTORS``: selling on the bench kit's
    ``dev/selling.jsonl``, drug type on ``--drugtype-train`` records of
    ``dev/drugtype.jsonl``) unless ``--models DIR`` holds them (``DIR/selling``,
-   ``DIR/drugtype``); they are cached in the work folder;
+   ``DIR/drugtype``); they are cached in the work folder. ``--drugtype-detector
+   NAME`` scans with another registered drug-type detector (kept in ``DIR/NAME``);
 2. writes the bench kit's dev texts (selling + drugtype, 48,098 texts) replicated
    in order to ``--events`` generic JSONL events (ids unique, authors cycling
    over 5,000 names, an hour stamp), and the first N lines of it for each size;
@@ -86,7 +87,12 @@ def _head(src: Path, dst: Path, n: int) -> None:
             d.write(line)
 
 
-def _train(bench: Path, out: Path, drugtype_train: int) -> list[str]:
+def _train(bench: Path, out: Path, drugtype_train: int, drugtype_name: str | None = None) -> list[str]:
+    """The selling and drug-type model directories under ``out``, trained where absent.
+
+    ``drugtype_name`` (``--drugtype-detector``) replaces the default drug-type
+    detector; its model is kept in ``out/<name>`` instead of ``out/drugtype``.
+    """
     from drugwatch.io.jsonl import load_bench_events
     from drugwatch.models.registry import create_detector
     from drugwatch.scoring import DEFAULT_DETECTORS
@@ -94,11 +100,13 @@ def _train(bench: Path, out: Path, drugtype_train: int) -> list[str]:
     if not (out / "selling" / "config.json").is_file():
         selling = load_bench_events(bench / "dev" / "selling.jsonl")
         create_detector(DEFAULT_DETECTORS["selling"], seed=0).fit(selling).save(out / "selling")
-    if not (out / "drugtype" / "config.json").is_file():
+    name = drugtype_name or DEFAULT_DETECTORS["drugtype"]
+    drugtype = out / ("drugtype" if name == DEFAULT_DETECTORS["drugtype"] else name)
+    if not (drugtype / "config.json").is_file():
         events = load_bench_events(bench / "dev" / "drugtype.jsonl")
         events = [e for e in events if e.labels is not None][:drugtype_train]
-        create_detector(DEFAULT_DETECTORS["drugtype"], seed=0).fit(events).save(out / "drugtype")
-    return [str(out / "selling"), str(out / "drugtype")]
+        create_detector(name, seed=0).fit(events).save(drugtype)
+    return [str(out / "selling"), str(drugtype)]
 
 
 def _rss_mib() -> float:
@@ -275,6 +283,9 @@ def main() -> None:
     parser.add_argument("--memory-sizes", default="100000,1000000")
     parser.add_argument("--ray-events", type=int, default=50_000)
     parser.add_argument("--drugtype-train", type=int, default=10_000)
+    parser.add_argument(
+        "--drugtype-detector", default=None, help="registered drug-type detector to scan with (default: the default's)"
+    )
     parser.add_argument("--models", type=Path, default=None)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
@@ -293,7 +304,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-scan-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    models = _train(args.bench, args.models or work / "models", args.drugtype_train)
+    models = _train(args.bench, args.models or work / "models", args.drugtype_train, args.drugtype_detector)
     print(f"models ready ({time.perf_counter() - started:.0f} s): {models}", flush=True)
     texts = _texts(args.bench)
     if args.compare:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 def main(argv: list[str] | None = None) -> int:
     from sklearn.model_selection import GroupKFold
 
-    from drugwatch.evaluation.multilabel_metrics import multilabel_metrics
+    from drugwatch.evaluation.metrics import multilabel_metrics
     from drugwatch.evaluation.splits import group_of
     from drugwatch.io.jsonl import load_bench_events
     from drugwatch.labels import LABELS

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             y[i, LABELS.index(name)] = 1
     detector = None
     if args.model:
-        from drugwatch.evaluation.multilabel_metrics import multilabel_metrics
+        from drugwatch.evaluation.metrics import multilabel_metrics
         from drugwatch.models.base import Detector
         from drugwatch.records import Event
 

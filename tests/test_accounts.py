@@ -13,7 +13,7 @@ import pytest
 from drugwatch.accounts import AccountDetector, account_features, score_accounts
 from drugwatch.accounts.evaluation import cross_annotator_table, cross_validate_accounts, network_recovery
 from drugwatch.accounts.features import HOUR_BINS, OUR_FEATURES, YANG_LUO_FEATURES, hour_bin, transaction_terms
-from drugwatch.models import Detector, ModelLoadError
+from drugwatch.models import Detector, ModelLoadError, SavedModel
 from drugwatch.records import Account, Event
 
 
@@ -203,8 +203,10 @@ def test_account_detector_contract(tmp_path: Path):
     assert config["registry_name"] == "drugwatch.accounts.v1" and config["task"] == "dealer"
     assert config["training_data"]["n_accounts"] == len(accounts)
     assert (directory / "event-detector" / "config.json").is_file()
-    for loader in (Detector, AccountDetector):
+    for loader in (SavedModel, AccountDetector):
         np.testing.assert_array_equal(loader.load(directory).predict_proba(accounts), proba)
+    with pytest.raises(ModelLoadError, match="not a Detector"):
+        Detector.load(directory)
     with pytest.raises(TypeError, match="Iterable over Account objects"):
         detector.predict_proba("dealer0")
     with pytest.raises(TypeError, match="single Account"):

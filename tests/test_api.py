@@ -68,7 +68,7 @@ def test_health_needs_no_key_and_names_the_models(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    assert body["models"] == ["drugwatch.selling.v1", "drugwatch.drugtype.v2"]
+    assert body["models"] == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
     assert body["generation"] >= 1 and body["last_reload_error"] is None
     assert r.headers["x-request-id"]
 
@@ -194,7 +194,7 @@ def test_score_event_matches_the_scorer(app, client: TestClient, models_dir: Pat
     assert got["selling"] is True and got["selling_probability"] > 0.5
     assert "xanax" in got["drug_labels"]
     assert any(c["app"] == "wickr" and c["value"] == "demo_plug77" for c in got["contacts"])
-    assert [m["name"] for m in got["models"]] == ["drugwatch.selling.v1", "drugwatch.drugtype.v2"]
+    assert [m["name"] for m in got["models"]] == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
     benign = client.post("/v1/score/event", json={"text": BENIGN}, headers=headers).json()
     assert benign["selling"] is False and benign["drug_labels"] == ["non_drug"]
     assert benign["id"] == "0"  # no id given: its position
@@ -348,13 +348,13 @@ def test_models_are_listed_with_name_version_fingerprints(app, client: TestClien
     headers = key(app, "inspect")  # any key may list
     listing = client.get("/v1/models", headers=headers).json()
     names = [m["name"] for m in listing["models"]]
-    assert names == ["drugwatch.selling.v1", "drugwatch.drugtype.v2"]
+    assert names == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
     config = json.loads((models_dir / "selling" / "config.json").read_text())
     selling = listing["models"][0]
     assert selling["version"] == 1 and selling["task"] == "selling" and selling["columns"] == ["not_selling", "selling"]
     assert selling["training_fingerprint"] == config["training_data"]["fingerprint"]
     assert len(selling["files_sha256"]) == 64
-    one = client.get("/v1/models/drugwatch.drugtype.v2", headers=headers).json()
+    one = client.get("/v1/models/drugwatch.drugtype.v3", headers=headers).json()
     assert one == listing["models"][1] and len(one["columns"]) == 10
 
 
@@ -417,7 +417,7 @@ def test_account_with_a_dealer_model(model_cache: Path, tmp_path: Path) -> None:
     }
     with TestClient(app) as client:
         names = [m["name"] for m in client.get("/v1/models", headers=headers).json()["models"]]
-        assert names == ["drugwatch.selling.v1", "drugwatch.drugtype.v2", "drugwatch.accounts.v1"]
+        assert names == ["drugwatch.selling.v1", "drugwatch.drugtype.v3", "drugwatch.accounts.v1"]
         r = client.post("/v1/score/account", json=body, headers=headers)
     assert r.status_code == 200, r.text
     out = r.json()

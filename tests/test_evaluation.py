@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from test_models_contract import TINY_PARAMS, tiny_corpus
 
-from drugwatch.evaluation.experiment import (
+from drugwatch.evaluation.config import (
     ConfigError,
     apply_overrides,
     extra_args_to_overrides,
+    load_config,
     parse_override,
 )
 from drugwatch.evaluation.metrics import (
@@ -17,6 +18,8 @@ from drugwatch.evaluation.metrics import (
     binary_metrics,
     expected_calibration_error,
     fpr_by_source,
+    hard_metrics,
+    precision_recall_f1,
 )
 from drugwatch.evaluation.splits import deduplicate, group_of, grouped_folds
 from drugwatch.models import available_detectors, create_detector, get_detector_class
@@ -125,3 +128,86 @@ def test_spacy_style_extra_args():
     assert extra_args_to_overrides(["--train.seed", "3", "--cv.n_splits=5"]) == ["train.seed=3", "cv.n_splits=5"]
     with pytest.raises(ConfigError, match="no value"):
         extra_args_to_overrides(["--train.seed"])
+
+
+def test_binary_metrics_score_the_detectors_own_decisions():
+    y = np.array([0, 0, 1, 1, 1])
+    proba = np.array([0.1, 0.6, 0.4, 0.9, 0.8])
+    at_half = binary_metrics(y, proba)
+    assert (at_half["tp"], at_half["fp"], at_half["fn"], at_half["tn"]) == (2, 1, 1, 1)
+    # Decisions made elsewhere (each fold at its own threshold): the hard numbers follow them,
+    # the ranking metrics still read the probabilities.
+    decided = binary_metrics(y, proba, threshold=None, y_pred=[0, 0, 1, 1, 1])
+    assert decided["threshold"] is None
+    assert (decided["precision"], decided["recall"], decided["f1"], decided["fpr"]) == (1.0, 1.0, 1.0, 0.0)
+    assert decided["roc_auc"] == at_half["roc_auc"] and decided["pr_auc"] == at_half["pr_auc"]
+    with pytest.raises(ValueError, match="threshold or the decisions"):
+        binary_metrics(y, proba, threshold=None)
+
+
+def test_counts_and_label_arrays_give_the_same_precision_recall_f1():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        truth = rng.integers(0, 2, 50)
+        pred = rng.integers(0, 2, 50)
+        hard = hard_metrics(truth, pred)
+        p, r, f = precision_recall_f1(hard["tp"], hard["fp"], hard["fn"])
+        assert (p, r) == (hard["precision"], hard["recall"]) and f == pytest.approx(hard["f1"], abs=1e-12)
+    assert precision_recall_f1(0, 0, 0) == (0.0, 0.0, 0.0)
+    empty = hard_metrics([], [])
+    assert empty["accuracy"] is None and empty["f1"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("target", "path", "task"),
+    [
+        ("selling", "missing.jsonl", "SellingTask"),
+        ("drugtype", "missing.jsonl", "DrugTypeTask"),
+        ("drugtype", "demo:seed=0,n_accounts=2", "ImageDrugTypeTask"),
+        ("drug_image", "missing.jsonl", "DrugImageTask"),
+        ("image_tree", "missing.jsonl", "ImageTreeTask"),
+    ],
+)
+def test_one_runner_picks_the_task_of_the_target(tmp_path, target, path, task):
+    from drugwatch.evaluation.tasks import task_for
+
+    config_file = tmp_path / "e.toml"
+    config_file.write_text(
+        f"""[experiment]\nname = "t"\n[data]\npath = "{path}"\ntarget = "{target}"\n"""
+        """[columns.a]\ndetector = "drugwatch.tfidf_lr.v1"\n""",
+        encoding="utf-8",
+    )
+    chosen = task_for(load_config(config_file))
+    assert type(chosen).__name__ == task and chosen.name == target
+    assert chosen.checkpoints == (target == "selling")
+
+
+def test_task_refuses_columns_that_cannot_learn_its_target(tmp_path):
+    from drugwatch.evaluation.experiment import run_evaluation
+
+    config_file = tmp_path / "e.toml"
+    config_file.write_text(
+        """[experiment]\nname = "t"\n[data]\npath = "missing.jsonl"\ntarget = "drugtype"\n"""
+        """[columns.a]\ndetector = "drugwatch.tfidf_lr.v1"\n""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="columns.a: target drugtype needs drug-type detectors"):
+        run_evaluation(load_config(config_file), tmp_path / "run")
+    with pytest.raises(ConfigError, match="keep no fold checkpoints"):
+        run_evaluation(load_config(config_file), tmp_path / "run", fit_missing=False)
+
+
+def test_drug_vs_not_reads_the_non_drug_decisions():
+    from drugwatch.labels import LABELS
+    from drugwatch.vision.evaluation import drug_vs_not
+
+    non_drug, drug = LABELS.index("non_drug"), LABELS.index("marijuana")
+    y = np.zeros((4, len(LABELS)), dtype=np.int64)
+    pred = np.zeros_like(y)
+    y[[0, 1], drug] = 1  # two drug events
+    y[[2, 3], non_drug] = 1  # two without drugs
+    pred[0, drug] = 1  # found
+    pred[1, non_drug] = 1  # missed
+    pred[2, non_drug] = 1  # right
+    pred[3, drug] = 1  # a false alarm
+    assert drug_vs_not(y, pred) == {"accuracy": 0.5, "precision": 0.5, "recall": 0.5, "f1": 0.5}

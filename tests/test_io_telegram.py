@@ -535,3 +535,29 @@ def test_the_import_command_reads_telegram_and_prints_what_it_skipped(tmp_path: 
     assert "Telegram service message (pin_message)" in result.output
     listed = CliRunner().invoke(app, ["import", "--help"])
     assert "telegram" in listed.output
+
+
+def test_a_one_chat_export_whose_first_key_is_not_the_chat_header_is_still_telegram(tmp_path: Path) -> None:
+    from drugwatch.io.telegram import is_desktop_export
+
+    messages = [m for m in group_messages() if isinstance(m, dict) and "id" in m]
+    # A newer or re-saved export: other keys before the header, the header after them.
+    extra_first = {"exported_with": "demo tool", "name": "demo group", "type": "private_supergroup", "id": GROUP_ID}
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({**extra_first, "messages": messages}, indent=1), encoding="utf-8")
+    assert detect_format(path) == "telegram"
+    with Store(f"sqlite:///{tmp_path / 'db.sqlite'}") as store:
+        report = import_path(path, store, quarantine=tmp_path / "q.jsonl")
+        assert report.format == "telegram"
+        assert report.imported == 7 and report.skipped == 1
+        assert store.get_event(f"telegram:{GROUP_ID}/12").post_id == f"{GROUP_ID}/10"
+    # No chat type before the messages either: the first message's shape says Telegram.
+    bare = tmp_path / "bare" / "result.json"
+    bare.parent.mkdir()
+    bare.write_text(json.dumps({"exported_with": "x", "messages": messages, "id": GROUP_ID}), encoding="utf-8")
+    assert is_desktop_export(bare)
+    assert folder_plan(bare.parent)[0] == [("telegram", [bare])]
+    # A "messages" list alone is not enough.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"data": 1, "messages": ["hello", "world"]}), encoding="utf-8")
+    assert not is_desktop_export(other)

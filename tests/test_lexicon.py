@@ -483,6 +483,46 @@ def test_ambiguous_names_without_sale_context(text: str) -> None:
     assert analyze(text).labels == ()
 
 
+def test_a_price_is_sale_context_for_words_not_for_emoji() -> None:
+    # two ambiguous street names and prices: a price list
+    assert analyze("blow $80 a gram, fent $25 a point").labels == ("painkiller", "cocaine")
+    assert analyze("gras 10€, koks 70€, pep 8€").labels == ("marijuana", "cocaine", "other_drugs")
+    from drugwatch.lexicon import load_lexicon
+
+    hand_only = Matcher(load_lexicon())  # the price decides, not the context model
+    assert hit_labels(hand_only.find("gras, koks, pep")) == ()
+    assert hit_labels(hand_only.find("gras 10€, koks 70€, pep 8€")) == ("marijuana", "cocaine", "other_drugs")
+    # one ambiguous word and a price is not enough; nor are negated words
+    assert hit_labels(hand_only.find("coke $2 at the corner store")) == ()
+    assert analyze("protein bars $5 each, snow boots $40 each").labels == ()
+    # an emoji's word gains nothing from a price ("💎" is the DEA's meth code)
+    assert analyze("💎💎 NFT #42 sold! price $90").labels == ()
+
+
+def test_an_emoji_word_does_not_negate_its_neighbour() -> None:
+    # "chocolate bars" is food, but "🍫 bars" is the DEA's Xanax code
+    assert analyze("chocolate bars and percs, hmu").labels == ("painkiller",)
+    assert analyze("🍫 bars and percs, hmu").labels == ("xanax", "painkiller")
+    # without drug or sale context the emoji stays food
+    assert analyze("🍫 bars are my favourite snack").labels == ()
+    assert analyze("homemade 🍫 bars and brownies for the bake sale").labels == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("md and coke, hmu on wickr", ("mdma", "cocaine")),
+        ("taz et beuh, livraison 10€", ("marijuana", "mdma")),
+        ("teile 5€, pappen 8€, koks 70€", ("mdma", "lsd", "cocaine")),
+        ("lsd pappen, 10 stück, versand", ("lsd",)),
+        ("my md said to rest", ()),
+        ("Taz went to the park", ()),
+    ],
+)
+def test_added_street_names_need_context(text: str, labels: tuple) -> None:
+    assert analyze(text).labels == labels
+
+
 def test_weak_sale_cues_are_the_context_models_decision() -> None:
     from drugwatch.lexicon import load_lexicon
     from drugwatch.lexicon.context import load_context_model

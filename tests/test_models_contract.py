@@ -13,7 +13,7 @@ from drugwatch.models import (
     NotFittedError,
     available_detectors,
     create_detector,
-    get_detector_class,
+    get_model_class,
 )
 from drugwatch.models.base import SELLING_COLUMNS, render_model_card
 from drugwatch.records import Event
@@ -86,7 +86,7 @@ OVERFIT_PARAMS: dict[str, dict] = {
 
 # Binary (selling) detectors; the multi-label drug-type detectors have their own
 # contract tests in tests/test_multilabel.py (DMML hook).
-DETECTORS = [n for n in available_detectors() if get_detector_class(n).task == "selling"]
+DETECTORS = [n for n in available_detectors() if get_model_class(n).task == "selling"]
 
 
 def build(name: str, **extra) -> Detector:
@@ -243,3 +243,11 @@ def test_model_card_without_evaluation_says_so():
     detector = build("drugwatch.tfidf_lr.v1").fit(tiny_corpus())
     card = render_model_card(detector.config())
     assert "No evaluation was recorded" in card
+
+
+def test_every_registered_model_is_a_saved_model_and_only_the_account_model_is_not_a_detector():
+    from drugwatch.models import SavedModel, available_models
+
+    kinds = {name: get_model_class(name) for name in available_models()}
+    assert all(issubclass(cls, SavedModel) for cls in kinds.values())
+    assert {name for name, cls in kinds.items() if not issubclass(cls, Detector)} == {"drugwatch.accounts.v1"}

@@ -56,6 +56,7 @@ def targets(events) -> np.ndarray:
 TINY: dict[str, dict] = {
     "drugwatch.tfidf_ovr.v1": dict(inner_folds=2),
     "drugwatch.drugtype.v1": dict(inner_folds=2, min_df=1),
+    "drugwatch.drugtype.v3": dict(inner_folds=2, min_df=1),
     "drugwatch.fasttext.v1": dict(embedding_dim=8, buckets=64, epochs=2, num_threads=1),
     "drugwatch.textcnn.v1": dict(embedding_dim=8, filters=4, epochs=2, num_threads=1),
     "drugwatch.textrnn.v1": dict(embedding_dim=8, hidden=4, epochs=2, num_threads=1),
@@ -65,6 +66,7 @@ TINY: dict[str, dict] = {
 OVERFIT: dict[str, dict] = {
     "drugwatch.tfidf_ovr.v1": dict(C=1000.0, tune_thresholds=False),
     "drugwatch.drugtype.v1": dict(C=100.0, inner_folds=2, min_df=1),
+    "drugwatch.drugtype.v3": dict(C=100.0, inner_folds=2, min_df=1),
     "drugwatch.fasttext.v1": dict(
         embedding_dim=32, buckets=256, epochs=150, lr=5e-2, batch_size=8, validation_fraction=0.0, num_threads=1
     ),
@@ -99,6 +101,7 @@ DRUGTYPE = [
     "drugwatch.textrnn.v1",
     "drugwatch.minilm.v1",
     "drugwatch.drugtype.v1",
+    "drugwatch.drugtype.v3",
 ]
 FAST = [n for n in DRUGTYPE if n != "drugwatch.minilm.v1"]
 SLOW_MINILM = pytest.param("drugwatch.minilm.v1", marks=pytest.mark.slow)
@@ -377,7 +380,7 @@ def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_befor
 
 
 def test_multilabel_metrics_match_hand_counts():
-    from drugwatch.evaluation.multilabel_metrics import confusion_table, multilabel_metrics
+    from drugwatch.evaluation.metrics import confusion_table, multilabel_metrics
 
     y = np.zeros((4, len(LABELS)), dtype=np.int64)
     y[0, 0] = y[1, 1] = y[2, 1] = y[2, 8] = y[3, 4] = 1
@@ -396,7 +399,8 @@ def test_multilabel_metrics_match_hand_counts():
 
 
 def test_drugtype_experiment_runs_end_to_end(tmp_path):
-    from drugwatch.evaluation.experiment import load_config, run_evaluation, run_training
+    from drugwatch.evaluation.config import load_config
+    from drugwatch.evaluation.experiment import run_evaluation, run_training
 
     data = tmp_path / "drugtype.jsonl"
     rows = [
@@ -433,7 +437,7 @@ def test_drugtype_experiment_runs_end_to_end(tmp_path):
     assert "macro F1" in table and "Confusion matrices of `ours`" in table
     one_fold = run_evaluation(load_config(config_path, ["cv.folds=[1]", 'run.columns=["plain"]']), tmp_path / "r1")
     assert one_fold["cells"][0]["folds_run"] == [1]
-    from drugwatch.evaluation.experiment import ConfigError
+    from drugwatch.evaluation.config import ConfigError
 
     with pytest.raises(ConfigError, match="no fold checkpoints"):  # never fits everything by surprise
         run_evaluation(config, tmp_path / "r2", fit_missing=False)
@@ -493,7 +497,11 @@ def test_sale_lexicon_labels_need_a_sale_reading():
     assert sale_lexicon_labels("xanax and oxycodone, wickr me") == ("xanax", "painkiller")
     menu = "LSD, MDMA, shrooms, coke. DM for prices"
     assert set(sale_lexicon_labels(menu)) == {"mushroom", "mdma", "lsd", "cocaine"}
-    assert sale_lexicon_labels("LSD, MDMA, shrooms, coke") == ()  # a list, no sale
+    assert sale_lexicon_labels("LSD, MDMA") == ()  # two names, no sale
+    # a list of three drugs or more, most of the text: a menu without a trade word
+    assert set(sale_lexicon_labels("LSD, MDMA, shrooms, coke")) == {"mushroom", "mdma", "lsd", "cocaine"}
+    assert set(sale_lexicon_labels("#magicmushrooms #lsd #dmt #psychedelics")) == {"mushroom", "lsd", "other_drugs"}
+    assert sale_lexicon_labels("study finds heroin, cocaine and meth use rising among teens in the city") == ()
     # one drug, or no sale: for the model to decide
     assert sale_lexicon_labels("cocaine $60 a gram") == ()
     assert sale_lexicon_labels("study finds heroin and cocaine use rising") == ()
@@ -528,6 +536,20 @@ def test_lexicon_union_raises_exactly_the_sale_labels_over_their_thresholds():
     assert {LABELS[j] for j in np.flatnonzero(got[0])} == {"xanax"}
 
 
+def test_lexicon_union_counts_an_unreliable_term_alone_in_a_multi_drug_list():
+    from drugwatch.models.lexicon_union import confident_lexicon_labels
+
+    # "bars", "tabs", "koks" are left out of the union (union_exclusions.tsv) ...
+    assert confident_lexicon_labels("xanax tabs 2mg, wickr")[0] == ("xanax",)
+    # ... except as a list item of their own beside two other drugs or more
+    assert confident_lexicon_labels("bud, shrooms, tabs, beans. text me")[0] == ("marijuana", "mdma", "mushroom", "lsd")
+    assert confident_lexicon_labels("#hasch #gras #koks #pep #lieferung")[0] == ("marijuana", "cocaine", "other_drugs")
+    # beside one other drug only, or sharing its item with another drug: still left out
+    assert confident_lexicon_labels("10 tabs | 2C-B | 20mg")[0] == ("other_drugs",)
+    assert confident_lexicon_labels("weed, tabs, hmu")[0] == ("marijuana",)
+    assert confident_lexicon_labels("mdma tabs, weed, ketamine, hmu")[0] == ("marijuana", "mdma", "other_drugs")
+
+
 def test_drugtype_v2_adds_the_lexicon_labels_of_a_sale_and_keeps_predict_equal_to_decide(tmp_path):
     events = stack_corpus()
     v1 = create_detector("drugwatch.drugtype.v1", min_df=1).fit(events)
@@ -545,3 +567,152 @@ def test_drugtype_v2_adds_the_lexicon_labels_of_a_sale_and_keeps_predict_equal_t
     assert len(config["extra"]["lexicon"]) >= 16
     loaded = Detector.load(tmp_path / "v2")
     np.testing.assert_array_equal(loaded.predict(menu), v2.predict(menu))
+
+
+# -- drugtype.v3: the same model, cheap to score ----------------------------------------
+
+
+def _reference_votes(S, y, k):
+    """Neighbour votes one event at a time, written plainly: the k most similar
+    (ties to the lower training index), similarity-weighted mean labels, max, mean."""
+    S = S.toarray()
+    out = np.zeros((S.shape[0], len(LABELS) + 2))
+    for i, row in enumerate(S):
+        hit = np.flatnonzero(row)
+        if not len(hit):
+            continue
+        top = sorted(hit, key=lambda j: (-row[j], j))[:k]
+        w = row[top].astype(np.float64)
+        out[i, : len(LABELS)] = w @ y[top] / (w.sum() + 1e-9)
+        out[i, -2:] = w.max(), w.mean()
+    return out
+
+
+def test_batch_neighbour_votes_equal_the_per_event_reference():
+    import scipy.sparse as sp
+
+    from drugwatch.models.multilabel import _batch_top_k_votes, _top_k_mask, _top_k_votes
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((60, 200)) * (rng.random((60, 200)) < 0.15)
+    dense[dense > 0] = np.round(dense[dense > 0], 1)  # many ties at the k-th similarity
+    dense[5] = 0.0  # an event without a neighbour
+    dense[6] = 0.0
+    dense[6, :4] = 0.5  # fewer candidates than k
+    S = sp.csr_matrix(dense.astype(np.float32))
+    y = np.eye(len(LABELS), dtype=np.float32)[rng.integers(0, len(LABELS), 200)]
+    want = _reference_votes(S, y, 10)
+    got = _batch_top_k_votes(S, y, 10)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_top_k_votes(S, y, 10), want, rtol=1e-12, atol=1e-12)  # the per-event path agrees
+    assert not got[5].any() and got[6, -1] == pytest.approx(0.5)
+    # an event alone scores the same bits as in the batch
+    np.testing.assert_array_equal(np.vstack([_batch_top_k_votes(S[i], y, 10) for i in range(60)]), got)
+    # the mask keeps min(k, entries) per row
+    S.sort_indices()
+    kept = np.add.reduceat(_top_k_mask(S.indptr, S.data, 10).astype(int), S.indptr[:-1])
+    assert (kept[np.diff(S.indptr) > 0] == np.minimum(10, np.diff(S.indptr))[np.diff(S.indptr) > 0]).all()
+
+
+def test_pruned_neighbour_index_keeps_each_events_heaviest_terms():
+    import scipy.sparse as sp
+
+    from drugwatch.models.multilabel import _NeighbourVotes
+
+    X = sp.csr_matrix(
+        np.array([[0.9, 0.1, 0.3, 0.0, 0.2], [0.0, 0.8, 0.0, 0.6, 0.1], [0.5, 0.0, 0.0, 0.5, 0.0]], dtype=np.float32)
+    )
+    y = np.eye(len(LABELS), dtype=np.int64)[[1, 2, 3]]
+    pruned = _NeighbourVotes(X, y, k=1, max_df=1.0, terms=2)
+    rows = pruned.indexed_rows().toarray()
+    assert (rows > 0).sum(axis=1).tolist() == [2, 2, 2]
+    assert (rows[0] > 0).tolist() == [True, False, True, False, False]  # 0.9 and 0.3 kept
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, rtol=1e-6)
+    full = _NeighbourVotes(X, y, k=1, max_df=1.0)  # without terms: the full index, as before
+    assert full.index.nnz == X.nnz
+    Q = sp.csr_matrix(
+        np.array([[0.0, 0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0]], dtype=np.float32)
+    )
+    got = pruned.votes((Q[:, :2], Q[:, 2:]))
+    assert got[0, :10].argmax() == 3 and got[1, :10].argmax() == 1
+    # column 4 is among no event's two heaviest terms: no neighbour in the pruned index, one in the full
+    assert not got[2].any() and full.votes((Q[2:, :2], Q[2:, 2:]))[0, :10].argmax() == 1
+
+
+def test_drugtype_v3_scores_alike_with_and_without_views_alone_or_in_a_batch(tmp_path):
+    from drugwatch.models.multilabel import NEIGHBOUR_FEATURES
+    from drugwatch.text.analyze import analyze_many
+
+    events = stack_corpus()
+    v3 = create_detector("drugwatch.drugtype.v3", min_df=1).fit(events)
+    assert (v3.char_ngram_min, v3.char_ngram_max, v3.lexicon_source) == (2, 4, "views")
+    assert v3.neighbours_.terms == v3.knn_terms > 0
+    assert v3.stacker_.coef.shape[0] == 10 + len(NEIGHBOUR_FEATURES) + 11
+    assert min(len(t) for t in v3.char_vectorizer_.vocabulary_) == 2
+    assert max(len(t) for t in v3.char_vectorizer_.vocabulary_) == 4
+    np.testing.assert_array_equal(v3.predict(events), targets(events))
+    probe = [
+        *events[:40],
+        Event(id="q1", text="ΜDMA crystals, x*n*x bars 2mg, h4sh 5g"),
+        Event(id="q2", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me"),
+    ]
+    plain = v3.predict_proba(probe)
+    np.testing.assert_array_equal(v3.predict_proba(probe, views=analyze_many([e.text for e in probe])), plain)
+    np.testing.assert_array_equal(np.vstack([v3.predict_proba([e]) for e in probe]), plain)
+    loaded = Detector.load(v3.save(tmp_path / "v3"))
+    assert type(loaded).__name__ == "DrugTypeDetectorV3"
+    np.testing.assert_array_equal(loaded.predict_proba(probe), plain)
+
+
+def test_drugtype_v2_saved_without_the_new_parameters_predicts_as_before(tmp_path):
+    """A v2 directory written before char_ngram_min, knn_terms and lexicon_source
+    (and a neighbour index without ``terms``) loads with the old settings and
+    scores the same bits."""
+    import pickle
+
+    events = stack_corpus()
+    v2 = create_detector("drugwatch.drugtype.v2", min_df=1).fit(events)
+    assert (v2.char_ngram_min, v2.knn_terms, v2.lexicon_source) == (1, 0, "normalized")
+    probe = [*events[:40], Event(id="q", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me")]
+    before = v2.predict_proba(probe)
+    directory = v2.save(tmp_path / "old")
+    config = json.loads((directory / "config.json").read_text())
+    for key in ("char_ngram_min", "knn_terms", "lexicon_source"):
+        del config["params"][key]
+    (directory / "config.json").write_text(json.dumps(config))
+    state = pickle.loads((directory / "weights.pkl").read_bytes())
+    del state["neighbours_"].__dict__["terms"]
+    (directory / "weights.pkl").write_bytes(pickle.dumps(state))
+    loaded = Detector.load(directory)
+    assert (loaded.char_ngram_min, loaded.knn_terms, loaded.lexicon_source) == (1, 0, "normalized")
+    np.testing.assert_array_equal(loaded.predict_proba(probe), before)
+
+
+def test_folded_text_shortcuts_change_nothing(monkeypatch):
+    """folded_text skips its mask and leetspeak passes, and the tokens the folding
+    would not change, where there is nothing for them to change."""
+    import re
+
+    import drugwatch.models.multilabel as ml
+
+    texts = [
+        "plain words only",
+        "xanax 2mg bars",
+        "h4ck1ng gu1d3 usa!",
+        "mesca●ine and c0ca1ne",
+        "s□le*codei?e",
+        "10x30mg 9x19 2k17",
+        "ünïcödé wörds 一二三",
+        "p_i_l_l_s",
+        "g e n e r i c",
+    ]
+    masks = ml.mask_index(["mescaline mescaline sale sale codeine codeine"], min_count=1)
+    kwargs = {"masks": masks, "is_word": {"sale", "codeine"}.__contains__, "version": 2}
+    fast = [ml.folded_text(t, **kwargs) for t in texts] + [ml.folded_text(t, masks) for t in texts]
+    everything = re.compile(r"(?s).")
+    monkeypatch.setattr(ml, "_FOLDABLE", everything)
+    monkeypatch.setattr(ml, "_ANY_MASK", everything)
+    monkeypatch.setattr(ml, "_LEET_TOKEN_FOLDABLE", ml._LEET_TOKEN)  # every token through the folding function
+    slow = [ml.folded_text(t, **kwargs) for t in texts] + [ml.folded_text(t, masks) for t in texts]
+    assert fast == slow
+    assert fast[0] == "plain words only" and fast[2] == "hacking guide usa!"

@@ -141,6 +141,11 @@ def test_events_without_images_get_the_base_rates():
     proba = detector.predict_proba([Event(id="t", text="no picture here")])
     np.testing.assert_allclose(proba[0], detector.prior_)
     assert not detector.has_image([Event(id="t", text="x")])[0]
+    # As every event detector, it takes raw texts (no image: the base rates) and decides in one place.
+    np.testing.assert_allclose(detector.predict_proba(["no picture here"]), proba)
+    np.testing.assert_array_equal(detector.predict(examples), detector.decide(detector.predict_proba(examples)))
+    with pytest.raises(ValueError, match="unknown head 'cats'"):
+        MultitaskImageDetector(epochs=1).fit([*examples, ImageExample(id="c", targets={"cats": 1})])
 
 
 def test_image_sources_are_read_with_the_heads_they_know(tmp_path: Path):

@@ -37,7 +37,7 @@ def test_demo_job_runs_the_whole_flow(tmp_path: Path) -> None:
     assert (scan.results, scan.accounts, scan.quarantined) == (job.corpus["events"], job.corpus["accounts"], 0)
     results = list(read_results(job.results_file))
     assert len(results) == job.corpus["events"]
-    assert {m.name for m in results[0].models} == {"drugwatch.selling.v1", "drugwatch.drugtype.v2"}
+    assert {m.name for m in results[0].models} == {"drugwatch.selling.v1", "drugwatch.drugtype.v3"}
     # The detectors were trained on another corpus and still find the adverts of this one.
     assert job.quality["selling_f1"] > 0.7
     # account model: trained on the other corpus' accounts, saved, and used on this corpus' accounts

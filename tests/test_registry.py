@@ -5,14 +5,31 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from drugwatch.models.registry import BUILTIN_DETECTORS, available_detectors, get_detector_class
+import pytest
+
+from drugwatch.models.base import Detector
+from drugwatch.models.registry import (
+    BUILTIN_DETECTORS,
+    available_detectors,
+    available_models,
+    get_detector_class,
+    get_model_class,
+)
 
 
 def test_builtin_table_matches_registered_detectors():
-    registered = available_detectors()
+    registered = available_models()
     assert sorted(BUILTIN_DETECTORS) == registered
+    assert available_detectors() == [n for n in registered if n != "drugwatch.accounts.v1"]
     for name in registered:
-        assert get_detector_class(name).__module__ == BUILTIN_DETECTORS[name], name
+        assert get_model_class(name).__module__ == BUILTIN_DETECTORS[name], name
+
+
+def test_detector_lookup_refuses_models_that_do_not_read_events():
+    assert issubclass(get_detector_class("drugwatch.yang_luo_image.v1"), Detector)
+    assert not issubclass(get_model_class("drugwatch.accounts.v1"), Detector)
+    with pytest.raises(ValueError, match="not an event detector"):
+        get_detector_class("drugwatch.accounts.v1")
 
 
 def test_scikit_learn_detector_loads_without_torch():

@@ -14,6 +14,7 @@ from drugwatch.models.selling_v3 import (
     DRUG_TOKEN,
     EVIDENCE_FEATURES,
     EVIDENCE_SIGNS,
+    OFFER_KINDS,
     WEAK_FEATURE,
     GeneralSellingDetector,
     SignedLogisticRegression,
@@ -21,8 +22,10 @@ from drugwatch.models.selling_v3 import (
     choose_threshold_by_negatives,
     delexicalize,
     evidence,
+    group_balanced,
     load_pool,
     role_of,
+    without_offer_kind,
 )
 from drugwatch.models.weak import LF_CLASS, LF_NAMES, LabelModel, fires, lf_summary
 from drugwatch.records import Event
@@ -410,3 +413,68 @@ def test_named_subsources_are_capped_whatever_their_size():
     )
     strict = choose_threshold_by_negatives(proba, y, sub, target_fpr=1.0, max_subsource_fpr=0.0, capped={"a"})
     assert loose == 0.0 and strict > 0.9
+
+
+# -- rebalancing and feature dropout ------------------------------------------------
+
+
+def test_group_balance_keeps_the_total_and_shrinks_the_big_seller():
+    weights = np.ones(8)
+    groups = np.array(["big"] * 4 + ["a", "b", "neg", "neg"])
+    chosen = np.array([True] * 6 + [False, False])
+    flat = group_balanced(weights, chosen, groups, 1.0)
+    assert flat[chosen].sum() == pytest.approx(6.0)  # the positives keep their weight
+    assert flat[:4].sum() == pytest.approx(flat[4]) == pytest.approx(flat[5])  # each group weighs the same
+    assert list(flat[~chosen]) == [1.0, 1.0]  # others untouched
+    assert list(group_balanced(weights, chosen, groups, 0.0)) == list(weights)
+
+
+def test_posts_carry_their_share_of_the_positive_weight():
+    detector = GeneralSellingDetector(pool="none", post_positive_share=0.75, group_balance=0.0)
+    y = np.array([1, 1, 1, 1, 1, 1, 0, 0])
+    darknet = np.array([False, False, True, True, True, True, True, False])
+    weights = np.array([1.0, 1.0, 0.3, 0.3, 0.3, 0.3, 0.3, 1.0])
+    balanced = detector._balance(y, weights, darknet, np.array(list("abcdefgh")))
+    posts, offers = balanced[(y == 1) & ~darknet].sum(), balanced[(y == 1) & darknet].sum()
+    assert posts / (posts + offers) == pytest.approx(0.75)
+    assert list(balanced[y == 0]) == [0.3, 1.0]  # negatives keep their role weights
+    off = GeneralSellingDetector(pool="none", post_positive_share=0.0, group_balance=0.0)._balance(
+        y, weights, darknet, np.array(list("abcdefgh"))
+    )
+    assert list(off) == list(weights)
+
+
+def test_dropping_an_offer_kind_recomputes_the_offer_counts():
+    _, dense = evidence("xanax 2mg bars $5 each, wickr: plugdemo7, for sale")
+    row = dense[None, :]
+    assert row[0, F["offer_evidence"]] == pytest.approx(1.0)
+    no_contact = without_offer_kind(row, "contact")
+    assert no_contact[0, F["drug_and_contact"]] == 0 and no_contact[0, F["contact_any"]] == 0
+    assert no_contact[0, F["offer_evidence"]] == pytest.approx(0.75)
+    assert no_contact[0, F["drug_and_quantity"]] == 1  # the other kinds stay
+    assert row[0, F["drug_and_contact"]] == 1  # the input is not changed
+    assert set(OFFER_KINDS) == {"contact", "price", "quantity", "sale"}
+    assert all(name in F for names in OFFER_KINDS.values() for name in names)
+
+
+def test_dropout_copies_and_balancing_fit_and_keep_the_signs():
+    detector = create_detector(
+        "drugwatch.selling.v3",
+        pool="none",
+        inner_folds=2,
+        dropout_weight=1.0,
+        group_balance=1.0,
+        calibration_group_balance=1.0,
+    ).fit(corpus())
+    weights = detector.evidence_weights()
+    assert all(weights[name] >= 0 for name, sign in EVIDENCE_SIGNS.items() if sign == "+" and name in weights)
+    proba = detector.predict_proba([Event(id="x", text=ADVERTS[0]), Event(id="y", text=EVERYDAY[0])])[:, 1]
+    assert proba[0] > proba[1]
+
+
+def test_model_card_states_the_rebalancing(fitted):
+    card = fitted._extra_config()["positive_balance"]
+    assert card["group_balance"] == fitted.group_balance
+    assert card["feature_dropout_weight"] == fitted.dropout_weight
+    assert card["positive_post_groups"] == len(ADVERTS)  # one seller group per advert in the corpus
+    assert card["post_positive_share"] is None  # no listings in this fit: nothing to balance against

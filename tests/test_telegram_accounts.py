@@ -235,3 +235,43 @@ def test_the_report_ranks_and_links_telegram_channels(store: Store, tmp_path: Pa
         f"telegram:channel{SHOP}" in networks[0]["members"]
         and "app_handle:demo_orderbot" in networks[0]["shared_contacts"]
     )
+
+
+def test_display_names_show_beside_peer_ids_in_the_networks_the_cli_and_the_report(
+    store: Store, tmp_path: Path
+) -> None:
+    from drugwatch.report import build_report
+
+    network = link_store(store).result.networks[0]
+    assert network.names == {f"telegram:channel{SHOP}": "demo shop", f"telegram:channel{STORE_TWO}": "demo store two"}
+    assert network.label(f"telegram:channel{SHOP}") == f"telegram:channel{SHOP} (demo shop)"
+    result = runner.invoke(app, ["accounts", "link", "--db", store.url])
+    assert result.exit_code == 0, result.output
+    assert "(demo shop)" in result.output
+    as_json = runner.invoke(app, ["accounts", "link", "--db", store.url, "--json"])
+    assert json.loads(as_json.output)["networks"][0]["names"][f"telegram:channel{STORE_TWO}"] == "demo store two"
+
+    results, accounts = _results(store), list(store.iter_accounts())
+    build_report(lambda: results, tmp_path / "shown", accounts=accounts, unmask=True)
+    with open(tmp_path / "shown" / "tables" / "top-accounts.csv", encoding="utf-8") as handle:
+        names = {row["account"]: row["name"] for row in csv.DictReader(handle)}
+    assert names[f"channel{SHOP}"] == "demo shop" and names[f"channel{STORE_TWO}"] == "demo store two"
+    assert f"channel{SHOP} (demo shop)" in (tmp_path / "shown" / "report.html").read_text(encoding="utf-8")
+    # Masked (the default), a display name is personal data like the username.
+    build_report(lambda: results, tmp_path / "masked", accounts=accounts)
+    with open(tmp_path / "masked" / "tables" / "top-accounts.csv", encoding="utf-8") as handle:
+        masked = [row["name"] for row in csv.DictReader(handle)]
+    assert "demo shop" not in masked and "[masked]" in masked
+    assert "demo shop" not in (tmp_path / "masked" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_contact_cards_phone_is_among_the_scan_results_contacts(store: Store) -> None:
+    from drugwatch.scoring import EventScorer
+
+    events = list(store.iter_events(platform="telegram"))
+    by_key = {r.key: r for r in EventScorer().score(events)}
+    card = by_key[f"telegram:{SHOP}/2"]
+    assert [(c.kind, c.value, c.source) for c in card.contacts] == [("phone", "+15550107788", "contact_card")]
+    assert card.text == ""
+    # Messages without a card keep only their text's contacts.
+    assert all(c.source == "text" for c in by_key[f"telegram:{SHOP}/1"].contacts)

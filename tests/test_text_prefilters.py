@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drugwatch.lexicon import matcher
-from drugwatch.text import contacts, normalize
+from drugwatch.text import contacts, hashtags, normalize
 
 # Pieces that wake up the stages: separators, leetspeak, masks, look-alikes,
 # contacts, shipping words, digits, spaced letters, hashtags.
@@ -125,6 +125,12 @@ _PIECES = st.sampled_from(
         "сoke",
         "СОКЕ",
         "кокаин",
+        "кокаина",
+        "大麻",
+        "出售大麻",
+        "코카인",
+        "กัญชา",
+        "كوكايين",
         "ᴄᴏᴋᴇ",
         "ｘａｎａｘ",
         "🍄",
@@ -156,6 +162,10 @@ _PIECES = st.sampled_from(
         "xyz",
         "#xanax",
         "#2mgxanax",
+        "＃plug",
+        "&#35;",
+        "&#x23;",
+        "x.com/#tag",
         "A",
         "Q",
         "shrooms",
@@ -589,6 +599,46 @@ def test_stage1_fast_paths_match_the_reference(text):
 
 
 # ---------------------------------------------------------------------------
+# hashtags
+# ---------------------------------------------------------------------------
+
+
+def _hashtag_spans_reference(text: str) -> list[tuple[str, int, int]]:
+    """``hashtag_spans`` with the URL and character-reference spans found by
+    one scan of the whole text (it scans only the words that hold a tag)."""
+    skip = [m.span() for m in hashtags._NOT_TAG.finditer(text)]
+    out = []
+    for match in hashtags._TAG.finditer(text):
+        start, end = match.span()
+        if any(a <= start < b for a, b in skip):
+            continue
+        tag = match.group("tag")
+        if hashtags._HAS_ALNUM.search(tag):
+            out.append((tag.lower(), start, end))
+    return out
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_hashtag_skip_scan_of_tagged_words_drops_nothing(text):
+    assert hashtags.hashtag_spans(text) == _hashtag_spans_reference(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "see https://x.com/a#frag and #tag",
+        "x.com/p#q #real",
+        "&#35;x #y&#35;",
+        "#a#b www.x.com/#c\u00a0#d",
+        "#t\u2003http://u/#v",
+    ],
+)
+def test_hashtag_skip_scan_examples(text):
+    assert hashtags.hashtag_spans(text) == _hashtag_spans_reference(text)
+
+
+# ---------------------------------------------------------------------------
 # lexicon matcher
 # ---------------------------------------------------------------------------
 
@@ -604,6 +654,63 @@ def test_matcher_fast_paths_match_the_regexes(text):
         words = matcher._words_view(s)
         for start, end in ((0, 0), (len(s) // 3, len(s) // 2), (len(s), len(s)), (5, 60)):
             assert matcher.Matcher._neighbours(s, start, end, words) == matcher.Matcher._neighbours(s, start, end)
+
+
+# The dose patterns as first written, with the look-behind in front.
+_DOSE_REFERENCE = re.compile(
+    r"(?<![a-z0-9])\d+(?:[.,]\d+)?\s?(?:mg|mgs|mcg|ug|µg|ml|gr|grams?|g|oz|kg|kilos?|lbs?|qp|"
+    r"tabs?|pills?|caps?|capsules?|tablets?|hits?|pcs|x)(?![a-z0-9])"
+    r"|(?<![a-z0-9])(?:x\s?\d+|\d+\s?x)(?![a-z0-9])"
+)
+_PHARMA_DOSE_REFERENCE = re.compile(r"(?<![a-z0-9])\d+(?:[.,]\d+)?\s?(?:mg|mgs|mcg|ug|µg)(?![a-z0-9])")
+
+_DOSE_TEXTS = st.lists(
+    st.sampled_from(["x", "5", "10", "٣", "mg", "g", " ", ".", ",", "a", "mgs", "µg", "tabs", "pills", "1.5", "x 10"]),
+    max_size=12,
+).map("".join)
+
+
+@_SETTINGS
+@given(st.one_of(_TEXTS, _DOSE_TEXTS))
+def test_dose_patterns_match_the_look_behind_first_ones(text):
+    for s in (text.lower(), normalize.normalize(text).text):
+        for fast, reference in ((matcher._DOSE, _DOSE_REFERENCE), (matcher._PHARMA_DOSE, _PHARMA_DOSE_REFERENCE)):
+            assert [m.span() for m in fast.finditer(s)] == [m.span() for m in reference.finditer(s)]
+
+
+def _script_candidates_reference(m: matcher.Matcher, text: str) -> list[tuple[int, int, str]]:
+    """``_script_candidates`` without its first-letter gate: the whole text scanned."""
+    if text.isascii() or not len(m._script):
+        return []
+    out = []
+    for last, (key, _entries) in m._script.iter(text):
+        start, end = last - len(key) + 1, last + 1
+        if not matcher._UNSPACED.match(key):
+            if start > 0 and text[start - 1].isalpha():
+                continue
+            if len(key) < 4 and end < len(text) and text[end].isalpha():
+                continue
+        out.append((start, end, key))
+    return out
+
+
+@_SETTINGS
+@given(_TEXTS)
+def test_script_candidates_gate_drops_nothing(text):
+    m = matcher.get_matcher()
+    for s in (text.lower(), normalize.normalize(text).text):
+        found = [(c.start, c.end, c.term) for c in m._script_candidates(s)]
+        assert found == _script_candidates_reference(m, s)
+
+
+def test_script_candidates_gate_finds_terms_after_other_scripts() -> None:
+    """A term late in a long text of its own script is still found (the scan
+    starts at the first possible first letter)."""
+    m = matcher.get_matcher()
+    text = "今天天气很好" * 50 + "出售大麻" + " кокаин"
+    terms = [c.term for c in m._script_candidates(text)]
+    assert "大麻" in terms and "кокаин" in terms
+    assert [(c.start, c.end, c.term) for c in m._script_candidates(text)] == _script_candidates_reference(m, text)
 
 
 # ---------------------------------------------------------------------------

@@ -84,3 +84,37 @@ def test_word_cache_keeps_no_long_words():
     ids = cache.ids(f"abc {long_word}")
     assert ids and "abc" in cache._ids and long_word not in cache._ids
     assert cache.ids(long_word) == ids[len(cache.ids("abc")) :]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ngram_range": (1, 2), "lowercase": False, "token_pattern": r"(?u)\b\w\w+\b"},
+        {"ngram_range": (1, 1), "lowercase": False},
+        {"ngram_range": (1, 2), "lowercase": False, "token_pattern": r"(\w+)"},
+    ],
+)
+def test_plain_word_analyzer_gives_scikit_learns_terms_in_order(params) -> None:
+    from drugwatch.models.tfidf_fast import plain_word_analyzer
+
+    vectorizer = TfidfVectorizer(**params).fit(TRAIN)
+    fast = plain_word_analyzer(vectorizer)
+    assert fast is not None
+    reference = vectorizer.build_analyzer()
+    for doc in [*TRAIN, *TEST, "one", "a b", "Ünïcode wörds und 2mg 10x30mg"]:
+        assert fast(doc) == reference(doc)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ngram_range": (1, 2)},  # lower-cases: not plain
+        {"ngram_range": (1, 3), "lowercase": False},
+        {"ngram_range": (1, 2), "lowercase": False, "stop_words": ["the"]},
+        {"analyzer": "char_wb", "ngram_range": (1, 3), "lowercase": False},
+    ],
+)
+def test_plain_word_analyzer_refuses_other_settings(params) -> None:
+    from drugwatch.models.tfidf_fast import plain_word_analyzer
+
+    assert plain_word_analyzer(TfidfVectorizer(**params).fit(TRAIN)) is None

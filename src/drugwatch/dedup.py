@@ -94,6 +94,10 @@ def fingerprint(text: str) -> Fingerprint:
     return Fingerprint(hashlib.sha1(view.encode("utf-8")).hexdigest(), view)
 
 
+#: One keyed BLAKE2b state per band, copied for each key (keying a new hasher costs more than copying one).
+_BAND_HASHERS = [hashlib.blake2b(digest_size=8, key=band.to_bytes(2, "little")) for band in range(BANDS)]
+
+
 @dataclass(frozen=True, slots=True)
 class Signature:
     """A text's MinHash signature plus the exact-duplicate digest of its view."""
@@ -103,12 +107,14 @@ class Signature:
     empty: bool
 
     def band_keys(self) -> list[int]:
-        """One signed 63-bit key per band (fits a SQL BIGINT)."""
+        """One signed 63-bit key per band (fits a SQL BIGINT): BLAKE2b keyed by the band's number, of its rows' bytes."""
+        data = self.hashvalues.tobytes()
+        width = ROWS * self.hashvalues.itemsize
         keys = []
-        for band in range(BANDS):
-            chunk = self.hashvalues[band * ROWS : (band + 1) * ROWS].tobytes()
-            digest = hashlib.blake2b(chunk, digest_size=8, key=band.to_bytes(2, "little")).digest()
-            keys.append(int.from_bytes(digest, "little", signed=True) >> 1)
+        for band, keyed in enumerate(_BAND_HASHERS):
+            hasher = keyed.copy()
+            hasher.update(data[band * width : (band + 1) * width])
+            keys.append(int.from_bytes(hasher.digest(), "little", signed=True) >> 1)
         return keys
 
     def jaccard(self, other: Signature) -> float:

@@ -4,7 +4,7 @@
 
 1. generate the demo corpus (seeded, synthetic) and write it as generic JSONL plus images;
 2. import it into the store;
-3. train the default fast detectors (``drugwatch.selling.v1``, ``drugwatch.drugtype.v2``) on a
+3. train the default fast detectors (``drugwatch.selling.v1``, ``drugwatch.drugtype.v3``) on a
    *second* demo corpus drawn with another seed, so the scan below is out of sample;
 4. train the dealer-account model (``drugwatch.accounts.v1``) on that second corpus' accounts
    (truth: ``Account.dealer``, else ``meta["kind"] == "dealer"``) with
@@ -206,9 +206,9 @@ def _train_account_model(training: Any, output: Path, *, seed: int) -> Any:
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    from drugwatch.evaluation.metrics import precision_recall_f1
+
+    precision, recall, f1 = precision_recall_f1(tp, fp, fn)
     return round(precision, 3), round(recall, 3), round(f1, 3)
 
 

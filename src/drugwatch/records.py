@@ -24,10 +24,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     ValidationError,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
@@ -60,10 +58,44 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _canonical_encoder() -> Any:
+    """``_CANONICAL.encode`` without its per-call cost, when the C encoder is there.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, which costs
+    more than encoding a small record; this one is built once. It keeps no
+    table of the containers being encoded (``check_circular``), which holds
+    nothing for a value read from JSON or dumped by pydantic: a circular
+    value raises ``RecursionError`` here instead of ``ValueError``.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _CANONICAL.encode
+    encode_string = json.encoder.encode_basestring
+    try:
+        iterencode = make(None, _CANONICAL.default, encode_string, None, ":", ",", True, False, True)
+    except TypeError:  # another Python's C encoder signature
+        return _CANONICAL.encode
+
+    def encode(value: Any) -> str:
+        if type(value) is str:
+            return encode_string(value)
+        return "".join(iterencode(value, 0))
+
+    return encode
+
+
+#: ``canonical_json(value)``: the canonical JSON text of a JSON-like value
+#: (sorted keys, compact separators, non-ASCII as is, ``str()`` of anything
+#: else), the form :func:`sha256_json` hashes.
+canonical_json = _canonical_encoder()
+
+
 def sha256_json(payload: Any) -> str:
     """Hex SHA-256 of a JSON payload in canonical form (sorted keys, compact)."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return sha256_bytes(canonical.encode("utf-8"))
+    return sha256_bytes(canonical_json(payload).encode("utf-8"))
 
 
 def _from_unix(seconds: float) -> datetime:
@@ -73,11 +105,16 @@ def _from_unix(seconds: float) -> datetime:
         raise ValueError(f"Unix time {seconds:g} is out of range") from None
 
 
+_UNIX_SECONDS = re.compile(r"-?\d+(\.\d+)?")
+
+
 def _as_utc(value: Any) -> Any:
     """Accept datetimes, dates, ISO strings and Unix timestamps; return aware UTC.
 
     Naive datetimes are taken to be UTC (Instagram timestamps are UTC).
     """
+    if type(value) is datetime and value.tzinfo is UTC:
+        return value  # already what this returns (the common case: a record built from a record)
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -86,7 +123,7 @@ def _as_utc(value: Any) -> Any:
         return _from_unix(float(value))
     if isinstance(value, str):
         text = value.strip()
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        if _UNIX_SECONDS.fullmatch(text):
             return _from_unix(float(text))
         if text.endswith("Z"):
             text = text[:-1] + "+00:00"
@@ -185,6 +222,10 @@ class SourceRef(_Record):
 MAX_PROVENANCE = 32
 
 
+def _empty_value(value: Any) -> bool:
+    return not value
+
+
 class Provenance(SourceRef):
     """Where the stored content came from, plus every other source it was seen in.
 
@@ -196,17 +237,8 @@ class Provenance(SourceRef):
     serialised form while empty, so records seen once serialise as before.
     """
 
-    also: tuple[SourceRef, ...] = ()
-    also_dropped: int = Field(default=0, ge=0)
-
-    @model_serializer(mode="wrap")
-    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
-        if not self.also:
-            data.pop("also", None)
-        if not self.also_dropped:
-            data.pop("also_dropped", None)
-        return data
+    also: tuple[SourceRef, ...] = Field(default=(), exclude_if=_empty_value)
+    also_dropped: int = Field(default=0, ge=0, exclude_if=_empty_value)
 
     @property
     def own(self) -> SourceRef:

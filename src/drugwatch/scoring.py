@@ -62,7 +62,7 @@ __all__ = [
 #: The default fast detectors and the sub-directory each is saved in.
 DEFAULT_DETECTORS: dict[str, str] = {
     "selling": "drugwatch.selling.v1",
-    "drugtype": "drugwatch.drugtype.v2",
+    "drugtype": "drugwatch.drugtype.v3",
 }
 
 #: Tasks a scan applies (``drug_image``: an image model, see :mod:`drugwatch.vision.image_scoring`).
@@ -111,14 +111,24 @@ class ModelInfo(_Frozen):
     threshold: float | None = None
 
 
+#: A contact card's phone number is read up to this many characters (a
+#: number is at most about 20; the rest of an oversized field is not a phone).
+_CARD_PHONE_CHARS = 64
+
+
 class ContactHit(_Frozen):
-    """A contact found in the caption (``source="text"``) or in an image's OCR text."""
+    """A contact found in the caption (``source="text"``), in an image's OCR text, or in a shared contact card.
+
+    ``source="contact_card"``: the phone number of a contact card the event
+    shares (Telegram keeps it in ``meta["contact"]["phone_number"]``, outside
+    the text); its span is in that number.
+    """
 
     kind: str
     app: str | None
     value: str
-    source: Literal["text", "image"] = "text"
-    start: int  #: span in the raw caption, or in that image's OCR text
+    source: Literal["text", "image", "contact_card"] = "text"
+    start: int  #: span in the raw caption, in that image's OCR text, or in the card's phone number
     end: int
     obfuscated: bool = False
     image_index: int | None = None
@@ -423,6 +433,23 @@ class EventScorer:
             )
             for c in view.contacts
         ]
+        card = event.meta.get("contact")
+        if isinstance(card, dict) and isinstance(card.get("phone_number"), str):
+            from drugwatch.text.contacts import find_contacts
+
+            contacts.extend(
+                ContactHit.model_construct(
+                    kind=c.kind,
+                    app=c.app,
+                    value=c.value,
+                    source="contact_card",
+                    start=c.raw_start,
+                    end=c.raw_end,
+                    obfuscated=c.obfuscated,
+                )
+                for c in find_contacts(card["phone_number"][:_CARD_PHONE_CHARS])
+                if c.kind == "phone"
+            )
         ocr_text = None
         if self.ocr is not None and event.images:
             from drugwatch.text.contacts import find_contacts

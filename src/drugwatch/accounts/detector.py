@@ -1,13 +1,14 @@
 """The dealer-account detector (``drugwatch.accounts.v1``).
 
-It follows the detector contract (:mod:`drugwatch.models.base`) over
+It is a saved model (:class:`~drugwatch.models.base.SavedModel`: parameters,
+constraints, model directory, card) that reads
 :class:`~drugwatch.records.Account` objects instead of events:
 
 * the constructor stores its keyword arguments; :meth:`AccountDetector.fit`
   does the work and returns ``self``; parameters are checked in ``fit``;
 * ``predict_proba(accounts)`` has shape ``(n_accounts, 2)``, columns
   ``("not_dealer", "dealer")``;
-* ``save(dir)`` / ``Detector.load(dir)`` write and read a model directory
+* ``save(dir)`` / ``AccountDetector.load(dir)`` (or ``SavedModel.load``) write and read a model directory
   (``config.json``, ``weights.pkl``, ``README.md`` and the event detector's
   own model directory under ``event-detector/``).
 
@@ -37,7 +38,6 @@ How it works:
 from __future__ import annotations
 
 import hashlib
-import pickle
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -60,12 +60,11 @@ from drugwatch.accounts.features import (
     feature_matrix,
 )
 from drugwatch.models.base import (
-    WEIGHTS_FILE,
     Detector,
     InstanceOf,
     Interval,
     Options,
-    check_parameters,
+    SavedModel,
 )
 from drugwatch.models.registry import register
 from drugwatch.records import Account, Event
@@ -288,10 +287,10 @@ def make_account_model(
 
 
 @register("drugwatch.accounts.v1")
-class AccountDetector(Detector):
+class AccountDetector(SavedModel):
     """Dealer accounts from event probabilities plus account features (see the module docstring)."""
 
-    task: ClassVar[str] = "dealer"  # type: ignore[assignment]  # an account task on the event base
+    task: ClassVar[str] = "dealer"
     description = (
         "Dealer-account detector after Yang & Luo 2017: event probabilities from a registered event detector "
         "(fitted on the training accounts, cross-fitted for the training features), account features "
@@ -372,8 +371,7 @@ class AccountDetector(Detector):
 
     # -- fitting ------------------------------------------------------------------
 
-    # fit, predict_proba and predict take accounts, not the base's events (hence the ignores).
-    def fit(  # type: ignore[override]
+    def fit(
         self,
         accounts: Iterable[Account],
         y: Any | None = None,
@@ -392,7 +390,7 @@ class AccountDetector(Detector):
         cross-fitting runs. ``groups`` (one per account, e.g. link
         components) keeps groups together in the cross-fitting split.
         """
-        check_parameters(type(self).__name__, self.get_params(), self._parameter_constraints)
+        self._validate_params()
         accounts = as_accounts(accounts)
         if not accounts:
             raise ValueError("AccountDetector.fit needs at least one account; got none")
@@ -422,7 +420,7 @@ class AccountDetector(Detector):
 
     def fit_features(self, features: Sequence[AccountFeatures], y: np.ndarray) -> AccountDetector:
         """Fit only the account model on precomputed features (used by cross-validation)."""
-        check_parameters(type(self).__name__, self.get_params(), self._parameter_constraints)
+        self._validate_params()
         X = feature_matrix(features, self.feature_names_)
         y = np.asarray(y, dtype=np.int64)
         self.model_ = make_account_model(
@@ -455,7 +453,7 @@ class AccountDetector(Detector):
             event_proba = self.event_probabilities(accounts)
         return self.account_features(accounts, event_proba, comments=_comment_map(comments))
 
-    def predict_proba(  # type: ignore[override]
+    def predict_proba(
         self,
         accounts: Iterable[Account],
         *,
@@ -474,14 +472,23 @@ class AccountDetector(Detector):
         proba = self.model_.predict_proba(feature_matrix(features, self.feature_names_))[:, 1]
         return np.column_stack([1.0 - proba, proba])
 
-    def predict(self, accounts: Iterable[Account], **kwargs: Any) -> np.ndarray:  # type: ignore[override]
-        return (self.predict_proba(accounts, **kwargs)[:, 1] >= self.threshold_).astype(np.int64)
+    def predict(
+        self,
+        accounts: Iterable[Account],
+        *,
+        comments: Iterable[Event] | Mapping[str, Sequence[Event]] | None = None,
+        event_proba: Sequence[np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """0/1 per account: ``decide(predict_proba(accounts))``."""
+        return self.decide(self.predict_proba(accounts, comments=comments, event_proba=event_proba))
 
-    def _fit(self, events: list[Event], y: np.ndarray) -> None:  # pragma: no cover - fit is overridden
-        raise NotImplementedError
-
-    def _predict_proba(self, events: list[Event]) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Dealer (1) or not (0) at ``threshold_``, from ``(n, 2)`` probabilities."""
+        self._check_fitted()
+        proba = np.asarray(proba, dtype=np.float64)
+        if proba.ndim != 2 or proba.shape[1] != 2:
+            raise ValueError(f"account probabilities must have shape (n, 2); got {proba.shape}")
+        return (proba[:, 1] >= self.threshold_).astype(np.int64)
 
     # -- introspection and persistence ---------------------------------------------
 
@@ -509,21 +516,19 @@ class AccountDetector(Detector):
             "coefficients": self.coefficients(),
         }
 
+    def _learned_state(self) -> dict[str, Any]:
+        # The event detector is saved as its own model directory, not pickled with the account model.
+        return {k: v for k, v in super()._learned_state().items() if k != "event_detector_"}
+
     def _save_weights(self, directory: Path) -> list[str]:
-        state = {k: v for k, v in self._learned_state().items() if k != "event_detector_"}
-        with open(directory / WEIGHTS_FILE, "wb") as handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        files = [WEIGHTS_FILE]
+        files = super()._save_weights(directory)
         if hasattr(self, "event_detector_"):
             self.event_detector_.save(directory / EVENT_DIR)
             files.append(EVENT_DIR + "/")
         return files
 
     def _load_weights(self, directory: Path) -> None:
-        with open(directory / WEIGHTS_FILE, "rb") as handle:
-            state = pickle.load(handle)  # noqa: S301 - model directories are trusted input
-        for key, value in state.items():
-            setattr(self, key, value)
+        super()._load_weights(directory)
         if (directory / EVENT_DIR).is_dir():
             self.event_detector_ = Detector.load(directory / EVENT_DIR)
 

@@ -41,7 +41,7 @@ from drugwatch.accounts.detector import (
     fit_event_detector,
     timeline_proba,
 )
-from drugwatch.evaluation.metrics import binary_metrics
+from drugwatch.evaluation.metrics import binary_metrics, hard_metrics, precision_recall_f1
 from drugwatch.records import Account, Event
 
 #: Cells of the paper-style table: name -> AccountDetector parameters (event detector settings are shared).
@@ -147,13 +147,8 @@ def cross_validate_accounts(
 
 
 def prf(truth: npt.ArrayLike, predicted: npt.ArrayLike) -> dict[str, float]:
-    truth_arr = np.asarray(truth, dtype=bool)
-    pred_arr = np.asarray(predicted, dtype=bool)
-    tp = int((truth_arr & pred_arr).sum())
-    precision = tp / pred_arr.sum() if pred_arr.sum() else 0.0
-    recall = tp / truth_arr.sum() if truth_arr.sum() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
+    hard = hard_metrics(np.asarray(truth, dtype=bool), np.asarray(predicted, dtype=bool))
+    return {"precision": hard["precision"], "recall": hard["recall"], "f1": hard["f1"]}
 
 
 def cross_annotator_table(
@@ -221,9 +216,7 @@ def network_recovery(
     pred_label, pred_pairs = labels(predicted)
     true_label, true_pairs = labels(truth)
     tp = len(pred_pairs & true_pairs)
-    precision = tp / len(pred_pairs) if pred_pairs else 0.0
-    recall = tp / len(true_pairs) if true_pairs else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = precision_recall_f1(tp, len(pred_pairs) - tp, len(true_pairs) - tp)
     ari = adjusted_rand_score(
         [true_label.get(a, f"s:{a}") for a in universe], [pred_label.get(a, f"s:{a}") for a in universe]
     )

@@ -83,10 +83,18 @@ class Network:
     accounts: tuple[str, ...]
     evidence: tuple[LinkEvidence, ...]
     n_edges: int
+    #: Account key -> display name, for members whose name says more than their
+    #: username (a Telegram channel's title, a sender's name beside its peer id).
+    names: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def size(self) -> int:
         return len(self.accounts)
+
+    def label(self, account_key: str) -> str:
+        """``account_key``, with its display name in brackets when there is one."""
+        name = self.names.get(account_key)
+        return f"{account_key} ({name})" if name else account_key
 
     @property
     def contacts(self) -> tuple[str, ...]:
@@ -100,6 +108,7 @@ class Network:
             "n_edges": self.n_edges,
             "contacts": list(self.contacts),
             "evidence": [e.as_dict() for e in self.evidence],
+            "names": dict(self.names),
         }
 
 
@@ -235,11 +244,14 @@ def link_accounts(
     graph = nx.Graph()
     by_event: dict[str, tuple[str, Event]] = {}
     contact_holders: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    names: dict[str, str] = {}
     for account in accounts:
         node = account.key
         if keep is not None and node not in keep:
             continue
         graph.add_node(node)
+        if account.full_name and account.full_name != account.username:
+            names[node] = account.full_name
         for value in linkable_contacts(account.bio):
             if value.split(":", 1)[0] in kinds:
                 contact_holders[value][node].append(f"{node}#bio")
@@ -250,6 +262,9 @@ def link_accounts(
             by_event.setdefault(event.key, (_node(event.platform, event.author), event))
     for node, event in by_event.values():
         graph.add_node(node)
+        author_name = event.meta.get("author_name")  # Telegram: the sender's or channel's display name
+        if node not in names and isinstance(author_name, str) and author_name and author_name != event.author:
+            names[node] = author_name
         for value in event_contacts(event):
             if value.split(":", 1)[0] in kinds:
                 contact_holders[value][node].append(event.key)
@@ -302,6 +317,7 @@ def link_accounts(
                 accounts=tuple(component),
                 evidence=tuple(items[k] for k in sorted(items)),
                 n_edges=sub.number_of_edges(),
+                names={node: names[node] for node in component if node in names},
             )
         )
     return LinkResult(graph=graph, networks=tuple(networks), evidence=tuple(evidence))

@@ -139,5 +139,6 @@ def link_command(
         table.add_column(column)
     for network in result.networks:
         clusters = sum(1 for e in network.evidence if e.type == "near_duplicate")
-        table.add_row(network.id, "\n".join(network.accounts), "\n".join(network.contacts), str(clusters))
+        members = "\n".join(network.label(a) for a in network.accounts)
+        table.add_row(network.id, members, "\n".join(network.contacts), str(clusters))
     console.print(table)

@@ -50,12 +50,8 @@ def evaluate(
     run can be interrupted and resumed, or spread over sittings with
     --set 'cv.folds=[0,1,2]'.
     """
-    from drugwatch.evaluation.experiment import (
-        ConfigError,
-        extra_args_to_overrides,
-        load_config,
-        run_evaluation,
-    )
+    from drugwatch.evaluation.config import ConfigError, extra_args_to_overrides, load_config
+    from drugwatch.evaluation.experiment import run_evaluation
     from drugwatch.io.base import ReaderError
     from drugwatch.models.base import ModelLoadError
 

@@ -31,12 +31,8 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress messages."),
 ) -> None:
     """Fit the config's train.column detector on all its data; write OUTPUT/model-best/."""
-    from drugwatch.evaluation.experiment import (
-        ConfigError,
-        extra_args_to_overrides,
-        load_config,
-        run_training,
-    )
+    from drugwatch.evaluation.config import ConfigError, extra_args_to_overrides, load_config
+    from drugwatch.evaluation.experiment import run_training
     from drugwatch.io.base import ReaderError
     from drugwatch.models.base import ModelLoadError
 

@@ -318,7 +318,7 @@ def _proba(task: str, detector: Any, events: Sequence[Any]) -> np.ndarray | None
 
 def _metrics(task: str, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> dict[str, float | None]:
     if task == "drugtype":
-        from drugwatch.evaluation.multilabel_metrics import multilabel_metrics
+        from drugwatch.evaluation.metrics import multilabel_metrics
 
         m = multilabel_metrics(y, pred)
         return {"macro_f1": m["macro_f1"], "subset_accuracy": m["subset_accuracy"], "micro_f1": m["micro_f1"]}

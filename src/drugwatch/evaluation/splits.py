@@ -9,16 +9,22 @@ Policy (applied before any split, see :func:`deduplicate`):
    unless the members disagree on the label, in which case its first
    *positive* member is kept (a reposted advert stays an advert; we would
    rather keep a positive than silently delete a seller's post).
+   Multi-label targets (:func:`deduplicate_multilabel`): a cluster whose
+   members disagree keeps the first member carrying its most common label set.
 3. Folds are then built on the representatives with
    :class:`~sklearn.model_selection.StratifiedGroupKFold` on the group
    (``event.meta["group"]``, else the author, else the event itself), so
-   one seller's posts never sit on both sides of a split.
+   one seller's posts never sit on both sides of a split; multi-label
+   targets are stratified on each event's rarest label
+   (:func:`multilabel_folds`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
@@ -68,6 +74,36 @@ def deduplicate(
     return keep, DedupReport(len(events), len(keep), merged, conflicts)
 
 
+def deduplicate_multilabel(
+    events: Sequence[Event], y: np.ndarray, threshold: float
+) -> tuple[list[int], dict[str, Any]]:
+    """Indices kept after near-duplicate removal of ``(n, 10)`` targets, and a report (policy above)."""
+    clusters = cluster_texts([e.text for e in events], threshold=threshold)
+    members: dict[int, list[int]] = {}
+    for i, c in enumerate(clusters):
+        members.setdefault(c, []).append(i)
+    keep, merged, conflicts = [], 0, 0
+    for idx in members.values():
+        if len(idx) > 1:
+            merged += 1
+        sets = [tuple(np.flatnonzero(y[i])) for i in idx]
+        if len(set(sets)) > 1:
+            conflicts += 1
+            common = Counter(sets).most_common(1)[0][0]
+            keep.append(next(i for i, s in zip(idx, sets) if s == common))
+        else:
+            keep.append(idx[0])
+    keep.sort()
+    return keep, {
+        "threshold": threshold,
+        "n_before": len(events),
+        "n_after": len(keep),
+        "n_removed": len(events) - len(keep),
+        "n_clusters_merged": merged,
+        "n_label_conflicts": conflicts,
+    }
+
+
 def group_of(event: Event) -> str:
     """The split group: ``meta["group"]``, else the author, else the event id."""
     return str(event.meta.get("group") or event.author or f"event:{event.key}")
@@ -85,4 +121,15 @@ def grouped_folds(
     yield from splitter.split(np.zeros(len(events)), np.asarray(y), groups)
 
 
-__all__ = ["DedupReport", "deduplicate", "group_of", "grouped_folds"]
+def multilabel_folds(
+    events: Sequence[Event], y: np.ndarray, n_splits: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified group k-fold of ``(n, 10)`` targets, stratified on each event's rarest label."""
+    freq = y.sum(0)
+    strat = np.array([int(np.flatnonzero(r)[np.argmin(freq[np.flatnonzero(r)])]) for r in y])
+    groups = [group_of(e) for e in events]
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(events)), strat, groups))
+
+
+__all__ = ["DedupReport", "deduplicate", "deduplicate_multilabel", "group_of", "grouped_folds", "multilabel_folds"]

@@ -87,7 +87,7 @@ def _file_time(path: str | os.PathLike[str]) -> datetime:
 
 def _read_lines(
     path: str | os.PathLike[str],
-    build: Callable[[dict[str, Any], Provenance, str, str], Event | Account],
+    build: Callable[[dict[str, Any], Provenance | dict[str, Any], str, str], Event | Account],
     importer: str,
 ) -> Iterator[Parsed | Problem]:
     source = str(path)
@@ -103,14 +103,15 @@ def _read_lines(
             yield Problem(source, locator, f"expected a JSON object, got {type(obj).__name__}", _preview(raw))
             continue
         try:
-            default_provenance = Provenance(
-                platform=str(obj.get("platform") or "instagram"),
-                source=source,
-                fetched_at=fetched_at,
-                raw_sha256=sha256_bytes(raw),
-                locator=locator,
-                importer=importer,
-            )
+            # A plain dict: the record's own validation checks it once, as part of the record.
+            default_provenance = {
+                "platform": str(obj.get("platform") or "instagram"),
+                "source": source,
+                "fetched_at": fetched_at,
+                "raw_sha256": sha256_bytes(raw),
+                "locator": locator,
+                "importer": importer,
+            }
             record = build(obj, default_provenance, source, locator)
         except RecordError as exc:
             yield Problem(source, locator, exc.reason, _preview(raw))
@@ -121,11 +122,18 @@ def _read_lines(
         yield Parsed(record, source, locator)
 
 
-def _build_generic(obj: dict[str, Any], provenance: Provenance, source: str, locator: str) -> Event | Account:
+def _build_generic(
+    obj: dict[str, Any], provenance: Provenance | dict[str, Any], source: str, locator: str
+) -> Event | Account:
+    """The record of one generic JSONL object; ``provenance`` is used when the object has none.
+
+    ``provenance`` may be a plain dict (the importer's: validated once, with
+    the record) or a :class:`Provenance` (the scan's sources).
+    """
     data = dict(obj)
     record_type = data.pop("record_type", "event")
     if "provenance" not in data or data["provenance"] is None:
-        data["provenance"] = provenance.model_dump()
+        data["provenance"] = provenance
     if record_type == "event" and isinstance(data.get("images"), list):
         data["images"] = [_anchor_image(image, source) for image in data["images"]]
     if record_type == "event":
@@ -172,7 +180,7 @@ _BENCH_FIELDS = {
 }
 
 
-def _build_bench(obj: dict[str, Any], provenance: Provenance, source: str, locator: str) -> Event:
+def _build_bench(obj: dict[str, Any], provenance: Provenance | dict[str, Any], source: str, locator: str) -> Event:
     missing = [name for name in ("id", "text") if name not in obj]
     if missing:
         raise RecordError(f"bench record lacks {', '.join(missing)}", source=source, locator=locator)
@@ -181,6 +189,7 @@ def _build_bench(obj: dict[str, Any], provenance: Provenance, source: str, locat
         raise RecordError(f"unknown bench field(s): {', '.join(unknown)}", source=source, locator=locator)
     meta = dict(obj.get("meta") or {})
     meta.update({"group": obj.get("group"), "task": obj.get("task"), "source": obj.get("source")})
+    bench_source = {"platform": obj.get("platform") or "unknown", "importer": "bench"}
     data = {
         "id": obj["id"],
         "platform": obj.get("platform") or "unknown",
@@ -190,7 +199,11 @@ def _build_bench(obj: dict[str, Any], provenance: Provenance, source: str, locat
         "labels": obj.get("labels"),
         "selling": obj.get("selling"),
         "meta": meta,
-        "provenance": provenance.model_copy(update={"platform": obj.get("platform") or "unknown", "importer": "bench"}),
+        "provenance": (
+            provenance.model_copy(update=bench_source)
+            if isinstance(provenance, Provenance)
+            else {**provenance, **bench_source}
+        ),
     }
     return Event.parse(data, source=source, locator=locator)
 

@@ -203,6 +203,8 @@ class _Context:
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:  # the common case first: this runs some twenty times a message
+        return value.strip() or None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -221,7 +223,12 @@ def _list(value: Any) -> list[Any]:
 
 
 def _drop_empty(meta: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in meta.items() if value not in (None, "", [], {})}
+    """``meta`` without its ``None``, ``""``, ``[]`` and ``{}`` values (``0``, ``False`` and ``()`` stay)."""
+    return {
+        key: value
+        for key, value in meta.items()
+        if value is not None and (value or not isinstance(value, (str, list, dict)))
+    }
 
 
 def _add_entity(meta_lists: dict[str, list[str]], hashtags: list[str], kind: str, text: str, href: Any) -> None:
@@ -317,7 +324,8 @@ def _accounts_of(
     message: _Message, ctx: _Context, raw: Any, locator: str, sender_is_bot: bool | None
 ) -> Iterator[ReadItem]:
     chat = message.chat
-    if chat.type in _CHANNEL_TYPES and chat.id is not None:
+    # Most messages name accounts already read: skip building their fields.
+    if chat.type in _CHANNEL_TYPES and chat.id is not None and f"channel{chat.id}" not in ctx.seen_accounts:
         channel = _account(
             f"channel{chat.id}",
             chat.name,
@@ -328,7 +336,7 @@ def _accounts_of(
         )
         if channel is not None:
             yield channel
-    if message.author:
+    if message.author and message.author not in ctx.seen_accounts:
         kind = re.match(r"[a-z]+", message.author)
         sender = _account(
             message.author,
@@ -951,12 +959,27 @@ def _read_fourcat(file: Path) -> Iterator[ReadItem]:
 _FIRST_KEY = re.compile(rb'^\s*\{\s*"([a-z_]+)"\s*:')
 
 
+#: Chat types Telegram Desktop writes (``export_output_json.cpp``, ``TypeString``).
+_CHAT_TYPE = re.compile(
+    rb'"type"\s*:\s*"(?:personal_chat|bot_chat|private_group|private_supergroup|public_supergroup|'
+    rb'private_channel|public_channel|saved_messages|replies|verify_codes)"'
+)
+#: The first message of a ``messages`` array as Telegram Desktop writes it: ``{"id": <n>, "type": "message"``.
+_FIRST_MESSAGE = re.compile(rb'"messages"\s*:\s*\[\s*\{\s*"id"\s*:\s*-?\d+\s*,\s*"type"\s*:\s*"(?:message|service)"')
+_MESSAGES = re.compile(rb'"messages"\s*:\s*\[')
+
+
 def is_desktop_export(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` starts like a Telegram Desktop ``result.json``.
 
-    A full export's first key is ``about``; a one-chat export starts with
-    ``name``/``type``/``id`` and has ``"messages": [`` soon after. Only the
-    first 64 KiB are read.
+    A full export's first key is ``about``. A one-chat export is an object
+    with a ``"messages": [`` array in its first 64 KiB and either a first key
+    of ``name``, ``type``, ``id`` or ``messages``, a chat ``type`` Telegram
+    Desktop writes (``public_channel``, ``private_supergroup``, ...), or a
+    first message shaped as Telegram writes it (``{"id": 1, "type":
+    "message"``), so a chat whose keys were reordered or preceded by others
+    (a re-saved file, a newer export) is still recognised. Only the first
+    64 KiB are read.
     """
     try:
         with open_input(path) as handle:
@@ -969,7 +992,13 @@ def is_desktop_export(path: str | os.PathLike[str]) -> bool:
     first = match.group(1)
     if first == b"about":
         return b'"instaloader"' not in head
-    return first in (b"name", b"type", b"id") and re.search(rb'"messages"\s*:\s*\[', head) is not None
+    if _MESSAGES.search(head) is None:
+        return False
+    return (
+        first in (b"name", b"type", b"id", b"messages")
+        or _CHAT_TYPE.search(head) is not None
+        or _FIRST_MESSAGE.search(head) is not None
+    )
 
 
 def read_telegram(path: str | os.PathLike[str]) -> Iterator[ReadItem]:

@@ -67,7 +67,8 @@ FEATURES: Final[tuple[str, ...]] = (
 #: the ambiguous word to count as next to it ("selling molly", "blow for sale").
 WINDOW: Final[int] = 24
 
-_PRICE = re.compile(
+#: A price ("$20", "20€", "20 each"); the matcher's hand rule counts it too.
+PRICE = re.compile(
     r"[$£€¥₿]\s?\d|\d\s?(?:[$£€¥]|usd|eur|gbp|dollars?|bucks|euros?)(?![a-z])"
     r"|(?<![a-z0-9])\d+\s?(?:each|ea|per|a piece)(?![a-z])"
 )
@@ -130,7 +131,7 @@ class TextContext:
             float(dose),
             float(pharma_dose),
             float(pill_word),
-            float(_PRICE.search(text) is not None),
+            float(PRICE.search(text) is not None),
             float(_CONTACT.search(text) is not None),
             math.log1p(n_words),
             float("#" in text),

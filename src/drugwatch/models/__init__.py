@@ -5,7 +5,7 @@
 >>> detector.fit(train_events).predict_proba(events)[:, 1]      # doctest: +SKIP
 >>> detector.save("model-best"); Detector.load("model-best")    # doctest: +SKIP
 
-Registered names (``available_detectors()``):
+Registered names (``available_models()``; ``available_detectors()`` leaves out the account model):
 
 * ``drugwatch.jmir_dt.v1``, ``drugwatch.jmir_rf.v1``, ``drugwatch.jmir_svm.v1``:
   JMIR 2019 tf-idf baselines (:mod:`.jmir`);
@@ -31,12 +31,15 @@ from drugwatch.models.base import (
     Detector,
     ModelLoadError,
     NotFittedError,
+    SavedModel,
 )
 from drugwatch.models.registry import (
     UnknownDetectorError,
     available_detectors,
+    available_models,
     create_detector,
     get_detector_class,
+    get_model_class,
     register,
 )
 
@@ -45,9 +48,12 @@ __all__ = [
     "Detector",
     "ModelLoadError",
     "NotFittedError",
+    "SavedModel",
     "UnknownDetectorError",
     "available_detectors",
+    "available_models",
     "create_detector",
     "get_detector_class",
+    "get_model_class",
     "register",
 ]

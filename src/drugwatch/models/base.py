@@ -1,6 +1,10 @@
-"""The detector contract, model directories and model cards.
+"""The saved-model base, the event detector contract, model directories and model cards.
 
-Every detector follows the scikit-learn contract:
+:class:`SavedModel` holds what every registered model shares: parameters
+and their constraints, ``save`` / ``load`` of a model directory, the model
+card. :class:`Detector` is the saved model that reads events; the
+dealer-account model reads accounts and derives from :class:`SavedModel`
+directly. Every detector follows the scikit-learn contract:
 
 * the constructor only stores its keyword arguments (``get_params`` reads
   them back); all work happens in :meth:`Detector.fit`, which returns
@@ -15,9 +19,12 @@ Every detector follows the scikit-learn contract:
   - ``task == "drugtype"`` (multi-label): the 10 columns of
     :data:`drugwatch.labels.LABELS`, in that order; each is an independent
     probability.
+  - ``task == "drug_image"``: Yang & Luo's image heads ``drug``, ``weed``,
+    ``pills``, ``syrup`` (:mod:`drugwatch.models.multitask_image`).
 
-* :meth:`Detector.predict` applies ``threshold_`` (learned in ``fit`` where
-  the detector tunes one, else 0.5) to the probabilities.
+* :meth:`Detector.predict` is :meth:`Detector.decide` of the probabilities,
+  which applies ``threshold_`` (learned in ``fit`` where the detector tunes
+  one, else 0.5) or the detector's own decoding.
 
 A fitted detector is saved as a *model directory*::
 
@@ -29,7 +36,7 @@ A fitted detector is saved as a *model directory*::
                     models, ``weights.pt`` + ``vocab.json`` for PyTorch)
       README.md     a generated model card
 
-:meth:`Detector.load` checks the registry name and version written in
+:meth:`SavedModel.load` checks the registry name and version written in
 ``config.json`` and fails with :class:`ModelLoadError` on a mismatch.
 ``weights.pkl`` is a pickle: load model directories only from sources you
 trust, as with any pickled scikit-learn model.
@@ -49,7 +56,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
@@ -59,7 +66,7 @@ from drugwatch.records import Event
 if TYPE_CHECKING:
     from drugwatch.text.analyze import TextView
 
-Task = Literal["selling", "drugtype"]
+Task = Literal["selling", "drugtype", "drug_image"]
 
 #: Column order of a binary (``task="selling"``) detector's ``predict_proba``.
 SELLING_COLUMNS: tuple[str, str] = ("not_selling", "selling")
@@ -290,31 +297,39 @@ def _jsonable(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------
-# The contract
+# Saved models: parameters, constraints, model directories and cards
 
 
-class Detector(ABC):
-    """Base class of every drugwatch detector (see the module docstring).
+class SavedModel(ABC):
+    """What every registered model shares, whatever it reads (events, accounts, images).
 
-    Subclasses set ``task``, declare ``_parameter_constraints``, define an
-    ``__init__`` with keyword-only arguments that it stores unchanged, and
-    implement :meth:`_fit` and :meth:`_predict_proba`. They are registered
-    with :func:`drugwatch.models.registry.register`, which sets ``name``,
-    ``base_name`` and ``version``.
+    * the constructor only stores its keyword arguments (:meth:`get_params`
+      reads them back), checked against ``_parameter_constraints`` by
+      :meth:`_validate_params` when fitting starts;
+    * fitted state ends in ``_``; ``threshold_`` and ``training_data_`` are
+      set by fitting and written to ``config.json``;
+    * :meth:`save` writes a model directory (``config.json`` with the files it
+      holds, the weights through :meth:`_save_weights`, a ``README.md`` card)
+      and :meth:`load` reads one back, checking the registry name, version,
+      directory format and label order.
+
+    :class:`Detector` (events) and the dealer-account model
+    (:class:`drugwatch.accounts.detector.AccountDetector`) derive from it, each
+    with its own ``fit`` / ``predict_proba`` over its own inputs.
     """
 
     name: ClassVar[str] = ""
     base_name: ClassVar[str] = ""
     version: ClassVar[int] = 0
-    task: ClassVar[Task] = "selling"
+    task: ClassVar[str] = ""
     #: One line for the model card.
     description: ClassVar[str] = ""
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {}
-    #: Whether :meth:`_predict_proba` takes the text layer's reading of the
-    #: events (``views=``, one :class:`~drugwatch.text.analyze.TextView` per
-    #: event): a caller that has read the events once (the scorer) passes
-    #: them, and such a detector reads no text again.
-    reads_views: ClassVar[bool] = False
+
+    threshold_: float
+    training_data_: dict[str, Any]
+    evaluation_: dict[str, Any]
+    is_fitted_: bool
 
     # -- parameters ----------------------------------------------------------
 
@@ -331,7 +346,7 @@ class Detector(ABC):
         """The constructor arguments, as stored."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> Detector:
+    def set_params(self, **params: Any) -> Self:
         valid = set(self._param_names())
         for key, value in params.items():
             if key not in valid:
@@ -339,23 +354,180 @@ class Detector(ABC):
             setattr(self, key, value)
         return self
 
-    def clone(self) -> Detector:
+    def clone(self) -> Self:
         """An unfitted copy with the same parameters."""
         return type(self)(**self.get_params())
+
+    def _validate_params(self) -> None:
+        """Check the stored parameters against ``_parameter_constraints`` (called when fitting starts)."""
+        check_parameters(type(self).__name__, self.get_params(), self._parameter_constraints)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
     @property
+    @abstractmethod
     def columns(self) -> tuple[str, ...]:
         """Column names of ``predict_proba``, in order."""
-        return SELLING_COLUMNS if self.task == "selling" else LABELS
 
     @property
     def classes_(self) -> tuple[str, ...]:
         """Alias of :attr:`columns` (scikit-learn's name)."""
         return self.columns
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "is_fitted_", False):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit first or {type(self).__name__}.load(model_dir)"
+            )
+
+    # -- persistence ----------------------------------------------------------
+
+    def _learned_state(self) -> dict[str, Any]:
+        """Everything learned (attributes ending in ``_``), for the weights file."""
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("__")}
+
+    def _save_weights(self, directory: Path) -> list[str]:
+        """Write the learned state; return the file names written."""
+        with open(directory / WEIGHTS_FILE, "wb") as handle:
+            pickle.dump(self._learned_state(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return [WEIGHTS_FILE]
+
+    def _load_weights(self, directory: Path) -> None:
+        with open(directory / WEIGHTS_FILE, "rb") as handle:
+            state = pickle.load(handle)  # noqa: S301 - model directories are trusted input
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def config(self) -> dict[str, Any]:
+        """The ``config.json`` content of this fitted model."""
+        self._check_fitted()
+        return _jsonable(
+            {
+                "format_version": FORMAT_VERSION,
+                "registry_name": self.name,
+                "base_name": self.base_name,
+                "version": self.version,
+                "class": f"{type(self).__module__}.{type(self).__qualname__}",
+                "task": self.task,
+                "columns": list(self.columns),
+                "labels": list(LABELS),
+                "params": self.get_params(),
+                "threshold": float(self.threshold_),
+                "libraries": library_versions(),
+                "training_data": self.training_data_,
+                "evaluation": getattr(self, "evaluation_", None),
+                "extra": self._extra_config(),
+                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    def _extra_config(self) -> dict[str, Any]:
+        """Model-specific facts for the config and card (vocabulary size, ...)."""
+        return {}
+
+    def save(self, directory: str | Path, *, evaluation: Mapping[str, Any] | None = None) -> Path:
+        """Write a model directory (config.json, weights, README.md model card).
+
+        ``evaluation`` (e.g. cross-validated metrics) is stored in the config
+        and shown on the card; it also becomes ``self.evaluation_``.
+        """
+        self._check_fitted()
+        if evaluation is not None:
+            self.evaluation_ = _jsonable(dict(evaluation))
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        files = self._save_weights(directory)
+        config = self.config()
+        config["files"] = files
+        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        (directory / CARD_FILE).write_text(render_model_card(config, self.description), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Self:
+        """Load a model directory.
+
+        Called on a base class (:class:`SavedModel`, :class:`Detector`) it
+        builds whatever registered model the directory names, provided it is
+        one of that base's kind; called on a registered class it also checks
+        that the directory holds that model (registry name and version).
+        """
+        from drugwatch.models.registry import UnknownDetectorError, get_model_class
+
+        directory = Path(directory)
+        config_path = directory / CONFIG_FILE
+        if not config_path.is_file():
+            raise ModelLoadError(f"{directory} is not a model directory: no {CONFIG_FILE}")
+        try:
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelLoadError(f"{config_path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+        saved = config.get("registry_name")
+        if not isinstance(saved, str):
+            raise ModelLoadError(f"{config_path} has no 'registry_name'")
+        if cls.name and saved != cls.name:
+            raise ModelLoadError(
+                f"{directory} holds {saved!r}, but {cls.__name__}.load expects {cls.name!r}; "
+                f"load it with SavedModel.load({str(directory)!r}) or retrain with {cls.name!r}"
+            )
+        try:
+            target = get_model_class(saved)
+        except (UnknownDetectorError, ValueError) as exc:
+            raise ModelLoadError(f"cannot load {directory}: {exc}") from None
+        if not issubclass(target, cls):
+            raise ModelLoadError(
+                f"{directory} holds {saved!r}, a {target.__name__}, not a {cls.__name__}; "
+                f"load it with {target.__name__}.load or SavedModel.load"
+            )
+        if config.get("version") != target.version or config.get("base_name") != target.base_name:
+            raise ModelLoadError(
+                f"{directory}: config says {config.get('base_name')!r} version {config.get('version')!r}, "
+                f"but {saved!r} is registered as {target.base_name!r} version {target.version}"
+            )
+        if config.get("format_version") != FORMAT_VERSION:
+            raise ModelLoadError(
+                f"{directory}: model directory format {config.get('format_version')!r}, "
+                f"this drugwatch reads format {FORMAT_VERSION}"
+            )
+        if tuple(config.get("labels") or ()) != LABELS:
+            raise ModelLoadError(f"{directory} was saved with another label order; retrain the model")
+        model = target(**config.get("params", {}))
+        model._load_weights(directory)
+        model.threshold_ = float(config["threshold"])
+        model.training_data_ = config.get("training_data") or {}
+        if config.get("evaluation") is not None:
+            model.evaluation_ = config["evaluation"]
+        model.is_fitted_ = True
+        return model
+
+
+# ---------------------------------------------------------------------------
+# The event detector contract
+
+
+class Detector(SavedModel):
+    """Base class of every drugwatch event detector (see the module docstring).
+
+    Subclasses set ``task``, declare ``_parameter_constraints``, define an
+    ``__init__`` with keyword-only arguments that it stores unchanged, and
+    implement :meth:`_fit` and :meth:`_predict_proba`. They are registered
+    with :func:`drugwatch.models.registry.register`, which sets ``name``,
+    ``base_name`` and ``version``.
+    """
+
+    task: ClassVar[Task] = "selling"
+    #: Whether :meth:`_predict_proba` takes the text layer's reading of the
+    #: events (``views=``, one :class:`~drugwatch.text.analyze.TextView` per
+    #: event): a caller that has read the events once (the scorer) passes
+    #: them, and such a detector reads no text again.
+    reads_views: ClassVar[bool] = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names of ``predict_proba``, in order."""
+        return SELLING_COLUMNS if self.task == "selling" else LABELS
 
     # -- fitting and predicting ---------------------------------------------
 
@@ -366,7 +538,7 @@ class Detector(ABC):
         ``event.selling``); for ``task="drugtype"`` an ``(n, 10)`` indicator
         matrix in :data:`LABELS` order (default ``event.labels``).
         """
-        check_parameters(type(self).__name__, self.get_params(), self._parameter_constraints)
+        self._validate_params()
         events = as_events(events)
         if not events:
             raise ValueError(f"{type(self).__name__}.fit needs at least one event; got none")
@@ -443,126 +615,6 @@ class Detector(ABC):
     @abstractmethod
     def _predict_proba(self, events: list[Event]) -> np.ndarray:
         """Column 1 probabilities (1-D) or the full matrix."""
-
-    def _check_fitted(self) -> None:
-        if not getattr(self, "is_fitted_", False):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(events) first or Detector.load(model_dir)"
-            )
-
-    # -- persistence ----------------------------------------------------------
-
-    def _learned_state(self) -> dict[str, Any]:
-        """Everything learned (attributes ending in ``_``), for the weights file."""
-        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("__")}
-
-    def _save_weights(self, directory: Path) -> list[str]:
-        """Write the learned state; return the file names written."""
-        with open(directory / WEIGHTS_FILE, "wb") as handle:
-            pickle.dump(self._learned_state(), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        return [WEIGHTS_FILE]
-
-    def _load_weights(self, directory: Path) -> None:
-        with open(directory / WEIGHTS_FILE, "rb") as handle:
-            state = pickle.load(handle)  # noqa: S301 - model directories are trusted input
-        for key, value in state.items():
-            setattr(self, key, value)
-
-    def config(self) -> dict[str, Any]:
-        """The ``config.json`` content of this fitted detector."""
-        self._check_fitted()
-        return _jsonable(
-            {
-                "format_version": FORMAT_VERSION,
-                "registry_name": self.name,
-                "base_name": self.base_name,
-                "version": self.version,
-                "class": f"{type(self).__module__}.{type(self).__qualname__}",
-                "task": self.task,
-                "columns": list(self.columns),
-                "labels": list(LABELS),
-                "params": self.get_params(),
-                "threshold": float(self.threshold_),
-                "libraries": library_versions(),
-                "training_data": self.training_data_,
-                "evaluation": getattr(self, "evaluation_", None),
-                "extra": self._extra_config(),
-                "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-        )
-
-    def _extra_config(self) -> dict[str, Any]:
-        """Model-specific facts for the config and card (vocabulary size, ...)."""
-        return {}
-
-    def save(self, directory: str | Path, *, evaluation: Mapping[str, Any] | None = None) -> Path:
-        """Write a model directory (config.json, weights, README.md model card).
-
-        ``evaluation`` (e.g. cross-validated metrics) is stored in the config
-        and shown on the card; it also becomes ``self.evaluation_``.
-        """
-        self._check_fitted()
-        if evaluation is not None:
-            self.evaluation_ = _jsonable(dict(evaluation))
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        files = self._save_weights(directory)
-        config = self.config()
-        config["files"] = files
-        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-        (directory / CARD_FILE).write_text(render_model_card(config, self.description), encoding="utf-8")
-        return directory
-
-    @classmethod
-    def load(cls, directory: str | Path) -> Detector:
-        """Load a model directory.
-
-        Called on :class:`Detector` it builds whatever registered detector
-        the directory names; called on a subclass it also checks that the
-        directory holds that detector (registry name and version).
-        """
-        from drugwatch.models.registry import UnknownDetectorError, get_detector_class
-
-        directory = Path(directory)
-        config_path = directory / CONFIG_FILE
-        if not config_path.is_file():
-            raise ModelLoadError(f"{directory} is not a model directory: no {CONFIG_FILE}")
-        try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ModelLoadError(f"{config_path}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-        saved = config.get("registry_name")
-        if not isinstance(saved, str):
-            raise ModelLoadError(f"{config_path} has no 'registry_name'")
-        if cls is not Detector and cls.name and saved != cls.name:
-            raise ModelLoadError(
-                f"{directory} holds {saved!r}, but {cls.__name__}.load expects {cls.name!r}; "
-                f"load it with Detector.load({str(directory)!r}) or retrain with {cls.name!r}"
-            )
-        try:
-            target = get_detector_class(saved)
-        except (UnknownDetectorError, ValueError) as exc:
-            raise ModelLoadError(f"cannot load {directory}: {exc}") from None
-        if config.get("version") != target.version or config.get("base_name") != target.base_name:
-            raise ModelLoadError(
-                f"{directory}: config says {config.get('base_name')!r} version {config.get('version')!r}, "
-                f"but {saved!r} is registered as {target.base_name!r} version {target.version}"
-            )
-        if config.get("format_version") != FORMAT_VERSION:
-            raise ModelLoadError(
-                f"{directory}: model directory format {config.get('format_version')!r}, "
-                f"this drugwatch reads format {FORMAT_VERSION}"
-            )
-        if tuple(config.get("labels") or ()) != LABELS:
-            raise ModelLoadError(f"{directory} was saved with another label order; retrain the model")
-        detector = target(**config.get("params", {}))
-        detector._load_weights(directory)
-        detector.threshold_ = float(config["threshold"])
-        detector.training_data_ = config.get("training_data") or {}
-        if config.get("evaluation") is not None:
-            detector.evaluation_ = config["evaluation"]
-        detector.is_fitted_ = True
-        return detector
 
 
 # ---------------------------------------------------------------------------
@@ -650,6 +702,7 @@ __all__ = [
     "NotFittedError",
     "Options",
     "SELLING_COLUMNS",
+    "SavedModel",
     "Task",
     "as_events",
     "check_parameters",

@@ -12,6 +12,7 @@ gives it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -25,8 +26,31 @@ from drugwatch.models.multilabel import N_LABELS, decode
 if TYPE_CHECKING:
     from drugwatch.text.analyze import TextView
 
-#: Prices ("$20", "20€", "20 each") make a text read as a sale.
-_PRICE = re.compile(r"[$£€¥₿]\s?\d|\d\s?(?:[$£€¥]|usd|eur|gbp)(?![a-z])|(?<![a-z0-9])\d+\s?(?:each|ea)(?![a-z])")
+#: Prices ("$20", "20€", "20 each", "8000円", "R$40") make a text read as a sale.
+_PRICE = re.compile(
+    r"(?:[$£€¥₿₩₽฿]|r\$)\s?\d|\d\s?(?:[$£€¥₩₽฿円元원]|usd|eur|gbp|rub|руб|บาท)(?![a-z])"
+    r"|(?<![a-z0-9])\d+\s?(?:each|ea)(?![a-z])"
+)
+#: Where one item of a list ends and the next begins (in the raw text):
+#: punctuation, line breaks, a spaced dash or plus, a conjunction, and the
+#: start of an emoji or a hashtag ("❄️ Colombian 🌿 Cali", "#hasch #koks").
+_LIST_BREAK = re.compile(
+    r"[,;|·•/\n\r\t、。・]+|[.:](?:\s|$)|\s[-–—+&*]\s|\s(?:and|or|plus|y|e|et|und|oder|ou|и|или|dan|và)\s"
+    r"|(?=#)|(?=[\u2600-\u27bf\U0001f000-\U0001faff])",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w")
+#: List breaks and spaces: where a menu's words begin (one pass, ascending).
+_UNIT_BREAK = re.compile(_LIST_BREAK.pattern + r"|\s+", re.IGNORECASE)
+#: An excluded term standing alone as a list item counts when the rest of the
+#: text names this many drugs. On the kit's drug listings, a term alone in a
+#: list beside one other drug adds 368 labels, none right ("10 tabs | 2C-B"); beside
+#: two or more it adds 9, all wrong by the kit's labels (7 are "Koks" in one
+#: vendor's "we have all" list, a cocaine word the kit's labels miss).
+_LIST_MIN_OTHER_LABELS = 2
+#: A text whose list items name this many drugs reads as a menu even without a
+#: trade word: "#magicmushrooms #lsd #dmt", "shrooms, acid, ket".
+_MENU_MIN_LABELS = 3
 #: Margin above the decision point given to a label the lexicon confirms.
 _UNION_MARGIN = 1e-3
 
@@ -50,28 +74,70 @@ def union_exclusions() -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
+def _item_bounds(raw: str) -> list[int]:
+    """Where each list item of ``raw`` after the first begins (ascending)."""
+    return [m.end() for m in _LIST_BREAK.finditer(raw)]
+
+
 def confident_lexicon_labels(text: str, view: TextView | None = None) -> tuple[tuple[str, ...], bool]:
     """The drug labels of ``text``'s confident lexicon evidence, and whether
     the text reads as a sale.
 
     Confident: a hit of the text layer (unambiguous, or ambiguous and
     accepted by the matcher's context rules or context model) whose term is
-    not in :func:`union_exclusions`. A sale: a trade word ("for sale", "hmu",
-    "wickr"), a contact or a price. ``view`` is the text layer's reading of
-    ``text`` if the caller has it.
+    not in :func:`union_exclusions`. An excluded term counts where it is an
+    item of a multi-drug list by itself: the text's other confident evidence
+    names ``_LIST_MIN_OTHER_LABELS`` drugs or more, and no drug of another
+    label shares the term's list item (items split at commas, bars, line
+    breaks, conjunctions, emoji, hashtags): in "lean, percs, bars and gas",
+    ``bars`` is Xanax; in "mushroom chocolate bars, 3.5g" it is the form of
+    the mushrooms. A sale: a trade word ("for sale", "hmu",
+    "wickr"), a contact or a price, or a menu: list items naming
+    ``_MENU_MIN_LABELS`` drugs or more, at least half the text's items
+    ("#magicmushrooms #lsd #dmt #mescaline"). ``view`` is the text layer's
+    reading of ``text`` if the caller has it. Linear in the text: one regex
+    pass for the list items (two for a menu) and a binary search per hit.
     """
     from drugwatch.labels import DRUG_LABELS
     from drugwatch.text.analyze import analyze
 
     if view is None or view.raw != text:
         view = analyze(text)
+    hits = view.drug_hits
+    if not hits:
+        return (), False
     excluded = union_exclusions()
-    found = {h.label for h in view.drug_hits if (h.term, h.label) not in excluded}
+    found = {h.label for h in hits if (h.term, h.label) not in excluded}
+    bounds = _item_bounds(view.raw)
+    item_of = [bisect_right(bounds, h.raw_start) for h in hits]
+    item_labels: dict[int, set[str]] = {}
+    for item, h in zip(item_of, hits):
+        item_labels.setdefault(item, set()).add(str(h.label))
+    if len(found) >= _LIST_MIN_OTHER_LABELS:
+        for item, h in zip(item_of, hits):
+            if (h.term, h.label) in excluded and item_labels[item] == {h.label}:
+                found.add(str(h.label))
     labels = tuple(lab for lab in DRUG_LABELS if lab in found)
     if not labels:
         return (), False
     sale = bool(view.sale_hits) or view.has_contact or _PRICE.search(view.text) is not None
+    if not sale and len(labels) >= _MENU_MIN_LABELS:
+        sale = _reads_as_menu(view.raw, [h.raw_start for h in hits])
     return labels, sale
+
+
+def _reads_as_menu(raw: str, hit_starts: Sequence[int]) -> bool:
+    """Whether ``raw``'s words (split at spaces and list breaks) name drugs in
+    three of them or more, and in at least half of those holding a letter,
+    digit or drug: a list of products, not a sentence about drugs."""
+    bounds = [m.end() for m in _UNIT_BREAK.finditer(raw)]
+    drug_units = {bisect_right(bounds, start) for start in hit_starts}
+    if len(drug_units) < _MENU_MIN_LABELS:
+        return False
+    starts = [0, *bounds]
+    ends = [*bounds, len(raw)]
+    content = sum(1 for i, (a, b) in enumerate(zip(starts, ends)) if i in drug_units or _WORD.search(raw, a, b))
+    return 2 * len(drug_units) >= content
 
 
 def sale_lexicon_labels(text: str) -> tuple[str, ...]:

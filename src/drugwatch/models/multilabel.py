@@ -26,6 +26,18 @@ Detectors (``task = "drugtype"``; ``predict_proba`` has the 10 columns of
     its outputs are what ``predict_proba`` returns. With
     ``combiner="platt"`` (or fewer than :data:`STACKER_MIN_EVENTS` training
     events) each SVM score is Platt-calibrated instead, as before.
+* ``drugwatch.drugtype.v2``: v1 plus the lexicon union (the text layer's
+  confident drugs of a sale join the model's labels;
+  :mod:`drugwatch.models.lexicon_union`).
+* ``drugwatch.drugtype.v3``: v2 made cheap to score, with the same reduced
+  grouped-CV quality: character 2-4-grams (``char_ngram_min``), a neighbour
+  index that keeps each training event's ``knn_terms`` heaviest n-grams
+  among those in at most ``knn_max_df`` = 0.5 % of the events (the top k
+  chosen for a whole batch at once), and a lexicon block read from the
+  text layer's views (``lexicon_source="views"``) instead of a second match
+  of every text. Saved v1 and v2 models keep their features and scores: the
+  new parameters default to the old behaviour there, and a neighbour index
+  saved without ``terms`` keeps the per-event selection.
 
 Decoding (:func:`decode`, used by every drug-type detector's ``predict``):
 per-label thresholds (``thresholds_``) learned inside the training data;
@@ -251,6 +263,40 @@ def _join_split_letters(text: str) -> str:
     return _SPLIT_WORD.sub(lambda m: m.group(0).replace(m.group("sep"), ""), text)
 
 
+def read_texts(
+    texts: Sequence[str], views: Sequence[TextView | None] | None = None, *, with_labels: bool = False
+) -> tuple[list[str], list[tuple[str, ...]] | None]:
+    """:func:`normalized_text` of each text and, with ``with_labels``, the
+    drug labels of its lexicon hits as the text layer reads it.
+
+    The labels are those of :func:`~drugwatch.text.analyze.analyze` of the
+    repaired text (the pre-passes of :func:`normalized_text` applied): taken
+    from ``views[i]`` when it is the view of that text (nearly always), else
+    read, so that they do not depend on whether the caller had the views.
+    """
+    from drugwatch.lexicon.matcher import find_terms, hit_labels
+    from drugwatch.text.analyze import cached_view
+    from drugwatch.text.normalize import normalize
+
+    normalized: list[str] = []
+    labels: list[tuple[str, ...]] | None = [] if with_labels else None
+    for i, text in enumerate(texts):
+        view = None if views is None else views[i]
+        repaired = _join_split_letters(_latin_capitals(text))
+        if view is None or view.raw != repaired:
+            view = cached_view(repaired)
+        if view is not None:
+            normalized.append(view.text)
+            if labels is not None:
+                labels.append(hit_labels(view.hits))
+            continue
+        nt = normalize(repaired)
+        normalized.append(nt.text)
+        if labels is not None:
+            labels.append(hit_labels(find_terms(nt)))
+    return normalized, labels
+
+
 def normalized_text(text: str, view: TextView | None = None) -> str:
     """The text layer's normalized view (lower-cased, de-obfuscated), after two pre-passes of ours.
 
@@ -291,7 +337,8 @@ _LEET_FOLD = str.maketrans(
 # A run of word characters and leet symbols holding a letter a-z, taken whole
 # (``[\w@$!]*[a-z][\w@$!]*``, tried only where a run starts, so that a long
 # run without such a letter, digits or CJK, is read once, not once per
-# character).
+# character). folded_text reads these tokens through _LEET_TOKEN_FOLDABLE
+# below, which leaves out those the folding would not change.
 _LEET_TOKEN = re.compile(r"(?<![\w@$!])(?:(?![a-z])[\w@$!])*+[a-z][\w@$!]*")
 _UNITS = (
     r"mg|g|gr|grams?|ug|mcg|ml|oz|kg|lbs?|st|nd|rd|th|x|k|pcs?|p|c|d|h|ct|tabs?|pills?|mm|cm|"
@@ -301,7 +348,17 @@ _DOSE = re.compile(rf"\d+(?:[.,]\d+)?(?:{_UNITS})")
 # View version 2 also keeps number expressions: "10x30mg", "9x19", "2k17", "20in1", "190mg!"
 _NUMBER_EXPR = re.compile(rf"(?:\d+(?:[.,]\d+)?(?:x|k|in))*\d+(?:[.,]\d+)?(?:{_UNITS}|iu|each)?")
 _CODE = re.compile(r"\d+[a-z]+")
+# The characters _LEET_FOLD changes: a text without any of them leaves the
+# leetspeak pass unchanged (plain words, doses and number expressions fold to
+# themselves), so the pass is skipped.
+_FOLDABLE_CHARS = re.escape("".join(chr(c) for c in _LEET_FOLD))
+_FOLDABLE = re.compile(f"[{_FOLDABLE_CHARS}]")
+# _LEET_TOKEN's tokens that hold such a character (the lookahead reads only
+# the token: its class stops where the token does); the others fold to
+# themselves and are not handed to the folding function at all.
+_LEET_TOKEN_FOLDABLE = re.compile(rf"(?<![\w@$!])(?=[\w@$!]*[{_FOLDABLE_CHARS}])(?:(?![a-z])[\w@$!])*+[a-z][\w@$!]*")
 _MASK_CHARS = "□■●○▪◆*_#?"
+_ANY_MASK = re.compile(f"[{re.escape(_MASK_CHARS)}]")
 _MASKED = re.compile(f"(?<=[a-z])[{re.escape(_MASK_CHARS)}](?=[a-z])")
 _MASKED_WORD = re.compile(f"(?<![a-z0-9])([a-z]+)[{re.escape(_MASK_CHARS)}]([a-z]+)(?![a-z0-9])")
 _SPACED = re.compile(r"(?<!\S)(?:[a-z] ){2,}[a-z](?!\S)")
@@ -507,7 +564,8 @@ def folded_text(
     view that directories saved before read.
     """
     text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), normalized)
-    if masks and version >= 2:
+    masked = _ANY_MASK.search(text) is not None  # the mask passes below change nothing without a mask symbol
+    if masked and masks and version >= 2:
 
         def unmask(m: re.Match[str]) -> str:
             left, right = m.group(1), m.group(2)
@@ -523,9 +581,10 @@ def folded_text(
             if repaired == text:
                 break
             text = repaired
-    elif masks:
+    elif masked and masks:
         text = _MASKED_WORD.sub(lambda m: masks.get(m.group(1) + "\x00" + m.group(2), m.group(0)), text)
-    text = _MASKED.sub("", text)
+    if masked:
+        text = _MASKED.sub("", text)
 
     def fold(match: re.Match[str]) -> str:
         token = match.group(0)
@@ -535,7 +594,9 @@ def folded_text(
             return token
         return _fold_token(match)
 
-    return _LEET_TOKEN.sub(fold, text)
+    if not _FOLDABLE.search(text):  # nothing _LEET_FOLD maps: every token folds to itself
+        return text
+    return _LEET_TOKEN_FOLDABLE.sub(fold, text)
 
 
 def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None, **kwargs: Any) -> str:
@@ -547,11 +608,17 @@ def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None, **kwa
 LEXICON_FEATURES: tuple[str, ...] = (*(f"lex_{name}" for name in DRUG_LABELS), "lex_n_labels", "lex_none")
 
 
-def lexicon_features(normalized: Sequence[str], folded: Sequence[str] | None = None) -> np.ndarray:
+def lexicon_features(
+    normalized: Sequence[str],
+    folded: Sequence[str] | None = None,
+    labels_read: Sequence[tuple[str, ...]] | None = None,
+) -> np.ndarray:
     """Per-label lexicon evidence of normalized texts (see :data:`LEXICON_FEATURES`).
 
     With ``folded`` (:func:`folded_text` of each text), the labels found in
-    either view count.
+    either view count. ``labels_read`` gives each text's labels as the text
+    layer read it (:func:`read_texts`) instead of matching the normalized
+    text again.
     """
     from drugwatch.lexicon.matcher import find_terms, hit_labels
     from drugwatch.text.normalize import NormalizedText
@@ -563,7 +630,7 @@ def lexicon_features(normalized: Sequence[str], folded: Sequence[str] | None = N
         # the matcher reads it as already normalized instead of normalizing
         # it a second time (same hits; the folded view below is not a fixed
         # point and goes through normalize()).
-        labels = hit_labels(find_terms(NormalizedText(text, text)))
+        labels = hit_labels(find_terms(NormalizedText(text, text))) if labels_read is None else labels_read[row]
         if folded is not None and folded[row] != text:
             labels = tuple(sorted(set(labels) | set(hit_labels(find_terms(folded[row]))), key=DRUG_LABELS.index))
         for name in labels:
@@ -664,23 +731,42 @@ class _NeighbourVotes:
     ``votes(blocks)`` gives per event the similarity-weighted mean label vector
     of its neighbours (10 columns), then the largest and the mean of their
     similarities: :data:`NEIGHBOUR_FEATURES`.
+
+    With ``terms`` (``knn_terms`` of the detector), each training event keeps
+    only its ``terms`` heaviest n-grams in the index (L2-normalised again),
+    and the top ``k`` are chosen for a whole batch at once
+    (:func:`_batch_top_k_votes`): the similarity product has a fifth of the
+    entries or fewer, and no event is handled in Python. An index saved
+    without ``terms`` keeps the full index and the per-event selection it was
+    fitted with.
     """
 
-    def __init__(self, X, y: np.ndarray, k: int, max_df: float):
+    def __init__(self, X, y: np.ndarray, k: int, max_df: float, terms: int = 0):
         X = sp.csr_matrix(X, dtype=np.float32)
         df = np.bincount(X.indices, minlength=X.shape[1]) / max(X.shape[0], 1)
         keep = np.flatnonzero(df <= max_df)
         self.columns = np.full(X.shape[1], -1, dtype=np.int64)
         self.columns[keep] = np.arange(len(keep))
         self.k = int(k)
+        self.terms = int(terms)
         # (kept features x training events): a query row times this is its similarity row
-        self.index = self.project(X).T.tocsr()
+        rows = self.project(X)
+        self.index = (_top_terms(rows, self.terms) if self.terms else rows).T.tocsr()
         self.y = np.asarray(y, dtype=np.float32)
 
     def project(self, X) -> sp.csr_matrix:
         """Rows restricted to the kept columns (renumbered) and L2-normalised (float64)."""
         indptr, cols, data = self._project((X,))
         return sp.csr_matrix((data, cols, indptr), shape=(len(indptr) - 1, int((self.columns >= 0).sum())))
+
+    def indexed_rows(self) -> sp.csr_matrix:
+        """The training events' rows as the index holds them (pruned to ``terms`` where fitted so)."""
+        return self.index.T.tocsr()
+
+    def neighbour_votes(self, queries: sp.csr_matrix, rows: sp.csr_matrix, y: np.ndarray) -> np.ndarray:
+        """Votes of projected ``queries`` among the training ``rows`` (of :meth:`indexed_rows`) labelled ``y``."""
+        S = queries @ rows.T
+        return _batch_top_k_votes(S, y, self.k) if getattr(self, "terms", 0) else _top_k_votes(S, y, self.k)
 
     def _project(self, blocks: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CSR arrays ``(indptr, cols, data)`` of :meth:`project` of the column blocks side by side."""
@@ -712,9 +798,10 @@ class _NeighbourVotes:
         """
         indptr, cols, data = self._project(blocks)
         n = len(indptr) - 1
+        batch = getattr(self, "terms", 0) > 0  # the vectorized selection (fitted with terms), alone or in a batch
         if n != 1:
             S = sp.csr_matrix((data, cols, indptr), shape=(n, self.index.shape[0])) @ self.index
-            return _top_k_votes(S, self.y, self.k)
+            return _batch_top_k_votes(S, self.y, self.k) if batch else _top_k_votes(S, self.y, self.k)
         out = np.zeros((1, N_LABELS + 2))
         starts = self.index.indptr[cols]
         lengths = self.index.indptr[cols + 1] - starts
@@ -727,6 +814,8 @@ class _NeighbourVotes:
                 minlength=len(self.y),
             )
             hit = np.flatnonzero(sims)
+            if batch:
+                return _row_votes(np.array([0, len(hit)]), hit, sims[hit], self.y, self.k)
             _vote(out[0], sims[hit], hit, self.y, self.k)
         return out
 
@@ -762,6 +851,91 @@ def _top_k_votes(S: sp.csr_matrix, y: np.ndarray, k: int) -> np.ndarray:
         lo, hi = S.indptr[i], S.indptr[i + 1]
         _vote(out[i], S.data[lo:hi], S.indices[lo:hi], y, k)
     return out
+
+
+def _top_k_mask(indptr: np.ndarray, data: np.ndarray, k: int, chunk: int = 256) -> np.ndarray:
+    """Which entries of CSR rows ``(indptr, data)`` are among the ``k`` largest of their row.
+
+    Ties at the k-th value go to the earlier entries of the row (the lower
+    columns when the indices are sorted), as :func:`_vote` breaks them. The
+    k-th value of every longer row comes from one :func:`numpy.partition`
+    per chunk of rows of similar length (padded with ``-inf``), so a row's
+    choice depends on its own entries only, never on the batch around it.
+    """
+    n = len(indptr) - 1
+    if n == 1:  # one event (the scoring API): the same choice without the chunk machinery
+        if len(data) <= k:
+            return np.ones(len(data), dtype=bool)
+        kth1 = np.partition(data, len(data) - k)[len(data) - k]
+        tied1 = data == kth1
+        return (data > kth1) | (tied1 & (np.cumsum(tied1) <= k - np.count_nonzero(data > kth1)))
+    lengths = np.diff(indptr)
+    row_of = np.repeat(np.arange(n), lengths)
+    kth = np.full(n, -np.inf, dtype=data.dtype)  # rows of k entries or fewer keep them all
+    long = np.flatnonzero(lengths > k)
+    long = long[np.argsort(lengths[long], kind="stable")]
+    for start in range(0, len(long), chunk):
+        rows = long[start : start + chunk]
+        lens = lengths[rows]
+        width = int(lens[-1])
+        offsets = np.cumsum(lens) - lens
+        within = np.arange(int(lens.sum())) - np.repeat(offsets, lens)
+        padded = np.full((len(rows), width), -np.inf, dtype=data.dtype)
+        padded[np.repeat(np.arange(len(rows)), lens), within] = data[np.repeat(indptr[rows], lens) + within]
+        kth[rows] = np.partition(padded, width - k, axis=1)[:, width - k]
+    threshold = kth[row_of]
+    above = data > threshold
+    tied = data == threshold
+    room = k - np.bincount(row_of[above], minlength=n)
+    tied_seen = np.cumsum(tied)
+    tied_rank = tied_seen - np.concatenate([[0], tied_seen])[indptr[:-1]][row_of]  # 1 for a row's first tie
+    return above | (tied & (tied_rank <= room[row_of]))
+
+
+def _batch_top_k_votes(S, y: np.ndarray, k: int) -> np.ndarray:
+    """:data:`NEIGHBOUR_FEATURES` of each row of similarities ``S`` (events x training events), vectorized.
+
+    The same choice of neighbours as :func:`_top_k_votes` (ties to the lower
+    training index); the sums run over each row's neighbours in training
+    order, so an event gets the same bits alone or in any batch.
+    """
+    S = sp.csr_matrix(S)
+    S.sort_indices()
+    return _row_votes(S.indptr, S.indices, S.data, y, k)
+
+
+def _row_votes(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    """:func:`_batch_top_k_votes` of the CSR rows ``(indptr, indices, data)`` (indices sorted in each row)."""
+    n = len(indptr) - 1
+    keep = _top_k_mask(indptr, data, k)
+    rows = np.repeat(np.arange(n), np.diff(indptr))[keep]
+    w = data[keep].astype(np.float64)
+    labels = np.asarray(y)[indices[keep]].astype(np.float64)
+    out = np.zeros((n, N_LABELS + 2))
+    total = np.bincount(rows, weights=w, minlength=n)
+    for j in range(N_LABELS):
+        out[:, j] = np.bincount(rows, weights=w * labels[:, j], minlength=n) / (total + 1e-9)
+    if len(rows):
+        firsts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]]))
+        out[rows[firsts], N_LABELS] = np.maximum.reduceat(w, firsts)
+        counts = np.bincount(rows, minlength=n)
+        chosen = counts > 0
+        out[chosen, N_LABELS + 1] = total[chosen] / counts[chosen]
+    return out
+
+
+def _top_terms(X: sp.csr_matrix, terms: int) -> sp.csr_matrix:
+    """Each row's ``terms`` largest entries (ties to the lower column), L2-normalised again."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    X.sort_indices()
+    keep = _top_k_mask(X.indptr, X.data, terms)
+    n = X.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))[keep]
+    data = X.data[keep]
+    norms = np.sqrt(np.bincount(rows, weights=data**2, minlength=n))
+    norms[norms == 0] = 1.0
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    return sp.csr_matrix((data / norms[rows], X.indices[keep], indptr), shape=X.shape)
 
 
 #: Columns of the neighbour block of the stacker's input, in order.
@@ -888,6 +1062,7 @@ class DrugTypeDetector(MultiLabelDetector):
     _parameter_constraints = {
         "C": [Interval(float, 0, None, closed="neither")],
         "char_view": [Options(("skeleton", "normalized"))],
+        "char_ngram_min": [Interval(int, 1, 8)],
         "char_ngram_max": [Interval(int, 2, 8)],
         "char_weight": [Interval(float, 0, None)],
         "word_weight": [Interval(float, 0, None)],
@@ -898,10 +1073,12 @@ class DrugTypeDetector(MultiLabelDetector):
         "combiner": [Options(("stacker", "platt"))],
         "knn_k": [Interval(int, 0, None)],
         "knn_max_df": [Interval(float, 0, 1, closed="right")],
+        "knn_terms": [Interval(int, 0, None)],
         "stacker_C": [Interval(float, 0, None, closed="neither")],
         "non_drug_wins": [InstanceOf((bool,))],
         "mask_vocabulary": [Options(("training", "training+lexicon+english"))],
         "lexicon_union": [InstanceOf((bool,))],
+        "lexicon_source": [Options(("normalized", "views"))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -910,6 +1087,7 @@ class DrugTypeDetector(MultiLabelDetector):
         *,
         C: float = 0.5,
         char_view: str = "skeleton",
+        char_ngram_min: int = 1,
         char_ngram_max: int = 5,
         char_weight: float = 1.0,
         word_weight: float = 1.0,
@@ -920,14 +1098,17 @@ class DrugTypeDetector(MultiLabelDetector):
         combiner: str = "stacker",
         knn_k: int = 10,
         knn_max_df: float = 0.02,
+        knn_terms: int = 0,
         stacker_C: float = 1.0,
         non_drug_wins: bool = True,
         mask_vocabulary: str = "training+lexicon+english",
         lexicon_union: bool = False,
+        lexicon_source: str = "normalized",
         seed: int = 0,
     ):
         self.C = C
         self.char_view = char_view
+        self.char_ngram_min = char_ngram_min
         self.char_ngram_max = char_ngram_max
         self.char_weight = char_weight
         self.word_weight = word_weight
@@ -938,16 +1119,26 @@ class DrugTypeDetector(MultiLabelDetector):
         self.combiner = combiner
         self.knn_k = knn_k
         self.knn_max_df = knn_max_df
+        self.knn_terms = knn_terms
         self.stacker_C = stacker_C
         self.non_drug_wins = non_drug_wins
         self.mask_vocabulary = mask_vocabulary
         self.lexicon_union = lexicon_union
+        self.lexicon_source = lexicon_source
         self.seed = seed
 
     def _make(self):
         return LinearSVC(C=self.C, loss="squared_hinge", dual=True, max_iter=5000, random_state=self.seed)
 
-    def _features(self, normalized: list[str], fit: bool) -> tuple[sp.csr_matrix, tuple[Any, Any], np.ndarray]:
+    def _read(self, events: Sequence[Event], views: Sequence[TextView] | None) -> tuple[list[str], Any]:
+        """The normalized texts and, where the lexicon block reads the text layer's hits, their labels."""
+        if getattr(self, "lexicon_source", "normalized") == "views":
+            return read_texts([e.text for e in events], views, with_labels=True)
+        return [normalized_text(e.text, None if views is None else views[i]) for i, e in enumerate(events)], None
+
+    def _features(
+        self, normalized: list[str], fit: bool, labels_read: Sequence[tuple[str, ...]] | None = None
+    ) -> tuple[sp.csr_matrix, tuple[Any, Any], np.ndarray]:
         """``(X, (char, word), lex)``: the SVMs' input, its two tf-idf blocks and the lexicon block."""
         if fit:
             self.view_version_ = 2
@@ -961,7 +1152,7 @@ class DrugTypeDetector(MultiLabelDetector):
             min_df = self.min_df if len(normalized) >= 10 * self.min_df else 1
             self.char_vectorizer_ = TfidfVectorizer(
                 analyzer="char_wb",
-                ngram_range=(1, self.char_ngram_max),
+                ngram_range=(getattr(self, "char_ngram_min", 1), self.char_ngram_max),
                 min_df=min_df,
                 sublinear_tf=True,
                 lowercase=False,
@@ -981,7 +1172,7 @@ class DrugTypeDetector(MultiLabelDetector):
         else:
             char = vectorizer_transform(self.char_vectorizer_, chars)
             word = vectorizer_transform(self.word_vectorizer_, folded)
-        lex = lexicon_features(normalized, folded)
+        lex = lexicon_features(normalized, folded, labels_read)
         X = sp.hstack(
             [char * self.char_weight, word * self.word_weight, sp.csr_matrix(lex * self.lexicon_weight)],
             format="csr",
@@ -1011,10 +1202,15 @@ class DrugTypeDetector(MultiLabelDetector):
         }
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
-        normalized = [normalized_text(e.text) for e in events]
+        views = None
+        if self.lexicon_source == "views":
+            from drugwatch.text.analyze import analyze_many
+
+            views = analyze_many([e.text for e in events])
+        normalized, labels_read = self._read(events, views)
         # Vocabularies and idf come from the training data only; the inner
         # folds reuse them (unsupervised statistics of the same training set).
-        X, text, lex = self._features(normalized, fit=True)
+        X, text, lex = self._features(normalized, fit=True, labels_read=labels_read)
         folds = inner_folds(events, self.inner_folds)
         oof: np.ndarray | None = None
         if folds:
@@ -1047,11 +1243,18 @@ class DrugTypeDetector(MultiLabelDetector):
         blocks = [oof]
         if self.knn_k > 0:
             text = sp.hstack(text, format="csr")
-            self.neighbours_ = _NeighbourVotes(text, y, self.knn_k, self.knn_max_df)
-            projected = self.neighbours_.project(text)
+            neighbours = self.neighbours_ = _NeighbourVotes(
+                text, y, self.knn_k, self.knn_max_df, terms=getattr(self, "knn_terms", 0)
+            )
+            projected = neighbours.project(text)
             votes = np.zeros((len(y), len(NEIGHBOUR_FEATURES)))
-            for tr, te in folds:
-                votes[te] = _top_k_votes(projected[te] @ projected[tr].T, self.neighbours_.y[tr], self.knn_k)
+            if neighbours.terms:
+                indexed = neighbours.indexed_rows()
+                for tr, te in folds:
+                    votes[te] = neighbours.neighbour_votes(projected[te], indexed[tr], neighbours.y[tr])
+            else:
+                for tr, te in folds:
+                    votes[te] = _top_k_votes(projected[te] @ projected[tr].T, neighbours.y[tr], self.knn_k)
             blocks.append(votes)
         else:
             self.neighbours_ = None
@@ -1065,8 +1268,8 @@ class DrugTypeDetector(MultiLabelDetector):
         self._set_thresholds(y, stacked_oof, "inner grouped CV (out-of-fold, stacked)")
 
     def _predict_proba(self, events: list[Event], views: Sequence[TextView] | None = None) -> np.ndarray:
-        normalized = [normalized_text(e.text, None if views is None else views[i]) for i, e in enumerate(events)]
-        X, text, lex = self._features(normalized, fit=False)
+        normalized, labels_read = self._read(events, views)
+        X, text, lex = self._features(normalized, fit=False, labels_read=labels_read)
         scores = _fast_ovr_scores(self, self.models_, X)
         stacker = getattr(self, "stacker_", None)  # absent in directories saved before the stacker
         if stacker is None:
@@ -1108,8 +1311,10 @@ class DrugTypeDetector(MultiLabelDetector):
         return vocab
 
     def _extra_config(self) -> dict[str, Any]:
+        terms = getattr(getattr(self, "neighbours_", None), "terms", 0)
         return {
             **super()._extra_config(),
+            "char_ngram_range": list(self.char_vectorizer_.ngram_range),
             "char_vocabulary_size": len(self.char_vectorizer_.vocabulary_),
             "word_vocabulary_size": len(self.word_vectorizer_.vocabulary_),
             "text_view": "drugwatch.text.normalize.normalize(text).text",
@@ -1118,10 +1323,12 @@ class DrugTypeDetector(MultiLabelDetector):
                 if getattr(self, "stacker_", None) is None
                 else "stacker: per-label LR over out-of-fold SVM scores"
                 + (f", {self.knn_k}-NN label votes" if getattr(self, "neighbours_", None) else "")
+                + (f" (index of each event's {terms} heaviest n-grams)" if terms else "")
                 + " and lexicon evidence"
             ),
             "non_drug_wins": bool(getattr(self, "non_drug_wins_", False)),
             "lexicon_union": bool(getattr(self, "lexicon_union", False)),
+            "lexicon_source": getattr(self, "lexicon_source", "normalized"),
             "lexicon": lexicon_fingerprint(),
         }
 
@@ -1143,6 +1350,7 @@ class DrugTypeDetectorV2(DrugTypeDetector):
         *,
         C: float = 0.5,
         char_view: str = "skeleton",
+        char_ngram_min: int = 1,
         char_ngram_max: int = 5,
         char_weight: float = 1.0,
         word_weight: float = 1.0,
@@ -1153,15 +1361,18 @@ class DrugTypeDetectorV2(DrugTypeDetector):
         combiner: str = "stacker",
         knn_k: int = 10,
         knn_max_df: float = 0.02,
+        knn_terms: int = 0,
         stacker_C: float = 1.0,
         non_drug_wins: bool = True,
         mask_vocabulary: str = "training+lexicon+english",
         lexicon_union: bool = True,
+        lexicon_source: str = "normalized",
         seed: int = 0,
     ):
         super().__init__(
             C=C,
             char_view=char_view,
+            char_ngram_min=char_ngram_min,
             char_ngram_max=char_ngram_max,
             char_weight=char_weight,
             word_weight=word_weight,
@@ -1172,10 +1383,72 @@ class DrugTypeDetectorV2(DrugTypeDetector):
             combiner=combiner,
             knn_k=knn_k,
             knn_max_df=knn_max_df,
+            knn_terms=knn_terms,
             stacker_C=stacker_C,
             non_drug_wins=non_drug_wins,
             mask_vocabulary=mask_vocabulary,
             lexicon_union=lexicon_union,
+            lexicon_source=lexicon_source,
+            seed=seed,
+        )
+
+
+@register("drugwatch.drugtype.v3")
+class DrugTypeDetectorV3(DrugTypeDetectorV2):
+    """drugtype.v2, cheap to score: character 2-4-grams instead of 1-5, a
+    pruned neighbour index, and the lexicon block read from the text
+    layer's views instead of a second match of each text."""
+
+    description = DrugTypeDetectorV2.description + (
+        " Scoring cost: character 2-4-grams; the neighbour index keeps each training event's heaviest n-grams "
+        "(knn_terms) among those in at most knn_max_df of the events, and the top k are chosen "
+        "for a batch at once; the lexicon block reads the text layer's hits (lexicon_source='views')."
+    )
+
+    def __init__(
+        self,
+        *,
+        C: float = 0.5,
+        char_view: str = "skeleton",
+        char_ngram_min: int = 2,
+        char_ngram_max: int = 4,
+        char_weight: float = 1.0,
+        word_weight: float = 1.0,
+        lexicon_weight: float = 1.0,
+        min_df: int = 2,
+        max_features: int | None = 300_000,
+        inner_folds: int = 3,
+        combiner: str = "stacker",
+        knn_k: int = 10,
+        knn_max_df: float = 0.005,
+        knn_terms: int = 12,
+        stacker_C: float = 1.0,
+        non_drug_wins: bool = True,
+        mask_vocabulary: str = "training+lexicon+english",
+        lexicon_union: bool = True,
+        lexicon_source: str = "views",
+        seed: int = 0,
+    ):
+        super().__init__(
+            C=C,
+            char_view=char_view,
+            char_ngram_min=char_ngram_min,
+            char_ngram_max=char_ngram_max,
+            char_weight=char_weight,
+            word_weight=word_weight,
+            lexicon_weight=lexicon_weight,
+            min_df=min_df,
+            max_features=max_features,
+            inner_folds=inner_folds,
+            combiner=combiner,
+            knn_k=knn_k,
+            knn_max_df=knn_max_df,
+            knn_terms=knn_terms,
+            stacker_C=stacker_C,
+            non_drug_wins=non_drug_wins,
+            mask_vocabulary=mask_vocabulary,
+            lexicon_union=lexicon_union,
+            lexicon_source=lexicon_source,
             seed=seed,
         )
 
@@ -1186,6 +1459,7 @@ __all__ = [
     "STACKER_MIN_EVENTS",
     "DrugTypeDetector",
     "DrugTypeDetectorV2",
+    "DrugTypeDetectorV3",
     "MultiLabelDetector",
     "TfidfOvR",
     "decode",

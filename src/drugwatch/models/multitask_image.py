@@ -42,15 +42,18 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from drugwatch.models.base import Detector, InstanceOf, Interval, check_parameters
+from drugwatch.models.base import Detector, InstanceOf, Interval, Task
 from drugwatch.models.registry import register
 from drugwatch.records import Event, ImageRef
+
+if TYPE_CHECKING:
+    from drugwatch.text.analyze import TextView
 
 HEADS: tuple[str, ...] = ("drug", "weed", "pills", "syrup")
 PARENT = "drug"
@@ -201,6 +204,7 @@ def read_image_folder(folder: str | Path, head: str, *, positive: bool = True) -
 
 
 def as_items(items: Any, *, what: str = "items") -> list[Item]:
+    """Events and labelled images as a list; a raw text becomes an event without an image (base rates)."""
     if isinstance(items, (str, bytes)):
         raise TypeError(
             f"Iterable over Event objects expected for {what}, {type(items).__name__} object received. "
@@ -208,9 +212,13 @@ def as_items(items: Any, *, what: str = "items") -> list[Item]:
         )
     if isinstance(items, (Event, ImageExample)):
         raise TypeError(f"Iterable over Event or ImageExample objects expected for {what}; wrap one in a list")
-    out = list(items)
-    for i, item in enumerate(out):
-        if not isinstance(item, (Event, ImageExample)):
+    out: list[Item] = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(Event(id=f"text-{i}", text=item))
+        elif isinstance(item, (Event, ImageExample)):
+            out.append(item)
+        else:
             raise TypeError(f"{what}[{i}] is a {type(item).__name__}; expected an Event or an ImageExample")
     return out
 
@@ -223,7 +231,7 @@ def as_items(items: Any, *, what: str = "items") -> list[Item]:
 class MultitaskImageDetector(Detector):
     """Yang & Luo's multitask image network over frozen encoder features."""
 
-    task: ClassVar[str] = "drug_image"  # type: ignore[assignment]
+    task: ClassVar[Task] = "drug_image"
     description = (
         "Yang & Luo 2017 multitask image classifier: frozen EfficientNet-Lite0 pooled features (1280), two shared "
         "hidden layers of 256, sigmoid heads drug/weed/pills/syrup; task-relation encoding (a positive child sets "
@@ -317,19 +325,34 @@ class MultitaskImageDetector(Detector):
 
     # -- fitting --------------------------------------------------------------
 
-    def fit(self, items: Iterable[Item], y: Any | None = None) -> MultitaskImageDetector:  # type: ignore[override]
-        """Fit on events and labelled images; ``y`` optionally gives ``(n, 4)`` targets (NaN = unknown)."""
-        check_parameters(type(self).__name__, self.get_params(), self._parameter_constraints)
+    def fit(self, items: Iterable[Item] | Iterable[str], y: Any | None = None) -> MultitaskImageDetector:
+        """Fit on events and labelled images; ``y`` optionally gives ``(n, 4)`` targets (NaN = unknown).
+
+        Events and images carry partial targets (the heads they know), so this
+        replaces the event base's target checks; the learning is :meth:`_fit`.
+        """
+        self._validate_params()
         items = as_items(items)
         if not items:
             raise ValueError("MultitaskImageDetector.fit needs at least one example; got none")
         if y is None:
             known = [item_targets(i) for i in items]
+            for unknown in {h for k in known for h in k} - set(HEADS):
+                raise ValueError(f"unknown head {unknown!r}; heads are {', '.join(HEADS)}")
+            arr = np.array(
+                [[np.nan if (v := k.get(h)) is None else float(v) for h in HEADS] for k in known], dtype=np.float64
+            ).reshape(len(items), len(HEADS))
         else:
             arr = np.asarray(y, dtype=np.float64)
             if arr.shape != (len(items), len(HEADS)):
                 raise ValueError(f"y must have shape ({len(items)}, {len(HEADS)}) in {HEADS} order; got {arr.shape}")
-            known = [{h: (None if np.isnan(v) else int(v)) for h, v in zip(HEADS, row)} for row in arr]
+        self._fit(items, arr)
+        self.is_fitted_ = True
+        return self
+
+    def _fit(self, items: Sequence[Item], y: np.ndarray) -> None:
+        """Learn from ``(n, 4)`` head targets, NaN where an example does not know a head."""
+        known = [{h: (None if np.isnan(v) else int(v)) for h, v in zip(HEADS, row)} for row in y]
         Y, W = encode_targets(known, parent_weight=self.parent_weight, multitask=bool(self.multitask))
         started = time.perf_counter()
         X, mask = self._raw_features(items)
@@ -361,8 +384,6 @@ class MultitaskImageDetector(Detector):
             "sources": dict(sorted(_sources(items).items())),
         }
         self.n_features_in_ = self.dim_
-        self.is_fitted_ = True
-        return self
 
     def _train(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray) -> None:
         torch.manual_seed(self.seed)
@@ -389,7 +410,9 @@ class MultitaskImageDetector(Detector):
 
     # -- predicting ------------------------------------------------------------
 
-    def predict_proba(self, items: Iterable[Item], *, views: Any = None) -> np.ndarray:  # type: ignore[override]
+    def predict_proba(
+        self, items: Iterable[Item] | Iterable[str], *, views: Sequence[TextView] | None = None
+    ) -> np.ndarray:
         """``(n, 4)`` head probabilities (:data:`HEADS` order); items without an image get the base rates.
 
         ``views`` (the text layer's readings) is accepted for the scorer's sake and unused: no text is read.
@@ -398,6 +421,9 @@ class MultitaskImageDetector(Detector):
         items = as_items(items)
         if not items:
             return np.zeros((0, len(HEADS)))
+        return self._predict_proba(items)
+
+    def _predict_proba(self, items: Sequence[Item]) -> np.ndarray:
         X, mask = self._raw_features(items)
         return self.proba_from_features(X, mask)
 
@@ -421,14 +447,9 @@ class MultitaskImageDetector(Detector):
             dtype=bool,
         )
 
-    def predict(self, items: Iterable[Item]) -> np.ndarray:  # type: ignore[override]
-        return (self.predict_proba(items) >= self.threshold_).astype(np.int64)
-
-    def _fit(self, events: list[Event], y: np.ndarray) -> None:  # pragma: no cover - fit is overridden
-        raise NotImplementedError
-
-    def _predict_proba(self, events: list[Event]) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    def predict(self, items: Iterable[Item] | Iterable[str], *, views: Sequence[TextView] | None = None) -> np.ndarray:
+        """``(n, 4)`` 0/1 per head: ``decide(predict_proba(items))`` (each head at ``threshold_``)."""
+        return self.decide(self.predict_proba(items, views=views))
 
     # -- persistence -------------------------------------------------------------
 

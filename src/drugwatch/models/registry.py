@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from drugwatch.models.base import Detector
+    from drugwatch.models.base import Detector, SavedModel
 
 _NAME = re.compile(r"^(?P<base>[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+)\.v(?P<version>[1-9][0-9]*)$")
 
@@ -38,6 +38,7 @@ BUILTIN_DETECTORS: dict[str, str] = {
     "drugwatch.tfidf_ovr.v1": "drugwatch.models.multilabel",
     "drugwatch.drugtype.v1": "drugwatch.models.multilabel",
     "drugwatch.drugtype.v2": "drugwatch.models.multilabel",
+    "drugwatch.drugtype.v3": "drugwatch.models.multilabel",
     "drugwatch.fasttext.v1": "drugwatch.models.neural_text",
     "drugwatch.textcnn.v1": "drugwatch.models.neural_text",
     "drugwatch.textrnn.v1": "drugwatch.models.neural_text",
@@ -53,10 +54,10 @@ BUILTIN_DETECTORS: dict[str, str] = {
     "drugwatch.accounts.v1": "drugwatch.accounts.detector",
 }
 
-_REGISTRY: dict[str, type[Detector]] = {}
+_REGISTRY: dict[str, type[SavedModel]] = {}
 _loaded = False
 
-D = TypeVar("D", bound="type[Detector]")
+D = TypeVar("D", bound="type[SavedModel]")
 
 
 class UnknownDetectorError(KeyError):
@@ -77,7 +78,7 @@ def parse_name(name: str) -> tuple[str, int]:
 
 
 def register(name: str):
-    """Class decorator: register a :class:`Detector` under ``name``."""
+    """Class decorator: register a saved model (a :class:`Detector` or the account model) under ``name``."""
     base, version = parse_name(name)
 
     def decorate(cls: D) -> D:
@@ -102,14 +103,22 @@ def _load_builtins() -> None:
     _loaded = True
 
 
-def available_detectors() -> list[str]:
-    """All registered names, sorted."""
+def available_models() -> list[str]:
+    """Every registered name (event detectors and the account model), sorted."""
     _load_builtins()
     return sorted(_REGISTRY)
 
 
-def get_detector_class(name: str) -> type[Detector]:
-    """The class registered under ``name``; the error lists the known names.
+def available_detectors() -> list[str]:
+    """The registered event detectors' names, sorted (the account model reads accounts, not events)."""
+    from drugwatch.models.base import Detector
+
+    _load_builtins()
+    return sorted(name for name, cls in _REGISTRY.items() if issubclass(cls, Detector))
+
+
+def get_model_class(name: str) -> type[SavedModel]:
+    """The class registered under ``name`` (an event detector or another saved model); the error lists the known names.
 
     A built-in name imports only the module that defines it.
     """
@@ -136,6 +145,16 @@ def get_detector_class(name: str) -> type[Detector]:
         raise UnknownDetectorError(f"no detector registered as {name!r}{hint}") from None
 
 
+def get_detector_class(name: str) -> type[Detector]:
+    """The event detector registered under ``name``; a name of another kind of model (accounts) is refused."""
+    from drugwatch.models.base import Detector
+
+    found = get_model_class(name)
+    if not issubclass(found, Detector):
+        raise ValueError(f"{name!r} is a {found.__name__} (task {found.task!r}), not an event detector")
+    return found
+
+
 def create_detector(name: str, **params: Any) -> Detector:
     """Build the detector registered under ``name`` with ``params``."""
     return get_detector_class(name)(**params)
@@ -145,8 +164,10 @@ __all__ = [
     "BUILTIN_DETECTORS",
     "UnknownDetectorError",
     "available_detectors",
+    "available_models",
     "create_detector",
     "get_detector_class",
+    "get_model_class",
     "parse_name",
     "register",
 ]

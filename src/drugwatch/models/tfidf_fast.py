@@ -6,7 +6,9 @@ for a single event (the scoring API) that overhead is most of the cost, and
 for a batch its per-term dictionary handling of unknown n-grams is. The
 functions here compute the same matrix (sublinear tf, idf, l2 rows) from a
 fitted vocabulary with one dictionary lookup per term, optionally caching a
-word's vocabulary ids when the analyzer works word by word (``char_wb``).
+word's vocabulary ids when the analyzer works word by word (``char_wb``),
+and analysing plain word n-grams without scikit-learn's no-op steps
+(:func:`plain_word_analyzer`).
 
 Fitting stays with scikit-learn; only the transform is replaced, and the
 tests check it against scikit-learn's output.
@@ -14,15 +16,17 @@ tests check it against scikit-learn's output.
 
 from __future__ import annotations
 
+import re
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Mapping, MutableSequence, Sequence
 from itertools import repeat
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["WordIdCache", "tfidf_transform", "vectorizer_transform"]
+__all__ = ["WordIdCache", "plain_word_analyzer", "tfidf_transform", "vectorizer_transform"]
 
 Analyzer = Callable[[str], list[str]]
 
@@ -44,11 +48,17 @@ class WordIdCache:
         self._ids: dict[str, tuple[int, ...]] = {}
 
     def ids(self, doc: str) -> list[int]:
+        """The vocabulary ids of ``doc``'s terms, word by word (unknown terms left out)."""
+        out: list[int] = []
+        self.extend_ids(doc, out)
+        return out
+
+    def extend_ids(self, doc: str, out: MutableSequence[int]) -> None:
+        """:meth:`ids` of ``doc`` appended to ``out`` (a list or an ``array``)."""
         cache = self._ids
         if len(cache) > self.max_size:
             cache.clear()
         get = self.vocabulary.get
-        out: list[int] = []
         for word in doc.split():
             found = cache.get(word)
             if found is None:
@@ -56,7 +66,6 @@ class WordIdCache:
                 if len(word) <= self.max_word:
                     cache[word] = found
             out.extend(found)
-        return out
 
 
 def tfidf_transform(
@@ -74,16 +83,18 @@ def tfidf_transform(
         return sp.csr_matrix((len(docs), 0), dtype=np.float32)
     get = vocabulary.get
     missing = repeat(-1)
-    looked_up: list[int] = []  # -1 for a term outside the vocabulary
+    # -1 for a term outside the vocabulary; a typed array, which numpy reads
+    # without converting a Python int per term
+    looked_up = array("q")
     lengths = np.empty(len(docs), dtype=np.int64)
     for row, doc in enumerate(docs):
         before = len(looked_up)
         if word_cache is not None:
-            looked_up.extend(word_cache.ids(doc))
+            word_cache.extend_ids(doc, looked_up)
         else:
             looked_up.extend(map(get, analyzer(doc), missing))
         lengths[row] = len(looked_up) - before
-    ids = np.asarray(looked_up, dtype=np.int64)
+    ids = np.frombuffer(looked_up, dtype=np.int64)
     known = ids >= 0
     rows = np.repeat(np.arange(len(docs)), lengths)[known]
     indptr = np.zeros(len(docs) + 1, dtype=np.int64)
@@ -104,6 +115,41 @@ def tfidf_transform(
     return X
 
 
+def plain_word_analyzer(vectorizer: Any) -> Analyzer | None:
+    """The analyzer of a word uni- or uni+bigram :class:`TfidfVectorizer` without
+    preprocessing (no lower-casing, accent stripping, stop words or custom
+    steps), as one ``findall`` and one list of pairs; ``None`` for other
+    settings.
+
+    It gives the terms scikit-learn's analyzer gives, in the same order
+    (unigrams, then bigrams): its decoder, preprocessor and n-gram steps do
+    nothing else for such settings, and they cost as much as the tokenizer.
+    """
+    if (
+        vectorizer.analyzer != "word"
+        or vectorizer.input != "content"
+        or vectorizer.lowercase
+        or vectorizer.strip_accents is not None
+        or vectorizer.stop_words is not None
+        or vectorizer.tokenizer is not None
+        or vectorizer.preprocessor is not None
+        or tuple(vectorizer.ngram_range) not in ((1, 1), (1, 2))
+    ):
+        return None
+    pattern = re.compile(vectorizer.token_pattern)
+    if pattern.groups > 1:
+        return None  # scikit-learn refuses such a pattern; let it say so
+    findall = pattern.findall
+    if tuple(vectorizer.ngram_range) == (1, 1):
+        return findall
+
+    def analyze(doc: str) -> list[str]:
+        tokens = findall(doc)
+        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+    return analyze
+
+
 _ANALYZERS: weakref.WeakKeyDictionary[Any, tuple[Analyzer, WordIdCache | None]] = weakref.WeakKeyDictionary()
 
 
@@ -117,7 +163,7 @@ def vectorizer_transform(vectorizer: Any, docs: Sequence[str]) -> sp.csr_matrix:
         return vectorizer.transform(docs)
     entry = _ANALYZERS.get(vectorizer)
     if entry is None:
-        analyzer = vectorizer.build_analyzer()
+        analyzer = plain_word_analyzer(vectorizer) or vectorizer.build_analyzer()
         per_word = vectorizer.analyzer == "char_wb"
         entry = (analyzer, WordIdCache(analyzer, vectorizer.vocabulary_) if per_word else None)
         _ANALYZERS[vectorizer] = entry

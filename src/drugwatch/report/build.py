@@ -20,7 +20,7 @@ from drugwatch.records import Account
 from drugwatch.report.evidence import event_card, write_bundle
 from drugwatch.report.masking import Masker, log_unmask
 from drugwatch.report.svg import bar_chart, grouped_bar_chart, network_chart
-from drugwatch.report.tables import ReportTables, Table, compute_tables, spreadsheet_safe
+from drugwatch.report.tables import ReportTables, Table, compute_tables, display_name, spreadsheet_safe
 from drugwatch.scoring import EventResult
 
 __all__ = ["CSS", "ReportOutput", "build_report", "load_accounts"]
@@ -77,6 +77,8 @@ def load_accounts(path: str | os.PathLike[str] | None = None, *, db: str | None 
 def _cell(value: Any, column: str, masker: Masker) -> str:
     if column in ("account",):
         value = masker.user(value)
+    elif column == "name":
+        value = value if masker.unmask or not value else "[masked]"
     elif column == "members":
         value = ", ".join(masker.account_key(v) for v in value)
     elif column == "shared_contacts":
@@ -255,9 +257,10 @@ def build_report(
             rel = bundle_paths[username].relative_to(out)
             link = f' · <a href="{escape(str(rel))}/bundle.html">bundle</a>'
         cards = "".join(event_card(r, masker) for r in data.evidence[username][:5])
+        name = display_name(data.account_records.get(username)) if masker.unmask else None
+        shown = masker.user(username) + (f" ({name})" if name else "")
         evidence_html.append(
-            f'<section class="account" id="account-{rank}"><h3>{rank}. '
-            f"{escape(masker.user(username))}{link}</h3>{cards}</section>"
+            f'<section class="account" id="account-{rank}"><h3>{rank}. {escape(shown)}{link}</h3>{cards}</section>'
         )
     image_cards = "".join(event_card(r, masker) for r in data.image_evidence)
     image_section = (

@@ -152,6 +152,13 @@ def _thread(result: EventResult) -> str:
     return f"{result.platform}:{result.post_id}"
 
 
+def display_name(account: Account | None) -> str | None:
+    """The account's display name (``full_name``) when it says more than its username, else ``None``."""
+    if account is None or not account.full_name or account.full_name == account.username:
+        return None
+    return account.full_name
+
+
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
@@ -545,6 +552,9 @@ def compute_tables(
         "transaction_evidence",
         "following_ratio",
         "annotated_dealer",
+        # The account's display name where it differs from the username (a Telegram
+        # channel's title or a sender's name beside its peer id); masked unless --unmask.
+        "name",
     ]
     if account_scores is not None:
         columns.insert(2, "dealer_probability")
@@ -567,6 +577,7 @@ def compute_tables(
             s.transaction,
             None if following is None else round(following, 4),
             None if account is None else account.dealer,
+            display_name(account),
         ]
         if account_scores is not None:
             p = probability(u)

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, text, update
 
 from drugwatch import dedup
-from drugwatch.records import Account, Event, sha256_bytes
+from drugwatch.records import Account, Event, canonical_json, sha256_bytes
 from drugwatch.store import db
 from drugwatch.store.db import RawJSON
 from drugwatch.store.merge import merge_records
@@ -88,15 +88,13 @@ def without_nul(record: _R) -> tuple[_R, bool]:
     Returns the same object when there is none. An account's timeline is
     left as it is: it is not stored with the account.
     """
+    record, removed, _ = prepare_record(record)
+    return record, removed
+
+
+def _strip_record_nul(record: _R) -> tuple[_R, bool]:
+    """The exact count and removal of :func:`without_nul`, once a cheap check found a possible NUL."""
     exclude = {"timeline"} if isinstance(record, Account) else None
-    try:
-        # JSON writes NUL as the six characters \u0000, so one fast pass rules
-        # out almost every record; a text holding those six characters itself
-        # goes on to the exact count below.
-        if "\\u0000" not in record.model_dump_json(exclude=exclude):
-            return record, False
-    except ValueError:
-        pass  # nested deeper than pydantic serialises to JSON: count the slow way
     data = record.model_dump(exclude=exclude)
     if not _nul_count(data):
         return record, False
@@ -104,6 +102,38 @@ def without_nul(record: _R) -> tuple[_R, bool]:
     if isinstance(record, Account):
         cleaned["timeline"] = record.timeline
     return cast(_R, type(record).model_validate(cleaned)), True
+
+
+def prepare_record(record: _R) -> tuple[_R, bool, dict[str, Any] | None]:
+    """``(record without NUL characters, whether any were removed, its store row)``.
+
+    The row is :func:`event_to_row` / :func:`account_to_row` of the returned
+    record, built from the one dump that also looks for NUL characters (the
+    canonical JSON writes NUL as the six characters ``\\u0000``, so one
+    substring test rules out almost every record; a text holding those six
+    characters itself goes on to the exact count). The row is ``None`` when
+    the record cannot be dumped (nested deeper than pydantic's JSON mode
+    goes): the NUL count then takes the slow way, and the store reports the
+    record when it builds the row itself.
+    """
+    try:
+        row, suspect = _row_and_nul_check(record)
+    except ValueError:
+        return (*_strip_record_nul(record), None)
+    if not suspect:
+        return record, False, row
+    cleaned, removed = _strip_record_nul(record)
+    if not removed:
+        return record, False, row
+    return cleaned, True, _row_and_nul_check(cleaned)[0]
+
+
+def _row_and_nul_check(record: Event | Account) -> tuple[dict[str, Any], bool]:
+    if isinstance(record, Event):
+        return _event_row(record)
+    if isinstance(record, Account):
+        return _account_row(record)
+    raise TypeError(f"Store.upsert takes Event and Account records, got {type(record).__name__}")
 
 
 @dataclass
@@ -151,6 +181,78 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
         conn.execute(text(sql), [dict(zip(names, row)) for row in rows])
 
 
+def _select_in(conn: Connection, sql: str, values: Sequence[Any], size: int = _IN_CHUNK) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (``?`` placeholders, one ``IN ({in})``) for ``values``, in chunks of ``size``.
+
+    Sent as driver SQL, like :func:`_executemany`: SQLAlchemy's expanding
+    ``IN`` names and renders one bound parameter per value, which costs more
+    than the query. Returns plain tuples (no result processing: for integer,
+    text and binary columns).
+    """
+    style = conn.dialect.paramstyle
+    rows: list[tuple[Any, ...]] = []
+    for chunk in _chunks(values, size):
+        if style in ("qmark", "format", "pyformat"):
+            query = sql.replace("{in}", ",".join("?" * len(chunk)))
+            result = conn.exec_driver_sql(query if style == "qmark" else query.replace("?", "%s"), tuple(chunk))
+        else:
+            statement = text(sql.replace("{in}", ":values")).bindparams(bindparam("values", expanding=True))
+            result = conn.execute(statement, {"values": list(chunk)})
+        rows.extend(tuple(row) for row in result)
+    return rows
+
+
+def _insert_returning(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, str]
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts with the same keys) into ``table``; the ``returning`` columns of each new row.
+
+    On SQLite the rows go to the driver as multi-row ``INSERT ... VALUES
+    (...), (...) RETURNING`` statements of at most 900 parameters (under
+    every SQLite's variable limit), each value passed through its column
+    type's own bind processor, so the stored values are those SQLAlchemy's
+    ``insert()`` writes, without its per-row statement handling. Other
+    backends get SQLAlchemy's ``insert().returning()``.
+    """
+    if conn.dialect.name != "sqlite" or conn.dialect.paramstyle != "qmark":
+        statement = insert(table).returning(*(table.c[name] for name in returning))
+        return [tuple(row) for row in conn.execute(statement, rows).all()]
+    names = list(rows[0])
+    processors = []
+    for i, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if process is None:
+            continue
+        # A JSON column's processor hands RawJSON text (and NULL) through unchanged; checked
+        # here, those values then skip the call (five columns of every row).
+        try:
+            passes_raw = process(RawJSON("[]")) == "[]" and process(None) is None
+        except (TypeError, ValueError):
+            passes_raw = False  # not a column RawJSON is written to (a date, say)
+        processors.append((i, process, passes_raw))
+    per_statement = max(1, 900 // len(names))
+    one = "(" + ",".join("?" * len(names)) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+    tail = f" RETURNING {', '.join(returning)}"
+    out: list[tuple[Any, ...]] = []
+    for chunk in _chunks(rows, per_statement):
+        params: list[Any] = []
+        for row in chunk:
+            if list(row) != names:
+                raise ValueError(f"rows for {table.name} must all have the same columns, in the same order")
+            values = list(row.values())
+            for i, process, passes_raw in processors:
+                value = values[i]
+                if passes_raw and (value is None or type(value) is RawJSON):
+                    values[i] = None if value is None else str.__str__(value)
+                else:
+                    values[i] = process(value)
+            params.extend(values)
+        result = conn.exec_driver_sql(head + ",".join([one] * len(chunk)) + tail, tuple(params))
+        out.extend(tuple(row) for row in result)
+    return out
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -162,16 +264,12 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-#: The canonical JSON of :func:`drugwatch.records.sha256_json` (sorted keys,
-#: compact, non-ASCII as is), built once: constructing an encoder per call
-#: costs as much as encoding a small record.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-#: The string encoder ``_CANONICAL`` itself uses for strings (ensure_ascii=False).
+#: The JSON string encoder of :func:`~drugwatch.records.canonical_json` (ensure_ascii=False).
 _encode_string = json.encoder.encode_basestring
 
 
 def _scalar_json(value: Any) -> str:
-    """``_CANONICAL.encode(value)``, without building an encoder for the common scalars."""
+    """``canonical_json(value)``, without a call into the encoder for the common scalars."""
     if value is None:
         return "null"
     if value is True:
@@ -180,32 +278,40 @@ def _scalar_json(value: Any) -> str:
         return "false"
     if type(value) is str:
         return _encode_string(value)
-    return _CANONICAL.encode(value)
+    return canonical_json(value)
 
 
-def _digest_and_columns(data: dict[str, Any], json_columns: frozenset[str]) -> tuple[str, dict[str, RawJSON | None]]:
-    """The content digest of a dumped record (provenance removed) and the text of its JSON columns.
+def _digest_and_columns(
+    data: dict[str, Any], json_columns: frozenset[str]
+) -> tuple[str, dict[str, RawJSON | None], bool]:
+    """The content digest of a dumped record (provenance removed), the text of its JSON columns, and a NUL check.
 
     Each value is encoded once: the canonical JSON of the whole dict is
     ``{`` + its ``"key":value`` pairs in key order + ``}``, so the digest
     equals :func:`~drugwatch.store.merge.content_digest` and each column's
-    text is the canonical JSON of its value (``None`` stays SQL NULL).
+    text is the canonical JSON of its value (``None`` stays SQL NULL). The
+    third value says whether that text holds ``\\u0000`` (how JSON writes a
+    NUL character): ``False`` means no string of ``data`` holds a NUL.
     """
     parts = []
     columns: dict[str, RawJSON | None] = {}
     for key in sorted(data):
         value = data[key]
         if key in json_columns:
-            text = _CANONICAL.encode(value)
+            text = canonical_json(value)
             columns[key] = None if value is None else RawJSON(text)
         else:
             text = _scalar_json(value)
         parts.append(_encode_string(key) + ":" + text)
-    return sha256_bytes(("{" + ",".join(parts) + "}").encode("utf-8")), columns
+    canonical = "{" + ",".join(parts) + "}"
+    return sha256_bytes(canonical.encode("utf-8")), columns, "\\u0000" in canonical
 
 
-def _provenance_column(provenance: dict[str, Any] | None) -> RawJSON | None:
-    return None if provenance is None else RawJSON(_CANONICAL.encode(provenance))
+def _provenance_column(provenance: dict[str, Any] | None) -> tuple[RawJSON | None, bool]:
+    if provenance is None:
+        return None, False
+    column = canonical_json(provenance)
+    return RawJSON(column), "\\u0000" in column
 
 
 _EVENT_JSON = frozenset({"hashtags", "images", "labels", "meta"})
@@ -219,10 +325,15 @@ def event_to_row(event: Event) -> dict[str, Any]:
     through an engine from :func:`drugwatch.store.db.make_engine`, whose JSON
     serializer passes such text through.
     """
+    return _event_row(event)[0]
+
+
+def _event_row(event: Event) -> tuple[dict[str, Any], bool]:
+    """:func:`event_to_row` and whether the row may hold a NUL character (see :func:`prepare_record`)."""
     data = event.model_dump(mode="json")
-    provenance = data.pop("provenance")
-    digest, columns = _digest_and_columns(data, _EVENT_JSON)
-    return {
+    provenance, nul_in_provenance = _provenance_column(data.pop("provenance"))
+    digest, columns, nul_in_content = _digest_and_columns(data, _EVENT_JSON)
+    row = {
         "key": event.key,
         "platform": event.platform,
         "id": event.id,
@@ -234,9 +345,10 @@ def event_to_row(event: Event) -> dict[str, Any]:
         "created_at": event.created_at,
         "selling": event.selling,
         **columns,
-        "provenance": _provenance_column(provenance),
+        "provenance": provenance,
         "content_sha256": digest,
     }
+    return row, nul_in_content or nul_in_provenance
 
 
 def row_to_event(row: Any) -> Event:
@@ -264,10 +376,15 @@ def row_to_event(row: Any) -> Event:
 
 def account_to_row(account: Account) -> dict[str, Any]:
     """The ``accounts`` row of ``account`` (its timeline is not stored with it)."""
+    return _account_row(account)[0]
+
+
+def _account_row(account: Account) -> tuple[dict[str, Any], bool]:
+    """:func:`account_to_row` and whether the row may hold a NUL character (see :func:`prepare_record`)."""
     data = account.model_dump(mode="json", exclude={"timeline"})
-    provenance = data.pop("provenance")
-    digest, columns = _digest_and_columns(data, _ACCOUNT_JSON)
-    return {
+    provenance, nul_in_provenance = _provenance_column(data.pop("provenance"))
+    digest, columns, nul_in_content = _digest_and_columns(data, _ACCOUNT_JSON)
+    row = {
         "key": account.key,
         "platform": account.platform,
         "username": account.username,
@@ -280,9 +397,10 @@ def account_to_row(account: Account) -> dict[str, Any]:
         "is_private": account.is_private,
         "dealer": account.dealer,
         **columns,
-        "provenance": _provenance_column(provenance),
+        "provenance": provenance,
         "content_sha256": digest,
     }
+    return row, nul_in_content or nul_in_provenance
 
 
 def row_to_account(row: Any, timeline: Sequence[Event] = ()) -> Account:
@@ -340,18 +458,30 @@ class Store:
 
     # -- writing -----------------------------------------------------------
 
-    def upsert(self, records: Iterable[Event | Account], *, nul_free: bool = False) -> UpsertResult:
+    def upsert(
+        self,
+        records: Iterable[Event | Account],
+        *,
+        nul_free: bool = False,
+        rows: Sequence[dict[str, Any] | None] | None = None,
+    ) -> UpsertResult:
         """Insert or merge ``records`` in one transaction; see the module docstring.
 
         ``nul_free=True`` says the caller has already passed every record
-        through :func:`without_nul` (the importer does, to report each record
-        with its line), so the store does not look for NUL characters again.
+        through :func:`prepare_record` (or :func:`without_nul`; the importer
+        does, to report each record with its line), so the store does not
+        look for NUL characters again. ``rows``, beside it, are the rows
+        :func:`prepare_record` returned, one per record (``None`` where there
+        is none), so a new record is not dumped a second time.
         """
         records = list(records)
+        prepared: list[dict[str, Any] | None] = list(rows) if rows is not None else [None] * len(records)
+        if len(prepared) != len(records):
+            raise ValueError(f"upsert got {len(prepared)} rows for {len(records)} records")
         result = UpsertResult(statuses=[""] * len(records))
         for i, record in enumerate(records):
             if not nul_free and isinstance(record, (Event, Account)):
-                records[i], removed = without_nul(record)
+                records[i], removed, prepared[i] = prepare_record(record)
                 result.nul_removed += removed
         events = [(i, r) for i, r in enumerate(records) if isinstance(r, Event)]
         accounts = [(i, r) for i, r in enumerate(records) if isinstance(r, Account)]
@@ -360,13 +490,16 @@ class Store:
             raise TypeError(f"Store.upsert takes Event and Account records, got {type(bad).__name__}")
         with self.engine.begin() as conn:
             if events:
-                self._upsert_events(conn, events, result)
+                self._upsert_events(conn, events, result, prepared)
             if accounts:
-                self._upsert_accounts(conn, accounts, result)
+                self._upsert_accounts(conn, accounts, result, prepared)
         return result
 
-    def _upsert_events(self, conn, items: list[tuple[int, Event]], result: UpsertResult) -> None:
+    def _upsert_events(
+        self, conn, items: list[tuple[int, Event]], result: UpsertResult, prepared: list[dict[str, Any] | None]
+    ) -> None:
         now = _now()
+        originals = dict(items)
         # Within one batch the same key may appear twice: fold later copies in.
         batch: dict[str, Event] = {}
         first_index: dict[str, int] = {}
@@ -380,8 +513,10 @@ class Store:
                 batch[event.key] = event
                 first_index[event.key] = index
 
+        # Which keys are stored: one cheap query; the full rows only for those.
+        found = [key for (key,) in _select_in(conn, "SELECT key FROM events WHERE key IN ({in})", list(batch))]
         stored: dict[str, Any] = {}
-        for keys in _chunks(list(batch)):
+        for keys in _chunks(found):
             for row in conn.execute(select(EventRow).where(EventRow.key.in_(keys))):
                 stored[row.key] = row
 
@@ -391,7 +526,9 @@ class Store:
             index = first_index[key]
             row = stored.get(key)
             if row is None:
-                new_rows.append({**event_to_row(event), "updated_at": now})
+                # The prepared row is the first copy's; a copy merged into it in this batch makes a new one.
+                ready = prepared[index] if event is originals[index] else None
+                new_rows.append({**(ready if ready is not None else event_to_row(event)), "updated_at": now})
                 continue
             existing = row_to_event(row)
             merged = merge_records(existing, event)
@@ -408,7 +545,9 @@ class Store:
         if new_rows:
             # RETURNING hands back each new row's seq with the insert itself
             # (SQLite 3.35+, PostgreSQL), sparing a second query by key.
-            seqs = dict(conn.execute(insert(EventRow).returning(EventRow.key, EventRow.seq), new_rows).all())
+            seqs: dict[str, int] = dict(
+                _insert_returning(conn, cast(Table, EventRow.__table__), new_rows, ("key", "seq"))
+            )
             clustered = self._assign_clusters(conn, [(seqs[r["key"]], r["text"]) for r in new_rows])
             near = {r["key"] for r in new_rows if clustered.get(seqs[r["key"]], False)}
             for r in new_rows:
@@ -457,15 +596,14 @@ class Store:
                 parent[max(ra, rb)] = min(ra, rb)
 
         stored_exact: dict[str, int] = {}
-        for chunk in _chunks(sorted({fp.exact for fp in nonempty.values()})):
-            rows = conn.execute(
-                select(TextSignatureRow.exact, TextSignatureRow.seq, EventRow.cluster_id)
-                .join(EventRow, EventRow.seq == TextSignatureRow.seq)
-                .where(TextSignatureRow.exact.in_(chunk))
-            )
-            for exact, seq, cluster in rows:
-                cluster = seq if cluster is None else cluster
-                stored_exact[exact] = min(cluster, stored_exact.get(exact, cluster))
+        for exact, seq, cluster in _select_in(
+            conn,
+            "SELECT s.exact, s.seq, e.cluster_id FROM text_signatures s JOIN events e ON e.seq = s.seq"
+            " WHERE s.exact IN ({in})",
+            sorted({fp.exact for fp in nonempty.values()}),
+        ):
+            cluster = seq if cluster is None else cluster
+            stored_exact[exact] = min(cluster, stored_exact.get(exact, cluster))
 
         joined: dict[int, bool] = {}
         fresh_seqs: list[int] = []
@@ -483,23 +621,23 @@ class Store:
 
         band_keys = {seq: sig.band_keys() for seq, sig in fresh.items()}
         bucket_members: dict[tuple[int, int], list[int]] = {}
-        for chunk in _chunks(sorted({key for keys in band_keys.values() for key in keys})):
-            for seq, band, key in conn.execute(
-                select(LshBandRow.seq, LshBandRow.band, LshBandRow.key).where(LshBandRow.key.in_(chunk))
-            ):
-                bucket_members.setdefault((band, key), []).append(seq)
+        for seq, band, key in _select_in(
+            conn,
+            "SELECT seq, band, key FROM lsh_bands WHERE key IN ({in})",
+            sorted({key for keys in band_keys.values() for key in keys}),
+        ):
+            bucket_members.setdefault((band, key), []).append(seq)
         stored_sigs: dict[int, dedup.Signature] = {}
         stored_cluster: dict[int, int] = {}
         candidates = sorted({m for members in bucket_members.values() for m in members} - set(fresh))
-        for chunk in _chunks(candidates):
-            rows = conn.execute(
-                select(TextSignatureRow.seq, TextSignatureRow.exact, TextSignatureRow.hashvalues, EventRow.cluster_id)
-                .join(EventRow, EventRow.seq == TextSignatureRow.seq)
-                .where(TextSignatureRow.seq.in_(chunk))
-            )
-            for seq, exact, values, cluster in rows:
-                stored_sigs[seq] = dedup.Signature.from_bytes(values, exact)
-                stored_cluster[seq] = seq if cluster is None else cluster
+        for seq, exact, values, cluster in _select_in(
+            conn,
+            "SELECT s.seq, s.exact, s.hashvalues, e.cluster_id FROM text_signatures s JOIN events e ON e.seq = s.seq"
+            " WHERE s.seq IN ({in})",
+            candidates,
+        ):
+            stored_sigs[seq] = dedup.Signature.from_bytes(bytes(values), exact)
+            stored_cluster[seq] = seq if cluster is None else cluster
 
         local_buckets: dict[tuple[int, int], list[int]] = {}
         for seq in sorted(fresh):
@@ -549,8 +687,11 @@ class Store:
             )
         return joined
 
-    def _upsert_accounts(self, conn, items: list[tuple[int, Account]], result: UpsertResult) -> None:
+    def _upsert_accounts(
+        self, conn, items: list[tuple[int, Account]], result: UpsertResult, prepared: list[dict[str, Any] | None]
+    ) -> None:
         now = _now()
+        originals = dict(items)
         for _, account in items:
             if account.timeline:
                 raise ValueError(
@@ -568,8 +709,9 @@ class Store:
             else:
                 batch[account.key] = account
                 first_index[account.key] = index
+        found = [key for (key,) in _select_in(conn, "SELECT key FROM accounts WHERE key IN ({in})", list(batch))]
         stored: dict[str, Any] = {}
-        for keys in _chunks(list(batch)):
+        for keys in _chunks(found):
             for row in conn.execute(select(AccountRow).where(AccountRow.key.in_(keys))):
                 stored[row.key] = row
         new_rows: list[dict[str, Any]] = []
@@ -577,7 +719,8 @@ class Store:
             index = first_index[key]
             row = stored.get(key)
             if row is None:
-                new_rows.append({**account_to_row(account), "updated_at": now})
+                ready = prepared[index] if account is originals[index] else None
+                new_rows.append({**(ready if ready is not None else account_to_row(account)), "updated_at": now})
                 result.statuses[index] = "imported"
                 continue
             existing = row_to_account(row)

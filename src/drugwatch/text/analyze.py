@@ -21,7 +21,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from drugwatch._frozen import fast_frozen_init
 from drugwatch.labels import DRUG_LABELS
 from drugwatch.lexicon.matcher import LexiconHit, find_terms
 from drugwatch.text.contacts import Contact, find_contacts
@@ -31,7 +30,6 @@ from drugwatch.text.normalize import GC_PAUSE_MIN_CHARS, NormalizedText, normali
 __all__ = ["HashtagSpan", "TextView", "analyze", "analyze_many", "cached_view"]
 
 
-@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class HashtagSpan:
     """One hashtag occurrence: its analysis and where it sits in the raw text."""
@@ -45,7 +43,6 @@ class HashtagSpan:
         return self.analysis.tag
 
 
-@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class TextView:
     """Everything the text layer knows about one raw text."""

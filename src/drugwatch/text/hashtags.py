@@ -87,6 +87,40 @@ _NOT_TAG: Final = regex.compile(
 _HAS_ALNUM: Final = regex.compile(r"[\p{L}\p{N}]")
 
 
+_SPACE: Final = regex.compile(r"\s")
+_SPACE_BEFORE: Final = regex.compile(r"\s", flags=regex.REVERSE)
+
+
+def _skipped_around(text: str, tags: list[regex.Match[str]]) -> list[tuple[int, int]]:
+    """The spans of ``_NOT_TAG.finditer(text)`` in the words that hold a tag.
+
+    No ``_NOT_TAG`` match holds white space, so each word (a run between
+    white space) is matched on its own exactly as in a scan of the whole
+    text; a tag is skipped only by a span that holds its '#', so the other
+    words need no scan. Their scan was most of ``hashtag_spans``' time on
+    posts with links (the pattern is tried at every word start). Each word
+    is read once, so this stays linear in the text.
+    """
+    spans: list[tuple[int, int]] = []
+    word_end = -1
+    for tag in tags:
+        at = tag.start()
+        if at < word_end:
+            continue
+        before = _SPACE_BEFORE.search(text, 0, at)
+        after = _SPACE.search(text, at)
+        word_start = 0 if before is None else before.end()
+        word_end = len(text) if after is None else after.start()
+        # every match holds "://" or "www." (first alternative), "/" (second) or "&#" (third)
+        if (
+            text.find("/", word_start, word_end) >= 0
+            or text.find("www.", word_start, word_end) >= 0
+            or text.find("&#", word_start, word_end) >= 0
+        ):
+            spans.extend(m.span() for m in _NOT_TAG.finditer(text, word_start, word_end))
+    return spans
+
+
 def hashtag_spans(text: str) -> list[tuple[str, int, int]]:
     """Every hashtag occurrence in ``text``: (tag, start, end), in text order.
 
@@ -98,11 +132,14 @@ def hashtag_spans(text: str) -> list[tuple[str, int, int]]:
     """
     if "#" not in text and "＃" not in text:
         return []
-    skip = [m.span() for m in _NOT_TAG.finditer(text)] if ("/" in text or "&" in text or "www" in text) else []
+    matches = list(_TAG.finditer(text))
+    if not matches:
+        return []
+    skip = _skipped_around(text, matches) if ("/" in text or "&" in text or "www" in text) else []
     # the skipped spans are disjoint and in order: one binary search per tag
     skip_ends = [b for _, b in skip]
     out: list[tuple[str, int, int]] = []
-    for match in _TAG.finditer(text):
+    for match in matches:
         start, end = match.span()
         k = bisect_right(skip_ends, start)
         if k < len(skip) and skip[k][0] <= start:

@@ -53,8 +53,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-from drugwatch._frozen import fast_frozen_init
-
 __all__ = ["EMOJI_WORDS", "MAX_EXPANSION", "NormalizedText", "normalize", "normalize_many"]
 
 # ---------------------------------------------------------------------------
@@ -389,7 +387,6 @@ def _lookalikes_mixed() -> dict[str, str]:
 # ---------------------------------------------------------------------------
 
 
-@fast_frozen_init
 @dataclass(frozen=True, slots=True, eq=False)
 class NormalizedText:
     """A raw string and its normalized, lower-cased view, with an offset map.

@@ -1,7 +1,9 @@
 """Image and multimodal experiments: the data, targets, folds and tables behind ``drugwatch train/evaluate``.
 
-:mod:`drugwatch.evaluation.experiment` hands an experiment here when its
-``data.target`` is an image target, or ``drugtype`` on data with images:
+The task objects here (:class:`DrugImageTask`, :class:`ImageTreeTask`,
+:class:`ImageDrugTypeTask`; :func:`image_task`) are run by the one runner of
+:mod:`drugwatch.evaluation.experiment` when an experiment's ``data.target``
+is an image target, or ``drugtype`` on data with images:
 
 ``data.target``:
 
@@ -19,7 +21,7 @@
   only; demo images know all four). Columns must be ``drug_image``
   detectors. Metrics per head, at 0.5, over the examples that know it.
 * ``"drugtype"`` on data with images: DMML's 10 labels from text and image,
-  the multi-label protocol of :mod:`drugwatch.evaluation.multilabel_metrics`
+  the multi-label protocol of :class:`drugwatch.evaluation.tasks.DrugTypeTask`
   plus drug-vs-not read off the ``non_drug`` decisions.
 
 ``data.format`` (``"auto"``): ``"images"`` (the bench kit's
@@ -46,39 +48,48 @@ folds, rows and repeated runs encode each image once.
 from __future__ import annotations
 
 import hashlib
-import json
-import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from drugwatch.evaluation.tasks import (
+    Dataset,
+    DrugTypeTask,
+    EvaluationTask,
+    FoldOutput,
+    Folds,
+    folds_note,
+    pct,
+    render_multilabel_table,
+)
 from drugwatch.labels import LABELS
-from drugwatch.models.base import Detector, drugtype_targets, library_versions
+from drugwatch.models.base import Detector, drugtype_targets
 from drugwatch.records import Event
 
 __all__ = [
     "IMAGE_TARGETS",
+    "DrugImageTask",
+    "ImageDrugTypeTask",
+    "ImageTreeTask",
     "binary_scores",
     "data_format",
+    "drug_vs_not",
+    "image_task",
     "load_config_events",
     "load_image_dataset",
     "render_image_table",
-    "run_image_evaluation",
-    "run_image_training",
+    "tree_metrics",
     "uses_image_runner",
 ]
 
 IMAGE_TARGETS = ("drug_image", "image_tree")
 _NON_DRUG = LABELS.index("non_drug")
 
-Progress = Callable[[str], None]
-
 
 def _config_error(message: str) -> Exception:
-    from drugwatch.evaluation.experiment import ConfigError
+    from drugwatch.evaluation.config import ConfigError
 
     return ConfigError(message)
 
@@ -152,7 +163,7 @@ def _jsonl_events(path: Path) -> list[Event]:
 
 def load_config_events(config: Any) -> tuple[list[Event], str, str]:
     """``(events, source, format)`` of an experiment's data, any format; :class:`ConfigError` if unreadable."""
-    from drugwatch.evaluation.experiment import BENCH_ENV
+    from drugwatch.evaluation.config import BENCH_ENV
     from drugwatch.io.base import ReaderError
 
     fmt = data_format(config)
@@ -243,7 +254,7 @@ def load_image_dataset(config: Any) -> tuple[list[Event], np.ndarray, dict[str, 
     if config.data.dedup_threshold > 0:
         with_text = [i for i, e in enumerate(kept) if e.text.strip()]
         if with_text:
-            from drugwatch.evaluation.multilabel_metrics import deduplicate_multilabel
+            from drugwatch.evaluation.splits import deduplicate_multilabel
 
             texts = [kept[i] for i in with_text]
             keep_idx, report = deduplicate_multilabel(
@@ -298,7 +309,7 @@ def image_folds(
     from drugwatch.evaluation.splits import group_of
 
     if target == "drugtype":
-        from drugwatch.evaluation.multilabel_metrics import multilabel_folds
+        from drugwatch.evaluation.splits import multilabel_folds
 
         folds = multilabel_folds(list(events), y, n_splits, seed)
     else:
@@ -348,229 +359,193 @@ def binary_scores(detector: Detector, events: list[Event]) -> tuple[np.ndarray, 
     return proba[:, 1], detector.decide(proba).astype(bool)
 
 
-def _binary(y: np.ndarray, p: np.ndarray, decision: np.ndarray) -> dict[str, Any]:
-    from drugwatch.evaluation.metrics import binary_metrics
-
-    m = binary_metrics(y, p)
-    # binary_metrics thresholds at 0.5; the hard numbers use the detector's own decision.
-    pred = decision.astype(np.int64)
-    tp = int(((pred == 1) & (y == 1)).sum())
-    fp = int(((pred == 1) & (y == 0)).sum())
-    fn = int(((pred == 0) & (y == 1)).sum())
-    tn = int(((pred == 0) & (y == 0)).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    m.update(
-        {
-            "threshold": None,
-            "accuracy": (tp + tn) / max(1, len(y)),
-            "precision": precision,
-            "recall": recall,
-            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "tn": tn,
-        }
-    )
-    return m
-
-
-def _tree_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+def tree_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+    """Per head at 0.5, over the examples that know the head: counts, accuracy, F1, ROC-AUC."""
     from sklearn.metrics import roc_auc_score
 
+    from drugwatch.evaluation.metrics import hard_metrics
     from drugwatch.models.multitask_image import HEADS
 
     out = {}
     for j, head in enumerate(HEADS):
         known = ~np.isnan(y[:, j])
         t, q = y[known, j].astype(int), p[known, j]
-        pred = (q >= 0.5).astype(int)
-        tp, fp, fn = (
-            int(((pred == 1) & (t == 1)).sum()),
-            int(((pred == 1) & (t == 0)).sum()),
-            int(((pred == 0) & (t == 1)).sum()),
-        )
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+        hard = hard_metrics(t, (q >= 0.5).astype(int))
         out[head] = {
             "n": int(known.sum()),
             "n_positive": int(t.sum()),
-            "accuracy": float((pred == t).mean()) if len(t) else None,
-            "f1": f1,
+            "accuracy": hard["accuracy"],
+            "f1": hard["f1"],
             "roc_auc": float(roc_auc_score(t, q)) if len(np.unique(t)) == 2 else None,
         }
     return out
 
 
-def evaluate_image_cell(
-    config: Any,
-    column_key: str,
-    row_value: Any,
-    events: list[Event],
-    y: np.ndarray,
-    folds: list[tuple[np.ndarray, np.ndarray]],
-    fold_ids: Sequence[int] | None = None,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Cross-validate one detector on a ``drug_image`` or ``image_tree`` target."""
-    target = config.data.target
-    fold_ids = list(range(len(folds))) if not fold_ids else sorted(set(fold_ids))
-    bad = [k for k in fold_ids if not 0 <= k < len(folds)]
-    if bad:
-        raise _config_error(f"cv.folds names folds {bad}; there are {len(folds)} (0 to {len(folds) - 1})")
-    per_fold = []
-    tested = np.zeros(len(events), dtype=bool)
-    width = 1 if target == "drug_image" else y.shape[1]
-    proba = np.zeros((len(events), width))
-    decision = np.zeros(len(events), dtype=bool)
-    for k in fold_ids:
-        train, test = folds[k]
-        detector = config.build_detector(column_key, row_value)
-        started = time.perf_counter()
-        _fit(detector, [events[i] for i in train], y[train], target)
-        fit_s = time.perf_counter() - started
-        test_events = [events[i] for i in test]
-        started = time.perf_counter()
-        if target == "drug_image":
-            p, d = binary_scores(detector, test_events)
-            proba[test, 0], decision[test] = p, d
-            m = _binary(y[test], p, d)
-        else:
-            proba[test] = detector.predict_proba(test_events)
-            m = {"heads": _tree_metrics(y[test], proba[test])}
-        predict_s = time.perf_counter() - started
-        tested[test] = True
-        m.update({"fold": k, "fit_s": round(fit_s, 2), "predict_s": round(predict_s, 2), "n_test": int(len(test))})
-        per_fold.append(m)
-        if progress:
-            score = (
-                f"accuracy {m['accuracy']:.3f} F1 {m['f1']:.3f}"
-                if target == "drug_image"
-                else "drug accuracy "
-                + (f"{m['heads']['drug']['accuracy']:.3f}" if m["heads"]["drug"]["accuracy"] is not None else "–")
-            )
-            progress(
-                f"{column_key} [{config.row_title(row_value)}] fold {k + 1}/{len(folds)}: {score} (fit {fit_s:.1f}s)"
-            )
-    idx = np.flatnonzero(tested)
-    pooled = (
-        _binary(y[idx], proba[idx, 0], decision[idx])
-        if target == "drug_image"
-        else {"heads": _tree_metrics(y[idx], proba[idx])}
-    )
-    return {
-        "column": column_key,
-        "title": config.columns[column_key].title,
-        "detector": config.columns[column_key].detector,
-        "row": row_value,
-        "params": config.build_detector(column_key, row_value).get_params(),
-        "folds_run": fold_ids,
-        "n_folds": len(folds),
-        "per_fold": per_fold,
-        "pooled": pooled,
-        "fit_s_total": float(sum(f["fit_s"] for f in per_fold)),
-    }
+def drug_vs_not(y: np.ndarray, decisions: np.ndarray) -> dict[str, Any]:
+    """Drug vs not from multi-label targets and decisions: an event is "drug" when ``non_drug`` is not on."""
+    from drugwatch.evaluation.metrics import hard_metrics
+
+    hard = hard_metrics(1 - y[:, _NON_DRUG], 1 - decisions[:, _NON_DRUG])
+    return {k: hard[k] for k in ("accuracy", "precision", "recall", "f1")}
 
 
-def _drug_vs_not(cell: Mapping[str, Any]) -> dict[str, float]:
-    """Drug vs not from a multi-label cell's pooled ``non_drug`` confusion (drug = ``non_drug`` not predicted)."""
-    (tn, fp), (fn, tp) = cell["pooled"]["confusion"]["non_drug"]
-    d_tp, d_fn, d_fp, d_tn = tn, fp, fn, tp  # non_drug's negatives are the drug events
-    precision = d_tp / (d_tp + d_fp) if d_tp + d_fp else 0.0
-    recall = d_tp / (d_tp + d_fn) if d_tp + d_fn else 0.0
-    n = d_tp + d_fn + d_fp + d_tn
-    return {
-        "accuracy": (d_tp + d_tn) / n if n else 0.0,
-        "precision": precision,
-        "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-    }
+class _ImageTask(EvaluationTask):
+    """Data, folds and fitting shared by the image targets (see the module docstring)."""
 
+    def load(self, config: Any) -> Dataset:
+        return Dataset(*load_image_dataset(config))
 
-def _check_columns(config: Any) -> None:
-    from drugwatch.models.registry import get_detector_class
+    def folds(self, config: Any, data: Dataset) -> Folds:
+        return image_folds(data.events, data.y, self.name, config.cv.n_splits, config.cv.seed)
 
-    target = config.data.target
-    for key in config.column_keys():
-        cls = get_detector_class(config.columns[key].detector)
-        if target == "image_tree" and cls.task != "drug_image":
-            raise _config_error(
-                f"columns.{key}: target image_tree needs drug_image detectors "
-                f"(drugwatch.yang_luo_image.v1); {cls.name} is a {cls.task} detector"
-            )
-        if target == "drugtype" and cls.task != "drugtype":
-            raise _config_error(
-                f"columns.{key}: target drugtype needs drug-type detectors; {cls.name} is a {cls.task} detector"
-            )
-
-
-def run_image_evaluation(config: Any, output_dir: str | Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Cross-validate every (row, column) cell of an image experiment; write ``metrics.json`` and ``table.md``."""
-    from drugwatch.evaluation.experiment import METRICS_FILE, TABLE_FILE, _clean
-
-    _check_columns(config)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    events, y, info = load_image_dataset(config)
-    target = config.data.target
-    folds = image_folds(events, y, target, config.cv.n_splits, config.cv.seed)
-    info["folds"] = [{"fold": k, "n_test": int(len(te))} for k, (_, te) in enumerate(folds)]
-    if progress:
-        progress(
+    def describe(self, info: Mapping[str, Any], n_folds: int) -> str:
+        return (
             f"{info['n_events']} events ({info['n_with_image']} with an image), {info['n_groups']} groups; "
-            f"{len(folds)} folds; target {target}"
+            f"{n_folds} folds; target {self.name}"
         )
-    result: dict[str, Any] = {
-        "task": target,
-        "experiment": config.experiment.model_dump(),
-        "config": config.model_dump(exclude={"base_dir"}),
-        "data": info,
-        "libraries": library_versions(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cells": [],
-    }
 
-    def write() -> None:
-        (output_dir / METRICS_FILE).write_text(json.dumps(_clean(result), indent=2) + "\n", encoding="utf-8")
-        (output_dir / TABLE_FILE).write_text(render_image_table(config, result), encoding="utf-8")
+    def check_columns(self, config: Any) -> None:
+        from drugwatch.models.registry import get_detector_class
 
-    from drugwatch.models.registry import get_detector_class
-
-    for row_value in config.row_values():
-        for column_key in config.column_keys():
-            if row_value in config.columns[column_key].skip_rows:
-                continue
-            if target == "drugtype":
-                from drugwatch.evaluation.multilabel_metrics import evaluate_multilabel_cell
-
-                cell = evaluate_multilabel_cell(
-                    config, column_key, row_value, events, y, folds, config.cv.folds or None, progress
+        for key in config.column_keys():
+            cls = get_detector_class(config.columns[key].detector)
+            if self.name == "image_tree" and cls.task != "drug_image":
+                raise _config_error(
+                    f"columns.{key}: target image_tree needs drug_image detectors "
+                    f"(drugwatch.yang_luo_image.v1); {cls.name} is a {cls.task} detector"
                 )
-                cell["drug_vs_not"] = _drug_vs_not(cell)
-            else:
-                cell = evaluate_image_cell(config, column_key, row_value, events, y, folds, config.cv.folds, progress)
-            accepts = config.rows.param in get_detector_class(config.columns[column_key].detector)._param_names()
-            if config.rows.param and row_value is not None and accepts:
-                cell["title"] = f"{config.columns[column_key].title} [{config.row_title(row_value)}]"
-            result["cells"].append(cell)
-            write()
-    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    result["wall_s"] = round(time.perf_counter() - started, 1)
-    write()
-    return result
+            if self.name == "drugtype" and cls.task != "drugtype":
+                raise _config_error(
+                    f"columns.{key}: target drugtype needs drug-type detectors; {cls.name} is a {cls.task} detector"
+                )
+
+    def cell_title(self, config: Any, column_key: str, row_value: Any) -> str:
+        from drugwatch.models.registry import get_detector_class
+
+        title = config.columns[column_key].title
+        accepts = config.rows.param in get_detector_class(config.columns[column_key].detector)._param_names()
+        if config.rows.param and row_value is not None and accepts:
+            return f"{title} [{config.row_title(row_value)}]"
+        return title
+
+    def fit(self, detector: Detector, events: list[Event], y: np.ndarray) -> None:
+        _fit(detector, events, y, self.name)
+
+    def fold_facts(self, events: list[Event]) -> dict[str, Any]:
+        return {"n_test": len(events)}
+
+    def render(self, config: Any, result: Mapping[str, Any]) -> str:
+        return render_image_table(config, result)
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
+class DrugImageTask(_ImageTask):
+    """Does the event's image show drugs (``data.target = "drug_image"``, binary)."""
+
+    name = "drug_image"
+
+    def predict(self, detector: Detector, events: list[Event]) -> FoldOutput:
+        p, decision = binary_scores(detector, events)
+        return FoldOutput(p, decision.astype(np.int64))
+
+    def fold_metrics(self, y: np.ndarray, output: FoldOutput) -> dict[str, Any]:
+        from drugwatch.evaluation.metrics import binary_metrics
+
+        return binary_metrics(y, output.scores, threshold=None, y_pred=output.decisions)
+
+    def fold_line(self, metrics: Mapping[str, Any]) -> str:
+        return f"accuracy {metrics['accuracy']:.3f} F1 {metrics['f1']:.3f}"
+
+    def summarize(
+        self,
+        events: list[Event],
+        y: np.ndarray,
+        scores: np.ndarray,
+        decisions: np.ndarray,
+        per_fold: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        from drugwatch.evaluation.metrics import binary_metrics
+
+        return {"pooled": binary_metrics(y, scores, threshold=None, y_pred=decisions)}
+
+    def card_evaluation(self, config: Any, info: Mapping[str, Any], cell: Mapping[str, Any]) -> dict:
+        pooled = cell["pooled"]
+        return {
+            "protocol": _protocol(config, info, self.name),
+            **{k: pooled[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")},
+        }
 
 
-def _folds_note(cell: Mapping[str, Any]) -> str:
-    return (
-        f"all {cell['n_folds']}"
-        if len(cell["folds_run"]) == cell["n_folds"]
-        else ",".join(str(k) for k in cell["folds_run"])
-    )
+class ImageTreeTask(_ImageTask):
+    """Yang & Luo's heads drug -> weed / pills / syrup (``data.target = "image_tree"``), each at 0.5."""
+
+    name = "image_tree"
+
+    def predict(self, detector: Detector, events: list[Event]) -> FoldOutput:
+        proba = detector.predict_proba(events)
+        return FoldOutput(proba, (proba >= 0.5).astype(np.int64))
+
+    def fold_metrics(self, y: np.ndarray, output: FoldOutput) -> dict[str, Any]:
+        return {"heads": tree_metrics(y, output.scores)}
+
+    def fold_line(self, metrics: Mapping[str, Any]) -> str:
+        accuracy = metrics["heads"]["drug"]["accuracy"]
+        return "drug accuracy " + (f"{accuracy:.3f}" if accuracy is not None else "–")
+
+    def summarize(
+        self,
+        events: list[Event],
+        y: np.ndarray,
+        scores: np.ndarray,
+        decisions: np.ndarray,
+        per_fold: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        return {"pooled": {"heads": tree_metrics(y, scores)}}
+
+    def card_evaluation(self, config: Any, info: Mapping[str, Any], cell: Mapping[str, Any]) -> dict:
+        return {"protocol": _protocol(config, info, self.name), **cell["pooled"]["heads"]}
+
+
+class ImageDrugTypeTask(_ImageTask, DrugTypeTask):
+    """DMML's 10 labels from text and image (``drugtype`` on data with images), plus drug vs not."""
+
+    name = "drugtype"
+
+    def summarize(
+        self,
+        events: list[Event],
+        y: np.ndarray,
+        scores: np.ndarray,
+        decisions: np.ndarray,
+        per_fold: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        return {**super().summarize(events, y, scores, decisions, per_fold), "drug_vs_not": drug_vs_not(y, decisions)}
+
+    def card_evaluation(self, config: Any, info: Mapping[str, Any], cell: Mapping[str, Any]) -> dict:
+        return {
+            "protocol": _protocol(config, info, self.name),
+            **{k: v["mean"] for k, v in cell["mean"].items()},
+            "drug_vs_not": cell["drug_vs_not"],
+        }
+
+
+def _protocol(config: Any, info: Mapping[str, Any], target: str) -> str:
+    return f"{config.cv.n_splits}-fold stratified group CV on {Path(info['path']).name}, target {target}"
+
+
+def image_task(config: Any) -> EvaluationTask:
+    """The task object of an image or multimodal experiment (its ``data.target``)."""
+    tasks: dict[str, type[EvaluationTask]] = {
+        "drug_image": DrugImageTask,
+        "image_tree": ImageTreeTask,
+        "drugtype": ImageDrugTypeTask,
+    }
+    target = config.data.target
+    if target not in tasks:
+        raise _config_error(
+            'selling targets read text bench files; for images use data.target = "drug_image" '
+            '(binary), "image_tree" (Yang & Luo\'s heads) or "drugtype" (DMML\'s 10 labels)'
+        )
+    return tasks[target]()
 
 
 def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
@@ -578,8 +553,6 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
     target = result["task"]
     data = result["data"]
     if target == "drugtype":
-        from drugwatch.evaluation.multilabel_metrics import render_multilabel_table
-
         text = render_multilabel_table(result)
         cells = [c for c in result["cells"] if "drug_vs_not" in c]
         if cells:
@@ -590,8 +563,8 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
             for c in cells:
                 b = c["drug_vs_not"]
                 text += (
-                    f"| {c.get('title', c['column'])} | {_folds_note(c)} | {_pct(b['accuracy'])} | "
-                    f"{_pct(b['precision'])} | {_pct(b['recall'])} | {_pct(b['f1'])} | {c['fit_s_total']:.0f} |\n"
+                    f"| {c.get('title', c['column'])} | {folds_note(c)} | {pct(b['accuracy'])} | "
+                    f"{pct(b['precision'])} | {pct(b['recall'])} | {pct(b['f1'])} | {c['fit_s_total']:.0f} |\n"
                 )
         return text
     lines = [f"# {config.experiment.title or config.experiment.name}", ""]
@@ -616,9 +589,9 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
         for c in cells:
             p = c["pooled"]
             lines.append(
-                f"| {c.get('title', c['column'])} | {_folds_note(c)} | {_pct(p['accuracy'])} | "
-                f"{_pct(p['precision'])} | {_pct(p['recall'])} | **{_pct(p['f1'])}** | "
-                f"{_pct(p['roc_auc'])} | {c['fit_s_total']:.1f} |"
+                f"| {c.get('title', c['column'])} | {folds_note(c)} | {pct(p['accuracy'])} | "
+                f"{pct(p['precision'])} | {pct(p['recall'])} | **{pct(p['f1'])}** | "
+                f"{pct(p['roc_auc'])} | {c['fit_s_total']:.1f} |"
             )
         n_folds = max((c["n_folds"] for c in cells), default=0)
         lines += [
@@ -632,7 +605,7 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
             by = {f["fold"]: f for f in c["per_fold"]}
             lines.append(
                 f"| {c.get('title', c['column'])} | "
-                + " | ".join(_pct(by[k]["accuracy"]) if k in by else "not run" for k in range(n_folds))
+                + " | ".join(pct(by[k]["accuracy"]) if k in by else "not run" for k in range(n_folds))
                 + " |"
             )
     else:
@@ -654,75 +627,15 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
             parts = [
                 "not trained"
                 if single and x != "drug"
-                else f"{_pct(h[x]['accuracy'])} / {_pct(h[x]['f1'])} / {_pct(h[x]['roc_auc'])}"
+                else f"{pct(h[x]['accuracy'])} / {pct(h[x]['f1'])} / {pct(h[x]['roc_auc'])}"
                 if h[x]["n"]
                 else "–"
                 for x in HEADS
             ]
             lines.append(
-                f"| {c.get('title', c['column'])} | {_folds_note(c)} | "
+                f"| {c.get('title', c['column'])} | {folds_note(c)} | "
                 + " | ".join(parts)
                 + f" | {c['fit_s_total']:.1f} |"
             )
     lines.append("")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------
-# Training
-
-
-def run_image_training(config: Any, output_dir: str | Path, progress: Progress | None = None) -> Path:
-    """Fit the config's ``train.column`` on all of an image experiment's data; write ``model-best/``."""
-    from drugwatch.evaluation.experiment import METRICS_FILE, _clean
-
-    _check_columns(config)
-    output_dir = Path(output_dir)
-    keys = config.column_keys()
-    column = config.train.column or (keys[0] if len(keys) == 1 else None)
-    if column is None or column not in config.columns:
-        raise _config_error(f"choose the column to train with train.column=NAME; columns are {list(config.columns)}")
-    row = config.train.row if config.train.row is not None else config.row_values()[0]
-    events, y, info = load_image_dataset(config)
-    target = config.data.target
-    evaluation = None
-    if config.train.cross_validate:
-        folds = image_folds(events, y, target, config.cv.n_splits, config.cv.seed)
-        protocol = f"{config.cv.n_splits}-fold stratified group CV on {Path(info['path']).name}, target {target}"
-        if target == "drugtype":
-            from drugwatch.evaluation.multilabel_metrics import evaluate_multilabel_cell
-
-            cell = evaluate_multilabel_cell(config, column, row, events, y, folds, None, progress)
-            evaluation = {
-                "protocol": protocol,
-                **{k: v["mean"] for k, v in cell["mean"].items()},
-                "drug_vs_not": _drug_vs_not(cell),
-            }
-        else:
-            cell = evaluate_image_cell(config, column, row, events, y, folds, None, progress)
-            pooled = cell["pooled"]
-            evaluation = (
-                {"protocol": protocol, **{k: pooled[k] for k in ("accuracy", "precision", "recall", "f1", "roc_auc")}}
-                if target == "drug_image"
-                else {"protocol": protocol, **pooled["heads"]}
-            )
-    detector = config.build_detector(column, row)
-    if progress:
-        progress(f"fitting {detector.name} on {len(events)} events (target {target})")
-    started = time.perf_counter()
-    _fit(detector, events, y, target)
-    fit_s = time.perf_counter() - started
-    model_dir = detector.save(output_dir / "model-best", evaluation=evaluation)
-    summary = {
-        "experiment": config.experiment.model_dump(),
-        "config": config.model_dump(exclude={"base_dir"}),
-        "data": info,
-        "column": column,
-        "row": row,
-        "detector": detector.name,
-        "fit_s": fit_s,
-        "evaluation": evaluation,
-        "model_dir": str(model_dir),
-    }
-    (output_dir / METRICS_FILE).write_text(json.dumps(_clean(summary), indent=2) + "\n", encoding="utf-8")
-    return model_dir
