@@ -65,7 +65,7 @@ def test_result_carries_scores_text_layer_and_model_ids(scorer: EventScorer) -> 
     hit = next(h for h in advert.lexicon_hits if h.label == "xanax")
     assert ADVERT.text[hit.start : hit.end]  # spans index the raw text
     assert [m.name for m in advert.models] == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
-    assert [m.version for m in advert.models] == [1, 2]
+    assert [m.version for m in advert.models] == [1, 3]
     assert all(len(m.fingerprint) == 64 for m in advert.models)
     # A tag listed only in event.hashtags is kept, without a span.
     assert {t.tag: t.start for t in plain.hashtags} == {"travel": 19, "nofilter": None}
