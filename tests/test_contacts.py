@@ -422,3 +422,20 @@ def test_stop_words_equal_scikit_learns():
     from drugwatch.text.stopwords import ENGLISH_STOP_WORDS
 
     assert ENGLISH_STOP_WORDS == sklearn_words
+
+
+def test_reference_alias_pattern_is_built_on_first_use():
+    import subprocess
+    import sys
+
+    # in a fresh process: reloading the module here would give later tests a second Contact class
+    code = (
+        "from drugwatch.text import contacts as c\n"
+        "assert '_ALIAS_RE' not in vars(c), 'compiled at import'\n"
+        "p = c._ALIAS_RE\n"
+        "assert vars(c)['_ALIAS_RE'] is p and p.search('add me on wickr: plug_uk')\n"
+        "try:\n    c._NOT_THERE\nexcept AttributeError as e:\n    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "has no attribute '_NOT_THERE'" in done.stdout

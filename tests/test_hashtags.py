@@ -196,3 +196,25 @@ def test_ambiguous_whole_tags_can_be_other():
     assert categorize_hashtag("snow") == "codeword"
     with pytest.raises(ValueError, match="ambiguous_tags must be"):
         HashtagAnalyzer(ambiguous_tags="drop")  # type: ignore[arg-type]
+
+
+def test_unigram_counts_read_as_wordsegment_reads_them(tmp_path):
+    import math
+
+    import wordsegment
+
+    from drugwatch.text import hashtags
+
+    path = wordsegment.Segmenter.UNIGRAMS_FILENAME
+    expected = wordsegment.Segmenter.parse(path)
+    counts = hashtags._read_counts(path)
+    assert list(counts) == list(expected)
+    assert all(float(counts[w]) == c for w, c in expected.items())
+    probs = hashtags._base_log_probs()
+    for word in ("the", "sale", "shrooms", "weed"):
+        assert hashtags._base_log_prob(word) == probs[word] == math.log10(expected[word]) - hashtags._LOG_TOTAL
+    assert hashtags._base_log_prob("qqzzxxqq") is None
+    # a word holding whitespace misaligns the one-split reading: read line by line, last count wins
+    odd = tmp_path / "unigrams.txt"
+    odd.write_text("ice cream\t50\nthe\t7\nthe\t9", encoding="utf-8")
+    assert hashtags._read_counts(str(odd)) == {"ice cream": "50", "the": "9"}

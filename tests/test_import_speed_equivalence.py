@@ -173,3 +173,58 @@ def test_same_input_same_store_whatever_the_batch_size(tmp_path: Path) -> None:
                 ]
     assert stored[1] == stored[7] == stored[2000]
     assert len({row[-1] for row in stored[2000]}) < len(stored[2000])  # near-duplicates share clusters
+
+
+def _stored_events(store: Store) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return [
+            tuple(value for name, value in row._mapping.items() if name != "updated_at")
+            for row in conn.execute(select(EventRow).order_by(EventRow.seq))
+        ]
+
+
+def test_rows_inserted_with_their_clusters_equal_rows_clustered_after_insert(tmp_path: Path, monkeypatch) -> None:
+    """On SQLite new events go in with seq and cluster id known; the RETURNING-then-UPDATE path stores the same."""
+    import drugwatch.store.repository as repository
+
+    first = [{"id": f"p{i}", "text": f"xanax bars {i % 5} for sale dm me now fast {i % 3}"} for i in range(40)]
+    first += [{"id": "e1", "text": ""}, {"id": "e2", "text": "🌅"}, {"id": "c1", "kind": "comment", "parent_id": "p1"}]
+    # Changed texts (merged, re-clustered) and new near-duplicates of stored texts.
+    second = [{"id": f"p{i}", "text": f"changed text {i % 2} entirely new words here"} for i in range(0, 40, 7)]
+    second += [{"id": f"n{i}", "text": f"xanax bars {i % 5} for sale dm me now fast {i}"} for i in range(10)]
+    files = []
+    for name, lines in (("first", first), ("second", second)):
+        files.append(tmp_path / f"{name}.jsonl")
+        files[-1].write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    stored = {}
+    for name in ("known", "returning"):
+        if name == "returning":
+            monkeypatch.setattr(repository, "_next_sqlite_rowids", lambda *args: None)
+        with Store(str(tmp_path / f"{name}.sqlite")) as store:
+            counts = [
+                import_path(path, store, quarantine=tmp_path / f"q_{name}.jsonl", batch_size=size).counts()
+                for path, size in zip(files, (7, 2000))
+            ]
+            assert counts[1]["merged"] == 6 and counts[1]["near_duplicate"] > 0
+            stored[name] = _stored_events(store)
+    assert stored["known"] == stored["returning"]
+    assert len({row[-1] for row in stored["known"]}) < len(stored["known"])
+
+
+def test_known_rowids_are_the_ones_sqlite_would_give(tmp_path: Path) -> None:
+    """One past the largest seq, also after the last event was deleted (no AUTOINCREMENT on events)."""
+    from sqlalchemy import delete
+
+    from drugwatch.store.repository import _next_sqlite_rowids
+
+    with Store(str(tmp_path / "db.sqlite")) as store:
+        table = EventRow.__table__
+        with store.engine.begin() as conn:
+            assert _next_sqlite_rowids(conn, table, "seq", 3) == 1
+        store.upsert(_events())
+        with store.engine.begin() as conn:
+            assert _next_sqlite_rowids(conn, table, "seq", 1) == 4
+            conn.execute(delete(EventRow).where(EventRow.seq == 3))
+            assert _next_sqlite_rowids(conn, table, "seq", 1) == 3
+        store.upsert([Event(id="4", text="after a delete")])
+        assert [row[0] for row in _stored_events(store)] == [1, 2, 3]

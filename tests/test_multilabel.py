@@ -716,3 +716,114 @@ def test_folded_text_shortcuts_change_nothing(monkeypatch):
     slow = [ml.folded_text(t, **kwargs) for t in texts] + [ml.folded_text(t, masks) for t in texts]
     assert fast == slow
     assert fast[0] == "plain words only" and fast[2] == "hacking guide usa!"
+
+
+def test_masked_copies_keep_labels_and_groups_and_never_use_held_out_families(monkeypatch):
+    """Training copies are attacked by the harness's tuning families only (seeded);
+    each keeps its original's id, labels, meta and so its group."""
+    import drugwatch.evaluation.attacks as attacks
+    from drugwatch.evaluation.splits import group_of
+    from drugwatch.models.multilabel import masked_copies
+
+    events = stack_corpus(copies=5)
+    used: list[str] = []
+    real_attack = attacks.attack
+
+    def spy(text, family, strength="heavy", seed=0):
+        used.append(family)
+        return real_attack(text, family, strength, seed)
+
+    monkeypatch.setattr(attacks, "attack", spy)
+    copies, index = masked_copies(events, 0.6, seed=3)
+    assert len(used) == round(0.6 * len(events)) and 0 < len(copies) <= len(used)
+    assert not set(used) & set(attacks.HELDOUT_FAMILIES)
+    assert {"mask_vowels", "mask_heavy", "mixture2", "mixture3"} <= set(used)  # 72 draws over 12 families
+    assert len(set(index.tolist())) == len(index)
+    for copy, i in zip(copies, index):
+        original = events[i]
+        assert copy.text != original.text
+        assert (copy.id, copy.labels, copy.meta) == (original.id, original.labels, original.meta)
+        assert group_of(copy) == group_of(original)
+    again, again_index = masked_copies(events, 0.6, seed=3)
+    assert [e.text for e in again] == [e.text for e in copies] and again_index.tolist() == index.tolist()
+    assert masked_copies(events, 0.0, seed=3)[0] == []
+    with pytest.raises(ValueError, match="share"):
+        masked_copies(events, 1.5, seed=3)
+
+
+def test_augmented_fit_keeps_each_copy_in_its_originals_inner_fold(monkeypatch):
+    import drugwatch.models.multilabel as ml
+
+    events = stack_corpus()
+    seen: dict[str, list] = {}
+    real_folds = ml.inner_folds
+
+    def record(evs, n_splits):
+        folds = real_folds(evs, n_splits)
+        seen["events"], seen["folds"] = list(evs), folds
+        return folds
+
+    monkeypatch.setattr(ml, "inner_folds", record)
+    det = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.5).fit(events)
+    fitted = seen["events"]
+    n_copies = len(fitted) - len(events)
+    assert n_copies > 0.4 * len(events)
+    assert [e.text for e in fitted[: len(events)]] == [e.text for e in events]
+    fold_of = {}
+    for k, (_, te) in enumerate(seen["folds"]):
+        for i in te:
+            fold_of.setdefault(fitted[i].id, set()).add(k)
+    assert all(len(ks) == 1 for ks in fold_of.values())  # original and copy on the same side of every split
+    assert det.neighbours_.y.shape[0] == len(fitted)  # the copies are training rows
+    # the mask vocabulary holds the originals' words only, no fragments of masked words
+    plain = ml.mask_index([ml.folded_text(normalized_text(e.text), version=2) for e in events], min_count=1)
+    assert det.mask_index_ == plain
+    np.testing.assert_array_equal(det.predict(events), targets(events))
+
+
+def test_wildcard_reads_every_mask_alphabet_alike():
+    from drugwatch.models.multilabel import WILDCARD, wildcard_masks
+
+    seen = wildcard_masks("h░ckl░b░rry c⊠⊠p⊠r ▢nd▢▢r")
+    assert seen == wildcard_masks("h◩ckl◩b◩rry c⊞⊞p⊞r ⬡nd⬡⬡r")  # an alphabet never seen in training
+    assert seen == f"h{WILDCARD}ckl{WILDCARD}b{WILDCARD}rry c{WILDCARD * 2}p{WILDCARD}r {WILDCARD}nd{WILDCARD * 2}r"
+    for text in ("e-mail u.s.a 1p-lsd", "kush 💊 weed", "café 大麻 coke", "price: 5 € each"):
+        assert wildcard_masks(text) == text
+
+
+def test_drugtype_v3_saved_without_the_mask_parameters_predicts_as_before(tmp_path):
+    """A v3 directory written before augment_masks and mask_wildcard loads and
+    scores the same bits, whatever the defaults of those parameters are now:
+    the wildcard view is read from the fitted ``mask_wildcard_``, and the copies
+    exist at fit time only."""
+    import pickle
+
+    events = stack_corpus()
+    # fitted as every v3 was before the two parameters existed
+    v3 = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0, mask_wildcard=False).fit(events)
+    probe = [
+        *events[:30],
+        Event(id="q1", text="h◩ckl◩b◩rry k⬡sh, x*n*x b▢rs, C⊠c⊠⊠n⊠ 1g"),
+        Event(id="q2", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me"),
+    ]
+    before = v3.predict_proba(probe)
+    directory = v3.save(tmp_path / "old")
+    config = json.loads((directory / "config.json").read_text())
+    for key in ("augment_masks", "mask_wildcard"):
+        del config["params"][key]
+    (directory / "config.json").write_text(json.dumps(config))
+    state = pickle.loads((directory / "weights.pkl").read_bytes())
+    del state["mask_wildcard_"]
+    (directory / "weights.pkl").write_bytes(pickle.dumps(state))
+    loaded = Detector.load(directory)
+    assert not getattr(loaded, "mask_wildcard_", False)
+    np.testing.assert_array_equal(loaded.predict_proba(probe), before)
+    # a wildcard model round-trips, and reads an unseen mask alphabet as a seen one
+    wild = create_detector("drugwatch.drugtype.v3", min_df=1, mask_wildcard=True, augment_masks=0.3).fit(events)
+    assert wild.mask_wildcard_
+    again = Detector.load(wild.save(tmp_path / "wild"))
+    np.testing.assert_array_equal(again.predict_proba(probe), wild.predict_proba(probe))
+    _, (char_seen, word_seen), _ = wild._features(["h░ckl░b░rry c⊠⊠p⊠r lot1"], fit=False)
+    _, (char_unseen, word_unseen), _ = wild._features(["h◩ckl◩b◩rry c⊞⊞p⊞r lot1"], fit=False)
+    assert char_seen.nnz > 0
+    assert (char_seen != char_unseen).nnz == 0 and (word_seen != word_unseen).nnz == 0

@@ -60,6 +60,23 @@ OBFUSCATED = [
     ("mask", "C∅KE", "coke", {"cocaine"}),
     ("mask", "x@n*x", "xanax", {"xanax"}),
     ("mask", "k?tamine", "ketamine", {"other_drugs"}),
+    # one separator repeated between letters or syllables
+    ("separator", "sh_r_o_o_m_s and acid", "shrooms", {"mushroom", "lsd"}),
+    ("separator", "Ma-ri-ju-a-na on deck", "marijuana", {"marijuana"}),
+    ("separator", "x.a.n.a.x", "xanax", {"xanax"}),
+    ("separator", "c|o|c|a|i|n|e", "cocaine", {"cocaine"}),
+    # short masked names, the mask in place of the vowels, any mask symbol
+    ("mask", "x*n*x, p*rc*c*t all available", "xanax, percocet", {"xanax", "painkiller"}),
+    ("mask", "X*n*x", "xanax", {"xanax"}),
+    ("mask", "c░c░ine", "cocaine", {"cocaine"}),
+    ("mask", "c.c..n.", "cocaine", {"cocaine"}),
+    ("mask", "k-t-m-n-", "ketamine", {"other_drugs"}),
+    ("mask", "x▢n▢x", "xanax", {"xanax"}),
+    # currency and symbol look-alikes inside a word
+    ("lookalike", "k€tamine", "ketamine", {"other_drugs"}),
+    ("lookalike", "¢oke for sale", "coke", {"cocaine"}),
+    ("lookalike", "ACID, MDM@, KET", "mdma,", {"lsd", "mdma", "other_drugs"}),
+    ("lookalike", "∅xy 30s", "oxy", {"painkiller"}),
     # leetspeak
     ("leet", "x4n4x", "xanax", {"xanax"}),
     ("leet", "c0ke plug", "coke", {"cocaine"}),
@@ -168,6 +185,57 @@ KEEP = [
 def test_ordinary_tokens_survive(raw: str) -> None:
     out = normalize(raw).text
     assert out.replace("u.s.a.", "usa.") == raw.lower().replace("u.s.a.", "usa."), out
+
+
+# Words with a separator, a currency sign or "@" inside that are not drug
+# words: no new rule may read them (stage 2 still joins spaced single letters,
+# "s.o.s" -> "sos", as it always did).
+ORDINARY_DISGUISE_LOOKALIKES = [
+    ("e-mail me", "e-mail me"),
+    ("x-ray results", "x-ray results"),
+    ("co-op store", "co-op store"),
+    ("t_shirt sale", "t_shirt sale"),
+    ("s.o.s", "sos"),
+    ("€5 off", "€5 off"),
+    ("only 10€, or £20", "only 10€, or £20"),
+    ("i.e. the rest", "i.e. the rest"),
+    ("e.g. this", "e.g. this"),
+    ("up-to-date and well-known", "up-to-date and well-known"),
+    ("meet me@ noon", "meet me@ noon"),
+    ("n*o*t*e the d.a.t.e", "note the date"),
+    ("g∅∅d vibes", "g∅∅d vibes"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), ORDINARY_DISGUISE_LOOKALIKES)
+def test_ordinary_words_with_separators_and_symbols_are_not_read_as_drugs(raw: str, expected: str) -> None:
+    nt = normalize(raw)
+    assert nt.text == expected
+    assert hit_labels(find_terms(nt)) == ()
+
+
+def test_word_final_at_sign_is_a_only_in_a_drug_word() -> None:
+    assert normalize("MDM@, 2cb").text == "mdma, 2cb"
+    assert normalize("mail mdm@example.com").text == "mail mdm@example.com"
+    assert normalize("follow @mdm@ now").text == "follow @mdm@ now"
+    assert normalize("see you there@").text == "see you there@"
+
+
+def test_one_mask_is_not_read_by_its_vowels() -> None:
+    # a single mask hides a consonant as often as a vowel: "md*a" may be
+    # MDMA or MDEA, so it is left as written
+    assert normalize("md*a").text == "md*a"
+    # separators read as masks hide vowels: "p.a.k." is no "planks"
+    assert normalize("P.A.K. 50pcs").text == "pak. 50pcs"
+    assert normalize("b*u*t s*a*f*e").text == "but safe"
+
+
+def test_separated_word_maps_back_to_every_raw_letter() -> None:
+    nt = normalize("got Ma-ri-ju-a-na")
+    start = nt.text.index("marijuana")
+    assert nt.raw_slice(start, start + len("marijuana")) == "Ma-ri-ju-a-na"
+    nt = normalize("x*n*x!")
+    assert nt.text == "xanax!" and nt.raw_slice(0, 5) == "x*n*x"
 
 
 def test_phone_digits_never_become_letters() -> None:

@@ -68,7 +68,10 @@ def test_disguised_advert_scores_like_the_plain_one() -> None:
     p1 = v1.predict_proba([plain, disguised])[:, 1]
     p2 = v2.predict_proba([plain, disguised])[:, 1]
     assert p2[1] >= 0.5 and p2[0] >= 0.5
-    assert p2[1] - p1[1] > 0.1  # v2 reads the disguise that v1 misses
+    # v2 reads the disguise as the plain advert; v1 reads only what normalize() repairs, so it
+    # scores the disguised advert lower.
+    assert abs(p2[1] - p2[0]) < 0.01
+    assert p2[1] > p1[1]
 
 
 def test_invisible_characters_send_a_text_through_normalize() -> None:

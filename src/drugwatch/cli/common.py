@@ -5,20 +5,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 console = Console()
 err_console = Console(stderr=True)
@@ -66,6 +60,9 @@ def fail(message: str, code: int = ExitCode.ERROR) -> typer.Exit:
 @contextmanager
 def progress_bar(description: str, total: int | None = None) -> Iterator[tuple[Progress, TaskID]]:
     """A rich progress bar on stderr (hidden when stderr is not a terminal)."""
+    # Imported here: rich.progress costs every command's start-up, --help included.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),

@@ -518,11 +518,11 @@ def import_path(
         if on_progress is not None:
             on_progress(report.read)
 
-    def duplicate_problem(item: Parsed, record: Event | Account) -> Problem | None:
-        """A Problem when ``record`` repeats a key of this file with other content."""
-        if not keys.seen_before(item.source, record.key):
+    def duplicate_problem(item: Parsed, record: Event | Account, key: str) -> Problem | None:
+        """A Problem when ``record`` (whose key is ``key``) repeats a key of this file with other content."""
+        if not keys.seen_before(item.source, key):
             return None
-        first, where = pending.get(record.key, (None, None))
+        first, where = pending.get(key, (None, None))
         if first is None:
             first = store.get_record(record)
             provenance = getattr(first, "provenance", None)
@@ -558,13 +558,14 @@ def import_path(
                     report.nul_removed += 1
                     log.info("%s, %s: NUL characters removed", item.source, item.locator)
                     item = Parsed(record, item.source, item.locator)
-                conflict = duplicate_problem(item, record)
+                key = record.key
+                conflict = duplicate_problem(item, record, key)
                 if conflict is not None:
                     set_aside(conflict)
                     continue
-                earlier = pending.get(record.key)
+                earlier = pending.get(key)
                 merged = record if earlier is None else _merged(earlier[0], record)
-                pending[record.key] = (merged, earlier[1] if earlier else item.locator)
+                pending[key] = (merged, earlier[1] if earlier else item.locator)
                 batch.append(item)
                 rows.append(row)
                 if len(batch) >= batch_size:

@@ -39,6 +39,16 @@ Detectors (``task = "drugtype"``; ``predict_proba`` has the 10 columns of
   new parameters default to the old behaviour there, and a neighbour index
   saved without ``terms`` keeps the per-event selection.
 
+Mask robustness (every drug-type detector of ours, off by default):
+``augment_masks`` is the share of training events that get one attacked copy
+at fit time (:func:`masked_copies`: seeded, the attack harness's families
+that are not held out, the same labels and group, so a copy stays in its
+original's inner fold); ``mask_wildcard`` reads every symbol glued to a
+letter as one mask symbol (:func:`wildcard_masks`) before the repaired and
+character views, so an unseen mask alphabet reads like a seen one. The
+wildcard is a fitted attribute (``mask_wildcard_``): directories saved
+without it read texts as before.
+
 Decoding (:func:`decode`, used by every drug-type detector's ``predict``):
 per-label thresholds (``thresholds_``) learned inside the training data;
 ``non_drug`` is exclusive: when any drug label fires it is dropped; when
@@ -604,6 +614,70 @@ def skeleton_text(normalized: str, masks: Mapping[str, str] | None = None, **kwa
     return _RUNS.sub(r"\1", folded_text(normalized, masks, **kwargs))
 
 
+# A run of symbols glued to a letter of a word ("h░ckl░b░rry", "c⊠⊠p⊠r",
+# "▢nd▢▢r"): non-ASCII characters of the Basic Multilingual Plane that are
+# neither word characters nor spaces (geometric shapes, math operators, box
+# drawing, dingbats). Emoji (outside the BMP) and ASCII punctuation ("e-mail",
+# "u.s.a", "1p-lsd") are left alone; the ASCII masks "*_#?" are masks already.
+_WILDCARD_SYMBOL = "[^\x00-\x7f\\w\\s\U00010000-\U0010ffff]"
+_WILDCARD_RUN = re.compile(f"(?<=[a-z\u25a1]){_WILDCARD_SYMBOL}+|{_WILDCARD_SYMBOL}+(?=[a-z])")
+#: The one mask symbol every glued symbol is read as (one of the masks folded_text knows).
+WILDCARD = "\u25a1"
+
+
+def wildcard_masks(normalized: str) -> str:
+    """Every symbol glued to a letter read as the one mask :data:`WILDCARD`.
+
+    A mask alphabet never seen in training ("h◩ckl◩b◩rry") then reads like
+    the ones that were ("h░ckl░b░rry" -> "h□ckl□b□rry"): the mask resolver
+    of :func:`folded_text` treats it as a mask, and the character n-grams of
+    a masked word are those of the same word under any other symbol.
+    """
+    if normalized.isascii():
+        return normalized
+    return _WILDCARD_RUN.sub(lambda m: WILDCARD * len(m.group(0)), normalized)
+
+
+def _augment_families() -> tuple[str, ...]:
+    from drugwatch.evaluation.attacks import FAMILIES, HELDOUT_FAMILIES
+
+    return tuple(f for f in FAMILIES if f not in HELDOUT_FAMILIES)
+
+
+def masked_copies(events: Sequence[Event], share: float, seed: int) -> tuple[list[Event], np.ndarray]:
+    """Attacked copies of a seeded ``share`` of ``events``, and the index of each copy's original.
+
+    Each chosen event gets one copy, its text attacked at heavy strength by
+    a family drawn (seeded) from the harness's families that are *not* held
+    out (:data:`~drugwatch.evaluation.attacks.HELDOUT_FAMILIES` are never
+    used: their rows measure generalization). A copy is the event with
+    another text: the same id, author and ``meta``, so the same
+    :func:`~drugwatch.evaluation.splits.group_of` (it stays in its
+    original's inner fold) and the same labels. A copy whose text the
+    attack left unchanged is not made.
+    """
+    from drugwatch.evaluation.attacks import attack
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"augment share must be in [0, 1]; got {share}")
+    n = len(events)
+    size = int(round(share * n))
+    if size == 0:
+        return [], np.zeros(0, dtype=np.int64)
+    families = _augment_families()
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(n, size=size, replace=False))
+    drawn = rng.integers(len(families), size=size)
+    copies: list[Event] = []
+    index: list[int] = []
+    for i, f in zip(chosen.tolist(), drawn.tolist()):
+        text = attack(events[i].text, families[f], "heavy", seed=seed)
+        if text != events[i].text:
+            copies.append(events[i].model_copy(update={"text": text}))
+            index.append(i)
+    return copies, np.asarray(index, dtype=np.int64)
+
+
 #: Columns of the lexicon evidence block, in order.
 LEXICON_FEATURES: tuple[str, ...] = (*(f"lex_{name}" for name in DRUG_LABELS), "lex_n_labels", "lex_none")
 
@@ -1079,6 +1153,8 @@ class DrugTypeDetector(MultiLabelDetector):
         "mask_vocabulary": [Options(("training", "training+lexicon+english"))],
         "lexicon_union": [InstanceOf((bool,))],
         "lexicon_source": [Options(("normalized", "views"))],
+        "augment_masks": [Interval(float, 0, 1, closed="both")],
+        "mask_wildcard": [InstanceOf((bool,))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -1104,6 +1180,8 @@ class DrugTypeDetector(MultiLabelDetector):
         mask_vocabulary: str = "training+lexicon+english",
         lexicon_union: bool = False,
         lexicon_source: str = "normalized",
+        augment_masks: float = 0.0,
+        mask_wildcard: bool = False,
         seed: int = 0,
     ):
         self.C = C
@@ -1125,6 +1203,8 @@ class DrugTypeDetector(MultiLabelDetector):
         self.mask_vocabulary = mask_vocabulary
         self.lexicon_union = lexicon_union
         self.lexicon_source = lexicon_source
+        self.augment_masks = augment_masks
+        self.mask_wildcard = mask_wildcard
         self.seed = seed
 
     def _make(self):
@@ -1137,13 +1217,27 @@ class DrugTypeDetector(MultiLabelDetector):
         return [normalized_text(e.text, None if views is None else views[i]) for i, e in enumerate(events)], None
 
     def _features(
-        self, normalized: list[str], fit: bool, labels_read: Sequence[tuple[str, ...]] | None = None
+        self,
+        normalized: list[str],
+        fit: bool,
+        labels_read: Sequence[tuple[str, ...]] | None = None,
+        n_original: int | None = None,
     ) -> tuple[sp.csr_matrix, tuple[Any, Any], np.ndarray]:
-        """``(X, (char, word), lex)``: the SVMs' input, its two tf-idf blocks and the lexicon block."""
+        """``(X, (char, word), lex)``: the SVMs' input, its two tf-idf blocks and the lexicon block.
+
+        When fitting, the mask vocabulary comes from the first ``n_original``
+        texts (the training events; attacked copies after them would add the
+        fragments of masked words to it).
+        """
+        if fit:
+            self.mask_wildcard_ = bool(getattr(self, "mask_wildcard", False))
+        # directories saved before the wildcard have no mask_wildcard_ and read texts as they were trained
+        if getattr(self, "mask_wildcard_", False):
+            normalized = [wildcard_masks(t) for t in normalized]
         if fit:
             self.view_version_ = 2
             self.mask_general_ = self.mask_vocabulary == "training+lexicon+english"
-            plain = [folded_text(t, version=2) for t in normalized]
+            plain = [folded_text(t, version=2) for t in normalized[:n_original]]
             self.mask_index_ = mask_index(plain, min_count=1 if self.mask_general_ else 2)
             self.mask_words_ = frozenset(w for t in plain for w in _VOCAB_WORD.findall(t))
         folded = [folded_text(t, **self._view_arguments()) for t in normalized]
@@ -1202,6 +1296,14 @@ class DrugTypeDetector(MultiLabelDetector):
         }
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        n_original = len(events)
+        if getattr(self, "augment_masks", 0.0) > 0:
+            # Attacked copies (same labels, same group) after the originals: they
+            # join the SVMs', the neighbour index's and the stacker's training
+            # rows; the mask vocabulary and the thresholds come from the originals.
+            copies, index = masked_copies(events, self.augment_masks, self.seed)
+            events = [*events, *copies]
+            y = np.vstack([y, y[index]])
         views = None
         if self.lexicon_source == "views":
             from drugwatch.text.analyze import analyze_many
@@ -1210,7 +1312,8 @@ class DrugTypeDetector(MultiLabelDetector):
         normalized, labels_read = self._read(events, views)
         # Vocabularies and idf come from the training data only; the inner
         # folds reuse them (unsupervised statistics of the same training set).
-        X, text, lex = self._features(normalized, fit=True, labels_read=labels_read)
+        X, text, lex = self._features(normalized, fit=True, labels_read=labels_read, n_original=n_original)
+        # grouped: a copy has its original's group, so it is in its original's inner fold
         folds = inner_folds(events, self.inner_folds)
         oof: np.ndarray | None = None
         if folds:
@@ -1219,19 +1322,27 @@ class DrugTypeDetector(MultiLabelDetector):
                 oof[te] = _ovr_scores(_fit_ovr(X[tr], y[tr], self._make), X[te])
         self.models_ = _fit_ovr(X, y, self._make)
         self.non_drug_wins_ = bool(self.non_drug_wins)
-        if self.combiner == "stacker" and oof is not None and len(events) >= STACKER_MIN_EVENTS:
-            self._fit_stacker(text, lex, y, oof, folds)
+        if self.combiner == "stacker" and oof is not None and n_original >= STACKER_MIN_EVENTS:
+            self._fit_stacker(text, lex, y, oof, folds, n_original)
             return
         self.stacker_ = None
         if oof is not None:
             self.calibrator_ = _Platt(oof, y)
-            self._set_thresholds(y, self.calibrator_(oof), "inner grouped CV (out-of-fold, calibrated)")
+            self._set_thresholds(
+                y[:n_original], self.calibrator_(oof[:n_original]), "inner grouped CV (out-of-fold, calibrated)"
+            )
         else:
             self.calibrator_ = _Platt(_ovr_scores(self.models_, X), y)
             self._set_thresholds(y, None, "fixed 0.5 (too few groups for inner CV)")
 
     def _fit_stacker(
-        self, text, lex: np.ndarray, y: np.ndarray, oof: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
+        self,
+        text,
+        lex: np.ndarray,
+        y: np.ndarray,
+        oof: np.ndarray,
+        folds: list[tuple[np.ndarray, np.ndarray]],
+        n_original: int | None = None,
     ) -> None:
         """Second level: neighbour votes and a per-label LR over SVM scores, votes and lexicon.
 
@@ -1265,7 +1376,8 @@ class DrugTypeDetector(MultiLabelDetector):
             stacked_oof[te] = _Stacker(Z[tr], y[tr], self.stacker_C)(Z[te])
         self.stacker_ = _Stacker(Z, y, self.stacker_C)
         self.calibrator_ = None
-        self._set_thresholds(y, stacked_oof, "inner grouped CV (out-of-fold, stacked)")
+        # thresholds for the events as they come (the first n_original rows; attacked copies follow)
+        self._set_thresholds(y[:n_original], stacked_oof[:n_original], "inner grouped CV (out-of-fold, stacked)")
 
     def _predict_proba(self, events: list[Event], views: Sequence[TextView] | None = None) -> np.ndarray:
         normalized, labels_read = self._read(events, views)
@@ -1329,6 +1441,8 @@ class DrugTypeDetector(MultiLabelDetector):
             "non_drug_wins": bool(getattr(self, "non_drug_wins_", False)),
             "lexicon_union": bool(getattr(self, "lexicon_union", False)),
             "lexicon_source": getattr(self, "lexicon_source", "normalized"),
+            "augment_masks": float(getattr(self, "augment_masks", 0.0)),
+            "mask_wildcard": bool(getattr(self, "mask_wildcard_", False)),
             "lexicon": lexicon_fingerprint(),
         }
 
@@ -1367,6 +1481,8 @@ class DrugTypeDetectorV2(DrugTypeDetector):
         mask_vocabulary: str = "training+lexicon+english",
         lexicon_union: bool = True,
         lexicon_source: str = "normalized",
+        augment_masks: float = 0.0,
+        mask_wildcard: bool = False,
         seed: int = 0,
     ):
         super().__init__(
@@ -1389,6 +1505,8 @@ class DrugTypeDetectorV2(DrugTypeDetector):
             mask_vocabulary=mask_vocabulary,
             lexicon_union=lexicon_union,
             lexicon_source=lexicon_source,
+            augment_masks=augment_masks,
+            mask_wildcard=mask_wildcard,
             seed=seed,
         )
 
@@ -1397,12 +1515,17 @@ class DrugTypeDetectorV2(DrugTypeDetector):
 class DrugTypeDetectorV3(DrugTypeDetectorV2):
     """drugtype.v2, cheap to score: character 2-4-grams instead of 1-5, a
     pruned neighbour index, and the lexicon block read from the text
-    layer's views instead of a second match of each text."""
+    layer's views instead of a second match of each text; trained with
+    attacked copies (``augment_masks``) and reading mask symbols as one
+    wildcard (``mask_wildcard``). A v3 directory saved before those two
+    parameters has no ``mask_wildcard_`` and reads texts as it was trained."""
 
     description = DrugTypeDetectorV2.description + (
         " Scoring cost: character 2-4-grams; the neighbour index keeps each training event's heaviest n-grams "
         "(knn_terms) among those in at most knn_max_df of the events, and the top k are chosen "
-        "for a batch at once; the lexicon block reads the text layer's hits (lexicon_source='views')."
+        "for a batch at once; the lexicon block reads the text layer's hits (lexicon_source='views'). "
+        "Masks: trained with attacked copies of a share of its events (augment_masks; the attack harness's "
+        "families that are not held out) and every symbol glued to a letter read as one mask (mask_wildcard)."
     )
 
     def __init__(
@@ -1427,6 +1550,8 @@ class DrugTypeDetectorV3(DrugTypeDetectorV2):
         mask_vocabulary: str = "training+lexicon+english",
         lexicon_union: bool = True,
         lexicon_source: str = "views",
+        augment_masks: float = 1.0,
+        mask_wildcard: bool = True,
         seed: int = 0,
     ):
         super().__init__(
@@ -1449,6 +1574,8 @@ class DrugTypeDetectorV3(DrugTypeDetectorV2):
             mask_vocabulary=mask_vocabulary,
             lexicon_union=lexicon_union,
             lexicon_source=lexicon_source,
+            augment_masks=augment_masks,
+            mask_wildcard=mask_wildcard,
             seed=seed,
         )
 
@@ -1468,6 +1595,8 @@ __all__ = [
     "inner_folds",
     "lexicon_features",
     "general_mask_index",
+    "masked_copies",
+    "wildcard_masks",
     "lexicon_mask_index",
     "mask_index",
     "normalized_text",

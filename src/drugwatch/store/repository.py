@@ -152,6 +152,23 @@ class UpsertResult:
         return {status: tally.get(status, 0) for status in STATUSES}
 
 
+@dataclass
+class _ClusterPlan:
+    """What :meth:`Store._plan_clusters` found, for :meth:`Store._write_clusters` to store.
+
+    ``cluster_of``: each item's cluster id; ``joined``: whether it joined a
+    cluster that already had a member; ``renumbered``: stored clusters
+    bridged by an item, ``(root, others)``; ``signatures`` and ``bands``:
+    the rows for ``text_signatures`` and ``lsh_bands``.
+    """
+
+    cluster_of: dict[int, int]
+    joined: dict[int, bool]
+    renumbered: list[tuple[int, list[int]]]
+    signatures: list[tuple[int, str, bytes]]
+    bands: list[tuple[int, int, int]]
+
+
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -202,21 +219,18 @@ def _select_in(conn: Connection, sql: str, values: Sequence[Any], size: int = _I
     return rows
 
 
-def _insert_returning(
-    conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, str]
-) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` (dicts with the same keys) into ``table``; the ``returning`` columns of each new row.
+#: No previous value yet (see :func:`_driver_params`).
+_UNSET = object()
 
-    On SQLite the rows go to the driver as multi-row ``INSERT ... VALUES
-    (...), (...) RETURNING`` statements of at most 900 parameters (under
-    every SQLite's variable limit), each value passed through its column
-    type's own bind processor, so the stored values are those SQLAlchemy's
-    ``insert()`` writes, without its per-row statement handling. Other
-    backends get SQLAlchemy's ``insert().returning()``.
+
+def _driver_params(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The column names of ``rows`` (dicts with the same keys) and each row's values, ready for the driver.
+
+    Each value goes through its column type's own bind processor, so the
+    driver stores what SQLAlchemy's ``insert()`` would. A value that is the
+    very object the previous row had in that column (a batch's one
+    ``updated_at``) reuses its processed form.
     """
-    if conn.dialect.name != "sqlite" or conn.dialect.paramstyle != "qmark":
-        statement = insert(table).returning(*(table.c[name] for name in returning))
-        return [tuple(row) for row in conn.execute(statement, rows).all()]
     names = list(rows[0])
     processors = []
     for i, name in enumerate(names):
@@ -229,28 +243,84 @@ def _insert_returning(
             passes_raw = process(RawJSON("[]")) == "[]" and process(None) is None
         except (TypeError, ValueError):
             passes_raw = False  # not a column RawJSON is written to (a date, say)
-        processors.append((i, process, passes_raw))
+        processors.append((i, process, passes_raw, [_UNSET, None]))
+    out: list[list[Any]] = []
+    for row in rows:
+        if list(row) != names:
+            raise ValueError(f"rows for {table.name} must all have the same columns, in the same order")
+        values = list(row.values())
+        for i, process, passes_raw, last in processors:
+            value = values[i]
+            if passes_raw and (value is None or type(value) is RawJSON):
+                values[i] = None if value is None else str.__str__(value)
+            elif value is last[0]:
+                values[i] = last[1]
+            else:
+                values[i] = last[1] = process(value)
+                last[0] = value
+        out.append(values)
+    return names, out
+
+
+def _insert_returning(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], returning: tuple[str, str]
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (dicts with the same keys) into ``table``; the ``returning`` columns of each new row.
+
+    On SQLite the rows go to the driver as multi-row ``INSERT ... VALUES
+    (...), (...) RETURNING`` statements of at most 900 parameters (under
+    every SQLite's variable limit), values from :func:`_driver_params`.
+    Other backends get SQLAlchemy's ``insert().returning()``.
+    """
+    if conn.dialect.name != "sqlite" or conn.dialect.paramstyle != "qmark":
+        statement = insert(table).returning(*(table.c[name] for name in returning))
+        return [tuple(row) for row in conn.execute(statement, rows).all()]
+    names, params = _driver_params(conn, table, rows)
     per_statement = max(1, 900 // len(names))
     one = "(" + ",".join("?" * len(names)) + ")"
     head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
     tail = f" RETURNING {', '.join(returning)}"
     out: list[tuple[Any, ...]] = []
-    for chunk in _chunks(rows, per_statement):
-        params: list[Any] = []
-        for row in chunk:
-            if list(row) != names:
-                raise ValueError(f"rows for {table.name} must all have the same columns, in the same order")
-            values = list(row.values())
-            for i, process, passes_raw in processors:
-                value = values[i]
-                if passes_raw and (value is None or type(value) is RawJSON):
-                    values[i] = None if value is None else str.__str__(value)
-                else:
-                    values[i] = process(value)
-            params.extend(values)
-        result = conn.exec_driver_sql(head + ",".join([one] * len(chunk)) + tail, tuple(params))
+    for chunk in _chunks(params, per_statement):
+        flat = tuple(value for values in chunk for value in values)
+        result = conn.exec_driver_sql(head + ",".join([one] * len(chunk)) + tail, flat)
         out.extend(tuple(row) for row in result)
     return out
+
+
+#: SQLite's largest rowid; past it SQLite picks rowids at random.
+_MAX_ROWID = 2**63 - 1
+
+
+def _next_sqlite_rowids(conn: Connection, table: Table, column: str, count: int) -> int | None:
+    """The first of the ``count`` rowids SQLite would give ``count`` new rows of ``table``, or ``None``.
+
+    A rowid table without ``AUTOINCREMENT`` numbers a new row one past its
+    largest rowid (1 when empty); rows inserted together are numbered in
+    order. Known before the insert, the rows can go in with their rowids and
+    everything computed from them (their clusters) in one statement each,
+    as driver ``executemany`` without ``RETURNING``. The numbers cannot be
+    taken by another connection meanwhile: SQLite has one writer, and a
+    transaction whose snapshot is stale cannot start writing. ``None``
+    (use ``RETURNING``) on other backends, for an ``AUTOINCREMENT`` table
+    (it never reuses the number of a deleted last row) and near the rowid limit.
+    """
+    if conn.dialect.name != "sqlite" or conn.dialect.paramstyle != "qmark":
+        return None
+    definition = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table.name,))
+    sql = definition.scalar()
+    if sql is None or "AUTOINCREMENT" in sql.upper():
+        return None
+    last = conn.exec_driver_sql(f"SELECT max({column}) FROM {table.name}").scalar()
+    first = 1 if last is None else int(last) + 1
+    return first if first + count - 1 <= _MAX_ROWID else None
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) with the driver's ``executemany`` (SQLite, qmark)."""
+    names, params = _driver_params(conn, table, rows)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({','.join('?' * len(names))})"
+    conn.exec_driver_sql(sql, [tuple(values) for values in params])
 
 
 def _now() -> datetime:
@@ -281,6 +351,19 @@ def _scalar_json(value: Any) -> str:
     return canonical_json(value)
 
 
+#: Per dump layout (its keys in dump order, and which are JSON columns): ``(key, '"key":', is_json)`` in key order.
+_LAYOUTS: dict[tuple[tuple[str, ...], frozenset[str]], list[tuple[str, str, bool]]] = {}
+
+
+def _layout(keys: tuple[str, ...], json_columns: frozenset[str]) -> list[tuple[str, str, bool]]:
+    layout = _LAYOUTS.get((keys, json_columns))
+    if layout is None:
+        layout = [(key, _encode_string(key) + ":", key in json_columns) for key in sorted(keys)]
+        if len(_LAYOUTS) < 64:  # a record type dumps one layout; the bound only guards odd callers
+            _LAYOUTS[(keys, json_columns)] = layout
+    return layout
+
+
 def _digest_and_columns(
     data: dict[str, Any], json_columns: frozenset[str]
 ) -> tuple[str, dict[str, RawJSON | None], bool]:
@@ -295,14 +378,18 @@ def _digest_and_columns(
     """
     parts = []
     columns: dict[str, RawJSON | None] = {}
-    for key in sorted(data):
+    for key, prefix, is_json in _layout(tuple(data), json_columns):
         value = data[key]
-        if key in json_columns:
+        if is_json:
             text = canonical_json(value)
             columns[key] = None if value is None else RawJSON(text)
+        elif value is None:
+            text = "null"
+        elif type(value) is str:
+            text = _encode_string(value)
         else:
             text = _scalar_json(value)
-        parts.append(_encode_string(key) + ":" + text)
+        parts.append(prefix + text)
     canonical = "{" + ",".join(parts) + "}"
     return sha256_bytes(canonical.encode("utf-8")), columns, "\\u0000" in canonical
 
@@ -333,13 +420,14 @@ def _event_row(event: Event) -> tuple[dict[str, Any], bool]:
     data = event.model_dump(mode="json")
     provenance, nul_in_provenance = _provenance_column(data.pop("provenance"))
     digest, columns, nul_in_content = _digest_and_columns(data, _EVENT_JSON)
+    key = event.key
     row = {
-        "key": event.key,
+        "key": key,
         "platform": event.platform,
         "id": event.id,
         "kind": event.kind,
         "parent_key": event.parent_key,
-        "post_key": event.post_key,
+        "post_key": key if event.kind == "post" else event.post_key,
         "text": event.text,
         "author": event.author,
         "created_at": event.created_at,
@@ -505,13 +593,14 @@ class Store:
         first_index: dict[str, int] = {}
         repeats: list[tuple[int, str]] = []
         for index, event in items:
-            if event.key in batch:
-                merged = merge_records(batch[event.key], event)
-                repeats.append((index, "unchanged" if merged is batch[event.key] else "merged"))
-                batch[event.key] = merged
+            key = event.key
+            if key in batch:
+                merged = merge_records(batch[key], event)
+                repeats.append((index, "unchanged" if merged is batch[key] else "merged"))
+                batch[key] = merged
             else:
-                batch[event.key] = event
-                first_index[event.key] = index
+                batch[key] = event
+                first_index[key] = index
 
         # Which keys are stored: one cheap query; the full rows only for those.
         found = [key for (key,) in _select_in(conn, "SELECT key FROM events WHERE key IN ({in})", list(batch))]
@@ -541,37 +630,60 @@ class Store:
             if merged.text != existing.text:
                 changed_text.append((row.seq, merged.text))
 
-        near: set[str] = set()
         if new_rows:
-            # RETURNING hands back each new row's seq with the insert itself
-            # (SQLite 3.35+, PostgreSQL), sparing a second query by key.
-            seqs: dict[str, int] = dict(
-                _insert_returning(conn, cast(Table, EventRow.__table__), new_rows, ("key", "seq"))
-            )
-            clustered = self._assign_clusters(conn, [(seqs[r["key"]], r["text"]) for r in new_rows])
-            near = {r["key"] for r in new_rows if clustered.get(seqs[r["key"]], False)}
+            table = cast(Table, EventRow.__table__)
+            first = _next_sqlite_rowids(conn, table, "seq", len(new_rows))
+            if first is None:
+                # RETURNING hands back each new row's seq with the insert itself
+                # (SQLite 3.35+, PostgreSQL), sparing a second query by key.
+                seqs: dict[str, int] = dict(_insert_returning(conn, table, new_rows, ("key", "seq")))
+                plan = self._plan_clusters(conn, [(seqs[r["key"]], r["text"]) for r in new_rows])
+                self._write_clusters(conn, plan, update_rows=True)
+            else:
+                # The seqs are known first, so each new row goes in with its cluster id.
+                seqs = {r["key"]: first + i for i, r in enumerate(new_rows)}
+                plan = self._plan_clusters(conn, [(seqs[r["key"]], r["text"]) for r in new_rows])
+                for r in new_rows:
+                    seq = seqs[r["key"]]
+                    r["seq"] = seq
+                    r["cluster_id"] = plan.cluster_of[seq]
+                _insert_many(conn, table, new_rows)
+                self._write_clusters(conn, plan, update_rows=False)
             for r in new_rows:
-                result.statuses[first_index[r["key"]]] = "near_duplicate" if r["key"] in near else "imported"
+                joined = plan.joined.get(seqs[r["key"]], False)
+                result.statuses[first_index[r["key"]]] = "near_duplicate" if joined else "imported"
         if changed_text:
             self._assign_clusters(conn, changed_text, replace=True)
         for index, status in repeats:
             result.statuses[index] = status
 
     def _assign_clusters(self, conn, items: list[tuple[int, str]], *, replace: bool = False) -> dict[int, bool]:
-        """Cluster ``(seq, text)`` items with each other and the stored texts.
+        """Cluster the stored events ``(seq, text)`` with each other and the stored texts; see :meth:`_plan_clusters`.
 
-        Exact duplicates of a stored fingerprint view join its cluster
-        directly and are not indexed again (their bands would add nothing),
-        which keeps buckets small when an advert is reposted thousands of
-        times. Other texts are compared with the stored texts sharing an LSH
-        band key. Returns, per seq, whether it joined a cluster that already
-        had a member.
+        With ``replace`` the items' own signatures and bands (of an older
+        text) are removed first. Returns, per seq, whether it joined a
+        cluster that already had a member.
         """
         if replace:
             seqs = [seq for seq, _ in items]
             for chunk in _chunks(seqs):
                 conn.execute(delete(LshBandRow).where(LshBandRow.seq.in_(chunk)))
                 conn.execute(delete(TextSignatureRow).where(TextSignatureRow.seq.in_(chunk)))
+        plan = self._plan_clusters(conn, items)
+        self._write_clusters(conn, plan, update_rows=True)
+        return plan.joined
+
+    def _plan_clusters(self, conn, items: list[tuple[int, str]]) -> _ClusterPlan:
+        """Cluster ``(seq, text)`` items with each other and the stored texts; reads only.
+
+        Exact duplicates of a stored fingerprint view join its cluster
+        directly and are not indexed again (their bands would add nothing),
+        which keeps buckets small when an advert is reposted thousands of
+        times. Other texts are compared with the stored texts sharing an LSH
+        band key. Made for new rows (seqs above every stored cluster id, no
+        signature stored yet); :meth:`_assign_clusters` removes a changed
+        text's old signature and bands before it calls this.
+        """
         threshold = self.near_duplicate_threshold
         # Fingerprints first: a text whose view is already known (stored, or
         # earlier in this batch) joins that cluster without a MinHash.
@@ -664,28 +776,27 @@ class Store:
         for cluster in set(stored_cluster.values()) | set(stored_exact.values()):
             if cluster in parent:
                 by_root.setdefault(find(cluster), set()).add(cluster)
-        for root, clusters in by_root.items():
-            others = sorted(clusters - {root})
+        return _ClusterPlan(
+            cluster_of={seq: find(seq) if seq in nonempty else seq for seq in prints},
+            joined=joined,
+            renumbered=[(root, sorted(clusters - {root})) for root, clusters in by_root.items()],
+            signatures=[(seq, sig.exact, sig.to_bytes()) for seq, sig in fresh.items()],
+            bands=[(seq, band, key) for seq in fresh for band, key in enumerate(band_keys[seq])],
+        )
+
+    def _write_clusters(self, conn, plan: _ClusterPlan, *, update_rows: bool) -> None:
+        """Store ``plan``: renumbered clusters, signatures and bands, and with ``update_rows`` the items' cluster ids."""
+        for root, others in plan.renumbered:
             for chunk in _chunks(others):
                 conn.execute(update(EventRow).where(EventRow.cluster_id.in_(chunk)).values(cluster_id=root))
-
-        _executemany(
-            conn,
-            "UPDATE events SET cluster_id = ? WHERE seq = ?",
-            [(find(seq) if seq in nonempty else seq, seq) for seq in prints],
-        )
-        if fresh:
+        if update_rows:
             _executemany(
                 conn,
-                "INSERT INTO text_signatures (seq, exact, hashvalues) VALUES (?, ?, ?)",
-                [(seq, sig.exact, sig.to_bytes()) for seq, sig in fresh.items()],
+                "UPDATE events SET cluster_id = ? WHERE seq = ?",
+                [(cluster, seq) for seq, cluster in plan.cluster_of.items()],
             )
-            _executemany(
-                conn,
-                "INSERT INTO lsh_bands (seq, band, key) VALUES (?, ?, ?)",
-                [(seq, band, key) for seq in fresh for band, key in enumerate(band_keys[seq])],
-            )
-        return joined
+        _executemany(conn, "INSERT INTO text_signatures (seq, exact, hashvalues) VALUES (?, ?, ?)", plan.signatures)
+        _executemany(conn, "INSERT INTO lsh_bands (seq, band, key) VALUES (?, ?, ?)", plan.bands)
 
     def _upsert_accounts(
         self, conn, items: list[tuple[int, Account]], result: UpsertResult, prepared: list[dict[str, Any] | None]

@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final, Literal, NamedTuple, get_args
@@ -489,15 +489,36 @@ _LINK_TOKEN = (
 )
 _PHONE_TOKEN = r"\+?\(?[0-9][0-9\s().\-]{5,22}[0-9]"
 _WORD_TOKEN = r"[@$]?\s?[a-z0-9_][a-z0-9_.\-]{0,65}(?:#[0-9]{4})?"
-_ALIAS_RE: Final[re.Pattern[str]] = re.compile(
-    r"(?<![a-z0-9_])(?P<alias>"
-    + "|".join(
-        f"(?P<a{i}>{re.escape(a.text) if not a.text.isascii() else _fuzzy(a.text)})"
-        for i, a in sorted(enumerate(_ALIASES), key=lambda p: -len(p[1].text))
+
+
+def _build_alias_re() -> re.Pattern[str]:
+    """Every alias alternative in one pattern, longest first: the reference
+    that ``_alias_matches`` reproduces (tests compare the two). Not compiled
+    at import: it takes about 0.1 s and the scan never needs it."""
+    return re.compile(
+        r"(?<![a-z0-9_])(?P<alias>"
+        + "|".join(
+            f"(?P<a{i}>{re.escape(a.text) if not a.text.isascii() else _fuzzy(a.text)})"
+            for i, a in sorted(enumerate(_ALIASES), key=lambda p: -len(p[1].text))
+        )
+        + r")(?![a-z0-9_])"
+        + rf"(?=(?P<sep>{_SEP})(?P<tok>{_LINK_TOKEN}|{_PHONE_TOKEN}|{_WORD_TOKEN}))?"
     )
-    + r")(?![a-z0-9_])"
-    + rf"(?=(?P<sep>{_SEP})(?P<tok>{_LINK_TOKEN}|{_PHONE_TOKEN}|{_WORD_TOKEN}))?"
-)
+
+
+_LAZY_PATTERNS: Final[dict[str, Callable[[], re.Pattern[str]]]] = {"_ALIAS_RE": _build_alias_re}
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    """Patterns built on first access (``contacts._ALIAS_RE``), then kept as module attributes."""
+    build = _LAZY_PATTERNS.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    pattern = build()
+    globals()[name] = pattern
+    return pattern
+
+
 _ALIAS_GROUPS: Final[dict[str, _Alias]] = {f"a{i}": a for i, a in enumerate(_ALIASES)}
 
 

@@ -287,25 +287,69 @@ CACHED_TAG_MAX_CHARS: Final = 100
 _TOTAL: Final = 1024908267229.0  # words in wordsegment's corpus
 _LOG_TOTAL: Final = math.log10(_TOTAL)
 _BASE_LOCK = threading.Lock()
+_COUNTS: dict[str, str] | None = None
 _BASE: dict[str, float] | None = None
 
 
-def _base_log_probs() -> dict[str, float]:
-    """log10 unigram probabilities of wordsegment's counts, read once per process."""
-    global _BASE
+def _base_counts() -> dict[str, str]:
+    """wordsegment's unigram counts as its file writes them (word -> count text), read once per process.
+
+    The segmenter turns only the counts it looks up into probabilities
+    (:func:`_base_log_prob`): converting all 333,000 took about a quarter of
+    a second of every process that meets a hashtag.
+    """
+    global _COUNTS
     with _BASE_LOCK:
-        if _BASE is None:
+        if _COUNTS is None:
             import wordsegment
 
-            seg = wordsegment.Segmenter()
-            seg.unigrams.update(seg.parse(seg.UNIGRAMS_FILENAME))
-            _BASE = {w: math.log10(c) - _LOG_TOTAL for w, c in seg.unigrams.items()}
+            _COUNTS = _read_counts(wordsegment.Segmenter.UNIGRAMS_FILENAME)
+        return _COUNTS
+
+
+def _read_counts(path: str) -> dict[str, str]:
+    """The ``word<TAB>count`` lines of ``path`` as ``wordsegment.Segmenter.parse``
+    reads them (a repeated word keeps its last count), counts left as text.
+
+    One split of the whole file; a file whose words hold whitespace would
+    misalign the fields, so it is read line by line instead.
+    """
+    with open(path, encoding="utf-8") as reader:
+        text = reader.read()
+    fields = text.split()
+    lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    if len(fields) == 2 * lines:
+        return dict(zip(fields[0::2], fields[1::2], strict=True))
+    counts: dict[str, str] = {}
+    for line in text.splitlines():
+        word, number = line.split("\t")
+        counts[word] = number
+    return counts
+
+
+def _log_prob(count: str) -> float:
+    return math.log10(float(count)) - _LOG_TOTAL
+
+
+def _base_log_prob(word: str) -> float | None:
+    """log10 unigram probability of ``word`` in wordsegment's counts (None if absent)."""
+    count = _base_counts().get(word)
+    return None if count is None else _log_prob(count)
+
+
+def _base_log_probs() -> dict[str, float]:
+    """log10 unigram probabilities of every word of wordsegment's counts, built once per process."""
+    global _BASE
+    counts = _base_counts()
+    with _BASE_LOCK:
+        if _BASE is None:
+            _BASE = {w: _log_prob(c) for w, c in counts.items()}
         return _BASE
 
 
 def word_count(word: str) -> float:
     """How often ``word`` (lower-case) occurs in wordsegment's web counts (0 if never)."""
-    log_p = _base_log_probs().get(word)
+    log_p = _base_log_prob(word)
     return 0.0 if log_p is None else 10 ** (log_p + _LOG_TOTAL)
 
 
@@ -315,16 +359,20 @@ class _Segmenter:
     LIMIT: Final = 24  # longest word considered, as in wordsegment
 
     def __init__(self, extra: dict[str, float]) -> None:
-        base = _base_log_probs()
-        self._base = base
-        self._extra = {w: max(base.get(w, -math.inf), math.log10(c) - _LOG_TOTAL) for w, c in extra.items()}
+        self._counts = _base_counts()
+        self._extra = {w: max(self._base(w, -math.inf), math.log10(c) - _LOG_TOTAL) for w, c in extra.items()}
+
+    def _base(self, word: str, default: float) -> float:
+        count = self._counts.get(word)
+        return default if count is None else _log_prob(count)
 
     def _log_score(self, word: str) -> float:
         score = self._extra.get(word)
-        if score is None:
-            score = self._base.get(word)
         if score is not None:
             return score
+        count = self._counts.get(word)
+        if count is not None:
+            return _log_prob(count)
         if word[0].isdigit() and _NUMBER_TOKEN.match(word):
             return 6.0 - _LOG_TOTAL  # scores like a word seen a million times
         # wordsegment's length penalty for unknown words: 10 / (total * 10**len)
@@ -443,6 +491,8 @@ class HashtagAnalyzer:
         self.cache_size = cache_size
         self._ready = False
         self._lock = threading.Lock()
+        self._deletes: dict[str, tuple[str, ...]] | None = None
+        self._deletes_lock = threading.Lock()
         self._segment_cached = lru_cache(maxsize=cache_size)(self._segment_uncached)
         self._analyze_cached = lru_cache(maxsize=cache_size)(self._analyze_uncached)
         self._misspelling_cached = lru_cache(maxsize=cache_size)(self._misspelling_of_uncached)
@@ -468,23 +518,6 @@ class HashtagAnalyzer:
                 if not any(e.kind in _SALE_KINDS for e in index.get(word, [])):
                     index.setdefault(word, []).append(_Entry(word, None, "selling", False))
             self._index = {k: tuple(v) for k, v in index.items()}
-            # fuzzy targets for misspellings: unambiguous names and brands
-            names = sorted(
-                {
-                    t
-                    for t, es in self._index.items()
-                    if _ASCII_ALNUM.match(t)
-                    and len(t) >= 6
-                    and any(e.kind in _NAME_KINDS and not e.ambiguous for e in es)
-                }
-            )
-            # symmetric-delete index (SymSpell): a word within k edits of a
-            # name shares a string with it after at most k deletions each
-            deletes: dict[str, set[str]] = {}
-            for name in names:
-                for d in _deletions(name, _max_edits(name)):
-                    deletes.setdefault(d, set()).add(name)
-            self._deletes = {k: tuple(sorted(v)) for k, v in deletes.items()}
             extra: dict[str, float] = dict(_SOCIAL_WORDS)
             for term, entries in self._index.items():
                 glued = re.sub(r"[^a-z0-9]", "", term)
@@ -503,6 +536,32 @@ class HashtagAnalyzer:
 
             self._normalize = normalize
             self._ready = True
+
+    def _deletes_index(self) -> dict[str, tuple[str, ...]]:
+        """The misspelling index, built on the first tag that needs it (most
+        tags are found whole or are too short to be a misspelling)."""
+        if self._deletes is not None:
+            return self._deletes
+        with self._deletes_lock:
+            if self._deletes is None:
+                # fuzzy targets for misspellings: unambiguous names and brands
+                names = sorted(
+                    {
+                        t
+                        for t, es in self._index.items()
+                        if _ASCII_ALNUM.match(t)
+                        and len(t) >= 6
+                        and any(e.kind in _NAME_KINDS and not e.ambiguous for e in es)
+                    }
+                )
+                # symmetric-delete index (SymSpell): a word within k edits of a
+                # name shares a string with it after at most k deletions each
+                deletes: dict[str, set[str]] = {}
+                for name in names:
+                    for d in _deletions(name, _max_edits(name)):
+                        deletes.setdefault(d, set()).add(name)
+                self._deletes = {k: tuple(sorted(v)) for k, v in deletes.items()}
+            return self._deletes
 
     # -- segmentation ------------------------------------------------------
     def segment(self, tag: str) -> list[str]:
@@ -583,7 +642,8 @@ class HashtagAnalyzer:
         if not 6 <= len(term) <= 32 or not _ASCII_ALNUM.match(term):
             return ()
         limit = _max_edits(term)
-        candidates = sorted({n for d in _deletions(term, limit) for n in self._deletes.get(d, ())})
+        deletes = self._deletes_index()
+        candidates = sorted({n for d in _deletions(term, limit) for n in deletes.get(d, ())})
         for name in candidates:
             if name != term and _edit_distance_at_most(term, name, limit):
                 return tuple(

@@ -29,9 +29,12 @@ stage 1):
    look-alike letters from other scripts to Latin when the word mixes
    scripts or is made only of look-alikes ("СОКЕ").
 2. single characters joined across separators ("m-d-m-a", "s_h_r_o_o_m_s";
-   with plain spaces only when the result is a lexicon term).
-3. inside words: leetspeak, masked letters resolved against the lexicon,
-   stretched letters.
+   with plain spaces only when the result is a lexicon term); a word with
+   one separator repeated between its syllables joined, or its separators
+   read as masks, when that spells a drug word ("Ma-ri-ju-a-na", "x*n*x",
+   "c.c..n.").
+3. inside words: leetspeak and currency look-alikes ("k€tamine", "MDM@"),
+   masked letters resolved against the lexicon, stretched letters.
 4. word pieces split by one separator joined when they spell a drug name
    ("co-caine", "xan ax").
 
@@ -149,11 +152,33 @@ _BOX_MASKS: Final[str] = "".join(
 )
 _ASCII_MASKS: Final[str] = "*?_"
 _MASKS: Final[frozenset[str]] = frozenset(_BOX_MASKS + _ASCII_MASKS)
+#: Masks shaped like the letter o ("∅xy", "Shr○○ms"): read as "o" when that
+#: spells a lexicon term, before any other reading of the mask.
+_O_MASKS: Final[str] = "∅⊘○◯◎⊙⌀⭕"
+_O_MASK_TABLE: Final[dict[int, str]] = str.maketrans(dict.fromkeys(_O_MASKS, "o"))
 
 # Leetspeak. '1' is tried as both i and l.
 _LEET_DIGITS: Final[dict[str, str]] = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
 _LEET_SYMBOLS: Final[dict[str, str]] = {"@": "a", "$": "s", "!": "i"}
-_LEET: Final[dict[str, str]] = {**_LEET_DIGITS, **_LEET_SYMBOLS}
+#: Currency signs written for the letter they look like ("k€tamine",
+#: "¢oke"). Like the leet symbols they are read only when the whole word then
+#: spells a lexicon term, so prices ("€5", "10€", "£20") are left alone.
+_CURRENCY_LOOKALIKES: Final[dict[str, str]] = {
+    "€": "e",
+    "¢": "c",
+    "£": "l",
+    "¥": "y",
+    "₿": "b",
+    "₳": "a",
+    "₵": "c",
+    "₦": "n",
+    "₱": "p",
+    "₮": "t",
+    "₩": "w",
+    "₭": "k",
+    "₲": "g",
+}
+_LEET: Final[dict[str, str]] = {**_LEET_DIGITS, **_LEET_SYMBOLS, **_CURRENCY_LOOKALIKES}
 
 # Latin letters written with letters of other (mostly Latin) blocks that NFKC
 # leaves alone: small capitals, negative circled/squared and parenthesized
@@ -504,6 +529,16 @@ def _vocab() -> _Vocab:
 
 def _in_vocab(word: str) -> bool:
     return word in _vocab().words
+
+
+def _is_drug_word(word: str) -> bool:
+    """Whether ``word`` (or the singular of a plural in the vocabulary) is a
+    lexicon term with a drug label."""
+    labels = _vocab().labels
+    found = labels.get(word)
+    if found is None and word.endswith("s") and word in _vocab().words:
+        found = labels.get(word[:-1])
+    return found is not None and any(lab is not None for lab in found)
 
 
 #: The longest word stage 3 decodes (leet, masks, stretched letters); longer
@@ -980,15 +1015,157 @@ def _best_spaced_word(letters: str) -> tuple[int, int] | None:
     return best
 
 
+# A word written with one separator repeated between its letters or
+# syllables ("Ma-ri-ju-a-na", "sh_r_o_o_m_s", "x*n*x", "c.c..n."): pieces of
+# word characters joined by one separator character, which may be doubled
+# (a mask per hidden letter). It starts with a letter: a number ("3.5",
+# "10-20") is not read. Possessive, so a try from a word's start reads each
+# character once; a try elsewhere in a word fails at the look-behind.
+_SEP_CHARS: Final[str] = ".-_*/|·•~+"
+_SEPARATED = re.compile(r"(?<![a-z0-9@$!#&])[a-z][a-z0-9@$!]*+([.\-_*/|·•~+])\1*+[a-z0-9@$!]++(?:\1++[a-z0-9@$!]++)*+")
+# A separator after a word character and before one (with more of it between):
+# every ``_SEPARATED`` match holds one. It starts with a character class the
+# regex engine can skip to, so the usual text is answered by one fast search.
+_SEPARATED_HINT = re.compile(r"[.\-_*/|·•~+](?<=[a-z0-9@$!][.\-_*/|·•~+])[.\-_*/|·•~+]*+[a-z0-9@$!]")
+_SEPARATED_WORD_CHARS: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!")
+#: Separators that are also mask symbols: where joining the pieces spells no
+#: term, each one may stand for a hidden letter ("x*n*x", "c.c..n.", "k-t-m-n-").
+_MASK_SEPS: Final[str] = ".-_*•"
+#: The fewest pieces of a word joined across a separator by ``_separated_words``
+#: (a word split once or twice is left to stage 4, which joins only drug
+#: words of five letters or more: "e-mail", "co-op", "x-ray" stay).
+MIN_SEPARATED_PIECES: Final[int] = 3
+
+
+def _separated_words(cur: str, prot: _Protected) -> list[_Edit]:
+    """Words written with one separator repeated inside them, read only when
+    the result is a drug word of the lexicon.
+
+    Joined: three pieces or more, the separator single ("Ma-ri-ju-a-na" ->
+    "marijuana", "sh_r_o_o_m_s" -> "shrooms"). Masked: a separator that is
+    also a mask symbol (``_MASK_SEPS``) read as a hidden letter, against the
+    lexicon as any mask is (``_decode_word``: "x*n*x" -> "xanax", "c.c..n."
+    -> "cocaine"), the same symbol at the word's edges included when the
+    whole run then reads as a term. Anything else is left to the other
+    rules (``_join_single_chars`` joins "s.o.s" as before).
+    """
+    hint = _SEPARATED_HINT.search(cur)
+    if hint is None:
+        return []
+    # the first match starts at the word before the first hint, or later
+    start = hint.start()
+    while start > 0 and cur[start - 1] in _SEPARATED_WORD_CHARS:
+        start -= 1
+    edits: list[_Edit] = []
+    n = len(cur)
+    for m in _SEPARATED.finditer(cur, start):
+        a, b = m.span()
+        sep = m.group(1)
+        while cur[b - 1] == "!":  # "x*n*x!": an exclamation mark, not a leet "i"
+            b -= 1
+        if b <= m.start(1):
+            continue
+        a0, b0 = a, b
+        while a0 > 0 and cur[a0 - 1] == sep:
+            a0 -= 1
+        while b0 < n and cur[b0] == sep:
+            b0 += 1
+        before = cur[a0 - 1] if a0 > 0 else " "
+        after = cur[b0] if b0 < n else " "
+        if before.isalnum() or before in "_@#$&" or before in _SEP_CHARS or after.isalnum() or after == "_":
+            continue
+        if after in _SEP_CHARS and b0 + 1 < n and cur[b0 + 1].isalnum():
+            continue  # a run of another separator goes on ("co-ca.ine"): not one word
+        if b - a > MAX_DECODED_WORD or b0 - a0 > 2 * MAX_DECODED_WORD:
+            continue
+        reading = _read_separated(cur[a0:b0], a - a0, b0 - b, sep)
+        if reading is None or _is_protected(prot, a0, b0):
+            continue
+        x, y, new, joined = reading
+        if joined:
+            edits.append((a0 + x, a0 + y, new, [k for k in range(a0 + x, a0 + y) if cur[k] != sep]))
+        else:
+            edits.append((a0 + x, a0 + y, new, None))
+    return edits
+
+
+@lru_cache(maxsize=16384)
+def _read_separated(run: str, lead: int, tail: int, sep: str) -> tuple[int, int, str, bool] | None:
+    """The reading of one ``_separated_words`` run (its word, with ``lead``
+    and ``tail`` separators at its edges): the span read within ``run``, the
+    new text, and whether it is a join (else a masked reading)."""
+    a, b = lead, len(run) - tail
+    token = run[a:b]
+    if _in_vocab(token):
+        return None
+    pieces = token.split(sep)
+    if "" not in pieces and len(pieces) >= MIN_SEPARATED_PIECES:
+        joined = "".join(pieces)
+        decoded = _decode_word(joined)
+        word = decoded if decoded is not None else joined
+        if word.isalpha() and _is_drug_word(word):
+            return a, b, joined, True
+    if sep not in _MASK_SEPS:
+        return None
+    whole = run.replace(sep, "*")
+    read = _read_mask_separated(whole)
+    if read is not None:
+        return 0, len(run), read, False
+    if (lead or tail) and not _fits_english(whole):
+        # the symbols at the edges may be punctuation ("k-t-m-n-."), unless
+        # the whole run is an English word's shape ("g-n--n-": "genuine")
+        read = _read_mask_separated(token.replace(sep, "*"))
+        if read is not None:
+            return a, b, read, False
+    return None
+
+
+def _fits_english(pattern: str) -> bool:
+    """Whether a common English word fits ``pattern``, each mask one letter."""
+    return len(pattern) <= MAX_DECODED_WORD and bool(_english_skeletons().fit(pattern))
+
+
+@lru_cache(maxsize=16384)
+def _read_mask_separated(pattern: str) -> str | None:
+    """A word whose separators were turned into masks ("x*n*x"), read as a
+    drug word with each mask one letter. Separators are ordinary punctuation
+    too, so this asks more than a mask symbol does: three known letters
+    ("i.e." is no "inex"), a drug word of the pattern's length whose hidden
+    letters are vowels but for one consonant (and fewer consonants than
+    vowels), and no common English word of that shape with as many vowels
+    hidden."""
+    if len(pattern) > MAX_DECODED_WORD or _count_letters(pattern) < SKELETON_MIN_KNOWN:
+        return None
+    read = _decode_word(pattern)
+    if read is None or len(read) != len(pattern) or not read.isalpha() or not _is_drug_word(read):
+        return None
+    hidden = [i for i, c in enumerate(pattern) if c == "*"]
+
+    def vowels_hidden(word: str) -> int:
+        return sum(word[i] in _VOWELS for i in hidden)
+
+    # the separators hide vowels, with at most one consonant ("p.a.k." is no
+    # "planks": its dots would hide three consonants)
+    best = vowels_hidden(read)
+    if len(hidden) - best > min(1, best - 1):
+        return None
+    # as in _resolve_skeleton: an English word that fits as well is a guess
+    if any(vowels_hidden(w) >= best for w in _english_skeletons().fit(pattern)):
+        return None
+    return read
+
+
 def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
+    separated = _separated_words(cur, prot)
     punct_runs = _punct_runs(cur)
     space_runs = _space_runs(cur)
-    if not punct_runs and not space_runs:
+    if not separated and not punct_runs and not space_runs:
         return []
-    edits: list[_Edit] = []
+    edits: list[_Edit] = list(separated)
+    read = _Spans((a, b) for a, b, _, _ in separated)
     for m in punct_runs:
         a, b = m.span()
-        if _is_protected(prot, a, b):
+        if _is_protected(prot, a, b) or _is_protected(read, a, b):
             continue
         src_all = [j for j in range(a, b) if cur[j].isalnum() or cur[j] in "@$!"]
         for src in _consistent_runs(cur, src_all):
@@ -1016,7 +1193,8 @@ def _join_single_chars(cur: str, prot: _Protected) -> list[_Edit]:
 # Stage 3: inside words (leet, masks, stretched letters)
 # ---------------------------------------------------------------------------
 
-_SPECIAL = "0-9@$!*?_" + re.escape(_BOX_MASKS)
+_CURRENCY_CHARS: Final[str] = "".join(_CURRENCY_LOOKALIKES)
+_SPECIAL = "0-9@$!*?_" + re.escape(_BOX_MASKS + _CURRENCY_CHARS)
 _SEGMENTS = re.compile(r"[a-z]+|[^a-z]+")
 _TRIPLE = re.compile(r"([a-z])\1\1+")
 _EDGE_TRIM_LEAD = "!?*_@"
@@ -1044,13 +1222,61 @@ def _resolve_mask(pattern: str) -> str | None:
     if masked > max(2, known // 2):
         return _resolve_skeleton(pattern, known, masked)
     rx = "".join(".?" if c in _MASKS else c for c in pattern)
-    found = re.findall(rf"^{rx}$", v.mask_pool, re.M)
+    pool = _mask_pools().get(pattern[0], "") if "a" <= pattern[0] <= "z" else v.mask_pool
+    found = re.findall(rf"^{rx}$", pool, re.M)
     if not found:
         return None
     labels = {lab for t in found for lab in v.labels.get(t, ())}
     if len(labels) > 1:
-        return None
+        return _prefer_hidden_vowels(pattern, found)
     return min(found, key=lambda t: (v.preferred.get(t, 9), t))
+
+
+@lru_cache(maxsize=1)
+def _mask_pools() -> dict[str, str]:
+    """``_vocab().mask_pool`` split by first letter: a pattern that starts
+    with a letter is matched against the terms that start with it."""
+    pools: dict[str, list[str]] = {}
+    for term in _vocab().mask_pool.split("\n"):
+        if term:
+            pools.setdefault(term[0], []).append(term)
+    return {first: "\n".join(terms) for first, terms in pools.items()}
+
+
+def _prefer_hidden_vowels(pattern: str, found: list[str]) -> str | None:
+    """Of terms of different labels that fit a lightly masked word, the ones
+    reading each mask as one letter, a vowel ("c░c░ine": "cocaine", not
+    "cycline"), as :func:`_resolve_skeleton` would choose; ``None`` when they
+    still disagree, a common English word fits as well, or the word has one
+    mask or fewer than three known letters, too little to tell."""
+    hidden = [i for i, c in enumerate(pattern) if c in _MASKS]
+    if len(hidden) < 2 or len(pattern) - len(hidden) < SKELETON_MIN_KNOWN:
+        return None  # one mask is as often a consonant ("md*a": mdma, not mdea)
+    same_length = [t for t in found if len(t) == len(pattern) and all(t[i] in _VOWELS for i in hidden)]
+    if not same_length:
+        return None
+    return _pick_by_vowels(pattern, same_length)
+
+
+def _pick_by_vowels(pattern: str, found: list[str]) -> str | None:
+    """The best of ``found`` (terms of ``pattern``'s length that fit it): the
+    terms whose hidden letters are most often vowels must agree on their
+    label, and no common English word may fit as well."""
+    v = _vocab()
+    hidden = [i for i, c in enumerate(pattern) if c in _MASKS]
+
+    def vowels_hidden(word: str) -> int:
+        return sum(word[i] in _VOWELS for i in hidden)
+
+    best = max(vowels_hidden(t) for t in found)
+    top = [t for t in found if vowels_hidden(t) == best]
+    labels = {lab for t in top for lab in v.labels.get(t, ())}
+    if len(labels) > 1:
+        return None
+    # an English word that fits as well: a guess, not a reading
+    if any(vowels_hidden(w) >= best for w in _english_skeletons().fit(pattern)):
+        return None
+    return min(top, key=lambda t: (v.preferred.get(t, 9), t))
 
 
 #: Fewest known letters, and most masks beyond the known letters, of a word
@@ -1120,21 +1346,7 @@ def _resolve_skeleton(pattern: str, known: int, masked: int) -> str | None:
     found = _lexicon_skeletons().fit(pattern)
     if not found:
         return None
-    v = _vocab()
-    hidden = [i for i, c in enumerate(pattern) if c in _MASKS]
-
-    def vowels_hidden(word: str) -> int:
-        return sum(word[i] in _VOWELS for i in hidden)
-
-    best = max(vowels_hidden(t) for t in found)
-    top = [t for t in found if vowels_hidden(t) == best]
-    labels = {lab for t in top for lab in v.labels.get(t, ())}
-    if len(labels) > 1:
-        return None
-    # an English word that fits as well: a guess, not a reading
-    if any(vowels_hidden(w) >= best for w in _english_skeletons().fit(pattern)):
-        return None
-    return min(top, key=lambda t: (v.preferred.get(t, 9), t))
+    return _pick_by_vowels(pattern, found)
 
 
 def _collapse_repeats(word: str) -> str:
@@ -1221,6 +1433,9 @@ def _decode_word_once(core: str) -> str | None:
                 if _in_vocab(cand):
                     return None if cand == core else cand
             if masked:
+                as_o = word.translate(_O_MASK_TABLE)  # "∅xy": a mask shaped like an o
+                if as_o != word and _in_vocab(as_o):
+                    return as_o
                 resolved = _resolve_mask(word)
                 if resolved is not None:
                     return resolved
@@ -1228,7 +1443,9 @@ def _decode_word_once(core: str) -> str | None:
     return None if word == core else word
 
 
-_CORE_CHARS: Final[frozenset[str]] = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!*?_" + _BOX_MASKS)
+_CORE_CHARS: Final[frozenset[str]] = frozenset(
+    "abcdefghijklmnopqrstuvwxyz0123456789@$!*?_" + _BOX_MASKS + _CURRENCY_CHARS
+)
 # A run of _CORE_CHARS (matched forwards, and backwards on the reversed text).
 _CORE_SPAN = re.compile("[" + re.escape("".join(sorted(_CORE_CHARS))) + "]*")
 
@@ -1272,6 +1489,12 @@ def _decode_words(cur: str, prot: _Protected) -> list[_Edit]:
             whole = _decode_word(cur[a0:b0])
             if whole is not None and _in_vocab(whole):
                 a, b, new = a0, b0, whole
+        if new is None and cur[b:b0] == "@" and b0 - a <= MAX_DECODED_WORD:
+            # a word-final "@" is an "a" ("MDM@") when the word then names a
+            # drug; elsewhere it is an address or a handle
+            whole = _decode_word(cur[a:b0])
+            if whole is not None and _is_drug_word(whole):
+                b, new = b0, whole
         core = cur[a:b]
         if new is None:
             # checked before the cache, which would keep a long core as its key
