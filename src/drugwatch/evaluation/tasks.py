@@ -33,7 +33,7 @@ Tasks (``data.target``, :func:`task_for`):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -107,6 +107,38 @@ def folds_note(cell: Mapping[str, Any]) -> str:
         if len(cell["folds_run"]) == cell["n_folds"]
         else ",".join(str(k) for k in cell["folds_run"])
     )
+
+
+def per_fold_table(
+    cells: Sequence[Mapping[str, Any]],
+    caption: str,
+    fold_text: Callable[[Mapping[str, Any]], str],
+    summary: tuple[str, Callable[[Mapping[str, Any]], str]] | None = None,
+) -> list[str]:
+    """A Markdown table with one row per cell and one column per fold.
+
+    ``fold_text(fold)`` writes a fold's entry (``not run`` where the cell did
+    not run it); ``summary`` adds a last column: its header and its text from
+    the cell.
+    """
+    n_folds = max((c["n_folds"] for c in cells), default=0)
+    extra = [summary[0]] if summary else []
+    lines = [
+        "",
+        caption,
+        "",
+        "| model | " + " | ".join([*(f"f{k}" for k in range(n_folds)), *extra]) + " |",
+        "|" + "---|" * (n_folds + 1 + len(extra)),
+    ]
+    for c in cells:
+        by = {f["fold"]: f for f in c["per_fold"]}
+        parts = [fold_text(by[k]) if k in by else "not run" for k in range(n_folds)]
+        if summary:
+            parts.append(summary[1](c))
+        lines.append(
+            f"| {c.get('title', c['column']) if summary is None else c['column']} | " + " | ".join(parts) + " |"
+        )
+    return lines
 
 
 class EvaluationTask(ABC):
@@ -543,26 +575,18 @@ def render_multilabel_table(*results: Mapping[str, Any]) -> str:
             f"{pct(m['macro_precision']['mean'])} | {pct(m['macro_recall']['mean'])} | "
             f"**{pct(m['macro_f1']['mean'])}** |"
         )
-    n_folds = max((c["n_folds"] for c in cells), default=0)
-    lines += [
-        "",
+    lines += per_fold_table(
+        cells,
         "Per fold: macro-F1 / subset accuracy (%):",
-        "",
-        "| model | " + " | ".join(f"f{k}" for k in range(n_folds)) + " | mean ± sd |",
-        "|" + "---|" * (n_folds + 2),
-    ]
-    for c in cells:
-        by = {f["fold"]: f for f in c["per_fold"]}
-        parts = [
-            f"{pct(by[k]['macro_f1'])} / {pct(by[k]['subset_accuracy'])}" if k in by else "not run"
-            for k in range(n_folds)
-        ]
-        m = c["mean"]
-        lines.append(
-            f"| {c['column']} | " + " | ".join(parts) + f" | {pct(m['macro_f1']['mean'])} ± "
-            f"{pct(m['macro_f1']['std'])} / {pct(m['subset_accuracy']['mean'])} ± "
-            f"{pct(m['subset_accuracy']['std'])} |"
-        )
+        lambda f: f"{pct(f['macro_f1'])} / {pct(f['subset_accuracy'])}",
+        (
+            "mean ± sd",
+            lambda c: (
+                f"{pct(c['mean']['macro_f1']['mean'])} ± {pct(c['mean']['macro_f1']['std'])} / "
+                f"{pct(c['mean']['subset_accuracy']['mean'])} ± {pct(c['mean']['subset_accuracy']['std'])}"
+            ),
+        ),
+    )
     lines += [
         "",
         "Per-label F1 (%), pooled over the test folds run:",

@@ -62,6 +62,7 @@ from drugwatch.evaluation.tasks import (
     Folds,
     folds_note,
     pct,
+    per_fold_table,
     render_multilabel_table,
 )
 from drugwatch.labels import LABELS
@@ -593,21 +594,7 @@ def render_image_table(config: Any, result: Mapping[str, Any]) -> str:
                 f"{pct(p['precision'])} | {pct(p['recall'])} | **{pct(p['f1'])}** | "
                 f"{pct(p['roc_auc'])} | {c['fit_s_total']:.1f} |"
             )
-        n_folds = max((c["n_folds"] for c in cells), default=0)
-        lines += [
-            "",
-            "Accuracy per fold (%):",
-            "",
-            "| model | " + " | ".join(f"f{k}" for k in range(n_folds)) + " |",
-            "|" + "---|" * (n_folds + 1),
-        ]
-        for c in cells:
-            by = {f["fold"]: f for f in c["per_fold"]}
-            lines.append(
-                f"| {c.get('title', c['column'])} | "
-                + " | ".join(pct(by[k]["accuracy"]) if k in by else "not run" for k in range(n_folds))
-                + " |"
-            )
+        lines += per_fold_table(cells, "Accuracy per fold (%):", lambda f: pct(f["accuracy"]))
     else:
         from drugwatch.models.multitask_image import HEADS
 
