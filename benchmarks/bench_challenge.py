@@ -125,14 +125,28 @@ def to_events(records: Sequence[dict[str, Any]]) -> list:
 # Models
 
 
-def _train_selling(bench: Path, name: str, out: Path):
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """``["offer_gate=true", "target_fpr=0.001"]`` -> detector parameters (values read as TOML, else text)."""
+    from drugwatch.evaluation.config import ConfigError, parse_override
+
+    params: dict[str, Any] = {}
+    for item in items:
+        try:
+            path, value = parse_override(item)
+        except ConfigError as error:
+            raise SystemExit(f"--param wants NAME=VALUE: {error}") from None
+        params[".".join(path)] = value
+    return params
+
+
+def _train_selling(bench: Path, name: str, out: Path, params: dict[str, Any] | None = None):
     from drugwatch.io.jsonl import load_bench_events
     from drugwatch.models.base import Detector
     from drugwatch.models.registry import create_detector
 
     if not (out / "config.json").is_file():
         events = load_bench_events(bench / "dev" / "selling.jsonl")
-        create_detector(name, seed=0).fit(events).save(out)
+        create_detector(name, seed=0, **(params or {})).fit(events).save(out)
     return Detector.load(out)
 
 
@@ -373,6 +387,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--registry", default="drugwatch.selling.v1", help="selling detector to train when --selling is not given"
     )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="parameter of the --registry detector (repeatable; VALUE read as JSON), e.g. offer_gate=true",
+    )
     parser.add_argument("--drugtype-train", type=int, default=10_000)
     parser.add_argument("--work", type=Path, default=None, help="cache of trained models (default: temporary)")
     parser.add_argument("--out", type=Path, default=None, help="write all numbers and decisions as JSON")
@@ -398,7 +419,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.selling is not None:
             detector = _load(args.selling, "selling")
         else:
-            detector = _train_selling(args.bench, args.registry, work / "models" / args.registry)
+            params = parse_params(args.param)
+            # the cache folder names the parameters, so a variant never loads another's model
+            tag = "-".join(f"{k}={v}" for k, v in sorted(params.items()))
+            folder = work / "models" / (args.registry + (f"-{tag}" if tag else ""))
+            detector = _train_selling(args.bench, args.registry, folder, params)
         detectors: list[tuple[str, Any]] = [(detector.name, detector)]
         if not args.no_reference and have_kit:
             detectors.append((TfidfReference.name, TfidfReference(args.bench)))

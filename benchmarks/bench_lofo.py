@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_lofo.py                                   # v1, v2, v3, tf-idf reference
     .venv/bin/python benchmarks/bench_lofo.py --negative-fraction 0.2 --darknet-max 3000   # quick run
     .venv/bin/python benchmarks/bench_lofo.py --only drugwatch.selling.v3 --scheme platform --out runs/lofo
+    .venv/bin/python benchmarks/bench_lofo.py --only drugwatch.selling.v3 --param offer_gate=true   # a variant
 
 Each family of sources of the kit (tweets of the PIP data set, drug-talk
 tweets, other tweets, Instagram captions, SMS, Reddit comments, darknet
@@ -21,9 +22,24 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 DEFAULT_BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 DEFAULT_COLUMNS = ("drugwatch.tfidf_lr.v1", "drugwatch.selling.v1", "drugwatch.selling.v2", "drugwatch.selling.v3")
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["offer_gate=true", "target_fpr=0.001"]`` -> detector parameters (values read as TOML, else text)."""
+    from drugwatch.evaluation.config import ConfigError, parse_override
+
+    params: dict[str, Any] = {}
+    for item in items:
+        try:
+            path, value = parse_override(item)
+        except ConfigError as error:
+            raise SystemExit(f"--param wants NAME=VALUE: {error}") from None
+        params[".".join(path)] = value
+    return params
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="share of negatives kept (all positives); < 1 for quick runs",
     )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="parameter given to every detector that has it (repeatable; VALUE read as JSON), e.g. offer_gate=true",
+    )
     parser.add_argument("--no-languages", action="store_true", help="skip the per-language breakdown")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="write lofo.json and lofo.md here")
@@ -48,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from drugwatch.evaluation.lofo import load_universe, render_lofo_table, run_lofo, write_lofo
     from drugwatch.models import create_detector
+
+    names = args.only or list(DEFAULT_COLUMNS)
+    params = parse_params(args.param)
+    if params and not any(set(params) <= set(create_detector(name).get_params()) for name in names):
+        print(f"no detector of {names} takes all of {sorted(params)}", file=sys.stderr)
+        return 2
 
     selling = args.bench / "dev" / "selling.jsonl"
     drugtype = args.bench / "dev" / "drugtype.jsonl"
@@ -66,14 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         f"universe: {info['n_events']} events, {info['n_positive']} positive ({time.perf_counter() - started:.0f}s)",
         file=sys.stderr,
     )
-    names = args.only or list(DEFAULT_COLUMNS)
     seed = args.seed
 
     def factory(name: str):
         def build():
             detector = create_detector(name)
-            if "seed" in detector.get_params():
-                detector.set_params(seed=seed)
+            own = {"seed": seed, **params}
+            detector.set_params(**{k: v for k, v in own.items() if k in detector.get_params()})
             return detector
 
         return build

@@ -15,6 +15,9 @@ the kit's ``dev/drugtype.jsonl`` (cached in ``--work``, the same model as
 differs from v1 only at prediction time (``lexicon_union``: in a text that
 reads as a sale, every drug label of the text layer is added), so the same
 fitted model is scored both ways: the difference is the union alone.
+``--union-version N`` scores the union of that version
+(``drugwatch.models.lexicon_union.UNION_VERSIONS``) over the same model's
+probabilities instead of the version the model records.
 
 Prints exact match, micro precision / recall and per-label recall /
 precision (Markdown), per style too; ``--out`` writes them as JSON.
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drugtype-train", type=int, default=10_000)
     parser.add_argument("--work", type=Path, default=None, help="cache of trained models (default: temporary)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--union-version", type=int, default=None, help="score this lexicon-union version (default: the model's own)"
+    )
     args = parser.parse_args(argv)
 
     from drugwatch.labels import LABELS
@@ -73,15 +79,29 @@ def main(argv: list[str] | None = None) -> None:
 
     detector.lexicon_union = False
     plain = labels_of(np.asarray(detector.predict(events)))
-    detector.lexicon_union = True
-    union_proba = detector.predict_proba(events)
-    union = labels_of(np.asarray(detector.predict(events)))
-    assert (np.asarray(detector.decide(union_proba)) == np.asarray(detector.predict(events))).all()
+    if args.union_version is None:
+        detector.lexicon_union = True
+        union_proba = detector.predict_proba(events)
+        union = labels_of(np.asarray(detector.predict(events)))
+        assert (np.asarray(detector.decide(union_proba)) == np.asarray(detector.predict(events))).all()
+        union_name = "drugtype.v2 (v1 + lexicon union in decide)"
+    else:
+        from drugwatch.models.lexicon_union import lexicon_union
+
+        union_proba = lexicon_union(
+            detector.predict_proba(events),
+            [e.text for e in events],
+            detector.thresholds_,
+            non_drug_wins=getattr(detector, "non_drug_wins_", False),
+            version=args.union_version,
+        )
+        union = labels_of(np.asarray(detector.decide(union_proba)))
+        union_name = f"model + lexicon union version {args.union_version}"
     text = [set(analyze(r["text"]).labels) for r in records]
     reports = {
         "drugtype.v1": multidrug_report(records, plain),
         "text layer (TextView.labels)": multidrug_report(records, text),
-        "drugtype.v2 (v1 + lexicon union in decide)": multidrug_report(records, union),
+        union_name: multidrug_report(records, union),
     }
     print_multidrug(reports)
     if args.out:

@@ -228,3 +228,88 @@ def test_known_rowids_are_the_ones_sqlite_would_give(tmp_path: Path) -> None:
             assert _next_sqlite_rowids(conn, table, "seq", 1) == 3
         store.upsert([Event(id="4", text="after a delete")])
         assert [row[0] for row in _stored_events(store)] == [1, 2, 3]
+
+
+def test_telegram_plain_messages_skip_only_lookups_that_find_nothing(tmp_path: Path, monkeypatch) -> None:
+    """A Telegram Desktop message with only plain-text keys skips the media, place and forward look-ups.
+
+    With the shortcut off (every message takes the full path) the same export
+    stores the same rows, accounts and quarantine, plain and rich messages alike.
+    """
+    import drugwatch.io.telegram as telegram
+    from drugwatch.store.schema import AccountRow
+
+    def message(mid: int, text, **extra) -> dict:
+        base = {"id": mid, "type": "message", "date": "2024-05-01T14:00:00", "date_unixtime": str(1714572000 + mid)}
+        return {**base, "from": "demo seller", "from_id": "user7001", "text": text, **extra}
+
+    entities = [
+        {"type": "plain", "text": "menu "},
+        {"type": "hashtag", "text": "#Demo"},
+        {"type": "plain", "text": " via "},
+        {"type": "mention", "text": "@demo_bot"},
+        {"type": "text_link", "text": "here", "href": "https://shop.example.com"},
+        {"type": 5, "text": "odd type"},
+        {"type": "plain"},
+    ]
+    messages = [
+        message(1, "plain post #tag"),
+        message(2, "a reply", reply_to_message_id=1, edited="2024-05-01T15:00:00", edited_unixtime="1714575600"),
+        message(3, [part["text"] if part["type"] == "plain" and "text" in part else part for part in entities]),
+        {**message(4, "x", text_entities=entities)},
+        message(5, "reply to another chat", reply_to_message_id=1, reply_to_peer_id="channel99"),
+        message(6, "forwarded", forwarded_from="demo other", views=7, reactions=[{"emoji": "👍", "count": 2}]),
+        message(7, "venue", place_name="Demo Park", location_information={"latitude": 52.3, "longitude": 4.9}),
+        message(8, "no file", photo="(File not included.)", poll={"question": "q", "answers": [{"text": "a"}]}),
+        {"id": 9, "type": "message", "date": "2024-05-01T14:00:00", "text": "local time, channel post"},
+        {"id": "9" * 300, "type": "message", "date_unixtime": "1714572000", "text": "id too long"},
+        message(10, "bad time", date_unixtime="soon"),
+    ]
+    export = {"name": "demo channel", "type": "public_channel", "id": 1500000009, "messages": messages}
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
+    stored = {}
+    for name in ("shortcut", "full"):
+        if name == "full":
+            monkeypatch.setattr(telegram, "_PLAIN_MESSAGE_KEYS", frozenset())
+        with Store(str(tmp_path / f"{name}.sqlite")) as store:
+            quarantine = tmp_path / f"q_{name}.jsonl"
+            report = import_path(path, store, quarantine=quarantine)
+            with store.engine.connect() as conn:
+                accounts = [
+                    tuple(value for key, value in row._mapping.items() if key != "updated_at")
+                    for row in conn.execute(select(AccountRow).order_by(AccountRow.key))
+                ]
+            lines = [json.loads(line) for line in quarantine.read_text().splitlines()]
+            stored[name] = (
+                report.counts(),
+                _stored_events(store),
+                accounts,
+                [(q["locator"], q["reason"]) for q in lines],
+            )
+    assert stored["shortcut"] == stored["full"]
+    counts, events, accounts, problems = stored["shortcut"]
+    assert len(events) == 9 and len(accounts) == 2 and len(problems) == 2  # accounts: the channel, its one sender
+    assert counts["read"] == counts["imported"] + counts["near_duplicate"] + counts["quarantined"] == 13
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no link here 12 bars",
+        "BUY at HTTPS://Shop.Example.com/x now",
+        "hTtP://a.example b",
+        "httpſ://long-s.example c",  # the long s matches "s" when case is ignored
+        "WWW.example.com d",
+        "www without a dot, http without a colon",
+        "İstanbul ẞ KELVIN K http",
+        "",
+    ],
+)
+def test_fingerprint_looks_for_links_only_where_one_can_start(text: str) -> None:
+    """The URL pattern is skipped on texts without "http" or "www."; the view is the one it gives when always run."""
+    import re
+
+    plain = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE).sub(" ", text.lower())
+    plain = " ".join(re.sub(r"[^\w]+", " ", re.sub(r"\d+", "0", plain)).split())
+    assert dedup.fingerprint_text(text) == plain

@@ -267,3 +267,28 @@ def test_lofo_section_is_validated(kit):
     config.write_text(CONFIG.replace("enabled = true", 'enabled = true\nscheme = "language"'))
     with pytest.raises(ConfigError, match="scheme"):
         load_config(config)
+
+
+def _bench_lofo():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_lofo.py"
+    spec = importlib.util.spec_from_file_location("bench_lofo", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_lofo_passes_detector_parameters(capsys):
+    bench = _bench_lofo()
+    assert bench.parse_params(["offer_gate=true", "target_fpr=0.001", "pool=kit"]) == {
+        "offer_gate": True,
+        "target_fpr": 0.001,
+        "pool": "kit",
+    }
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        bench.parse_params(["offer_gate"])
+    # a parameter no chosen detector takes is refused before any data is read
+    assert bench.main(["--only", "drugwatch.selling.v1", "--param", "offer_gate=true"]) == 2
+    assert "takes all of ['offer_gate']" in capsys.readouterr().err

@@ -343,9 +343,22 @@ def test_neighbour_votes_read_the_nearest_training_events():
     np.testing.assert_allclose(one_by_one, got, atol=1e-6)
 
 
+def _rewrite_as_pickled(directory, detector, edit=None):
+    """Rewrite a saved model directory as the versions before ``weights.npz`` wrote it:
+    the learned state, scikit-learn objects and all, in ``weights.pkl`` (``edit`` changes it first)."""
+    import pickle
+
+    from drugwatch.models.base import SavedModel
+
+    state = pickle.loads(pickle.dumps(SavedModel._learned_state(detector)))  # a copy: edits leave the detector alone
+    if edit is not None:
+        edit(state)
+    (directory / "weights.npz").unlink()
+    (directory / "weights.pkl").write_bytes(pickle.dumps(state))
+
+
 def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_before(tmp_path):
     """A directory written by the previous version (Platt, no stacker, no new parameters) predicts as it did."""
-    import pickle
 
     from drugwatch.models.multilabel import _Platt
 
@@ -358,10 +371,12 @@ def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_befor
     for key in ("combiner", "knn_k", "knn_max_df", "stacker_C", "non_drug_wins", "mask_vocabulary"):
         del config["params"][key]
     (directory / "config.json").write_text(json.dumps(config))
-    state = pickle.loads((directory / "weights.pkl").read_bytes())
-    for key in ("stacker_", "non_drug_wins_", "mask_general_", "view_version_", "mask_words_"):
-        del state[key]
-    (directory / "weights.pkl").write_bytes(pickle.dumps(state))
+
+    def edit(state):
+        for key in ("stacker_", "non_drug_wins_", "mask_general_", "view_version_", "mask_words_"):
+            del state[key]
+
+    _rewrite_as_pickled(directory, detector, edit)
     loaded = Detector.load(directory)
     assert loaded.combiner == "stacker" and not hasattr(loaded, "stacker_")  # new defaults, old weights
     proba = loaded.predict_proba(events)
@@ -668,8 +683,6 @@ def test_drugtype_v2_saved_without_the_new_parameters_predicts_as_before(tmp_pat
     """A v2 directory written before char_ngram_min, knn_terms and lexicon_source
     (and a neighbour index without ``terms``) loads with the old settings and
     scores the same bits."""
-    import pickle
-
     events = stack_corpus()
     v2 = create_detector("drugwatch.drugtype.v2", min_df=1).fit(events)
     assert (v2.char_ngram_min, v2.knn_terms, v2.lexicon_source) == (1, 0, "normalized")
@@ -680,9 +693,7 @@ def test_drugtype_v2_saved_without_the_new_parameters_predicts_as_before(tmp_pat
     for key in ("char_ngram_min", "knn_terms", "lexicon_source"):
         del config["params"][key]
     (directory / "config.json").write_text(json.dumps(config))
-    state = pickle.loads((directory / "weights.pkl").read_bytes())
-    del state["neighbours_"].__dict__["terms"]
-    (directory / "weights.pkl").write_bytes(pickle.dumps(state))
+    _rewrite_as_pickled(directory, v2, lambda state: state["neighbours_"].__dict__.pop("terms"))
     loaded = Detector.load(directory)
     assert (loaded.char_ngram_min, loaded.knn_terms, loaded.lexicon_source) == (1, 0, "normalized")
     np.testing.assert_array_equal(loaded.predict_proba(probe), before)
@@ -796,8 +807,6 @@ def test_drugtype_v3_saved_without_the_mask_parameters_predicts_as_before(tmp_pa
     scores the same bits, whatever the defaults of those parameters are now:
     the wildcard view is read from the fitted ``mask_wildcard_``, and the copies
     exist at fit time only."""
-    import pickle
-
     events = stack_corpus()
     # fitted as every v3 was before the two parameters existed
     v3 = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0, mask_wildcard=False).fit(events)
@@ -812,9 +821,7 @@ def test_drugtype_v3_saved_without_the_mask_parameters_predicts_as_before(tmp_pa
     for key in ("augment_masks", "mask_wildcard"):
         del config["params"][key]
     (directory / "config.json").write_text(json.dumps(config))
-    state = pickle.loads((directory / "weights.pkl").read_bytes())
-    del state["mask_wildcard_"]
-    (directory / "weights.pkl").write_bytes(pickle.dumps(state))
+    _rewrite_as_pickled(directory, v3, lambda state: state.pop("mask_wildcard_"))
     loaded = Detector.load(directory)
     assert not getattr(loaded, "mask_wildcard_", False)
     np.testing.assert_array_equal(loaded.predict_proba(probe), before)
@@ -827,3 +834,114 @@ def test_drugtype_v3_saved_without_the_mask_parameters_predicts_as_before(tmp_pa
     _, (char_unseen, word_unseen), _ = wild._features(["h◩ckl◩b◩rry c⊞⊞p⊞r lot1"], fit=False)
     assert char_seen.nnz > 0
     assert (char_seen != char_unseen).nnz == 0 and (word_seen != word_unseen).nnz == 0
+
+
+def test_drugtype_v3_uses_union_version_two_and_older_directories_keep_version_one(tmp_path):
+    """A new v3 fit records lexicon union version 2 (guesses behind masks are not
+    evidence); a directory saved before the parameter existed predicts with
+    version 1, as it was saved."""
+    from drugwatch.models.lexicon_union import UNION_VERSIONS, lexicon_union
+
+    v3_class = get_detector_class("drugwatch.drugtype.v3")
+    assert v3_class._parameter_constraints["union_version"][0].values == UNION_VERSIONS
+    events = stack_corpus()
+    v3 = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0).fit(events)
+    assert v3.union_version_ == 2 and v3._extra_config()["union_version"] == 2
+    probe = [
+        *events[:20],
+        Event(id="q1", text="P*R* BL░░ F□n□ lot, order now, wickr me"),
+        Event(id="q2", text="menu: x*n*x, p*rc*c*t, c*c**n*, m*lly. wickr me"),
+    ]
+    directory = v3.save(tmp_path / "old")
+    config = json.loads((directory / "config.json").read_text())
+    del config["params"]["union_version"]
+    (directory / "config.json").write_text(json.dumps(config))
+    _rewrite_as_pickled(directory, v3, lambda state: state.pop("union_version_"))
+    old = Detector.load(directory)
+    assert not hasattr(old, "union_version_")
+    # the same model without the union, then each version of the union over it
+    v3.lexicon_union = False
+    bare = v3.predict_proba(probe)
+    v3.lexicon_union = True
+    texts = [e.text for e in probe]
+    one = lexicon_union(bare, texts, v3.thresholds_, non_drug_wins=v3.non_drug_wins_, version=1)
+    two = lexicon_union(bare, texts, v3.thresholds_, non_drug_wins=v3.non_drug_wins_, version=2)
+    np.testing.assert_array_equal(old.predict_proba(probe), one)
+    np.testing.assert_array_equal(v3.predict_proba(probe), two)
+
+
+def test_consonant_view_reads_a_word_alike_whatever_fills_its_vowels():
+    from drugwatch.models.multilabel import consonant_text, wildcard_masks
+
+    clean = consonant_text("cocaine xanax")
+    assert clean == "c_c_n_ x_n_x"
+    for masked in ("c*c**n* x_n_x", "c□c□□n□ x#n#x", "c.c..n. x-n-x", "cucoana xenex"):
+        assert consonant_text(wildcard_masks(masked)).replace(".", "_") == clean, masked
+    # an unseen mask alphabet, through the wildcard, reads like a seen one
+    assert consonant_text(wildcard_masks("c◩c◩◩n◩")) == consonant_text(wildcard_masks("c░c░░n░")) == "c_c_n_"
+    # "." and "-" are masks only between letters: a full stop and a dose keep theirs
+    assert consonant_text("sale. 10-20mg") == "s_l_. 10-20mg"
+    assert consonant_text("weeeeed pills") == "w_d p_ls"
+
+
+def test_drugtype_consonant_view_is_fitted_state_and_older_directories_predict_as_before(tmp_path):
+    """``consonant_view`` adds a block read from the consonant view; it is recorded as
+    ``consonant_view_`` and round-trips; a directory saved before the parameter existed
+    (no ``consonant_view_``) reads no such block and predicts the same bits."""
+    events = stack_corpus()
+    probe = [
+        *events[:20],
+        Event(id="q1", text="C*c**n* 1g, x_n_x b▢rs, order now"),
+        Event(id="q2", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me"),
+    ]
+    # v3 reads the consonant view by default; fitted as every v3 was before the parameter existed
+    assert get_detector_class("drugwatch.drugtype.v3")().consonant_view == 1.0
+    plain = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0, consonant_view=0.0).fit(events)
+    assert plain.consonant_view_ == 0.0 and not hasattr(plain, "consonant_vectorizer_")
+    before = plain.predict_proba(probe)
+    directory = plain.save(tmp_path / "old")
+    config = json.loads((directory / "config.json").read_text())
+    for key in ("consonant_view", "augment_copies"):
+        del config["params"][key]
+    (directory / "config.json").write_text(json.dumps(config))
+    _rewrite_as_pickled(directory, plain, lambda state: state.pop("consonant_view_"))
+    old = Detector.load(directory)
+    assert not hasattr(old, "consonant_view_")
+    np.testing.assert_array_equal(old.predict_proba(probe), before)
+
+    viewed = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0, consonant_view=0.5).fit(events)
+    assert viewed.consonant_view_ == 0.5 and viewed._extra_config()["consonant_view"] == 0.5
+    again = Detector.load(viewed.save(tmp_path / "viewed"))
+    np.testing.assert_array_equal(again.predict_proba(probe), viewed.predict_proba(probe))
+    # the block sits before the lexicon block; a vowel-masked word gives the clean word's consonant features
+    from drugwatch.models.multilabel import LEXICON_FEATURES
+
+    X_plain, _, _ = plain._features(["cocaine 1g"], fit=False)
+    X_clean, _, _ = viewed._features(["cocaine 1g"], fit=False)
+    X_masked, _, _ = viewed._features(["c*c**n* 1g"], fit=False)
+    width = len(viewed.consonant_vectorizer_.vocabulary_)
+    assert X_clean.shape[1] == X_plain.shape[1] + width
+    start = X_plain.shape[1] - len(LEXICON_FEATURES)
+    consonant_clean = X_clean[:, start : start + width].toarray()
+    assert consonant_clean.any()
+    np.testing.assert_array_equal(consonant_clean, X_masked[:, start : start + width].toarray())
+
+
+def test_masked_copies_with_more_copies_keep_the_first_copy_and_add_other_draws():
+    """``copies=1`` makes what a single copy always made (fitted directories stay
+    reproducible); each further copy is another seeded draw of the same events."""
+    from drugwatch.models.multilabel import masked_copies
+
+    events = stack_corpus(copies=5)
+    one, one_index = masked_copies(events, 0.6, seed=3)
+    two, two_index = masked_copies(events, 0.6, seed=3, copies=2)
+    assert [e.text for e in two[: len(one)]] == [e.text for e in one]
+    assert two_index[: len(one)].tolist() == one_index.tolist()
+    extra = two[len(one) :]
+    assert len(extra) > 0.5 * len(one)
+    assert set(two_index[len(one) :].tolist()) <= set(one_index.tolist())  # the same chosen events
+    assert [e.text for e in extra] != [e.text for e in one][: len(extra)]
+    for copy, i in zip(extra, two_index[len(one) :]):
+        assert copy.text != events[i].text and copy.id == events[i].id and copy.labels == events[i].labels
+    with pytest.raises(ValueError, match="copies"):
+        masked_copies(events, 0.6, seed=3, copies=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -24,6 +25,7 @@ from drugwatch.models.selling_v3 import (
     evidence,
     group_balanced,
     load_pool,
+    offer_gate,
     role_of,
     without_offer_kind,
 )
@@ -478,3 +480,88 @@ def test_model_card_states_the_rebalancing(fitted):
     assert card["feature_dropout_weight"] == fitted.dropout_weight
     assert card["positive_post_groups"] == len(ADVERTS)  # one seller group per advert in the corpus
     assert card["post_positive_share"] is None  # no listings in this fit: nothing to balance against
+
+
+# -- two-stage decision (offer gate) ------------------------------------------------
+
+
+def test_offer_gate_needs_a_drug_next_to_offer_evidence():
+    rows = np.stack(
+        [
+            evidence(text)[1]
+            for text in (
+                "xanax 2mg bars $5 each, wickr: plugdemo7",  # drug + quantity, price, contact
+                "kush for sale, dm me",  # drug + sale words
+                "one year sober today, no more xanax for me",  # a drug, no offer
+                "concert tickets for sale, dm me",  # an offer, no drug
+            )
+        ]
+    )
+    assert offer_gate(rows).tolist() == [True, True, False, False]
+
+
+@pytest.fixture(scope="module")
+def gated() -> GeneralSellingDetector:
+    return create_detector("drugwatch.selling.v3", pool="none", inner_folds=2, offer_gate=True).fit(corpus())
+
+
+@pytest.fixture(scope="module")
+def ungated() -> GeneralSellingDetector:
+    return create_detector("drugwatch.selling.v3", pool="none", inner_folds=2, offer_gate=False).fit(corpus())
+
+
+def test_the_offer_gate_is_off_by_default(fitted):
+    assert not fitted.offer_gate and not fitted.offer_gate_
+
+
+def test_offer_gate_decides_selling_only_on_offers(ungated, gated, tmp_path):
+    events = corpus() + [Event(id="x", text=t) for t in ("kush kush kush", "no more xanax, one year clean")]
+    _, dense = gated._read(events)
+    passes = offer_gate(dense)
+    assert passes.any() and not passes.all()
+    open_proba = ungated.predict_proba(events)[:, 1]  # the same fit without the gate
+    proba = gated.predict_proba(events)
+    # the gate changes the decision, not the model: scores of texts that pass are unchanged
+    np.testing.assert_allclose(proba[passes, 1], open_proba[passes])
+    assert (proba[~passes, 1] < gated.threshold_).all()
+    np.testing.assert_allclose(proba[~passes, 1], np.minimum(open_proba[~passes], proba[~passes, 1]))
+    np.testing.assert_array_equal(gated.predict(events), gated.decide(proba))
+    assert not gated.predict(events)[~passes].any()
+    # fewer negatives can pass, so the threshold for the same target is not higher
+    assert gated.threshold_ <= ungated.threshold_
+    assert gated._extra_config()["offer_gate"] is True and "offer gate" in gated._extra_config()["threshold_target"]
+    gated.save(tmp_path / "g")
+    np.testing.assert_allclose(Detector.load(tmp_path / "g").predict_proba(events), proba)
+
+
+def test_models_saved_before_the_gate_predict_as_before(ungated, gated, tmp_path):
+    old = copy.deepcopy(gated)
+    del old.offer_gate_  # a model saved before the gate existed has no such attribute
+    events = corpus() + [Event(id="x", text="kush kush kush")]
+    np.testing.assert_array_equal(old.predict_proba(events), ungated.predict_proba(events))
+    assert old._extra_config()["offer_gate"] is False
+    # its directory names no offer_gate parameter: it loads ungated and says so
+    old.save(tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["params"]["offer_gate"]
+    config_path.write_text(json.dumps(config))
+    loaded = Detector.load(tmp_path / "old")
+    assert loaded.offer_gate is False and loaded.post_positive_share == gated.post_positive_share
+    np.testing.assert_allclose(loaded.predict_proba(events), ungated.predict_proba(events))
+
+
+def test_models_saved_before_rebalancing_state_their_old_parameters(ungated, tmp_path):
+    old = copy.deepcopy(ungated)
+    del old.balance_, old.offer_gate_  # saved before rebalancing, dropout and the gate
+    old.save(tmp_path / "old")
+    config_path = tmp_path / "old" / "config.json"
+    config = json.loads(config_path.read_text())
+    for name in ("post_positive_share", "group_balance", "calibration_group_balance", "dropout_weight", "offer_gate"):
+        del config["params"][name]
+    config_path.write_text(json.dumps(config))
+    loaded = Detector.load(tmp_path / "old")
+    params = loaded.get_params()
+    assert params["post_positive_share"] == params["group_balance"] == params["dropout_weight"] == 0.0
+    assert params["offer_gate"] is False
+    np.testing.assert_allclose(loaded.predict_proba(corpus()), ungated.predict_proba(corpus()))

@@ -451,7 +451,8 @@ def test_suspect_starts_mark_the_same_words(text):
 
 
 def _decode_words_reference(cur: str) -> list:
-    """Stage 3 as first written: ``_SUSPECT`` hints widened char by char."""
+    """Stage 3 without the per-run cache: ``_SUSPECT`` hints widened char by
+    char, each run's edges trimmed and read in place."""
     prot = normalize._Protected(cur)
     edits = []
     done = -1
@@ -466,14 +467,25 @@ def _decode_words_reference(cur: str) -> list:
         while b < n and cur[b] in normalize._CORE_CHARS:
             b += 1
         done = b
+        a0, b0 = a, b
         while a < b and cur[a] in normalize._EDGE_TRIM_LEAD:
             a += 1
         while b > a and cur[b - 1] in normalize._EDGE_TRIM_TAIL:
             b -= 1
         if b - a < 2 or (a > 0 and cur[a - 1] == "@"):
             continue
+        new = None
+        if (a, b) != (a0, b0) and b0 - a0 <= normalize.MAX_DECODED_WORD and normalize._edge_masks(cur, a0, a, b, b0):
+            whole = normalize._decode_word(cur[a0:b0])
+            if whole is not None and normalize._in_vocab(whole):
+                a, b, new = a0, b0, whole
+        if new is None and cur[b:b0] == "@" and b0 - a <= normalize.MAX_DECODED_WORD:
+            whole = normalize._decode_word(cur[a:b0])
+            if whole is not None and normalize._is_drug_word(whole):
+                b, new = b0, whole
         core = cur[a:b]
-        new = normalize._decode_word(core)
+        if new is None:
+            new = normalize._decode_word(core) if len(core) <= normalize.MAX_DECODED_WORD else None
         if new is None or normalize._is_protected(prot, a, b):
             continue
         if len(new) == len(core):
@@ -481,6 +493,26 @@ def _decode_words_reference(cur: str) -> list:
         else:
             edits.append((a, b, new, normalize._align(core, new, a)))
     return edits
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x4n4x and c*c**n* and mdm@ here",
+        "see www.c0caine.com or c0caine",
+        "c0caine then www.c0caine.com",
+        "@c0caine c0caine c0caine!",
+        "!!c0c4ine?? shroooooms 2mg",
+        "a " * 30 + "sh" + "o" * 90 + "ms x4n4x",
+    ],
+)
+def test_decode_words_reads_each_run_alone(text):
+    """A run's reading is cached by its characters: the same run is read the
+    same wherever it sits, and a protected place (a URL, a handle) still
+    keeps it as it is, whichever order the cache met them in."""
+    for _ in range(2):
+        normalize._run_reading.cache_clear()
+        assert normalize._decode_words(text, normalize._Protected(text)) == _decode_words_reference(text)
 
 
 @_SETTINGS

@@ -54,7 +54,14 @@ _BLOCK_SHINGLES = 16_384
 
 def fingerprint_text(text: str) -> str:
     """The view of ``text`` that near-duplicate detection compares."""
-    text = _URL.sub(" ", text.lower())
+    text = text.lower()
+    # Case-insensitive, _URL is tried at every character: about 2.5 µs of this
+    # function's 9 on a 300-character text, 1 % of an import's instructions.
+    # On lower-cased text it can only match where "http" or "www." is (no
+    # other character matches h, t, p, w or "." when case is ignored, and the
+    # long s that matches "s" follows "http"), so most texts skip it.
+    if "http" in text or "www." in text:
+        text = _URL.sub(" ", text)
     text = _DIGITS.sub("0", text)
     return " ".join(_NON_WORD.sub(" ", text).split())
 

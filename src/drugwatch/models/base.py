@@ -32,14 +32,20 @@ A fitted detector is saved as a *model directory*::
       config.json   registry name + version, hyperparameters, columns,
                     threshold, library versions, training-data fingerprint
                     and statistics, evaluation results
-      weights.*     the learned state (``weights.pkl`` for scikit-learn
-                    models, ``weights.pt`` + ``vocab.json`` for PyTorch)
+      weights.*     the learned state (``weights.npz`` for the models that
+                    declare ``weights_format = "npz"``, ``weights.pkl`` for
+                    other scikit-learn models, ``weights.pt`` + ``vocab.json``
+                    for PyTorch)
       README.md     a generated model card
 
 :meth:`SavedModel.load` checks the registry name and version written in
 ``config.json`` and fails with :class:`ModelLoadError` on a mismatch.
 ``weights.pkl`` is a pickle: load model directories only from sources you
-trust, as with any pickled scikit-learn model.
+trust, as with any pickled scikit-learn model. ``weights.npz`` holds numpy
+arrays only (read with ``allow_pickle=False``) and a JSON description of
+the state (:func:`encode_state`): objects in it are rebuilt only from classes
+and functions registered with :func:`saved_state`, and reading it imports
+nothing of scikit-learn. A directory holding both reads ``weights.npz``.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ SELLING_COLUMNS: tuple[str, str] = ("not_selling", "selling")
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
 WEIGHTS_FILE = "weights.pkl"
+WEIGHTS_NPZ = "weights.npz"
 #: Bumped when the layout of a model directory changes.
 FORMAT_VERSION = 1
 
@@ -163,6 +170,183 @@ def check_parameters(owner: str, params: Mapping[str, Any], constraints: Mapping
             problems.append(f"'{name}' must be {wanted}; got {value!r}")
     if problems:
         raise ValueError(f"{owner}: invalid parameter(s): " + "; ".join(problems))
+
+
+# ---------------------------------------------------------------------------
+# The weights.npz format: numpy arrays and a JSON description of the state
+
+#: Classes and functions a ``weights.npz`` may name, by ``module:qualname``.
+_STATE_TYPES: dict[str, Any] = {}
+_STATE_KEY = "__state__"
+
+
+def saved_state(obj: Any) -> Any:
+    """Register a class (or function) whose instances (or itself) :func:`encode_state` may write.
+
+    A class's state is its ``__getstate__()`` (its ``__dict__`` unless it
+    defines one) and is restored with ``__setstate__`` or into ``__dict__``;
+    the class's module must be a ``drugwatch`` module, imported when a file
+    names it.
+    """
+    _STATE_TYPES[f"{obj.__module__}:{obj.__qualname__}"] = obj
+    return obj
+
+
+def _state_type(key: str) -> Any:
+    found = _STATE_TYPES.get(key)
+    if found is None:
+        module = key.partition(":")[0]
+        if module == "drugwatch" or module.startswith("drugwatch."):
+            import importlib
+
+            importlib.import_module(module)  # registers its classes
+            found = _STATE_TYPES.get(key)
+    if found is None:
+        raise ModelLoadError(f"the weights name {key!r}, which is not a registered saved-state type")
+    return found
+
+
+def _pack_strings(strings: Sequence[str], arrays: dict[str, np.ndarray]) -> list[str]:
+    """Store strings as one UTF-8 blob and their lengths; return the two array names."""
+    blob, lengths = f"a{len(arrays)}", f"a{len(arrays) + 1}"
+    arrays[blob] = np.frombuffer("".join(strings).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    arrays[lengths] = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    return [blob, lengths]
+
+
+def _unpack_strings(names: Sequence[str], arrays: Mapping[str, np.ndarray]) -> list[str]:
+    text = arrays[names[0]].tobytes().decode("utf-8", "surrogatepass")
+    ends = np.cumsum(arrays[names[1]]).tolist()
+    return [text[start:end] for start, end in zip([0, *ends[:-1]], ends)]
+
+
+def _add_array(value: np.ndarray, arrays: dict[str, np.ndarray]) -> str:
+    if value.dtype.hasobject:
+        raise TypeError("arrays of Python objects cannot be written to weights.npz")
+    name = f"a{len(arrays)}"
+    arrays[name] = value
+    return name
+
+
+def encode_state(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """A JSON-able description of ``value``; its arrays go into ``arrays`` (by the names it holds).
+
+    Writes ``None``, ``bool``, ``int``, ``float``, ``str``, lists, tuples,
+    dicts, sets, numpy arrays and scalars, scipy CSR matrices and objects of
+    :func:`saved_state` types; raises ``TypeError`` for anything else.
+    Dicts of strings to strings or to integers (vocabularies, mask indexes)
+    and sets of strings are written as arrays.
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.ndarray):
+        return {"__array__": _add_array(value, arrays)}
+    if isinstance(value, np.generic):
+        return {"__scalar__": _add_array(np.asarray(value), arrays)}
+    if isinstance(value, list):
+        return [encode_state(v, arrays) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_state(v, arrays) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        tag = "__frozenset__" if isinstance(value, frozenset) else "__set__"
+        if all(isinstance(v, str) for v in value):
+            return {tag: _pack_strings(sorted(value), arrays)}
+        return {tag + "items": [encode_state(v, arrays) for v in value]}
+    if isinstance(value, dict):
+        if value and all(type(k) is str for k in value):
+            values = list(value.values())
+            if all(type(v) is str for v in values):
+                return {"__strdict__": _pack_strings(list(value), arrays) + _pack_strings(values, arrays)}
+            if all(type(v) is int or isinstance(v, np.integer) for v in values):  # numpy ints read back as int
+                ids = _add_array(np.fromiter(values, dtype=np.int64, count=len(values)), arrays)
+                return {"__intdict__": [*_pack_strings(list(value), arrays), ids]}
+        return {"__dict__": [[encode_state(k, arrays), encode_state(v, arrays)] for k, v in value.items()]}
+    kind = type(value)
+    if kind.__module__.startswith("scipy.sparse") and getattr(value, "format", None) == "csr":
+        return {
+            "__csr__": kind.__name__,
+            "shape": list(value.shape),
+            "data": _add_array(value.data, arrays),
+            "indices": _add_array(value.indices, arrays),
+            "indptr": _add_array(value.indptr, arrays),
+        }
+    key = f"{getattr(value, '__module__', '')}:{getattr(value, '__qualname__', '')}"
+    if callable(value) and _STATE_TYPES.get(key) is value:
+        return {"__function__": key}
+    key = f"{kind.__module__}:{kind.__qualname__}"
+    if _STATE_TYPES.get(key) is kind:
+        state = value.__getstate__() if "__getstate__" in vars(kind) else vars(value)
+        return {"__object__": key, "state": encode_state(state, arrays)}
+    raise TypeError(f"{kind.__module__}.{kind.__qualname__} cannot be written to weights.npz (not a saved-state type)")
+
+
+def decode_state(value: Any, arrays: Mapping[str, np.ndarray]) -> Any:
+    """The value :func:`encode_state` described."""
+    if isinstance(value, list):
+        return [decode_state(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__scalar__" in value:
+        return arrays[value["__scalar__"]][()]
+    if "__tuple__" in value:
+        return tuple(decode_state(v, arrays) for v in value["__tuple__"])
+    if "__frozenset__" in value:
+        return frozenset(_unpack_strings(value["__frozenset__"], arrays))
+    if "__set__" in value:
+        return set(_unpack_strings(value["__set__"], arrays))
+    if "__frozenset__items" in value:
+        return frozenset(decode_state(v, arrays) for v in value["__frozenset__items"])
+    if "__set__items" in value:
+        return {decode_state(v, arrays) for v in value["__set__items"]}
+    if "__strdict__" in value:
+        names = value["__strdict__"]
+        return dict(zip(_unpack_strings(names[:2], arrays), _unpack_strings(names[2:], arrays)))
+    if "__intdict__" in value:
+        names = value["__intdict__"]
+        return dict(zip(_unpack_strings(names[:2], arrays), arrays[names[2]].tolist()))
+    if "__dict__" in value:
+        return {decode_state(k, arrays): decode_state(v, arrays) for k, v in value["__dict__"]}
+    if "__csr__" in value:
+        import scipy.sparse as sp
+
+        kind = {"csr_matrix": sp.csr_matrix, "csr_array": sp.csr_array}[value["__csr__"]]
+        parts = (arrays[value["data"]], arrays[value["indices"]], arrays[value["indptr"]])
+        return kind(parts, shape=tuple(value["shape"]))
+    if "__function__" in value:
+        return _state_type(value["__function__"])
+    if "__object__" in value:
+        kind = _state_type(value["__object__"])
+        obj = kind.__new__(kind)
+        state = decode_state(value["state"], arrays)
+        if "__setstate__" in vars(kind):
+            obj.__setstate__(state)
+        else:
+            obj.__dict__.update(state)
+        return obj
+    raise ModelLoadError(f"weights.npz: unknown entry {sorted(value)!r}")
+
+
+def write_state_npz(path: Path, state: Mapping[str, Any]) -> None:
+    """Write ``state`` (a dict of learned attributes) as ``weights.npz`` (:func:`encode_state`)."""
+    arrays: dict[str, np.ndarray] = {}
+    described = encode_state(dict(state), arrays)
+    arrays[_STATE_KEY] = np.frombuffer(json.dumps(described).encode("utf-8"), dtype=np.uint8)
+    with open(path, "wb") as handle:
+        stored: dict[str, Any] = arrays  # typed loosely: numpy's stub reads a key as its allow_pickle flag
+        np.savez(handle, allow_pickle=False, **stored)
+
+
+def read_state_npz(path: Path) -> dict[str, Any]:
+    """The state :func:`write_state_npz` wrote (no pickle: ``allow_pickle=False``)."""
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    described = json.loads(arrays.pop(_STATE_KEY).tobytes().decode("utf-8"))
+    state = decode_state(described, arrays)
+    if not isinstance(state, dict):
+        raise ModelLoadError(f"{path}: the stored state is not a dict of attributes")
+    return state
 
 
 # ---------------------------------------------------------------------------
@@ -325,6 +509,10 @@ class SavedModel(ABC):
     #: One line for the model card.
     description: ClassVar[str] = ""
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {}
+    #: ``"npz"``: the weights are written as ``weights.npz`` (arrays and
+    #: registered types only, read without pickle or scikit-learn); a model
+    #: whose learned state holds other objects keeps ``"pickle"``.
+    weights_format: ClassVar[Literal["pickle", "npz"]] = "pickle"
 
     threshold_: float
     training_data_: dict[str, Any]
@@ -389,14 +577,25 @@ class SavedModel(ABC):
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("__")}
 
     def _save_weights(self, directory: Path) -> list[str]:
-        """Write the learned state; return the file names written."""
+        """Write the learned state; return the file names written.
+
+        ``weights_format = "npz"``: ``weights.npz`` (:func:`write_state_npz`),
+        replacing a ``weights.pkl`` left by an earlier save; else a pickle.
+        """
+        if self.weights_format == "npz":
+            write_state_npz(directory / WEIGHTS_NPZ, self._learned_state())
+            (directory / WEIGHTS_FILE).unlink(missing_ok=True)
+            return [WEIGHTS_NPZ]
         with open(directory / WEIGHTS_FILE, "wb") as handle:
             pickle.dump(self._learned_state(), handle, protocol=pickle.HIGHEST_PROTOCOL)
         return [WEIGHTS_FILE]
 
     def _load_weights(self, directory: Path) -> None:
-        with open(directory / WEIGHTS_FILE, "rb") as handle:
-            state = pickle.load(handle)  # noqa: S301 - model directories are trusted input
+        if (directory / WEIGHTS_NPZ).is_file():
+            state = read_state_npz(directory / WEIGHTS_NPZ)
+        else:  # the pickle every directory held before weights.npz, and other models' format
+            with open(directory / WEIGHTS_FILE, "rb") as handle:
+                state = pickle.load(handle)  # noqa: S301 - model directories are trusted input
         for key, value in state.items():
             setattr(self, key, value)
 
@@ -704,8 +903,14 @@ __all__ = [
     "SELLING_COLUMNS",
     "SavedModel",
     "Task",
+    "WEIGHTS_NPZ",
     "as_events",
     "check_parameters",
     "data_fingerprint",
+    "decode_state",
+    "encode_state",
+    "read_state_npz",
     "render_model_card",
+    "saved_state",
+    "write_state_npz",
 ]

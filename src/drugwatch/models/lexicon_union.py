@@ -7,6 +7,25 @@ model decides a drug, or the text reads as a sale of several drugs by
 itself, each confident lexicon label is raised just over its decision point
 (:func:`lexicon_union`), so :func:`~drugwatch.models.multilabel.decode`
 gives it.
+
+Union versions (:data:`UNION_VERSIONS`; a model records the one it uses,
+and 1 is what every model saved before version 2 uses):
+
+1. every hit of the text layer that its context rules accept.
+2. hits the text layer read through a disguise count only as far as the
+   disguise leaves evidence (:func:`trusted_drug_hits`): a word whose
+   letters were guessed behind mask symbols ("P*R*" read as "perc",
+   "H●●h" as "hash") counts when as many of its letters are shown as are
+   hidden and at least :data:`READ_MIN_SHOWN`, or when it is one item of a
+   list of other drugs read so; an ambiguous word written in disguise
+   ("SP□□D", "$P33D") counts when the disguise sets it apart from the
+   rest of the text (at most :data:`DISGUISE_MAX_SHARE` of the text's words
+   disguised) or beside other drugs read so. The text layer takes a
+   disguised ambiguous word as a drug word, since hiding it is a sign; when
+   every word of a text is disguised, that sign says nothing of the word.
+   On the attack harness's kit listings (families not held out), of the
+   labels beyond the model's own that version 1 took from words read
+   behind masks alone, 314 of 343 were wrong.
 """
 
 from __future__ import annotations
@@ -24,7 +43,12 @@ from drugwatch.labels import LABELS
 from drugwatch.models.multilabel import N_LABELS, decode
 
 if TYPE_CHECKING:
+    from drugwatch.lexicon.matcher import LexiconHit
     from drugwatch.text.analyze import TextView
+
+#: The union's versions (see the module doc); 1 is the default, so that a
+#: model that does not record a version predicts as it was saved.
+UNION_VERSIONS: tuple[int, ...] = (1, 2)
 
 #: Prices ("$20", "20€", "20 each", "8000円", "R$40") make a text read as a sale.
 _PRICE = re.compile(
@@ -53,6 +77,24 @@ _LIST_MIN_OTHER_LABELS = 2
 _MENU_MIN_LABELS = 3
 #: Margin above the decision point given to a label the lexicon confirms.
 _UNION_MARGIN = 1e-3
+#: Version 2: a word read behind masks counts when at least this many of its
+#: letters are shown and no more are hidden than shown ("x*n*x", "p*rc*c*t"
+#: count; "P*R*", "BL░░", "F□n□" do not). On the attack harness's kit
+#: listings (families not held out), labels from readings with two letters
+#: hidden were wrong in 239 of 244: mostly English words read as drug words
+#: ("pure" as "perc", "blue" as "blow", "fine" as "fent").
+READ_MIN_SHOWN = 3
+#: Version 2: a word that does not count by itself counts as an item of a
+#: list naming this many other drugs by words that do ("x*n*x, p*rc*c*t,
+#: c*c**n*, m*lly": the masked "c*c**n*" is one of four drugs).
+LIST_MIN_OTHER_LABELS = 2
+#: Version 2: a disguised ambiguous word counts by itself only where at most
+#: this share of the text's words (three letters or more) is disguised.
+DISGUISE_MAX_SHARE = 0.5
+#: Letters the text layer reads in a raw character besides those it maps to
+#: (leetspeak symbols: "@" a, "$" s, "!" i).
+_LEET_SYMBOLS = frozenset("@$!")
+_TEXT_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 #: Terms whose label often disagrees with the kit's (written by
@@ -79,7 +121,82 @@ def _item_bounds(raw: str) -> list[int]:
     return [m.end() for m in _LIST_BREAK.finditer(raw)]
 
 
-def confident_lexicon_labels(text: str, view: TextView | None = None) -> tuple[tuple[str, ...], bool]:
+def _shown_letters(raw: str, term: str) -> int:
+    """How many of ``term``'s letters ``raw`` (the text behind a hit) shows:
+    its characters that the text layer maps to a letter or digit (look-alikes,
+    styled letters, leetspeak, emoji words), and its O-shaped masks where the
+    term has an "o" ("∅xy"). Mask symbols and separators show none."""
+    from drugwatch.text.normalize import _O_MASKS, _map_char
+
+    shown = o_masks = 0
+    for ch in raw:
+        if ch in _O_MASKS:
+            o_masks += 1
+            continue
+        shown += sum(1 for c in _map_char(ch) if c.isalnum() or c in _LEET_SYMBOLS)
+    return shown + min(o_masks, term.count("o"))
+
+
+def _disguised(view: TextView, start: int, end: int) -> bool:
+    """Whether ``view.text[start:end]`` is written otherwise in the raw text
+    (look-alikes, styled letters, masks, separators, leetspeak); emoji
+    words are no disguise (as the matcher's own rule has it)."""
+    from drugwatch.text.normalize import EMOJI_WORDS
+
+    raw = view.normalized.raw_slice(start, end)
+    if any(ch in EMOJI_WORDS for ch in raw):
+        return False
+    return " ".join(raw.lower().split()) != view.text[start:end]
+
+
+def _disguise_share(view: TextView) -> float:
+    """The share of ``view``'s words (three letters or more, in the
+    normalized text) written in disguise. One pass over the text."""
+    words = disguised = 0
+    for m in _TEXT_WORD.finditer(view.text):
+        words += 1
+        disguised += _disguised(view, m.start(), m.end())
+    return disguised / words if words else 0.0
+
+
+def trusted_drug_hits(view: TextView) -> tuple[LexiconHit, ...]:
+    """The drug hits of ``view`` that the union's version 2 counts (see the
+    module doc).
+
+    A hit is *read* when every letter of its term is shown in the raw text,
+    or at least :data:`READ_MIN_SHOWN` are and no more are hidden behind
+    masks than shown. It counts when it is read, or when the text's other
+    read hits name :data:`LIST_MIN_OTHER_LABELS` drugs or more (an item of
+    a list); an ambiguous hit written in disguise counts by itself only
+    where at most :data:`DISGUISE_MAX_SHARE` of the text's words are
+    disguised. Linear in the text: each hit's raw span once, and the text's
+    words once when a disguised ambiguous hit needs it.
+    """
+    hits = view.drug_hits
+    read: list[bool] = []
+    for h in hits:
+        letters = sum(1 for c in h.term if c.isalnum())
+        shown = min(letters, _shown_letters(view.raw[h.raw_start : h.raw_end], h.term))
+        read.append(shown == letters or (shown >= READ_MIN_SHOWN and letters - shown <= shown))
+    read_labels = {h.label for h, ok in zip(hits, read) if ok}
+    share: float | None = None
+    out = []
+    for h, ok in zip(hits, read):
+        listed = len(read_labels) - (h.label in read_labels) >= LIST_MIN_OTHER_LABELS
+        if not (ok or listed):
+            continue
+        if not listed and h.ambiguous and _disguised(view, h.start, h.end):
+            if share is None:
+                share = _disguise_share(view)
+            if share > DISGUISE_MAX_SHARE:
+                continue
+        out.append(h)
+    return tuple(out)
+
+
+def confident_lexicon_labels(
+    text: str, view: TextView | None = None, *, version: int = 1
+) -> tuple[tuple[str, ...], bool]:
     """The drug labels of ``text``'s confident lexicon evidence, and whether
     the text reads as a sale.
 
@@ -95,15 +212,17 @@ def confident_lexicon_labels(text: str, view: TextView | None = None) -> tuple[t
     "wickr"), a contact or a price, or a menu: list items naming
     ``_MENU_MIN_LABELS`` drugs or more, at least half the text's items
     ("#magicmushrooms #lsd #dmt #mescaline"). ``view`` is the text layer's
-    reading of ``text`` if the caller has it. Linear in the text: one regex
-    pass for the list items (two for a menu) and a binary search per hit.
+    reading of ``text`` if the caller has it. ``version`` 2 counts only the
+    hits of :func:`trusted_drug_hits`. Linear in the text: one regex pass for
+    the list items (two for a menu) and a binary search per hit.
     """
     from drugwatch.labels import DRUG_LABELS
     from drugwatch.text.analyze import analyze
 
+    _check_version(version)
     if view is None or view.raw != text:
         view = analyze(text)
-    hits = view.drug_hits
+    hits = view.drug_hits if version == 1 else trusted_drug_hits(view)
     if not hits:
         return (), False
     excluded = union_exclusions()
@@ -140,11 +259,16 @@ def _reads_as_menu(raw: str, hit_starts: Sequence[int]) -> bool:
     return 2 * len(drug_units) >= content
 
 
-def sale_lexicon_labels(text: str) -> tuple[str, ...]:
+def _check_version(version: int) -> None:
+    if version not in UNION_VERSIONS:
+        raise ValueError(f"lexicon union version must be one of {UNION_VERSIONS}; got {version!r}")
+
+
+def sale_lexicon_labels(text: str, *, version: int = 1) -> tuple[str, ...]:
     """The confident lexicon labels of ``text`` when it reads as a sale of
     drugs by itself (a trade word, contact or price, and two drugs or more
     named: a menu); ``()`` otherwise."""
-    labels, sale = confident_lexicon_labels(text)
+    labels, sale = confident_lexicon_labels(text, version=version)
     return labels if sale and len(labels) >= 2 else ()
 
 
@@ -155,6 +279,7 @@ def lexicon_union(
     *,
     non_drug_wins: bool = False,
     views: Sequence[TextView] | None = None,
+    version: int = 1,
 ) -> np.ndarray:
     """``proba`` with the text layer's confident drug labels added.
 
@@ -167,14 +292,17 @@ def lexicon_union(
     and 0.5, plus a margin) and lowering ``non_drug`` to at most one minus
     that, so that :func:`decode` (``non_drug`` first included) gives it.
     Other rows and the model's own labels are unchanged. ``views``: the
-    text layer's reading of each text, if the caller has it.
+    text layer's reading of each text, if the caller has it. ``version``:
+    which evidence counts (see the module doc; a model passes the version
+    it records).
     """
+    _check_version(version)
     index = {name: j for j, name in enumerate(LABELS)}
     out = np.array(proba, dtype=np.float64, copy=True)
     thresholds = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (N_LABELS,))
     model_drug: np.ndarray = np.any(decode(out, thresholds, non_drug_wins=non_drug_wins)[:, 1:], axis=1)
     for i, text in enumerate(texts):
-        labels, sale = confident_lexicon_labels(text, None if views is None else views[i])
+        labels, sale = confident_lexicon_labels(text, None if views is None else views[i], version=version)
         if not labels or not (model_drug[i] or (sale and len(labels) >= 2)):
             continue
         top = 0.0
@@ -188,9 +316,14 @@ def lexicon_union(
 
 
 __all__ = [
+    "DISGUISE_MAX_SHARE",
+    "LIST_MIN_OTHER_LABELS",
+    "READ_MIN_SHOWN",
     "UNION_EXCLUSIONS_FILE",
+    "UNION_VERSIONS",
     "confident_lexicon_labels",
     "lexicon_union",
     "sale_lexicon_labels",
+    "trusted_drug_hits",
     "union_exclusions",
 ]

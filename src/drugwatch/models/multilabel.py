@@ -47,7 +47,15 @@ original's inner fold); ``mask_wildcard`` reads every symbol glued to a
 letter as one mask symbol (:func:`wildcard_masks`) before the repaired and
 character views, so an unseen mask alphabet reads like a seen one. The
 wildcard is a fitted attribute (``mask_wildcard_``): directories saved
-without it read texts as before.
+without it read texts as before. ``augment_copies`` is the number of
+attacked copies each chosen event gets (families drawn apart).
+``consonant_view`` (a weight; 0 is off) adds a character n-gram block of
+the *consonant view* (:func:`consonant_text`: vowels and mask symbols read
+as one placeholder), taken from the text before the mask resolver: a word
+reads the same whatever hides or fills its vowels, so what the model learns
+from clean words carries to masked ones. Both are fitted attributes
+(``consonant_view_``; the copies exist at fit time only): directories saved
+before them read and predict as they did.
 
 Decoding (:func:`decode`, used by every drug-type detector's ``predict``):
 per-label thresholds (``thresholds_``) learned inside the training data;
@@ -70,16 +78,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
-from sklearn.svm import LinearSVC
 
-from drugwatch.evaluation.splits import group_of
 from drugwatch.labels import DRUG_LABELS, LABELS
-from drugwatch.models.base import Detector, InstanceOf, Interval, ModelLoadError, Options, Task
+from drugwatch.models.base import Detector, InstanceOf, Interval, ModelLoadError, Options, Task, saved_state
 from drugwatch.models.registry import register
-from drugwatch.models.tfidf_fast import vectorizer_transform
+from drugwatch.models.tfidf_fast import freeze_linear, freeze_vectorizer, vectorizer_transform
 from drugwatch.records import Event
 
 if TYPE_CHECKING:
@@ -158,6 +161,10 @@ def fit_thresholds(y: np.ndarray, proba: np.ndarray, grid: np.ndarray = THRESHOL
 
 def inner_folds(events: Sequence[Event], n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Grouped inner folds of training events (``[]`` when there are too few groups)."""
+    from sklearn.model_selection import GroupKFold
+
+    from drugwatch.evaluation.splits import group_of
+
     groups = np.array([group_of(e) for e in events])
     n = min(n_splits, len(set(groups)))
     if n < 2:
@@ -167,6 +174,8 @@ def inner_folds(events: Sequence[Event], n_splits: int) -> list[tuple[np.ndarray
 
 def validation_split(events: Sequence[Event], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(train_idx, val_idx)``: a seeded share of the *groups* held out for early stopping and thresholds."""
+    from drugwatch.evaluation.splits import group_of
+
     groups = np.array([group_of(e) for e in events])
     unique = np.unique(groups)
     if fraction <= 0 or len(unique) < 4:
@@ -554,12 +563,41 @@ def lexicon_mask_index() -> tuple[dict[str, str], frozenset[str]]:
     return _LEXICON_MASKS
 
 
+# Where a mask symbol is not a mask (view version 2): a handle ("@plug_uk"),
+# an e-mail address, a URL ("t.me/candy_shop", "x.com/a?b#c") or a hashtag
+# ("#weed_factory"). Their "_", "#" and "?" are the names' own characters, and
+# reading them against general English would build its mask index (a second
+# and more of CPU) for nearly every social-media post.
+# Each alternative starts only where its run of characters starts (the
+# lookbehinds) and reads it once (possessive), so a long run is read in linear time.
+_NOT_MASKED_SPAN = re.compile(
+    r"(?<!\S)(?:https?://|www\.)\S++"
+    r"|(?<![\w.-])[\w-]++(?:\.[\w-]++)++/\S*+"
+    r"|(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)++"
+    r"|(?<![\w@])@\w++"
+    r"|(?<!\w)(?P<tag>#\w++)"
+)
+
+
+def _not_masked_spans(text: str) -> tuple[list[int], list[int], list[bool]]:
+    """Starts, ends and whether a hashtag, of the spans of ``text`` whose symbols are not masks."""
+    starts: list[int] = []
+    ends: list[int] = []
+    tags: list[bool] = []
+    for m in _NOT_MASKED_SPAN.finditer(text):
+        starts.append(m.start())
+        ends.append(m.end())
+        tags.append(m.group("tag") is not None)
+    return starts, ends, tags
+
+
 def folded_text(
     normalized: str,
     masks: Mapping[str, str] | None = None,
     keep: Callable[[str], bool] | None = None,
     *,
     is_word: Callable[[str], bool] | None = None,
+    tag_is_word: Callable[[str], bool] | None = None,
     version: int = 1,
 ) -> str:
     """The repaired view of a normalized text (see the comment above).
@@ -571,14 +609,27 @@ def folded_text(
     runs the masked-word pass twice (a word read back can free its
     neighbour: "s□le*codei?e"), and leaves number expressions ("10x30mg",
     "9x19", "2k17", "190mg!") out of the leetspeak folding; version 1 is the
-    view that directories saved before read.
+    view that directories saved before read. Version 2 reads no mask in a
+    handle, e-mail address or URL (their symbols are left to the final pass,
+    which drops a symbol between letters, as for an unread mask), and reads
+    a symbol between two words of a hashtag that ``tag_is_word`` (default
+    ``is_word``) knows as a separator ("#weed_factory" -> "weed factory"):
+    so that ``masks`` and ``is_word`` are asked about masks only.
     """
     text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), normalized)
     masked = _ANY_MASK.search(text) is not None  # the mask passes below change nothing without a mask symbol
     if masked and masks and version >= 2:
+        tag_word = tag_is_word if tag_is_word is not None else is_word
+        spans: tuple[list[int], list[int], list[bool]] = ([], [], [])
 
         def unmask(m: re.Match[str]) -> str:
             left, right = m.group(1), m.group(2)
+            at = bisect.bisect_right(spans[0], m.end(1)) - 1  # the span that may hold the symbol
+            if at >= 0 and m.end(1) < spans[1][at]:
+                if spans[2][at] and tag_word is not None and len(left) >= 3 and len(right) >= 3:
+                    if tag_word(left) and tag_word(right):
+                        return left + " " + right
+                return m.group(0)
             word = masks.get(left + "\x00" + right)
             if word is not None:
                 return word
@@ -587,6 +638,7 @@ def folded_text(
             return m.group(0)
 
         for _ in range(2):
+            spans = _not_masked_spans(text) if ("@" in text or "/" in text or "#" in text) else ([], [], [])
             repaired = _MASKED_WORD.sub(unmask, text)
             if repaired == text:
                 break
@@ -638,28 +690,56 @@ def wildcard_masks(normalized: str) -> str:
     return _WILDCARD_RUN.sub(lambda m: WILDCARD * len(m.group(0)), normalized)
 
 
+# The consonant view: every vowel and every mask symbol read as one
+# placeholder, then runs of a character collapsed. A word reads the same
+# whatever fills its vowels, so a clean "cocaine", a masked "c*c**n*", a
+# wildcard "c□c□□n□" and a resolver's wrong guess at its vowels all give
+# "c_c_n_"; a masked consonant costs only the n-grams around it. "." and "-"
+# count as masks only between two letters or placeholders ("w...r",
+# "b--g"), so a sentence's full stop and a dose's dash stay what they are.
+CONSONANT_PLACEHOLDER = "_"
+_CONSONANT_FOLD = str.maketrans({ch: CONSONANT_PLACEHOLDER for ch in "aeiou" + _MASK_CHARS + WILDCARD})
+_INNER_DOTS = re.compile(r"(?<=[a-z_])[.\-]+(?=[a-z_])")
+_CHAR_RUNS = re.compile(r"(.)\1+")
+#: Character n-gram range of the consonant view (its alphabet is small, so
+#: longer n-grams than the character view's stay informative).
+CONSONANT_NGRAMS = (2, 5)
+
+
+def consonant_text(normalized: str) -> str:
+    """The consonant view of a normalized (and wildcard-read) text; see the comment above."""
+    text = normalized.translate(_CONSONANT_FOLD)
+    if "." in text or "-" in text:
+        text = _INNER_DOTS.sub(lambda m: CONSONANT_PLACEHOLDER * len(m.group(0)), text)
+    return _CHAR_RUNS.sub(r"\1", text)
+
+
 def _augment_families() -> tuple[str, ...]:
     from drugwatch.evaluation.attacks import FAMILIES, HELDOUT_FAMILIES
 
     return tuple(f for f in FAMILIES if f not in HELDOUT_FAMILIES)
 
 
-def masked_copies(events: Sequence[Event], share: float, seed: int) -> tuple[list[Event], np.ndarray]:
+def masked_copies(events: Sequence[Event], share: float, seed: int, copies: int = 1) -> tuple[list[Event], np.ndarray]:
     """Attacked copies of a seeded ``share`` of ``events``, and the index of each copy's original.
 
-    Each chosen event gets one copy, its text attacked at heavy strength by
-    a family drawn (seeded) from the harness's families that are *not* held
+    Each chosen event gets ``copies`` copies, each text attacked at heavy
+    strength by a family drawn (seeded) from the harness's families that are *not* held
     out (:data:`~drugwatch.evaluation.attacks.HELDOUT_FAMILIES` are never
     used: their rows measure generalization). A copy is the event with
     another text: the same id, author and ``meta``, so the same
     :func:`~drugwatch.evaluation.splits.group_of` (it stays in its
     original's inner fold) and the same labels. A copy whose text the
-    attack left unchanged is not made.
+    attack left unchanged is not made. The first copy of each event is the
+    one a single copy would be; each further copy ``k`` draws its families
+    after those (seeded) and attacks with ``seed + k``.
     """
     from drugwatch.evaluation.attacks import attack
 
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"augment share must be in [0, 1]; got {share}")
+    if copies < 1:
+        raise ValueError(f"copies must be at least 1; got {copies}")
     n = len(events)
     size = int(round(share * n))
     if size == 0:
@@ -667,15 +747,16 @@ def masked_copies(events: Sequence[Event], share: float, seed: int) -> tuple[lis
     families = _augment_families()
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(n, size=size, replace=False))
-    drawn = rng.integers(len(families), size=size)
-    copies: list[Event] = []
+    out: list[Event] = []
     index: list[int] = []
-    for i, f in zip(chosen.tolist(), drawn.tolist()):
-        text = attack(events[i].text, families[f], "heavy", seed=seed)
-        if text != events[i].text:
-            copies.append(events[i].model_copy(update={"text": text}))
-            index.append(i)
-    return copies, np.asarray(index, dtype=np.int64)
+    for k in range(copies):
+        drawn = rng.integers(len(families), size=size)
+        for i, f in zip(chosen.tolist(), drawn.tolist()):
+            text = attack(events[i].text, families[f], "heavy", seed=seed + k)
+            if text != events[i].text:
+                out.append(events[i].model_copy(update={"text": text}))
+                index.append(i)
+    return out, np.asarray(index, dtype=np.int64)
 
 
 #: Columns of the lexicon evidence block, in order.
@@ -777,10 +858,13 @@ def _fit_ovr(X, y: np.ndarray, make) -> list[Any]:
     return models
 
 
+@saved_state
 class _Platt:
     """Per-label sigmoid calibration of decision values (fitted on out-of-fold scores)."""
 
     def __init__(self, scores: np.ndarray, y: np.ndarray):
+        from sklearn.linear_model import LogisticRegression
+
         self.a_ = np.ones(N_LABELS)
         self.b_ = np.zeros(N_LABELS)
         for j in range(N_LABELS):
@@ -795,6 +879,7 @@ class _Platt:
         return 1.0 / (1.0 + np.exp(-(scores * self.a_ + self.b_)))
 
 
+@saved_state
 class _NeighbourVotes:
     """Label votes of the ``k`` most similar training events (cosine on rare n-grams).
 
@@ -1016,6 +1101,7 @@ def _top_terms(X: sp.csr_matrix, terms: int) -> sp.csr_matrix:
 NEIGHBOUR_FEATURES: tuple[str, ...] = (*(f"knn_{name}" for name in LABELS), "knn_max_sim", "knn_mean_sim")
 
 
+@saved_state
 class _Stacker:
     """Per-label logistic regression on the first-level outputs (the second level).
 
@@ -1025,6 +1111,8 @@ class _Stacker:
     """
 
     def __init__(self, Z: np.ndarray, y: np.ndarray, C: float):
+        from sklearn.linear_model import LogisticRegression
+
         self.coef = np.zeros((Z.shape[1], N_LABELS))
         self.intercept = np.zeros(N_LABELS)
         for j in range(N_LABELS):
@@ -1071,9 +1159,13 @@ class TfidfOvR(MultiLabelDetector):
         self.seed = seed
 
     def _make(self):
+        from sklearn.linear_model import LogisticRegression
+
         return LogisticRegression(C=self.C, solver="liblinear", max_iter=1000, random_state=self.seed)
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         texts = [e.text for e in events]
         min_df = self.min_df if len(texts) >= 10 * self.min_df else 1
         self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, sublinear_tf=True, dtype=np.float32)
@@ -1117,6 +1209,7 @@ class DrugTypeDetector(MultiLabelDetector):
     """Ours: char + word tf-idf of the normalized text and lexicon evidence, calibrated OvR linear SVM."""
 
     reads_views = True
+    weights_format = "npz"
 
     # Learned by fit: the stacked combiner sets ``stacker_`` and ``neighbours_``
     # (None when ``knn_k`` is 0) with ``calibrator_ = None``; the Platt
@@ -1124,6 +1217,8 @@ class DrugTypeDetector(MultiLabelDetector):
     stacker_: _Stacker | None
     calibrator_: _Platt | None
     neighbours_: _NeighbourVotes | None
+    # a fitted TfidfVectorizer, or its frozen form in a loaded directory (only with consonant_view_ > 0)
+    consonant_vectorizer_: Any
 
     description = (
         "drugwatch drug-type detector: character 1-5-gram and word 1-2-gram tf-idf of the text layer's "
@@ -1155,6 +1250,10 @@ class DrugTypeDetector(MultiLabelDetector):
         "lexicon_source": [Options(("normalized", "views"))],
         "augment_masks": [Interval(float, 0, 1, closed="both")],
         "mask_wildcard": [InstanceOf((bool,))],
+        "consonant_view": [Interval(float, 0, None)],
+        "augment_copies": [Interval(int, 1, None)],
+        # lexicon_union.UNION_VERSIONS (that module imports this one; a test keeps them equal)
+        "union_version": [Options((1, 2))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -1182,6 +1281,9 @@ class DrugTypeDetector(MultiLabelDetector):
         lexicon_source: str = "normalized",
         augment_masks: float = 0.0,
         mask_wildcard: bool = False,
+        union_version: int = 1,
+        consonant_view: float = 0.0,
+        augment_copies: int = 1,
         seed: int = 0,
     ):
         self.C = C
@@ -1205,9 +1307,14 @@ class DrugTypeDetector(MultiLabelDetector):
         self.lexicon_source = lexicon_source
         self.augment_masks = augment_masks
         self.mask_wildcard = mask_wildcard
+        self.union_version = union_version
+        self.consonant_view = consonant_view
+        self.augment_copies = augment_copies
         self.seed = seed
 
     def _make(self):
+        from sklearn.svm import LinearSVC
+
         return LinearSVC(C=self.C, loss="squared_hinge", dual=True, max_iter=5000, random_state=self.seed)
 
     def _read(self, events: Sequence[Event], views: Sequence[TextView] | None) -> tuple[list[str], Any]:
@@ -1231,6 +1338,7 @@ class DrugTypeDetector(MultiLabelDetector):
         """
         if fit:
             self.mask_wildcard_ = bool(getattr(self, "mask_wildcard", False))
+            self.consonant_view_ = float(getattr(self, "consonant_view", 0.0))
         # directories saved before the wildcard have no mask_wildcard_ and read texts as they were trained
         if getattr(self, "mask_wildcard_", False):
             normalized = [wildcard_masks(t) for t in normalized]
@@ -1243,6 +1351,8 @@ class DrugTypeDetector(MultiLabelDetector):
         folded = [folded_text(t, **self._view_arguments()) for t in normalized]
         chars = [_RUNS.sub(r"\1", t) for t in folded] if self.char_view == "skeleton" else normalized
         if fit:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
             min_df = self.min_df if len(normalized) >= 10 * self.min_df else 1
             self.char_vectorizer_ = TfidfVectorizer(
                 analyzer="char_wb",
@@ -1267,11 +1377,32 @@ class DrugTypeDetector(MultiLabelDetector):
             char = vectorizer_transform(self.char_vectorizer_, chars)
             word = vectorizer_transform(self.word_vectorizer_, folded)
         lex = lexicon_features(normalized, folded, labels_read)
-        X = sp.hstack(
-            [char * self.char_weight, word * self.word_weight, sp.csr_matrix(lex * self.lexicon_weight)],
-            format="csr",
-        )
+        blocks = [char * self.char_weight, word * self.word_weight]
+        # directories saved before the consonant view have no consonant_view_ and read no such block
+        consonant_weight = getattr(self, "consonant_view_", 0.0)
+        if consonant_weight > 0:
+            blocks.append(self._consonant_block([consonant_text(t) for t in normalized], fit) * consonant_weight)
+        blocks.append(sp.csr_matrix(lex * self.lexicon_weight))
+        X = sp.hstack(blocks, format="csr")
         return X, (char, word), lex
+
+    def _consonant_block(self, consonants: list[str], fit: bool) -> sp.csr_matrix:
+        """Character n-gram tf-idf of the consonant view (:func:`consonant_text`), read from the
+        text before the mask resolver, so that its guesses at a masked word's letters do not enter it."""
+        if not fit:
+            return vectorizer_transform(self.consonant_vectorizer_, consonants)
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.consonant_vectorizer_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=CONSONANT_NGRAMS,
+            min_df=self.min_df if len(consonants) >= 10 * self.min_df else 1,
+            sublinear_tf=True,
+            lowercase=False,
+            max_features=self.max_features,
+            dtype=np.float32,
+        )
+        return self.consonant_vectorizer_.fit_transform(consonants)
 
     def _view_arguments(self) -> dict[str, Any]:
         """Keyword arguments of :func:`folded_text` for this fitted detector.
@@ -1292,6 +1423,8 @@ class DrugTypeDetector(MultiLabelDetector):
             # (``in``, ``[]``, what _WordMasks answers); typeshed asks every map to be a MutableMapping
             "masks": ChainMap(self.mask_index_, lexicon_masks, english),  # type: ignore[arg-type]
             "is_word": lambda w: w in training_words or w in lexicon_words or english.has_word(w),
+            # a hashtag's words: known without general English (whose index costs a second and more)
+            "tag_is_word": lambda w: w in training_words or w in lexicon_words,
             "version": version,
         }
 
@@ -1301,7 +1434,9 @@ class DrugTypeDetector(MultiLabelDetector):
             # Attacked copies (same labels, same group) after the originals: they
             # join the SVMs', the neighbour index's and the stacker's training
             # rows; the mask vocabulary and the thresholds come from the originals.
-            copies, index = masked_copies(events, self.augment_masks, self.seed)
+            copies, index = masked_copies(
+                events, self.augment_masks, self.seed, copies=getattr(self, "augment_copies", 1)
+            )
             events = [*events, *copies]
             y = np.vstack([y, y[index]])
         views = None
@@ -1322,6 +1457,7 @@ class DrugTypeDetector(MultiLabelDetector):
                 oof[te] = _ovr_scores(_fit_ovr(X[tr], y[tr], self._make), X[te])
         self.models_ = _fit_ovr(X, y, self._make)
         self.non_drug_wins_ = bool(self.non_drug_wins)
+        self.union_version_ = int(self.union_version)
         if self.combiner == "stacker" and oof is not None and n_original >= STACKER_MIN_EVENTS:
             self._fit_stacker(text, lex, y, oof, folds, n_original)
             return
@@ -1409,7 +1545,21 @@ class DrugTypeDetector(MultiLabelDetector):
             self.thresholds_,
             non_drug_wins=getattr(self, "non_drug_wins_", False),
             views=views,
+            # directories saved before union version 2 have no union_version_ and predict as saved
+            version=getattr(self, "union_version_", 1),
         )
+
+    def _learned_state(self) -> dict[str, Any]:
+        """The learned state with the vectorizers and linear SVMs kept as what prediction reads
+        (:func:`~drugwatch.models.tfidf_fast.freeze_vectorizer`, :func:`~drugwatch.models.tfidf_fast.freeze_linear`):
+        vocabularies, idf, coefficients and intercepts, no scikit-learn object."""
+        state = super()._learned_state()
+        for key in ("char_vectorizer_", "word_vectorizer_", "consonant_vectorizer_"):
+            if key in state:
+                state[key] = freeze_vectorizer(state[key])
+        if "models_" in state:
+            state["models_"] = [freeze_linear(m) for m in state["models_"]]
+        return state
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """``(n, 10)`` label indicator by :func:`decode` at ``thresholds_`` (``non_drug`` first where fitted so)."""
@@ -1440,9 +1590,12 @@ class DrugTypeDetector(MultiLabelDetector):
             ),
             "non_drug_wins": bool(getattr(self, "non_drug_wins_", False)),
             "lexicon_union": bool(getattr(self, "lexicon_union", False)),
+            "union_version": int(getattr(self, "union_version_", 1)),
             "lexicon_source": getattr(self, "lexicon_source", "normalized"),
             "augment_masks": float(getattr(self, "augment_masks", 0.0)),
+            "augment_copies": int(getattr(self, "augment_copies", 1)),
             "mask_wildcard": bool(getattr(self, "mask_wildcard_", False)),
+            "consonant_view": float(getattr(self, "consonant_view_", 0.0)),
             "lexicon": lexicon_fingerprint(),
         }
 
@@ -1483,6 +1636,9 @@ class DrugTypeDetectorV2(DrugTypeDetector):
         lexicon_source: str = "normalized",
         augment_masks: float = 0.0,
         mask_wildcard: bool = False,
+        union_version: int = 1,
+        consonant_view: float = 0.0,
+        augment_copies: int = 1,
         seed: int = 0,
     ):
         super().__init__(
@@ -1507,6 +1663,9 @@ class DrugTypeDetectorV2(DrugTypeDetector):
             lexicon_source=lexicon_source,
             augment_masks=augment_masks,
             mask_wildcard=mask_wildcard,
+            union_version=union_version,
+            consonant_view=consonant_view,
+            augment_copies=augment_copies,
             seed=seed,
         )
 
@@ -1516,16 +1675,20 @@ class DrugTypeDetectorV3(DrugTypeDetectorV2):
     """drugtype.v2, cheap to score: character 2-4-grams instead of 1-5, a
     pruned neighbour index, and the lexicon block read from the text
     layer's views instead of a second match of each text; trained with
-    attacked copies (``augment_masks``) and reading mask symbols as one
-    wildcard (``mask_wildcard``). A v3 directory saved before those two
-    parameters has no ``mask_wildcard_`` and reads texts as it was trained."""
+    attacked copies (``augment_masks``, two per event: ``augment_copies``),
+    reading mask symbols as one wildcard (``mask_wildcard``) and words by
+    their consonants (``consonant_view``). A v3 directory saved before
+    those parameters has no ``mask_wildcard_`` or ``consonant_view_`` and
+    reads texts as it was trained."""
 
     description = DrugTypeDetectorV2.description + (
         " Scoring cost: character 2-4-grams; the neighbour index keeps each training event's heaviest n-grams "
         "(knn_terms) among those in at most knn_max_df of the events, and the top k are chosen "
         "for a batch at once; the lexicon block reads the text layer's hits (lexicon_source='views'). "
         "Masks: trained with attacked copies of a share of its events (augment_masks; the attack harness's "
-        "families that are not held out) and every symbol glued to a letter read as one mask (mask_wildcard)."
+        "families that are not held out; augment_copies per event), every symbol glued to a letter read as one "
+        "mask (mask_wildcard), and a character n-gram block of the consonant view, vowels and masks read as one "
+        "placeholder (consonant_view)."
     )
 
     def __init__(
@@ -1552,6 +1715,9 @@ class DrugTypeDetectorV3(DrugTypeDetectorV2):
         lexicon_source: str = "views",
         augment_masks: float = 1.0,
         mask_wildcard: bool = True,
+        union_version: int = 2,
+        consonant_view: float = 1.0,
+        augment_copies: int = 2,
         seed: int = 0,
     ):
         super().__init__(
@@ -1576,6 +1742,9 @@ class DrugTypeDetectorV3(DrugTypeDetectorV2):
             lexicon_source=lexicon_source,
             augment_masks=augment_masks,
             mask_wildcard=mask_wildcard,
+            union_version=union_version,
+            consonant_view=consonant_view,
+            augment_copies=augment_copies,
             seed=seed,
         )
 
@@ -1597,6 +1766,7 @@ __all__ = [
     "general_mask_index",
     "masked_copies",
     "wildcard_masks",
+    "consonant_text",
     "lexicon_mask_index",
     "mask_index",
     "normalized_text",

@@ -43,15 +43,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold
 
-from drugwatch.evaluation.metrics import best_f1_threshold
-from drugwatch.evaluation.splits import group_of
-from drugwatch.models.base import Detector, Interval, Options, Task
+from drugwatch.models.base import Detector, Interval, Options, Task, saved_state
 from drugwatch.models.registry import register
-from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
+from drugwatch.models.tfidf_fast import WordIdCache, char_wb_analyzer, freeze_linear, tfidf_transform
 from drugwatch.records import Event
 from drugwatch.text.analyze import TextView, analyze
 
@@ -505,11 +500,13 @@ def text_features(
 _WORD = re.compile(r"(?u)\b\w\w+\b|[$💲]")
 
 
+@saved_state
 def _words_and_bigrams(doc: str) -> list[str]:
     tokens = _WORD.findall(doc)
     return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
 
 
+@saved_state
 class _FastTfidf:
     """tf-idf with scikit-learn's fit and a faster transform for one fixed analyzer.
 
@@ -533,6 +530,8 @@ class _FastTfidf:
         return state
 
     def fit_transform(self, docs: list[str]):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         vectorizer = TfidfVectorizer(analyzer=self.analyzer, min_df=self.min_df, sublinear_tf=True, dtype=np.float32)
         try:
             X = vectorizer.fit_transform(docs)
@@ -553,7 +552,9 @@ class _FastTfidf:
         return tfidf_transform(docs, self.analyzer, self.vocabulary_, self.idf_, word_cache=cache)
 
 
-_CHAR_WB = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
+#: scikit-learn's ``char_wb`` 2-5-grams (``lowercase=False``), written out: the same terms
+#: without importing scikit-learn to predict.
+_CHAR_WB = char_wb_analyzer((2, 5))
 
 
 @lru_cache(maxsize=65536)
@@ -567,6 +568,7 @@ def _word_char_ngrams(word: str) -> tuple[str, ...]:
 _CACHED_WORD_MAX_CHARS = 64
 
 
+@saved_state
 def _tag_ngrams(doc: str) -> list[str]:
     """scikit-learn's ``char_wb`` 2-5-grams of ``doc``: they are taken word by
     word, so each hashtag's n-grams are computed once (tags repeat)."""
@@ -579,6 +581,7 @@ def _tag_ngrams(doc: str) -> list[str]:
     return out
 
 
+@saved_state
 def _split_words(doc: str) -> list[str]:
     return doc.split()
 
@@ -589,6 +592,7 @@ class SellingDetector(Detector):
 
     task: ClassVar[Task] = "selling"
     reads_views = True
+    weights_format = "npz"
     description = (
         "drugwatch selling detector: word tf-idf + hashtag character n-grams + text-layer evidence "
         "(drug terms, contacts, prices, quantities, sale terms and their conjunctions), class-balanced "
@@ -657,7 +661,9 @@ class SellingDetector(Detector):
             format="csr",
         )
 
-    def _fit_linear(self, words, tags, dense, y) -> tuple[_FastTfidf, _FastTfidf, LogisticRegression]:
+    def _fit_linear(self, words, tags, dense, y) -> tuple[_FastTfidf, _FastTfidf, Any]:
+        from sklearn.linear_model import LogisticRegression
+
         word_vec, tag_vec = self._vectorizers(len(words))
         word_X = word_vec.fit_transform(words)
         tag_X = tag_vec.fit_transform(tags)
@@ -673,6 +679,12 @@ class SellingDetector(Detector):
     # -- fit / predict ------------------------------------------------------------
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        from drugwatch.evaluation.metrics import best_f1_threshold
+        from drugwatch.evaluation.splits import group_of
+
         if self.repair:
             # masked letters are filled from the training texts' own words
             from drugwatch.models.multilabel import mask_index
@@ -718,6 +730,15 @@ class SellingDetector(Detector):
         scores = np.asarray(X @ self.model_.coef_.ravel()).ravel() + self.model_.intercept_[0]
         z = scores * self.calibrator_.coef_[0, 0] + self.calibrator_.intercept_[0]
         return 1.0 / (1.0 + np.exp(-z))
+
+    def _learned_state(self) -> dict[str, Any]:
+        """The learned state with the two logistic regressions kept as their coefficients and intercepts
+        (:class:`~drugwatch.models.tfidf_fast.LinearModel`: what prediction reads)."""
+        state = super()._learned_state()
+        for key in ("model_", "calibrator_"):
+            if key in state:
+                state[key] = freeze_linear(state[key])
+        return state
 
     @property
     def vocabulary_(self) -> dict[str, int]:
@@ -797,6 +818,9 @@ class TfidfLogReg(Detector):
         self.seed = seed
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         self.vectorizer_ = TfidfVectorizer(ngram_range=(1, 2), min_df=self.min_df, sublinear_tf=True, dtype=np.float32)
         X = self.vectorizer_.fit_transform([e.text for e in events])
         self.model_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed).fit(X, y)

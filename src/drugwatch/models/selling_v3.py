@@ -97,6 +97,17 @@ Events between the two are "needs review" (:meth:`needs_review`,
 :meth:`triage`). The same rule applied to each inner fold's out-of-fold
 scores gives the spread reported in the model card.
 
+**Two-stage decision, optional.** ``offer_gate=True``: an event is decided
+``selling`` only where the text layer reads a drug next to offer evidence
+(a contact, price, quantity or sale word; :func:`offer_gate`), so the
+n-grams of a register cannot flag a text alone. The threshold is read from
+the out-of-fold scores that can decide (the others count as below it);
+``predict_proba`` caps a text that fails the gate just below
+``threshold_``, where the review band can still show it. The probabilities
+of texts that pass are unchanged. Off by default: it lowers the threshold
+and raises recall on held-out families, but it never flags an offer whose
+only drug word is ambiguous slang ("selling blow, dm me on wickr").
+
 **Weak supervision, optional.** ``weak=True`` fits the label model of
 :mod:`drugwatch.models.weak` (labelling functions on the evidence block,
 combined without labels) on the training texts and adds its posterior as
@@ -690,6 +701,18 @@ def without_offer_kind(dense: np.ndarray, kind: str) -> np.ndarray:
     return out
 
 
+def offer_gate(dense: np.ndarray) -> np.ndarray:
+    """Rows whose text layer reads an offer: a drug next to a contact, price, quantity or sale word.
+
+    The first stage of the two-stage decision (``offer_gate=True``): the
+    score may decide ``selling`` only on these rows, so n-grams of a
+    register (a hashtag run, a strain name, a shop's wording) cannot flag a
+    text on their own. ``offer_evidence`` counts those kinds next to a drug
+    (:func:`evidence`), in the first cue version too.
+    """
+    return np.asarray(dense)[:, _EV["offer_evidence"]] > 0
+
+
 def group_balanced(weights: np.ndarray, chosen: np.ndarray, groups: np.ndarray, power: float) -> np.ndarray:
     """``weights`` with each ``chosen`` event divided by its group's size (among the chosen) ** ``power``.
 
@@ -1030,6 +1053,7 @@ class GeneralSellingDetector(Detector):
         "target_precision": [Interval(float, 0, 1)],
         "weak": [InstanceOf((bool,))],
         "review_fpr": [Interval(float, 0, 1)],
+        "offer_gate": [InstanceOf((bool,))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -1059,6 +1083,7 @@ class GeneralSellingDetector(Detector):
         target_precision: float = 0.0,
         review_fpr: float = 0.01,
         weak: bool = False,
+        offer_gate: bool = False,
         seed: int = 0,
     ):
         self.pool = pool
@@ -1084,6 +1109,7 @@ class GeneralSellingDetector(Detector):
         self.target_precision = target_precision
         self.weak = weak
         self.review_fpr = review_fpr
+        self.offer_gate = offer_gate
         self.seed = seed
 
     # -- features ---------------------------------------------------------------
@@ -1247,15 +1273,20 @@ class GeneralSellingDetector(Detector):
         self.calibration_ = _platt(scores[calib], target[calib], calib_weights)
         self.calibration_source_ = source
         proba = _sigmoid(scores, *self.calibration_)
+        # Two-stage decision: a text without offer evidence is never decided `selling`, so the
+        # threshold is read from the scores that can decide (the others count as below it).
+        self.offer_gate_ = bool(self.offer_gate)
+        gated = offer_gate(dense) if self.offer_gate_ else np.ones(len(train), dtype=bool)
+        deciding = np.where(gated, proba, 0.0)
 
         subsources = np.array([_subsource(e) for e in train], dtype=object)
         if self.target_precision > 0:
             self.threshold_ = choose_threshold(
-                proba[calib], target[calib], target_fpr=self.target_fpr, target_precision=self.target_precision
+                deciding[calib], target[calib], target_fpr=self.target_fpr, target_precision=self.target_precision
             )
         else:
             self.threshold_ = choose_threshold_by_negatives(
-                proba[calib],
+                deciding[calib],
                 target[calib],
                 subsources[calib],
                 target_fpr=self.target_fpr,
@@ -1277,7 +1308,7 @@ class GeneralSellingDetector(Detector):
                 if self.target_precision > 0:
                     fold_thresholds.append(
                         choose_threshold(
-                            proba[in_fold],
+                            deciding[in_fold],
                             target[in_fold],
                             target_fpr=self.target_fpr,
                             target_precision=self.target_precision,
@@ -1286,7 +1317,7 @@ class GeneralSellingDetector(Detector):
                 else:
                     fold_thresholds.append(
                         choose_threshold_by_negatives(
-                            proba[in_fold],
+                            deciding[in_fold],
                             target[in_fold],
                             subsources[in_fold],
                             target_fpr=self.target_fpr,
@@ -1303,8 +1334,9 @@ class GeneralSellingDetector(Detector):
             "fold": fold_of,
             "subsource": subsources,
             "raw": scores,
+            "gated": gated,
         }
-        decided = proba[calib] >= self.threshold_
+        decided = deciding[calib] >= self.threshold_
         tc = target[calib]
         tp = int((decided & (tc == 1)).sum())
         fp = int((decided & (tc == 0)).sum())
@@ -1391,7 +1423,21 @@ class GeneralSellingDetector(Detector):
             + dense @ (coef[len(self.vocabulary_) :] * self.evidence_weight)
             + self.model_.intercept_[0]
         )
-        return _sigmoid(scores, *self.calibration_)
+        proba = _sigmoid(scores, *self.calibration_)
+        if getattr(self, "offer_gate_", False):  # models saved before the gate have none
+            # below the threshold (so `decide` says no), where the review band can still show it
+            proba = np.where(offer_gate(dense), proba, np.minimum(proba, np.nextafter(self.threshold_, 0.0)))
+        return proba
+
+    def _load_weights(self, directory: Path) -> None:
+        super()._load_weights(directory)
+        # A directory saved before a parameter existed has none in its config, so the
+        # constructor gave it today's default; state what that model was fitted with.
+        if not hasattr(self, "offer_gate_"):
+            self.offer_gate = False
+        if getattr(self, "balance_", None) is None:  # saved before rebalancing and feature dropout
+            self.post_positive_share = self.group_balance = self.calibration_group_balance = 0.0
+            self.dropout_weight = 0.0
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -1439,7 +1485,13 @@ class GeneralSellingDetector(Detector):
                 if self.target_precision > 0
                 else f"FPR <= {self.target_fpr} on the pooled negative posts and <= {self.max_subsource_fpr} on each "
                 f"negative sub-source with >= {self.min_subsource_negatives} negatives, out-of-fold (negatives only)"
+            )
+            + (
+                "; selling only where the text layer reads a drug next to offer evidence (offer gate)"
+                if getattr(self, "offer_gate_", False)
+                else ""
             ),
+            "offer_gate": bool(getattr(self, "offer_gate_", False)),
             "cue_version": int(getattr(self, "cue_version_", 1)),
             # models saved before the rebalancing record none
             "positive_balance": getattr(self, "balance_", None),

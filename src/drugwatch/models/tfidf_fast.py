@@ -11,7 +11,12 @@ and analysing plain word n-grams without scikit-learn's no-op steps
 (:func:`plain_word_analyzer`).
 
 Fitting stays with scikit-learn; only the transform is replaced, and the
-tests check it against scikit-learn's output.
+tests check it against scikit-learn's output. :class:`FrozenTfidf` and
+:class:`LinearModel` hold what a fitted vectorizer and a fitted linear model
+keep for prediction (vocabulary, idf; coefficients, intercept) and nothing
+of scikit-learn: a model directory saved with them loads and predicts
+without importing scikit-learn (whose import pulls in scipy.stats and
+pandas, most of a short command's start-up).
 """
 
 from __future__ import annotations
@@ -26,7 +31,20 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["WordIdCache", "plain_word_analyzer", "tfidf_transform", "vectorizer_transform"]
+from drugwatch.models.base import saved_state
+
+__all__ = [
+    "FrozenTfidf",
+    "LinearModel",
+    "WordIdCache",
+    "char_wb_analyzer",
+    "freeze_linear",
+    "freeze_vectorizer",
+    "plain_word_analyzer",
+    "tfidf_transform",
+    "vectorizer_transform",
+    "word_ngram_analyzer",
+]
 
 Analyzer = Callable[[str], list[str]]
 
@@ -150,6 +168,152 @@ def plain_word_analyzer(vectorizer: Any) -> Analyzer | None:
     return analyze
 
 
+def word_ngram_analyzer(token_pattern: str, ngram_range: tuple[int, int]) -> Analyzer:
+    """Word uni- (``(1, 1)``) or uni+bigrams (``(1, 2)``) of ``token_pattern``'s tokens, as
+    scikit-learn's ``analyzer="word"`` gives them without preprocessing (see :func:`plain_word_analyzer`)."""
+    if tuple(ngram_range) not in ((1, 1), (1, 2)):
+        raise ValueError(f"word n-grams (1, 1) or (1, 2) supported; got {tuple(ngram_range)}")
+    findall = re.compile(token_pattern).findall
+    if tuple(ngram_range) == (1, 1):
+        return findall
+
+    def analyze(doc: str) -> list[str]:
+        tokens = findall(doc)
+        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+    return analyze
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def char_wb_analyzer(ngram_range: tuple[int, int]) -> Analyzer:
+    """scikit-learn's ``analyzer="char_wb"`` n-grams without preprocessing (``lowercase=False``, no
+    accent stripping): each whitespace-separated word padded with one space, its n-grams of every
+    length in ``ngram_range`` in order of length then position, a word shorter than n counted once."""
+    min_n, max_n = (int(n) for n in ngram_range)
+
+    def analyze(doc: str) -> list[str]:
+        ngrams: list[str] = []
+        append = ngrams.append
+        for w in _WHITE_SPACES.sub(" ", doc).split():
+            w = " " + w + " "
+            w_len = len(w)
+            for n in range(min_n, max_n + 1):
+                offset = 0
+                append(w[offset : offset + n])
+                while offset + n < w_len:
+                    offset += 1
+                    append(w[offset : offset + n])
+                if offset == 0:  # a word shorter than n: counted once
+                    break
+        return ngrams
+
+    return analyze
+
+
+@saved_state
+class FrozenTfidf:
+    """A fitted :class:`~sklearn.feature_extraction.text.TfidfVectorizer`'s prediction state.
+
+    ``transform`` gives the matrix :func:`vectorizer_transform` gives for the
+    vectorizer it was taken from (:func:`freeze_vectorizer`): the same
+    terms, vocabulary ids, idf and float32 arithmetic. Only the settings
+    the fast transform supports are taken (word uni/bigrams or ``char_wb``
+    n-grams, no preprocessing, l2 rows with idf).
+    """
+
+    def __init__(
+        self,
+        *,
+        analyzer: str,
+        ngram_range: tuple[int, int],
+        token_pattern: str | None,
+        sublinear_tf: bool,
+        vocabulary: dict[str, int],
+        idf: np.ndarray,
+    ):
+        self.analyzer = analyzer
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.token_pattern = token_pattern
+        self.sublinear_tf = bool(sublinear_tf)
+        self.vocabulary_ = vocabulary
+        self.idf_ = idf
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_cache")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
+
+    def build_analyzer(self) -> Analyzer:
+        if self.analyzer == "char_wb":
+            return char_wb_analyzer(self.ngram_range)
+        return word_ngram_analyzer(self.token_pattern or r"(?u)\b\w\w+\b", self.ngram_range)
+
+    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        entry = self.__dict__.get("_cache")
+        if entry is None:
+            analyzer = self.build_analyzer()
+            cache = WordIdCache(analyzer, self.vocabulary_) if self.analyzer == "char_wb" else None
+            entry = self.__dict__["_cache"] = (analyzer, cache)
+        analyzer, cache = entry
+        return tfidf_transform(
+            docs, analyzer, self.vocabulary_, self.idf_, sublinear_tf=self.sublinear_tf, word_cache=cache
+        )
+
+
+def freeze_vectorizer(vectorizer: Any) -> Any:
+    """:class:`FrozenTfidf` of a fitted ``TfidfVectorizer`` whose transform :func:`vectorizer_transform`
+    computes itself; any other object (or setting) is returned as it is."""
+    if isinstance(vectorizer, FrozenTfidf) or type(vectorizer).__name__ != "TfidfVectorizer":
+        return vectorizer
+    if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
+        return vectorizer
+    if vectorizer.analyzer == "char_wb":
+        plain = (
+            vectorizer.input == "content"
+            and not vectorizer.lowercase
+            and vectorizer.strip_accents is None
+            and vectorizer.preprocessor is None
+        )
+        if not plain:
+            return vectorizer
+    elif plain_word_analyzer(vectorizer) is None:
+        return vectorizer
+    return FrozenTfidf(
+        analyzer=vectorizer.analyzer,
+        ngram_range=tuple(vectorizer.ngram_range),
+        token_pattern=vectorizer.token_pattern if vectorizer.analyzer == "word" else None,
+        sublinear_tf=vectorizer.sublinear_tf,
+        vocabulary={term: int(i) for term, i in vectorizer.vocabulary_.items()},
+        idf=np.asarray(vectorizer.idf_),
+    )
+
+
+@saved_state
+class LinearModel:
+    """A fitted binary linear model's ``coef_`` (1, n) and ``intercept_`` (1,): what prediction reads."""
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray):
+        self.coef_ = np.asarray(coef)
+        self.intercept_ = np.asarray(intercept)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``X @ coef_.T + intercept_`` (raveled for one row of coefficients), as scikit-learn computes it."""
+        scores = np.asarray(X @ self.coef_.T) + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+
+def freeze_linear(model: Any) -> Any:
+    """:class:`LinearModel` of a fitted scikit-learn linear classifier (``coef_`` / ``intercept_``);
+    anything else (a constant score, an already frozen model) as it is."""
+    if isinstance(model, LinearModel) or not hasattr(model, "coef_") or not hasattr(model, "intercept_"):
+        return model
+    return LinearModel(np.array(model.coef_), np.array(np.atleast_1d(model.intercept_)))
+
+
 _ANALYZERS: weakref.WeakKeyDictionary[Any, tuple[Analyzer, WordIdCache | None]] = weakref.WeakKeyDictionary()
 
 
@@ -157,8 +321,11 @@ def vectorizer_transform(vectorizer: Any, docs: Sequence[str]) -> sp.csr_matrix:
     """``vectorizer.transform(docs)`` for a fitted :class:`TfidfVectorizer`
     (``norm="l2"``, ``use_idf=True``), without scikit-learn's per-call overhead.
 
-    Falls back to ``vectorizer.transform`` for other settings.
+    Falls back to ``vectorizer.transform`` for other settings. A
+    :class:`FrozenTfidf` computes its own.
     """
+    if isinstance(vectorizer, FrozenTfidf):
+        return vectorizer.transform(docs)
     if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
         return vectorizer.transform(docs)
     entry = _ANALYZERS.get(vectorizer)

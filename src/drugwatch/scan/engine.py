@@ -21,6 +21,7 @@ completes.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -297,6 +298,12 @@ def run_scan(
     since = 0
     last_resume = start
     complete = False
+    # The loaded models and modules (about 170,000 objects the collector tracks) live through the whole
+    # scan: frozen, the collector's full passes skip them. Those passes cost about 0.4 of 5 CPU-s per
+    # 6,000 events (same-process A/B); frozen, 0.01. Left alone when the caller froze objects itself.
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         for window in windows:
             for item, outcome in window:
@@ -324,6 +331,8 @@ def run_scan(
         qfile.flush()
         complete = True
     finally:
+        if freeze:
+            gc.unfreeze()
         sink.close(complete)
         qfile.close(complete)
         close = getattr(windows, "close", None)

@@ -381,7 +381,8 @@ def _digest_and_columns(
     for key, prefix, is_json in _layout(tuple(data), json_columns):
         value = data[key]
         if is_json:
-            text = canonical_json(value)
+            # No encoder call for null and [] (most records' labels and images): 1 µs a record.
+            text = "null" if value is None else "[]" if type(value) is list and not value else canonical_json(value)
             columns[key] = None if value is None else RawJSON(text)
         elif value is None:
             text = "null"

@@ -60,6 +60,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -327,7 +328,7 @@ def _read_counts(path: str) -> dict[str, str]:
     return counts
 
 
-def _log_prob(count: str) -> float:
+def _log_prob(count: str | float) -> float:
     return math.log10(float(count)) - _LOG_TOTAL
 
 
@@ -347,30 +348,137 @@ def _base_log_probs() -> dict[str, float]:
         return _BASE
 
 
+#: Look-ups after which :class:`_CountLookup` builds a dict of every count
+#: (about 0.15 s): by then the bisections have cost about as much.
+_DICT_AFTER_LOOKUPS: Final = 30_000
+_SORTED_COUNTS_FORMAT: Final = 2
+
+
+def _sorted_counts(path: str) -> tuple[str, bytes, bytes]:
+    """The words of ``path`` (as :func:`_read_counts` reads them) sorted and
+    each followed by a newline, the offset of each word in that text (and
+    the text's length) as native unsigned ints, and the counts as native
+    doubles in the same order."""
+    counts = _read_counts(path)
+    words = sorted(counts)
+    if any("\n" in w for w in words):  # the file is split at lines: never
+        raise ValueError(f"a word holding a newline in {path}")
+    offsets = array("I", [0])
+    for w in words:
+        offsets.append(offsets[-1] + len(w) + 1)
+    joined = "".join(w + "\n" for w in words)
+    return joined, offsets.tobytes(), array("d", [float(counts[w]) for w in words]).tobytes()
+
+
+class _CountLookup:
+    """wordsegment's unigram counts, looked up without a dict of all of them.
+
+    A process that segments a few hashtags ("#420") looks up a few hundred
+    words; building a dict of all 333,000 took most of its start-up (about
+    0.3 s). The counts are kept instead as one text of the sorted words, the
+    words' offsets and an array of counts, read from the table cache
+    (:mod:`drugwatch.text.tablecache`, derived from wordsegment's file once
+    per installation), and a word is found by bisection. A process that
+    looks up many words (a scan) gets a dict after ``_DICT_AFTER_LOOKUPS``
+    look-ups. Either way ``get`` returns the float of the count text the
+    file holds, or ``None``.
+    """
+
+    def __init__(self, path: str) -> None:
+        from drugwatch.text.tablecache import cached_table
+
+        joined, offsets, counts = cached_table(
+            "unigrams", _SORTED_COUNTS_FORMAT, [path, __file__], lambda: _sorted_counts(path)
+        )
+        self._joined: str = joined
+        self._offsets = array("I")
+        self._offsets.frombytes(offsets)
+        self._counts = array("d")
+        self._counts.frombytes(counts)
+        if len(self._offsets) != len(self._counts) + 1 or self._offsets[-1] != len(joined):
+            raise ValueError("the cached unigram table is inconsistent")
+        self._dict: dict[str, float] | None = None
+        self._lookups = 0
+
+    def _word(self, i: int) -> str:
+        return self._joined[self._offsets[i] : self._offsets[i + 1] - 1]
+
+    def get(self, word: str) -> float | None:
+        table = self._dict
+        if table is not None:
+            return table.get(word)
+        self._lookups += 1
+        if self._lookups > _DICT_AFTER_LOOKUPS:
+            words = self._joined.split("\n")[:-1]
+            self._dict = dict(zip(words, self._counts.tolist(), strict=True))
+            return self._dict.get(word)
+        lo, hi = 0, len(self._counts)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._word(mid) < word:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(self._counts) and self._word(lo) == word:
+            return self._counts[lo]
+        return None
+
+
+_LOOKUP: _CountLookup | None = None
+
+
+def _count_lookup() -> _CountLookup:
+    """The process's :class:`_CountLookup` over wordsegment's counts."""
+    global _LOOKUP
+    with _BASE_LOCK:
+        if _LOOKUP is None:
+            import wordsegment
+
+            _LOOKUP = _CountLookup(wordsegment.Segmenter.UNIGRAMS_FILENAME)
+        return _LOOKUP
+
+
 def word_count(word: str) -> float:
     """How often ``word`` (lower-case) occurs in wordsegment's web counts (0 if never)."""
-    log_p = _base_log_prob(word)
-    return 0.0 if log_p is None else 10 ** (log_p + _LOG_TOTAL)
+    count = _count_lookup().get(word)
+    return 0.0 if count is None else 10 ** (_log_prob(count) + _LOG_TOTAL)
 
 
 class _Segmenter:
-    """wordsegment's unigram model with our additions and number tokens."""
+    """wordsegment's unigram model with our additions and number tokens.
+
+    The additions' scores (each the higher of its own and wordsegment's) are
+    worked out on first look-up, so that building a segmenter looks up no
+    counts."""
 
     LIMIT: Final = 24  # longest word considered, as in wordsegment
 
     def __init__(self, extra: dict[str, float]) -> None:
-        self._counts = _base_counts()
-        self._extra = {w: max(self._base(w, -math.inf), math.log10(c) - _LOG_TOTAL) for w, c in extra.items()}
+        self._counts: _CountLookup | None = None
+        self._extra_counts = extra
+        self._extra: dict[str, float] = {}
 
-    def _base(self, word: str, default: float) -> float:
-        count = self._counts.get(word)
-        return default if count is None else _log_prob(count)
+    def _lookup(self) -> _CountLookup:
+        if self._counts is None:
+            self._counts = _count_lookup()
+        return self._counts
+
+    def _extra_score(self, word: str) -> float | None:
+        score = self._extra.get(word)
+        if score is None:
+            c = self._extra_counts.get(word)
+            if c is None:
+                return None
+            count = self._lookup().get(word)
+            base = -math.inf if count is None else _log_prob(count)
+            score = self._extra[word] = max(base, math.log10(c) - _LOG_TOTAL)
+        return score
 
     def _log_score(self, word: str) -> float:
-        score = self._extra.get(word)
+        score = self._extra_score(word)
         if score is not None:
             return score
-        count = self._counts.get(word)
+        count = self._lookup().get(word)
         if count is not None:
             return _log_prob(count)
         if word[0].isdigit() and _NUMBER_TOKEN.match(word):

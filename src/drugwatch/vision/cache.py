@@ -11,10 +11,10 @@ old id to reclaim the space.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from drugwatch.paths import write_bytes_atomic
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -51,14 +51,7 @@ class ShaCache:
     def write_bytes(self, sha256: str, data: bytes) -> Path:
         target = self.path(sha256)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(target, data)
         return target
 
     def __contains__(self, sha256: str) -> bool:
