@@ -228,19 +228,29 @@ def test_scan_files_equal_the_pydantic_dump(scorer: EventScorer, events: list[Ev
             assert row[name] == json.dumps(data[name], ensure_ascii=False, separators=(",", ":"))
 
 
-def test_the_scan_gives_the_collector_its_objects_back(scorer: EventScorer, tmp_path: Path) -> None:
+def test_the_scan_gives_the_collector_its_objects_back(
+    scorer: EventScorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({"id": "e1", "text": "hi"}) + "\n", encoding="utf-8")
+    gc.unfreeze()  # an earlier test's freeze (the API server freezes at start) would hide the scan's
     assert gc.get_freeze_count() == 0
     run_scan(source, tmp_path / "a.jsonl", scorer=scorer)
     assert gc.get_freeze_count() == 0
     gc.freeze()  # a caller's own freeze (a server before it forks) is left as it is
+    calls: list[str] = []
+    real = gc.freeze, gc.unfreeze
     try:
-        frozen = gc.get_freeze_count()
+        # the frozen count itself may fall while the scan runs (a frozen object
+        # freed by its last reference leaves the permanent generation): record calls
+        monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+        monkeypatch.setattr(gc, "unfreeze", lambda: calls.append("unfreeze"))
         run_scan(source, tmp_path / "b.jsonl", scorer=scorer)
-        assert gc.get_freeze_count() == frozen
+        assert calls == [] and gc.get_freeze_count() > 0
     finally:
-        gc.unfreeze()
+        monkeypatch.undo()
+        real[1]()
+    assert gc.freeze is real[0]
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
 
 
