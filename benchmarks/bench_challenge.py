@@ -125,20 +125,6 @@ def to_events(records: Sequence[dict[str, Any]]) -> list:
 # Models
 
 
-def parse_params(items: Sequence[str]) -> dict[str, Any]:
-    """``["offer_gate=true", "target_fpr=0.001"]`` -> detector parameters (values read as TOML, else text)."""
-    from drugwatch.evaluation.config import ConfigError, parse_override
-
-    params: dict[str, Any] = {}
-    for item in items:
-        try:
-            path, value = parse_override(item)
-        except ConfigError as error:
-            raise SystemExit(f"--param wants NAME=VALUE: {error}") from None
-        params[".".join(path)] = value
-    return params
-
-
 def _train_selling(bench: Path, name: str, out: Path, params: dict[str, Any] | None = None):
     from drugwatch.io.jsonl import load_bench_events
     from drugwatch.models.base import Detector
@@ -419,7 +405,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.selling is not None:
             detector = _load(args.selling, "selling")
         else:
-            params = parse_params(args.param)
+            from drugwatch.evaluation.config import ConfigError, parse_params
+
+            try:
+                params = parse_params(args.param)
+            except ConfigError as error:
+                raise SystemExit(f"--param wants NAME=VALUE: {error}") from None
             # the cache folder names the parameters, so a variant never loads another's model
             tag = "-".join(f"{k}={v}" for k, v in sorted(params.items()))
             folder = work / "models" / (args.registry + (f"-{tag}" if tag else ""))

@@ -29,17 +29,14 @@ DEFAULT_COLUMNS = ("drugwatch.tfidf_lr.v1", "drugwatch.selling.v1", "drugwatch.s
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
-    """``["offer_gate=true", "target_fpr=0.001"]`` -> detector parameters (values read as TOML, else text)."""
-    from drugwatch.evaluation.config import ConfigError, parse_override
+    """``--param NAME=VALUE`` items -> detector parameters (:func:`drugwatch.evaluation.config.parse_params`)."""
+    from drugwatch.evaluation.config import ConfigError
+    from drugwatch.evaluation.config import parse_params as parse
 
-    params: dict[str, Any] = {}
-    for item in items:
-        try:
-            path, value = parse_override(item)
-        except ConfigError as error:
-            raise SystemExit(f"--param wants NAME=VALUE: {error}") from None
-        params[".".join(path)] = value
-    return params
+    try:
+        return parse(items)
+    except ConfigError as error:
+        raise SystemExit(f"--param wants NAME=VALUE: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

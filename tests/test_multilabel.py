@@ -357,6 +357,18 @@ def _rewrite_as_pickled(directory, detector, edit=None):
     (directory / "weights.pkl").write_bytes(pickle.dumps(state))
 
 
+def _save_as_before(detector, directory, params, edit):
+    """Save ``detector`` as a version before ``params`` existed wrote it: those
+    hyperparameters left out of ``config.json``, the state pickled and ``edit``-ed."""
+    directory = detector.save(directory)
+    config = json.loads((directory / "config.json").read_text())
+    for key in params:
+        del config["params"][key]
+    (directory / "config.json").write_text(json.dumps(config))
+    _rewrite_as_pickled(directory, detector, edit)
+    return directory
+
+
 def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_before(tmp_path):
     """A directory written by the previous version (Platt, no stacker, no new parameters) predicts as it did."""
 
@@ -366,17 +378,17 @@ def test_drugtype_directories_saved_before_the_stacker_load_and_predict_as_befor
     detector = create_detector("drugwatch.drugtype.v1", min_df=1, combiner="platt", mask_vocabulary="training").fit(
         events
     )
-    directory = detector.save(tmp_path / "old")
-    config = json.loads((directory / "config.json").read_text())
-    for key in ("combiner", "knn_k", "knn_max_df", "stacker_C", "non_drug_wins", "mask_vocabulary"):
-        del config["params"][key]
-    (directory / "config.json").write_text(json.dumps(config))
 
     def edit(state):
         for key in ("stacker_", "non_drug_wins_", "mask_general_", "view_version_", "mask_words_"):
             del state[key]
 
-    _rewrite_as_pickled(directory, detector, edit)
+    directory = _save_as_before(
+        detector,
+        tmp_path / "old",
+        ("combiner", "knn_k", "knn_max_df", "stacker_C", "non_drug_wins", "mask_vocabulary"),
+        edit,
+    )
     loaded = Detector.load(directory)
     assert loaded.combiner == "stacker" and not hasattr(loaded, "stacker_")  # new defaults, old weights
     proba = loaded.predict_proba(events)
@@ -688,12 +700,12 @@ def test_drugtype_v2_saved_without_the_new_parameters_predicts_as_before(tmp_pat
     assert (v2.char_ngram_min, v2.knn_terms, v2.lexicon_source) == (1, 0, "normalized")
     probe = [*events[:40], Event(id="q", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me")]
     before = v2.predict_proba(probe)
-    directory = v2.save(tmp_path / "old")
-    config = json.loads((directory / "config.json").read_text())
-    for key in ("char_ngram_min", "knn_terms", "lexicon_source"):
-        del config["params"][key]
-    (directory / "config.json").write_text(json.dumps(config))
-    _rewrite_as_pickled(directory, v2, lambda state: state["neighbours_"].__dict__.pop("terms"))
+    directory = _save_as_before(
+        v2,
+        tmp_path / "old",
+        ("char_ngram_min", "knn_terms", "lexicon_source"),
+        lambda state: state["neighbours_"].__dict__.pop("terms"),
+    )
     loaded = Detector.load(directory)
     assert (loaded.char_ngram_min, loaded.knn_terms, loaded.lexicon_source) == (1, 0, "normalized")
     np.testing.assert_array_equal(loaded.predict_proba(probe), before)
@@ -816,12 +828,9 @@ def test_drugtype_v3_saved_without_the_mask_parameters_predicts_as_before(tmp_pa
         Event(id="q2", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me"),
     ]
     before = v3.predict_proba(probe)
-    directory = v3.save(tmp_path / "old")
-    config = json.loads((directory / "config.json").read_text())
-    for key in ("augment_masks", "mask_wildcard"):
-        del config["params"][key]
-    (directory / "config.json").write_text(json.dumps(config))
-    _rewrite_as_pickled(directory, v3, lambda state: state.pop("mask_wildcard_"))
+    directory = _save_as_before(
+        v3, tmp_path / "old", ("augment_masks", "mask_wildcard"), lambda state: state.pop("mask_wildcard_")
+    )
     loaded = Detector.load(directory)
     assert not getattr(loaded, "mask_wildcard_", False)
     np.testing.assert_array_equal(loaded.predict_proba(probe), before)
@@ -852,11 +861,7 @@ def test_drugtype_v3_uses_union_version_two_and_older_directories_keep_version_o
         Event(id="q1", text="P*R* BL░░ F□n□ lot, order now, wickr me"),
         Event(id="q2", text="menu: x*n*x, p*rc*c*t, c*c**n*, m*lly. wickr me"),
     ]
-    directory = v3.save(tmp_path / "old")
-    config = json.loads((directory / "config.json").read_text())
-    del config["params"]["union_version"]
-    (directory / "config.json").write_text(json.dumps(config))
-    _rewrite_as_pickled(directory, v3, lambda state: state.pop("union_version_"))
+    directory = _save_as_before(v3, tmp_path / "old", ("union_version",), lambda state: state.pop("union_version_"))
     old = Detector.load(directory)
     assert not hasattr(old, "union_version_")
     # the same model without the union, then each version of the union over it
@@ -899,12 +904,9 @@ def test_drugtype_consonant_view_is_fitted_state_and_older_directories_predict_a
     plain = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0, consonant_view=0.0).fit(events)
     assert plain.consonant_view_ == 0.0 and not hasattr(plain, "consonant_vectorizer_")
     before = plain.predict_proba(probe)
-    directory = plain.save(tmp_path / "old")
-    config = json.loads((directory / "config.json").read_text())
-    for key in ("consonant_view", "augment_copies"):
-        del config["params"][key]
-    (directory / "config.json").write_text(json.dumps(config))
-    _rewrite_as_pickled(directory, plain, lambda state: state.pop("consonant_view_"))
+    directory = _save_as_before(
+        plain, tmp_path / "old", ("consonant_view", "augment_copies"), lambda state: state.pop("consonant_view_")
+    )
     old = Detector.load(directory)
     assert not hasattr(old, "consonant_view_")
     np.testing.assert_array_equal(old.predict_proba(probe), before)

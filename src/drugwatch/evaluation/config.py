@@ -233,6 +233,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """``["offer_gate=true", "target_fpr=0.001"]`` -> ``{"offer_gate": True, "target_fpr": 0.001}``
+    (values read as TOML, else kept as text; :func:`parse_override` per item)."""
+    params: dict[str, Any] = {}
+    for item in items:
+        path, value = parse_override(item)
+        params[".".join(path)] = value
+    return params
+
+
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
     """Apply dotted overrides to a parsed TOML document (a copy is returned)."""
     data = json.loads(json.dumps(data, default=str))
