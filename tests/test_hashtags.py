@@ -211,9 +211,11 @@ def test_unigram_counts_read_as_wordsegment_reads_them(tmp_path):
     assert list(counts) == list(expected)
     assert all(float(counts[w]) == c for w, c in expected.items())
     probs = hashtags._base_log_probs()
+    lookup = hashtags._count_lookup()
+    assert len(probs) == len(expected)
     for word in ("the", "sale", "shrooms", "weed"):
-        assert hashtags._base_log_prob(word) == probs[word] == math.log10(expected[word]) - hashtags._LOG_TOTAL
-    assert hashtags._base_log_prob("qqzzxxqq") is None
+        assert lookup.log_prob(word) == probs[word] == math.log10(expected[word]) - hashtags._LOG_TOTAL
+    assert lookup.log_prob("qqzzxxqq") is None and "qqzzxxqq" not in probs
     # a word holding whitespace misaligns the one-split reading: read line by line, last count wins
     odd = tmp_path / "unigrams.txt"
     odd.write_text("ice cream\t50\nthe\t7\nthe\t9", encoding="utf-8")

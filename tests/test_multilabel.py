@@ -947,3 +947,48 @@ def test_masked_copies_with_more_copies_keep_the_first_copy_and_add_other_draws(
         assert copy.text != events[i].text and copy.id == events[i].id and copy.labels == events[i].labels
     with pytest.raises(ValueError, match="copies"):
         masked_copies(events, 0.6, seed=3, copies=0)
+
+
+def test_drugtype_lexicon_evidence_is_fitted_state_and_older_directories_predict_as_before(tmp_path):
+    """``lexicon_evidence=2`` reads the lexicon block with read and guessed labels apart
+    (``LEXICON_FEATURES_V2``), is recorded as ``lexicon_evidence_`` and round-trips; a
+    directory saved before the parameter existed (no ``lexicon_evidence_``) reads the one
+    block of labels and predicts the same bits."""
+    from drugwatch.models.multilabel import LEXICON_FEATURES, LEXICON_FEATURES_V2
+
+    events = stack_corpus()
+    probe = [
+        *events[:20],
+        Event(id="q1", text="C▢c▢▢n▢ 1g, x_n_x b▢rs, order now"),
+        Event(id="q2", text="menu: LSD tabs, MDMA, shrooms, xanax bars, coke. wickr me"),
+        Event(id="q3", text="H■MP P*R* BL░░ lot"),
+    ]
+    v3_class = get_detector_class("drugwatch.drugtype.v3")
+    assert v3_class._parameter_constraints["lexicon_evidence"][0].values == (1, 2)
+    one = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0, lexicon_evidence=1).fit(events)
+    assert one.lexicon_evidence_ == 1 and one._extra_config()["lexicon_evidence"] == 1
+    before = one.predict_proba(probe)
+    directory = _save_as_before(
+        one, tmp_path / "old", ("lexicon_evidence",), lambda state: state.pop("lexicon_evidence_")
+    )
+    old = Detector.load(directory)
+    assert not hasattr(old, "lexicon_evidence_") and old._extra_config()["lexicon_evidence"] == 1
+    np.testing.assert_array_equal(old.predict_proba(probe), before)
+
+    two = create_detector("drugwatch.drugtype.v3", min_df=1, augment_masks=0.0, lexicon_evidence=2).fit(events)
+    assert two.lexicon_evidence_ == 2 and two._extra_config()["lexicon_evidence"] == 2
+    again = Detector.load(two.save(tmp_path / "two"))
+    np.testing.assert_array_equal(again.predict_proba(probe), two.predict_proba(probe))
+    # the stacker reads the wider block; a masked guess lands in its own column, not the read one
+    assert two.stacker_ is not None
+    normalized, evidence = two._read(probe[-3:], None)
+    _, _, lex = two._features(normalized, fit=False, labels_read=evidence)
+    assert lex.shape == (3, len(LEXICON_FEATURES_V2))
+    col = {name: j for j, name in enumerate(LEXICON_FEATURES_V2)}
+    assert lex[0, col["lex_cocaine"]] == 0 and lex[0, col["guess_cocaine"]] > 0
+    assert lex[1, col["lex_cocaine"]] == 1 and lex[1, col["guess_cocaine"]] == 0
+    normalized, labels = one._read(probe[-3:-2], None)
+    _, _, lex_one = one._features(normalized, fit=False, labels_read=labels)
+    assert lex_one.shape == (1, len(LEXICON_FEATURES)) and lex_one[0, col["lex_cocaine"]] == 1
+    with pytest.raises(ValueError, match="lexicon_evidence"):
+        create_detector("drugwatch.drugtype.v3", lexicon_evidence=3).fit(events)

@@ -178,9 +178,12 @@ def events() -> list[Event]:
 
 def _pydantic_json(result: EventResult, *, models: bool = True) -> str:
     exclude = set() if models else {"models"}
-    if result.vision is None:
-        exclude.add("vision")
+    for name in ("vision", "selling_review", "language"):
+        if getattr(result, name) is None:
+            exclude.add(name)
     data = result.model_dump(mode="json", exclude=exclude or None)
+    if models:
+        data["models"] = [info.dump() for info in result.models]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -630,6 +630,21 @@ def test_stage1_fast_paths_match_the_reference(text):
         assert normalize._stage1_unicode(text) == _stage1_unicode_reference(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001f1f8\U0001f1ed\U0001f1f7\U0001f1f4\U0001f1f4\U0001f1f2\U0001f1f8 now",
+        "x\U0001f1fa\U0001f1f8y \U0001f1e6\U0001f1e7\U0001f1e8 é",
+        "🍄 \U0001f1e6\U0001f1e7 then \U0001f1e6\U0001f1e7\U0001f1e8🍄\ufe0f\U0001f1e9\U0001f1ea\U0001f1eb",
+        "\u200b\U0001f1e6\U0001f1e7\U0001f1e8\u200bé",
+    ],
+)
+def test_stage1_reads_regional_indicators_run_by_run(text):
+    """Regional-indicator letters are looked for in each non-ASCII run, not
+    over the whole text: the same reading as the whole-text search."""
+    assert normalize._stage1_unicode(text) == _stage1_unicode_reference(text)
+
+
 # ---------------------------------------------------------------------------
 # hashtags
 # ---------------------------------------------------------------------------

@@ -138,9 +138,9 @@ def test_count_lookup_gives_the_counts_of_the_file(fresh_lookup, monkeypatch, di
     sample = words[:50] + words[-50:] + rng.sample(words, 400) + [min(words), max(words)]
     lookup = hashtags._count_lookup()
     for word in sample:
-        assert lookup.get(word) == float(counts[word]), word
+        assert lookup.log_prob(word) == hashtags._log_prob(counts[word]), word
     for absent in ("", "qqzzxxqq", "zzzzzzzzzzzzzzzzzzzzzzzz", "\x00", "é", max(words) + "a", "0" * 30):
-        assert absent in counts or lookup.get(absent) is None
+        assert absent in counts or lookup.log_prob(absent) is None
     assert hashtags.word_count("sale") == 10 ** (hashtags._log_prob(counts["sale"]) + hashtags._LOG_TOTAL)
     assert hashtags.word_count("qqzzxxqq") == 0.0
 
@@ -166,12 +166,11 @@ def test_inspect_start_up_reads_no_full_table(tmp_path):
         "from drugwatch.text import hashtags, normalize\n"
         "v = analyze('selling c0ke and xanax bars, text me at +44 7700 900123 or snap @plug_uk #420 💊')\n"
         "assert v.hashtags[0].analysis.segments == ('420',), v.hashtags\n"
-        "print(hashtags._COUNTS is None, hashtags._LOOKUP._dict is None,\n"
-        "      'confusable_homoglyphs.confusables' in sys.modules)\n"
+        "print(hashtags._LOOKUP._log_probs is None, 'confusable_homoglyphs.confusables' in sys.modules)\n"
     )
     env = dict(os.environ, DRUGWATCH_HOME=str(tmp_path / "home"))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["True", "True", "False"]
+    assert done.stdout.split() == ["True", "False"]
     assert list((tmp_path / "home" / "cache").glob("unigrams-*.marshal"))
 
 

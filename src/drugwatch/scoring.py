@@ -70,6 +70,11 @@ SCAN_TASKS = frozenset({"selling", "drugtype", "drug_image"})
 #: Version of the :class:`EventResult` layout; bump when fields change meaning.
 RESULT_FORMAT = 1
 
+#: Which events get a ``language`` (:func:`drugwatch.text.language.detect_language`,
+#: about 0.3 ms per text): ``"flagged"`` the events the selling detector marks or sends
+#: to review, ``"all"`` every event, ``"none"`` no event.
+LANGUAGE_POLICIES = ("flagged", "all", "none")
+
 
 def lexicon_fingerprint() -> str:
     """The fingerprint of the lexicon the text layer reads (built-in files and any user lexicon), as
@@ -131,6 +136,16 @@ class ModelInfo(_Frozen):
     fingerprint: str | None = None
     saved_at: str | None = None
     threshold: float | None = None
+    #: Lower end of the model's "needs review" band (``[review_threshold, threshold)``), for
+    #: detectors that have one (``drugwatch.selling.v3``); left out of dumps when ``None``.
+    review_threshold: float | None = None
+
+    def dump(self) -> dict[str, Any]:
+        """``model_dump()`` without ``review_threshold`` when it is ``None`` (the bytes of models without a band)."""
+        data = self.model_dump()
+        if data["review_threshold"] is None:
+            del data["review_threshold"]
+        return data
 
 
 #: A contact card's phone number is read up to this many characters (a
@@ -215,6 +230,14 @@ class EventResult(_Frozen):
     #: Per-image probabilities and the fused text + image decision, when a loaded model reads images
     #: (:mod:`drugwatch.vision.image_scoring`); left out of the JSON when ``None``.
     vision: VisionResult | None = None
+    #: The selling probability lies in the model's "needs review" band (at least its review
+    #: threshold, below its threshold): a person should look. ``None`` (left out of the JSON)
+    #: when no selling model ran or the model has no band.
+    selling_review: bool | None = None
+    #: ISO 639-1 code of the text's language (:func:`drugwatch.text.language.detect_language`), for
+    #: the events the scorer's ``language`` policy covers; ``None`` (left out of the JSON) otherwise
+    #: or when the text has too few letters to tell.
+    language: str | None = None
 
     @field_validator("drug_probabilities")
     @classmethod
@@ -243,14 +266,23 @@ class EventResult(_Frozen):
         once in a header line (:class:`drugwatch.scan.sinks.JsonlSink`).
         """
         exclude = set() if models else {"models"}
-        if self.vision is None:  # text-only results keep their bytes
-            exclude.add("vision")
+        # fields added to the layout are left out while unset, so earlier results keep their bytes
+        for name in _OPTIONAL_FIELDS:
+            if getattr(self, name) is None:
+                exclude.add(name)
         data = self.model_dump(mode="json", exclude=exclude or None)
+        for info in data.get("models", ()):
+            if info.get("review_threshold", 0.0) is None:
+                del info["review_threshold"]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, line: str | bytes) -> EventResult:
         return cls.model_validate_json(line)
+
+
+#: :class:`EventResult` fields left out of its JSON while ``None``.
+_OPTIONAL_FIELDS = ("vision", "selling_review", "language")
 
 
 # ---------------------------------------------------------------------------
@@ -292,7 +324,16 @@ def _model_info(detector: Detector, config: dict[str, Any] | None) -> ModelInfo:
         fingerprint=training.get("fingerprint"),
         saved_at=config.get("saved_at"),
         threshold=float(detector.threshold_) if hasattr(detector, "threshold_") else None,
+        review_threshold=_review_threshold(detector),
     )
+
+
+def _review_threshold(detector: Detector) -> float | None:
+    """The lower end of ``detector``'s review band, when it has one (``needs_review`` and ``threshold_review_``)."""
+    if not callable(getattr(detector, "needs_review", None)):
+        return None
+    value = getattr(detector, "threshold_review_", None)
+    return None if value is None else float(value)
 
 
 class EventScorer:
@@ -313,9 +354,12 @@ class EventScorer:
         detectors: Sequence[Detector] = (),
         *,
         ocr: OcrEngine | None = None,
+        language: str = "flagged",
         _paths: Sequence[Path | None] | None = None,
         _configs: Sequence[dict[str, Any] | None] | None = None,
     ):
+        if language not in LANGUAGE_POLICIES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGE_POLICIES)}; got {language!r}")
         loaded: list[_Loaded] = []
         tasks: set[str] = set()
         paths = list(_paths) if _paths is not None else [None] * len(detectors)
@@ -337,12 +381,15 @@ class EventScorer:
             loaded.append(_Loaded(detector, _model_info(detector, config), path))
         self._loaded = loaded
         self.ocr = ocr
+        self.language = language
         self.vision = image_scorer_for([item.detector for item in loaded])
 
     # -- construction ---------------------------------------------------------
 
     @classmethod
-    def from_directories(cls, directories: Iterable[str | Path], *, ocr: OcrEngine | None = None) -> EventScorer:
+    def from_directories(
+        cls, directories: Iterable[str | Path], *, ocr: OcrEngine | None = None, language: str = "flagged"
+    ) -> EventScorer:
         """Load each model directory with :meth:`Detector.load`."""
         detectors, paths, configs = [], [], []
         for directory in directories:
@@ -352,10 +399,12 @@ class EventScorer:
             configs.append(json.loads((path / CONFIG_FILE).read_text(encoding="utf-8")))
         if not detectors:
             raise ValueError("no model directory given")
-        return cls(detectors, ocr=ocr, _paths=paths, _configs=configs)
+        return cls(detectors, ocr=ocr, language=language, _paths=paths, _configs=configs)
 
     @classmethod
-    def default(cls, models_dir: str | Path | None = None, *, ocr: OcrEngine | None = None) -> EventScorer:
+    def default(
+        cls, models_dir: str | Path | None = None, *, ocr: OcrEngine | None = None, language: str = "flagged"
+    ) -> EventScorer:
         """The default fast detectors from ``models_dir`` (default ``$DRUGWATCH_HOME/models``)."""
         root = Path(models_dir) if models_dir else default_models_dir()
         found = [root / sub for sub in DEFAULT_DETECTORS if (root / sub / CONFIG_FILE).is_file()]
@@ -364,7 +413,7 @@ class EventScorer:
                 f"no default detectors in {root} (expected {', '.join(DEFAULT_DETECTORS)}/config.json); "
                 "run `drugwatch demo` to train them on the demo corpus, or pass --model DIR"
             )
-        return cls.from_directories(found, ocr=ocr)
+        return cls.from_directories(found, ocr=ocr, language=language)
 
     # -- facts ------------------------------------------------------------------
 
@@ -377,11 +426,12 @@ class EventScorer:
         return tuple(item.path for item in self._loaded)
 
     def identity(self) -> dict[str, Any]:
-        """What decides the numbers (for checkpoints): models, the lexicon and whether OCR runs."""
+        """What decides the results (for checkpoints): models, the lexicon, whether OCR runs, the language policy."""
         return {
-            "models": [m.model_dump() for m in self.models],
+            "models": [m.dump() for m in self.models],
             "lexicon": lexicon_fingerprint(),
             "ocr": None if self.ocr is None else self.ocr.ocr_id,
+            "language": self.language,
         }
 
     def _detector(self, task: str) -> _Loaded | None:
@@ -405,11 +455,13 @@ class EventScorer:
         views = analyze_many([event.text for event in events])
         selling = self._detector("selling")
         drugtype = self._detector("drugtype")
-        sell_p = sell_y = None
+        sell_p = sell_y = review = None
         if selling is not None:
             sell_proba = selling.detector.predict_proba(events, views=views)
             sell_p = sell_proba[:, 1]
             sell_y = selling.detector.decide(sell_proba).astype(bool)
+            if selling.info.review_threshold is not None:
+                review = selling.detector.needs_review(sell_proba).astype(bool)  # type: ignore[attr-defined]
         drug_p = drug_y = None
         if drugtype is not None:
             drug_p = drugtype.detector.predict_proba(events, views=views)
@@ -425,10 +477,41 @@ class EventScorer:
         sell_ys = [None] * len(events) if sell_y is None else sell_y.tolist()
         drug_ps = [None] * len(events) if drug_p is None else drug_p.tolist()
         drug_ys = [None] * len(events) if drug_y is None else drug_y.tolist()
+        reviews = [None] * len(events) if review is None else review.tolist()
+        languages = self._languages(events, sell_ys, reviews)
         return [
-            self._result(event, views[i], models, sell_ps[i], sell_ys[i], drug_ps[i], drug_ys[i], vision[i])
+            self._result(
+                event,
+                views[i],
+                models,
+                sell_ps[i],
+                sell_ys[i],
+                drug_ps[i],
+                drug_ys[i],
+                vision[i],
+                reviews[i],
+                languages[i],
+            )
             for i, event in enumerate(events)
         ]
+
+    def _languages(
+        self, events: Sequence[Event], selling: Sequence[bool | None], review: Sequence[bool | None]
+    ) -> list[str | None]:
+        """Each event's language under :attr:`language` (``None`` where the policy does not cover it)."""
+        if self.language == "none":
+            return [None] * len(events)
+        if self.language == "all":
+            chosen = list(range(len(events)))
+        else:
+            chosen = [i for i in range(len(events)) if selling[i] or review[i]]
+        out: list[str | None] = [None] * len(events)
+        if chosen:
+            from drugwatch.text.language import detect_languages
+
+            for i, code in zip(chosen, detect_languages(events[i].text for i in chosen)):
+                out[i] = code
+        return out
 
     def _result(
         self,
@@ -440,6 +523,8 @@ class EventScorer:
         drug_p: list[float] | None,
         drug_y: list[Any] | None,
         vision: VisionResult | None = None,
+        review: bool | None = None,
+        language: str | None = None,
     ) -> EventResult:
         # Results are built from the text layer's typed objects and the event's
         # validated fields, so the models are built without validation
@@ -570,6 +655,8 @@ class EventScorer:
                 "annotated_selling": event.selling,
                 "models": models,
                 "vision": vision,
+                "selling_review": review,
+                "language": language,
             },
         )
 

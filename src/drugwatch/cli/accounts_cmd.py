@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail
 
 accounts_app = typer.Typer(help="Dealer accounts (Yang & Luo) and account linking.", no_args_is_help=True)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail
 
 annotate_app = typer.Typer(help="The annotation web app: users, assignments, agreement, export.", no_args_is_help=True)

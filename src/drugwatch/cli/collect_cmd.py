@@ -10,7 +10,7 @@ from typing import Annotated, cast
 
 import typer
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import DbOption, console, err_console, fail, progress_bar
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import DbOption, console
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import plain_progress
 
 _console = Console(stderr=True, soft_wrap=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail, progress_bar
 from drugwatch.io.formats import IMPORT_FORMATS
 

@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 
 if TYPE_CHECKING:
     from drugwatch.text.analyze import TextView

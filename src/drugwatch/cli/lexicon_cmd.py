@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 
 lexicon_app = typer.Typer(
     help="The drug lexicon: discover new slang, accept it into a user lexicon.", no_args_is_help=True

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail
 
 

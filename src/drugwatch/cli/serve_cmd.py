@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from drugwatch.cli import app
+from drugwatch.cli._app import app
 from drugwatch.cli.common import DbOption, ExitCode, console, fail
 
 keys_app = typer.Typer(help="API keys of the scoring API (drugwatch serve).", no_args_is_help=True)

@@ -45,6 +45,7 @@ from drugwatch.models.multilabel import N_LABELS, decode
 if TYPE_CHECKING:
     from drugwatch.lexicon.matcher import LexiconHit
     from drugwatch.text.analyze import TextView
+    from drugwatch.text.normalize import NormalizedText
 
 #: The union's versions (see the module doc); 1 is the default, so that a
 #: model that does not record a version predicts as it was saved.
@@ -157,6 +158,43 @@ def _disguise_share(view: TextView) -> float:
         words += 1
         disguised += _disguised(view, m.start(), m.end())
     return disguised / words if words else 0.0
+
+
+@lru_cache(maxsize=1)
+def _hiding_chars() -> frozenset[str]:
+    """Raw characters that show no letter: the text layer's mask symbols and
+    the separators it reads as a hidden letter ("c.c..n.")."""
+    from drugwatch.text.normalize import _MASK_SEPS, _MASKS
+
+    return frozenset(_MASKS) | frozenset(_MASK_SEPS)
+
+
+def hidden_letters(normalized: NormalizedText, start: int, end: int) -> tuple[int, int]:
+    """``(letters, hidden)`` of the normalized span ``[start, end)``: how many
+    letters and digits it has, and how many of them the text layer filled in
+    where the raw text shows only mask symbols or separators ("c*c**n*" has
+    7 and 4; "H■MP" read as "hemp" 4 and 1). A letter written any other way
+    is shown: look-alikes, styled letters, leetspeak ("c0caine"), currency
+    signs ("k€tamine"), emoji words, and an O-shaped mask read as an "o"
+    ("∅xy"). A separator between shown letters ("sh_r_o_o_m_s") hides none.
+    Linear in the span: each character's raw source once (``raw_span``)."""
+    if normalized.starts is None:  # a plain lower-casing: every letter is shown
+        return sum(1 for c in normalized.text[start:end] if c.isalnum()), 0
+    from drugwatch.text.normalize import _O_MASKS
+
+    hiding = _hiding_chars()
+    raw = normalized.raw
+    letters = hidden = 0
+    for i in range(start, min(end, len(normalized.text))):
+        c = normalized.text[i]
+        if not c.isalnum():
+            continue
+        letters += 1
+        a, b = normalized.raw_span(i, i + 1)
+        source = raw[a:b]
+        if source and all(ch in hiding and not (c == "o" and ch in _O_MASKS) for ch in source):
+            hidden += 1
+    return letters, hidden
 
 
 def trusted_drug_hits(view: TextView) -> tuple[LexiconHit, ...]:
@@ -322,6 +360,7 @@ __all__ = [
     "UNION_EXCLUSIONS_FILE",
     "UNION_VERSIONS",
     "confident_lexicon_labels",
+    "hidden_letters",
     "lexicon_union",
     "sale_lexicon_labels",
     "trusted_drug_hits",

@@ -57,6 +57,16 @@ from clean words carries to masked ones. Both are fitted attributes
 (``consonant_view_``; the copies exist at fit time only): directories saved
 before them read and predict as they did.
 
+``lexicon_evidence`` 2 splits the lexicon block into labels *read* (every
+letter of the term shown in the raw text) and labels *guessed* (letters
+filled in behind mask symbols or separators by the text layer, with the
+share of letters shown, or found only by the model's own mask resolver):
+:class:`LexiconEvidence`, :data:`LEXICON_FEATURES_V2`. The SVMs and the
+stacker then learn how far to trust a guess ("H■MP" read as "hemp") apart
+from a reading. Version 1 is one block of labels, whatever read them. A
+fitted attribute (``lexicon_evidence_``): directories saved before it read
+version 1.
+
 Decoding (:func:`decode`, used by every drug-type detector's ``predict``):
 per-label thresholds (``thresholds_``) learned inside the training data;
 ``non_drug`` is exclusive: when any drug label fires it is dropped; when
@@ -74,7 +84,7 @@ import re
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -86,7 +96,9 @@ from drugwatch.models.tfidf_fast import freeze_linear, freeze_vectorizer, vector
 from drugwatch.records import Event
 
 if TYPE_CHECKING:
+    from drugwatch.lexicon.matcher import LexiconHit
     from drugwatch.text.analyze import TextView
+    from drugwatch.text.normalize import NormalizedText
 
 N_LABELS = len(LABELS)
 #: Fewest training events for which :class:`DrugTypeDetector` fits its
@@ -314,6 +326,69 @@ def read_texts(
         if labels is not None:
             labels.append(hit_labels(find_terms(nt)))
     return normalized, labels
+
+
+class LexiconEvidence(NamedTuple):
+    """A text's drug labels split by how the text layer read its words
+    (the lexicon block of ``lexicon_evidence=2``).
+
+    ``read``: labels of hits whose every letter the raw text shows (after
+    the ordinary normalization: look-alikes, styled letters, leetspeak,
+    separators). ``guessed``: ``(label, shown)`` for each label named only by
+    hits with letters filled in behind mask symbols or separators ("c*c**n*",
+    "H■MP" read as "hemp"), ``shown`` the largest share of its letters that
+    one of those hits shows (:func:`~drugwatch.models.lexicon_union.hidden_letters`).
+    """
+
+    read: tuple[str, ...]
+    guessed: tuple[tuple[str, float], ...]
+
+
+def lexicon_evidence(normalized: NormalizedText, hits: Iterable[LexiconHit]) -> LexiconEvidence:
+    """:class:`LexiconEvidence` of the lexicon ``hits`` of one normalized text
+    (linear in the hits' spans)."""
+    from drugwatch.models.lexicon_union import hidden_letters
+
+    read: set[str] = set()
+    shown: dict[str, float] = {}
+    for h in hits:
+        if h.label is None:
+            continue
+        letters, hidden = hidden_letters(normalized, h.start, h.end)
+        if hidden == 0:
+            read.add(h.label)
+        else:
+            shown[h.label] = max(shown.get(h.label, 0.0), 1.0 - hidden / letters)
+    return LexiconEvidence(
+        tuple(lab for lab in DRUG_LABELS if lab in read),
+        tuple((lab, shown[lab]) for lab in DRUG_LABELS if lab in shown and lab not in read),
+    )
+
+
+def read_evidence(
+    texts: Sequence[str], views: Sequence[TextView | None] | None = None
+) -> tuple[list[str], list[LexiconEvidence]]:
+    """:func:`read_texts` with each text's labels split into read and guessed
+    ones (:func:`lexicon_evidence`), from the same reading of the repaired text."""
+    from drugwatch.lexicon.matcher import find_terms
+    from drugwatch.text.analyze import cached_view
+    from drugwatch.text.normalize import normalize
+
+    normalized: list[str] = []
+    evidence: list[LexiconEvidence] = []
+    for i, text in enumerate(texts):
+        view = None if views is None else views[i]
+        repaired = _join_split_letters(_latin_capitals(text))
+        if view is None or view.raw != repaired:
+            view = cached_view(repaired)
+        if view is not None:
+            normalized.append(view.text)
+            evidence.append(lexicon_evidence(view.normalized, view.hits))
+            continue
+        nt = normalize(repaired)
+        normalized.append(nt.text)
+        evidence.append(lexicon_evidence(nt, find_terms(nt)))
+    return normalized, evidence
 
 
 def normalized_text(text: str, view: TextView | None = None) -> str:
@@ -761,6 +836,66 @@ def masked_copies(events: Sequence[Event], share: float, seed: int, copies: int 
 
 #: Columns of the lexicon evidence block, in order.
 LEXICON_FEATURES: tuple[str, ...] = (*(f"lex_{name}" for name in DRUG_LABELS), "lex_n_labels", "lex_none")
+
+
+#: Columns of the lexicon block of ``lexicon_evidence=2``, in order: labels
+#: read (as :data:`LEXICON_FEATURES`, counting read labels only), then per
+#: label the share of letters shown by the text layer's best guess
+#: (``guess_``), and whether only the model's own mask resolver
+#: (:func:`folded_text`) found it (``resolved_``), and the number of labels
+#: guessed or resolved and not read.
+LEXICON_FEATURES_V2: tuple[str, ...] = (
+    *LEXICON_FEATURES,
+    *(f"guess_{name}" for name in DRUG_LABELS),
+    *(f"resolved_{name}" for name in DRUG_LABELS),
+    "guess_n_labels",
+)
+
+
+def split_lexicon_features(
+    normalized: Sequence[str],
+    folded: Sequence[str],
+    evidence: Sequence[LexiconEvidence] | None = None,
+) -> np.ndarray:
+    """Lexicon evidence of normalized texts with read and guessed labels apart
+    (see :data:`LEXICON_FEATURES_V2`), so the model learns how far to trust each.
+
+    A label the folded view (:func:`folded_text`) adds counts as read when
+    the normalized text holds no mask symbol (the folding then only read
+    leetspeak), else as resolved: the folded view filled the mask in.
+    Without ``evidence`` the normalized texts are matched as they are
+    (normalize() is idempotent, so every hit there is read).
+    """
+    from drugwatch.lexicon.matcher import find_terms, hit_labels
+    from drugwatch.text.normalize import NormalizedText
+
+    if evidence is None:
+        evidence = [LexiconEvidence(hit_labels(find_terms(NormalizedText(t, t))), ()) for t in normalized]
+
+    n_labels = len(DRUG_LABELS)
+    guess0 = len(LEXICON_FEATURES)
+    resolved0 = guess0 + n_labels
+    out = np.zeros((len(normalized), len(LEXICON_FEATURES_V2)), dtype=np.float32)
+    for row, text in enumerate(normalized):
+        read = set(evidence[row].read)
+        guessed = dict(evidence[row].guessed)
+        resolved: set[str] = set()
+        if folded[row] != text:
+            extra = set(hit_labels(find_terms(folded[row]))) - read - set(guessed)
+            if _ANY_MASK.search(text) is None:
+                read |= extra
+            else:
+                resolved = extra
+        for j, name in enumerate(DRUG_LABELS):
+            if name in read:
+                out[row, j] = 1.0
+                continue
+            out[row, guess0 + j] = guessed.get(name, 0.0)
+            out[row, resolved0 + j] = float(name in resolved)
+        out[row, n_labels] = np.log1p(len(read))
+        out[row, n_labels + 1] = float(not read)
+        out[row, -1] = np.log1p(len((set(guessed) | resolved) - read))
+    return out
 
 
 def lexicon_features(
@@ -1254,6 +1389,7 @@ class DrugTypeDetector(MultiLabelDetector):
         "augment_copies": [Interval(int, 1, None)],
         # lexicon_union.UNION_VERSIONS (that module imports this one; a test keeps them equal)
         "union_version": [Options((1, 2))],
+        "lexicon_evidence": [Options((1, 2))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -1284,6 +1420,7 @@ class DrugTypeDetector(MultiLabelDetector):
         union_version: int = 1,
         consonant_view: float = 0.0,
         augment_copies: int = 1,
+        lexicon_evidence: int = 1,
         seed: int = 0,
     ):
         self.C = C
@@ -1310,6 +1447,7 @@ class DrugTypeDetector(MultiLabelDetector):
         self.union_version = union_version
         self.consonant_view = consonant_view
         self.augment_copies = augment_copies
+        self.lexicon_evidence = lexicon_evidence
         self.seed = seed
 
     def _make(self):
@@ -1318,7 +1456,11 @@ class DrugTypeDetector(MultiLabelDetector):
         return LinearSVC(C=self.C, loss="squared_hinge", dual=True, max_iter=5000, random_state=self.seed)
 
     def _read(self, events: Sequence[Event], views: Sequence[TextView] | None) -> tuple[list[str], Any]:
-        """The normalized texts and, where the lexicon block reads the text layer's hits, their labels."""
+        """The normalized texts and, where the lexicon block reads the text layer's hits, their labels
+        (with ``lexicon_evidence_`` 2, their :class:`LexiconEvidence`)."""
+        # directories saved before lexicon_evidence have no lexicon_evidence_ and read labels as before
+        if getattr(self, "lexicon_evidence_", 1) == 2:
+            return read_evidence([e.text for e in events], views)
         if getattr(self, "lexicon_source", "normalized") == "views":
             return read_texts([e.text for e in events], views, with_labels=True)
         return [normalized_text(e.text, None if views is None else views[i]) for i, e in enumerate(events)], None
@@ -1327,7 +1469,7 @@ class DrugTypeDetector(MultiLabelDetector):
         self,
         normalized: list[str],
         fit: bool,
-        labels_read: Sequence[tuple[str, ...]] | None = None,
+        labels_read: Sequence[tuple[str, ...]] | Sequence[LexiconEvidence] | None = None,
         n_original: int | None = None,
     ) -> tuple[sp.csr_matrix, tuple[Any, Any], np.ndarray]:
         """``(X, (char, word), lex)``: the SVMs' input, its two tf-idf blocks and the lexicon block.
@@ -1376,7 +1518,11 @@ class DrugTypeDetector(MultiLabelDetector):
         else:
             char = vectorizer_transform(self.char_vectorizer_, chars)
             word = vectorizer_transform(self.word_vectorizer_, folded)
-        lex = lexicon_features(normalized, folded, labels_read)
+        if getattr(self, "lexicon_evidence_", 1) == 2:
+            # what _read gives this detector: each text's evidence, read and guessed labels apart
+            lex = split_lexicon_features(normalized, folded, cast("Sequence[LexiconEvidence] | None", labels_read))
+        else:
+            lex = lexicon_features(normalized, folded, cast("Sequence[tuple[str, ...]] | None", labels_read))
         blocks = [char * self.char_weight, word * self.word_weight]
         # directories saved before the consonant view have no consonant_view_ and read no such block
         consonant_weight = getattr(self, "consonant_view_", 0.0)
@@ -1430,6 +1576,7 @@ class DrugTypeDetector(MultiLabelDetector):
 
     def _fit(self, events: list[Event], y: np.ndarray) -> None:
         n_original = len(events)
+        self.lexicon_evidence_ = int(self.lexicon_evidence)
         if getattr(self, "augment_masks", 0.0) > 0:
             # Attacked copies (same labels, same group) after the originals: they
             # join the SVMs', the neighbour index's and the stacker's training
@@ -1596,6 +1743,7 @@ class DrugTypeDetector(MultiLabelDetector):
             "augment_copies": int(getattr(self, "augment_copies", 1)),
             "mask_wildcard": bool(getattr(self, "mask_wildcard_", False)),
             "consonant_view": float(getattr(self, "consonant_view_", 0.0)),
+            "lexicon_evidence": int(getattr(self, "lexicon_evidence_", 1)),
             "lexicon": lexicon_fingerprint(),
         }
 
@@ -1639,6 +1787,7 @@ class DrugTypeDetectorV2(DrugTypeDetector):
         union_version: int = 1,
         consonant_view: float = 0.0,
         augment_copies: int = 1,
+        lexicon_evidence: int = 1,
         seed: int = 0,
     ):
         super().__init__(
@@ -1666,6 +1815,7 @@ class DrugTypeDetectorV2(DrugTypeDetector):
             union_version=union_version,
             consonant_view=consonant_view,
             augment_copies=augment_copies,
+            lexicon_evidence=lexicon_evidence,
             seed=seed,
         )
 
@@ -1718,6 +1868,7 @@ class DrugTypeDetectorV3(DrugTypeDetectorV2):
         union_version: int = 2,
         consonant_view: float = 1.0,
         augment_copies: int = 2,
+        lexicon_evidence: int = 1,
         seed: int = 0,
     ):
         super().__init__(
@@ -1745,12 +1896,15 @@ class DrugTypeDetectorV3(DrugTypeDetectorV2):
             union_version=union_version,
             consonant_view=consonant_view,
             augment_copies=augment_copies,
+            lexicon_evidence=lexicon_evidence,
             seed=seed,
         )
 
 
 __all__ = [
     "LEXICON_FEATURES",
+    "LEXICON_FEATURES_V2",
+    "LexiconEvidence",
     "NEIGHBOUR_FEATURES",
     "STACKER_MIN_EVENTS",
     "DrugTypeDetector",
@@ -1762,7 +1916,10 @@ __all__ = [
     "fit_thresholds",
     "folded_text",
     "inner_folds",
+    "lexicon_evidence",
     "lexicon_features",
+    "read_evidence",
+    "split_lexicon_features",
     "general_mask_index",
     "masked_copies",
     "wildcard_masks",

@@ -97,16 +97,40 @@ Events between the two are "needs review" (:meth:`needs_review`,
 :meth:`triage`). The same rule applied to each inner fold's out-of-fold
 scores gives the spread reported in the model card.
 
-**Two-stage decision, optional.** ``offer_gate=True``: an event is decided
+**Two-stage decision** (on for new fits). ``offer_gate=True``: an event is decided
 ``selling`` only where the text layer reads a drug next to offer evidence
 (a contact, price, quantity or sale word; :func:`offer_gate`), so the
 n-grams of a register cannot flag a text alone. The threshold is read from
 the out-of-fold scores that can decide (the others count as below it);
 ``predict_proba`` caps a text that fails the gate just below
 ``threshold_``, where the review band can still show it. The probabilities
-of texts that pass are unchanged. Off by default: it lowers the threshold
-and raises recall on held-out families, but it never flags an offer whose
-only drug word is ambiguous slang ("selling blow, dm me on wickr").
+of texts that pass are unchanged. It lowers the threshold and raises recall
+on held-out families; with cue version 3 it also passes an offer whose only
+drug word is slang the text layer accepted ("selling blow, dm me on wickr").
+Models saved before it existed decide without it.
+
+**Offer floor** (on for new fits). ``offer_floor=True``: a text that reads a drug
+next to at least ``floor_min_kinds`` (3) kinds of offer evidence (contact,
+price, quantity, sale word; :func:`offer_kinds`) and holds no buy-request,
+news or recovery cue gets a probability of at least ``threshold_`` (it is
+flagged); a drug next to fewer (at least one), at least ``threshold_review_`` (it is
+shown for review). The score ranks offers of unseen registers well, but the
+threshold read from the kit's negatives leaves many of them below it; the
+floor is a rule on what the text layer reads, the same in every register.
+Probabilities are only raised; the threshold is read before the floor, so
+the floor's own false positives come on top of the target. ``floor_min_kinds``
+3 was chosen on the kit alone: at 2 the floored texts put the PIP label-0
+tweets at 0.61 % false positives in grouped CV (cap 0.5 %); at 3 every
+negative sub-source of >= 1,000 stays <= 0.42 % (``docs/models.md``).
+Models saved before it existed have no floor.
+
+**Cue version 3** (new fits; ``cue_version``): an ambiguous drug word
+("blow", "molly", "bars") that the text layer accepted as a drug (its context
+rule or the lexicon's context model, :mod:`drugwatch.lexicon.context`)
+counts as a drug for the offer evidence and the gate; the wording of illicit
+online-pharmacy adverts ("buy X online", "without prescription", "no rx",
+"overnight / discreet delivery"; :data:`PHARMACY_CUES`,
+:func:`pharmacy_imperatives`) is a sale cue, unless the text asks to buy.
 
 **Weak supervision, optional.** ``weak=True`` fits the label model of
 :mod:`drugwatch.models.weak` (labelling functions on the evidence block,
@@ -120,13 +144,15 @@ recovery words are everyday vocabulary of each language, taken from
 standard bilingual dictionaries (no slang: slang drug names belong to the
 lexicon, ``src/drugwatch/lexicon/data``); cue version 2 adds the sale,
 shipping and transaction terms of the lexicon's ``multilingual.tsv``
-(:func:`lexicon_sale_cues`) and matches every cue in normalized form.
+(:func:`lexicon_sale_cues`) and matches every cue in normalized form; cue
+version 3 adds the online-pharmacy wording, with its published sources.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import warnings
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -406,6 +432,97 @@ CARE_CUES: dict[str, tuple[str, ...]] = {
     "th": ("บำบัด", "เลิกยา"),
 }
 
+#: Cue version 3: the standard wording of illicit online-pharmacy adverts, matched as
+#: sale cues. Sources: the advert wording documented by Mackey & Liang, "Pharmaceutical
+#: digital marketing and governance: illicit actors and challenges to global patient
+#: safety and public health", Globalization and Health 9:45 (2013), by Orizio et al.,
+#: "Quality of online pharmacies and websites selling prescription drugs: a systematic
+#: review", J Med Internet Res 13(3):e74 (2011) ("no prescription required", overnight
+#: and discreet delivery), and by Katsuki et al., "Establishing a link between
+#: prescription drug abuse and illicit online pharmacies", J Med Internet Res 17(12):e280
+#: (2015); the other languages are the same phrases in standard bilingual dictionaries
+#: (no slang). Phrases already in :data:`SALE_CUES` are not repeated.
+PHARMACY_CUES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "no prescription needed",
+        "no prescription required",
+        "prescription not required",
+        "without rx",
+        "overnight delivery",
+        "overnight shipping",
+        "discreet delivery",
+        "discreet shipping",
+        "discreet packaging",
+        "discrete shipping",
+    ),
+    "es": ("sin receta médica", "envío discreto", "entrega discreta", "comprar en línea", "comprar online"),
+    "pt": ("sem receita médica", "envio discreto", "entrega discreta", "comprar online"),
+    "fr": ("livraison discrète", "envoi discret", "acheter en ligne", "commander en ligne"),
+    "de": ("rezeptfrei", "diskreter versand", "diskrete lieferung", "online kaufen", "online bestellen"),
+    "ru": ("без рецепта врача", "анонимная доставка", "купить онлайн"),
+    "id": ("tanpa resep dokter", "beli online"),
+    "vi": ("không cần đơn thuốc", "mua online"),
+    "zh": ("免处方", "网上药店", "网上购买"),
+    "ja": ("処方箋なし", "通販"),
+    "ko": ("처방전 없이", "처방전없이"),
+}
+
+#: Cue version 3: the imperative of an online-pharmacy advert ("Buy Xanax online", "Order
+#: Valium without prescription"): an order verb at the start of a clause followed, within
+#: three words, by a marker of the online sale. Counted as a sale cue only when the text
+#: holds no buy request: "where can I buy xanax online" stays a request (the verb is not
+#: at a clause start, and "where can i buy" is a buy cue). Verb-final languages (German)
+#: put the marker first ("Xanax online kaufen"). Same sources as :data:`PHARMACY_CUES`;
+#: the verbs are each language's dictionary imperative / advert infinitive of buy and order.
+PHARMACY_IMPERATIVES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "en": (
+        ("buy", "order"),
+        ("online", "without prescription", "without a prescription", "no prescription", "no rx", "overnight"),
+    ),
+    "es": (("compra", "compre", "comprar", "pide", "pida"), ("online", "en línea", "sin receta")),
+    "pt": (("compre", "comprar", "peça"), ("online", "sem receita")),
+    "fr": (("achetez", "acheter", "commandez", "commander"), ("en ligne", "sans ordonnance")),
+    "ru": (("купить", "заказать", "закажите", "купите"), ("онлайн", "без рецепта")),
+    "id": (("beli", "pesan"), ("online", "tanpa resep")),
+}
+#: Verb-final: the marker, then the verb at the end of the clause.
+PHARMACY_IMPERATIVES_FINAL: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "de": (("kaufen", "bestellen"), ("online", "ohne rezept")),
+}
+
+
+def _alternation(terms: Collection[str]) -> str:
+    from drugwatch.text.normalize import normalize
+
+    forms = {f for t in terms for f in (t, normalize(t).text.strip()) if f}
+    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
+def _imperative_pattern() -> re.Pattern[str]:
+    """The clause-initial order verbs of :data:`PHARMACY_IMPERATIVES` (normalized forms too).
+
+    Linear: every alternative is a fixed word list, the gap at most three words
+    of non-space characters, and no nested repetition.
+    """
+    clause = r"(?:^|[.!?:;,\n|•*>\-–—]\s*|\s\s)"
+    gap = r"(?:[^\s.!?]+\s+){0,3}?"
+    first = [
+        rf"{clause}(?:{_alternation(verbs)})\s+{gap}(?:{_alternation(markers)})(?!\w)"
+        for verbs, markers in PHARMACY_IMPERATIVES.values()
+    ]
+    final = [
+        rf"(?<!\w)(?:{_alternation(markers)})\s+(?:{_alternation(verbs)})(?!\w)"
+        for verbs, markers in PHARMACY_IMPERATIVES_FINAL.values()
+    ]
+    return re.compile("|".join(f"(?:{p})" for p in first + final))
+
+
+def pharmacy_imperatives(view: str) -> int:
+    """How many online-pharmacy imperatives ("buy xanax online") the normalized ``view`` holds."""
+    return sum(1 for _ in _imperative_pattern().finditer(view))
+
+
 CUE_FEATURES: tuple[str, ...] = (
     "sale_cue",
     "sale_cue_count",
@@ -437,8 +554,11 @@ def _unbounded(term: str) -> bool:
 
 #: How the cue lists are matched. 1: as written (accented and Cyrillic terms never met the
 #: normalized view); 2: every term in its normalized form, plus the sale, shipping and
-#: transaction cues of the lexicon's ``multilingual.tsv``. A saved model keeps its version.
-CUE_VERSION = 2
+#: transaction cues of the lexicon's ``multilingual.tsv``; 3: also the online-pharmacy
+#: wording (:data:`PHARMACY_CUES`, :func:`pharmacy_imperatives`), and an ambiguous drug
+#: word the lexicon's context model accepts counts as a drug (:func:`evidence`). A saved
+#: model keeps its version; a new fit uses ``cue_version`` (this, by default).
+CUE_VERSION = 3
 MULTILINGUAL_CUES = Path(__file__).resolve().parents[1] / "lexicon" / "data" / "multilingual.tsv"
 _LEXICON_SALE_KINDS = frozenset({"selling", "shipping", "transaction"})
 #: Lexicon "transaction" words that ask to buy: a request, not an offer.
@@ -471,6 +591,8 @@ class _CueMatcher:
         tables = [("sale", SALE_CUES), ("buy", BUY_CUES), ("news", NEWS_CUES), ("care", CARE_CUES)]
         if version >= 2:
             tables.append(("sale", {"lexicon": lexicon_sale_cues()}))
+        if version >= 3:
+            tables.append(("sale", PHARMACY_CUES))
         for kind, table in tables:
             for terms in table.values():
                 for term in terms:
@@ -561,12 +683,73 @@ def delexicalize(view: str) -> str:
     return "".join(out)
 
 
+def _with_context_drugs(text: str, view: str, base: np.ndarray) -> np.ndarray:
+    """v1's evidence of ``text`` with the ambiguous drug words the text layer accepted read as drugs.
+
+    v1's features count only unambiguous drug words: "selling blow, dm me on
+    wickr" has no drug for them, so no contact is read next to one and the
+    offer gate fails. The text layer keeps an ambiguous drug word among its
+    hits (a :class:`~drugwatch.lexicon.matcher.LexiconHit` with a label and
+    ``ambiguous``) only where its context rule or the lexicon's context model
+    (:mod:`drugwatch.lexicon.context`) accepted it as a drug here; those are
+    counted as drug words, and the offer evidence next to them is read as
+    v1 reads it next to any drug. ``text_features`` already read the text
+    through the text layer (an ambiguous drug word gates it), so the view
+    comes from the text layer's cache.
+    """
+    from drugwatch.models.selling import _CONTACT_FEATURE, _PRICE, _QUANTITY
+    from drugwatch.text.analyze import analyze
+
+    text_view = analyze(text)
+    accepted = [h for h in text_view.hits if h.label is not None and h.ambiguous]
+    if not accepted:
+        return base
+    out = base.copy()
+    out[_V1["drug_word"]] = 1.0
+    out[_V1["drug_word_count"]] = np.log1p(len(accepted))
+    out[_V1["drug_any"]] = 1.0
+    out[_V1["drug_labels"]] = np.log1p(len({h.label for h in accepted}))
+    contact_any = app_or_phone = False
+    for contact in text_view.contacts:
+        name = _CONTACT_FEATURE.get(contact.kind)
+        if name is None:
+            continue
+        out[_V1[name]] = 1.0
+        if contact.kind != "url":
+            contact_any = True
+        if contact.kind in ("app_handle", "app_mention", "phone", "email", "instagram_handle"):
+            app_or_phone = True
+    price = _PRICE.search(text_view.text) is not None
+    quantity = _QUANTITY.search(view) is not None
+    sale = out[_V1["sale_term"]] > 0
+    out[_V1["contact_any"]] = contact_any
+    out[_V1["drug_and_contact"]] = contact_any
+    out[_V1["drug_and_app_or_phone"]] = app_or_phone
+    out[_V1["drug_and_price"]] = price
+    out[_V1["drug_and_quantity"]] = quantity
+    out[_V1["drug_and_sale_term"]] = sale
+    out[_V1["drug_and_url"]] = out[_V1["url"]]
+    offers = int(contact_any) + int(price) + int(quantity) + int(sale)
+    out[_V1["drug_and_offer"]] = offers > 0
+    out[_V1["drug_offer_score"]] = offers / 4.0
+    return out
+
+
 def evidence(text: str, cue_version: int = CUE_VERSION) -> tuple[str, np.ndarray]:
-    """``(normalized text without links, evidence vector in EVIDENCE_FEATURES order)`` of one text."""
+    """``(normalized text without links, evidence vector in EVIDENCE_FEATURES order)`` of one text.
+
+    ``cue_version`` (:data:`CUE_VERSION`) fixes what is read; version 3 adds the
+    online-pharmacy wording and counts accepted ambiguous drug words as drugs
+    (:func:`_with_context_drugs`).
+    """
     view, _, base = text_features(text)
+    if cue_version >= 3 and base[_V1["drug_any"]] == 0 and base[_V1["ambiguous_drug_word"]] > 0:
+        base = _with_context_drugs(text, view, base)
     dense = np.zeros(len(EVIDENCE_FEATURES), dtype=np.float32)
     dense[: len(DENSE_FEATURES)] = base
     sale, buy, news, care = _cues(cue_version).counts(view)
+    if cue_version >= 3 and buy == 0:
+        sale += pharmacy_imperatives(view)
     drug = base[_V1["drug_any"]] > 0
     k = len(DENSE_FEATURES)
     dense[k + 0] = sale > 0
@@ -711,6 +894,33 @@ def offer_gate(dense: np.ndarray) -> np.ndarray:
     (:func:`evidence`), in the first cue version too.
     """
     return np.asarray(dense)[:, _EV["offer_evidence"]] > 0
+
+
+def offer_kinds(dense: np.ndarray) -> np.ndarray:
+    """Per row: the kinds of offer evidence (contact, price, quantity, sale word) next to a drug, 0-4.
+
+    0 where the text holds a buy request, news or recovery cue anywhere: those
+    texts name a drug and may show a price or a contact without offering one.
+    """
+    d = np.asarray(dense)
+    kinds = np.rint(d[:, _EV["offer_evidence"]] * len(OFFER_KINDS)).astype(np.int64)
+    blocked = (d[:, _EV["buy_cue"]] > 0) | (d[:, _EV["news_cue"]] > 0) | (d[:, _EV["care_cue"]] > 0)
+    return np.where(blocked, 0, kinds)
+
+
+def apply_offer_floor(
+    proba: np.ndarray, dense: np.ndarray, threshold: float, review: float, min_kinds: int
+) -> np.ndarray:
+    """``proba`` raised to ``threshold`` where :func:`offer_kinds` >= ``min_kinds``, to ``review`` where >= 1.
+
+    The offer floor (``offer_floor=True``): the score ranks texts of unseen
+    registers well but the threshold, read from the kit's negatives, leaves
+    many of their offers below it; a drug next to several kinds of offer
+    evidence is an offer in any register. Probabilities are only raised.
+    """
+    kinds = offer_kinds(dense)
+    floor = np.where(kinds >= min_kinds, threshold, np.where(kinds >= 1, review, 0.0))
+    return np.maximum(np.asarray(proba, dtype=np.float64), floor)
 
 
 def group_balanced(weights: np.ndarray, chosen: np.ndarray, groups: np.ndarray, power: float) -> np.ndarray:
@@ -1009,7 +1219,7 @@ MIN_CALIBRATION_POSITIVES = 5
 #: Texts whose evidence was read while fitting, kept for the next fit in the same
 #: process (cross-validation and the leave-one-family-out runs fit many times on
 #: the same pool); emptied when it holds :data:`FIT_CACHE_SIZE` texts.
-_FIT_CACHE: dict[str, tuple[str, np.ndarray]] = {}
+_FIT_CACHE: dict[tuple[int, str], tuple[str, np.ndarray]] = {}
 FIT_CACHE_SIZE = 100_000
 #: Words whose n-gram ids :meth:`GeneralSellingDetector._char_scores` keeps (emptied when full).
 WORD_CACHE_SIZE = 200_000
@@ -1054,6 +1264,9 @@ class GeneralSellingDetector(Detector):
         "weak": [InstanceOf((bool,))],
         "review_fpr": [Interval(float, 0, 1)],
         "offer_gate": [InstanceOf((bool,))],
+        "cue_version": [Interval(int, 1, CUE_VERSION)],
+        "offer_floor": [InstanceOf((bool,))],
+        "floor_min_kinds": [Interval(int, 2, len(OFFER_KINDS))],
         "seed": [Interval(int, 0, None)],
     }
 
@@ -1083,7 +1296,10 @@ class GeneralSellingDetector(Detector):
         target_precision: float = 0.0,
         review_fpr: float = 0.01,
         weak: bool = False,
-        offer_gate: bool = False,
+        offer_gate: bool = True,
+        cue_version: int = CUE_VERSION,
+        offer_floor: bool = True,
+        floor_min_kinds: int = 3,
         seed: int = 0,
     ):
         self.pool = pool
@@ -1110,6 +1326,9 @@ class GeneralSellingDetector(Detector):
         self.weak = weak
         self.review_fpr = review_fpr
         self.offer_gate = offer_gate
+        self.cue_version = cue_version
+        self.offer_floor = offer_floor
+        self.floor_min_kinds = floor_min_kinds
         self.seed = seed
 
     # -- features ---------------------------------------------------------------
@@ -1122,15 +1341,15 @@ class GeneralSellingDetector(Detector):
         views: list[str] = []
         dense = np.zeros((len(events), len(EVIDENCE_FEATURES)), dtype=np.float32)
         version = getattr(self, "cue_version_", 1)  # models saved before versioned cues matched as written
-        cache = _FIT_CACHE if remember and version == CUE_VERSION else None
+        cache = _FIT_CACHE if remember else None
         for i, event in enumerate(events):
-            found = cache.get(event.text) if cache is not None else None
+            found = cache.get((version, event.text)) if cache is not None else None
             if found is None:
                 found = evidence(event.text, version)
                 if cache is not None:
                     if len(cache) >= FIT_CACHE_SIZE:
                         cache.clear()
-                    cache[event.text] = found
+                    cache[(version, event.text)] = found
             views.append(delexicalize(found[0]) if self.delexicalize else found[0])
             dense[i] = found[1]
         label_model = getattr(self, "label_model_", None)
@@ -1215,7 +1434,7 @@ class GeneralSellingDetector(Detector):
         weights = self._weights(train)
         roles = Counter(role_of(e) for e in train)
 
-        self.cue_version_ = CUE_VERSION
+        self.cue_version_ = int(self.cue_version)
         self.label_model_ = None
         views, dense = self._read(train, remember=True)
         if self.weak:
@@ -1276,6 +1495,8 @@ class GeneralSellingDetector(Detector):
         # Two-stage decision: a text without offer evidence is never decided `selling`, so the
         # threshold is read from the scores that can decide (the others count as below it).
         self.offer_gate_ = bool(self.offer_gate)
+        # the offer floor's kinds needed to be flagged (0: off); applied after the threshold is read
+        self.offer_floor_ = int(self.floor_min_kinds) if self.offer_floor else 0
         gated = offer_gate(dense) if self.offer_gate_ else np.ones(len(train), dtype=bool)
         deciding = np.where(gated, proba, 0.0)
 
@@ -1335,7 +1556,10 @@ class GeneralSellingDetector(Detector):
             "subsource": subsources,
             "raw": scores,
             "gated": gated,
+            "kinds": offer_kinds(dense),
         }
+        if self.offer_floor_:
+            deciding = apply_offer_floor(deciding, dense, self.threshold_, self.threshold_review_, self.offer_floor_)
         decided = deciding[calib] >= self.threshold_
         tc = target[calib]
         tp = int((decided & (tc == 1)).sum())
@@ -1427,6 +1651,8 @@ class GeneralSellingDetector(Detector):
         if getattr(self, "offer_gate_", False):  # models saved before the gate have none
             # below the threshold (so `decide` says no), where the review band can still show it
             proba = np.where(offer_gate(dense), proba, np.minimum(proba, np.nextafter(self.threshold_, 0.0)))
+        if getattr(self, "offer_floor_", 0):  # models saved before the floor have none
+            proba = apply_offer_floor(proba, dense, self.threshold_, self.threshold_review_, self.offer_floor_)
         return proba
 
     def _load_weights(self, directory: Path) -> None:
@@ -1435,6 +1661,9 @@ class GeneralSellingDetector(Detector):
         # constructor gave it today's default; state what that model was fitted with.
         if not hasattr(self, "offer_gate_"):
             self.offer_gate = False
+        if not hasattr(self, "offer_floor_"):
+            self.offer_floor = False
+        self.cue_version = int(getattr(self, "cue_version_", 1))
         if getattr(self, "balance_", None) is None:  # saved before rebalancing and feature dropout
             self.post_positive_share = self.group_balance = self.calibration_group_balance = 0.0
             self.dropout_weight = 0.0
@@ -1492,6 +1721,12 @@ class GeneralSellingDetector(Detector):
                 else ""
             ),
             "offer_gate": bool(getattr(self, "offer_gate_", False)),
+            "offer_floor": (
+                f"a drug next to >= {self.offer_floor_} kinds of offer evidence and no buy, news or recovery cue: "
+                "at least the threshold; next to fewer (>= 1): at least the review threshold"
+                if getattr(self, "offer_floor_", 0)
+                else None
+            ),
             "cue_version": int(getattr(self, "cue_version_", 1)),
             # models saved before the rebalancing record none
             "positive_balance": getattr(self, "balance_", None),
@@ -1515,12 +1750,17 @@ __all__ = [
     "ROLES",
     "SALE_CUES",
     "CUE_VERSION",
+    "PHARMACY_CUES",
+    "PHARMACY_IMPERATIVES",
     "WEAK_FEATURE",
+    "apply_offer_floor",
     "choose_threshold",
     "choose_threshold_by_negatives",
     "evidence",
     "lexicon_sale_cues",
     "load_pool",
+    "offer_kinds",
+    "pharmacy_imperatives",
     "pool_path",
     "role_of",
 ]

@@ -280,13 +280,18 @@ def build_report(
         else "Personal data is masked: usernames and contact values are replaced by keyed hashes valid in this "
         "report only; images are blurred. Use --unmask to show them (logged)."
     )
+    review_note = (
+        f'<b id="review-count">{data.n_review}</b> events to review (the selling model\'s review band), '
+        if data.n_review
+        else ""
+    )
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
 <body>
 <h1>{escape(title)}</h1>
 <p id="summary">{data.n_events} events scanned, <b>{data.n_selling}</b> dealer events (offers to sell),
-{len(data.dealers)} dealer accounts, {len(data.networks)} linked networks. Models: {escape(models)}.
+{review_note}{len(data.dealers)} dealer accounts, {len(data.networks)} linked networks. Models: {escape(models)}.
 Generated {datetime.now(UTC).isoformat(timespec="seconds")} from {escape(source_name)}.</p>
 <p id="dealer-definition" data-definition="{escape(data.dealer_definition)}">{definition}</p>
 <p class="note">{privacy}</p>
@@ -296,6 +301,7 @@ Generated {datetime.now(UTC).isoformat(timespec="seconds")} from {escape(source_
 {_html_table(t["jmir-hashtag-kinds"], masker)}
 {plots.get("contacts", "")}{_html_table(t["jmir-contacts"], masker)}
 {_html_table(t["jmir-threads"], masker)}
+{_html_table(t["languages"], masker)}
 <h2>DMML label distribution</h2>
 {plots["labels"]}{_html_table(t["dmml-labels"], masker)}
 <h2>Yang &amp; Luo account figures</h2>
@@ -325,6 +331,7 @@ term. Hours are UTC. Highlights: <mark class="drug">drug term</mark> <mark class
                 "results": source_name,
                 "events": data.n_events,
                 "dealer_events": data.n_selling,
+                "review_events": data.n_review,
                 "dealer_accounts": len(data.dealers),
                 "dealer_account_definition": data.dealer_definition,
                 "account_model": data.account_model or None,

@@ -275,7 +275,7 @@ def write_bundle(
         "account": name,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "masked": not masker.unmask,
-        "models": [m.model_dump() for m in results[0].models] if results else [],
+        "models": [m.dump() for m in results[0].models] if results else [],
         "files": files,
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -124,6 +124,8 @@ class ReportTables:
     image_evidence: list[EventResult] = field(default_factory=list)
     #: Results that carry image evidence (``vision``).
     n_vision: int = 0
+    #: Events in the selling model's "needs review" band (results with ``selling_review``).
+    n_review: int = 0
 
 
 #: Rows of the ``image-text-agreement`` table, in order.
@@ -201,6 +203,8 @@ def compute_tables(
     agreement: Counter[str] = Counter()
     image_contacts: Counter[str] = Counter()
     n_vision = n_images_scored = n_ocr = 0
+    n_review = 0
+    by_language: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # language -> [dealer events, to review]
     best_images: list[tuple[float, int, EventResult]] = []  # min-heap of the highest image probabilities
 
     for r in results():
@@ -221,8 +225,11 @@ def compute_tables(
                     heapq.heappush(best_images, entry)
                 elif entry[:2] > best_images[0][:2]:
                     heapq.heapreplace(best_images, entry)
+        if r.selling_review:
+            n_review += 1
+            by_language[r.language or "unknown"][1] += 1
         if not models and r.models:
-            models = [m.model_dump() for m in r.models]
+            models = [m.dump() for m in r.models]
         if r.drug_labels is not None:
             drug_source = "drugtype model"
             for label in r.drug_labels:
@@ -255,6 +262,7 @@ def compute_tables(
         if not r.selling:
             continue
         n_selling += 1
+        by_language[r.language or "unknown"][0] += 1
         for drug in drugs:
             selling_by_drug[drug] += 1
         for hit in {t.tag: t for t in r.hashtags}.values():
@@ -275,6 +283,16 @@ def compute_tables(
             contact_counts["any contact"] += 1
 
     tables: dict[str, Table] = {}
+    t = Table(
+        "languages",
+        f"Dealer events and events to review by language ({n_selling} dealer events, {n_review} to review; "
+        "'unknown': too few letters to tell, or a scan run with --language none)",
+        ["language", "dealer_events", "dealer_share", "to_review"],
+    )
+    for language, (dealer, review) in sorted(by_language.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0])):
+        t.rows.append([language, dealer, _share(dealer, n_selling), review])
+    tables[t.id] = t
+
     t = Table(
         "jmir-hashtags",
         "JMIR: hashtags of dealer events per drug (events carrying the tag; share of the drug's dealer events)",
@@ -605,6 +623,7 @@ def compute_tables(
         account_model=model_info,
         image_evidence=ranked_images,
         n_vision=n_vision,
+        n_review=n_review,
     )
 
 

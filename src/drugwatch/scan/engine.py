@@ -208,6 +208,7 @@ def run_scan(
     scorer: EventScorer | None = None,
     model_dirs: Sequence[str | os.PathLike[str]] = (),
     ocr: bool = False,
+    language: str = "flagged",
     input_format: str = "auto",
     output_format: str = "auto",
     db: str | None = None,
@@ -229,6 +230,9 @@ def run_scan(
     Detectors: ``scorer`` if given, else ``model_dirs`` (any saved model
     directories), else the default fast detectors in
     ``$DRUGWATCH_HOME/models``. ``ocr=True`` also reads the images' text.
+    ``language`` says which results get the event's language
+    (:data:`drugwatch.scoring.LANGUAGE_POLICIES`; default: the events the
+    selling model flags or sends to review).
     ``db`` is the store read when ``input == "db"`` (filtered by the SQL
     condition ``where``); ``output_db`` the store written when
     ``output == "db"`` (default: ``db``). ``engine="ray"`` runs the scoring
@@ -250,9 +254,9 @@ def run_scan(
 
             ocr_engine = default_ocr_engine()
         scorer = (
-            EventScorer.from_directories([Path(d) for d in model_dirs], ocr=ocr_engine)
+            EventScorer.from_directories([Path(d) for d in model_dirs], ocr=ocr_engine, language=language)
             if model_dirs
-            else EventScorer.default(ocr=ocr_engine)
+            else EventScorer.default(ocr=ocr_engine, language=language)
         )
     sink = open_sink(str(output), fmt=output_format, db=output_db or db)
     identity = {"input": source.identity(), "output": sink.identity(), "scorer": scorer.identity()}
@@ -265,9 +269,7 @@ def run_scan(
     if state is None and sink.exists() and not overwrite:
         raise ScanError(f"{output} already exists; pass --overwrite to replace it")
     qpath = Path(quarantine) if quarantine else _default_quarantine(sink, ckpt.path)
-    report = ScanReport(
-        input=str(input), output=str(output), engine=engine, models=[m.model_dump() for m in scorer.models]
-    )
+    report = ScanReport(input=str(input), output=str(output), engine=engine, models=[m.dump() for m in scorer.models])
     if isinstance(sink, DbSink | JsonlSink):
         sink.run_info = {
             "input": source.identity(),

@@ -98,14 +98,14 @@ def _datasource(source: Source, start: dict[str, int] | None, rows_per_block: in
 class ScoreBatch:
     """Ray Data callable class: detectors loaded once in ``__init__``, applied per batch."""
 
-    def __init__(self, model_dirs: list[str] | None, scorer: EventScorer | None, ocr: bool):
+    def __init__(self, model_dirs: list[str] | None, scorer: EventScorer | None, ocr: bool, language: str):
         if model_dirs:
             ocr_engine = None
             if ocr:
                 from drugwatch.vision.ocr import default_ocr_engine
 
                 ocr_engine = default_ocr_engine()
-            self.scorer = EventScorer.from_directories(model_dirs, ocr=ocr_engine)
+            self.scorer = EventScorer.from_directories(model_dirs, ocr=ocr_engine, language=language)
         else:
             assert scorer is not None
             self.scorer = scorer
@@ -189,6 +189,7 @@ def ray_windows(
             "model_dirs": model_dirs if by_path else None,
             "scorer": None if by_path else scorer,
             "ocr": scorer.ocr is not None,
+            "language": scorer.language,
         },
         batch_size=batch_size,
         batch_format="numpy",

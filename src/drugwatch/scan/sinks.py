@@ -222,6 +222,9 @@ def result_schema() -> Any:
             *[(name, pa.string()) for name in _JSON_COLUMNS],
             ("annotated_labels", pa.list_(pa.string())),
             ("annotated_selling", pa.bool_()),
+            # added later: files written before them read back as null
+            ("selling_review", pa.bool_()),
+            ("language", pa.string()),
         ]
     )
 
@@ -251,6 +254,8 @@ def result_to_row(result: EventResult) -> dict[str, Any]:
             "buy_intent",
             "annotated_labels",
             "annotated_selling",
+            "selling_review",
+            "language",
         )
     }
     row["created_at"] = result.created_at

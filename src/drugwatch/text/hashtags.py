@@ -288,24 +288,6 @@ CACHED_TAG_MAX_CHARS: Final = 100
 _TOTAL: Final = 1024908267229.0  # words in wordsegment's corpus
 _LOG_TOTAL: Final = math.log10(_TOTAL)
 _BASE_LOCK = threading.Lock()
-_COUNTS: dict[str, str] | None = None
-_BASE: dict[str, float] | None = None
-
-
-def _base_counts() -> dict[str, str]:
-    """wordsegment's unigram counts as its file writes them (word -> count text), read once per process.
-
-    The segmenter turns only the counts it looks up into probabilities
-    (:func:`_base_log_prob`): converting all 333,000 took about a quarter of
-    a second of every process that meets a hashtag.
-    """
-    global _COUNTS
-    with _BASE_LOCK:
-        if _COUNTS is None:
-            import wordsegment
-
-            _COUNTS = _read_counts(wordsegment.Segmenter.UNIGRAMS_FILENAME)
-        return _COUNTS
 
 
 def _read_counts(path: str) -> dict[str, str]:
@@ -332,24 +314,14 @@ def _log_prob(count: str | float) -> float:
     return math.log10(float(count)) - _LOG_TOTAL
 
 
-def _base_log_prob(word: str) -> float | None:
-    """log10 unigram probability of ``word`` in wordsegment's counts (None if absent)."""
-    count = _base_counts().get(word)
-    return None if count is None else _log_prob(count)
-
-
 def _base_log_probs() -> dict[str, float]:
-    """log10 unigram probabilities of every word of wordsegment's counts, built once per process."""
-    global _BASE
-    counts = _base_counts()
-    with _BASE_LOCK:
-        if _BASE is None:
-            _BASE = {w: _log_prob(c) for w, c in counts.items()}
-        return _BASE
+    """log10 unigram probabilities of every word of wordsegment's counts (one dict per process, shared
+    with the segmenter)."""
+    return _count_lookup().log_probs()
 
 
-#: Look-ups after which :class:`_CountLookup` builds a dict of every count
-#: (about 0.15 s): by then the bisections have cost about as much.
+#: Look-ups after which :class:`_CountLookup` builds a dict of every word's
+#: log-probability (about 0.2 s): by then the bisections have cost about as much.
 _DICT_AFTER_LOOKUPS: Final = 30_000
 _SORTED_COUNTS_FORMAT: Final = 2
 
@@ -380,8 +352,11 @@ class _CountLookup:
     (:mod:`drugwatch.text.tablecache`, derived from wordsegment's file once
     per installation), and a word is found by bisection. A process that
     looks up many words (a scan) gets a dict after ``_DICT_AFTER_LOOKUPS``
-    look-ups. Either way ``get`` returns the float of the count text the
-    file holds, or ``None``.
+    look-ups. Either way ``log_prob`` returns the log10 probability of the
+    count the file holds, or ``None``; :meth:`log_probs` is that dict, the
+    one table of English word probabilities of the process (the segmenter,
+    normalize's English skeletons and the drug-type detector's general mask
+    index read it).
     """
 
     def __init__(self, path: str) -> None:
@@ -397,21 +372,20 @@ class _CountLookup:
         self._counts.frombytes(counts)
         if len(self._offsets) != len(self._counts) + 1 or self._offsets[-1] != len(joined):
             raise ValueError("the cached unigram table is inconsistent")
-        self._dict: dict[str, float] | None = None
+        self._log_probs: dict[str, float] | None = None
         self._lookups = 0
 
     def _word(self, i: int) -> str:
         return self._joined[self._offsets[i] : self._offsets[i + 1] - 1]
 
-    def get(self, word: str) -> float | None:
-        table = self._dict
+    def log_prob(self, word: str) -> float | None:
+        """log10 unigram probability of ``word`` (``None`` if the counts do not hold it)."""
+        table = self._log_probs
         if table is not None:
             return table.get(word)
         self._lookups += 1
         if self._lookups > _DICT_AFTER_LOOKUPS:
-            words = self._joined.split("\n")[:-1]
-            self._dict = dict(zip(words, self._counts.tolist(), strict=True))
-            return self._dict.get(word)
+            return self.log_probs().get(word)
         lo, hi = 0, len(self._counts)
         while lo < hi:
             mid = (lo + hi) // 2
@@ -420,8 +394,17 @@ class _CountLookup:
             else:
                 hi = mid
         if lo < len(self._counts) and self._word(lo) == word:
-            return self._counts[lo]
+            return _log_prob(self._counts[lo])
         return None
+
+    def log_probs(self) -> dict[str, float]:
+        """Every word's log10 probability as one dict (built on first call, about 0.2 s)."""
+        with _BASE_LOCK:
+            if self._log_probs is None:
+                words = self._joined.split("\n")[:-1]
+                log10, total = math.log10, _LOG_TOTAL
+                self._log_probs = dict(zip(words, [log10(c) - total for c in self._counts], strict=True))
+            return self._log_probs
 
 
 _LOOKUP: _CountLookup | None = None
@@ -440,8 +423,8 @@ def _count_lookup() -> _CountLookup:
 
 def word_count(word: str) -> float:
     """How often ``word`` (lower-case) occurs in wordsegment's web counts (0 if never)."""
-    count = _count_lookup().get(word)
-    return 0.0 if count is None else 10 ** (_log_prob(count) + _LOG_TOTAL)
+    log_prob = _count_lookup().log_prob(word)
+    return 0.0 if log_prob is None else 10 ** (log_prob + _LOG_TOTAL)
 
 
 class _Segmenter:
@@ -469,18 +452,17 @@ class _Segmenter:
             c = self._extra_counts.get(word)
             if c is None:
                 return None
-            count = self._lookup().get(word)
-            base = -math.inf if count is None else _log_prob(count)
-            score = self._extra[word] = max(base, math.log10(c) - _LOG_TOTAL)
+            base = self._lookup().log_prob(word)
+            score = self._extra[word] = max(-math.inf if base is None else base, math.log10(c) - _LOG_TOTAL)
         return score
 
     def _log_score(self, word: str) -> float:
         score = self._extra_score(word)
         if score is not None:
             return score
-        count = self._lookup().get(word)
-        if count is not None:
-            return _log_prob(count)
+        score = self._lookup().log_prob(word)
+        if score is not None:
+            return score
         if word[0].isdigit() and _NUMBER_TOKEN.match(word):
             return 6.0 - _LOG_TOTAL  # scores like a word seen a million times
         # wordsegment's length penalty for unknown words: 10 / (total * 10**len)

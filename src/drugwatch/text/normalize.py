@@ -436,6 +436,15 @@ def _lookalikes_mixed() -> dict[str, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _lookalike_letters() -> frozenset[str]:
+    """The keys of :func:`_lookalikes_mixed` (all non-ASCII): a frozenset
+    answers ``isdisjoint`` on a whole text faster than a dict's keys answer
+    it on the text's non-ASCII runs (about 6.5 -> 3.7 us per non-ASCII bench
+    text)."""
+    return frozenset(_lookalikes_mixed())
+
+
 # ---------------------------------------------------------------------------
 # The result object
 # ---------------------------------------------------------------------------
@@ -769,11 +778,12 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
     """Stage 1 for text with non-ASCII characters: ASCII runs are lower-cased
     in bulk, other characters mapped with ``_MAP_TABLE`` (in bulk when each
     maps to one character, else one by one); whitespace is collapsed
-    afterwards like on the ASCII path."""
-    ri_letters: set[int] = set()
-    if "\U0001f1e6" <= max(raw):
-        for m in _RI_RUN.finditer(raw):
-            ri_letters.update(range(*m.span()))
+    afterwards like on the ASCII path.
+
+    Regional-indicator letters ("🇸🇭🇷🇴🇴🇲") are non-ASCII, so each run of
+    them lies inside one run of non-ASCII characters and is looked for there,
+    with ``max`` over the short runs instead of the whole text (about 9 %
+    less CPU in this stage per non-ASCII bench text)."""
     table = _MAP_TABLE
     out: list[str] = []
     starts: list[int] = []
@@ -787,6 +797,9 @@ def _stage1_unicode(raw: str) -> tuple[str, list[int], list[int]]:
             ends.extend(range(pos + 1, a + 1))
         pos = b
         run = m.group()
+        ri_letters: set[int] | None = None
+        if "\U0001f1e6" <= max(run):
+            ri_letters = {a + k for ri in _RI_RUN.finditer(run) for k in range(*ri.span())}
         if not ri_letters:
             mapped_run = run.translate(table)  # fills _IRREGULAR first
             if _IRREGULAR.isdisjoint(run):
@@ -854,8 +867,7 @@ def _fix_homoglyphs(cur: str, capitals: dict[int, str] | None = None) -> list[_E
     word mixes scripts ("сoke", "CΘKE") or consists only of look-alikes
     ("СОКЕ"). Words written in another script ("кокаин") are kept.
     ``capitals`` overrides the mapping at positions that were capitals."""
-    # Every look-alike is non-ASCII: only the non-ASCII runs are looked up.
-    if _lookalikes_mixed().keys().isdisjoint("".join(_NON_ASCII_RUN.findall(cur))):
+    if _lookalike_letters().isdisjoint(cur):
         return []  # no word can change (emoji, symbols, other scripts)
     return _fix_homoglyphs_unfiltered(cur, capitals)
 
