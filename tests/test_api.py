@@ -21,7 +21,9 @@ from drugwatch.api.logs import JsonFormatter
 from drugwatch.api.ratelimit import RateLimiter
 from drugwatch.api.schema import ApiKeyRow
 from drugwatch.records import Account, Event
-from drugwatch.scoring import EventScorer
+from drugwatch.scoring import DEFAULT_DETECTORS, EventScorer
+
+SELLING = DEFAULT_DETECTORS["selling"]
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +70,7 @@ def test_health_needs_no_key_and_names_the_models(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    assert body["models"] == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
+    assert body["models"] == [SELLING, "drugwatch.drugtype.v3"]
     assert body["generation"] >= 1 and body["last_reload_error"] is None
     assert r.headers["x-request-id"]
 
@@ -194,7 +196,7 @@ def test_score_event_matches_the_scorer(app, client: TestClient, models_dir: Pat
     assert got["selling"] is True and got["selling_probability"] > 0.5
     assert "xanax" in got["drug_labels"]
     assert any(c["app"] == "wickr" and c["value"] == "demo_plug77" for c in got["contacts"])
-    assert [m["name"] for m in got["models"]] == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
+    assert [m["name"] for m in got["models"]] == [SELLING, "drugwatch.drugtype.v3"]
     benign = client.post("/v1/score/event", json={"text": BENIGN}, headers=headers).json()
     assert benign["selling"] is False and benign["drug_labels"] == ["non_drug"]
     assert benign["id"] == "0"  # no id given: its position
@@ -214,14 +216,14 @@ def test_score_batch_keeps_order_and_equals_single_scores(app, client: TestClien
 
 def test_model_selection_and_unknown_model(app, client: TestClient) -> None:
     headers = key(app, "score")
-    r = client.post("/v1/score/event?model=drugwatch.selling.v1", json={"text": ADVERT}, headers=headers)
+    r = client.post("/v1/score/event?model=" + SELLING, json={"text": ADVERT}, headers=headers)
     assert r.status_code == 200
     assert r.json()["drug_probabilities"] is None and r.json()["selling_probability"] is not None
-    assert [m["name"] for m in r.json()["models"]] == ["drugwatch.selling.v1"]
+    assert [m["name"] for m in r.json()["models"]] == [SELLING]
     r = client.post("/v1/score/event?model=drugwatch.nope.v1", json={"text": ADVERT}, headers=headers)
     assert r.status_code == 404
-    assert "drugwatch.nope.v1" in r.json()["detail"] and "drugwatch.selling.v1" in r.json()["detail"]
-    r = client.post("/v1/score/event?modle=drugwatch.selling.v1", json={"text": ADVERT}, headers=headers)
+    assert "drugwatch.nope.v1" in r.json()["detail"] and SELLING in r.json()["detail"]
+    r = client.post("/v1/score/event?modle=" + SELLING, json={"text": ADVERT}, headers=headers)
     assert r.status_code == 422 and "extra_forbidden" in r.text  # a misspelt parameter is not ignored
     r = client.post("/v1/score/event?model=Selling", json={"text": ADVERT}, headers=headers)
     assert r.status_code == 422 and "string_pattern_mismatch" in r.text
@@ -348,10 +350,14 @@ def test_models_are_listed_with_name_version_fingerprints(app, client: TestClien
     headers = key(app, "inspect")  # any key may list
     listing = client.get("/v1/models", headers=headers).json()
     names = [m["name"] for m in listing["models"]]
-    assert names == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
+    assert names == [SELLING, "drugwatch.drugtype.v3"]
     config = json.loads((models_dir / "selling" / "config.json").read_text())
     selling = listing["models"][0]
-    assert selling["version"] == 1 and selling["task"] == "selling" and selling["columns"] == ["not_selling", "selling"]
+    assert (
+        selling["version"] == int(SELLING.rsplit(".v", 1)[1])
+        and selling["task"] == "selling"
+        and selling["columns"] == ["not_selling", "selling"]
+    )
     assert selling["training_fingerprint"] == config["training_data"]["fingerprint"]
     assert len(selling["files_sha256"]) == 64
     one = client.get("/v1/models/drugwatch.drugtype.v3", headers=headers).json()
@@ -417,7 +423,7 @@ def test_account_with_a_dealer_model(model_cache: Path, tmp_path: Path) -> None:
     }
     with TestClient(app) as client:
         names = [m["name"] for m in client.get("/v1/models", headers=headers).json()["models"]]
-        assert names == ["drugwatch.selling.v1", "drugwatch.drugtype.v3", "drugwatch.accounts.v1"]
+        assert names == [SELLING, "drugwatch.drugtype.v3", "drugwatch.accounts.v1"]
         r = client.post("/v1/score/account", json=body, headers=headers)
     assert r.status_code == 200, r.text
     out = r.json()

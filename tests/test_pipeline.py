@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from drugwatch.cli import app
 from drugwatch.pipeline import TRAIN_SCALE, TRAIN_SEED_OFFSET, run_demo_job
 from drugwatch.scan.sinks import read_results
+from drugwatch.scoring import DEFAULT_DETECTORS
 from drugwatch.store import Store
 
 runner = CliRunner()
@@ -37,7 +38,7 @@ def test_demo_job_runs_the_whole_flow(tmp_path: Path) -> None:
     assert (scan.results, scan.accounts, scan.quarantined) == (job.corpus["events"], job.corpus["accounts"], 0)
     results = list(read_results(job.results_file))
     assert len(results) == job.corpus["events"]
-    assert {m.name for m in results[0].models} == {"drugwatch.selling.v1", "drugwatch.drugtype.v3"}
+    assert {m.name for m in results[0].models} == set(DEFAULT_DETECTORS.values())
     # The detectors were trained on another corpus and still find the adverts of this one.
     assert job.quality["selling_f1"] > 0.7
     # account model: trained on the other corpus' accounts, saved, and used on this corpus' accounts

@@ -1,4 +1,4 @@
-"""Model directories in the ``weights.npz`` format: no pickle, no scikit-learn to predict,
+"""Model directories in the ``weights.npz`` format (selling v1-v3, drug type v1-v3): no pickle, no scikit-learn to predict,
 the same bits as the fitted (scikit-learn) models, and pickled directories still read."""
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def fitted() -> tuple[dict[str, Detector], list[Event]]:
     detectors = {
         "selling": create_detector("drugwatch.selling.v1").fit([e for e in train if e.selling is not None]),
         "selling_v2": create_detector("drugwatch.selling.v2").fit([e for e in train if e.selling is not None]),
+        "selling_v3": create_detector("drugwatch.selling.v3", pool="none", inner_folds=2).fit(
+            [e for e in train if e.selling is not None]
+        ),
         "drugtype": create_detector("drugwatch.drugtype.v3").fit([e for e in train if e.labels is not None]),
     }
     return detectors, test

@@ -64,8 +64,10 @@ def test_result_carries_scores_text_layer_and_model_ids(scorer: EventScorer) -> 
     )
     hit = next(h for h in advert.lexicon_hits if h.label == "xanax")
     assert ADVERT.text[hit.start : hit.end]  # spans index the raw text
-    assert [m.name for m in advert.models] == ["drugwatch.selling.v1", "drugwatch.drugtype.v3"]
-    assert [m.version for m in advert.models] == [1, 3]
+    assert [m.name for m in advert.models] == [DEFAULT_DETECTORS["selling"], DEFAULT_DETECTORS["drugtype"]]
+    assert [m.version for m in advert.models] == [
+        int(DEFAULT_DETECTORS[t].rsplit(".v", 1)[1]) for t in ("selling", "drugtype")
+    ]
     assert all(len(m.fingerprint) == 64 for m in advert.models)
     # A tag listed only in event.hashtags is kept, without a span.
     assert {t.tag: t.start for t in plain.hashtags} == {"travel": 19, "nofilter": None}
@@ -83,7 +85,7 @@ def test_json_round_trip(scorer: EventScorer) -> None:
     result = scorer.score([ADVERT])[0]
     line = result.to_json()
     assert EventResult.from_json(line) == result
-    assert json.loads(line)["models"][0]["name"] == "drugwatch.selling.v1"
+    assert json.loads(line)["models"][0]["name"] == DEFAULT_DETECTORS["selling"]
 
 
 def test_default_location_and_clear_errors(models: dict[str, Path], tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ produced the numbers.
 >>> [r.selling for r in scorer.score(events)]                            # doctest: +SKIP
 
 The default detectors live in ``$DRUGWATCH_HOME/models/`` (``selling/`` with
-``drugwatch.selling.v1`` and ``drugtype/`` with ``drugwatch.drugtype.v2``);
+``drugwatch.selling.v3`` and ``drugtype/`` with ``drugwatch.drugtype.v3``);
 :func:`train_default_detectors` writes them, :meth:`EventScorer.default`
 reads them.
 
@@ -60,9 +60,14 @@ __all__ = [
 
 #: The default fast detectors and the sub-directory each is saved in.
 DEFAULT_DETECTORS: dict[str, str] = {
-    "selling": "drugwatch.selling.v1",
+    "selling": "drugwatch.selling.v3",
     "drugtype": "drugwatch.drugtype.v3",
 }
+
+#: Parameters :func:`train_default_detectors` gives a default detector: it learns from the
+#: events it is given only (``drugwatch.selling.v3`` would otherwise add the bench kit's
+#: darknet listings, which a demo or a user's own corpus does not have beside it).
+TRAINING_PARAMS: dict[str, dict[str, Any]] = {"drugwatch.selling.v3": {"pool": "none"}}
 
 #: Tasks a scan applies (``drug_image``: an image model, see :mod:`drugwatch.vision.image_scoring`).
 SCAN_TASKS = frozenset({"selling", "drugtype", "drug_image"})
@@ -672,7 +677,7 @@ def train_default_detectors(
     seed: int = 0,
     on_step: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
-    """Fit ``drugwatch.selling.v1`` and ``drugwatch.drugtype.v2`` on labelled ``events``; save both.
+    """Fit the default detectors (:data:`DEFAULT_DETECTORS`) on labelled ``events``; save both.
 
     The selling detector learns from events whose ``selling`` is known, the
     drug-type detector from events whose ``labels`` are known; a task with
@@ -698,7 +703,7 @@ def train_default_detectors(
                 step(f"skipping {name}: no events with drug labels")
                 continue
         step(f"training {name} on {len(subset)} events")
-        detector = create_detector(name, seed=seed).fit(subset)
+        detector = create_detector(name, seed=seed, **TRAINING_PARAMS.get(name, {})).fit(subset)
         written[task] = detector.save(root / task)
     if not written:
         raise ValueError("no detector could be trained: the events carry no selling or drug labels")

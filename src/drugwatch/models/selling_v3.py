@@ -162,20 +162,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold
 
-from drugwatch.evaluation.splits import group_of
-from drugwatch.models.base import Detector, InstanceOf, Interval, Task
+from drugwatch.models.base import Detector, InstanceOf, Interval, Task, saved_state
 from drugwatch.models.registry import register
 from drugwatch.models.selling import DENSE_FEATURES, text_features
-from drugwatch.models.tfidf_fast import WordIdCache, tfidf_transform
+from drugwatch.models.tfidf_fast import WordIdCache, char_wb_analyzer, freeze_linear, tfidf_transform
 from drugwatch.models.weak import LabelModel, fires, lf_summary
 from drugwatch.records import Event
+
+# scikit-learn is imported only to fit (its import pulls in scipy.stats and pandas, most of a short
+# scan's start-up): prediction reads the saved arrays (weights.npz).
 
 # ---------------------------------------------------------------------------
 # Cue lists (everyday words; see the module docstring for their source)
@@ -940,6 +936,7 @@ def group_balanced(weights: np.ndarray, chosen: np.ndarray, groups: np.ndarray, 
     return out
 
 
+@saved_state
 class SignedLogisticRegression:
     """L2-regularized logistic regression with bounds on the weights (L-BFGS-B).
 
@@ -1063,29 +1060,36 @@ def load_pool(spec: str, max_events: int, seed: int = 0) -> list[Event]:
 # Pieces
 
 
-class _ScoreColumn(ClassifierMixin, BaseEstimator):
-    """A "classifier" whose decision function is its input's first column.
+def _score_column() -> Any:
+    """A "classifier" whose decision function is its input's first column (a scikit-learn estimator).
 
-    Lets scikit-learn's :class:`CalibratedClassifierCV` calibrate scores that
-    were computed elsewhere (out-of-fold), through :class:`FrozenEstimator`.
+    Lets scikit-learn's :class:`~sklearn.calibration.CalibratedClassifierCV` calibrate scores
+    that were computed elsewhere (out-of-fold), through :class:`~sklearn.frozen.FrozenEstimator`.
     """
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    def fit(self, X, y):
-        self.classes_ = np.array([0, 1])
-        return self
+    class _ScoreColumn(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.array([0, 1])
+            return self
 
-    def decision_function(self, X):
-        return np.asarray(X)[:, 0]
+        def decision_function(self, X):
+            return np.asarray(X)[:, 0]
 
-    def predict(self, X):
-        return (self.decision_function(X) > 0).astype(np.int64)
+        def predict(self, X):
+            return (self.decision_function(X) > 0).astype(np.int64)
+
+    return _ScoreColumn()
 
 
 def _platt(scores: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
     """``(a, b)`` of the sigmoid calibration ``p = 1 / (1 + exp(a * s + b))``, fitted by scikit-learn."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
     column = scores.reshape(-1, 1)
     # A frozen estimator is not refitted: the folds only partition the same scores.
-    calibrated = CalibratedClassifierCV(FrozenEstimator(_ScoreColumn().fit(column, y)), method="sigmoid", cv=2)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(_score_column().fit(column, y)), method="sigmoid", cv=2)
     with warnings.catch_warnings():
         # "sample weights will only be used for the calibration itself": what is wanted here
         warnings.filterwarnings("ignore", message=".*sample_weight.*", category=UserWarning)
@@ -1177,10 +1181,6 @@ def _subsource(event: Event) -> str:
     return str(event.meta.get("subsource") or event.meta.get("source") or event.platform or "?")
 
 
-def _char_wb_analyzer():
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
-
-
 class _WordIds(dict):
     """word -> array of the vocabulary ids of its ``char_wb`` n-grams (known ones only), filled on lookup."""
 
@@ -1199,7 +1199,8 @@ def _word_ngrams(word: str) -> tuple[str, ...]:
     return tuple(_CHAR_WB(word))
 
 
-_CHAR_WB = _char_wb_analyzer()
+#: scikit-learn's ``char_wb`` analyzer for 2-5-grams, without scikit-learn (``tfidf_fast``'s tests hold them equal).
+_CHAR_WB = char_wb_analyzer((2, 5))
 
 
 def char_ngrams(doc: str) -> list[str]:
@@ -1230,6 +1231,8 @@ class GeneralSellingDetector(Detector):
     """Selling detector for unseen sources and languages (see the module docstring)."""
 
     task: ClassVar[Task] = "selling"
+    # numpy arrays and a JSON description; directories saved before (weights.pkl) load as they were
+    weights_format = "npz"
     description = (
         "drugwatch selling detector v3: trained on the kit's posts plus its darknet listings (offers as "
         "positives, other goods as negatives), other illicit promotions and drug talk as weighted hard "
@@ -1394,9 +1397,8 @@ class GeneralSellingDetector(Detector):
             w[pos_post] *= share / (1.0 - share) * w[offers].sum() / w[pos_post].sum()
         return w
 
-    def _fit_linear(
-        self, char_X, dense, y, weights, darknet=None, groups=None
-    ) -> LogisticRegression | SignedLogisticRegression:
+    def _fit_linear(self, char_X, dense, y, weights, darknet=None, groups=None) -> Any:
+        """The fitted linear model: :class:`SignedLogisticRegression`, or scikit-learn's with ``signed=False``."""
         if darknet is not None and groups is not None:
             weights = self._balance(y, weights, darknet, groups)
         X = self._stack(char_X, dense)
@@ -1414,12 +1416,14 @@ class GeneralSellingDetector(Detector):
         # class balance over the weighted events: both classes carry the same total weight
         balance = np.where(target == 1, w[target == 0].sum() / max(w[target == 1].sum(), 1e-12), 1.0)
         if not self.signed:
+            from sklearn.linear_model import LogisticRegression
+
             model = LogisticRegression(C=self.C, solver="liblinear", max_iter=2000, random_state=self.seed)
             return model.fit(X, target, sample_weight=w * balance)
         lower, upper = _bounds(char_X.shape[1], self._feature_names())
         return SignedLogisticRegression(C=self.C).fit(X, target, w * balance, lower, upper)
 
-    def _decision(self, model: LogisticRegression | SignedLogisticRegression, char_X, dense) -> np.ndarray:
+    def _decision(self, model: Any, char_X, dense) -> np.ndarray:
         X = self._stack(char_X, dense)
         return np.asarray(X @ model.coef_.ravel()).ravel() + model.intercept_[0]
 
@@ -1443,6 +1447,11 @@ class GeneralSellingDetector(Detector):
             self.label_model_ = LabelModel().fit(fired)
             self.weak_lf_summary_ = lf_summary(fired, target)
             dense = np.hstack([dense, self.label_model_.predict_proba(fired).astype(np.float32)[:, None]])
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        from drugwatch.evaluation.splits import group_of
+
         vectorizer = TfidfVectorizer(
             analyzer=char_ngrams,
             min_df=self.min_df if len(train) >= 10 * self.min_df else 1,
@@ -1644,7 +1653,9 @@ class GeneralSellingDetector(Detector):
         coef = self.model_.coef_.ravel()
         scores = (
             self._char_scores(views)
-            + dense @ (coef[len(self.vocabulary_) :] * self.evidence_weight)
+            # a row sum, not a matrix product: BLAS rounds a row differently by batch size, and an
+            # event must score the same alone and in any batch
+            + (dense * (coef[len(self.vocabulary_) :] * self.evidence_weight)).sum(axis=1)
             + self.model_.intercept_[0]
         )
         proba = _sigmoid(scores, *self.calibration_)
@@ -1654,6 +1665,13 @@ class GeneralSellingDetector(Detector):
         if getattr(self, "offer_floor_", 0):  # models saved before the floor have none
             proba = apply_offer_floor(proba, dense, self.threshold_, self.threshold_review_, self.offer_floor_)
         return proba
+
+    def _learned_state(self) -> dict[str, Any]:
+        """The learned state; scikit-learn's logistic regression (``signed=False``) kept as its coefficients."""
+        state = super()._learned_state()
+        if "model_" in state:
+            state["model_"] = freeze_linear(state["model_"])
+        return state
 
     def _load_weights(self, directory: Path) -> None:
         super()._load_weights(directory)

@@ -44,6 +44,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from drugwatch.models.base import saved_state
+
 ABSTAIN = -1
 
 #: Each LF's name and the class it votes for when it fires.
@@ -123,6 +125,7 @@ def votes(fired: np.ndarray) -> np.ndarray:
     return np.where(fired, LF_CLASS[None, :], ABSTAIN)
 
 
+@saved_state
 class LabelModel:
     """Two-class latent-class model over unipolar LFs, fitted by EM (see the module docstring).
 
