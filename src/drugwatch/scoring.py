@@ -76,8 +76,9 @@ SCAN_TASKS = frozenset({"selling", "drugtype", "drug_image"})
 RESULT_FORMAT = 1
 
 #: Which events get a ``language`` (:func:`drugwatch.text.language.detect_language`,
-#: about 0.3 ms per text): ``"flagged"`` the events the selling detector marks or sends
-#: to review, ``"all"`` every event, ``"none"`` no event.
+#: about 0.3 ms per text after loading py3langid's model once per process, about 0.9 s):
+#: ``"flagged"`` the events the selling detector marks or sends to review, ``"all"`` every
+#: event, ``"none"`` no event.
 LANGUAGE_POLICIES = ("flagged", "all", "none")
 
 
