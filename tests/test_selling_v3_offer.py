@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from test_selling_v3 import ADVERTS, DRUG_TALK, EVERYDAY, corpus
 
 from drugwatch.models import Detector, create_detector
 from drugwatch.models.selling_v3 import (
@@ -25,35 +26,8 @@ from drugwatch.text.analyze import analyze
 
 F = {name: i for i, name in enumerate(EVIDENCE_FEATURES)}
 
-# Written for these tests (no real posts): offers, and posts naming drugs without offering them.
-ADVERTS = [
-    "xanax 2mg bars in stock, wickr: plugdemo7, discreet shipping",
-    "percs 30mg $25 each, dm me on telegram @perc_demo",
-    "fresh kush $200 an oz, snap: budman_demo, delivery tonight",
-    "mdma crystals 1g 60, order on signal, ships worldwide",
-    "cocaine 80 a gram, text 555-0142 for the menu",
-    "lsd tabs 10 strip for 90, wickr lucy_demo, stealth shipping",
-    "shrooms 1/8 $35, tap in on telegram @shroom_demo",
-    "weed carts in stock, cash app only, dm for prices",
-    "oxycodone 30mg for sale, whatsapp 555-0199",
-    "ketamine 5g available, order via wickr k_demo",
-]
-NEGATIVES = [
-    "police seized 5kg of cocaine at the port, two arrested",
-    "one year sober today, no more xanax for me",
-    "study finds cannabis use rising among adults",
-    "where can i get some molly for the festival?",
-    "my doctor switched me from oxycodone to something milder",
-    "naloxone saves lives, carry it if your friends use opioids",
-    "lovely sunset at the beach today",
-    "my flight was delayed again",
-    "new recipe: lemon cake with blueberries",
-    "dm me for the meeting notes",
-    "concert tickets for sale, two seats, dm me",
-    "fresh bread in stock at the bakery until 6",
-    "happy birthday to my best friend",
-    "sneakers drop tomorrow, order early",
-]
+# The adverts, drug talk and everyday posts of the v3 tests (written for them, no real posts).
+NEGATIVES = DRUG_TALK + EVERYDAY
 PROBES = [
     "selling blow, dm me on wickr",
     "Buy Xanax online without prescription",
@@ -61,12 +35,6 @@ PROBES = [
     "where can i buy xanax online",
     "kush for sale",
 ]
-
-
-def corpus() -> list[Event]:
-    events = [Event(id=f"a{i}", text=t, selling=True, meta={"group": f"seller{i}"}) for i, t in enumerate(ADVERTS)]
-    events += [Event(id=f"n{i}", text=t, selling=False, meta={"group": f"neg{i}"}) for i, t in enumerate(NEGATIVES)]
-    return events
 
 
 # -- evidence: ambiguous drug words the context model accepts -------------------------

@@ -82,7 +82,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, cast
 
@@ -305,27 +305,37 @@ def read_texts(
     from ``views[i]`` when it is the view of that text (nearly always), else
     read, so that they do not depend on whether the caller had the views.
     """
-    from drugwatch.lexicon.matcher import find_terms, hit_labels
-    from drugwatch.text.analyze import cached_view
-    from drugwatch.text.normalize import normalize
+    from drugwatch.lexicon.matcher import hit_labels
 
     normalized: list[str] = []
     labels: list[tuple[str, ...]] | None = [] if with_labels else None
+    for text, _nt, hits in _readings(texts, views, with_hits=with_labels):
+        normalized.append(text)
+        if labels is not None:
+            labels.append(hit_labels(hits))
+    return normalized, labels
+
+
+def _readings(
+    texts: Sequence[str], views: Sequence[TextView | None] | None, *, with_hits: bool = True
+) -> Iterator[tuple[str, Any, Sequence[Any]]]:
+    """Each text's normalized text, its ``NormalizedText`` and (``with_hits``) its lexicon hits,
+    as the text layer reads the repaired text (the pre-passes of :func:`normalized_text`):
+    from ``views[i]`` when it is the view of that text, else a cached view, else read."""
+    from drugwatch.lexicon.matcher import find_terms
+    from drugwatch.text.analyze import cached_view
+    from drugwatch.text.normalize import normalize
+
     for i, text in enumerate(texts):
         view = None if views is None else views[i]
         repaired = _join_split_letters(_latin_capitals(text))
         if view is None or view.raw != repaired:
             view = cached_view(repaired)
         if view is not None:
-            normalized.append(view.text)
-            if labels is not None:
-                labels.append(hit_labels(view.hits))
+            yield view.text, view.normalized, view.hits
             continue
         nt = normalize(repaired)
-        normalized.append(nt.text)
-        if labels is not None:
-            labels.append(hit_labels(find_terms(nt)))
-    return normalized, labels
+        yield nt.text, nt, find_terms(nt) if with_hits else ()
 
 
 class LexiconEvidence(NamedTuple):
@@ -370,24 +380,11 @@ def read_evidence(
 ) -> tuple[list[str], list[LexiconEvidence]]:
     """:func:`read_texts` with each text's labels split into read and guessed
     ones (:func:`lexicon_evidence`), from the same reading of the repaired text."""
-    from drugwatch.lexicon.matcher import find_terms
-    from drugwatch.text.analyze import cached_view
-    from drugwatch.text.normalize import normalize
-
     normalized: list[str] = []
     evidence: list[LexiconEvidence] = []
-    for i, text in enumerate(texts):
-        view = None if views is None else views[i]
-        repaired = _join_split_letters(_latin_capitals(text))
-        if view is None or view.raw != repaired:
-            view = cached_view(repaired)
-        if view is not None:
-            normalized.append(view.text)
-            evidence.append(lexicon_evidence(view.normalized, view.hits))
-            continue
-        nt = normalize(repaired)
-        normalized.append(nt.text)
-        evidence.append(lexicon_evidence(nt, find_terms(nt)))
+    for text, nt, hits in _readings(texts, views):
+        normalized.append(text)
+        evidence.append(lexicon_evidence(nt, hits))
     return normalized, evidence
 
 

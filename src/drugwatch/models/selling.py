@@ -265,6 +265,34 @@ _CONTACT_FEATURE = {
 }
 
 
+def mark_offer(
+    dense: np.ndarray, contacts: Sequence[Any], *, price: bool, quantity: bool, sale: bool, url: bool
+) -> None:
+    """Set the offer evidence next to a drug in ``dense`` (its first entries in :data:`DENSE_FEATURES`
+    order): each kind of the text layer's ``contacts``, and the drug-and-contact, -messenger, -price,
+    -quantity, -sale-term and -link features with the count of offer kinds."""
+    contact_any = app_or_phone = False
+    for contact in contacts:
+        name = _CONTACT_FEATURE.get(contact.kind)
+        if name is None:
+            continue
+        dense[_INDEX[name]] = 1.0
+        if contact.kind != "url":
+            contact_any = True
+        if contact.kind in ("app_handle", "app_mention", "phone", "email", "instagram_handle"):
+            app_or_phone = True
+    dense[_INDEX["contact_any"]] = contact_any
+    dense[_INDEX["drug_and_contact"]] = contact_any
+    dense[_INDEX["drug_and_app_or_phone"]] = app_or_phone
+    dense[_INDEX["drug_and_price"]] = price
+    dense[_INDEX["drug_and_quantity"]] = quantity
+    dense[_INDEX["drug_and_sale_term"]] = sale
+    dense[_INDEX["drug_and_url"]] = url
+    offers = int(contact_any) + int(price) + int(quantity) + int(sale)
+    dense[_INDEX["drug_and_offer"]] = offers > 0
+    dense[_INDEX["drug_offer_score"]] = offers / 4.0
+
+
 class _Matcher:
     """Aho-Corasick over drug terms and sale terms, with word-boundary checks."""
 
@@ -474,26 +502,8 @@ def text_features(
         return without_urls, " ".join(tags), dense
     price = _PRICE.search(normalized) is not None
     quantity = _QUANTITY.search(without_urls) is not None
-    contact_any = app_or_phone = False
-    for contact in text_view.contacts:  # type: ignore[union-attr]  # a drug cue implies gated
-        name = _CONTACT_FEATURE.get(contact.kind)
-        if name is None:
-            continue
-        dense[_INDEX[name]] = 1.0
-        if contact.kind != "url":
-            contact_any = True
-        if contact.kind in ("app_handle", "app_mention", "phone", "email", "instagram_handle"):
-            app_or_phone = True
-    dense[_INDEX["contact_any"]] = contact_any
-    dense[_INDEX["drug_and_contact"]] = contact_any
-    dense[_INDEX["drug_and_app_or_phone"]] = app_or_phone
-    dense[_INDEX["drug_and_price"]] = price
-    dense[_INDEX["drug_and_quantity"]] = quantity
-    dense[_INDEX["drug_and_sale_term"]] = sale > 0
-    dense[_INDEX["drug_and_url"]] = url
-    offers = int(contact_any) + int(price) + int(quantity) + int(sale > 0)
-    dense[_INDEX["drug_and_offer"]] = offers > 0
-    dense[_INDEX["drug_offer_score"]] = offers / 4.0
+    # a drug cue implies the text layer read the text (gated)
+    mark_offer(dense, text_view.contacts, price=price, quantity=quantity, sale=sale > 0, url=url)  # type: ignore[union-attr]
     return without_urls, " ".join(tags), dense
 
 

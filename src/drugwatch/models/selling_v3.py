@@ -693,7 +693,7 @@ def _with_context_drugs(text: str, view: str, base: np.ndarray) -> np.ndarray:
     through the text layer (an ambiguous drug word gates it), so the view
     comes from the text layer's cache.
     """
-    from drugwatch.models.selling import _CONTACT_FEATURE, _PRICE, _QUANTITY
+    from drugwatch.models.selling import _PRICE, _QUANTITY, mark_offer
     from drugwatch.text.analyze import analyze
 
     text_view = analyze(text)
@@ -705,29 +705,14 @@ def _with_context_drugs(text: str, view: str, base: np.ndarray) -> np.ndarray:
     out[_V1["drug_word_count"]] = np.log1p(len(accepted))
     out[_V1["drug_any"]] = 1.0
     out[_V1["drug_labels"]] = np.log1p(len({h.label for h in accepted}))
-    contact_any = app_or_phone = False
-    for contact in text_view.contacts:
-        name = _CONTACT_FEATURE.get(contact.kind)
-        if name is None:
-            continue
-        out[_V1[name]] = 1.0
-        if contact.kind != "url":
-            contact_any = True
-        if contact.kind in ("app_handle", "app_mention", "phone", "email", "instagram_handle"):
-            app_or_phone = True
-    price = _PRICE.search(text_view.text) is not None
-    quantity = _QUANTITY.search(view) is not None
-    sale = out[_V1["sale_term"]] > 0
-    out[_V1["contact_any"]] = contact_any
-    out[_V1["drug_and_contact"]] = contact_any
-    out[_V1["drug_and_app_or_phone"]] = app_or_phone
-    out[_V1["drug_and_price"]] = price
-    out[_V1["drug_and_quantity"]] = quantity
-    out[_V1["drug_and_sale_term"]] = sale
-    out[_V1["drug_and_url"]] = out[_V1["url"]]
-    offers = int(contact_any) + int(price) + int(quantity) + int(sale)
-    out[_V1["drug_and_offer"]] = offers > 0
-    out[_V1["drug_offer_score"]] = offers / 4.0
+    mark_offer(
+        out,
+        text_view.contacts,
+        price=_PRICE.search(text_view.text) is not None,
+        quantity=_QUANTITY.search(view) is not None,
+        sale=bool(out[_V1["sale_term"]] > 0),
+        url=bool(out[_V1["url"]]),
+    )
     return out
 
 
