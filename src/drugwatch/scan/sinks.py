@@ -222,7 +222,7 @@ def result_schema() -> Any:
             *[(name, pa.string()) for name in _JSON_COLUMNS],
             ("annotated_labels", pa.list_(pa.string())),
             ("annotated_selling", pa.bool_()),
-            # added later: files written before them read back as null
+            # absent from files written without them: read back as null
             ("selling_review", pa.bool_()),
             ("language", pa.string()),
         ]
