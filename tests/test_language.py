@@ -72,3 +72,34 @@ def test_reads_only_the_first_max_chars():
     started = time.process_time()
     assert detect_language(huge) == "de"
     assert time.process_time() - started < 2.0  # 1.4 M characters, but only MAX_CHARS are read
+
+
+def test_model_read_back_from_the_table_cache_scores_as_py3langid(tmp_path, monkeypatch):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from drugwatch.text import language
+
+    monkeypatch.setenv("DRUGWATCH_HOME", str(tmp_path / "home"))
+    language._identifier.cache_clear()
+    try:
+        built = language._identifier()
+        (cached,) = (tmp_path / "home" / "cache").glob("py3langid-*.marshal")
+        language._identifier.cache_clear()
+        read_back = language._identifier()
+        reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
+        reference.set_languages([code for code in LANGUAGES if code in set(reference.nb_classes)])
+        texts = [
+            "vendo cocaína, escríbeme",
+            "verkaufe gras, schreib mir",
+            "продаю, пишите в телеграм",
+            "hello there",
+            "x",
+        ]
+        for text in texts:
+            expected = reference._decide(text)
+            assert (built._decide(text) == expected).all()
+            assert (read_back._decide(text) == expected).all()
+        assert read_back.nb_classes == reference.nb_classes
+        assert cached.exists()
+    finally:
+        language._identifier.cache_clear()

@@ -31,16 +31,23 @@ about 900 texts per CPU-second. The numbers of this module (script rules +
 py3langid on :data:`LANGUAGES`) are in ``docs/models.md``.
 
 Cost is linear in the text: only the first :data:`MAX_CHARS` characters are
-read. The model (a few MB) is loaded on first use and shared.
+read. The model is loaded on first use and shared; its arrays restricted to
+:data:`LANGUAGES` are kept in the table cache (:func:`_identifier`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from drugwatch.text.tablecache import cached_table
 
 __all__ = ["LANGUAGES", "MAX_CHARS", "detect_language", "detect_languages"]
 
@@ -147,6 +154,9 @@ def _script(char: str) -> str | None:
 #: Weight of one Hangul, kana or Han character against one letter of an alphabet.
 _CJK_WEIGHT = 2
 
+#: Format of the cached py3langid arrays (:func:`_restricted_model`); bump when it changes.
+_MODEL_TABLE_VERSION = 1
+
 
 def _by_script(text: str) -> tuple[str | None, int]:
     """``(language decided by script or None, letter count)`` of a cleaned text."""
@@ -177,13 +187,58 @@ def _by_script(text: str) -> tuple[str | None, int]:
     return None, letters
 
 
+def _restricted_model(model_file: Path) -> tuple[Any, ...]:
+    """py3langid's model restricted to :data:`LANGUAGES`, as plain data for the table cache.
+
+    ``(ptc bytes, ptc shape, ptc dtype, pc bytes, pc dtype, classes, nextmove
+    typecode, nextmove bytes, row typecode, row bytes, output)``: the arrays the
+    identifier reads, the class columns outside :data:`LANGUAGES` dropped.
+    """
+    from py3langid.langid import LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(model_file, norm_probs=False)
+    identifier.set_languages([code for code in LANGUAGES if code in set(identifier.nb_classes)])
+    ptc = np.ascontiguousarray(identifier.nb_ptc)
+    pc = np.ascontiguousarray(identifier.nb_pc)
+    return (
+        ptc.tobytes(),
+        ptc.shape,
+        ptc.dtype.str,
+        pc.tobytes(),
+        pc.dtype.str,
+        list(identifier.nb_classes),
+        identifier.tk_nextmove.typecode,
+        identifier.tk_nextmove.tobytes(),
+        identifier.tk_row.typecode,
+        identifier.tk_row.tobytes(),
+        list(identifier.tk_output),
+    )
+
+
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    """py3langid's identifier on :data:`LANGUAGES`.
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
-    identifier.set_languages([code for code in LANGUAGES if code in set(identifier.nb_classes)])
-    return identifier
+    The package ships its model xz-compressed (68 MB of arrays); restricted
+    to :data:`LANGUAGES` it is about 51 MB, kept by :mod:`drugwatch.text.tablecache`
+    so that later processes read it instead of decompressing the model
+    again (about 0.1 s instead of 0.7 s of a process's start-up).
+    """
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    model_file = Path(MODEL_DIR) / MODEL_FILE
+    ptc, shape, ptc_dtype, pc, pc_dtype, classes, move_code, moves, row_code, rows, output = cached_table(
+        "py3langid", _MODEL_TABLE_VERSION, [model_file], lambda: _restricted_model(model_file)
+    )
+    return LanguageIdentifier(
+        np.frombuffer(ptc, dtype=np.dtype(ptc_dtype)).reshape(shape),
+        np.frombuffer(pc, dtype=np.dtype(pc_dtype)),
+        list(classes),
+        array(move_code, moves),
+        list(output),
+        norm_probs=False,
+        tk_row=array(row_code, rows),
+    )
 
 
 def _clean(text: str) -> str:
