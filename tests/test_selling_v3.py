@@ -510,10 +510,10 @@ def ungated() -> GeneralSellingDetector:
     return create_detector("drugwatch.selling.v3", pool="none", inner_folds=2, offer_gate=False).fit(corpus())
 
 
-def test_new_fits_use_the_offer_gate_floor_and_cue_version_3(fitted):
-    # measured default (docs/models.md): gate, cue version 3 and an offer floor at three kinds
+def test_new_fits_use_the_offer_gate_floor_and_cue_version_4(fitted):
+    # measured default (docs/models.md): gate, cue version 4 and an offer floor at three kinds
     assert fitted.offer_gate and fitted.offer_gate_
-    assert fitted.offer_floor and fitted.offer_floor_ == 3 and fitted.cue_version_ == CUE_VERSION == 3
+    assert fitted.offer_floor and fitted.offer_floor_ == 3 and fitted.cue_version_ == CUE_VERSION == 4
 
 
 def test_offer_gate_decides_selling_only_on_offers(ungated, gated, tmp_path):

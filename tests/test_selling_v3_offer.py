@@ -14,6 +14,7 @@ from drugwatch.models import Detector, create_detector
 from drugwatch.models.selling_v3 import (
     CUE_VERSION,
     EVIDENCE_FEATURES,
+    PRESCRIPTION_OFFER_KINDS,
     GeneralSellingDetector,
     apply_offer_floor,
     evidence,
@@ -49,7 +50,7 @@ def test_an_accepted_slang_drug_word_is_a_drug_in_cue_version_3():
     assert old[F["drug_any"]] == 0 and old[F["offer_evidence"]] == 0  # version 2: no drug, no offer
     assert new[F["drug_any"]] == 1 and new[F["drug_and_contact"]] == 1 and new[F["drug_and_sale_cue"]] == 1
     assert offer_gate(np.stack([old, new])).tolist() == [False, True]
-    assert CUE_VERSION == 3
+    assert CUE_VERSION == 4
 
 
 def test_a_slang_word_without_sale_context_stays_no_drug():
@@ -102,6 +103,39 @@ def test_pharmacy_wording_is_a_sale_cue_and_a_buy_request_stays_one():
         assert new[F["buy_cue"]] == 1 and new[F["sale_cue_count"]] == old[F["sale_cue_count"]], request
 
 
+# Pharmacy adverts written for this test in the usual title form, and texts that name a drug
+# and a missing prescription without offering it.
+NO_PRESCRIPTION_OFFERS = [
+    "Buy Xanax online without prescription",
+    "Klonopin for sale online without prescription",
+    "Order Dilaudid online without a prescription",
+    "Xanax ohne Rezept online kaufen",
+    "Order Methadone online now. Worldwide delivery, no Rx needed",
+]
+NO_PRESCRIPTION_NOT_OFFERS = [
+    "No prescription required",  # no drug
+    "you cannot get xanax without prescription",  # no sale word
+    "xanax, no prescription needed",  # the phrase is the only sale word
+    "where can i buy xanax without prescription",  # a buy request
+    "Police warn people who buy xanax online without a prescription",  # news
+]
+
+
+def test_a_drug_offered_without_prescription_counts_three_kinds_in_cue_version_4():
+    for text in NO_PRESCRIPTION_OFFERS:
+        _, old = evidence(text, cue_version=3)
+        _, new = evidence(text, cue_version=4)
+        assert offer_kinds(new[None, :])[0] >= PRESCRIPTION_OFFER_KINDS, text
+        assert offer_kinds(old[None, :])[0] <= offer_kinds(new[None, :])[0], text
+        # only the offer count moves
+        changed = np.flatnonzero(old != new)
+        assert set(changed) <= {F["offer_evidence"], F["sale_cue_count"]}, (text, changed)
+    assert offer_kinds(evidence(NO_PRESCRIPTION_OFFERS[0], cue_version=3)[1][None, :])[0] == 1
+    for text in NO_PRESCRIPTION_NOT_OFFERS:
+        _, new = evidence(text, cue_version=4)
+        assert offer_kinds(new[None, :])[0] < PRESCRIPTION_OFFER_KINDS, text
+
+
 def test_imperative_matching_is_linear():
     import time
 
@@ -143,6 +177,9 @@ def test_offer_kinds_count_offer_evidence_and_drop_requests_news_and_care():
     np.testing.assert_allclose(apply_offer_floor(np.full(6, 0.9), rows, 0.3, 0.1, 2), 0.9)
     # three kinds asked: two only reach the review band
     np.testing.assert_allclose(apply_offer_floor(np.full(6, 0.01), rows, 0.3, 0.1, 3)[0], 0.1)
+    # an empty review band (review == threshold): fewer kinds stay below the threshold
+    empty = apply_offer_floor(np.full(6, 0.01), rows, 0.3, 0.3, 2)
+    assert empty[0] == 0.3 and 0.29 < empty[4] < 0.3
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +205,7 @@ def test_the_floor_flags_strong_offers_and_shows_weak_ones(floored, tmp_path):
     np.testing.assert_array_equal(proba[kinds == 0], before[kinds == 0])
     np.testing.assert_array_equal(floored.predict(events), floored.decide(proba))
     card = floored._extra_config()
-    assert card["cue_version"] == 3 and ">= 2 kinds" in card["offer_floor"]
+    assert card["cue_version"] == CUE_VERSION and ">= 2 kinds" in card["offer_floor"]
     floored.save(tmp_path / "f")
     np.testing.assert_array_equal(Detector.load(tmp_path / "f").predict_proba(events), proba)
 
@@ -177,7 +214,7 @@ def test_floor_parameters_are_checked():
     with pytest.raises(ValueError):
         create_detector("drugwatch.selling.v3", floor_min_kinds=1).fit(corpus())
     with pytest.raises(ValueError):
-        create_detector("drugwatch.selling.v3", cue_version=4).fit(corpus())
+        create_detector("drugwatch.selling.v3", cue_version=CUE_VERSION + 1).fit(corpus())
 
 
 # -- saved models of cue version 2 ---------------------------------------------------------------

@@ -131,6 +131,10 @@ counts as a drug for the offer evidence and the gate; the wording of illicit
 online-pharmacy adverts ("buy X online", "without prescription", "no rx",
 "overnight / discreet delivery"; :data:`PHARMACY_CUES`,
 :func:`pharmacy_imperatives`) is a sale cue, unless the text asks to buy.
+**Cue version 4** (new fits): a drug next to a no-prescription phrase
+(:data:`NO_PRESCRIPTION_CUES`) and another sale word counts as
+:data:`PRESCRIPTION_OFFER_KINDS` kinds of offer evidence, so the offer floor
+flags "Buy Xanax online without prescription".
 
 **Weak supervision, optional.** ``weak=True`` fits the label model of
 :mod:`drugwatch.models.weak` (labelling functions on the evidence block,
@@ -169,6 +173,7 @@ from drugwatch.models.selling import DENSE_FEATURES, text_features
 from drugwatch.models.tfidf_fast import WordIdCache, char_wb_analyzer, freeze_linear, tfidf_transform
 from drugwatch.models.weak import LabelModel, fires, lf_summary
 from drugwatch.records import Event
+from drugwatch.text.analyze import TextView
 
 # scikit-learn is imported only to fit (its import pulls in scipy.stats and pandas, most of a short
 # scan's start-up): prediction reads the saved arrays (weights.npz).
@@ -486,6 +491,51 @@ PHARMACY_IMPERATIVES_FINAL: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] =
     "de": (("kaufen", "bestellen"), ("online", "ohne rezept")),
 }
 
+#: Cue version 4: a prescription drug offered without the prescription the law asks
+#: for, the defining act of an illicit online pharmacy (same sources as
+#: :data:`PHARMACY_CUES`; other languages from standard bilingual dictionaries). Each
+#: phrase is also a sale cue. A drug next to one of them and at least one *other* sale
+#: word (an order imperative, "for sale", "delivery" ...) counts as
+#: :data:`PRESCRIPTION_OFFER_KINDS` kinds of offer evidence (:func:`evidence`): "Buy
+#: Xanax online without prescription" names the drug, the sale and the missing
+#: prescription, and nothing else, the way pharmacy adverts are titled.
+NO_PRESCRIPTION_CUES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "without prescription",
+        "without a prescription",
+        "without rx",
+        "without script",
+        "without a script",
+        "no prescription",
+        "no rx",
+        "no script",
+        "prescription not required",
+        "prescription not needed",
+        # the longer sale cues that hold one of the phrases above (each match is counted)
+        "no prescription needed",
+        "no prescription required",
+    ),
+    "es": ("sin receta", "sin receta médica", "sin prescripción"),
+    "pt": ("sem receita", "sem receita médica", "sem prescrição"),
+    "fr": ("sans ordonnance",),
+    "de": ("ohne rezept", "rezeptfrei"),
+    "it": ("senza ricetta",),
+    "nl": ("zonder recept",),
+    "pl": ("bez recepty",),
+    "tr": ("reçetesiz",),
+    "ru": ("без рецепта", "без рецепта врача"),
+    "ar": ("بدون وصفة",),
+    "id": ("tanpa resep", "tanpa resep dokter"),
+    "vi": ("không cần đơn", "không cần đơn thuốc", "không cần toa"),
+    "zh": ("免处方", "无需处方", "无处方", "不用处方"),
+    "ja": ("処方箋不要", "処方箋なし"),
+    "ko": ("처방전 없이", "처방전없이"),
+    "th": ("ไม่ต้องมีใบสั่งแพทย์",),
+}
+#: How many kinds of offer evidence a drug offered without prescription counts as
+#: (cue version 4); the offer floor flags a text from ``floor_min_kinds`` (3) kinds.
+PRESCRIPTION_OFFER_KINDS = 3
+
 
 def _alternation(terms: Collection[str]) -> str:
     from drugwatch.text.normalize import normalize
@@ -534,7 +584,7 @@ CUE_FEATURES: tuple[str, ...] = (
 #: The dense block: v1's evidence features, then this module's cues.
 EVIDENCE_FEATURES: tuple[str, ...] = tuple(DENSE_FEATURES) + CUE_FEATURES
 _V1 = {name: i for i, name in enumerate(DENSE_FEATURES)}
-_CUE_KIND = {"sale": 0, "buy": 1, "news": 2, "care": 3}
+_CUE_KIND = {"sale": 0, "buy": 1, "news": 2, "care": 3, "no_prescription": 4}
 
 
 def _unbounded(term: str) -> bool:
@@ -553,8 +603,10 @@ def _unbounded(term: str) -> bool:
 #: transaction cues of the lexicon's ``multilingual.tsv``; 3: also the online-pharmacy
 #: wording (:data:`PHARMACY_CUES`, :func:`pharmacy_imperatives`), and an ambiguous drug
 #: word the lexicon's context model accepts counts as a drug (:func:`evidence`). A saved
-#: model keeps its version; a new fit uses ``cue_version`` (this, by default).
-CUE_VERSION = 3
+#: model keeps its version; a new fit uses ``cue_version`` (this, by default). 4: a drug
+#: offered without prescription next to another sale word counts as
+#: :data:`PRESCRIPTION_OFFER_KINDS` kinds of offer evidence (:data:`NO_PRESCRIPTION_CUES`).
+CUE_VERSION = 4
 MULTILINGUAL_CUES = Path(__file__).resolve().parents[1] / "lexicon" / "data" / "multilingual.tsv"
 _LEXICON_SALE_KINDS = frozenset({"selling", "shipping", "transaction"})
 #: Lexicon "transaction" words that ask to buy: a request, not an offer.
@@ -589,6 +641,9 @@ class _CueMatcher:
             tables.append(("sale", {"lexicon": lexicon_sale_cues()}))
         if version >= 3:
             tables.append(("sale", PHARMACY_CUES))
+        if version >= 4:
+            tables.append(("sale", NO_PRESCRIPTION_CUES))
+            tables.append(("no_prescription", NO_PRESCRIPTION_CUES))
         for kind, table in tables:
             for terms in table.values():
                 for term in terms:
@@ -602,7 +657,8 @@ class _CueMatcher:
         self.automaton.make_automaton()
 
     def counts(self, text: str) -> list[int]:
-        out = [0, 0, 0, 0]
+        """Matches of each kind in ``text``: sale, buy, news, care, no prescription."""
+        out = [0, 0, 0, 0, 0]
         n = len(text)
         for end, (length, kinds, unbounded) in self.automaton.iter(text):
             if not unbounded:
@@ -679,7 +735,7 @@ def delexicalize(view: str) -> str:
     return "".join(out)
 
 
-def _with_context_drugs(text: str, view: str, base: np.ndarray) -> np.ndarray:
+def _with_context_drugs(text: str, view: str, base: np.ndarray, text_view: TextView | None = None) -> np.ndarray:
     """v1's evidence of ``text`` with the ambiguous drug words the text layer accepted read as drugs.
 
     v1's features count only unambiguous drug words: "selling blow, dm me on
@@ -691,12 +747,13 @@ def _with_context_drugs(text: str, view: str, base: np.ndarray) -> np.ndarray:
     counted as drug words, and the offer evidence next to them is read as
     v1 reads it next to any drug. ``text_features`` already read the text
     through the text layer (an ambiguous drug word gates it), so the view
-    comes from the text layer's cache.
+    comes from the text layer's cache, or is ``text_view`` when the caller has it.
     """
     from drugwatch.models.selling import _PRICE, _QUANTITY, mark_offer
     from drugwatch.text.analyze import analyze
 
-    text_view = analyze(text)
+    if text_view is None or text_view.raw != text:
+        text_view = analyze(text)
     accepted = [h for h in text_view.hits if h.label is not None and h.ambiguous]
     if not accepted:
         return base
@@ -716,19 +773,23 @@ def _with_context_drugs(text: str, view: str, base: np.ndarray) -> np.ndarray:
     return out
 
 
-def evidence(text: str, cue_version: int = CUE_VERSION) -> tuple[str, np.ndarray]:
+def evidence(text: str, cue_version: int = CUE_VERSION, *, text_view: TextView | None = None) -> tuple[str, np.ndarray]:
     """``(normalized text without links, evidence vector in EVIDENCE_FEATURES order)`` of one text.
+
+    ``text_view``: the text layer's reading of ``text`` (:func:`~drugwatch.text.analyze.analyze_many`)
+    if the caller has it, so that the text is not read again; the result is the same.
 
     ``cue_version`` (:data:`CUE_VERSION`) fixes what is read; version 3 adds the
     online-pharmacy wording and counts accepted ambiguous drug words as drugs
-    (:func:`_with_context_drugs`).
+    (:func:`_with_context_drugs`); version 4 counts a drug offered without
+    prescription as :data:`PRESCRIPTION_OFFER_KINDS` kinds of offer evidence.
     """
-    view, _, base = text_features(text)
+    view, _, base = text_features(text, text_view=text_view)
     if cue_version >= 3 and base[_V1["drug_any"]] == 0 and base[_V1["ambiguous_drug_word"]] > 0:
-        base = _with_context_drugs(text, view, base)
+        base = _with_context_drugs(text, view, base, text_view)
     dense = np.zeros(len(EVIDENCE_FEATURES), dtype=np.float32)
     dense[: len(DENSE_FEATURES)] = base
-    sale, buy, news, care = _cues(cue_version).counts(view)
+    sale, buy, news, care, no_prescription = _cues(cue_version).counts(view)
     if cue_version >= 3 and buy == 0:
         sale += pharmacy_imperatives(view)
     drug = base[_V1["drug_any"]] > 0
@@ -750,6 +811,9 @@ def evidence(text: str, cue_version: int = CUE_VERSION) -> tuple[str, np.ndarray
             + base[_V1["drug_and_quantity"]]
             + float(sale > 0 or base[_V1["drug_and_sale_term"]] > 0)
         )
+        # every no-prescription phrase is also a sale cue: another sale word is one beyond them
+        if no_prescription and sale > no_prescription:
+            offers = max(offers, float(PRESCRIPTION_OFFER_KINDS))
         dense[k + 9] = offers / 4.0
     return view, dense
 
@@ -907,7 +971,9 @@ def apply_offer_floor(
     evidence is an offer in any register. Probabilities are only raised.
     """
     kinds = offer_kinds(dense)
-    floor = np.where(kinds >= min_kinds, threshold, np.where(kinds >= 1, review, 0.0))
+    # fewer kinds never reach the threshold, also where the review band is empty (review == threshold)
+    shown = min(review, float(np.nextafter(threshold, 0.0)))
+    floor = np.where(kinds >= min_kinds, threshold, np.where(kinds >= 1, shown, 0.0))
     return np.maximum(np.asarray(proba, dtype=np.float64), floor)
 
 
@@ -1223,6 +1289,7 @@ class GeneralSellingDetector(Detector):
     """Selling detector for unseen sources and languages (see the module docstring)."""
 
     task: ClassVar[Task] = "selling"
+    reads_views: ClassVar[bool] = True
     # numpy arrays and a JSON description; directories saved before (weights.pkl) load as they were
     weights_format = "npz"
     description = (
@@ -1328,10 +1395,17 @@ class GeneralSellingDetector(Detector):
 
     # -- features ---------------------------------------------------------------
 
-    def _read(self, events: Sequence[Event], *, remember: bool = False) -> tuple[list[str], np.ndarray]:
+    def _read(
+        self,
+        events: Sequence[Event],
+        *,
+        remember: bool = False,
+        text_views: Sequence[TextView] | None = None,
+    ) -> tuple[list[str], np.ndarray]:
         """Views and evidence of ``events`` (the label model's column last, when fitted with ``weak``).
 
-        With ``remember`` (fitting), through :data:`_FIT_CACHE`.
+        With ``remember`` (fitting), through :data:`_FIT_CACHE`. ``text_views``: the
+        text layer's readings of the events' texts, in order, if the caller has them.
         """
         views: list[str] = []
         dense = np.zeros((len(events), len(EVIDENCE_FEATURES)), dtype=np.float32)
@@ -1340,7 +1414,7 @@ class GeneralSellingDetector(Detector):
         for i, event in enumerate(events):
             found = cache.get((version, event.text)) if cache is not None else None
             if found is None:
-                found = evidence(event.text, version)
+                found = evidence(event.text, version, text_view=None if text_views is None else text_views[i])
                 if cache is not None:
                     if len(cache) >= FIT_CACHE_SIZE:
                         cache.clear()
@@ -1640,11 +1714,11 @@ class GeneralSellingDetector(Detector):
         dots = np.bincount(rows, weights=weight * char_coef[ids], minlength=n)
         return np.divide(dots, norms, out=np.zeros(n), where=norms > 0)
 
-    def _predict_proba(self, events: list[Event]) -> np.ndarray:
-        views, dense = self._read(events)
+    def _predict_proba(self, events: list[Event], views: Sequence[TextView] | None = None) -> np.ndarray:
+        char_views, dense = self._read(events, text_views=views)
         coef = self.model_.coef_.ravel()
         scores = (
-            self._char_scores(views)
+            self._char_scores(char_views)
             # a row sum, not a matrix product: BLAS rounds a row differently by batch size, and an
             # event must score the same alone and in any batch
             + (dense * (coef[len(self.vocabulary_) :] * self.evidence_weight)).sum(axis=1)
