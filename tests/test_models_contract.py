@@ -59,6 +59,7 @@ TINY_PARAMS: dict[str, dict] = {
     "drugwatch.selling.v1": dict(inner_folds=2),
     # no darknet pool from the bench kit: the contract is about the events given to fit
     "drugwatch.selling.v3": dict(pool="none", inner_folds=2),
+    "drugwatch.selling.v4": dict(pool="none", v3_params={"inner_folds": 2}, v1_params={"inner_folds": 2}),
 }
 
 #: Settings that let each detector learn 16 examples perfectly.
@@ -81,6 +82,9 @@ OVERFIT_PARAMS: dict[str, dict] = {
     "drugwatch.yang_luo_text.v1": dict(alpha=0.01),
     "drugwatch.selling.v1": dict(inner_folds=2, C=100.0),
     "drugwatch.selling.v3": dict(pool="none", inner_folds=2, C=100.0),
+    "drugwatch.selling.v4": dict(
+        pool="none", v3_params={"inner_folds": 2, "C": 100.0}, v1_params={"inner_folds": 2, "C": 100.0}
+    ),
     "drugwatch.tfidf_lr.v1": dict(C=100.0),
 }
 

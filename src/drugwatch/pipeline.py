@@ -4,7 +4,7 @@
 
 1. generate the demo corpus (seeded, synthetic) and write it as generic JSONL plus images;
 2. import it into the store;
-3. train the default fast detectors (``drugwatch.selling.v3``, ``drugwatch.drugtype.v3``) on a
+3. train the default fast detectors (``drugwatch.selling.v4``, ``drugwatch.drugtype.v3``) on a
    *second* demo corpus drawn with another seed, so the scan below is out of sample;
 4. train the dealer-account model (``drugwatch.accounts.v1``) on that second corpus' accounts
    (truth: ``Account.dealer``, else ``meta["kind"] == "dealer"``) with

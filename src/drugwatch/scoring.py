@@ -12,7 +12,7 @@ produced the numbers.
 >>> [r.selling for r in scorer.score(events)]                            # doctest: +SKIP
 
 The default detectors live in ``$DRUGWATCH_HOME/models/`` (``selling/`` with
-``drugwatch.selling.v3`` and ``drugtype/`` with ``drugwatch.drugtype.v3``);
+``drugwatch.selling.v4`` and ``drugtype/`` with ``drugwatch.drugtype.v3``);
 :func:`train_default_detectors` writes them, :meth:`EventScorer.default`
 reads them.
 
@@ -60,14 +60,14 @@ __all__ = [
 
 #: The default fast detectors and the sub-directory each is saved in.
 DEFAULT_DETECTORS: dict[str, str] = {
-    "selling": "drugwatch.selling.v3",
+    "selling": "drugwatch.selling.v4",
     "drugtype": "drugwatch.drugtype.v3",
 }
 
 #: Parameters :func:`train_default_detectors` gives a default detector: it learns from the
-#: events it is given only (``drugwatch.selling.v3`` would otherwise add the bench kit's
-#: darknet listings, which a demo or a user's own corpus does not have beside it).
-TRAINING_PARAMS: dict[str, dict[str, Any]] = {"drugwatch.selling.v3": {"pool": "none"}}
+#: events it is given only (``drugwatch.selling.v4``'s v3 part would otherwise add the bench
+#: kit's darknet listings, which a demo or a user's own corpus does not have beside it).
+TRAINING_PARAMS: dict[str, dict[str, Any]] = {"drugwatch.selling.v4": {"pool": "none"}}
 
 #: Tasks a scan applies (``drug_image``: an image model, see :mod:`drugwatch.vision.image_scoring`).
 SCAN_TASKS = frozenset({"selling", "drugtype", "drug_image"})
@@ -143,7 +143,7 @@ class ModelInfo(_Frozen):
     saved_at: str | None = None
     threshold: float | None = None
     #: Lower end of the model's "needs review" band (``[review_threshold, threshold)``), for
-    #: detectors that have one (``drugwatch.selling.v3``); left out of dumps when ``None``.
+    #: detectors that have one (``drugwatch.selling.v3`` and ``v4``); left out of dumps when ``None``.
     review_threshold: float | None = None
 
     def dump(self) -> dict[str, Any]:

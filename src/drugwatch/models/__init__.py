@@ -13,8 +13,10 @@ Registered names (``available_models()``; ``available_detectors()`` leaves out t
 * ``drugwatch.yang_luo_text.v1``: Yang & Luo 2017 text classifier (:mod:`.yang_luo`);
 * ``drugwatch.tfidf_lr.v1``: plain word tf-idf + logistic regression, the
   bench README's reference (:mod:`.selling`);
-* ``drugwatch.selling.v1``: our first selling detector (:mod:`.selling`); ``drugwatch.selling.v3``: the
-  default, for unseen sources and languages (:mod:`.selling_v3`);
+* ``drugwatch.selling.v1``: our first selling detector (:mod:`.selling`); ``drugwatch.selling.v3``:
+  for unseen sources and languages (:mod:`.selling_v3`);
+* ``drugwatch.selling.v4``: the default, selling where v3 or v1 flags (both fitted, v1's probability
+  mapped onto v3's threshold; :mod:`.selling_v4`);
 * ``drugwatch.tfidf_ovr.v1``, ``drugwatch.drugtype.v1`` and the DMML text,
   image and multimodal detectors (``fasttext``, ``textcnn``, ``textrnn``,
   ``minilm``, ``image_only``, ``fusion_concat``, ``fusion_fbc``, ``mmbt``):

@@ -34,6 +34,7 @@ BUILTIN_DETECTORS: dict[str, str] = {
     "drugwatch.selling.v2": "drugwatch.models.selling",
     "drugwatch.tfidf_lr.v1": "drugwatch.models.selling",
     "drugwatch.selling.v3": "drugwatch.models.selling_v3",
+    "drugwatch.selling.v4": "drugwatch.models.selling_v4",
     # DMML multi-label (task "drugtype") detectors
     "drugwatch.tfidf_ovr.v1": "drugwatch.models.multilabel",
     "drugwatch.drugtype.v1": "drugwatch.models.multilabel",
