@@ -1248,12 +1248,15 @@ class _WordIds(dict):
 
     def __missing__(self, word: str) -> np.ndarray:
         get = self.vocabulary.get
-        ids = self[word] = np.fromiter((i for i in map(get, _word_ngrams(word)) if i is not None), dtype=np.int64)
+        # the n-gram strings are not kept (this dict keeps the ids): a scan's words would fill
+        # _word_ngrams' cache with about 1.6 KB of strings each
+        ids = self[word] = np.fromiter((i for i in map(get, _CHAR_WB(word)) if i is not None), dtype=np.int64)
         return ids
 
 
 @lru_cache(maxsize=131072)
 def _word_ngrams(word: str) -> tuple[str, ...]:
+    """The n-grams of ``word`` while fitting (:func:`char_ngrams`: the pool's words repeat across fits)."""
     return tuple(_CHAR_WB(word))
 
 
