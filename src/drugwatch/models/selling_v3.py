@@ -1287,8 +1287,33 @@ FIT_CACHE_SIZE = 100_000
 WORD_CACHE_SIZE = 200_000
 
 
+class ReviewBand:
+    """The "needs review" band of a selling detector with ``threshold_`` and ``threshold_review_``.
+
+    Mixed into :class:`~drugwatch.models.base.Detector` subclasses (v3, and v4, which
+    takes v3's band); the scorer marks ``selling_review`` through :meth:`needs_review`.
+    """
+
+    threshold_: float
+    threshold_review_: float
+
+    def needs_review(self, proba: np.ndarray) -> np.ndarray:
+        """True where the selling probability lies in the review band ``[threshold_review_, threshold_)``."""
+        self._check_fitted()  # type: ignore[attr-defined]
+        p = np.asarray(proba, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != 2:
+            raise ValueError(f"selling probabilities must have shape (n, 2); got {p.shape}")
+        return (p[:, 1] >= self.threshold_review_) & (p[:, 1] < self.threshold_)
+
+    def triage(self, proba: np.ndarray) -> np.ndarray:
+        """Per event: ``"selling"`` (= :meth:`decide` says 1), ``"review"`` or ``"not_selling"``."""
+        decided = self.decide(proba)  # type: ignore[attr-defined]
+        review = self.needs_review(proba)
+        return np.where(decided == 1, "selling", np.where(review, "review", "not_selling"))
+
+
 @register("drugwatch.selling.v3")
-class GeneralSellingDetector(Detector):
+class GeneralSellingDetector(ReviewBand, Detector):
     """Selling detector for unseen sources and languages (see the module docstring)."""
 
     task: ClassVar[Task] = "selling"
@@ -1762,22 +1787,6 @@ class GeneralSellingDetector(Detector):
         state.pop("_oof", None)
         return state
 
-    # -- decisions -------------------------------------------------------------------
-
-    def needs_review(self, proba: np.ndarray) -> np.ndarray:
-        """True where the selling probability lies in the review band ``[threshold_review_, threshold_)``."""
-        self._check_fitted()
-        p = np.asarray(proba, dtype=np.float64)
-        if p.ndim != 2 or p.shape[1] != 2:
-            raise ValueError(f"selling probabilities must have shape (n, 2); got {p.shape}")
-        return (p[:, 1] >= self.threshold_review_) & (p[:, 1] < self.threshold_)
-
-    def triage(self, proba: np.ndarray) -> np.ndarray:
-        """Per event: ``"selling"`` (= :meth:`decide` says 1), ``"review"`` or ``"not_selling"``."""
-        decided = self.decide(proba)
-        review = self.needs_review(proba)
-        return np.where(decided == 1, "selling", np.where(review, "review", "not_selling"))
-
     # -- description -------------------------------------------------------------------
 
     def evidence_weights(self) -> dict[str, float]:
@@ -1833,6 +1842,7 @@ __all__ = [
     "CARE_CUES",
     "EVIDENCE_FEATURES",
     "GeneralSellingDetector",
+    "ReviewBand",
     "NEWS_CUES",
     "ROLES",
     "SALE_CUES",

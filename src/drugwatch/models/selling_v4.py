@@ -62,7 +62,7 @@ from drugwatch.models.base import (
 )
 from drugwatch.models.registry import register
 from drugwatch.models.selling import SellingDetector
-from drugwatch.models.selling_v3 import GeneralSellingDetector
+from drugwatch.models.selling_v3 import GeneralSellingDetector, ReviewBand
 from drugwatch.records import Event
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _is_listing(event: Event) -> bool:
 
 
 @register("drugwatch.selling.v4")
-class UnionSellingDetector(Detector):
+class UnionSellingDetector(ReviewBand, Detector):
     """v3 or v1: the union of two fitted selling detectors (see the module docstring)."""
 
     task: ClassVar[Task] = "selling"
@@ -212,22 +212,6 @@ class UnionSellingDetector(Detector):
             "v3": self.v3_.predict_proba(events, views=views)[:, 1],
             "v1": self.v1_.predict_proba(events, views=views)[:, 1],
         }
-
-    # -- decisions -------------------------------------------------------------------
-
-    def needs_review(self, proba: np.ndarray) -> np.ndarray:
-        """True where the probability lies in v3's review band ``[threshold_review_, threshold_)``."""
-        self._check_fitted()
-        p = np.asarray(proba, dtype=np.float64)
-        if p.ndim != 2 or p.shape[1] != 2:
-            raise ValueError(f"selling probabilities must have shape (n, 2); got {p.shape}")
-        return (p[:, 1] >= self.threshold_review_) & (p[:, 1] < self.threshold_)
-
-    def triage(self, proba: np.ndarray) -> np.ndarray:
-        """Per event: ``"selling"`` (= :meth:`decide` says 1), ``"review"`` or ``"not_selling"``."""
-        decided = self.decide(proba)
-        review = self.needs_review(proba)
-        return np.where(decided == 1, "selling", np.where(review, "review", "not_selling"))
 
     # -- persistence -------------------------------------------------------------------
 
