@@ -567,3 +567,33 @@ def test_models_saved_before_rebalancing_state_their_old_parameters(ungated, tmp
     assert params["post_positive_share"] == params["group_balance"] == params["dropout_weight"] == 0.0
     assert params["offer_gate"] is False
     np.testing.assert_allclose(loaded.predict_proba(corpus()), ungated.predict_proba(corpus()))
+
+
+def test_given_views_the_texts_are_not_read_again(fitted, monkeypatch):
+    import drugwatch.models.selling as v1_module
+    import drugwatch.text.analyze as analyze_module
+    from drugwatch.text.analyze import analyze_many
+
+    texts = [
+        "selling blow, dm me on wickr",  # an accepted slang word: the context-drug path reads the view too
+        "xanax bars for sale, text +1 202 555 0147",
+        "lovely weather at the beach today",
+    ]
+    events = [Event(id=f"v{i}", text=t) for i, t in enumerate(texts)]
+    views = analyze_many(texts)
+    expected = fitted.predict_proba(events)
+
+    def read_again(text):
+        raise AssertionError(f"read again: {text!r}")
+
+    monkeypatch.setattr(v1_module, "analyze", read_again)
+    monkeypatch.setattr(analyze_module, "analyze", read_again)
+    np.testing.assert_array_equal(fitted.predict_proba(events, views=views), expected)
+
+
+def test_prediction_keeps_no_ngram_strings(fitted):
+    from drugwatch.models.selling_v3 import _word_ngrams
+
+    _word_ngrams.cache_clear()
+    fitted.predict_proba([Event(id="n", text="zyxwvut qponmlk brandnewword selling kush")])
+    assert _word_ngrams.cache_info().currsize == 0
